@@ -1,0 +1,87 @@
+// Configuration: read once at start-up from the environment into one validated, typed object
+// that is passed down. Nothing below src/main.ts reads process.env.
+import path from 'node:path';
+import { z } from 'zod';
+
+const intFrom = (def: number, min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max).default(def);
+
+const schema = z.object({
+  PORT: intFrom(4000, 0, 65535),
+  HOST: z.string().default('127.0.0.1'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  DATA_DIR: z.string().default('.data/pglite'),
+  MODEL_DIR: z.string().default('models/beauty'),
+  AUTO_IMPORT: z.enum(['true', 'false']).default('true'),
+  SAMPLE_SEQUENCES: z.string().default('data/amazon/Beauty.txt'),
+  SAMPLE_ATTRIBUTES: z.string().default('data/amazon/Beauty_item2attributes.json'),
+  MAX_PAGE_SIZE: intFrom(100, 1, 10_000),
+  MAX_EVENT_BATCH: intFrom(1000, 1, 100_000),
+  INFERENCE_MAX_BATCH: intFrom(64, 1, 4096),
+  INFERENCE_MAX_DELAY_MS: z.coerce.number().min(0).max(1000).default(3),
+  INFERENCE_MAX_QUEUE: intFrom(2048, 1, 1_000_000),
+  INFERENCE_PROVIDER: z.enum(['auto', 'cuda', 'cpu']).default('auto'),
+  RETRIEVAL_CANDIDATES: intFrom(200, 1, 5000),
+  RETRIEVAL_EF_SEARCH: intFrom(200, 1, 5000),
+  FORECAST_MODE: z.enum(['model', 'popularity']).default('model'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Real PostgreSQL when set; embedded PGlite in `dataDir` otherwise. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  modelDir: string;
+  /** Import the bundled sample into an empty database at start-up. */
+  autoImport: boolean;
+  sample: { sequences: string; attributes: string };
+  maxPageSize: number;
+  maxEventBatch: number;
+  inference: {
+    maxBatch: number;
+    maxDelayMs: number;
+    maxQueue: number;
+    provider: 'auto' | 'cuda' | 'cpu';
+  };
+  retrieval: { candidates: number; efSearch: number };
+  forecastMode: 'model' | 'popularity';
+  logLevel: string;
+}
+
+export class ConfigError extends Error {}
+
+/** Parses and validates configuration; throws ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined>, cwd = process.cwd()): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const abs = (p: string) => path.resolve(cwd, p);
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: abs(e.DATA_DIR),
+    modelDir: abs(e.MODEL_DIR),
+    autoImport: e.AUTO_IMPORT === 'true',
+    sample: { sequences: abs(e.SAMPLE_SEQUENCES), attributes: abs(e.SAMPLE_ATTRIBUTES) },
+    maxPageSize: e.MAX_PAGE_SIZE,
+    maxEventBatch: e.MAX_EVENT_BATCH,
+    inference: {
+      maxBatch: e.INFERENCE_MAX_BATCH,
+      maxDelayMs: e.INFERENCE_MAX_DELAY_MS,
+      maxQueue: e.INFERENCE_MAX_QUEUE,
+      provider: e.INFERENCE_PROVIDER,
+    },
+    retrieval: { candidates: e.RETRIEVAL_CANDIDATES, efSearch: e.RETRIEVAL_EF_SEARCH },
+    forecastMode: e.FORECAST_MODE,
+    logLevel: e.LOG_LEVEL,
+  };
+}
