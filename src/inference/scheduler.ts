@@ -1,0 +1,155 @@
+// Dynamic batching for model calls, as inference servers do it: requests that arrive within a
+// short window (or while the previous batch runs) are merged into one model call, bounded by a
+// maximum batch size; a bounded queue turns overload into an immediate, explicit rejection
+// instead of unbounded latency.
+
+export interface SchedulerOptions {
+  /** Largest merged batch handed to the runner. */
+  maxBatch: number;
+  /** How long the first queued item may wait for company before its batch runs. */
+  maxDelayMs: number;
+  /** Items allowed to wait; submissions beyond it are rejected with QueueFullError. */
+  maxQueue: number;
+}
+
+export interface BatchRecord {
+  size: number;
+  /** Number of separate submissions (e.g. requests) merged into this batch. */
+  submissions: number;
+  runMs: number;
+  /** Milliseconds the oldest item of the batch waited in the queue. */
+  queueMs: number;
+}
+
+export interface SchedulerStats {
+  batches: number;
+  items: number;
+  rejected: number;
+  /** batch size → number of batches of that size */
+  batchSizes: Record<number, number>;
+  runMsTotal: number;
+  queueDepth: number;
+}
+
+/** Raised when the queue is full; maps to GraphQL code UNAVAILABLE. */
+export class QueueFullError extends Error {
+  constructor(readonly queued: number, readonly limit: number) {
+    super(`inference queue is full (${queued} waiting, limit ${limit}); retry shortly`);
+    this.name = 'QueueFullError';
+  }
+}
+
+interface Pending<I, O> {
+  input: I;
+  submission: number;
+  enqueuedAt: number;
+  resolve: (o: O) => void;
+  reject: (e: unknown) => void;
+}
+
+export class InferenceScheduler<I, O> {
+  private queue: Pending<I, O>[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private submissionSeq = 0;
+  private listeners: ((b: BatchRecord) => void)[] = [];
+  readonly stats: SchedulerStats = {
+    batches: 0,
+    items: 0,
+    rejected: 0,
+    batchSizes: {},
+    runMsTotal: 0,
+    queueDepth: 0,
+  };
+
+  constructor(
+    private readonly runner: (inputs: I[]) => Promise<O[]>,
+    private readonly options: SchedulerOptions,
+  ) {
+    if (options.maxBatch < 1) throw new RangeError('maxBatch must be ≥ 1');
+  }
+
+  /** Observe every executed batch (metrics, tests, benchmarks). */
+  onBatch(listener: (b: BatchRecord) => void): () => void {
+    this.listeners.push(listener);
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener);
+    };
+  }
+
+  /**
+   * Queues a group of inputs (typically one DataLoader batch); resolves with one output per
+   * input, in order. All-or-nothing admission: a group that does not fit is rejected whole.
+   */
+  submit(inputs: readonly I[]): Promise<O[]> {
+    if (inputs.length === 0) return Promise.resolve([]);
+    if (this.queue.length + inputs.length > this.options.maxQueue) {
+      this.stats.rejected += inputs.length;
+      return Promise.reject(new QueueFullError(this.queue.length, this.options.maxQueue));
+    }
+    const submission = ++this.submissionSeq;
+    const now = performance.now();
+    const results = inputs.map(
+      (input) =>
+        new Promise<O>((resolve, reject) => {
+          this.queue.push({ input, submission, enqueuedAt: now, resolve, reject });
+        }),
+    );
+    this.stats.queueDepth = this.queue.length;
+    this.schedule();
+    return Promise.all(results);
+  }
+
+  private schedule(): void {
+    if (this.running) return; // the running batch's completion drains the queue
+    if (this.queue.length >= this.options.maxBatch || this.options.maxDelayMs === 0) {
+      this.flushSoon();
+    } else if (!this.timer && this.queue.length > 0) {
+      this.timer = setTimeout(() => this.flush(), this.options.maxDelayMs);
+    }
+  }
+
+  private flushSoon(): void {
+    if (this.timer) clearTimeout(this.timer);
+    // A zero timer (not a microtask) lets DataLoaders resolving in the same tick enqueue first.
+    this.timer = setTimeout(() => this.flush(), 0);
+  }
+
+  private flush(): void {
+    this.timer = undefined;
+    if (this.running || this.queue.length === 0) return;
+    const batch = this.queue.splice(0, this.options.maxBatch);
+    this.stats.queueDepth = this.queue.length;
+    this.running = true;
+    const started = performance.now();
+    const queueMs = started - Math.min(...batch.map((p) => p.enqueuedAt));
+    const submissions = new Set(batch.map((p) => p.submission)).size;
+    this.runner(batch.map((p) => p.input))
+      .then((outputs) => {
+        if (outputs.length !== batch.length) {
+          throw new Error(`runner returned ${outputs.length} outputs for ${batch.length} inputs`);
+        }
+        batch.forEach((p, i) => p.resolve(outputs[i] as O));
+      })
+      .catch((err: unknown) => batch.forEach((p) => p.reject(err)))
+      .finally(() => {
+        const runMs = performance.now() - started;
+        this.stats.batches += 1;
+        this.stats.items += batch.length;
+        this.stats.runMsTotal += runMs;
+        this.stats.batchSizes[batch.length] = (this.stats.batchSizes[batch.length] ?? 0) + 1;
+        const record = { size: batch.length, submissions, runMs, queueMs };
+        for (const l of this.listeners) l(record);
+        this.running = false;
+        // Items that queued while this batch ran have already waited: run them now.
+        if (this.queue.length > 0) this.flushSoon();
+      });
+  }
+
+  /** Rejects everything still queued (shutdown). */
+  close(): void {
+    if (this.timer) clearTimeout(this.timer);
+    const pending = this.queue.splice(0);
+    for (const p of pending) p.reject(new Error('inference scheduler closed'));
+  }
+}
