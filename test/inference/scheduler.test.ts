@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { InferenceScheduler, QueueFullError } from '../../src/inference/scheduler.js';
+
+/** A runner whose batches finish only when the test releases them. */
+function gatedRunner() {
+  const calls: number[][] = [];
+  const gates: (() => void)[] = [];
+  const runner = (inputs: number[]) => {
+    calls.push([...inputs]);
+    return new Promise<number[]>((resolve) => gates.push(() => resolve(inputs.map((x) => x * 10))));
+  };
+  const releaseAll = () => gates.splice(0).forEach((g) => g());
+  return { calls, runner, releaseAll };
+}
+
+const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
+
+describe('InferenceScheduler', () => {
+  it('merges submissions that arrive within the delay into one batch, outputs in order', async () => {
+    const calls: number[][] = [];
+    const s = new InferenceScheduler(
+      async (xs: number[]) => {
+        calls.push(xs);
+        return xs.map((x) => x + 1);
+      },
+      { maxBatch: 64, maxDelayMs: 20, maxQueue: 100 },
+    );
+    const [a, b, c] = await Promise.all([s.submit([1, 2]), s.submit([3]), s.submit([4, 5, 6])]);
+    expect(calls).toEqual([[1, 2, 3, 4, 5, 6]]);
+    expect(a).toEqual([2, 3]);
+    expect(b).toEqual([4]);
+    expect(c).toEqual([5, 6, 7]);
+    expect(s.stats).toMatchObject({ batches: 1, items: 6, batchSizes: { 6: 1 } });
+  });
+
+  it('never hands the runner more than maxBatch items', async () => {
+    const sizes: number[] = [];
+    const s = new InferenceScheduler(
+      async (xs: number[]) => {
+        sizes.push(xs.length);
+        return xs;
+      },
+      { maxBatch: 4, maxDelayMs: 5, maxQueue: 100 },
+    );
+    const out = await s.submit([...Array(10).keys()]);
+    expect(out).toEqual([...Array(10).keys()]);
+    expect(sizes).toEqual([4, 4, 2]);
+  });
+
+  it('queues work that arrives while a batch runs and runs it as one next batch', async () => {
+    const g = gatedRunner();
+    const s = new InferenceScheduler(g.runner, { maxBatch: 64, maxDelayMs: 1, maxQueue: 100 });
+    const first = s.submit([1]);
+    await tick(10);
+    expect(g.calls).toEqual([[1]]);
+    const later = [s.submit([2]), s.submit([3]), s.submit([4])];
+    await tick(10);
+    expect(g.calls).toHaveLength(1); // still busy with the first batch
+    g.releaseAll();
+    await first;
+    await tick(10);
+    expect(g.calls).toEqual([[1], [2, 3, 4]]);
+    g.releaseAll();
+    expect(await Promise.all(later)).toEqual([[20], [30], [40]]);
+  });
+
+  it('rejects a submission that does not fit in the queue at once, without a hang', async () => {
+    const g = gatedRunner();
+    const s = new InferenceScheduler(g.runner, { maxBatch: 2, maxDelayMs: 1, maxQueue: 3 });
+    const running = s.submit([1, 2]); // taken by the runner, leaves the queue
+    await tick(5);
+    const queued = s.submit([3, 4, 5]); // fills the queue
+    await expect(s.submit([6])).rejects.toBeInstanceOf(QueueFullError);
+    expect(s.stats.rejected).toBe(1);
+    g.releaseAll();
+    await running;
+    await tick(5);
+    g.releaseAll();
+    await tick(5);
+    g.releaseAll();
+    expect(await queued).toEqual([30, 40, 50]);
+  });
+
+  it('fails every item of a failing batch and keeps serving afterwards', async () => {
+    let fail = true;
+    const s = new InferenceScheduler(
+      async (xs: number[]) => {
+        if (fail) throw new Error('boom');
+        return xs;
+      },
+      { maxBatch: 8, maxDelayMs: 1, maxQueue: 100 },
+    );
+    const results = await Promise.allSettled([s.submit([1]), s.submit([2])]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    fail = false;
+    expect(await s.submit([7])).toEqual([7]);
+  });
+
+  it('reports how many submissions each batch merged', async () => {
+    const s = new InferenceScheduler(async (xs: number[]) => xs, {
+      maxBatch: 64,
+      maxDelayMs: 10,
+      maxQueue: 100,
+    });
+    const seen: number[] = [];
+    s.onBatch((b) => seen.push(b.submissions));
+    await Promise.all([s.submit([1]), s.submit([2, 3]), s.submit([4])]);
+    expect(seen).toEqual([3]);
+  });
+});
