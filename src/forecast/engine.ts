@@ -1,0 +1,397 @@
+// The forecast pipeline for a batch of requests (one DataLoader batch):
+//   subjects' events → encoder (dynamic batching) → pgvector candidates → scorer (dynamic
+//   batching) → top items, categories, explanations → stored forecast.
+// Every stage handles the whole batch at once: a query for 50 users costs one encoder call,
+// one scorer call and a constant number of SQL statements.
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../db/client.js';
+import {
+  insertForecasts,
+  recentEventsOfSessions,
+  recentEventsOfUsers,
+  subjectDatasets,
+  type ForecastRecord,
+  type SubjectEventRow,
+} from '../db/forecasts.js';
+import type { EncoderOutput, Model, ScorerInput, SequenceEvent } from '../inference/model.js';
+import { InferenceScheduler, type SchedulerOptions } from '../inference/scheduler.js';
+import { retrieveCandidates, type CandidateFilter, type RetrievedItem } from '../retrieval/candidates.js';
+import { explainItem, type ForecastReason } from './explain.js';
+import { PopularityRanking } from './popularity.js';
+
+export type ForecastMode = 'MODEL' | 'POPULARITY';
+
+export type ForecastSubject =
+  | { kind: 'user'; userId: string }
+  | { kind: 'session'; sessionId: string }
+  | { kind: 'anonymous'; events: readonly SequenceEvent[] };
+
+export interface ForecastFilter extends CandidateFilter {
+  excludePurchased: boolean;
+  excludeSeen: boolean;
+}
+
+export interface ForecastRequest {
+  subject: ForecastSubject;
+  first: number;
+  filter: ForecastFilter;
+  explain: boolean;
+  mode: ForecastMode;
+}
+
+export interface ForecastItem {
+  itemId: string;
+  rank: number;
+  score: number;
+  reasons: ForecastReason[] | null;
+}
+
+export interface Forecast {
+  id: string;
+  modelVersion: string;
+  mode: ForecastMode;
+  generatedAt: Date;
+  basedOnEvents: number;
+  items: ForecastItem[];
+  /** Most likely first, at most MAX_CATEGORIES. */
+  categories: { categoryId: string; probability: number }[];
+  purchaseProbability: number | null;
+  executionProvider: string;
+  timing: { queueMs: number; inferenceMs: number; retrievalMs: number; batchSize: number };
+  /** The stored events the forecast used (oldest first); null for anonymous visitors. */
+  events: SubjectEventRow[] | null;
+}
+
+/** A request the engine cannot serve because of its input (maps to a client error). */
+export class ForecastInputError extends Error {
+  constructor(
+    readonly code: 'NOT_FOUND' | 'BAD_USER_INPUT',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ForecastInputError';
+  }
+}
+
+export const POPULARITY_VERSION = 'popularity-baseline';
+export const MAX_CATEGORIES = 50;
+/** How far back "already purchased / seen" exclusions and the model input look. */
+const HISTORY_LIMIT = 200;
+
+interface Timed<T> {
+  value: T;
+  runMs: number;
+  batchSize: number;
+}
+
+async function timedRun<I, O>(inputs: I[], run: (xs: I[]) => Promise<O[]>): Promise<Timed<O>[]> {
+  const t0 = performance.now();
+  const outs = await run(inputs);
+  const runMs = performance.now() - t0;
+  return outs.map((value) => ({ value, runMs, batchSize: inputs.length }));
+}
+
+interface Resolved {
+  request: ForecastRequest;
+  dataset: string;
+  events: readonly SequenceEvent[];
+  rows: SubjectEventRow[] | null;
+  userId: string | null;
+  sessionId: string | null;
+}
+
+export interface EngineOptions {
+  inference: SchedulerOptions;
+  retrieval: { candidates: number; efSearch: number };
+}
+
+export class ForecastEngine {
+  readonly encoder: InferenceScheduler<readonly SequenceEvent[], Timed<EncoderOutput>>;
+  readonly scorer: InferenceScheduler<ScorerInput, Timed<Float32Array>>;
+  readonly popularity: PopularityRanking;
+
+  constructor(
+    private readonly db: Db,
+    readonly model: Model,
+    private readonly options: EngineOptions,
+  ) {
+    this.encoder = new InferenceScheduler(
+      (xs) => timedRun(xs, (b) => model.encode(b)),
+      options.inference,
+    );
+    this.scorer = new InferenceScheduler((xs) => timedRun(xs, (b) => model.score(b)), options.inference);
+    this.popularity = new PopularityRanking(db);
+  }
+
+  /** Serves a batch; one result per request, an Error in place of a request that failed. */
+  async forecast(requests: readonly ForecastRequest[]): Promise<(Forecast | Error)[]> {
+    const resolved = await this.resolveSubjects(requests);
+    const results: (Forecast | Error)[] = new Array(requests.length);
+    const modelIdx: number[] = [];
+    const popularIdx: number[] = [];
+    resolved.forEach((r, i) => {
+      if (r instanceof Error) results[i] = r;
+      else if (r.request.mode === 'MODEL' && this.usableByModel(r)) modelIdx.push(i);
+      else popularIdx.push(i);
+    });
+    const [modelOut, popularOut] = await Promise.all([
+      this.forecastWithModel(modelIdx.map((i) => resolved[i] as Resolved)),
+      this.forecastByPopularity(popularIdx.map((i) => resolved[i] as Resolved)),
+    ]);
+    modelIdx.forEach((i, k) => (results[i] = modelOut[k] as Forecast));
+    popularIdx.forEach((i, k) => (results[i] = popularOut[k] as Forecast));
+    const records: ForecastRecord[] = [];
+    results.forEach((f, i) => {
+      if (!(f instanceof Error)) records.push(toRecord(f, resolved[i] as Resolved));
+    });
+    await insertForecasts(this.db, records);
+    return results;
+  }
+
+  private usableByModel(r: Resolved): boolean {
+    return (
+      r.dataset === this.model.manifest.dataset &&
+      r.events.some((e) => e.itemId !== null && this.model.itemIndex.has(e.itemId))
+    );
+  }
+
+  private async resolveSubjects(requests: readonly ForecastRequest[]): Promise<(Resolved | Error)[]> {
+    const userIds = unique(requests.flatMap((r) => (r.subject.kind === 'user' ? [r.subject.userId] : [])));
+    const sessionIds = unique(
+      requests.flatMap((r) => (r.subject.kind === 'session' ? [r.subject.sessionId] : [])),
+    );
+    const anonItems = unique(
+      requests.flatMap((r) =>
+        r.subject.kind === 'anonymous' ? r.subject.events.flatMap((e) => (e.itemId ? [e.itemId] : [])) : [],
+      ),
+    );
+    const [userDatasets, sessionDatasets, userEvents, sessionEvents, knownItems] = await Promise.all([
+      subjectDatasets(this.db, 'users', userIds),
+      subjectDatasets(this.db, 'sessions', sessionIds),
+      userIds.length ? recentEventsOfUsers(this.db, userIds, HISTORY_LIMIT) : new Map<string, SubjectEventRow[]>(),
+      sessionIds.length
+        ? recentEventsOfSessions(this.db, sessionIds, HISTORY_LIMIT)
+        : new Map<string, SubjectEventRow[]>(),
+      anonItems.length
+        ? this.db
+            .query<{ id: string }>(`SELECT id FROM items WHERE id = ANY($1::text[])`, [anonItems])
+            .then((r) => new Set(r.rows.map((x) => x.id)))
+        : new Set<string>(),
+    ]);
+    return requests.map((request): Resolved | Error => {
+      const s = request.subject;
+      if (s.kind === 'user' || s.kind === 'session') {
+        const id = s.kind === 'user' ? s.userId : s.sessionId;
+        const dataset = (s.kind === 'user' ? userDatasets : sessionDatasets).get(id);
+        if (dataset === undefined) return new ForecastInputError('NOT_FOUND', `no ${s.kind} with id "${id}"`);
+        const rows = (s.kind === 'user' ? userEvents : sessionEvents).get(id) ?? [];
+        return {
+          request,
+          dataset,
+          rows,
+          events: rows.map((r) => ({ itemId: r.itemId, type: r.type, occurredAt: r.occurredAt })),
+          userId: s.kind === 'user' ? id : (rows[0]?.userId ?? null),
+          sessionId: s.kind === 'session' ? id : null,
+        };
+      }
+      const missing = s.events.findIndex((e) => e.itemId !== null && !knownItems.has(e.itemId));
+      if (missing >= 0) {
+        return new ForecastInputError(
+          'BAD_USER_INPUT',
+          `recentEvents[${missing}].itemId: no item with id "${s.events[missing]?.itemId}"`,
+        );
+      }
+      return {
+        request,
+        dataset: this.model.manifest.dataset,
+        rows: null,
+        events: s.events,
+        userId: null,
+        sessionId: null,
+      };
+    });
+  }
+
+  private async forecastWithModel(batch: readonly Resolved[]): Promise<Forecast[]> {
+    if (batch.length === 0) return [];
+    const t0 = performance.now();
+    const encoded = await this.encoder.submit(batch.map((r) => r.events));
+    const encodeWall = performance.now() - t0;
+
+    // One retrieval statement per distinct filter (usually one for the whole batch).
+    const candidates: RetrievedItem[][] = new Array(batch.length);
+    const retrievalMs: number[] = new Array(batch.length).fill(0);
+    const groups = new Map<string, number[]>();
+    batch.forEach((r, i) => {
+      const key = JSON.stringify([r.dataset, r.request.filter, r.request.first]);
+      groups.set(key, [...(groups.get(key) ?? []), i]);
+    });
+    await Promise.all(
+      [...groups.values()].map(async (idx) => {
+        const first = batch[idx[0] as number] as Resolved;
+        const t = performance.now();
+        const found = await retrieveCandidates(
+          this.db,
+          idx.map((i) => ({
+            userState: (encoded[i] as Timed<EncoderOutput>).value.userState,
+            exclude: exclusions(batch[i] as Resolved),
+          })),
+          first.request.filter,
+          {
+            dataset: first.dataset,
+            limit: Math.max(this.options.retrieval.candidates, first.request.first),
+            efSearch: this.options.retrieval.efSearch,
+          },
+        );
+        const ms = performance.now() - t;
+        idx.forEach((i, k) => {
+          candidates[i] = found[k] ?? [];
+          retrievalMs[i] = ms;
+        });
+      }),
+    );
+
+    const scored = await this.scorer.submit(
+      batch.map((_, i) => {
+        const out = (encoded[i] as Timed<EncoderOutput>).value;
+        return {
+          userState: out.userState,
+          categoryProbs: out.categoryProbs,
+          candidates: (candidates[i] ?? []).map((c) => ({ embedding: c.embedding, attributeIds: c.categoryIds })),
+        };
+      }),
+    );
+
+    return batch.map((r, i) => {
+      const enc = encoded[i] as Timed<EncoderOutput>;
+      const sc = scored[i] as Timed<Float32Array>;
+      const cands = candidates[i] ?? [];
+      const order = cands.map((_, k) => k).sort((a, b) => (sc.value[b] as number) - (sc.value[a] as number));
+      const items = order.slice(0, r.request.first).map((k, rank) => {
+        const c = cands[k] as RetrievedItem;
+        return {
+          itemId: c.id,
+          rank: rank + 1,
+          score: sc.value[k] as number,
+          reasons: r.request.explain
+            ? explainItem(this.model, c, r.events, enc.value.eventWeights, enc.value.categoryProbs)
+            : null,
+        };
+      });
+      return {
+        id: randomUUID(),
+        modelVersion: this.model.version,
+        mode: 'MODEL' as const,
+        generatedAt: new Date(),
+        basedOnEvents: r.events.filter((e) => e.itemId !== null && this.model.itemIndex.has(e.itemId)).length,
+        items,
+        categories: topCategories(this.model, enc.value.categoryProbs),
+        purchaseProbability: enc.value.purchaseProbability,
+        executionProvider: this.model.provider,
+        timing: {
+          queueMs: Math.max(0, encodeWall - enc.runMs),
+          inferenceMs: enc.runMs + sc.runMs,
+          retrievalMs: retrievalMs[i] as number,
+          batchSize: enc.batchSize,
+        },
+        events: r.rows,
+      };
+    });
+  }
+
+  private async forecastByPopularity(batch: readonly Resolved[]): Promise<Forecast[]> {
+    return Promise.all(
+      batch.map(async (r) => {
+        const t0 = performance.now();
+        const snap = await this.popularity.get(r.dataset);
+        const f = r.request.filter;
+        const excluded = new Set(exclusions(r));
+        const wanted = f.categoryIds && f.categoryIds.length > 0 ? new Set(f.categoryIds) : null;
+        const top = snap.items[0]?.count ?? 1;
+        const items = snap.items
+          .filter(
+            (it) =>
+              !excluded.has(it.id) &&
+              (!f.inStockOnly || it.inStock) &&
+              (f.minPrice === null || (it.price !== null && it.price >= f.minPrice)) &&
+              (f.maxPrice === null || (it.price !== null && it.price <= f.maxPrice)) &&
+              (!wanted || it.categoryIds.some((c) => wanted.has(c))),
+          )
+          .slice(0, r.request.first)
+          .map((it, rank) => ({
+            itemId: it.id,
+            rank: rank + 1,
+            score: it.count,
+            reasons: r.request.explain
+              ? [
+                  {
+                    kind: 'POPULAR' as const,
+                    message: `among the most interacted items of ${r.dataset} (${it.count} interactions)`,
+                    weight: it.count / top,
+                    eventIndex: null,
+                    categoryId: null,
+                  },
+                ]
+              : null,
+          }));
+        return {
+          id: randomUUID(),
+          modelVersion: POPULARITY_VERSION,
+          mode: 'POPULARITY' as const,
+          generatedAt: new Date(),
+          basedOnEvents: 0,
+          items,
+          categories: snap.categories.slice(0, MAX_CATEGORIES),
+          purchaseProbability: null,
+          executionProvider: 'none',
+          timing: { queueMs: 0, inferenceMs: 0, retrievalMs: performance.now() - t0, batchSize: batch.length },
+          events: r.rows,
+        };
+      }),
+    );
+  }
+
+  close(): void {
+    this.encoder.close();
+    this.scorer.close();
+  }
+}
+
+function exclusions(r: Resolved): string[] {
+  const f = r.request.filter;
+  if (!f.excludePurchased && !f.excludeSeen) return [];
+  return unique(
+    r.events.flatMap((e) =>
+      e.itemId !== null && (f.excludeSeen || (f.excludePurchased && e.type === 'PURCHASE')) ? [e.itemId] : [],
+    ),
+  );
+}
+
+function topCategories(model: Model, probs: Float32Array): { categoryId: string; probability: number }[] {
+  const idx: number[] = [];
+  for (let k = 1; k < probs.length; k++) idx.push(k);
+  idx.sort((a, b) => (probs[b] as number) - (probs[a] as number));
+  return idx.slice(0, MAX_CATEGORIES).map((k) => ({
+    categoryId: model.attributeAt(k) as string,
+    probability: probs[k] as number,
+  }));
+}
+
+function toRecord(f: Forecast, r: Resolved): ForecastRecord {
+  return {
+    id: f.id,
+    mode: f.mode,
+    modelVersion: f.modelVersion,
+    userId: r.userId,
+    sessionId: r.sessionId,
+    basedOnEvents: f.basedOnEvents,
+    items: f.items.map(({ itemId, rank, score }) => ({ itemId, rank, score })),
+    categories: f.categories.slice(0, 10),
+    purchaseProbability: f.purchaseProbability,
+    createdAt: f.generatedAt,
+  };
+}
+
+function unique<T>(xs: readonly T[]): T[] {
+  return [...new Set(xs)];
+}

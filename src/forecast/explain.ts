@@ -1,0 +1,87 @@
+// Explanations for model forecasts. A recommended item is explained by (a) the past events
+// the encoder attended to most *and* whose items lie close to it in embedding space
+// (attention × cosine similarity), and (b) its categories that the next-category head expects.
+import type { Model } from '../inference/model.js';
+
+export type ReasonKind = 'RECENT_EVENT' | 'CATEGORY_MATCH' | 'POPULAR';
+
+export interface ForecastReason {
+  kind: ReasonKind;
+  message: string;
+  /** In [0, 1]. */
+  weight: number;
+  /** Index into the subject's events (oldest first) for RECENT_EVENT. */
+  eventIndex: number | null;
+  categoryId: string | null;
+}
+
+export interface ExplainedEvent {
+  itemId: string | null;
+  type: string;
+}
+
+const MAX_EVENT_REASONS = 2;
+const MIN_EVENT_WEIGHT = 0.01;
+
+function cosine(a: Float32Array, b: Float32Array): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number;
+    const y = b[i] as number;
+    dot += x * y;
+    na += x * x;
+    nb += y * y;
+  }
+  return na > 0 && nb > 0 ? dot / Math.sqrt(na * nb) : 0;
+}
+
+export function explainItem(
+  model: Model,
+  candidate: { embedding: Float32Array; categoryIds: readonly string[] },
+  events: readonly ExplainedEvent[],
+  eventWeights: Float32Array,
+  categoryProbs: Float32Array,
+): ForecastReason[] {
+  const reasons: ForecastReason[] = [];
+  const eventReasons: ForecastReason[] = [];
+  events.forEach((e, i) => {
+    const attention = eventWeights[i] ?? 0;
+    const emb = e.itemId === null ? undefined : model.learnedEmbedding(e.itemId);
+    if (attention <= 0 || !emb) return;
+    const similarity = cosine(emb, candidate.embedding);
+    const weight = attention * Math.max(0, similarity);
+    if (weight < MIN_EVENT_WEIGHT) return;
+    const ago = events.length - 1 - i;
+    eventReasons.push({
+      kind: 'RECENT_EVENT',
+      message:
+        `${e.type.toLowerCase()} of ${e.itemId} ` +
+        `(${ago === 0 ? 'the latest event' : `${ago} event${ago === 1 ? '' : 's'} before the latest`}): ` +
+        `attention ${attention.toFixed(2)}, similarity ${similarity.toFixed(2)}`,
+      weight,
+      eventIndex: i,
+      categoryId: null,
+    });
+  });
+  eventReasons.sort((a, b) => b.weight - a.weight);
+  reasons.push(...eventReasons.slice(0, MAX_EVENT_REASONS));
+
+  let best: { id: string; p: number } | undefined;
+  for (const id of candidate.categoryIds) {
+    const k = model.attributeIndex.get(id);
+    const p = k === undefined ? 0 : (categoryProbs[k] ?? 0);
+    if (p > 0 && (!best || p > best.p)) best = { id, p };
+  }
+  if (best) {
+    reasons.push({
+      kind: 'CATEGORY_MATCH',
+      message: `in category ${best.id}, which the model gives ${(best.p * 100).toFixed(1)}% as the next category`,
+      weight: best.p,
+      eventIndex: null,
+      categoryId: best.id,
+    });
+  }
+  return reasons;
+}

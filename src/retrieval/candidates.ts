@@ -1,0 +1,122 @@
+// Candidate retrieval: user-state vectors → nearest items by inner product through the pgvector
+// HNSW index on items.embedding, with the forecast's filters applied inside the same SQL.
+// One statement serves a whole batch of forecasts (a LATERAL index scan per user state).
+import type { Db } from '../db/client.js';
+
+export interface CandidateFilter {
+  categoryIds: readonly string[] | null;
+  minPrice: number | null;
+  maxPrice: number | null;
+  inStockOnly: boolean;
+}
+
+export interface CandidateQuery {
+  userState: Float32Array;
+  /** Items never to return for this query (already purchased, already seen). */
+  exclude: readonly string[];
+}
+
+export interface RetrievedItem {
+  id: string;
+  embedding: Float32Array;
+  categoryIds: string[];
+  /** Inner product with the user state as computed by pgvector. */
+  similarity: number;
+}
+
+export interface RetrievalOptions {
+  dataset: string;
+  limit: number;
+  /** HNSW candidate-list size; raised to `limit` when smaller. */
+  efSearch: number;
+  /** Bypass the index (exact scan): for recall measurements. */
+  exact?: boolean;
+}
+
+/** pgvector's text form of a vector. */
+export function toVectorLiteral(v: Float32Array | readonly number[]): string {
+  return `[${Array.from(v).join(',')}]`;
+}
+
+export function parseVectorLiteral(text: string): Float32Array {
+  return Float32Array.from(JSON.parse(text) as number[]);
+}
+
+interface Row {
+  k: number;
+  id: string;
+  embedding: string;
+  similarity: number;
+  category_ids: string[];
+}
+
+/**
+ * Runs one batched nearest-neighbour query; returns candidates per query, best first.
+ * Filters run inside the index scan; `hnsw.iterative_scan` keeps scanning when filters reject
+ * many neighbours, so selective filters still fill `limit` (pgvector ≥ 0.8).
+ */
+export async function retrieveCandidates(
+  db: Db,
+  queries: readonly CandidateQuery[],
+  filter: CandidateFilter,
+  options: RetrievalOptions,
+): Promise<RetrievedItem[][]> {
+  if (queries.length === 0) return [];
+  const payload = JSON.stringify(
+    queries.map((q, k) => ({ k, v: toVectorLiteral(q.userState), x: q.exclude })),
+  );
+  const sql = `
+    WITH q AS (
+      SELECT (r->>'k')::int AS k, (r->>'v')::vector AS v,
+             ARRAY(SELECT jsonb_array_elements_text(r->'x')) AS exclude
+      FROM jsonb_array_elements($1::jsonb) AS r
+    )
+    SELECT q.k, c.id, c.embedding::text AS embedding, c.similarity,
+           ARRAY(SELECT ic.category_id FROM item_categories ic
+                 WHERE ic.item_id = c.id ORDER BY ic.position, ic.category_id) AS category_ids
+    FROM q CROSS JOIN LATERAL (
+      SELECT i.id, i.embedding, -(i.embedding <#> q.v) AS similarity
+      FROM items i
+      WHERE i.embedding IS NOT NULL
+        AND i.dataset = $2
+        AND (NOT $3::boolean OR i.in_stock)
+        AND ($4::numeric IS NULL OR i.price >= $4::numeric)
+        AND ($5::numeric IS NULL OR i.price <= $5::numeric)
+        AND ($6::text[] IS NULL OR EXISTS (
+              SELECT 1 FROM item_categories f
+              WHERE f.item_id = i.id AND f.category_id = ANY($6::text[])))
+        AND NOT (i.id = ANY(q.exclude))
+      ORDER BY ${options.exact ? '(i.embedding <#> q.v) + 0' : 'i.embedding <#> q.v'}
+      LIMIT $7
+    ) c
+    ORDER BY q.k, c.similarity DESC`;
+  const params = [
+    payload,
+    options.dataset,
+    filter.inStockOnly,
+    filter.minPrice,
+    filter.maxPrice,
+    filter.categoryIds && filter.categoryIds.length > 0 ? filter.categoryIds : null,
+    options.limit,
+  ];
+  const ef = Math.min(1000, Math.max(options.efSearch, options.limit));
+  const rows = await db.transaction(async (tx) => {
+    // SET LOCAL scope: these settings end with the transaction, so pooled connections stay clean.
+    await tx.query(
+      `SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)`,
+      [String(ef)],
+    );
+    return (await tx.query<Row>(sql, params)).rows;
+  });
+  const out: RetrievedItem[][] = queries.map(() => []);
+  for (const r of rows) {
+    out[r.k]?.push({
+      id: r.id,
+      embedding: parseVectorLiteral(r.embedding),
+      categoryIds: r.category_ids,
+      similarity: Number(r.similarity),
+    });
+  }
+  // relaxed_order may return neighbours slightly out of order: the scorer re-ranks exactly.
+  return out;
+}
