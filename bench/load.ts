@@ -1,0 +1,127 @@
+// Load scenario for the forecast benchmark: a server process with a given configuration,
+// driven by autocannon at several concurrencies with users drawn from the data.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import autocannon from 'autocannon';
+
+export interface ServerHandle {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts `npm start` with `env` on a free port and waits until /readyz answers. */
+export async function startServer(env: Record<string, string>, port: number): Promise<ServerHandle> {
+  const child: ChildProcess = spawn('node', ['--import', 'tsx', 'src/main.ts'], {
+    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', AUTO_IMPORT: 'false', LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    try {
+      const r = await fetch(`${url}/readyz`);
+      if (r.ok) break;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) throw new Error('server did not become ready in 180 s');
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return {
+    url,
+    async stop() {
+      child.kill('SIGTERM');
+      if (child.exitCode === null) await once(child, 'exit');
+    },
+  };
+}
+
+export interface InferenceSnapshot {
+  [model: string]: { batches: number; items: number; runMsTotal: number; batchSizes: Record<string, number> };
+}
+
+export async function inferenceStats(url: string): Promise<InferenceSnapshot> {
+  const r = await fetch(`${url}/debug/inference`);
+  return (await r.json()) as InferenceSnapshot;
+}
+
+export function diffStats(before: InferenceSnapshot, after: InferenceSnapshot): InferenceSnapshot {
+  const out: InferenceSnapshot = {};
+  for (const [name, a] of Object.entries(after)) {
+    const b = before[name] ?? { batches: 0, items: 0, runMsTotal: 0, batchSizes: {} };
+    const sizes: Record<string, number> = {};
+    for (const [k, n] of Object.entries(a.batchSizes)) {
+      const d = n - (b.batchSizes[k] ?? 0);
+      if (d > 0) sizes[k] = d;
+    }
+    out[name] = {
+      batches: a.batches - b.batches,
+      items: a.items - b.items,
+      runMsTotal: a.runMsTotal - b.runMsTotal,
+      batchSizes: sizes,
+    };
+  }
+  return out;
+}
+
+export interface LoadResult {
+  concurrency: number;
+  requests: number;
+  errors: number;
+  non2xx: number;
+  reqPerSec: number;
+  /** Exact percentiles over every response of the run (autocannon reports no p95). */
+  latencyMs: { p50: number; p95: number; p99: number; max: number; mean: number };
+}
+
+/** Drives `url`/graphql with one forecast query per request, user ids drawn at random. */
+export async function drive(
+  url: string,
+  userIds: readonly string[],
+  concurrency: number,
+  durationS: number,
+  query: string,
+): Promise<LoadResult> {
+  let seed = 12345;
+  const nextUser = () => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return userIds[seed % userIds.length] as string;
+  };
+  const times: number[] = [];
+  const options: autocannon.Options = {
+    url: `${url}/graphql`,
+    method: 'POST',
+    connections: concurrency,
+    duration: durationS,
+    headers: { 'content-type': 'application/json' },
+    requests: [
+      {
+        setupRequest: (req) => ({
+          ...req,
+          body: JSON.stringify({ query, variables: { u: nextUser() } }),
+        }),
+      },
+    ],
+  };
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(options, (err, res) => (err ? reject(err) : resolve(res)));
+    instance.on('response', (_client, _status, _bytes, responseTime) => times.push(responseTime));
+  });
+  times.sort((a, b) => a - b);
+  const pct = (p: number) => times[Math.min(times.length - 1, Math.floor((p / 100) * times.length))] ?? NaN;
+  return {
+    concurrency,
+    requests: result.requests.total,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+    reqPerSec: result.requests.average,
+    latencyMs: {
+      p50: pct(50),
+      p95: pct(95),
+      p99: pct(99),
+      max: times[times.length - 1] ?? NaN,
+      mean: times.reduce((a, b) => a + b, 0) / Math.max(1, times.length),
+    },
+  };
+}

@@ -1,0 +1,210 @@
+// Forecast benchmark (`npm run bench`, not part of the tests). Against a real PostgreSQL with
+// Beauty and Sports imported, it measures, in one run on this machine:
+//   1. HTTP load at several concurrencies for: dynamic batching on, batching off (max batch 1),
+//      and the popularity baseline — req/s, latency percentiles, batch-size distribution and
+//      ONNX time per batch;
+//   2. HNSW recall@N against exact search for random users;
+//   3. model-only throughput (sequences/s) by batch size.
+// Results go to bench/results/forecast-<date>.json and the table in bench/README.md.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { openDb } from '../src/db/index.js';
+import { recentEventsOfUsers } from '../src/db/forecasts.js';
+import { Model } from '../src/inference/model.js';
+import { retrieveCandidates } from '../src/retrieval/candidates.js';
+import { diffStats, drive, inferenceStats, startServer, type LoadResult } from './load.js';
+
+const { values: opts } = parseArgs({
+  options: {
+    'database-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/foresight_bench' },
+    sports: { type: 'string', default: '../shared/data/amazon/Sports_and_Outdoors.txt' },
+    'sports-attributes': { type: 'string', default: '../shared/data/amazon/Sports_and_Outdoors_item2attributes.json' },
+    duration: { type: 'string', default: '10' },
+    concurrency: { type: 'string', default: '1,8,32,64' },
+    'recall-users': { type: 'string', default: '1000' },
+    model: { type: 'string', default: 'models/beauty' },
+  },
+});
+const databaseUrl = opts['database-url'] as string;
+const duration = Number(opts.duration);
+const concurrencies = (opts.concurrency as string).split(',').map(Number);
+const log = (msg: string) => console.error(`[bench] ${msg}`);
+
+const QUERY = `query Forecast($u: ID!) {
+  interestForecast(userId: $u, first: 10) {
+    id modelVersion
+    items { rank score item { id } }
+    categories(first: 5) { probability category { id } }
+    timing { batchSize }
+  }
+}`;
+
+async function ensureDatabase(): Promise<void> {
+  const url = new URL(databaseUrl);
+  const name = url.pathname.slice(1);
+  const admin = new pg.Client({ connectionString: `${url.origin}/postgres` });
+  await admin.connect();
+  const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+  if (exists.rowCount === 0) await admin.query(`CREATE DATABASE "${name}"`);
+  await admin.end();
+}
+
+function importDataset(sequences: string, attributes: string): void {
+  log(`importing ${sequences}`);
+  execFileSync('npx', ['tsx', 'src/import/cli.ts', '--format', 'amazon', sequences, attributes], {
+    env: { ...process.env, DATABASE_URL: databaseUrl },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+}
+
+async function loadScenarios(userIds: string[]) {
+  const scenarios: Record<string, Record<string, string>> = {
+    batched: { INFERENCE_MAX_BATCH: '64', INFERENCE_MAX_DELAY_MS: '3' },
+    unbatched: { INFERENCE_MAX_BATCH: '1', INFERENCE_MAX_DELAY_MS: '0' },
+    popularity: { FORECAST_MODE: 'popularity' },
+  };
+  const out: Record<string, (LoadResult & { inference: unknown; onnxMsPerBatch: number | null; meanBatch: number | null })[]> = {};
+  let port = 4600;
+  for (const [name, env] of Object.entries(scenarios)) {
+    log(`scenario ${name}: starting server`);
+    const server = await startServer(
+      { DATABASE_URL: databaseUrl, INFERENCE_MAX_QUEUE: '100000', ...env },
+      port++,
+    );
+    try {
+      await drive(server.url, userIds, 8, 3, QUERY); // warm-up: JIT, caches, HNSW pages
+      out[name] = [];
+      for (const c of concurrencies) {
+        const before = await inferenceStats(server.url);
+        const r = await drive(server.url, userIds, c, duration, QUERY);
+        const inference = diffStats(before, await inferenceStats(server.url));
+        const enc = inference.encoder;
+        const onnxMsPerBatch = enc && enc.batches > 0 ? enc.runMsTotal / enc.batches : null;
+        const meanBatch = enc && enc.batches > 0 ? enc.items / enc.batches : null;
+        log(
+          `${name} c=${c}: ${r.reqPerSec.toFixed(1)} req/s p50 ${r.latencyMs.p50.toFixed(1)} p95 ${r.latencyMs.p95.toFixed(1)} p99 ${r.latencyMs.p99.toFixed(1)} ms, ` +
+            `mean batch ${meanBatch?.toFixed(1) ?? '-'}, errors ${r.errors}, non-2xx ${r.non2xx}`,
+        );
+        out[name].push({ ...r, inference, onnxMsPerBatch, meanBatch });
+      }
+    } finally {
+      await server.stop();
+    }
+  }
+  return out;
+}
+
+async function recallAndThroughput(userIds: string[]) {
+  const db = await openDb({ databaseUrl });
+  const model = await Model.load(opts.model as string, 'auto');
+  try {
+    const sample = userIds.slice(0, Number(opts['recall-users']));
+    const events = await recentEventsOfUsers(db, sample, model.manifest.maxLen);
+    const states: Float32Array[] = [];
+    for (let i = 0; i < sample.length; i += 256) {
+      const part = sample.slice(i, i + 256).map((u) =>
+        (events.get(u) ?? []).map((e) => ({ itemId: e.itemId, type: e.type, occurredAt: e.occurredAt })),
+      );
+      states.push(...(await model.encode(part)).map((o) => o.userState));
+    }
+    const filter = { categoryIds: null, minPrice: null, maxPrice: null, inStockOnly: true };
+    const recall: Record<string, number> = {};
+    for (const n of [10, 200]) {
+      let hit = 0;
+      let total = 0;
+      for (let i = 0; i < states.length; i += 100) {
+        const qs = states.slice(i, i + 100).map((userState) => ({ userState, exclude: [] }));
+        const base = { dataset: model.manifest.dataset, limit: n, efSearch: 200 };
+        const approx = await retrieveCandidates(db, qs, filter, base);
+        const exact = await retrieveCandidates(db, qs, filter, { ...base, exact: true });
+        exact.forEach((ex, k) => {
+          const got = new Set((approx[k] ?? []).map((c) => c.id));
+          hit += ex.filter((c) => got.has(c.id)).length;
+          total += ex.length;
+        });
+      }
+      recall[`recall@${n}`] = hit / total;
+      log(`HNSW recall@${n} (ef_search 200, ${states.length} users): ${(hit / total).toFixed(4)}`);
+    }
+    const throughput: { batch: number; seqPerSec: number; msPerBatch: number }[] = [];
+    const seqs = sample.map((u) =>
+      (events.get(u) ?? []).map((e) => ({ itemId: e.itemId, type: e.type, occurredAt: e.occurredAt })),
+    );
+    for (const b of [1, 8, 32, 64, 128, 256]) {
+      const batch = Array.from({ length: b }, (_, i) => seqs[i % seqs.length] ?? []);
+      await model.encode(batch);
+      const reps = Math.max(5, Math.ceil(512 / b));
+      const t0 = performance.now();
+      for (let r = 0; r < reps; r++) await model.encode(batch);
+      const ms = (performance.now() - t0) / reps;
+      throughput.push({ batch: b, seqPerSec: (b * 1000) / ms, msPerBatch: ms });
+      log(`encoder batch ${b}: ${((b * 1000) / ms).toFixed(0)} seq/s (${ms.toFixed(2)} ms/batch)`);
+    }
+    return { recall, throughput, provider: model.provider, modelVersion: model.version };
+  } finally {
+    await model.release();
+    await db.close();
+  }
+}
+
+function table(results: Awaited<ReturnType<typeof loadScenarios>>): string {
+  const rows = ['| scenario | concurrency | req/s | p50 ms | p95 ms | p99 ms | mean batch | ONNX ms/batch | errors |', '|---|---|---|---|---|---|---|---|---|'];
+  for (const [name, list] of Object.entries(results)) {
+    for (const r of list) {
+      rows.push(
+        `| ${name} | ${r.concurrency} | ${r.reqPerSec.toFixed(1)} | ${r.latencyMs.p50.toFixed(1)} | ${r.latencyMs.p95.toFixed(1)} | ${r.latencyMs.p99.toFixed(1)} | ${r.meanBatch?.toFixed(1) ?? '–'} | ${r.onnxMsPerBatch?.toFixed(2) ?? '–'} | ${r.errors + r.non2xx} |`,
+      );
+    }
+  }
+  return rows.join('\n');
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(opts.sports as string)) throw new Error(`Sports data not found at ${opts.sports}`);
+  await ensureDatabase();
+  importDataset('data/amazon/Beauty.txt', 'data/amazon/Beauty_item2attributes.json');
+  importDataset(opts.sports as string, opts['sports-attributes'] as string);
+  const db = await openDb({ databaseUrl });
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT id FROM users WHERE dataset = 'beauty' ORDER BY md5(id) LIMIT 5000`,
+  );
+  await db.close();
+  const userIds = rows.map((r) => r.id);
+  const load = await loadScenarios(userIds);
+  const model = await recallAndThroughput(userIds);
+  const at = new Date().toISOString();
+  const result = { at, host: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version }, durationS: duration, query: QUERY, load, model };
+  const file = `bench/results/forecast-${at.slice(0, 10)}.json`;
+  await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);
+  const c32 = (name: string) => load[name]?.find((r) => r.concurrency === 32);
+  const ratio = (c32('batched')?.reqPerSec ?? 0) / (c32('unbatched')?.reqPerSec ?? 1);
+  const summary = [
+    `Run ${at} on ${result.host.cpus} × ${result.host.cpuModel}, Node ${process.version}, ${duration} s per point, execution provider ${model.provider}, model ${model.modelVersion}.`,
+    '',
+    table(load),
+    '',
+    `Batched / unbatched throughput at concurrency 32: **${ratio.toFixed(2)}×**.`,
+    '',
+    `HNSW (ef_search 200) vs exact search over ${Number(opts['recall-users'])} users: ` +
+      Object.entries(model.recall).map(([k, v]) => `${k} = ${v.toFixed(4)}`).join(', '),
+    '',
+    '| encoder batch | sequences/s | ms/batch |',
+    '|---|---|---|',
+    ...model.throughput.map((t) => `| ${t.batch} | ${t.seqPerSec.toFixed(0)} | ${t.msPerBatch.toFixed(2)} |`),
+  ].join('\n');
+  const readme = await readFile('bench/README.md', 'utf8');
+  const start = '<!-- results:start -->';
+  const end = '<!-- results:end -->';
+  const next = readme.replace(new RegExp(`${start}[\\s\\S]*${end}`), `${start}\n${summary}\n${end}`);
+  await writeFile('bench/README.md', next);
+  log(`wrote ${file} and bench/README.md`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

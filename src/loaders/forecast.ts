@@ -1,0 +1,13 @@
+// Per-request forecast loader: every interestForecast field resolved in one GraphQL request
+// (e.g. 50 users in a list) becomes one engine batch, hence one encoder call; the engine's
+// schedulers then merge batches across concurrent requests.
+import DataLoader from 'dataloader';
+import type { Forecast, ForecastEngine, ForecastRequest } from '../forecast/engine.js';
+
+export type ForecastLoader = DataLoader<ForecastRequest, Forecast, string>;
+
+export function createForecastLoader(engine: ForecastEngine): ForecastLoader {
+  return new DataLoader((requests) => engine.forecast(requests), {
+    cacheKeyFn: (r) => JSON.stringify(r),
+  });
+}

@@ -1,0 +1,139 @@
+// interestForecast on Query, User and Session: validates arguments into an engine request and
+// resolves it through the per-request forecast loader.
+import { GraphQLError } from 'graphql';
+import type { Context } from '../context.js';
+import { ForecastInputError, MAX_CATEGORIES, type ForecastRequest, type ForecastSubject } from '../forecast/engine.js';
+import type {
+  ForecastFilter as ForecastFilterArg,
+  ForecastMode,
+  Resolvers,
+} from '../generated/graphql.js';
+import { QueueFullError } from '../inference/scheduler.js';
+import { badUserInput } from './errors.js';
+
+export const MAX_FORECAST_ITEMS = 100;
+export const MAX_ANONYMOUS_EVENTS = 200;
+
+interface ForecastArgs {
+  first?: number | null;
+  filter?: ForecastFilterArg | null;
+  explain?: boolean | null;
+  mode?: ForecastMode | null;
+}
+
+function toRequest(subject: ForecastSubject, args: ForecastArgs, ctx: Context): ForecastRequest {
+  const first = args.first ?? 10;
+  if (!Number.isInteger(first) || first < 1 || first > MAX_FORECAST_ITEMS) {
+    throw badUserInput('first', `must be between 1 and ${MAX_FORECAST_ITEMS}, got ${first}`);
+  }
+  const f = args.filter ?? {};
+  const minPrice = f.minPrice ?? null;
+  const maxPrice = f.maxPrice ?? null;
+  if (minPrice !== null && minPrice < 0) throw badUserInput('filter.minPrice', 'must be ≥ 0');
+  if (maxPrice !== null && maxPrice < 0) throw badUserInput('filter.maxPrice', 'must be ≥ 0');
+  if (minPrice !== null && maxPrice !== null && maxPrice < minPrice) {
+    throw badUserInput('filter.maxPrice', `must be ≥ filter.minPrice (${minPrice})`);
+  }
+  return {
+    subject,
+    first,
+    explain: args.explain ?? false,
+    mode: args.mode ?? (ctx.config.forecastMode === 'popularity' ? 'POPULARITY' : 'MODEL'),
+    filter: {
+      categoryIds: f.categoryIds && f.categoryIds.length > 0 ? [...f.categoryIds].sort() : null,
+      minPrice,
+      maxPrice,
+      inStockOnly: f.inStockOnly ?? true,
+      excludePurchased: f.excludePurchased ?? true,
+      excludeSeen: f.excludeSeen ?? false,
+    },
+  };
+}
+
+async function load(ctx: Context, request: ForecastRequest) {
+  if (!ctx.forecasts) {
+    throw new GraphQLError('forecasts are unavailable: no model is loaded', {
+      extensions: { code: 'UNAVAILABLE' },
+    });
+  }
+  try {
+    return await ctx.forecasts.load(request);
+  } catch (err) {
+    if (err instanceof ForecastInputError) {
+      throw new GraphQLError(err.message, { extensions: { code: err.code } });
+    }
+    if (err instanceof QueueFullError) {
+      throw new GraphQLError(err.message, {
+        extensions: { code: 'UNAVAILABLE', retryAfterMs: 100 },
+      });
+    }
+    throw err;
+  }
+}
+
+export const forecastResolvers: Resolvers = {
+  Query: {
+    interestForecast: (_, args, ctx) => {
+      const given = [args.userId, args.sessionId, args.recentEvents].filter((x) => x != null);
+      if (given.length !== 1) {
+        throw badUserInput(
+          'userId',
+          `give exactly one of userId, sessionId or recentEvents (got ${given.length})`,
+        );
+      }
+      let subject: ForecastSubject;
+      if (args.userId != null) subject = { kind: 'user', userId: args.userId };
+      else if (args.sessionId != null) subject = { kind: 'session', sessionId: args.sessionId };
+      else {
+        const events = args.recentEvents ?? [];
+        if (events.length > MAX_ANONYMOUS_EVENTS) {
+          throw badUserInput('recentEvents', `at most ${MAX_ANONYMOUS_EVENTS} events, got ${events.length}`);
+        }
+        subject = {
+          kind: 'anonymous',
+          events: events.map((e) => ({
+            itemId: e.itemId ?? null,
+            type: e.type,
+            occurredAt: e.occurredAt ?? null,
+          })),
+        };
+      }
+      return load(ctx, toRequest(subject, args, ctx));
+    },
+  },
+  User: {
+    interestForecast: (user, args, ctx) => load(ctx, toRequest({ kind: 'user', userId: user.id }, args, ctx)),
+  },
+  Session: {
+    interestForecast: (s, args, ctx) =>
+      load(ctx, toRequest({ kind: 'session', sessionId: s.id }, args, ctx)),
+  },
+  InterestForecast: {
+    categories: (f, args) => {
+      const first = args.first ?? 5;
+      if (!Number.isInteger(first) || first < 1 || first > MAX_CATEGORIES) {
+        throw badUserInput('categories.first', `must be between 1 and ${MAX_CATEGORIES}, got ${first}`);
+      }
+      return f.categories.slice(0, first);
+    },
+  },
+  ScoredItem: {
+    item: async (it, _, { loaders }) => {
+      const row = await loaders.item.load(it.itemId);
+      if (!row) throw new GraphQLError(`item ${it.itemId} no longer exists`, { extensions: { code: 'NOT_FOUND' } });
+      return row;
+    },
+  },
+  ForecastReason: {
+    event: (r, _, { loaders }) => (r.eventId ? loaders.event.load(r.eventId) : null),
+    inputIndex: (r) => (r.eventId === null && r.kind === 'RECENT_EVENT' ? r.eventIndex : null),
+    category: (r, _, { loaders }) => (r.categoryId ? loaders.category.load(r.categoryId) : null),
+  },
+  CategoryProbability: {
+    category: async (c, _, { loaders }) => {
+      const row = await loaders.category.load(c.categoryId);
+      if (!row) throw new GraphQLError(`category ${c.categoryId} not found`, { extensions: { code: 'NOT_FOUND' } });
+      return row;
+    },
+  },
+};
