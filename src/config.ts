@@ -15,6 +15,7 @@ const schema = z.object({
     .optional(),
   DATA_DIR: z.string().default('.data/pglite'),
   MODEL_DIR: z.string().default('models/beauty'),
+  EMBEDDING_DIM: intFrom(64, 1, 16_000),
   AUTO_IMPORT: z.enum(['true', 'false']).default('true'),
   SAMPLE_SEQUENCES: z.string().default('data/amazon/Beauty.txt'),
   SAMPLE_ATTRIBUTES: z.string().default('data/amazon/Beauty_item2attributes.json'),
@@ -37,6 +38,8 @@ export interface Config {
   databaseUrl: string | undefined;
   dataDir: string;
   modelDir: string;
+  /** Dimension of items.embedding: the model's `dim` (models/<name>/model.json). */
+  embeddingDim: number;
   /** Import the bundled sample into an empty database at start-up. */
   autoImport: boolean;
   sample: { sequences: string; attributes: string };
@@ -70,6 +73,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     databaseUrl: e.DATABASE_URL,
     dataDir: abs(e.DATA_DIR),
     modelDir: abs(e.MODEL_DIR),
+    embeddingDim: e.EMBEDDING_DIM,
     autoImport: e.AUTO_IMPORT === 'true',
     sample: { sequences: abs(e.SAMPLE_SEQUENCES), attributes: abs(e.SAMPLE_ATTRIBUTES) },
     maxPageSize: e.MAX_PAGE_SIZE,

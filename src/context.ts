@@ -1,0 +1,13 @@
+// What every resolver receives: configuration, the database, and this request's DataLoaders.
+import type { Config } from './config.js';
+import type { Db } from './db/client.js';
+import type { ForecastLoader } from './loaders/forecast.js';
+import type { Loaders } from './loaders/index.js';
+
+export interface Context {
+  config: Config;
+  db: Db;
+  loaders: Loaders;
+  /** Batches this request's interest forecasts; absent when no model/engine is configured. */
+  forecasts?: ForecastLoader;
+}

@@ -1,0 +1,99 @@
+// Categories (a tree via parent_id) and the item → categories relation.
+import { insertIgnoringConflicts } from './bulk.js';
+import type { Queryable } from './client.js';
+import { finishPage, planPage, type Keyset, type Page, type PageRequest } from './paging.js';
+
+export interface CategoryRow {
+  id: string;
+  dataset: string;
+  name: string;
+  parentId: string | null;
+}
+
+const COLUMNS = `id, dataset, name, parent_id AS "parentId"`;
+export const CATEGORY_KEYSET: Keyset = {
+  columns: ['id'],
+  types: ['text'],
+  direction: 'asc',
+};
+
+export async function getCategoriesByIds(
+  q: Queryable,
+  ids: readonly string[],
+): Promise<CategoryRow[]> {
+  const { rows } = await q.query<CategoryRow>(
+    `SELECT ${COLUMNS} FROM categories WHERE id = ANY($1::text[])`,
+    [ids],
+  );
+  return rows;
+}
+
+/** Children of each of `parentIds`, one statement. */
+export async function getChildCategories(
+  q: Queryable,
+  parentIds: readonly string[],
+): Promise<CategoryRow[]> {
+  const { rows } = await q.query<CategoryRow>(
+    `SELECT ${COLUMNS} FROM categories WHERE parent_id = ANY($1::text[]) ORDER BY id`,
+    [parentIds],
+  );
+  return rows;
+}
+
+/** Categories of each of `itemIds` (in the item's own order), one statement. */
+export async function getCategoriesOfItems(
+  q: Queryable,
+  itemIds: readonly string[],
+): Promise<(CategoryRow & { itemId: string })[]> {
+  const { rows } = await q.query<CategoryRow & { itemId: string }>(
+    `SELECT ic.item_id AS "itemId", c.id, c.dataset, c.name, c.parent_id AS "parentId"
+     FROM item_categories ic JOIN categories c ON c.id = ic.category_id
+     WHERE ic.item_id = ANY($1::text[]) ORDER BY ic.item_id, ic.position, c.id`,
+    [itemIds],
+  );
+  return rows;
+}
+
+export async function listCategories(
+  q: Queryable,
+  filter: { dataset?: string; rootsOnly?: boolean },
+  req: PageRequest,
+): Promise<Page<CategoryRow>> {
+  const params: unknown[] = [];
+  const where: string[] = [];
+  if (filter.dataset !== undefined) {
+    params.push(filter.dataset);
+    where.push(`dataset = $${params.length}`);
+  }
+  if (filter.rootsOnly) where.push('parent_id IS NULL');
+  const plan = planPage(CATEGORY_KEYSET, req, params);
+  where.push(...plan.conditions);
+  const { rows } = await q.query<CategoryRow>(
+    `SELECT ${COLUMNS} FROM categories ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+     ORDER BY ${plan.orderBy} LIMIT ${plan.fetch}`,
+    params,
+  );
+  return finishPage(rows, req, plan);
+}
+
+export function insertCategories(q: Queryable, categories: CategoryRow[]): Promise<number> {
+  return insertIgnoringConflicts(
+    q,
+    'categories',
+    ['id', 'dataset', 'name', 'parent_id'],
+    categories.map((c) => [c.id, c.dataset, c.name, c.parentId]),
+  );
+}
+
+/** The subset of `ids` that exist. */
+export async function existingCategoryIds(
+  q: Queryable,
+  ids: readonly string[],
+): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const { rows } = await q.query<{ id: string }>(
+    'SELECT id FROM categories WHERE id = ANY($1::text[])',
+    [ids],
+  );
+  return new Set(rows.map((r) => r.id));
+}

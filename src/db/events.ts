@@ -1,0 +1,347 @@
+// The append-only behaviour log: lookups, per-user / per-session pages, bulk import and the
+// transactional, idempotent ingestion of event batches from the API.
+import { insertIgnoringConflicts } from './bulk.js';
+import type { Db, Queryable } from './client.js';
+import { existingItemIds } from './items.js';
+import {
+  partitionedPageSql,
+  pagesByParent,
+  planPage,
+  type Keyset,
+  type Page,
+  type PageRequest,
+} from './paging.js';
+import { insertUsers } from './users.js';
+
+export const EVENT_TYPES = ['VIEW', 'CART', 'PURCHASE', 'SEARCH'] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export interface EventRow {
+  id: string;
+  clientEventId: string;
+  dataset: string;
+  userId: string | null;
+  sessionId: string | null;
+  type: EventType;
+  itemId: string | null;
+  query: string | null;
+  occurredAt: Date | null;
+  /** ISO date (YYYY-MM-DD) when the source gives only the day. */
+  occurredOn: string | null;
+  sessionOffsetMs: number | null;
+  seq: number;
+}
+
+const COLUMNS = `id::text AS id, client_event_id AS "clientEventId", dataset, user_id AS "userId",
+  session_id AS "sessionId", type, item_id AS "itemId", query, occurred_at AS "occurredAt",
+  to_char(occurred_on, 'YYYY-MM-DD') AS "occurredOn", session_offset_ms::float8 AS "sessionOffsetMs", seq`;
+
+/** A user's history, newest first. */
+export const USER_EVENTS_KEYSET: Keyset = {
+  columns: ['seq', 'id'],
+  types: ['int', 'bigint'],
+  direction: 'desc',
+};
+/** A session's events, oldest first. */
+export const SESSION_EVENTS_KEYSET: Keyset = {
+  ...USER_EVENTS_KEYSET,
+  direction: 'asc',
+};
+
+export async function getEventsByIds(q: Queryable, ids: readonly string[]): Promise<EventRow[]> {
+  const numeric = ids.filter((id) => /^\d{1,18}$/.test(id));
+  if (numeric.length === 0) return [];
+  const { rows } = await q.query<EventRow>(
+    `SELECT ${COLUMNS} FROM events WHERE id = ANY($1::bigint[])`,
+    [numeric],
+  );
+  return rows;
+}
+
+async function pageEventsOf(
+  q: Queryable,
+  parentColumn: 'user_id' | 'session_id',
+  keyset: Keyset,
+  parentIds: readonly string[],
+  req: PageRequest,
+): Promise<Page<EventRow>[]> {
+  const params: unknown[] = [parentIds];
+  const plan = planPage(keyset, req, params);
+  const { rows } = await q.query<EventRow>(
+    partitionedPageSql({
+      select: COLUMNS,
+      from: 'events',
+      parentColumn,
+      ...plan,
+    }),
+    params,
+  );
+  const parentOf =
+    parentColumn === 'user_id' ? (r: EventRow) => r.userId : (r: EventRow) => r.sessionId;
+  return pagesByParent(parentIds, rows, (r) => parentOf(r) ?? '', req, plan);
+}
+
+export const pageEventsOfUsers = (q: Queryable, userIds: readonly string[], req: PageRequest) =>
+  pageEventsOf(q, 'user_id', USER_EVENTS_KEYSET, userIds, req);
+
+export const pageEventsOfSessions = (
+  q: Queryable,
+  sessionIds: readonly string[],
+  req: PageRequest,
+) => pageEventsOf(q, 'session_id', SESSION_EVENTS_KEYSET, sessionIds, req);
+
+/** An event as the importer writes it (idempotent by clientEventId). */
+export interface ImportedEvent {
+  clientEventId: string;
+  dataset: string;
+  userId: string | null;
+  sessionId: string | null;
+  type: EventType;
+  itemId: string | null;
+  query: string | null;
+  occurredOn: string | null;
+  sessionOffsetMs: number | null;
+  seq: number;
+}
+
+export function insertEvents(q: Queryable, events: ImportedEvent[]): Promise<number> {
+  return insertIgnoringConflicts(
+    q,
+    'events',
+    [
+      'client_event_id',
+      'dataset',
+      'user_id',
+      'session_id',
+      'type',
+      'item_id',
+      'query',
+      'occurred_on',
+      'session_offset_ms',
+      'seq',
+    ],
+    events.map((e) => [
+      e.clientEventId,
+      e.dataset,
+      e.userId,
+      e.sessionId,
+      e.type,
+      e.itemId,
+      e.query,
+      e.occurredOn,
+      e.sessionOffsetMs,
+      e.seq,
+    ]),
+    { occurred_on: 'date', session_offset_ms: 'bigint', seq: 'int' },
+  );
+}
+
+/**
+ * Renumbers `seq` of a dataset's events from their known order: per user (per session for
+ * anonymous sessions), by day, then offset within the session, then session id, then id.
+ * Used after importing sources whose rows are not in history order (DIGINETICA).
+ */
+export async function renumberSequences(q: Queryable, dataset: string): Promise<void> {
+  await q.query(
+    `UPDATE events e SET seq = o.rn FROM (
+       SELECT id, row_number() OVER (
+         PARTITION BY coalesce(user_id, 's:' || session_id)
+         ORDER BY occurred_on NULLS FIRST, session_id, session_offset_ms NULLS FIRST, id) AS rn
+       FROM events WHERE dataset = $1
+     ) o WHERE e.id = o.id AND e.seq IS DISTINCT FROM o.rn`,
+    [dataset],
+  );
+}
+
+/** One event of an API batch, already shape-checked. */
+export interface EventSubmission {
+  clientEventId: string;
+  type: EventType;
+  userId: string | null;
+  sessionId: string | null;
+  itemId: string | null;
+  query: string | null;
+  occurredAt: Date | null;
+}
+
+/** Rejects a batch because of one event; `field` is a path such as `events[3].itemId`. */
+export class EventBatchError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`);
+    this.name = 'EventBatchError';
+  }
+}
+
+export interface RecordedEvent {
+  event: EventRow;
+  /** True when an event with this client id was already stored (a retried batch). */
+  duplicate: boolean;
+}
+
+/** `beauty:17` → `beauty`; ids without a namespace belong to the `default` dataset. */
+export const datasetOf = (id: string) => {
+  const i = id.indexOf(':');
+  return i > 0 ? id.slice(0, i) : 'default';
+};
+
+/**
+ * Stores a batch all-or-nothing in one transaction. Events whose client id is already stored
+ * are not written again (reported as duplicates); users and sessions are created on first
+ * sight; `seq` continues each user's (or anonymous session's) history in batch order.
+ * `receivedAt` stands in for a missing occurredAt (the gateway's receipt time).
+ */
+export function recordEventBatch(
+  db: Db,
+  batch: EventSubmission[],
+  receivedAt: Date,
+): Promise<RecordedEvent[]> {
+  return db.transaction(async (tx) => {
+    const ids = batch.map((e) => e.clientEventId);
+    const { rows: stored } = await tx.query<EventRow>(
+      `SELECT ${COLUMNS} FROM events WHERE client_event_id = ANY($1::text[])`,
+      [ids],
+    );
+    const byClientId = new Map(stored.map((r) => [r.clientEventId, r]));
+    const fresh: { e: EventSubmission; index: number }[] = [];
+    const seen = new Set(byClientId.keys());
+    batch.forEach((e, index) => {
+      if (seen.has(e.clientEventId)) return;
+      seen.add(e.clientEventId);
+      fresh.push({ e, index });
+    });
+
+    if (fresh.length > 0) {
+      const inserted = await insertFresh(tx, fresh, receivedAt);
+      for (const r of inserted) byClientId.set(r.clientEventId, r);
+    }
+    const freshIds = new Set(fresh.map((f) => f.e.clientEventId));
+    const reported = new Set<string>();
+    return batch.map((e) => {
+      const event = byClientId.get(e.clientEventId);
+      if (!event) throw new Error(`event ${e.clientEventId} was neither stored nor found`);
+      const duplicate = !freshIds.has(e.clientEventId) || reported.has(e.clientEventId);
+      reported.add(e.clientEventId);
+      return { event, duplicate };
+    });
+  });
+}
+
+async function insertFresh(
+  tx: Queryable,
+  fresh: { e: EventSubmission; index: number }[],
+  receivedAt: Date,
+): Promise<EventRow[]> {
+  const itemIds = [...new Set(fresh.flatMap(({ e }) => (e.itemId ? [e.itemId] : [])))];
+  const known = itemIds.length ? await existingItemIds(tx, itemIds) : new Set<string>();
+  for (const { e, index } of fresh)
+    if (e.itemId && !known.has(e.itemId))
+      throw new EventBatchError(`events[${index}].itemId`, `unknown item "${e.itemId}"`);
+
+  const userIds = [...new Set(fresh.flatMap(({ e }) => (e.userId ? [e.userId] : [])))];
+  await insertUsers(
+    tx,
+    userIds.map((id) => ({ id, dataset: datasetOf(id) })),
+  );
+  // Lock the histories we append to, so concurrent batches get distinct sequence numbers.
+  if (userIds.length)
+    await tx.query('SELECT id FROM users WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE', [
+      userIds,
+    ]);
+
+  const sessionIds = [...new Set(fresh.flatMap(({ e }) => (e.sessionId ? [e.sessionId] : [])))];
+  const sessionUser = new Map<string, string | null>();
+  if (sessionIds.length) {
+    const { rows } = await tx.query<{ id: string; userId: string | null }>(
+      `SELECT id, user_id AS "userId" FROM sessions WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
+      [sessionIds],
+    );
+    for (const r of rows) sessionUser.set(r.id, r.userId);
+  }
+  const newSessions = new Map<string, string | null>();
+  for (const { e, index } of fresh) {
+    if (!e.sessionId) continue;
+    const owner = sessionUser.has(e.sessionId)
+      ? sessionUser.get(e.sessionId)
+      : newSessions.get(e.sessionId);
+    if (owner && e.userId && owner !== e.userId)
+      throw new EventBatchError(
+        `events[${index}].sessionId`,
+        `session "${e.sessionId}" belongs to another user`,
+      );
+    if (!sessionUser.has(e.sessionId) && (!newSessions.has(e.sessionId) || !owner))
+      newSessions.set(e.sessionId, e.userId ?? owner ?? null);
+  }
+  if (newSessions.size)
+    await tx.query(
+      `INSERT INTO sessions (id, dataset, user_id)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+       ON CONFLICT DO NOTHING`,
+      [[...newSessions.keys()], [...newSessions.keys()].map(datasetOf), [...newSessions.values()]],
+    );
+  // A session first seen anonymously is attached to the user who later signs in during it.
+  const claimed = fresh.filter(
+    ({ e }) => e.sessionId && e.userId && sessionUser.get(e.sessionId) === null,
+  );
+  for (const { e } of claimed)
+    await tx.query('UPDATE sessions SET user_id = $2 WHERE id = $1 AND user_id IS NULL', [
+      e.sessionId,
+      e.userId,
+    ]);
+
+  // Continue each history's sequence numbers.
+  const historyOf = (e: EventSubmission) => (e.userId ? `u:${e.userId}` : `s:${e.sessionId}`);
+  const { rows: tops } = await tx.query<{ history: string; top: number }>(
+    `SELECT 'u:' || user_id AS history, max(seq) AS top FROM events
+       WHERE user_id = ANY($1::text[]) GROUP BY user_id
+     UNION ALL
+     SELECT 's:' || session_id, max(seq) FROM events
+       WHERE user_id IS NULL AND session_id = ANY($2::text[]) GROUP BY session_id`,
+    [userIds, sessionIds],
+  );
+  const next = new Map(tops.map((t) => [t.history, Number(t.top)]));
+
+  const params: unknown[] = [];
+  const tuples = fresh.map(({ e }) => {
+    const h = historyOf(e);
+    const seq = (next.get(h) ?? 0) + 1;
+    next.set(h, seq);
+    const values = [
+      e.clientEventId,
+      datasetOf(e.userId ?? e.sessionId ?? ''),
+      e.userId,
+      e.sessionId,
+      e.type,
+      e.itemId,
+      e.query,
+      e.occurredAt ?? receivedAt,
+      seq,
+    ];
+    const ph = values.map((v) => {
+      params.push(v);
+      return `$${params.length}`;
+    });
+    return `(${ph.join(', ')})`;
+  });
+  const { rows } = await tx.query<EventRow>(
+    `INSERT INTO events (client_event_id, dataset, user_id, session_id, type, item_id, query, occurred_at, seq)
+     VALUES ${tuples.join(', ')}
+     ON CONFLICT (client_event_id) DO NOTHING
+     RETURNING ${COLUMNS}`,
+    params,
+  );
+
+  if (sessionIds.length)
+    await tx.query(
+      `UPDATE sessions s SET
+         started_at = LEAST(s.started_at, x.first_at),
+         last_event_at = GREATEST(s.last_event_at, x.last_at)
+       FROM (SELECT session_id, min(occurred_at) AS first_at, max(occurred_at) AS last_at
+             FROM events WHERE session_id = ANY($1::text[]) GROUP BY session_id) x
+       WHERE s.id = x.session_id`,
+      [sessionIds],
+    );
+  return rows;
+}

@@ -1,0 +1,172 @@
+// Catalogue items: lookups, filtered listing, upsert from the API and bulk insert from imports.
+import { insertIgnoringConflicts } from './bulk.js';
+import type { Queryable } from './client.js';
+import { finishPage, planPage, type Keyset, type Page, type PageRequest } from './paging.js';
+
+export interface ItemRow {
+  id: string;
+  dataset: string;
+  title: string | null;
+  description: string | null;
+  brand: string | null;
+  price: number | null;
+  inStock: boolean;
+  attributes: Record<string, unknown>;
+  createdAt: Date;
+  updatedAt: Date;
+  embeddingSource: 'model' | 'content' | null;
+  embeddingModelVersion: string | null;
+}
+
+export const ITEM_COLUMNS = `id, dataset, title, description, brand, price::float8 AS price,
+  in_stock AS "inStock", attributes, created_at AS "createdAt", updated_at AS "updatedAt",
+  embedding_source AS "embeddingSource", embedding_model_version AS "embeddingModelVersion"`;
+
+export const ITEM_KEYSET: Keyset = {
+  columns: ['id'],
+  types: ['text'],
+  direction: 'asc',
+};
+
+export async function getItemsByIds(q: Queryable, ids: readonly string[]): Promise<ItemRow[]> {
+  const { rows } = await q.query<ItemRow>(
+    `SELECT ${ITEM_COLUMNS} FROM items WHERE id = ANY($1::text[])`,
+    [ids],
+  );
+  return rows;
+}
+
+export interface ItemFilter {
+  dataset?: string;
+  categoryId?: string;
+  brand?: string;
+  minPrice?: number;
+  maxPrice?: number;
+  /** Case-insensitive substring of title or description. */
+  text?: string;
+  inStock?: boolean;
+}
+
+const likePattern = (s: string) => `%${s.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+export async function listItems(
+  q: Queryable,
+  filter: ItemFilter,
+  req: PageRequest,
+): Promise<Page<ItemRow>> {
+  const params: unknown[] = [];
+  const where: string[] = [];
+  const add = (sql: (p: string) => string, v: unknown) => {
+    params.push(v);
+    where.push(sql(`$${params.length}`));
+  };
+  if (filter.dataset !== undefined) add((p) => `dataset = ${p}`, filter.dataset);
+  if (filter.brand !== undefined) add((p) => `brand = ${p}`, filter.brand);
+  if (filter.minPrice !== undefined) add((p) => `price >= ${p}::numeric`, filter.minPrice);
+  if (filter.maxPrice !== undefined) add((p) => `price <= ${p}::numeric`, filter.maxPrice);
+  if (filter.inStock !== undefined) add((p) => `in_stock = ${p}`, filter.inStock);
+  if (filter.categoryId !== undefined)
+    add(
+      (p) =>
+        `EXISTS (SELECT 1 FROM item_categories ic WHERE ic.item_id = items.id AND ic.category_id = ${p})`,
+      filter.categoryId,
+    );
+  if (filter.text !== undefined)
+    add((p) => `(title ILIKE ${p} OR description ILIKE ${p})`, likePattern(filter.text));
+  const plan = planPage(ITEM_KEYSET, req, params);
+  where.push(...plan.conditions);
+  const { rows } = await q.query<ItemRow>(
+    `SELECT ${ITEM_COLUMNS} FROM items ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+     ORDER BY ${plan.orderBy} LIMIT ${plan.fetch}`,
+    params,
+  );
+  return finishPage(rows, req, plan);
+}
+
+export interface ItemUpsert {
+  id: string;
+  dataset: string;
+  title: string | null;
+  description: string | null;
+  brand: string | null;
+  price: number | null;
+  inStock: boolean;
+  attributes: Record<string, unknown>;
+  categoryIds: string[];
+}
+
+/** Inserts or replaces an item and its categories. Content changed → its embedding is cleared
+ * so that the content tower re-embeds it. Returns the stored row. */
+export async function upsertItem(q: Queryable, item: ItemUpsert): Promise<ItemRow> {
+  const { rows } = await q.query<ItemRow>(
+    `INSERT INTO items AS i (id, dataset, title, description, brand, price, in_stock, attributes)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::jsonb)
+     ON CONFLICT (id) DO UPDATE SET
+       title = EXCLUDED.title, description = EXCLUDED.description, brand = EXCLUDED.brand,
+       price = EXCLUDED.price, in_stock = EXCLUDED.in_stock, attributes = EXCLUDED.attributes,
+       updated_at = now(),
+       embedding = CASE WHEN i.embedding_source = 'model' THEN i.embedding END,
+       embedding_source = CASE WHEN i.embedding_source = 'model' THEN i.embedding_source END,
+       embedding_model_version = CASE WHEN i.embedding_source = 'model' THEN i.embedding_model_version END
+     RETURNING ${ITEM_COLUMNS}`,
+    [
+      item.id,
+      item.dataset,
+      item.title,
+      item.description,
+      item.brand,
+      item.price,
+      item.inStock,
+      JSON.stringify(item.attributes),
+    ],
+  );
+  await q.query('DELETE FROM item_categories WHERE item_id = $1', [item.id]);
+  await insertItemCategories(
+    q,
+    item.categoryIds.map((c, i) => ({
+      itemId: item.id,
+      categoryId: c,
+      position: i,
+    })),
+  );
+  const row = rows[0];
+  if (!row) throw new Error(`upsert of item ${item.id} returned no row`);
+  return row;
+}
+
+export interface NewItem {
+  id: string;
+  dataset: string;
+  attributes?: Record<string, unknown>;
+}
+
+export function insertItems(q: Queryable, items: NewItem[]): Promise<number> {
+  return insertIgnoringConflicts(
+    q,
+    'items',
+    ['id', 'dataset', 'attributes'],
+    items.map((i) => [i.id, i.dataset, JSON.stringify(i.attributes ?? {})]),
+    { attributes: 'text::jsonb' },
+  );
+}
+
+export function insertItemCategories(
+  q: Queryable,
+  links: { itemId: string; categoryId: string; position: number }[],
+): Promise<number> {
+  return insertIgnoringConflicts(
+    q,
+    'item_categories',
+    ['item_id', 'category_id', 'position'],
+    links.map((l) => [l.itemId, l.categoryId, l.position]),
+  );
+}
+
+/** The subset of `ids` that exist. */
+export async function existingItemIds(q: Queryable, ids: readonly string[]): Promise<Set<string>> {
+  const { rows } = await q.query<{ id: string }>(
+    'SELECT id FROM items WHERE id = ANY($1::text[])',
+    [ids],
+  );
+  return new Set(rows.map((r) => r.id));
+}

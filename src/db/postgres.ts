@@ -1,0 +1,59 @@
+// Server back-end: a node-postgres Pool against a real PostgreSQL with pgvector.
+import pg from 'pg';
+import { DbError, QueryListeners, type Db, type Queryable, type QueryResult } from './client.js';
+
+/** Opens a pool on `url` and checks that the server answers. */
+export async function openPostgres(url: string, maxConnections = 10): Promise<Db> {
+  const pool = new pg.Pool({ connectionString: url, max: maxConnections });
+  const listeners = new QueryListeners();
+
+  const wrap = (target: pg.Pool | pg.PoolClient): Queryable => ({
+    async query<R>(sql: string, params: unknown[] = []): Promise<QueryResult<R>> {
+      listeners.emit(sql);
+      try {
+        const res = await target.query(sql, params);
+        return { rows: res.rows as R[] };
+      } catch (err) {
+        throw new DbError(`query failed: ${(err as Error).message}`, err);
+      }
+    },
+    async exec(sql: string): Promise<void> {
+      listeners.emit(sql);
+      try {
+        await target.query(sql); // no parameters → simple protocol, several statements allowed
+      } catch (err) {
+        throw new DbError(`script failed: ${(err as Error).message}`, err);
+      }
+    },
+  });
+
+  try {
+    await pool.query('SELECT 1');
+  } catch (err) {
+    await pool.end();
+    throw new DbError(`cannot reach PostgreSQL: ${(err as Error).message}`, err);
+  }
+
+  return {
+    kind: 'postgres',
+    ...wrap(pool),
+    async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+      const client = await pool.connect();
+      try {
+        listeners.emit('BEGIN');
+        await client.query('BEGIN');
+        const result = await fn(wrap(client));
+        listeners.emit('COMMIT');
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+    onQuery: (l) => listeners.add(l),
+    close: () => pool.end(),
+  };
+}

@@ -1,0 +1,69 @@
+// Shopping sessions (a visit); anonymous when user_id is null.
+import { insertIgnoringConflicts } from './bulk.js';
+import type { Queryable } from './client.js';
+import {
+  partitionedPageSql,
+  pagesByParent,
+  planPage,
+  type Keyset,
+  type Page,
+  type PageRequest,
+} from './paging.js';
+
+export interface SessionRow {
+  id: string;
+  dataset: string;
+  userId: string | null;
+  startedAt: Date | null;
+  lastEventAt: Date | null;
+}
+
+const COLUMNS = `id, dataset, user_id AS "userId", started_at AS "startedAt", last_event_at AS "lastEventAt"`;
+export const SESSION_KEYSET: Keyset = {
+  columns: ['id'],
+  types: ['text'],
+  direction: 'asc',
+};
+
+export async function getSessionsByIds(
+  q: Queryable,
+  ids: readonly string[],
+): Promise<SessionRow[]> {
+  const { rows } = await q.query<SessionRow>(
+    `SELECT ${COLUMNS} FROM sessions WHERE id = ANY($1::text[])`,
+    [ids],
+  );
+  return rows;
+}
+
+/** One page of sessions for each user in `userIds`, in one statement. */
+export async function pageSessionsOfUsers(
+  q: Queryable,
+  userIds: readonly string[],
+  req: PageRequest,
+): Promise<Page<SessionRow>[]> {
+  const params: unknown[] = [userIds];
+  const plan = planPage(SESSION_KEYSET, req, params);
+  const { rows } = await q.query<SessionRow>(
+    partitionedPageSql({
+      select: COLUMNS,
+      from: 'sessions',
+      parentColumn: 'user_id',
+      ...plan,
+    }),
+    params,
+  );
+  return pagesByParent(userIds, rows, (r) => r.userId ?? '', req, plan);
+}
+
+export function insertSessions(
+  q: Queryable,
+  sessions: { id: string; dataset: string; userId: string | null }[],
+): Promise<number> {
+  return insertIgnoringConflicts(
+    q,
+    'sessions',
+    ['id', 'dataset', 'user_id'],
+    sessions.map((s) => [s.id, s.dataset, s.userId]),
+  );
+}

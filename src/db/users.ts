@@ -1,0 +1,60 @@
+// Shoppers.
+import { insertIgnoringConflicts } from './bulk.js';
+import type { Queryable } from './client.js';
+import { finishPage, planPage, type Keyset, type Page, type PageRequest } from './paging.js';
+
+export interface UserRow {
+  id: string;
+  dataset: string;
+  profile: Record<string, unknown>;
+  createdAt: Date;
+}
+
+const COLUMNS = `id, dataset, profile, created_at AS "createdAt"`;
+export const USER_KEYSET: Keyset = {
+  columns: ['id'],
+  types: ['text'],
+  direction: 'asc',
+};
+
+export async function getUsersByIds(q: Queryable, ids: readonly string[]): Promise<UserRow[]> {
+  const { rows } = await q.query<UserRow>(
+    `SELECT ${COLUMNS} FROM users WHERE id = ANY($1::text[])`,
+    [ids],
+  );
+  return rows;
+}
+
+export async function listUsers(
+  q: Queryable,
+  filter: { dataset?: string },
+  req: PageRequest,
+): Promise<Page<UserRow>> {
+  const params: unknown[] = [];
+  const where: string[] = [];
+  if (filter.dataset !== undefined) {
+    params.push(filter.dataset);
+    where.push(`dataset = $${params.length}`);
+  }
+  const plan = planPage(USER_KEYSET, req, params);
+  where.push(...plan.conditions);
+  const { rows } = await q.query<UserRow>(
+    `SELECT ${COLUMNS} FROM users ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+     ORDER BY ${plan.orderBy} LIMIT ${plan.fetch}`,
+    params,
+  );
+  return finishPage(rows, req, plan);
+}
+
+export function insertUsers(
+  q: Queryable,
+  users: { id: string; dataset: string; profile?: Record<string, unknown> }[],
+): Promise<number> {
+  return insertIgnoringConflicts(
+    q,
+    'users',
+    ['id', 'dataset', 'profile'],
+    users.map((u) => [u.id, u.dataset, JSON.stringify(u.profile ?? {})]),
+    { profile: 'text::jsonb' },
+  );
+}

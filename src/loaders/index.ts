@@ -1,0 +1,105 @@
+// Per-request DataLoaders: every row fetch of one GraphQL request is batched (one statement per
+// kind of lookup per tick) and cached for the rest of the request.
+import DataLoader from 'dataloader';
+import type { Queryable } from '../db/client.js';
+import {
+  getCategoriesByIds,
+  getCategoriesOfItems,
+  getChildCategories,
+  type CategoryRow,
+} from '../db/categories.js';
+import {
+  getEventsByIds,
+  pageEventsOfSessions,
+  pageEventsOfUsers,
+  type EventRow,
+} from '../db/events.js';
+import { getItemsByIds, type ItemRow } from '../db/items.js';
+import type { Page, PageRequest } from '../db/paging.js';
+import { getSessionsByIds, pageSessionsOfUsers, type SessionRow } from '../db/sessions.js';
+import { getUsersByIds, type UserRow } from '../db/users.js';
+
+/** Loads rows by id; unknown ids resolve to null. */
+function byId<R extends { id: string }>(
+  fetch: (ids: readonly string[]) => Promise<R[]>,
+): DataLoader<string, R | null> {
+  return new DataLoader(async (ids) => {
+    const rows = new Map((await fetch(ids)).map((r) => [r.id, r]));
+    return ids.map((id) => rows.get(id) ?? null);
+  });
+}
+
+/** Loads the rows related to each parent id (e.g. categories of items). */
+function manyByParent<R>(
+  fetch: (ids: readonly string[]) => Promise<R[]>,
+  parentOf: (r: R) => string | null,
+): DataLoader<string, R[]> {
+  return new DataLoader(async (ids) => {
+    const groups = new Map<string, R[]>();
+    for (const r of await fetch(ids)) {
+      const p = parentOf(r) ?? '';
+      const g = groups.get(p);
+      if (g) g.push(r);
+      else groups.set(p, [r]);
+    }
+    return ids.map((id) => groups.get(id) ?? []);
+  });
+}
+
+export interface PageKey {
+  parentId: string;
+  page: PageRequest;
+}
+
+/** Loads one connection page per parent; parents asking for the same page shape share a
+ * statement (a window-function query over all of them). */
+function pagesOf<R>(
+  fetch: (parentIds: readonly string[], page: PageRequest) => Promise<Page<R>[]>,
+): DataLoader<PageKey, Page<R>, string> {
+  return new DataLoader(
+    async (keys) => {
+      const groups = new Map<string, { page: PageRequest; indexes: number[] }>();
+      keys.forEach((k, i) => {
+        const shape = JSON.stringify(k.page);
+        const g = groups.get(shape);
+        if (g) g.indexes.push(i);
+        else groups.set(shape, { page: k.page, indexes: [i] });
+      });
+      const out = new Array<Page<R>>(keys.length);
+      await Promise.all(
+        [...groups.values()].map(async ({ page, indexes }) => {
+          const pages = await fetch(
+            indexes.map((i) => keys[i]!.parentId),
+            page,
+          );
+          indexes.forEach((keyIndex, j) => (out[keyIndex] = pages[j]!));
+        }),
+      );
+      return out;
+    },
+    { cacheKeyFn: (k) => JSON.stringify([k.parentId, k.page]) },
+  );
+}
+
+export function createLoaders(q: Queryable) {
+  return {
+    item: byId<ItemRow>((ids) => getItemsByIds(q, ids)),
+    user: byId<UserRow>((ids) => getUsersByIds(q, ids)),
+    session: byId<SessionRow>((ids) => getSessionsByIds(q, ids)),
+    category: byId<CategoryRow>((ids) => getCategoriesByIds(q, ids)),
+    event: byId<EventRow>((ids) => getEventsByIds(q, ids)),
+    categoriesOfItem: manyByParent(
+      (ids) => getCategoriesOfItems(q, ids),
+      (r) => r.itemId,
+    ),
+    childCategories: manyByParent(
+      (ids) => getChildCategories(q, ids),
+      (r) => r.parentId,
+    ),
+    sessionsOfUser: pagesOf<SessionRow>((ids, page) => pageSessionsOfUsers(q, ids, page)),
+    eventsOfUser: pagesOf<EventRow>((ids, page) => pageEventsOfUsers(q, ids, page)),
+    eventsOfSession: pagesOf<EventRow>((ids, page) => pageEventsOfSessions(q, ids, page)),
+  };
+}
+
+export type Loaders = ReturnType<typeof createLoaders>;

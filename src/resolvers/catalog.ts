@@ -1,0 +1,86 @@
+// Items and categories: lookups, filtered listings, catalogue upserts.
+import { listCategories } from '../db/categories.js';
+import { datasetOf } from '../db/events.js';
+import { existingCategoryIds } from '../db/categories.js';
+import { listItems, upsertItem, type ItemFilter } from '../db/items.js';
+import type { Resolvers } from '../generated/graphql.js';
+import { badUserInput } from './errors.js';
+import { idKey, pageRequest, toConnection } from './paging.js';
+
+function itemFilter(f: Record<string, unknown> | null | undefined): ItemFilter {
+  const out: ItemFilter = {};
+  if (!f) return out;
+  for (const [k, v] of Object.entries(f))
+    if (v !== null && v !== undefined) Object.assign(out, { [k]: v });
+  for (const k of ['minPrice', 'maxPrice'] as const) {
+    const v = out[k];
+    if (v !== undefined && (!Number.isFinite(v) || v < 0))
+      throw badUserInput(`filter.${k}`, 'must be a price ≥ 0');
+  }
+  if (out.minPrice !== undefined && out.maxPrice !== undefined && out.minPrice > out.maxPrice)
+    throw badUserInput('filter.maxPrice', 'must be ≥ filter.minPrice');
+  return out;
+}
+
+export const catalogResolvers: Resolvers = {
+  Query: {
+    item: (_, { id }, { loaders }) => loaders.item.load(id),
+    itemsByIds: (_, { ids }, { loaders, config }) => {
+      if (ids.length > config.maxPageSize)
+        throw badUserInput('ids', `at most ${config.maxPageSize} ids per call`);
+      return loaders.item
+        .loadMany(ids)
+        .then((rows) => rows.map((r) => (r instanceof Error ? null : r)));
+    },
+    items: async (_, args, { db, config, loaders }) => {
+      const filter = itemFilter(args.filter);
+      const page = await listItems(db, filter, pageRequest(args, config.maxPageSize));
+      for (const row of page.rows) loaders.item.prime(row.id, row);
+      return toConnection(page, idKey);
+    },
+    category: (_, { id }, { loaders }) => loaders.category.load(id),
+    categories: async (_, args, { db, config }) => {
+      const filter = {
+        ...(args.dataset != null && { dataset: args.dataset }),
+        rootsOnly: args.rootsOnly ?? false,
+      };
+      return toConnection(
+        await listCategories(db, filter, pageRequest(args, config.maxPageSize)),
+        idKey,
+      );
+    },
+  },
+  Mutation: {
+    upsertItem: async (_, { input }, { db }) => {
+      if (input.id.trim() === '') throw badUserInput('input.id', 'must not be empty');
+      if (input.price != null && (!Number.isFinite(input.price) || input.price < 0))
+        throw badUserInput('input.price', 'must be ≥ 0');
+      const categoryIds = [...new Set(input.categoryIds ?? [])];
+      return db.transaction(async (tx) => {
+        const known = await existingCategoryIds(tx, categoryIds);
+        const unknown = categoryIds.find((c) => !known.has(c));
+        if (unknown !== undefined)
+          throw badUserInput('input.categoryIds', `unknown category "${unknown}"`);
+        return upsertItem(tx, {
+          id: input.id,
+          dataset: datasetOf(input.id),
+          title: input.title ?? null,
+          description: input.description ?? null,
+          brand: input.brand ?? null,
+          price: input.price ?? null,
+          inStock: input.inStock ?? true,
+          attributes: input.attributes ?? {},
+          categoryIds,
+        });
+      });
+    },
+  },
+  Item: {
+    categories: (item, _, { loaders }) => loaders.categoriesOfItem.load(item.id),
+    attributes: (item) => item.attributes ?? {},
+  },
+  Category: {
+    parent: (c, _, { loaders }) => (c.parentId ? loaders.category.load(c.parentId) : null),
+    children: (c, _, { loaders }) => loaders.childCategories.load(c.id),
+  },
+};

@@ -1,0 +1,58 @@
+// Behaviour events: lookup, fields, and batch ingestion (recordEvents).
+import { EventBatchError, recordEventBatch, type EventSubmission } from '../db/events.js';
+import type { EventInput, Resolvers } from '../generated/graphql.js';
+import { badUserInput } from './errors.js';
+
+function toSubmission(e: EventInput, i: number): EventSubmission {
+  const field = (name: string) => `events[${i}].${name}`;
+  const clientEventId = e.clientEventId.trim();
+  if (clientEventId === '') throw badUserInput(field('clientEventId'), 'must not be empty');
+  if (!e.userId && !e.sessionId)
+    throw badUserInput(field('userId'), 'give a userId or a sessionId (or both)');
+  if (e.type !== 'SEARCH' && !e.itemId)
+    throw badUserInput(field('itemId'), `is required for ${e.type} events`);
+  if (e.type === 'SEARCH' && !e.query?.trim())
+    throw badUserInput(field('query'), 'is required for SEARCH events');
+  return {
+    clientEventId,
+    type: e.type,
+    userId: e.userId || null,
+    sessionId: e.sessionId || null,
+    itemId: e.itemId || null,
+    query: e.query ?? null,
+    occurredAt: e.occurredAt ?? null,
+  };
+}
+
+export const eventResolvers: Resolvers = {
+  Query: {
+    event: (_, { id }, { loaders }) => loaders.event.load(id),
+  },
+  Mutation: {
+    recordEvents: async (_, { events }, { db, config, loaders }) => {
+      if (events.length === 0) throw badUserInput('events', 'must contain at least one event');
+      if (events.length > config.maxEventBatch)
+        throw badUserInput(
+          'events',
+          `has ${events.length} events; at most ${config.maxEventBatch} per batch (MAX_EVENT_BATCH)`,
+        );
+      const batch = events.map(toSubmission);
+      try {
+        const results = await recordEventBatch(db, batch, new Date());
+        for (const r of results) loaders.event.prime(r.event.id, r.event);
+        const duplicates = results.filter((r) => r.duplicate).length;
+        return { accepted: results.length - duplicates, duplicates, results };
+      } catch (err) {
+        if (err instanceof EventBatchError)
+          throw badUserInput(err.field, err.message.slice(err.field.length + 2));
+        throw err;
+      }
+    },
+  },
+  Event: {
+    sequence: (e) => e.seq,
+    user: (e, _, { loaders }) => (e.userId ? loaders.user.load(e.userId) : null),
+    session: (e, _, { loaders }) => (e.sessionId ? loaders.session.load(e.sessionId) : null),
+    item: (e, _, { loaders }) => (e.itemId ? loaders.item.load(e.itemId) : null),
+  },
+};

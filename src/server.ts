@@ -1,0 +1,97 @@
+// The HTTP front: Fastify with Apollo Server on /graphql, plus /healthz and /readyz.
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ApolloServer } from '@apollo/server';
+import { unwrapResolverError } from '@apollo/server/errors';
+import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import type { Config } from './config.js';
+import type { Context } from './context.js';
+import type { Db } from './db/client.js';
+import type { Resolvers } from './generated/graphql.js';
+import { createLoaders } from './loaders/index.js';
+import { resolvers as defaultResolvers } from './resolvers/index.js';
+
+export const SCHEMA_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../schema');
+
+/** All SDL files of `dir` (schema/*.graphql), concatenated in name order. */
+export function loadTypeDefs(dir = SCHEMA_DIR): string {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.graphql'))
+    .sort()
+    .map((f) => readFileSync(path.join(dir, f), 'utf8'))
+    .join('\n');
+}
+
+export interface ServerDeps {
+  config: Config;
+  db: Db;
+  resolvers?: Resolvers;
+  /** Adds per-request members to the context (e.g. the forecast loader, src/loaders/forecast*). */
+  extendContext?: (base: Context) => Partial<Context>;
+  /** Pino logger options; `false` silences request logging (tests). */
+  logger?: boolean | { level: string };
+}
+
+/** Codes that describe the client's request and may be shown to it as they are. */
+const CLIENT_CODES = new Set([
+  'BAD_USER_INPUT',
+  'NOT_FOUND',
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'OPERATION_RESOLUTION_FAILURE',
+  'BAD_REQUEST',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'UNAVAILABLE',
+]);
+
+export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
+  const { config, db } = deps;
+  const app = Fastify({ logger: deps.logger ?? { level: config.logLevel } });
+
+  const apollo = new ApolloServer<Context>({
+    typeDefs: loadTypeDefs(),
+    resolvers: (deps.resolvers ?? defaultResolvers) as never,
+    plugins: [fastifyApolloDrainPlugin(app)],
+    includeStacktraceInErrorResponses: false,
+    formatError: (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+      const code = formatted.extensions?.code;
+      const original = unwrapResolverError(error);
+      if (typeof code === 'string' && CLIENT_CODES.has(code) && original instanceof GraphQLError)
+        return formatted;
+      if (typeof code === 'string' && CLIENT_CODES.has(code) && !(original instanceof Error))
+        return formatted;
+      // Anything else is our fault: log it whole, tell the client only that it happened.
+      app.log.error({ err: original, path: formatted.path }, 'internal error in GraphQL request');
+      return {
+        message: 'Internal server error',
+        ...(formatted.path && { path: formatted.path }),
+        extensions: { code: 'INTERNAL_SERVER_ERROR' },
+      };
+    },
+  });
+  await apollo.start();
+
+  await app.register(fastifyApollo(apollo), {
+    context: async (): Promise<Context> => {
+      const base: Context = { config, db, loaders: createLoaders(db) };
+      return deps.extendContext ? { ...base, ...deps.extendContext(base) } : base;
+    },
+  });
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    try {
+      await db.query('SELECT 1');
+      return { status: 'ready', storage: db.kind };
+    } catch (err) {
+      app.log.warn({ err }, 'readiness check failed');
+      return reply.code(503).send({ status: 'unavailable', storage: db.kind });
+    }
+  });
+  return app;
+}
