@@ -1,0 +1,87 @@
+// The Amazon importer on the bundled Beauty file: counts match the file, re-import adds
+// nothing, order is kept without invented times, malformed lines are reported and skipped.
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Db } from '../../src/db/client.js';
+import { amazonDataset, importAmazon } from '../../src/import/amazon.js';
+import { importSampleIfEmpty } from '../../src/import/sample.js';
+import { silentProgress } from '../../src/import/progress.js';
+import { backends } from '../helpers/backends.js';
+import { BEAUTY_ATTRS, BEAUTY_TXT, beautySlice, tempDir } from '../helpers/fixtures.js';
+
+const count = async (db: Db, sql: string, params: unknown[] = []) =>
+  Number((await db.query<{ n: string | number }>(sql, params)).rows[0]?.n);
+
+it('derives the dataset name from the file name as the model contract says', () => {
+  expect(amazonDataset('/x/Beauty.txt')).toBe('beauty');
+  expect(amazonDataset('Sports_and_Outdoors_item2attributes.json')).toBe('sports_and_outdoors');
+});
+
+describe.each(backends)('Amazon import on $name', (backend) => {
+  let db: Db;
+  let dispose: () => Promise<void>;
+  beforeAll(async () => ({ db, dispose } = await backend.open()));
+  afterAll(async () => dispose?.());
+
+  it('imports the full Beauty sample with the counts of the published data set', async () => {
+    const report = await importSampleIfEmpty(
+      db,
+      { sequences: BEAUTY_TXT, attributes: BEAUTY_ATTRS },
+      silentProgress,
+    );
+    expect(report?.rejected).toBe(0);
+    expect(report?.counts.users.inserted).toBe(22_363);
+    expect(report?.counts.items.inserted).toBe(12_101);
+    expect(report?.counts.events.inserted).toBe(198_502);
+    expect(await count(db, 'SELECT count(*) AS n FROM users')).toBe(22_363);
+    expect(await count(db, 'SELECT count(*) AS n FROM items')).toBe(12_101);
+    expect(await count(db, 'SELECT count(*) AS n FROM events')).toBe(198_502);
+    expect(await count(db, 'SELECT count(*) AS n FROM categories')).toBe(637);
+    // Honest: no times, no prices, no titles; every interaction a purchase.
+    expect(await count(db, 'SELECT count(*) AS n FROM events WHERE occurred_at IS NOT NULL')).toBe(0);
+    expect(await count(db, 'SELECT count(*) AS n FROM items WHERE price IS NOT NULL OR title IS NOT NULL')).toBe(0);
+    expect(await count(db, "SELECT count(*) AS n FROM events WHERE type <> 'PURCHASE'")).toBe(0);
+  });
+
+  it('keeps each user history in file order through seq', async () => {
+    const first = (await import('node:fs/promises')).readFile(BEAUTY_TXT, 'utf8');
+    const line = (await first).split('\n')[0]!.split(' ');
+    const { rows } = await db.query<{ itemId: string }>(
+      'SELECT item_id AS "itemId" FROM events WHERE user_id = $1 ORDER BY seq',
+      [`beauty:${line[0]}`],
+    );
+    expect(rows.map((r) => r.itemId)).toEqual(line.slice(1).map((i) => `beauty:${i}`));
+  });
+
+  it('adds nothing when the same files are imported again', async () => {
+    const report = await importAmazon(db, { sequences: [BEAUTY_TXT], attributes: [BEAUTY_ATTRS] });
+    expect(report.counts.events.read).toBe(198_502);
+    expect(report.counts.events.inserted).toBe(0);
+    expect(report.counts.users.inserted).toBe(0);
+    expect(await count(db, 'SELECT count(*) AS n FROM events')).toBe(198_502);
+    expect(await importSampleIfEmpty(db, { sequences: BEAUTY_TXT, attributes: BEAUTY_ATTRS }, silentProgress)).toBeNull();
+  });
+
+  it('rejects malformed lines with file and line number and imports the rest', async () => {
+    const slice = await beautySlice(3);
+    const dir = await tempDir();
+    const file = path.join(dir, 'Broken.txt');
+    await writeFile(file, [slice.lines[0], 'seven 1 2', '', '12 0 5', slice.lines[1]].join('\n'));
+    const rejected: string[] = [];
+    const report = await importAmazon(
+      db,
+      { sequences: [file], attributes: [] },
+      { onReject: (m) => rejected.push(m) },
+    );
+    expect(report.rejected).toBe(2);
+    expect(rejected).toEqual([
+      expect.stringMatching(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2: `)),
+      expect.stringMatching(/Broken\.txt:4: /),
+    ]);
+    expect(report.counts.users.inserted).toBe(2);
+    const expected = slice.lines[0]!.split(' ').length - 1 + slice.lines[1]!.split(' ').length - 1;
+    expect(report.counts.events.inserted).toBe(expected);
+    expect(await count(db, "SELECT count(*) AS n FROM events WHERE dataset = 'broken'")).toBe(expected);
+  });
+});
