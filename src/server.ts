@@ -11,7 +11,10 @@ import type { Config } from './config.js';
 import type { Context } from './context.js';
 import type { Db } from './db/client.js';
 import type { Resolvers } from './generated/graphql.js';
+import type { ForecastEngine } from './forecast/engine.js';
+import { createForecastLoader } from './loaders/forecast.js';
 import { createLoaders } from './loaders/index.js';
+import { renderMetrics } from './metrics.js';
 import { resolvers as defaultResolvers } from './resolvers/index.js';
 
 export const SCHEMA_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../schema');
@@ -29,6 +32,8 @@ export interface ServerDeps {
   config: Config;
   db: Db;
   resolvers?: Resolvers;
+  /** Serves interestForecast (and /metrics, /debug/inference) when given. */
+  engine?: ForecastEngine;
   /** Adds per-request members to the context (e.g. the forecast loader, src/loaders/forecast*). */
   extendContext?: (base: Context) => Partial<Context>;
   /** Pino logger options; `false` silences request logging (tests). */
@@ -62,10 +67,11 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     formatError: (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
       const code = formatted.extensions?.code;
       const original = unwrapResolverError(error);
-      if (typeof code === 'string' && CLIENT_CODES.has(code) && original instanceof GraphQLError)
-        return formatted;
-      if (typeof code === 'string' && CLIENT_CODES.has(code) && !(original instanceof Error))
-        return formatted;
+      // Duck-typed: graphql may be loaded twice (ESM and CJS builds), defeating instanceof.
+      const isGraphQLError =
+        original instanceof GraphQLError ||
+        Object.prototype.toString.call(original) === '[object GraphQLError]';
+      if (typeof code === 'string' && CLIENT_CODES.has(code) && isGraphQLError) return formatted;
       // Anything else is our fault: log it whole, tell the client only that it happened.
       app.log.error({ err: original, path: formatted.path }, 'internal error in GraphQL request');
       return {
@@ -79,11 +85,34 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   await app.register(fastifyApollo(apollo), {
     context: async (): Promise<Context> => {
-      const base: Context = { config, db, loaders: createLoaders(db) };
+      const base: Context = {
+        config,
+        db,
+        loaders: createLoaders(db),
+        ...(deps.engine && { forecasts: createForecastLoader(deps.engine) }),
+      };
       return deps.extendContext ? { ...base, ...deps.extendContext(base) } : base;
     },
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
+  const engine = deps.engine;
+  if (engine) {
+    const schedulers = { encoder: engine.encoder, scorer: engine.scorer };
+    app.get('/metrics', async (_req, reply) =>
+      reply.type('text/plain; version=0.0.4').send(
+        renderMetrics(schedulers, {
+          modelVersion: engine.model.version,
+          provider: engine.model.provider,
+          storage: db.kind,
+        }),
+      ),
+    );
+    // Raw scheduler counters (exact batch-size distribution) for benchmarks and debugging.
+    app.get('/debug/inference', async () => ({
+      encoder: engine.encoder.stats,
+      scorer: engine.scorer.stats,
+    }));
+  }
   app.get('/readyz', async (_req, reply) => {
     try {
       await db.query('SELECT 1');
