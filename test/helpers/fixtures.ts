@@ -13,7 +13,9 @@ export async function tempDir(): Promise<string> {
 
 /** The first `users` lines of Beauty.txt and the attributes of the items they mention,
  * as `Beauty.txt` / `Beauty_item2attributes.json` (dataset `beauty`). */
-export async function beautySlice(users: number): Promise<{ sequences: string; attributes: string; lines: string[] }> {
+export async function beautySlice(
+  users: number,
+): Promise<{ sequences: string; attributes: string; lines: string[] }> {
   const dir = await tempDir();
   const lines = (await readFile(BEAUTY_TXT, 'utf8')).split('\n').slice(0, users);
   const items = new Set(lines.flatMap((l) => l.split(' ').slice(1)));

@@ -3,9 +3,9 @@
 import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../../src/config.js';
 import type { Db } from '../../src/db/client.js';
-import { buildServer } from '../../src/server.js';
+import { buildServer, type ServerDeps } from '../../src/server.js';
 
-export interface GqlResponse<D = Record<string, unknown>> {
+export interface GqlResponse<D = any> {
   status: number;
   data?: D;
   errors?: { message: string; path?: string[]; extensions?: { code?: string; field?: string } }[];
@@ -20,21 +20,25 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startServer(db: Db, env: Record<string, string> = {}): Promise<TestServer> {
+export async function startServer(
+  db: Db,
+  env: Record<string, string> = {},
+  deps: Partial<Omit<ServerDeps, 'config' | 'db'>> = {},
+): Promise<TestServer> {
   const config = loadConfig({ LOG_LEVEL: 'silent', AUTO_IMPORT: 'false', ...env });
-  const app = await buildServer({ config, db, logger: false });
+  const app = await buildServer({ config, db, logger: false, ...deps });
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
   const url = `${address}/graphql`;
   return {
     url,
     app,
-    async gql(query, variables) {
+    async gql<D>(query: string, variables?: Record<string, unknown>): Promise<GqlResponse<D>> {
       const res = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ query, variables }),
       });
-      const body = (await res.json()) as GqlResponse;
+      const body = (await res.json()) as GqlResponse<D>;
       return { ...body, status: res.status };
     },
     async countStatements(fn) {

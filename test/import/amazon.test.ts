@@ -39,8 +39,15 @@ describe.each(backends)('Amazon import on $name', (backend) => {
     expect(await count(db, 'SELECT count(*) AS n FROM events')).toBe(198_502);
     expect(await count(db, 'SELECT count(*) AS n FROM categories')).toBe(637);
     // Honest: no times, no prices, no titles; every interaction a purchase.
-    expect(await count(db, 'SELECT count(*) AS n FROM events WHERE occurred_at IS NOT NULL')).toBe(0);
-    expect(await count(db, 'SELECT count(*) AS n FROM items WHERE price IS NOT NULL OR title IS NOT NULL')).toBe(0);
+    expect(await count(db, 'SELECT count(*) AS n FROM events WHERE occurred_at IS NOT NULL')).toBe(
+      0,
+    );
+    expect(
+      await count(
+        db,
+        'SELECT count(*) AS n FROM items WHERE price IS NOT NULL OR title IS NOT NULL',
+      ),
+    ).toBe(0);
     expect(await count(db, "SELECT count(*) AS n FROM events WHERE type <> 'PURCHASE'")).toBe(0);
   });
 
@@ -60,7 +67,13 @@ describe.each(backends)('Amazon import on $name', (backend) => {
     expect(report.counts.events.inserted).toBe(0);
     expect(report.counts.users.inserted).toBe(0);
     expect(await count(db, 'SELECT count(*) AS n FROM events')).toBe(198_502);
-    expect(await importSampleIfEmpty(db, { sequences: BEAUTY_TXT, attributes: BEAUTY_ATTRS }, silentProgress)).toBeNull();
+    expect(
+      await importSampleIfEmpty(
+        db,
+        { sequences: BEAUTY_TXT, attributes: BEAUTY_ATTRS },
+        silentProgress,
+      ),
+    ).toBeNull();
   });
 
   it('rejects malformed lines with file and line number and imports the rest', async () => {
@@ -82,6 +95,8 @@ describe.each(backends)('Amazon import on $name', (backend) => {
     expect(report.counts.users.inserted).toBe(2);
     const expected = slice.lines[0]!.split(' ').length - 1 + slice.lines[1]!.split(' ').length - 1;
     expect(report.counts.events.inserted).toBe(expected);
-    expect(await count(db, "SELECT count(*) AS n FROM events WHERE dataset = 'broken'")).toBe(expected);
+    expect(await count(db, "SELECT count(*) AS n FROM events WHERE dataset = 'broken'")).toBe(
+      expected,
+    );
   });
 });

@@ -88,7 +88,9 @@ describe.each(backends)('DIGINETICA import on $name', (backend) => {
       'sessionId;userId;timeframe;eventdate;ordernumber;itemId\n1;NA;5;2016-05-06;9;x\n2;NA;5;2016-05-06;10;81766\n',
     );
     const report = await importDiginetica(db, [bad]);
-    expect(report.rejections).toEqual([`${bad}:2: expected sessionId;userId;timeframe;eventdate;ordernumber;itemId`]);
+    expect(report.rejections).toEqual([
+      `${bad}:2: expected sessionId;userId;timeframe;eventdate;ordernumber;itemId`,
+    ]);
     expect(report.counts.events.inserted).toBe(1);
   });
 });

@@ -25,12 +25,18 @@ describe.each(backends)('DataLoader batching on $name', (backend) => {
   beforeAll(async () => {
     ({ db, dispose } = await backend.open());
     server = await startServer(db, { MAX_EVENT_BATCH: '1000' });
-    await db.query(`INSERT INTO categories (id, dataset, name) VALUES ('np:c1', 'np', 'one'), ('np:c2', 'np', 'two')`);
+    await db.query(
+      `INSERT INTO categories (id, dataset, name) VALUES ('np:c1', 'np', 'one'), ('np:c2', 'np', 'two')`,
+    );
     for (let i = 1; i <= 6; i++) {
-      const res = await server.gql(
-        `mutation($in: ItemInput!) { upsertItem(input: $in) { id } }`,
-        { in: { id: `np:i${i}`, title: `item ${i}`, price: i, categoryIds: i % 2 ? ['np:c1'] : ['np:c1', 'np:c2'] } },
-      );
+      const res = await server.gql(`mutation($in: ItemInput!) { upsertItem(input: $in) { id } }`, {
+        in: {
+          id: `np:i${i}`,
+          title: `item ${i}`,
+          price: i,
+          categoryIds: i % 2 ? ['np:c1'] : ['np:c1', 'np:c2'],
+        },
+      });
       expect(res.errors).toBeUndefined();
     }
     const events = [];
@@ -44,7 +50,10 @@ describe.each(backends)('DataLoader batching on $name', (backend) => {
             sessionId: `np:u${u}-s${s}`,
             itemId: `np:i${((u + s + e) % 6) + 1}`,
           });
-    const res = await server.gql(`mutation($e: [EventInput!]!) { recordEvents(events: $e) { accepted } }`, { e: events });
+    const res = await server.gql(
+      `mutation($e: [EventInput!]!) { recordEvents(events: $e) { accepted } }`,
+      { e: events },
+    );
     expect(res.data?.recordEvents.accepted).toBe(120);
   });
   afterAll(async () => {
@@ -61,7 +70,11 @@ describe.each(backends)('DataLoader batching on $name', (backend) => {
     const users = result.data.users.edges;
     expect(users).toHaveLength(20);
     expect(users.every((u: any) => u.node.sessions.edges.length === 2)).toBe(true);
-    expect(users.every((u: any) => u.node.sessions.edges.every((s: any) => s.node.events.edges.length === 3))).toBe(true);
+    expect(
+      users.every((u: any) =>
+        u.node.sessions.edges.every((s: any) => s.node.events.edges.length === 3),
+      ),
+    ).toBe(true);
     expect(users.every((u: any) => u.node.events.edges.length === 3)).toBe(true);
 
     const for5 = await server.countStatements(() => server.gql(QUERY, { n: 5 }));

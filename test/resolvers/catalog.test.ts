@@ -18,7 +18,9 @@ describe.each(backends)('catalogue on $name', (backend) => {
   beforeAll(async () => {
     ({ db, dispose } = await backend.open());
     server = await startServer(db);
-    await db.query(`INSERT INTO categories (id, dataset, name) VALUES ('cat:lips', 'cat', 'Lips'), ('cat:eyes', 'cat', 'Eyes')`);
+    await db.query(
+      `INSERT INTO categories (id, dataset, name) VALUES ('cat:lips', 'cat', 'Lips'), ('cat:eyes', 'cat', 'Eyes')`,
+    );
   });
   afterAll(async () => {
     await server?.close();
@@ -27,18 +29,51 @@ describe.each(backends)('catalogue on $name', (backend) => {
 
   it('creates and then replaces an item', async () => {
     const created = await server.gql(UPSERT, {
-      in: { id: 'cat:1', title: 'Matte 100% Red Lipstick', brand: 'Acme', price: 9.99, categoryIds: ['cat:lips'], attributes: { shade: 'red' } },
+      in: {
+        id: 'cat:1',
+        title: 'Matte 100% Red Lipstick',
+        brand: 'Acme',
+        price: 9.99,
+        categoryIds: ['cat:lips'],
+        attributes: { shade: 'red' },
+      },
     });
     expect(created.errors).toBeUndefined();
     expect(created.data.upsertItem).toMatchObject({
-      id: 'cat:1', dataset: 'cat', title: 'Matte 100% Red Lipstick', brand: 'Acme', price: 9.99,
-      inStock: true, attributes: { shade: 'red' }, categories: [{ id: 'cat:lips' }],
+      id: 'cat:1',
+      dataset: 'cat',
+      title: 'Matte 100% Red Lipstick',
+      brand: 'Acme',
+      price: 9.99,
+      inStock: true,
+      attributes: { shade: 'red' },
+      categories: [{ id: 'cat:lips' }],
     });
     const replaced = await server.gql(UPSERT, {
-      in: { id: 'cat:1', title: 'Matte 100% Red Lipstick', brand: 'Acme', price: 7.5, inStock: false, categoryIds: ['cat:eyes', 'cat:lips'] },
+      in: {
+        id: 'cat:1',
+        title: 'Matte 100% Red Lipstick',
+        brand: 'Acme',
+        price: 7.5,
+        inStock: false,
+        categoryIds: ['cat:eyes', 'cat:lips'],
+      },
     });
-    expect(replaced.data.upsertItem).toMatchObject({ price: 7.5, inStock: false, categories: [{ id: 'cat:eyes' }, { id: 'cat:lips' }] });
-    await server.gql(UPSERT, { in: { id: 'cat:2', title: 'Volume mascara', description: 'Long lashes, red box', brand: 'Brio', price: 20, categoryIds: ['cat:eyes'] } });
+    expect(replaced.data.upsertItem).toMatchObject({
+      price: 7.5,
+      inStock: false,
+      categories: [{ id: 'cat:eyes' }, { id: 'cat:lips' }],
+    });
+    await server.gql(UPSERT, {
+      in: {
+        id: 'cat:2',
+        title: 'Volume mascara',
+        description: 'Long lashes, red box',
+        brand: 'Brio',
+        price: 20,
+        categoryIds: ['cat:eyes'],
+      },
+    });
     await server.gql(UPSERT, { in: { id: 'cat:3', title: 'No price known' } });
   });
 
@@ -61,7 +96,9 @@ describe.each(backends)('catalogue on $name', (backend) => {
     const range = await server.gql(LIST, { f: { minPrice: 10, maxPrice: 5 } });
     expect(range.errors?.[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT' } });
     expect(range.errors?.[0]?.message).toMatch(/^filter\.maxPrice/);
-    const rows = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM items WHERE id = 'cat:9'");
+    const rows = await db.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM items WHERE id = 'cat:9'",
+    );
     expect(rows.rows[0]!.n).toBe(0);
   });
 });

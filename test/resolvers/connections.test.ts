@@ -5,7 +5,7 @@ import type { Db } from '../../src/db/client.js';
 import { importAmazon } from '../../src/import/amazon.js';
 import { backends } from '../helpers/backends.js';
 import { beautySlice } from '../helpers/fixtures.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { startServer, type GqlResponse, type TestServer } from '../helpers/server.js';
 
 const ITEM_PAGE = `query($first: Int, $after: String, $last: Int, $before: String, $filter: ItemFilter) {
   items(first: $first, after: $after, last: $last, before: $before, filter: $filter) {
@@ -16,7 +16,12 @@ const ITEM_PAGE = `query($first: Int, $after: String, $last: Int, $before: Strin
 
 interface PageData {
   edges: { cursor: string; node: { id: string } }[];
-  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
+  pageInfo: {
+    hasNextPage: boolean;
+    hasPreviousPage: boolean;
+    startCursor: string | null;
+    endCursor: string | null;
+  };
 }
 
 describe.each(backends)('queries and connections on $name', (backend) => {
@@ -40,12 +45,12 @@ describe.each(backends)('queries and connections on $name', (backend) => {
     const ids: string[] = [];
     let cursor: string | null = null;
     for (;;) {
-      const res = await server.gql<{ items: PageData }>(
+      const res: GqlResponse<{ items: PageData }> = await server.gql<{ items: PageData }>(
         ITEM_PAGE,
         forward ? { first: size, after: cursor } : { last: size, before: cursor },
       );
       expect(res.errors).toBeUndefined();
-      const page = res.data!.items;
+      const page: PageData = res.data!.items;
       const pageIds = page.edges.map((e) => e.node.id);
       expect(pageIds.length).toBeLessThanOrEqual(size);
       if (forward) ids.push(...pageIds);
@@ -71,11 +76,17 @@ describe.each(backends)('queries and connections on $name', (backend) => {
     const first = (await server.gql<{ items: PageData }>(ITEM_PAGE, { first: 3 })).data!.items;
     expect(first.pageInfo).toMatchObject({ hasNextPage: true, hasPreviousPage: false });
     const second = (
-      await server.gql<{ items: PageData }>(ITEM_PAGE, { first: 3, after: first.pageInfo.endCursor })
+      await server.gql<{ items: PageData }>(ITEM_PAGE, {
+        first: 3,
+        after: first.pageInfo.endCursor,
+      })
     ).data!.items;
     expect(second.pageInfo.hasPreviousPage).toBe(true);
     const back = (
-      await server.gql<{ items: PageData }>(ITEM_PAGE, { last: 3, before: second.pageInfo.startCursor })
+      await server.gql<{ items: PageData }>(ITEM_PAGE, {
+        last: 3,
+        before: second.pageInfo.startCursor,
+      })
     ).data!.items;
     expect(back.edges.map((e) => e.node.id)).toEqual(first.edges.map((e) => e.node.id));
     expect(back.pageInfo).toMatchObject({ hasNextPage: true, hasPreviousPage: false });
@@ -97,7 +108,10 @@ describe.each(backends)('queries and connections on $name', (backend) => {
        GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1`,
     );
     const top = rows[0]!;
-    const res = await server.gql<{ items: PageData }>(ITEM_PAGE, { first: 25, filter: { categoryId: top.category } });
+    const res = await server.gql<{ items: PageData }>(ITEM_PAGE, {
+      first: 25,
+      filter: { categoryId: top.category },
+    });
     expect(res.data!.items.edges).toHaveLength(Math.min(top.n, 25));
     const ids = res.data!.items.edges.map((e) => e.node.id);
     const { rows: check } = await db.query<{ n: number }>(
@@ -116,10 +130,18 @@ describe.each(backends)('queries and connections on $name', (backend) => {
     const newest = items.map((i) => `beauty:${i}`).reverse();
     const p1 = (await server.gql(q, { id: `beauty:${userRaw}`, first: 2 })).data.user.events;
     expect(p1.edges.map((e: any) => e.node.item.id)).toEqual(newest.slice(0, 2));
-    expect(p1.edges[0].node).toMatchObject({ sequence: items.length, type: 'PURCHASE', occurredAt: null });
-    const p2 = (await server.gql(q, { id: `beauty:${userRaw}`, first: 2, after: p1.pageInfo.endCursor })).data.user.events;
+    expect(p1.edges[0].node).toMatchObject({
+      sequence: items.length,
+      type: 'PURCHASE',
+      occurredAt: null,
+    });
+    const p2 = (
+      await server.gql(q, { id: `beauty:${userRaw}`, first: 2, after: p1.pageInfo.endCursor })
+    ).data.user.events;
     expect(p2.edges.map((e: any) => e.node.item.id)).toEqual(newest.slice(2, 4));
-    const back = (await server.gql(q, { id: `beauty:${userRaw}`, last: 2, before: p2.pageInfo.startCursor })).data.user.events;
+    const back = (
+      await server.gql(q, { id: `beauty:${userRaw}`, last: 2, before: p2.pageInfo.startCursor })
+    ).data.user.events;
     expect(back.edges.map((e: any) => e.node.item.id)).toEqual(newest.slice(0, 2));
     const tail = (await server.gql(q, { id: `beauty:${userRaw}`, last: 1 })).data.user.events;
     expect(tail.edges.map((e: any) => e.node.sequence)).toEqual([1]);
@@ -143,6 +165,9 @@ describe.each(backends)('queries and connections on $name', (backend) => {
   it('serves /healthz and /readyz', async () => {
     const base = server.url.replace(/\/graphql$/, '');
     expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ status: 'ok' });
-    expect(await (await fetch(`${base}/readyz`)).json()).toEqual({ status: 'ready', storage: backend.name });
+    expect(await (await fetch(`${base}/readyz`)).json()).toEqual({
+      status: 'ready',
+      storage: backend.name,
+    });
   });
 });

@@ -35,8 +35,22 @@ describe.each(backends)('recordEvents on $name', (backend) => {
   });
 
   const batch = [
-    { clientEventId: 'c-1', type: 'VIEW', userId: 'shop:u1', sessionId: 'shop:s1', itemId: 'shop:1', occurredAt: '2026-01-05T10:00:00Z' },
-    { clientEventId: 'c-2', type: 'CART', userId: 'shop:u1', sessionId: 'shop:s1', itemId: 'shop:1', occurredAt: '2026-01-05T10:01:00Z' },
+    {
+      clientEventId: 'c-1',
+      type: 'VIEW',
+      userId: 'shop:u1',
+      sessionId: 'shop:s1',
+      itemId: 'shop:1',
+      occurredAt: '2026-01-05T10:00:00Z',
+    },
+    {
+      clientEventId: 'c-2',
+      type: 'CART',
+      userId: 'shop:u1',
+      sessionId: 'shop:s1',
+      itemId: 'shop:1',
+      occurredAt: '2026-01-05T10:01:00Z',
+    },
     { clientEventId: 'c-3', type: 'SEARCH', sessionId: 'shop:s2', query: 'mascara' },
   ];
 
@@ -58,9 +72,15 @@ describe.each(backends)('recordEvents on $name', (backend) => {
         lastEventAt: '2026-01-05T10:01:00.000Z',
       },
     });
-    expect(out.results[2].event).toMatchObject({ user: null, session: { id: 'shop:s2', user: null }, query: 'mascara' });
+    expect(out.results[2].event).toMatchObject({
+      user: null,
+      session: { id: 'shop:s2', user: null },
+      query: 'mascara',
+    });
     expect(out.results[2].event.occurredAt).toEqual(expect.any(String)); // time of receipt
-    expect([await count('events'), await count('users'), await count('sessions')]).toEqual([3, 1, 2]);
+    expect([await count('events'), await count('users'), await count('sessions')]).toEqual([
+      3, 1, 2,
+    ]);
   });
 
   it('stores nothing new when the same batch is sent again', async () => {
@@ -87,24 +107,54 @@ describe.each(backends)('recordEvents on $name', (backend) => {
 
   const cases: [string, unknown[], RegExp][] = [
     ['an empty batch', [], /^events: must contain at least one event/],
-    ['a batch over MAX_EVENT_BATCH', Array.from({ length: 6 }, (_, i) => ({ ...batch[0], clientEventId: `big-${i}` })), /^events: has 6 events; at most 5/],
-    ['an unknown item', [{ ...batch[0], clientEventId: 'x-1' }, { ...batch[0], clientEventId: 'x-2', itemId: 'shop:404' }], /^events\[1\]\.itemId: unknown item "shop:404"/],
-    ['a VIEW without item', [{ clientEventId: 'x-3', type: 'VIEW', userId: 'shop:u9' }], /^events\[0\]\.itemId: is required/],
-    ['an event without user or session', [{ clientEventId: 'x-4', type: 'VIEW', itemId: 'shop:1' }], /^events\[0\]\.userId: /],
-    ['a session of another user', [{ ...batch[0], clientEventId: 'x-5', userId: 'shop:u2' }], /^events\[0\]\.sessionId: session "shop:s1" belongs to another user/],
+    [
+      'a batch over MAX_EVENT_BATCH',
+      Array.from({ length: 6 }, (_, i) => ({ ...batch[0], clientEventId: `big-${i}` })),
+      /^events: has 6 events; at most 5/,
+    ],
+    [
+      'an unknown item',
+      [
+        { ...batch[0], clientEventId: 'x-1' },
+        { ...batch[0], clientEventId: 'x-2', itemId: 'shop:404' },
+      ],
+      /^events\[1\]\.itemId: unknown item "shop:404"/,
+    ],
+    [
+      'a VIEW without item',
+      [{ clientEventId: 'x-3', type: 'VIEW', userId: 'shop:u9' }],
+      /^events\[0\]\.itemId: is required/,
+    ],
+    [
+      'an event without user or session',
+      [{ clientEventId: 'x-4', type: 'VIEW', itemId: 'shop:1' }],
+      /^events\[0\]\.userId: /,
+    ],
+    [
+      'a session of another user',
+      [{ ...batch[0], clientEventId: 'x-5', userId: 'shop:u2' }],
+      /^events\[0\]\.sessionId: session "shop:s1" belongs to another user/,
+    ],
   ];
 
-  it.each(cases)('rejects %s with BAD_USER_INPUT and writes nothing', async (_name, events, message) => {
-    const before = [await count('events'), await count('users'), await count('sessions')];
-    const res = await server.gql(RECORD, { events });
-    expect(res.data?.recordEvents ?? null).toBeNull();
-    expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    expect(res.errors?.[0]?.message).toMatch(message);
-    expect([await count('events'), await count('users'), await count('sessions')]).toEqual(before);
-  });
+  it.each(cases)(
+    'rejects %s with BAD_USER_INPUT and writes nothing',
+    async (_name, events, message) => {
+      const before = [await count('events'), await count('users'), await count('sessions')];
+      const res = await server.gql(RECORD, { events });
+      expect(res.data?.recordEvents ?? null).toBeNull();
+      expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      expect(res.errors?.[0]?.message).toMatch(message);
+      expect([await count('events'), await count('users'), await count('sessions')]).toEqual(
+        before,
+      );
+    },
+  );
 
   it('rejects an unknown event type naming the field', async () => {
-    const res = await server.gql(RECORD, { events: [{ ...batch[0], clientEventId: 'x-6', type: 'CLICK' }] });
+    const res = await server.gql(RECORD, {
+      events: [{ ...batch[0], clientEventId: 'x-6', type: 'CLICK' }],
+    });
     expect(res.status).toBe(400);
     expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect(res.errors?.[0]?.message).toMatch(/events\[0\]\.type/);
@@ -114,7 +164,9 @@ describe.each(backends)('recordEvents on $name', (backend) => {
   it('hides internal errors from clients', async () => {
     await db.query('ALTER TABLE events RENAME TO events_hidden');
     try {
-      const res = await server.gql('{ user(id: "shop:u1") { events(first: 1) { edges { node { id } } } } }');
+      const res = await server.gql(
+        '{ user(id: "shop:u1") { events(first: 1) { edges { node { id } } } } }',
+      );
       expect(res.errors?.[0]).toMatchObject({
         message: 'Internal server error',
         extensions: { code: 'INTERNAL_SERVER_ERROR' },
