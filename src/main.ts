@@ -5,6 +5,9 @@ import { openDb } from './db/index.js';
 import { migrate } from './db/migrate.js';
 import { importSampleIfEmpty } from './import/sample.js';
 import { createProgress } from './import/progress.js';
+import { ForecastEngine } from './forecast/engine.js';
+import { Model } from './inference/model.js';
+import { syncItemEmbeddings } from './retrieval/embeddings.js';
 import { buildServer } from './server.js';
 
 async function main(): Promise<void> {
@@ -19,9 +22,26 @@ async function main(): Promise<void> {
     const imported = await importSampleIfEmpty(db, config.sample, createProgress());
     if (imported) console.error(`imported the bundled sample in ${imported.seconds.toFixed(1)} s`);
   }
-  const app = await buildServer({ config, db });
+  const model = await Model.load(config.modelDir, config.inference.provider);
+  console.error(
+    `model ${model.version} on ONNX Runtime ${model.provider.toUpperCase()}` +
+      (model.providerNote ? ` (${model.providerNote})` : ''),
+  );
+  const synced = await syncItemEmbeddings(db, model);
+  if (synced.total > 0) {
+    console.error(
+      `item embeddings written: ${synced.learned} learned, ${synced.content} from the content tower`,
+    );
+  }
+  const engine = new ForecastEngine(db, model, {
+    inference: config.inference,
+    retrieval: config.retrieval,
+  });
+  const app = await buildServer({ config, db, engine });
   const shutdown = async () => {
     await app.close();
+    engine.close();
+    await model.release();
     await db.close();
     process.exit(0);
   };

@@ -1,11 +1,11 @@
 // Prometheus text exposition of the gateway's own counters (GET /metrics): inference batches,
 // their sizes and run time, queue depth and overload rejections.
-import type { InferenceScheduler } from './inference/scheduler.js';
+import type { SchedulerStats } from './inference/scheduler.js';
 
 const SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
 
 export function renderMetrics(
-  schedulers: Record<string, InferenceScheduler<unknown, unknown>>,
+  schedulers: Record<string, { stats: SchedulerStats }>,
   info: { modelVersion: string; provider: string; storage: string },
 ): string {
   const lines: string[] = [

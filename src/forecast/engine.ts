@@ -46,6 +46,11 @@ export interface ForecastItem {
   reasons: ForecastReason[] | null;
 }
 
+export interface CategoryShare {
+  categoryId: string;
+  probability: number;
+}
+
 export interface Forecast {
   id: string;
   modelVersion: string;
@@ -54,7 +59,7 @@ export interface Forecast {
   basedOnEvents: number;
   items: ForecastItem[];
   /** Most likely first, at most MAX_CATEGORIES. */
-  categories: { categoryId: string; probability: number }[];
+  categories: CategoryShare[];
   purchaseProbability: number | null;
   executionProvider: string;
   timing: { queueMs: number; inferenceMs: number; retrievalMs: number; batchSize: number };
@@ -274,7 +279,7 @@ export class ForecastEngine {
           rank: rank + 1,
           score: sc.value[k] as number,
           reasons: r.request.explain
-            ? explainItem(this.model, c, r.events, enc.value.eventWeights, enc.value.categoryProbs)
+            ? explainItem(this.model, c, r.events.map((e, j) => ({ ...e, eventId: r.rows?.[j]?.id })), enc.value.eventWeights, enc.value.categoryProbs)
             : null,
         };
       });
@@ -329,6 +334,7 @@ export class ForecastEngine {
                     message: `among the most interacted items of ${r.dataset} (${it.count} interactions)`,
                     weight: it.count / top,
                     eventIndex: null,
+                    eventId: null,
                     categoryId: null,
                   },
                 ]

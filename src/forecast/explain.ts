@@ -12,12 +12,15 @@ export interface ForecastReason {
   weight: number;
   /** Index into the subject's events (oldest first) for RECENT_EVENT. */
   eventIndex: number | null;
+  /** Stored event id for RECENT_EVENT when the events came from the database. */
+  eventId: string | null;
   categoryId: string | null;
 }
 
 export interface ExplainedEvent {
   itemId: string | null;
   type: string;
+  eventId?: string;
 }
 
 const MAX_EVENT_REASONS = 2;
@@ -62,6 +65,7 @@ export function explainItem(
         `attention ${attention.toFixed(2)}, similarity ${similarity.toFixed(2)}`,
       weight,
       eventIndex: i,
+      eventId: e.eventId ?? null,
       categoryId: null,
     });
   });
@@ -80,6 +84,7 @@ export function explainItem(
       message: `in category ${best.id}, which the model gives ${(best.p * 100).toFixed(1)}% as the next category`,
       weight: best.p,
       eventIndex: null,
+      eventId: null,
       categoryId: best.id,
     });
   }

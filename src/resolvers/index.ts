@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import type { Resolvers } from '../generated/graphql.js';
 import { catalogResolvers } from './catalog.js';
 import { eventResolvers } from './events.js';
+import { forecastResolvers } from './forecast.js';
 import { DateScalar, DateTime, JSONScalar } from './scalars.js';
 import { shopperResolvers } from './shoppers.js';
 
@@ -19,7 +20,13 @@ const base: Resolvers = {
   },
 };
 
-export const modules: Resolvers[] = [base, catalogResolvers, shopperResolvers, eventResolvers];
+export const modules: Resolvers[] = [
+  base,
+  catalogResolvers,
+  shopperResolvers,
+  eventResolvers,
+  forecastResolvers,
+];
 
 /** Merges resolver maps type by type (later modules add fields; they must not redefine one). */
 export function mergeResolvers(list: Resolvers[]): Resolvers {

@@ -1,0 +1,88 @@
+// The batching path: one query asking for 50 forecasts is one encoder call and one scorer call
+// with a constant number of SQL statements; concurrent requests are merged by the scheduler;
+// a full queue answers UNAVAILABLE at once instead of hanging.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ForecastEngine } from '../../src/forecast/engine.js';
+import type { BatchRecord } from '../../src/inference/scheduler.js';
+import { backends } from '../helpers/backends.js';
+import { openForecastFixture, type ForecastFixture } from '../helpers/forecast.js';
+import { startServer } from '../helpers/server.js';
+
+const MANY = `query($n: Int) { users(first: $n, dataset: "beauty") {
+  edges { node { id interestForecast(first: 5) { id mode items { item { id } } timing { batchSize } } } }
+} }`;
+
+interface ManyData {
+  users: { edges: { node: { id: string; interestForecast: { mode: string; items: unknown[]; timing: { batchSize: number } } } }[] };
+}
+
+describe.each(backends)('forecast batching on $name', (backend) => {
+  let f: ForecastFixture;
+  beforeAll(async () => {
+    f = await openForecastFixture(backend, { users: 80, inference: { maxDelayMs: 25 } });
+  }, 120_000);
+  afterAll(async () => {
+    await f?.close();
+  });
+
+  it('runs 50 forecasts requested in one query as one encoder call and one scorer call', async () => {
+    const enc0 = { ...f.engine.encoder.stats };
+    const sc0 = { ...f.engine.scorer.stats };
+    const res = await f.server.gql<ManyData>(MANY, { n: 50 });
+    expect(res.errors).toBeUndefined();
+    const edges = res.data!.users.edges;
+    expect(edges).toHaveLength(50);
+    for (const e of edges) {
+      expect(e.node.interestForecast.mode).toBe('MODEL');
+      expect(e.node.interestForecast.items).toHaveLength(5);
+      expect(e.node.interestForecast.timing.batchSize).toBe(50);
+    }
+    expect(f.engine.encoder.stats.batches - enc0.batches).toBe(1);
+    expect(f.engine.encoder.stats.items - enc0.items).toBe(50);
+    expect(f.engine.scorer.stats.batches - sc0.batches).toBe(1);
+  });
+
+  it('issues the same number of SQL statements for 10 and for 50 forecasts', async () => {
+    const ten = await f.server.countStatements(() => f.server.gql(MANY, { n: 10 }));
+    const fifty = await f.server.countStatements(() => f.server.gql(MANY, { n: 50 }));
+    expect(fifty).toBe(ten);
+    expect(fifty).toBeLessThanOrEqual(15);
+  });
+
+  it('merges forecasts of concurrent requests into shared model calls', async () => {
+    const records: BatchRecord[] = [];
+    const off = f.engine.encoder.onBatch((b) => records.push(b));
+    const users = f.lines.slice(10, 18).map((l) => `beauty:${l.split(' ')[0]}`);
+    const results = await Promise.all(
+      users.map((u) =>
+        f.server.gql(`query($u: ID!) { interestForecast(userId: $u, first: 3) { id } }`, { u }),
+      ),
+    );
+    off();
+    expect(results.every((r) => r.errors === undefined)).toBe(true);
+    const items = records.reduce((a, b) => a + b.size, 0);
+    expect(items).toBe(8);
+    expect(records.length).toBeLessThan(8);
+    expect(Math.max(...records.map((r) => r.submissions))).toBeGreaterThan(1);
+  });
+
+  it('answers UNAVAILABLE at once when the inference queue is full, then keeps serving', async () => {
+    const small = new ForecastEngine(f.db, f.model, {
+      inference: { maxBatch: 8, maxDelayMs: 1, maxQueue: 10 },
+      retrieval: { candidates: 50, efSearch: 50 },
+    });
+    const server = await startServer(f.db, {}, { engine: small });
+    try {
+      const res = await server.gql(MANY, { n: 50 });
+      const codes = new Set(res.errors?.map((e) => e.extensions?.code));
+      expect(codes).toEqual(new Set(['UNAVAILABLE']));
+      expect(res.errors?.[0]?.message).toMatch(/queue is full/);
+      expect(small.encoder.stats.rejected).toBe(50);
+      const ok = await server.gql(MANY, { n: 5 });
+      expect(ok.errors).toBeUndefined();
+    } finally {
+      await server.close();
+      small.close();
+    }
+  });
+});

@@ -1,0 +1,195 @@
+// interestForecast over HTTP with the shipped ONNX model and pgvector retrieval: shapes and
+// invariants, filters, explanations tied to the user's real events, errors, baseline mode.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backends } from '../helpers/backends.js';
+import { openForecastFixture, type ForecastFixture } from '../helpers/forecast.js';
+
+const FORECAST = `query($u: ID!, $first: Int, $filter: ForecastFilter, $explain: Boolean, $mode: ForecastMode) {
+  interestForecast(userId: $u, first: $first, filter: $filter, explain: $explain, mode: $mode) {
+    id modelVersion mode generatedAt basedOnEvents purchaseProbability executionProvider
+    items {
+      rank score
+      item { id categories { id } }
+      reasons { kind message weight inputIndex event { id type item { id } } category { id } }
+    }
+    categories(first: 10) { probability category { id } }
+    timing { queueMs inferenceMs retrievalMs batchSize }
+  }
+}`;
+
+interface ForecastData {
+  id: string;
+  modelVersion: string;
+  mode: string;
+  basedOnEvents: number;
+  purchaseProbability: number | null;
+  executionProvider: string;
+  items: {
+    rank: number;
+    score: number;
+    item: { id: string; categories: { id: string }[] };
+    reasons:
+      | { kind: string; message: string; weight: number; inputIndex: number | null; event: { id: string; type: string; item: { id: string } } | null; category: { id: string } | null }[]
+      | null;
+  }[];
+  categories: { probability: number; category: { id: string } }[];
+  timing: { batchSize: number };
+}
+
+describe.each(backends)('interestForecast on $name', (backend) => {
+  let f: ForecastFixture;
+  beforeAll(async () => {
+    f = await openForecastFixture(backend);
+  }, 120_000);
+  afterAll(async () => {
+    await f?.close();
+  });
+
+  const userOf = (line: number) => `beauty:${f.lines[line]!.split(' ')[0]}`;
+  const itemsOf = (line: number) => f.lines[line]!.split(' ').slice(1).map((i) => `beauty:${i}`);
+
+  async function forecast(vars: Record<string, unknown>): Promise<ForecastData> {
+    const res = await f.server.gql<{ interestForecast: ForecastData }>(FORECAST, vars);
+    expect(res.errors).toBeUndefined();
+    return res.data!.interestForecast;
+  }
+
+  it('returns ranked items with non-increasing scores, a category distribution and model metadata', async () => {
+    const fc = await forecast({ u: userOf(0), first: 10 });
+    expect(fc.mode).toBe('MODEL');
+    expect(fc.modelVersion).toBe(f.model.version);
+    expect(fc.executionProvider).toBe('cpu');
+    expect(fc.basedOnEvents).toBe(itemsOf(0).length);
+    expect(fc.purchaseProbability).toBeNull(); // the Amazon model has no purchase head
+    expect(fc.items.map((i) => i.rank)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    for (let k = 1; k < fc.items.length; k++) {
+      expect(fc.items[k]!.score).toBeLessThanOrEqual(fc.items[k - 1]!.score);
+    }
+    expect(new Set(fc.items.map((i) => i.item.id)).size).toBe(10);
+    const probs = fc.categories.map((c) => c.probability);
+    expect(probs.every((p) => p >= 0 && p <= 1)).toBe(true);
+    expect(probs.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(1 + 1e-6);
+    expect([...probs].sort((a, b) => b - a)).toEqual(probs);
+    expect(fc.categories[0]!.category.id).toMatch(/^beauty:a\d+$/);
+  });
+
+  it('scores match the model: the served order is the exact inner product with the user state', async () => {
+    const fc = await forecast({ u: userOf(1), first: 5 });
+    const events = itemsOf(1).map((itemId) => ({ itemId, type: 'PURCHASE', occurredAt: null }));
+    const [enc] = await f.model.encode([events]);
+    for (const it of fc.items) {
+      const e = f.model.learnedEmbedding(it.item.id)!;
+      const dot = e.reduce((a, x, i) => a + x * enc!.userState[i]!, 0);
+      expect(it.score).toBeCloseTo(dot, 3);
+    }
+  });
+
+  it('leaves out what the user already purchased, and honours category filters', async () => {
+    const bought = new Set(itemsOf(2));
+    const fc = await forecast({ u: userOf(2), first: 20 });
+    expect(fc.items.some((i) => bought.has(i.item.id))).toBe(false);
+    const top = fc.categories[0]!.category.id;
+    const filtered = await forecast({ u: userOf(2), first: 10, filter: { categoryIds: [top] } });
+    expect(filtered.items.length).toBeGreaterThan(0);
+    for (const it of filtered.items) expect(it.item.categories.map((c) => c.id)).toContain(top);
+    const withBought = await forecast({ u: userOf(2), first: 100, filter: { excludePurchased: false } });
+    expect(withBought.items.length).toBe(100);
+  });
+
+  it('applies price filters in SQL: Amazon items have no price, so a price filter matches none', async () => {
+    const fc = await forecast({ u: userOf(3), first: 10, filter: { maxPrice: 50 } });
+    expect(fc.items).toEqual([]);
+  });
+
+  it('explains items with real past events of that user and predicted categories', async () => {
+    const u = userOf(4);
+    const fc = await forecast({ u, first: 10, explain: true });
+    const eventsRes = await f.server.gql<{ user: { events: { edges: { node: { id: string } }[] } } }>(
+      `query($u: ID!) { user(id: $u) { events(first: 100) { edges { node { id } } } } }`,
+      { u },
+    );
+    const ownEvents = new Set(eventsRes.data!.user.events.edges.map((e) => e.node.id));
+    const reasons = fc.items.flatMap((i) => i.reasons ?? []);
+    expect(reasons.length).toBeGreaterThan(0);
+    const recent = reasons.filter((r) => r.kind === 'RECENT_EVENT');
+    expect(recent.length).toBeGreaterThan(0);
+    for (const r of recent) {
+      expect(ownEvents.has(r.event!.id)).toBe(true);
+      expect(itemsOf(4)).toContain(r.event!.item.id);
+      expect(r.weight).toBeGreaterThan(0);
+      expect(r.weight).toBeLessThanOrEqual(1);
+    }
+    for (const it of fc.items) {
+      for (const r of (it.reasons ?? []).filter((x) => x.kind === 'CATEGORY_MATCH')) {
+        expect(it.item.categories.map((c) => c.id)).toContain(r.category!.id);
+      }
+    }
+    const plain = await forecast({ u, first: 3 });
+    expect(plain.items.every((i) => i.reasons === null)).toBe(true);
+  });
+
+  it('serves anonymous visitors from inline events', async () => {
+    const res = await f.server.gql<{ interestForecast: ForecastData }>(
+      `query($ev: [AnonymousEventInput!]) { interestForecast(recentEvents: $ev, first: 5, explain: true) {
+        mode basedOnEvents items { rank item { id } reasons { kind inputIndex event { id } } } } }`,
+      { ev: itemsOf(5).map((itemId) => ({ itemId, type: 'VIEW' })) },
+    );
+    expect(res.errors).toBeUndefined();
+    const fc = res.data!.interestForecast;
+    expect(fc.mode).toBe('MODEL');
+    expect(fc.basedOnEvents).toBe(itemsOf(5).length);
+    expect(fc.items).toHaveLength(5);
+    for (const r of fc.items.flatMap((i) => i.reasons ?? []).filter((r) => r.kind === 'RECENT_EVENT')) {
+      expect(r.event).toBeNull();
+      expect(r.inputIndex).toBeGreaterThanOrEqual(0);
+      expect(r.inputIndex).toBeLessThan(itemsOf(5).length);
+    }
+  });
+
+  it('stores every served forecast with its model version and items', async () => {
+    const fc = await forecast({ u: userOf(6), first: 3 });
+    const { rows } = await f.db.query<{ model_version: string; user_id: string; items: { itemId: string }[] }>(
+      'SELECT model_version, user_id, items FROM forecasts WHERE id = $1',
+      [fc.id],
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.model_version).toBe(f.model.version);
+    expect(rows[0]!.user_id).toBe(userOf(6));
+    expect(rows[0]!.items.map((i) => i.itemId)).toEqual(fc.items.map((i) => i.item.id));
+  });
+
+  it('serves the popularity baseline on request', async () => {
+    const fc = await forecast({ u: userOf(7), first: 10, mode: 'POPULARITY' });
+    expect(fc.mode).toBe('POPULARITY');
+    expect(fc.modelVersion).toBe('popularity-baseline');
+    expect(fc.executionProvider).toBe('none');
+    expect(fc.items).toHaveLength(10);
+    for (let k = 1; k < fc.items.length; k++) {
+      expect(fc.items[k]!.score).toBeLessThanOrEqual(fc.items[k - 1]!.score);
+    }
+    const { rows } = await f.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM events WHERE item_id = $1`,
+      [fc.items[0]!.item.id],
+    );
+    expect(fc.items[0]!.score).toBe(rows[0]!.n);
+  });
+
+  it('rejects bad arguments with BAD_USER_INPUT and unknown subjects with NOT_FOUND', async () => {
+    const cases: [string, Record<string, unknown>, string, RegExp][] = [
+      ['query { interestForecast { id } }', {}, 'BAD_USER_INPUT', /exactly one of userId/],
+      ['query($u: ID!) { interestForecast(userId: $u, sessionId: "x") { id } }', { u: userOf(0) }, 'BAD_USER_INPUT', /exactly one/],
+      ['query($u: ID!) { interestForecast(userId: $u, first: 0) { id } }', { u: userOf(0) }, 'BAD_USER_INPUT', /^first: /],
+      ['query($u: ID!) { interestForecast(userId: $u, first: 101) { id } }', { u: userOf(0) }, 'BAD_USER_INPUT', /^first: /],
+      ['query($u: ID!) { interestForecast(userId: $u, filter: { minPrice: 10, maxPrice: 5 }) { id } }', { u: userOf(0) }, 'BAD_USER_INPUT', /filter\.maxPrice/],
+      ['query { interestForecast(userId: "beauty:no-such-user") { id } }', {}, 'NOT_FOUND', /no user with id/],
+      ['query { interestForecast(sessionId: "nope") { id } }', {}, 'NOT_FOUND', /no session with id/],
+      ['query { interestForecast(recentEvents: [{ itemId: "beauty:0", type: VIEW }]) { id } }', {}, 'BAD_USER_INPUT', /recentEvents\[0\]\.itemId/],
+      ['query($u: ID!) { interestForecast(userId: $u) { categories(first: 0) { probability } } }', { u: userOf(0) }, 'BAD_USER_INPUT', /categories\.first/],
+    ];
+    for (const [query, vars, code, message] of cases) {
+      const res = await f.server.gql(query, vars);
+      expect(res.errors?.[0]?.extensions?.code, query).toBe(code);
+      expect(res.errors?.[0]?.message, query).toMatch(message);
+    }
+  });
+});

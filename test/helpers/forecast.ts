@@ -1,0 +1,50 @@
+// A gateway serving forecasts with the shipped model over a real database holding a slice of
+// Beauty: import → item embeddings written from the model → engine → HTTP server.
+import type { Db } from '../../src/db/client.js';
+import { ForecastEngine, type EngineOptions } from '../../src/forecast/engine.js';
+import { importAmazon } from '../../src/import/amazon.js';
+import { Model } from '../../src/inference/model.js';
+import { syncItemEmbeddings } from '../../src/retrieval/embeddings.js';
+import type { Backend } from './backends.js';
+import { beautySlice } from './fixtures.js';
+import { startServer, type TestServer } from './server.js';
+
+export const MODEL_DIR = 'models/beauty';
+
+export interface ForecastFixture {
+  db: Db;
+  model: Model;
+  engine: ForecastEngine;
+  server: TestServer;
+  lines: string[];
+  close(): Promise<void>;
+}
+
+export async function openForecastFixture(
+  backend: Backend,
+  opts: { users?: number; inference?: Partial<EngineOptions['inference']> } = {},
+): Promise<ForecastFixture> {
+  const { db, dispose } = await backend.open();
+  const slice = await beautySlice(opts.users ?? 120);
+  await importAmazon(db, { sequences: [slice.sequences], attributes: [slice.attributes] });
+  const model = await Model.load(MODEL_DIR, 'cpu');
+  await syncItemEmbeddings(db, model);
+  const engine = new ForecastEngine(db, model, {
+    inference: { maxBatch: 64, maxDelayMs: 2, maxQueue: 1024, ...opts.inference },
+    retrieval: { candidates: 100, efSearch: 100 },
+  });
+  const server = await startServer(db, {}, { engine });
+  return {
+    db,
+    model,
+    engine,
+    server,
+    lines: slice.lines,
+    async close() {
+      await server.close();
+      engine.close();
+      await model.release();
+      await dispose();
+    },
+  };
+}
