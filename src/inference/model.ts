@@ -18,6 +18,8 @@ const manifestSchema = z.object({
   textHashBuckets: z.number().int().positive(),
   priceBandsUpper: z.array(z.number().positive()),
   heads: z.object({ category: z.boolean(), purchase: z.boolean() }),
+  /** Inputs the training data had; others are fed as "unknown" (models/README.md). */
+  observed: z.object({ eventTypes: z.array(z.string()), timeGaps: z.boolean() }).optional(),
   files: z.object({
     encoder: z.string(),
     scorer: z.string(),
@@ -249,12 +251,14 @@ export class Model {
   }
 
   private eventTypeIndex(type: string): number {
+    const observed = this.manifest.observed;
+    if (observed && !observed.eventTypes.includes(type)) return 1; // never trained: unknown
     const k = this.manifest.eventTypes.indexOf(type);
     return k >= 2 ? k : 1; // 1 = unknown
   }
 
   private timeGapBucket(prev: Date | null, at: Date | null): number {
-    if (!prev || !at) return 1;
+    if (!prev || !at || this.manifest.observed?.timeGaps === false) return 1;
     const seconds = Math.max(0, (at.getTime() - prev.getTime()) / 1000);
     const bounds = this.manifest.timeGapBucketsSeconds;
     const j = bounds.findIndex((b) => seconds <= b);
