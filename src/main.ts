@@ -1,6 +1,9 @@
 // Entry point: configuration → database → migrations → (sample import into an empty
 // database) → HTTP server.
-import { ConfigError, loadConfig } from './config.js';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import type { Db } from './db/client.js';
 import { openDb } from './db/index.js';
 import { migrate } from './db/migrate.js';
 import { importSampleIfEmpty } from './import/sample.js';
@@ -10,17 +13,17 @@ import { Model } from './inference/model.js';
 import { syncItemEmbeddings } from './retrieval/embeddings.js';
 import { buildServer } from './server.js';
 
-async function main(): Promise<void> {
-  const config = loadConfig(process.env);
-  const db = await openDb(config);
-  const where =
-    db.kind === 'postgres' ? 'PostgreSQL (DATABASE_URL)' : `PGlite at ${config.dataDir}`;
-  console.error(`storage: ${where}`);
-  const { applied } = await migrate(db, { EMBEDDING_DIM: config.embeddingDim });
-  if (applied.length) console.error(`migrations applied: ${applied.join(', ')}`);
-  if (config.autoImport) {
-    const imported = await importSampleIfEmpty(db, config.sample, createProgress());
-    if (imported) console.error(`imported the bundled sample in ${imported.seconds.toFixed(1)} s`);
+/** Loads the model and starts the forecast engine; null (forecasts answer UNAVAILABLE) when
+ * MODEL_DIR holds no model yet, so that the data API still starts on a bare checkout. */
+async function startForecasting(
+  db: Db,
+  config: Config,
+): Promise<{ engine: ForecastEngine; close: () => Promise<void> } | null> {
+  if (!existsSync(path.join(config.modelDir, 'model.json'))) {
+    console.error(
+      `no model in ${config.modelDir} (model.json missing): serving data without interestForecast`,
+    );
+    return null;
   }
   const model = await Model.load(config.modelDir, config.inference.provider);
   console.error(
@@ -37,11 +40,32 @@ async function main(): Promise<void> {
     inference: config.inference,
     retrieval: config.retrieval,
   });
-  const app = await buildServer({ config, db, engine });
+  return {
+    engine,
+    close: async () => {
+      engine.close();
+      await model.release();
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig(process.env);
+  const db = await openDb(config);
+  const where =
+    db.kind === 'postgres' ? 'PostgreSQL (DATABASE_URL)' : `PGlite at ${config.dataDir}`;
+  console.error(`storage: ${where}`);
+  const { applied } = await migrate(db, { EMBEDDING_DIM: config.embeddingDim });
+  if (applied.length) console.error(`migrations applied: ${applied.join(', ')}`);
+  if (config.autoImport) {
+    const imported = await importSampleIfEmpty(db, config.sample, createProgress());
+    if (imported) console.error(`imported the bundled sample in ${imported.seconds.toFixed(1)} s`);
+  }
+  const forecasting = await startForecasting(db, config);
+  const app = await buildServer({ config, db, ...(forecasting && { engine: forecasting.engine }) });
   const shutdown = async () => {
     await app.close();
-    engine.close();
-    await model.release();
+    await forecasting?.close();
     await db.close();
     process.exit(0);
   };
