@@ -109,6 +109,8 @@ export async function syncItemEmbeddings(
     totals.content += part.content;
     onProgress?.(Math.min(ids.length, start + WRITE_CHUNK * 4), ids.length);
   }
+  // Fresh statistics let the planner pick the HNSW index for nearest-neighbour queries.
+  if (ids.length > 0) await db.query('ANALYZE items');
   await db.query(`UPDATE model_versions SET embeddings_at = now() WHERE version = $1`, [m.version]);
   return totals;
 }
