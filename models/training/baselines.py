@@ -1,0 +1,85 @@
+"""Non-neural baselines scored over all items, evaluated by the same code as the model.
+Each is fitted only on the input sequences of the split it is evaluated on (for test: every
+user's sequence without the last item), and breaks ties by popularity."""
+import numpy as np
+import torch
+
+from metrics import ranks_from_scores
+
+DECAY = 0.8  # weight of the k-th most recent item in the kNN baseline: DECAY ** (k - 1)
+KNN_WINDOW = 5
+
+
+def _popularity(seqs, n):
+    pop = np.zeros(n + 1, dtype=np.float32)
+    for s in seqs:
+        np.add.at(pop, s, 1.0)
+    return pop
+
+
+def _tie_break(pop):
+    return torch.from_numpy(pop / (pop.max() + 1.0) * 1e-3)
+
+
+def _rank_rows(rows_fn, pairs, pop, batch=2048):
+    tb = _tie_break(pop)
+    out = []
+    for b in range(0, len(pairs), batch):
+        chunk = pairs[b:b + batch]
+        scores = rows_fn([p[0] for p in chunk]) + tb
+        out.append(ranks_from_scores(scores, torch.tensor([p[1] for p in chunk])))
+    return np.concatenate(out)
+
+
+def most_popular(pairs, n):
+    pop = _popularity([p[0] for p in pairs], n)
+    return _rank_rows(lambda inputs: torch.zeros(len(inputs), n + 1), pairs, pop)
+
+
+def transition_counts(pairs, n):
+    """score(j) = number of times j directly followed the user's last item."""
+    seqs = [p[0] for p in pairs]
+    pop = _popularity(seqs, n)
+    T = np.zeros((n + 1, n + 1), dtype=np.float32)
+    for s in seqs:
+        if len(s) > 1:
+            np.add.at(T, (s[:-1], s[1:]), 1.0)
+    T = torch.from_numpy(T)
+    return _rank_rows(lambda inputs: T[torch.tensor([s[-1] for s in inputs])], pairs, pop)
+
+
+def cooccurrence_knn(pairs, n):
+    """Cosine-normalised co-occurrence within users' sequences; score(j) = sum over the last 5
+    items i_k (k = 1 newest) of DECAY^(k-1) * sim(i_k, j)."""
+    seqs = [p[0] for p in pairs]
+    pop = _popularity(seqs, n)
+    C = np.zeros((n + 1, n + 1), dtype=np.float32)
+    users_with = np.zeros(n + 1, dtype=np.float32)
+    for s in seqs:
+        u = np.unique(s)
+        users_with[u] += 1.0
+        if len(u) > 1:
+            a, b = np.meshgrid(u, u, indexing="ij")
+            m = a != b
+            C[a[m], b[m]] += 1.0
+    norm = np.sqrt(np.maximum(users_with, 1.0))
+    C /= norm[:, None]
+    C /= norm[None, :]
+    C = torch.from_numpy(C)
+
+    def rows(inputs):
+        out = torch.zeros(len(inputs), n + 1)
+        for r, s in enumerate(inputs):
+            recent = s[-KNN_WINDOW:][::-1]
+            w = torch.tensor([DECAY ** k for k in range(len(recent))]).unsqueeze(1)
+            out[r] = (C[torch.tensor(recent)] * w).sum(0)
+        return out
+
+    return _rank_rows(rows, pairs, pop)
+
+
+BASELINES = {
+    "most popular": most_popular,
+    "last-item transition counts": transition_counts,
+    "item co-occurrence kNN (last 5 items, decayed)": cooccurrence_knn,
+}

@@ -1,0 +1,154 @@
+"""Training loop of the sequence encoder: full softmax cross-entropy over all items at every
+non-pad position (logits only where there is a target), auxiliary next-attribute loss, early
+stopping on validation NDCG@10."""
+import copy
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from data import left_pad
+from model import matmul_t
+from metrics import fmt, ranks_from_scores, summarize
+
+
+def unknown_like(ids):
+    """Event type / time gap inputs for sources without them: 1 (unknown) where there is an item."""
+    return (ids > 0).long()
+
+
+@torch.no_grad()
+def user_states(enc, seqs, batch=1024):
+    enc.eval()
+    out = []
+    for s in range(0, len(seqs), batch):
+        ids = torch.from_numpy(left_pad(seqs[s:s + batch], enc.max_len))
+        u, p, _ = enc(ids, unknown_like(ids), unknown_like(ids))
+        out.append((u, p))
+    return torch.cat([u for u, _ in out]), torch.cat([p for _, p in out])
+
+
+@torch.no_grad()
+def encode_pairs(enc, pairs, batch=1024):
+    """User states and category probabilities for (input sequence, target) pairs. Pairs are
+    processed in length order, each batch padded only to its longest sequence (the newest item
+    stays at the last position, so this equals padding to maxLen); returns them in input order."""
+    enc.eval()
+    order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]))
+    U = torch.zeros(len(pairs), enc.dim)
+    P = torch.zeros(len(pairs), enc.num_attrs + 1)
+    for s in range(0, len(order), batch):
+        idx = order[s:s + batch]
+        seqs = [pairs[i][0][-enc.max_len:] for i in idx]
+        ids = torch.from_numpy(left_pad(seqs, max(1, max(len(x) for x in seqs))))
+        u, p, _ = enc(ids, unknown_like(ids), unknown_like(ids))
+        U[idx], P[idx] = u, p
+    return U, P, torch.tensor([p[1] for p in pairs], dtype=torch.long)
+
+
+@torch.no_grad()
+def rank_encoded(U, P, targets, V, item_attrs=None, cat_weight=0.0, batch=2048):
+    """Ranks over all items by <user_state, item vector> (+ cat_weight * log category
+    probability of the item's attributes, exactly as the Scorer)."""
+    ranks = []
+    for s in range(0, len(targets), batch):
+        scores = matmul_t(U[s:s + batch], V)
+        if cat_weight:
+            scores = scores + cat_weight * item_category_logp(P[s:s + batch], item_attrs)
+        ranks.append(ranks_from_scores(scores, targets[s:s + batch]))
+    return np.concatenate(ranks) if ranks else np.zeros(0)
+
+
+@torch.no_grad()
+def rank_targets(enc, pairs, item_vecs=None, cat_weight=0.0):
+    if not pairs:
+        return np.zeros(0)
+    V = enc.item_vectors() if item_vecs is None else item_vecs
+    U, P, T = encode_pairs(enc, pairs)
+    return rank_encoded(U, P, T, V, enc.item_attrs, cat_weight)
+
+
+def item_category_logp(probs, item_attrs):
+    """[B, num_items + 1]: log(mean category prob over each item's attributes + 1e-6), as in Scorer."""
+    m = (item_attrs > 0).float()
+    cnt = m.sum(1).clamp(min=1.0)
+    # sum_a probs[b, attrs[i, a]] via a sparse item x attribute matrix
+    rows = torch.arange(item_attrs.shape[0]).unsqueeze(1).expand_as(item_attrs)[item_attrs > 0]
+    cols = item_attrs[item_attrs > 0]
+    M = torch.zeros(item_attrs.shape[0], probs.shape[1])
+    M.index_put_((rows, cols), torch.ones_like(rows, dtype=torch.float32), accumulate=True)
+    return torch.log(matmul_t(probs, M) / cnt + 1e-6)
+
+
+def make_batches(train_seqs, max_len, batch, rng):
+    """Yields (inputs, targets) left-padded to the longest sequence in the batch (<= max_len).
+    Sequences are grouped by length so little time goes into padding."""
+    seqs = [s[-(max_len + 1):] for s in train_seqs if len(s) >= 2]
+    order = rng.permutation(len(seqs))
+    # sort within large random pools by length, then shuffle the batches
+    pool = batch * 32
+    batches = []
+    for p in range(0, len(order), pool):
+        idx = sorted(order[p:p + pool], key=lambda i: len(seqs[i]))
+        batches += [idx[b:b + batch] for b in range(0, len(idx), batch)]
+    for bi in rng.permutation(len(batches)):
+        chunk = [seqs[i] for i in batches[bi]]
+        width = max(len(s) for s in chunk) - 1
+        x = left_pad([s[:-1] for s in chunk], width)
+        y = left_pad([s[1:] for s in chunk], width)
+        yield torch.from_numpy(x), torch.from_numpy(y)
+
+
+def train_encoder(enc, train_seqs, valid_pairs, args, log=print):
+    opt = torch.optim.Adam(enc.parameters(), lr=args.lr, weight_decay=0.0)
+    rng = np.random.default_rng(args.seed)
+    best, best_state, best_epoch, bad = -1.0, None, 0, 0
+    t0 = time.time()
+    step = 0
+    history = []
+    for epoch in range(1, args.epochs + 1):
+        enc.train()
+        total, n = 0.0, 0
+        for x, y in make_batches(train_seqs, enc.max_len, args.batch, rng):
+            h, _ = enc.hidden(x, unknown_like(x), unknown_like(x))
+            m = y > 0
+            hp, yp = h[m], y[m]
+            V = enc.item_vectors()
+            logits = matmul_t(hp, V[1:])
+            loss = F.cross_entropy(logits, yp - 1, label_smoothing=args.label_smoothing)
+            if args.cat_weight > 0:
+                attrs = enc.item_attrs[yp]
+                q = torch.zeros(len(yp), enc.num_attrs + 1).scatter_add_(
+                    1, attrs, (attrs > 0).float())
+                q = q / q.sum(1, keepdim=True).clamp(min=1.0)
+                cat_loss = -(q * F.log_softmax(enc.category_logits(hp), -1)).sum(1).mean()
+                loss = loss + args.cat_weight * cat_loss
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += loss.item()
+            n += 1
+            step += 1
+            if args.max_steps and step >= args.max_steps:
+                break
+        msg = f"epoch {epoch} loss {total / max(n, 1):.4f} {time.time() - t0:.0f}s"
+        done = bool(args.max_steps and step >= args.max_steps)
+        if epoch % args.eval_every == 0 or done or epoch == args.epochs:
+            m = summarize(rank_targets(enc, valid_pairs))
+            history.append({"epoch": epoch, **m})
+            msg += f" | valid {fmt(m, (10, 20))}"
+            if m["NDCG@10"] > best:
+                best, best_state, best_epoch, bad = m["NDCG@10"], copy.deepcopy(enc.state_dict()), epoch, 0
+            else:
+                bad += 1
+        log(msg, flush=True)
+        if done or bad >= args.patience:
+            break
+        if args.time_budget and time.time() - t0 > args.time_budget * 60:
+            log(f"time budget of {args.time_budget} min reached", flush=True)
+            break
+    if best_state is not None:
+        enc.load_state_dict(best_state)
+    return {"best_epoch": best_epoch, "best_valid_ndcg10": best, "epochs_run": epoch,
+            "seconds": time.time() - t0, "history": history}

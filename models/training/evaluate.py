@@ -1,0 +1,120 @@
+"""Evaluates a trained model directory and the baselines with one piece of code on one split,
+and records the numbers in models/metrics.json.
+
+  /usr/bin/python3 models/training/evaluate.py --data data/amazon/Beauty.txt \
+      --attributes data/amazon/Beauty_item2attributes.json --model models/beauty
+
+Leave-one-out: valid = predict the second-to-last item from the items before it; test = predict
+the last item from all items before it (the validation item included). Full ranking over all items.
+Needs the model directory's checkpoint.pt (written by train.py next to the ONNX files).
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from baselines import BASELINES  # noqa: E402
+from data import load, split  # noqa: E402
+from encoder_training import rank_targets  # noqa: E402
+from metrics import fmt, summarize  # noqa: E402
+from model import ContentTower, Encoder  # noqa: E402
+from content_training import content_inputs  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def load_model(model_dir):
+    ck = torch.load(os.path.join(model_dir, "checkpoint.pt"))
+    a = ck["args"]
+    sd = ck["encoder"]
+    n_items = sd["item_emb.weight"].shape[0] - 1
+    n_attrs = sd["attr_emb.weight"].shape[0] - 1
+    enc = Encoder(n_items, n_attrs, sd["item_attrs"], a["dim"], a["max_len"], a["blocks"], a["heads"], a["dropout"])
+    enc.load_state_dict(sd)
+    enc.eval()
+    tower = ContentTower(n_attrs, a["dim"])
+    tower.load_state_dict(ck["content"])
+    tower.eval()
+    return enc, tower, ck
+
+
+def cold_start(enc, tower, test, holdout):
+    """Held-out items never appeared in training: drop them from the inputs (the gateway does the
+    same for unknown items) and give them content-tower embeddings; rank over all items."""
+    cold = set(holdout)
+    with torch.no_grad():
+        V = enc.item_vectors().clone()
+        ids = torch.tensor(holdout)
+        V[ids] = tower(*content_inputs(enc.item_attrs, ids))
+    pairs = [([i for i in s if i not in cold], t) for s, t in test]
+    pairs = [p for p in pairs if p[0]]
+    cold_pairs = [p for p in pairs if p[1] in cold]
+    warm_pairs = [p for p in pairs if p[1] not in cold]
+    learned_only = enc.item_vectors().detach()
+    return {
+        "heldOutItems": len(holdout),
+        "coldTargets (content-tower embeddings)": summarize(rank_targets(enc, cold_pairs, item_vecs=V)),
+        "coldTargets (untrained id embeddings, for contrast)": summarize(
+            rank_targets(enc, cold_pairs, item_vecs=learned_only)),
+        "warmTargets": summarize(rank_targets(enc, warm_pairs, item_vecs=V)),
+    }
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", required=True)
+    p.add_argument("--attributes", required=True)
+    p.add_argument("--model", help="model directory (with checkpoint.pt); omit for baselines only")
+    p.add_argument("--metrics", default=os.path.join(HERE, "..", "metrics.json"),
+                   help="JSON file to update (default models/metrics.json)")
+    p.add_argument("--key", help="entry name in the metrics file (default: the dataset name)")
+    p.add_argument("--no-baselines", action="store_true")
+    p.add_argument("--threads", type=int, default=2)
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    t0 = time.time()
+
+    ds = load(args.data, args.attributes)
+    _, valid, test = split(ds.seqs)
+    result = {"dataset": ds.name, "users": len(ds.seqs), "items": ds.num_items,
+              "protocol": "leave-one-out, full ranking over all items, ties count half",
+              "command": "npm run evaluate -- " + " ".join(sys.argv[1:] if argv is None else argv)}
+    if args.model:
+        enc, tower, ck = load_model(args.model)
+        w = ck["scorerWeight"]
+        m = {"model": os.path.normpath(args.model),
+             "valid": summarize(rank_targets(enc, valid)),
+             "test": summarize(rank_targets(enc, test))}
+        if w:
+            m["valid (scorer)"] = summarize(rank_targets(enc, valid, cat_weight=w))
+            m["test (scorer)"] = summarize(rank_targets(enc, test, cat_weight=w))
+        m["scorerCategoryWeight"] = w
+        print(f"model valid: {fmt(m['valid'])}\nmodel test:  {fmt(m['test'])}", flush=True)
+        if ck.get("holdout"):
+            m["coldStart"] = cold_start(enc, tower, test, ck["holdout"])
+            print("cold start:", json.dumps(m["coldStart"], indent=1), flush=True)
+        result["model"] = m
+    if not args.no_baselines:
+        result["baselines"] = {}
+        for name, fn in BASELINES.items():
+            r = {"valid": summarize(fn(valid, ds.num_items)), "test": summarize(fn(test, ds.num_items))}
+            result["baselines"][name] = r
+            print(f"{name}: test {fmt(r['test'])}", flush=True)
+    result["seconds"] = round(time.time() - t0, 1)
+
+    path = os.path.abspath(args.metrics)
+    allm = json.load(open(path)) if os.path.exists(path) else {}
+    allm[args.key or ds.name] = result
+    with open(path, "w") as f:
+        json.dump(allm, f, indent=2)
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+"""Full-ranking leave-one-out metrics: the target is ranked against every item (no sampling).
+Ties count against the target (rank = number of items scoring strictly higher, plus half of the
+other items with an equal score), so constant scores cannot look good."""
+import numpy as np
+import torch
+
+KS = (5, 10, 20)
+
+
+def ranks_from_scores(scores, targets):
+    """scores: float tensor [B, num_items + 1] (column 0 = padding, ignored); targets: long [B]."""
+    scores = scores.clone()
+    scores[:, 0] = -float("inf")
+    t = scores.gather(1, targets.unsqueeze(1))
+    higher = (scores > t).sum(1)
+    ties = (scores == t).sum(1) - 1
+    return (higher.double() + ties.double() / 2).numpy()
+
+
+def summarize(ranks):
+    ranks = np.asarray(ranks, dtype=np.float64)
+    out = {"users": int(len(ranks))}
+    for k in KS:
+        hit = ranks < k
+        out[f"HR@{k}"] = float(hit.mean()) if len(ranks) else 0.0
+        out[f"NDCG@{k}"] = float((hit / np.log2(ranks + 2)).mean()) if len(ranks) else 0.0
+    return out
+
+
+def fmt(m, ks=KS):
+    return " ".join(f"HR@{k}={m[f'HR@{k}']:.4f} NDCG@{k}={m[f'NDCG@{k}']:.4f}" for k in ks)

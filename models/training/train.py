@@ -1,0 +1,130 @@
+"""Trains the Foresight sequence model on a sequences file + attributes file and writes a model
+directory (see models/README.md).
+
+  /usr/bin/python3 models/training/train.py --data data/amazon/Beauty.txt \
+      --attributes data/amazon/Beauty_item2attributes.json --out models/beauty
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from content_training import train_content  # noqa: E402
+from data import load, split  # noqa: E402
+from encoder_training import encode_pairs, rank_encoded, rank_targets, train_encoder, unknown_like  # noqa: E402
+from export import export  # noqa: E402
+from metrics import fmt, summarize  # noqa: E402
+from model import Encoder, Scorer  # noqa: E402
+from data import left_pad  # noqa: E402
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", required=True, help="sequences file (user item item ...)")
+    p.add_argument("--attributes", required=True, help="item -> attribute ids JSON")
+    p.add_argument("--out", required=True, help="model directory to write")
+    p.add_argument("--dim", type=int, default=64)
+    p.add_argument("--max-len", type=int, default=50)
+    p.add_argument("--blocks", type=int, default=2)
+    p.add_argument("--heads", type=int, default=2)
+    p.add_argument("--dropout", type=float, default=0.5)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--batch", type=int, default=256)
+    p.add_argument("--epochs", type=int, default=200)
+    p.add_argument("--patience", type=int, default=10, help="evaluations without validation gain")
+    p.add_argument("--eval-every", type=int, default=2)
+    p.add_argument("--label-smoothing", type=float, default=0.0)
+    p.add_argument("--cat-weight", type=float, default=0.1, help="weight of the next-attribute loss")
+    p.add_argument("--content-epochs", type=int, default=5)
+    p.add_argument("--holdout-items", type=float, default=0.0,
+                   help="fraction of items removed from training entirely (cold-start evaluation)")
+    p.add_argument("--max-users", type=int, default=0, help="use only the first N users (smoke tests)")
+    p.add_argument("--max-steps", type=int, default=0, help="stop after N optimizer steps (smoke tests)")
+    p.add_argument("--time-budget", type=float, default=0, help="stop training after N minutes")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--threads", type=int, default=2)
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    np.random.seed(args.seed)
+    t0 = time.time()
+    ds = load(args.data, args.attributes, args.max_users or None)
+    train_seqs, valid, test = split(ds.seqs)
+    holdout = []
+    if args.holdout_items > 0:
+        rng = np.random.default_rng(args.seed)
+        n = int(round(args.holdout_items * ds.num_items))
+        holdout = sorted(int(i) for i in rng.choice(np.arange(1, ds.num_items + 1), n, replace=False))
+        cold = set(holdout)
+        train_seqs = [[i for i in s if i not in cold] for s in train_seqs]
+        valid = [([i for i in s if i not in cold], t) for s, t in valid if t not in cold]
+    print(f"{ds.name}: {len(ds.seqs)} users, {ds.num_items} items, {ds.num_attrs} attributes, "
+          f"{sum(map(len, ds.seqs))} events; held-out items: {len(holdout)}", flush=True)
+
+    enc = Encoder(ds.num_items, ds.num_attrs, ds.item_attrs, args.dim, args.max_len, args.blocks,
+                  args.heads, args.dropout)
+    info = train_encoder(enc, train_seqs, valid, args)
+    enc.eval()
+    print(f"best epoch {info['best_epoch']} valid NDCG@10 {info['best_valid_ndcg10']:.4f}", flush=True)
+
+    # Scorer weight on log category probability: chosen on validation only.
+    U, P, T = encode_pairs(enc, valid)
+    V = enc.item_vectors().detach()
+    best_w, best_v = 0.0, summarize(rank_encoded(U, P, T, V))["NDCG@10"]
+    base_v = best_v
+    for w in (0.05, 0.1, 0.2, 0.4):
+        v = summarize(rank_encoded(U, P, T, V, enc.item_attrs, w))["NDCG@10"]
+        print(f"scorer weight {w}: valid NDCG@10 {v:.4f} (inner product {base_v:.4f})", flush=True)
+        if v > best_v + 1e-4:
+            best_w, best_v = w, v
+    scorer = Scorer(best_w)
+
+    # Content tower on (user state, next item) pairs from the training sequences.
+    with torch.no_grad():
+        seqs = sorted((s[-(args.max_len + 1):] for s in train_seqs if len(s) >= 2), key=len)
+        Us, Ts = [], []
+        for b in range(0, len(seqs), 1024):
+            chunk = seqs[b:b + 1024]
+            width = len(chunk[-1]) - 1
+            x = torch.from_numpy(left_pad([s[:-1] for s in chunk], width))
+            y = torch.from_numpy(left_pad([s[1:] for s in chunk], width))
+            h, _ = enc.hidden(x, unknown_like(x), unknown_like(x))
+            Us.append(h[y > 0])
+            Ts.append(y[y > 0])
+    cold = set(holdout)
+    warm_items = [i for i in range(1, ds.num_items + 1) if i not in cold]
+    tower = train_content(enc, (torch.cat(Us), torch.cat(Ts)), warm_items, args)
+
+    test_m = summarize(rank_targets(enc, test, cat_weight=best_w))
+    print(f"test (quick check, selection was on validation): {fmt(test_m)}", flush=True)
+    info.update({"trainSeconds": round(time.time() - t0, 1), "scorerCategoryWeight": best_w})
+    hp = {k: getattr(args, k) for k in ("dim", "max_len", "blocks", "heads", "dropout", "lr", "batch", "epochs",
+                                        "patience", "eval_every", "label_smoothing", "cat_weight",
+                                        "content_epochs", "holdout_items", "max_users", "max_steps", "seed")}
+    meta = export(args.out, ds, enc, scorer, tower, {
+        "data": {"sequences": os.path.basename(args.data), "attributes": os.path.basename(args.attributes),
+                 "users": len(ds.seqs), "events": sum(map(len, ds.seqs)),
+                 "trainedOn": "leave-one-out training part (each user's sequence without the last two items)",
+                 "heldOutItems": len(holdout)},
+        "training": {"hyperParameters": hp, "bestEpoch": info["best_epoch"], "epochsRun": info["epochs_run"],
+                     "seconds": info["trainSeconds"], "threads": args.threads},
+        "metrics": {"validNDCG@10": info["best_valid_ndcg10"], "test": test_m},
+    }, parity_seqs=[s for s, _ in test[:4]] + [test[0][0][-1:]] + [test[5][0]])
+    torch.save({"args": vars(args), "encoder": enc.state_dict(), "content": tower.state_dict(),
+                "scorerWeight": best_w, "holdout": holdout, "history": info["history"]},
+               os.path.join(args.out, "checkpoint.pt"))
+    print(f"wrote {args.out} ({meta['version']}) in {time.time() - t0:.0f}s", flush=True)
+
+
+if __name__ == "__main__":
+    main()

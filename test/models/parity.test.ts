@@ -1,0 +1,113 @@
+// The shipped model directory honours models/README.md, and its ONNX files reproduce the PyTorch
+// outputs saved at export (parity.json) within the stated tolerance.
+import path from 'node:path';
+import fs from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  CONTRACT,
+  type Fixture,
+  maxAbsDiff,
+  readItemEmbeddings,
+  readJson,
+  readModelMeta,
+  runOnnx,
+  shapeOf,
+} from './contract.js';
+
+const MODEL_DIR = path.resolve('models/beauty');
+const meta = readModelMeta(MODEL_DIR);
+
+interface ParityCase {
+  inputs: Fixture;
+  outputs: Fixture;
+}
+const parity = readJson<{
+  tolerance: number;
+  encoder: ParityCase & { topItems: number[][] };
+  scorer: ParityCase;
+  content: ParityCase;
+}>(path.join(MODEL_DIR, 'parity.json'));
+
+describe('model directory', () => {
+  it('has every file named in model.json and is small enough to commit', () => {
+    let total = 0;
+    for (const f of Object.values(meta.files)) {
+      total += fs.statSync(path.join(MODEL_DIR, f)).size;
+    }
+    expect(total).toBeLessThan(30 * 1024 * 1024);
+    expect(meta.heads).toEqual({ category: true, purchase: false });
+  });
+
+  it('item_embeddings.f32 is [numItems + 1, dim] with a zero padding row', () => {
+    const emb = readItemEmbeddings(MODEL_DIR, meta);
+    expect(emb.length).toBe((meta.numItems + 1) * meta.dim);
+    expect(Array.from(emb.subarray(0, meta.dim)).every((x) => x === 0)).toBe(true);
+    expect(emb.every((x) => Number.isFinite(x))).toBe(true);
+  });
+
+  it('vocab.json holds namespaced ids in model-index order', () => {
+    const vocab = readJson<{ items: string[]; attributes: string[] }>(
+      path.join(MODEL_DIR, meta.files.vocab),
+    );
+    expect(vocab.items).toHaveLength(meta.numItems);
+    expect(vocab.attributes).toHaveLength(meta.numAttributes);
+    expect(vocab.items.every((id) => id.startsWith(`${meta.dataset}:`))).toBe(true);
+    expect(vocab.attributes.every((id) => /^[a-z0-9_]+:a[^:]+$/.test(id))).toBe(true);
+    expect(new Set(vocab.items).size).toBe(vocab.items.length);
+  });
+});
+
+describe.each(['encoder', 'scorer', 'content'] as const)('%s.onnx parity', (name) => {
+  it(`has the contract's inputs/outputs and matches PyTorch within ${parity.tolerance}`, async () => {
+    const { session, outputs } = await runOnnx(path.join(MODEL_DIR, meta.files[name]), parity[name].inputs);
+    expect([...session.inputNames]).toEqual([...CONTRACT[name].inputs]);
+    expect([...session.outputNames]).toEqual([...CONTRACT[name].outputs]);
+    for (const [out, expected] of Object.entries(parity[name].outputs)) {
+      const t = outputs[out];
+      expect(t, out).toBeDefined();
+      expect([...t!.dims], out).toEqual(shapeOf(expected));
+      expect(maxAbsDiff(t!, expected), out).toBeLessThanOrEqual(parity.tolerance);
+    }
+  });
+});
+
+describe('encoder outputs', () => {
+  it('have contract shapes, valid distributions, and retrieve the same top items as PyTorch', async () => {
+    const { outputs } = await runOnnx(path.join(MODEL_DIR, meta.files.encoder), parity.encoder.inputs);
+    const ids = parity.encoder.inputs.item_ids as number[][];
+    const B = ids.length;
+    expect([...outputs.user_state!.dims]).toEqual([B, meta.dim]);
+    expect([...outputs.category_probs!.dims]).toEqual([B, meta.numAttributes + 1]);
+    expect([...outputs.attention!.dims]).toEqual([B, meta.maxLen]);
+    const probs = outputs.category_probs!.data as Float32Array;
+    const att = outputs.attention!.data as Float32Array;
+    const u = outputs.user_state!.data as Float32Array;
+    const emb = readItemEmbeddings(MODEL_DIR, meta);
+    for (let b = 0; b < B; b++) {
+      const p = probs.subarray(b * (meta.numAttributes + 1), (b + 1) * (meta.numAttributes + 1));
+      expect(p[0]).toBeLessThan(1e-6);
+      expect(p.reduce((s, x) => s + x, 0)).toBeCloseTo(1, 4);
+      const a = att.subarray(b * meta.maxLen, (b + 1) * meta.maxLen);
+      const row = ids[b]!;
+      expect(a.reduce((s, x, i) => s + (row[i]! > 0 ? x : 0), 0)).toBeCloseTo(1, 4);
+      expect(a.every((x, i) => row[i]! > 0 || x < 1e-6)).toBe(true);
+      // retrieval = inner product with item_embeddings.f32
+      const scores: [number, number][] = [];
+      for (let i = 1; i <= meta.numItems; i++) {
+        let s = 0;
+        for (let d = 0; d < meta.dim; d++) s += u[b * meta.dim + d]! * emb[i * meta.dim + d]!;
+        scores.push([s, i]);
+      }
+      scores.sort((x, y) => y[0] - x[0]);
+      expect(scores.slice(0, 5).map(([, i]) => i)).toEqual(parity.encoder.topItems[b]!.slice(0, 5));
+    }
+  });
+
+  it('treats the batch axis as dynamic: one row alone gives the same output as in a batch', async () => {
+    const one: Fixture = {};
+    for (const [k, v] of Object.entries(parity.encoder.inputs)) one[k] = [(v as number[][])[1]!];
+    const { outputs } = await runOnnx(path.join(MODEL_DIR, meta.files.encoder), one);
+    const expected = [(parity.encoder.outputs.user_state as number[][])[1]!];
+    expect(maxAbsDiff(outputs.user_state!, expected)).toBeLessThanOrEqual(parity.tolerance);
+  });
+});

@@ -1,0 +1,54 @@
+// The training pipeline still runs end to end: a few steps on a slice of Beauty produce a model
+// directory whose ONNX files load in onnxruntime-node and give finite, contract-shaped outputs.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type Fixture, maxAbsDiff, readJson, readModelMeta, runOnnx } from './contract.js';
+
+const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
+const out = fs.mkdtempSync(path.join(os.tmpdir(), 'foresight-smoke-'));
+
+afterAll(() => fs.rmSync(out, { recursive: true, force: true }));
+
+describe('train.py smoke run', () => {
+  it('trains a few steps on 300 Beauty users and exports a loadable model', { timeout: 120_000 }, async () => {
+    const run = spawnSync(
+      PYTHON,
+      [
+        'models/training/train.py',
+        '--data', 'data/amazon/Beauty.txt',
+        '--attributes', 'data/amazon/Beauty_item2attributes.json',
+        '--out', out,
+        '--max-users', '300',
+        '--max-steps', '3',
+        '--epochs', '1',
+        '--content-epochs', '1',
+        '--dim', '16',
+      ],
+      { encoding: 'utf8', timeout: 110_000 },
+    );
+    expect(run.status, run.stderr + run.stdout).toBe(0);
+    expect(run.stdout).toMatch(/epoch 1 loss \d/);
+
+    const meta = readModelMeta(out);
+    expect(meta.dataset).toBe('beauty');
+    expect(meta.dim).toBe(16);
+    const vocab = readJson<{ items: string[]; attributes: string[] }>(path.join(out, 'vocab.json'));
+    expect(vocab.items).toHaveLength(meta.numItems);
+    expect(fs.statSync(path.join(out, 'item_embeddings.f32')).size).toBe((meta.numItems + 1) * meta.dim * 4);
+
+    const parity = readJson<Record<'encoder' | 'scorer' | 'content', { inputs: Fixture; outputs: Fixture }>>(
+      path.join(out, 'parity.json'),
+    );
+    for (const name of ['encoder', 'scorer', 'content'] as const) {
+      const { outputs } = await runOnnx(path.join(out, `${name}.onnx`), parity[name].inputs);
+      for (const [key, expected] of Object.entries(parity[name].outputs)) {
+        const t = outputs[key]!;
+        expect((t.data as Float32Array).every(Number.isFinite), `${name}.${key} finite`).toBe(true);
+        expect(maxAbsDiff(t, expected), `${name}.${key}`).toBeLessThanOrEqual(1e-4);
+      }
+    }
+  });
+});
