@@ -1,7 +1,7 @@
 // Categories (a tree via parent_id) and the item → categories relation.
 import { insertIgnoringConflicts } from './bulk.js';
 import type { Queryable } from './client.js';
-import { finishPage, planPage, type Keyset, type Page, type PageRequest } from './paging.js';
+import { selectPage, type Keyset, type Page, type PageRequest } from './paging.js';
 
 export interface CategoryRow {
   id: string;
@@ -54,26 +54,22 @@ export async function getCategoriesOfItems(
   return rows;
 }
 
-export async function listCategories(
+export function listCategories(
   q: Queryable,
   filter: { dataset?: string; rootsOnly?: boolean },
   req: PageRequest,
 ): Promise<Page<CategoryRow>> {
+  const where: string[] = filter.rootsOnly ? ['parent_id IS NULL'] : [];
   const params: unknown[] = [];
-  const where: string[] = [];
   if (filter.dataset !== undefined) {
     params.push(filter.dataset);
-    where.push(`dataset = $${params.length}`);
+    where.push('dataset = $1');
   }
-  if (filter.rootsOnly) where.push('parent_id IS NULL');
-  const plan = planPage(CATEGORY_KEYSET, req, params);
-  where.push(...plan.conditions);
-  const { rows } = await q.query<CategoryRow>(
-    `SELECT ${COLUMNS} FROM categories ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-     ORDER BY ${plan.orderBy} LIMIT ${plan.fetch}`,
-    params,
+  return selectPage<CategoryRow>(
+    q,
+    { select: COLUMNS, from: 'categories', where, params, keyset: CATEGORY_KEYSET },
+    req,
   );
-  return finishPage(rows, req, plan);
 }
 
 export function insertCategories(q: Queryable, categories: CategoryRow[]): Promise<number> {

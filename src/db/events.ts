@@ -3,14 +3,7 @@
 import { insertIgnoringConflicts } from './bulk.js';
 import type { Db, Queryable } from './client.js';
 import { existingItemIds } from './items.js';
-import {
-  partitionedPageSql,
-  pagesByParent,
-  planPage,
-  type Keyset,
-  type Page,
-  type PageRequest,
-} from './paging.js';
+import { selectPagesOfParents, type Keyset, type PageRequest } from './paging.js';
 import { insertUsers } from './users.js';
 
 export const EVENT_TYPES = ['VIEW', 'CART', 'PURCHASE', 'SEARCH'] as const;
@@ -58,51 +51,25 @@ export async function getEventsByIds(q: Queryable, ids: readonly string[]): Prom
   return rows;
 }
 
-async function pageEventsOf(
-  q: Queryable,
-  parentColumn: 'user_id' | 'session_id',
-  keyset: Keyset,
-  parentIds: readonly string[],
-  req: PageRequest,
-): Promise<Page<EventRow>[]> {
-  const params: unknown[] = [parentIds];
-  const plan = planPage(keyset, req, params);
-  const { rows } = await q.query<EventRow>(
-    partitionedPageSql({
-      select: COLUMNS,
-      from: 'events',
-      parentColumn,
-      ...plan,
-    }),
-    params,
-  );
+const pageEventsOf = (parentColumn: 'user_id' | 'session_id', keyset: Keyset) => {
   const parentOf =
     parentColumn === 'user_id' ? (r: EventRow) => r.userId : (r: EventRow) => r.sessionId;
-  return pagesByParent(parentIds, rows, (r) => parentOf(r) ?? '', req, plan);
-}
+  return (q: Queryable, parentIds: readonly string[], req: PageRequest) =>
+    selectPagesOfParents<EventRow>(
+      q,
+      { select: COLUMNS, from: 'events', parentColumn, keyset, parentOf },
+      parentIds,
+      req,
+    );
+};
 
-export const pageEventsOfUsers = (q: Queryable, userIds: readonly string[], req: PageRequest) =>
-  pageEventsOf(q, 'user_id', USER_EVENTS_KEYSET, userIds, req);
+/** A page of history (newest first) for each user, in one statement. */
+export const pageEventsOfUsers = pageEventsOf('user_id', USER_EVENTS_KEYSET);
+/** A page of events (oldest first) for each session, in one statement. */
+export const pageEventsOfSessions = pageEventsOf('session_id', SESSION_EVENTS_KEYSET);
 
-export const pageEventsOfSessions = (
-  q: Queryable,
-  sessionIds: readonly string[],
-  req: PageRequest,
-) => pageEventsOf(q, 'session_id', SESSION_EVENTS_KEYSET, sessionIds, req);
-
-/** An event as the importer writes it (idempotent by clientEventId). */
-export interface ImportedEvent {
-  clientEventId: string;
-  dataset: string;
-  userId: string | null;
-  sessionId: string | null;
-  type: EventType;
-  itemId: string | null;
-  query: string | null;
-  occurredOn: string | null;
-  sessionOffsetMs: number | null;
-  seq: number;
-}
+/** An event as the importer writes it (idempotent by clientEventId; no clock time). */
+export type ImportedEvent = Omit<EventRow, 'id' | 'occurredAt'>;
 
 export function insertEvents(q: Queryable, events: ImportedEvent[]): Promise<number> {
   return insertIgnoringConflicts(

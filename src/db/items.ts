@@ -1,7 +1,7 @@
 // Catalogue items: lookups, filtered listing, upsert from the API and bulk insert from imports.
 import { insertIgnoringConflicts } from './bulk.js';
 import type { Queryable } from './client.js';
-import { finishPage, planPage, type Keyset, type Page, type PageRequest } from './paging.js';
+import { selectPage, type Keyset, type Page, type PageRequest } from './paging.js';
 
 export interface ItemRow {
   id: string;
@@ -49,7 +49,7 @@ export interface ItemFilter {
 
 const likePattern = (s: string) => `%${s.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
-export async function listItems(
+export function listItems(
   q: Queryable,
   filter: ItemFilter,
   req: PageRequest,
@@ -73,14 +73,11 @@ export async function listItems(
     );
   if (filter.text !== undefined)
     add((p) => `(title ILIKE ${p} OR description ILIKE ${p})`, likePattern(filter.text));
-  const plan = planPage(ITEM_KEYSET, req, params);
-  where.push(...plan.conditions);
-  const { rows } = await q.query<ItemRow>(
-    `SELECT ${ITEM_COLUMNS} FROM items ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-     ORDER BY ${plan.orderBy} LIMIT ${plan.fetch}`,
-    params,
+  return selectPage<ItemRow>(
+    q,
+    { select: ITEM_COLUMNS, from: 'items', where, params, keyset: ITEM_KEYSET },
+    req,
   );
-  return finishPage(rows, req, plan);
 }
 
 export interface ItemUpsert {

@@ -1,5 +1,6 @@
 // Keyset ("cursor") paging in SQL, both directions, for whole tables and — with one window
 // function — for many parents at once (a page of events for each of N users in one statement).
+import type { Queryable } from './client.js';
 
 /** The ordered, unique sort key of a listing, e.g. events by (seq, id) newest first. */
 export interface Keyset {
@@ -31,7 +32,7 @@ interface PagePlan {
 }
 
 /** Adds the cursor conditions to `params` and returns the pieces of the SELECT. */
-export function planPage(ks: Keyset, req: PageRequest, params: unknown[], alias = ''): PagePlan {
+function planPage(ks: Keyset, req: PageRequest, params: unknown[], alias = ''): PagePlan {
   const forward = req.last === undefined;
   const size = (forward ? req.first : req.last) ?? 0;
   const cols = ks.columns.map((c) => alias + c);
@@ -57,7 +58,7 @@ export function planPage(ks: Keyset, req: PageRequest, params: unknown[], alias 
   };
 }
 
-export function finishPage<R>(rows: R[], req: PageRequest, plan: PagePlan): Page<R> {
+function finishPage<R>(rows: R[], req: PageRequest, plan: PagePlan): Page<R> {
   const size = plan.fetch - 1;
   const more = rows.length > size;
   const page = rows.slice(0, size);
@@ -70,36 +71,55 @@ export function finishPage<R>(rows: R[], req: PageRequest, plan: PagePlan): Page
   };
 }
 
-/** Groups rows fetched for many parents (by `parentOf`) into one page per parent, in order. */
-export function pagesByParent<R>(
-  parents: readonly string[],
-  rows: R[],
-  parentOf: (r: R) => string,
+/** One page of a listing: `where` are SQL conditions over `params` ($1…), cursor conditions
+ * are added here. */
+export async function selectPage<R>(
+  q: Queryable,
+  opts: { select: string; from: string; where: string[]; params: unknown[]; keyset: Keyset },
   req: PageRequest,
-  plan: PagePlan,
-): Page<R>[] {
+): Promise<Page<R>> {
+  const params = [...opts.params];
+  const plan = planPage(opts.keyset, req, params);
+  const where = [...opts.where, ...plan.conditions];
+  const { rows } = await q.query<R>(
+    `SELECT ${opts.select} FROM ${opts.from} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+     ORDER BY ${plan.orderBy} LIMIT ${plan.fetch}`,
+    params,
+  );
+  return finishPage(rows, req, plan);
+}
+
+/** The same page (same arguments) of child rows for each of `parentIds`, in one statement:
+ * a window function numbers each parent's rows and keeps the first `size + 1`. */
+export async function selectPagesOfParents<R>(
+  q: Queryable,
+  opts: {
+    select: string;
+    from: string;
+    parentColumn: string;
+    keyset: Keyset;
+    parentOf: (r: R) => string | null;
+  },
+  parentIds: readonly string[],
+  req: PageRequest,
+): Promise<Page<R>[]> {
+  const params: unknown[] = [parentIds];
+  const plan = planPage(opts.keyset, req, params);
+  const where = [`${opts.parentColumn} = ANY($1::text[])`, ...plan.conditions].join(' AND ');
+  const { rows } = await q.query<R>(
+    `SELECT * FROM (
+       SELECT ${opts.select},
+         row_number() OVER (PARTITION BY ${opts.parentColumn} ORDER BY ${plan.orderBy}) AS rn__
+       FROM ${opts.from} WHERE ${where}
+     ) AS paged WHERE rn__ <= ${plan.fetch} ORDER BY rn__`,
+    params,
+  );
   const byParent = new Map<string, R[]>();
   for (const r of rows) {
-    const p = parentOf(r);
+    const p = opts.parentOf(r) ?? '';
     const list = byParent.get(p);
     if (list) list.push(r);
     else byParent.set(p, [r]);
   }
-  return parents.map((p) => finishPage(byParent.get(p) ?? [], req, plan));
-}
-
-/** SQL for a page of `table` rows for each parent in $1 (a text[]), in one statement. */
-export function partitionedPageSql(opts: {
-  select: string;
-  from: string;
-  parentColumn: string;
-  conditions: string[];
-  orderBy: string;
-  fetch: number;
-}): string {
-  const where = [`${opts.parentColumn} = ANY($1::text[])`, ...opts.conditions].join(' AND ');
-  return `SELECT * FROM (
-      SELECT ${opts.select}, row_number() OVER (PARTITION BY ${opts.parentColumn} ORDER BY ${opts.orderBy}) AS rn__
-      FROM ${opts.from} WHERE ${where}
-    ) AS paged WHERE rn__ <= ${Math.trunc(opts.fetch)} ORDER BY rn__`;
+  return parentIds.map((p) => finishPage(byParent.get(p) ?? [], req, plan));
 }

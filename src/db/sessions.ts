@@ -1,14 +1,7 @@
 // Shopping sessions (a visit); anonymous when user_id is null.
 import { insertIgnoringConflicts } from './bulk.js';
 import type { Queryable } from './client.js';
-import {
-  partitionedPageSql,
-  pagesByParent,
-  planPage,
-  type Keyset,
-  type Page,
-  type PageRequest,
-} from './paging.js';
+import { selectPagesOfParents, type Keyset, type Page, type PageRequest } from './paging.js';
 
 export interface SessionRow {
   id: string;
@@ -37,23 +30,23 @@ export async function getSessionsByIds(
 }
 
 /** One page of sessions for each user in `userIds`, in one statement. */
-export async function pageSessionsOfUsers(
+export function pageSessionsOfUsers(
   q: Queryable,
   userIds: readonly string[],
   req: PageRequest,
 ): Promise<Page<SessionRow>[]> {
-  const params: unknown[] = [userIds];
-  const plan = planPage(SESSION_KEYSET, req, params);
-  const { rows } = await q.query<SessionRow>(
-    partitionedPageSql({
+  return selectPagesOfParents<SessionRow>(
+    q,
+    {
       select: COLUMNS,
       from: 'sessions',
       parentColumn: 'user_id',
-      ...plan,
-    }),
-    params,
+      keyset: SESSION_KEYSET,
+      parentOf: (r) => r.userId,
+    },
+    userIds,
+    req,
   );
-  return pagesByParent(userIds, rows, (r) => r.userId ?? '', req, plan);
 }
 
 export function insertSessions(

@@ -1,7 +1,7 @@
 // Shoppers.
 import { insertIgnoringConflicts } from './bulk.js';
 import type { Queryable } from './client.js';
-import { finishPage, planPage, type Keyset, type Page, type PageRequest } from './paging.js';
+import { selectPage, type Keyset, type Page, type PageRequest } from './paging.js';
 
 export interface UserRow {
   id: string;
@@ -25,25 +25,23 @@ export async function getUsersByIds(q: Queryable, ids: readonly string[]): Promi
   return rows;
 }
 
-export async function listUsers(
+export function listUsers(
   q: Queryable,
   filter: { dataset?: string },
   req: PageRequest,
 ): Promise<Page<UserRow>> {
-  const params: unknown[] = [];
-  const where: string[] = [];
-  if (filter.dataset !== undefined) {
-    params.push(filter.dataset);
-    where.push(`dataset = $${params.length}`);
-  }
-  const plan = planPage(USER_KEYSET, req, params);
-  where.push(...plan.conditions);
-  const { rows } = await q.query<UserRow>(
-    `SELECT ${COLUMNS} FROM users ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-     ORDER BY ${plan.orderBy} LIMIT ${plan.fetch}`,
-    params,
+  const byDataset = filter.dataset !== undefined;
+  return selectPage<UserRow>(
+    q,
+    {
+      select: COLUMNS,
+      from: 'users',
+      where: byDataset ? ['dataset = $1'] : [],
+      params: byDataset ? [filter.dataset] : [],
+      keyset: USER_KEYSET,
+    },
+    req,
   );
-  return finishPage(rows, req, plan);
 }
 
 export function insertUsers(
