@@ -80,17 +80,10 @@ export function listItems(
   );
 }
 
-export interface ItemUpsert {
-  id: string;
-  dataset: string;
-  title: string | null;
-  description: string | null;
-  brand: string | null;
-  price: number | null;
-  inStock: boolean;
-  attributes: Record<string, unknown>;
-  categoryIds: string[];
-}
+export type ItemUpsert = Pick<
+  ItemRow,
+  'id' | 'dataset' | 'title' | 'description' | 'brand' | 'price' | 'inStock' | 'attributes'
+> & { categoryIds: string[] };
 
 /** Inserts or replaces an item and its categories. Content changed → its embedding is cleared
  * so that the content tower re-embeds it. Returns the stored row. */
