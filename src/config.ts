@@ -9,10 +9,14 @@ const intFrom = (def: number, min: number, max: number) =>
 const schema = z.object({
   PORT: intFrom(4000, 0, 65535),
   HOST: z.string().default('127.0.0.1'),
-  DATABASE_URL: z
-    .string()
-    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
-    .optional(),
+  // Empty counts as unset (`DATABASE_URL= npm start` → embedded PGlite).
+  DATABASE_URL: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+  ),
   DATA_DIR: z.string().default('.data/pglite'),
   MODEL_DIR: z.string().default('models/beauty'),
   EMBEDDING_DIM: intFrom(64, 1, 16_000),
@@ -24,6 +28,7 @@ const schema = z.object({
   INFERENCE_MAX_BATCH: intFrom(64, 1, 4096),
   INFERENCE_MAX_DELAY_MS: z.coerce.number().min(0).max(1000).default(3),
   INFERENCE_MAX_QUEUE: intFrom(2048, 1, 1_000_000),
+  INFERENCE_MAX_IN_FLIGHT: intFrom(2, 1, 64),
   INFERENCE_PROVIDER: z.enum(['auto', 'cuda', 'cpu']).default('auto'),
   RETRIEVAL_CANDIDATES: intFrom(200, 1, 5000),
   RETRIEVAL_EF_SEARCH: intFrom(200, 1, 5000),
@@ -49,6 +54,8 @@ export interface Config {
     maxBatch: number;
     maxDelayMs: number;
     maxQueue: number;
+    /** Merged batches allowed to run at once (one can wait on SQL while another runs ONNX). */
+    maxInFlight: number;
     provider: 'auto' | 'cuda' | 'cpu';
   };
   retrieval: { candidates: number; efSearch: number };
@@ -82,6 +89,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
       maxBatch: e.INFERENCE_MAX_BATCH,
       maxDelayMs: e.INFERENCE_MAX_DELAY_MS,
       maxQueue: e.INFERENCE_MAX_QUEUE,
+      maxInFlight: e.INFERENCE_MAX_IN_FLIGHT,
       provider: e.INFERENCE_PROVIDER,
     },
     retrieval: { candidates: e.RETRIEVAL_CANDIDATES, efSearch: e.RETRIEVAL_EF_SEARCH },

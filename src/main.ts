@@ -58,7 +58,9 @@ async function main(): Promise<void> {
   const { applied } = await migrate(db, { EMBEDDING_DIM: config.embeddingDim });
   if (applied.length) console.error(`migrations applied: ${applied.join(', ')}`);
   if (config.autoImport) {
-    const imported = await importSampleIfEmpty(db, config.sample, createProgress());
+    const imported = await importSampleIfEmpty(db, config.sample, createProgress(), (m) =>
+      console.error(m),
+    );
     if (imported) console.error(`imported the bundled sample in ${imported.seconds.toFixed(1)} s`);
   }
   const forecasting = await startForecasting(db, config);

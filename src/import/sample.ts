@@ -10,12 +10,13 @@ export async function importSampleIfEmpty(
   db: Db,
   sample: { sequences: string; attributes: string },
   progress: ProgressSink,
+  log: (message: string) => void = () => {},
 ): Promise<ImportReport | null> {
   const { rows } = await db.query<{ empty: boolean }>(
     'SELECT NOT EXISTS (SELECT 1 FROM items) AND NOT EXISTS (SELECT 1 FROM events) AS empty',
   );
   if (!rows[0]?.empty) return null;
-  console.error('empty database: importing the bundled Amazon Beauty sample…');
+  log(`empty database: importing the bundled sample ${sample.sequences}`);
   return importAmazon(
     db,
     { sequences: [sample.sequences], attributes: [sample.attributes] },

@@ -161,6 +161,23 @@ describe.each(backends)('recordEvents on $name', (backend) => {
     expect(res.errors?.[0]?.message).toMatch(/CLICK/);
   });
 
+  it('gives concurrent batches of one user distinct sequence numbers', async () => {
+    const batches = Array.from({ length: 4 }, (_, b) =>
+      Array.from({ length: 3 }, (_, e) => ({
+        clientEventId: `conc-${b}-${e}`,
+        type: 'VIEW',
+        userId: 'shop:conc',
+        itemId: 'shop:2',
+      })),
+    );
+    const results = await Promise.all(batches.map((events) => server.gql(RECORD, { events })));
+    expect(results.map((r) => r.errors)).toEqual([undefined, undefined, undefined, undefined]);
+    const { rows } = await db.query<{ seq: number }>(
+      "SELECT seq FROM events WHERE user_id = 'shop:conc' ORDER BY seq",
+    );
+    expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+  });
+
   it('hides internal errors from clients', async () => {
     await db.query('ALTER TABLE events RENAME TO events_hidden');
     try {
