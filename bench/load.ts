@@ -37,32 +37,40 @@ export async function startServer(env: Record<string, string>, port: number): Pr
   };
 }
 
-export interface InferenceSnapshot {
-  [model: string]: { batches: number; items: number; runMsTotal: number; batchSizes: Record<string, number> };
+interface Counters {
+  forecast: { batches: number; items: number; batchSizes: Record<string, number> };
+  modelCalls: Record<string, { calls: number; items: number; ms: number }>;
 }
 
-export async function inferenceStats(url: string): Promise<InferenceSnapshot> {
+export async function inferenceStats(url: string): Promise<Counters> {
   const r = await fetch(`${url}/debug/inference`);
-  return (await r.json()) as InferenceSnapshot;
+  return (await r.json()) as Counters;
 }
 
-export function diffStats(before: InferenceSnapshot, after: InferenceSnapshot): InferenceSnapshot {
-  const out: InferenceSnapshot = {};
-  for (const [name, a] of Object.entries(after)) {
-    const b = before[name] ?? { batches: 0, items: 0, runMsTotal: 0, batchSizes: {} };
-    const sizes: Record<string, number> = {};
-    for (const [k, n] of Object.entries(a.batchSizes)) {
-      const d = n - (b.batchSizes[k] ?? 0);
-      if (d > 0) sizes[k] = d;
-    }
-    out[name] = {
-      batches: a.batches - b.batches,
-      items: a.items - b.items,
-      runMsTotal: a.runMsTotal - b.runMsTotal,
-      batchSizes: sizes,
-    };
+export interface InferenceDelta {
+  batches: number;
+  forecasts: number;
+  batchSizes: Record<string, number>;
+  encoderCalls: number;
+  encoderMs: number;
+  scorerMs: number;
+}
+
+export function diffStats(before: Counters, after: Counters): InferenceDelta {
+  const sizes: Record<string, number> = {};
+  for (const [k, n] of Object.entries(after.forecast.batchSizes)) {
+    const d = n - (before.forecast.batchSizes[k] ?? 0);
+    if (d > 0) sizes[k] = d;
   }
-  return out;
+  const calls = (name: string, c: Counters) => c.modelCalls[name] ?? { calls: 0, items: 0, ms: 0 };
+  return {
+    batches: after.forecast.batches - before.forecast.batches,
+    forecasts: after.forecast.items - before.forecast.items,
+    batchSizes: sizes,
+    encoderCalls: calls('encoder', after).calls - calls('encoder', before).calls,
+    encoderMs: calls('encoder', after).ms - calls('encoder', before).ms,
+    scorerMs: calls('scorer', after).ms - calls('scorer', before).ms,
+  };
 }
 
 export interface LoadResult {

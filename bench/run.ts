@@ -82,9 +82,9 @@ async function loadScenarios(userIds: string[]) {
         const before = await inferenceStats(server.url);
         const r = await drive(server.url, userIds, c, duration, QUERY);
         const inference = diffStats(before, await inferenceStats(server.url));
-        const enc = inference.encoder;
-        const onnxMsPerBatch = enc && enc.batches > 0 ? enc.runMsTotal / enc.batches : null;
-        const meanBatch = enc && enc.batches > 0 ? enc.items / enc.batches : null;
+        const onnxMsPerBatch =
+          inference.encoderCalls > 0 ? (inference.encoderMs + inference.scorerMs) / inference.encoderCalls : null;
+        const meanBatch = inference.batches > 0 ? inference.forecasts / inference.batches : null;
         log(
           `${name} c=${c}: ${r.reqPerSec.toFixed(1)} req/s p50 ${r.latencyMs.p50.toFixed(1)} p95 ${r.latencyMs.p95.toFixed(1)} p99 ${r.latencyMs.p99.toFixed(1)} ms, ` +
             `mean batch ${meanBatch?.toFixed(1) ?? '-'}, errors ${r.errors}, non-2xx ${r.non2xx}`,

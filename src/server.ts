@@ -97,20 +97,19 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.get('/healthz', async () => ({ status: 'ok' }));
   const engine = deps.engine;
   if (engine) {
-    const schedulers = { encoder: engine.encoder, scorer: engine.scorer };
     app.get('/metrics', async (_req, reply) =>
       reply.type('text/plain; version=0.0.4').send(
-        renderMetrics(schedulers, {
+        renderMetrics(engine.scheduler.stats, engine.modelCalls, {
           modelVersion: engine.model.version,
           provider: engine.model.provider,
           storage: db.kind,
         }),
       ),
     );
-    // Raw scheduler counters (exact batch-size distribution) for benchmarks and debugging.
+    // Raw counters (exact batch-size distribution) for benchmarks and debugging.
     app.get('/debug/inference', async () => ({
-      encoder: engine.encoder.stats,
-      scorer: engine.scorer.stats,
+      forecast: engine.scheduler.stats,
+      modelCalls: engine.modelCalls,
     }));
   }
   app.get('/readyz', async (_req, reply) => {

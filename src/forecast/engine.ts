@@ -1,8 +1,8 @@
-// The forecast pipeline for a batch of requests (one DataLoader batch):
-//   subjects' events → encoder (dynamic batching) → pgvector candidates → scorer (dynamic
-//   batching) → top items, categories, explanations → stored forecast.
-// Every stage handles the whole batch at once: a query for 50 users costs one encoder call,
-// one scorer call and a constant number of SQL statements.
+// The forecast pipeline over a merged batch of requests:
+//   subjects' events → encoder → pgvector candidates → scorer → top items, categories,
+//   explanations → stored forecasts.
+// Every stage handles the whole batch at once: 50 forecasts cost one encoder call, one scorer
+// call and a constant number of SQL statements.
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../db/client.js';
 import {
@@ -13,7 +13,7 @@ import {
   type ForecastRecord,
   type SubjectEventRow,
 } from '../db/forecasts.js';
-import type { EncoderOutput, Model, ScorerInput, SequenceEvent } from '../inference/model.js';
+import type { EncoderOutput, Model, SequenceEvent } from '../inference/model.js';
 import { InferenceScheduler, type SchedulerOptions } from '../inference/scheduler.js';
 import { retrieveCandidates, type CandidateFilter, type RetrievedItem } from '../retrieval/candidates.js';
 import { explainItem, type ForecastReason } from './explain.js';
@@ -83,17 +83,16 @@ export const MAX_CATEGORIES = 50;
 /** How far back "already purchased / seen" exclusions and the model input look. */
 const HISTORY_LIMIT = 200;
 
-interface Timed<T> {
-  value: T;
-  runMs: number;
-  batchSize: number;
+/** Counters of one ONNX graph's calls (each call is one merged batch). */
+export interface ModelCallStats {
+  calls: number;
+  items: number;
+  ms: number;
 }
 
-async function timedRun<I, O>(inputs: I[], run: (xs: I[]) => Promise<O[]>): Promise<Timed<O>[]> {
-  const t0 = performance.now();
-  const outs = await run(inputs);
-  const runMs = performance.now() - t0;
-  return outs.map((value) => ({ value, runMs, batchSize: inputs.length }));
+interface Queued {
+  request: ForecastRequest;
+  enqueuedAt: number;
 }
 
 interface Resolved {
@@ -110,9 +109,19 @@ export interface EngineOptions {
   retrieval: { candidates: number; efSearch: number };
 }
 
+/**
+ * Serves forecasts in merged batches. The scheduler merges the DataLoader batches of
+ * concurrent requests (dynamic batching: max batch size, max queue delay, bounded queue);
+ * each merged batch then costs one encoder call, one scorer call, one retrieval statement
+ * per distinct filter and a constant number of other statements, however many requests it
+ * came from.
+ */
 export class ForecastEngine {
-  readonly encoder: InferenceScheduler<readonly SequenceEvent[], Timed<EncoderOutput>>;
-  readonly scorer: InferenceScheduler<ScorerInput, Timed<Float32Array>>;
+  readonly scheduler: InferenceScheduler<Queued, Forecast | Error>;
+  readonly modelCalls: { encoder: ModelCallStats; scorer: ModelCallStats } = {
+    encoder: { calls: 0, items: 0, ms: 0 },
+    scorer: { calls: 0, items: 0, ms: 0 },
+  };
   readonly popularity: PopularityRanking;
 
   constructor(
@@ -120,18 +129,37 @@ export class ForecastEngine {
     readonly model: Model,
     private readonly options: EngineOptions,
   ) {
-    this.encoder = new InferenceScheduler(
-      (xs) => timedRun(xs, (b) => model.encode(b)),
-      options.inference,
-    );
-    this.scorer = new InferenceScheduler((xs) => timedRun(xs, (b) => model.score(b)), options.inference);
+    this.scheduler = new InferenceScheduler((batch) => this.run(batch), options.inference);
     this.popularity = new PopularityRanking(db);
   }
 
-  /** Serves a batch; one result per request, an Error in place of a request that failed. */
-  async forecast(requests: readonly ForecastRequest[]): Promise<(Forecast | Error)[]> {
-    const resolved = await this.resolveSubjects(requests);
-    const results: (Forecast | Error)[] = new Array(requests.length);
+  /**
+   * Queues a batch of requests; one result per request, an Error in place of a request that
+   * failed on its input. Rejects with QueueFullError when the queue cannot take them.
+   */
+  forecast(requests: readonly ForecastRequest[]): Promise<(Forecast | Error)[]> {
+    const enqueuedAt = performance.now();
+    return this.scheduler.submit(requests.map((request) => ({ request, enqueuedAt })));
+  }
+
+  private async timed<T>(
+    stats: ModelCallStats,
+    items: number,
+    call: () => Promise<T>,
+  ): Promise<{ value: T; ms: number }> {
+    const t0 = performance.now();
+    const value = await call();
+    const ms = performance.now() - t0;
+    stats.calls += 1;
+    stats.items += items;
+    stats.ms += ms;
+    return { value, ms };
+  }
+
+  private async run(batch: readonly Queued[]): Promise<(Forecast | Error)[]> {
+    const started = performance.now();
+    const resolved = await this.resolveSubjects(batch.map((q) => q.request));
+    const results: (Forecast | Error)[] = new Array(batch.length);
     const modelIdx: number[] = [];
     const popularIdx: number[] = [];
     resolved.forEach((r, i) => {
@@ -147,7 +175,10 @@ export class ForecastEngine {
     popularIdx.forEach((i, k) => (results[i] = popularOut[k] as Forecast));
     const records: ForecastRecord[] = [];
     results.forEach((f, i) => {
-      if (!(f instanceof Error)) records.push(toRecord(f, resolved[i] as Resolved));
+      if (f instanceof Error) return;
+      f.timing.queueMs = started - (batch[i] as Queued).enqueuedAt;
+      f.timing.batchSize = batch.length;
+      records.push(toRecord(f, resolved[i] as Resolved));
     });
     await insertForecasts(this.db, records);
     return results;
@@ -219,9 +250,9 @@ export class ForecastEngine {
 
   private async forecastWithModel(batch: readonly Resolved[]): Promise<Forecast[]> {
     if (batch.length === 0) return [];
-    const t0 = performance.now();
-    const encoded = await this.encoder.submit(batch.map((r) => r.events));
-    const encodeWall = performance.now() - t0;
+    const encoded = await this.timed(this.modelCalls.encoder, batch.length, () =>
+      this.model.encode(batch.map((r) => r.events)),
+    );
 
     // One retrieval statement per distinct filter (usually one for the whole batch).
     const candidates: RetrievedItem[][] = new Array(batch.length);
@@ -238,7 +269,7 @@ export class ForecastEngine {
         const found = await retrieveCandidates(
           this.db,
           idx.map((i) => ({
-            userState: (encoded[i] as Timed<EncoderOutput>).value.userState,
+            userState: (encoded.value[i] as EncoderOutput).userState,
             exclude: exclusions(batch[i] as Resolved),
           })),
           first.request.filter,
@@ -246,6 +277,7 @@ export class ForecastEngine {
             dataset: first.dataset,
             limit: Math.max(this.options.retrieval.candidates, first.request.first),
             efSearch: this.options.retrieval.efSearch,
+            known: { version: this.model.version, lookup: (id) => this.model.learnedEmbedding(id) },
           },
         );
         const ms = performance.now() - t;
@@ -256,30 +288,32 @@ export class ForecastEngine {
       }),
     );
 
-    const scored = await this.scorer.submit(
+    const scored = await this.timed(this.modelCalls.scorer, batch.length, () =>
+      this.model.score(
       batch.map((_, i) => {
-        const out = (encoded[i] as Timed<EncoderOutput>).value;
+        const out = encoded.value[i] as EncoderOutput;
         return {
           userState: out.userState,
           categoryProbs: out.categoryProbs,
           candidates: (candidates[i] ?? []).map((c) => ({ embedding: c.embedding, attributeIds: c.categoryIds })),
         };
       }),
+      ),
     );
 
     return batch.map((r, i) => {
-      const enc = encoded[i] as Timed<EncoderOutput>;
-      const sc = scored[i] as Timed<Float32Array>;
+      const enc = encoded.value[i] as EncoderOutput;
+      const scores = scored.value[i] as Float32Array;
       const cands = candidates[i] ?? [];
-      const order = cands.map((_, k) => k).sort((a, b) => (sc.value[b] as number) - (sc.value[a] as number));
+      const order = cands.map((_, k) => k).sort((a, b) => (scores[b] as number) - (scores[a] as number));
       const items = order.slice(0, r.request.first).map((k, rank) => {
         const c = cands[k] as RetrievedItem;
         return {
           itemId: c.id,
           rank: rank + 1,
-          score: sc.value[k] as number,
+          score: scores[k] as number,
           reasons: r.request.explain
-            ? explainItem(this.model, c, r.events.map((e, j) => ({ ...e, eventId: r.rows?.[j]?.id })), enc.value.eventWeights, enc.value.categoryProbs)
+            ? explainItem(this.model, c, r.events.map((e, j) => ({ ...e, eventId: r.rows?.[j]?.id })), enc.eventWeights, enc.categoryProbs)
             : null,
         };
       });
@@ -290,14 +324,14 @@ export class ForecastEngine {
         generatedAt: new Date(),
         basedOnEvents: r.events.filter((e) => e.itemId !== null && this.model.itemIndex.has(e.itemId)).length,
         items,
-        categories: topCategories(this.model, enc.value.categoryProbs),
-        purchaseProbability: enc.value.purchaseProbability,
+        categories: topCategories(this.model, enc.categoryProbs),
+        purchaseProbability: enc.purchaseProbability,
         executionProvider: this.model.provider,
         timing: {
-          queueMs: Math.max(0, encodeWall - enc.runMs),
-          inferenceMs: enc.runMs + sc.runMs,
+          queueMs: 0, // set by run()
+          inferenceMs: encoded.ms + scored.ms,
           retrievalMs: retrievalMs[i] as number,
-          batchSize: enc.batchSize,
+          batchSize: batch.length,
         },
         events: r.rows,
       };
@@ -350,7 +384,12 @@ export class ForecastEngine {
           categories: snap.categories.slice(0, MAX_CATEGORIES),
           purchaseProbability: null,
           executionProvider: 'none',
-          timing: { queueMs: 0, inferenceMs: 0, retrievalMs: performance.now() - t0, batchSize: batch.length },
+          timing: {
+            queueMs: 0, // set by run()
+            inferenceMs: 0,
+            retrievalMs: performance.now() - t0,
+            batchSize: batch.length,
+          },
           events: r.rows,
         };
       }),
@@ -358,8 +397,7 @@ export class ForecastEngine {
   }
 
   close(): void {
-    this.encoder.close();
-    this.scorer.close();
+    this.scheduler.close();
   }
 }
 

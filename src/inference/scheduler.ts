@@ -10,6 +10,11 @@ export interface SchedulerOptions {
   maxDelayMs: number;
   /** Items allowed to wait; submissions beyond it are rejected with QueueFullError. */
   maxQueue: number;
+  /**
+   * Batches allowed to run at once (default 1). Above 1, a batch that waits on I/O does not
+   * hold back the next one.
+   */
+  maxInFlight?: number;
 }
 
 export interface BatchRecord {
@@ -50,7 +55,7 @@ interface Pending<I, O> {
 export class InferenceScheduler<I, O> {
   private queue: Pending<I, O>[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private running = false;
+  private running = 0;
   private submissionSeq = 0;
   private listeners: ((b: BatchRecord) => void)[] = [];
   readonly stats: SchedulerStats = {
@@ -100,8 +105,12 @@ export class InferenceScheduler<I, O> {
     return Promise.all(results);
   }
 
+  private get saturated(): boolean {
+    return this.running >= (this.options.maxInFlight ?? 1);
+  }
+
   private schedule(): void {
-    if (this.running) return; // the running batch's completion drains the queue
+    if (this.saturated) return; // a running batch's completion drains the queue
     if (this.queue.length >= this.options.maxBatch || this.options.maxDelayMs === 0) {
       this.flushSoon();
     } else if (!this.timer && this.queue.length > 0) {
@@ -117,10 +126,10 @@ export class InferenceScheduler<I, O> {
 
   private flush(): void {
     this.timer = undefined;
-    if (this.running || this.queue.length === 0) return;
+    if (this.saturated || this.queue.length === 0) return;
     const batch = this.queue.splice(0, this.options.maxBatch);
     this.stats.queueDepth = this.queue.length;
-    this.running = true;
+    this.running += 1;
     const started = performance.now();
     const queueMs = started - Math.min(...batch.map((p) => p.enqueuedAt));
     const submissions = new Set(batch.map((p) => p.submission)).size;
@@ -140,10 +149,12 @@ export class InferenceScheduler<I, O> {
         this.stats.batchSizes[batch.length] = (this.stats.batchSizes[batch.length] ?? 0) + 1;
         const record = { size: batch.length, submissions, runMs, queueMs };
         for (const l of this.listeners) l(record);
-        this.running = false;
+        this.running -= 1;
         // Items that queued while this batch ran have already waited: run them now.
         if (this.queue.length > 0) this.flushSoon();
       });
+    // With room for another batch in flight, what is left queues up for the next one.
+    if (this.queue.length > 0) this.schedule();
   }
 
   /** Rejects everything still queued (shutdown). */

@@ -31,6 +31,11 @@ export interface RetrievalOptions {
   efSearch: number;
   /** Bypass the index (exact scan): for recall measurements. */
   exact?: boolean;
+  /**
+   * Embeddings already in memory (the model's learned matrix): rows stored from this model
+   * version are not shipped back as text, which is most of the cost of a candidate query.
+   */
+  known?: { version: string; lookup(id: string): Float32Array | undefined };
 }
 
 /** pgvector's text form of a vector. */
@@ -45,7 +50,7 @@ export function parseVectorLiteral(text: string): Float32Array {
 interface Row {
   k: number;
   id: string;
-  embedding: string;
+  embedding: string | null;
   similarity: number;
   category_ids: string[];
 }
@@ -71,11 +76,14 @@ export async function retrieveCandidates(
              ARRAY(SELECT jsonb_array_elements_text(r->'x')) AS exclude
       FROM jsonb_array_elements($1::jsonb) AS r
     )
-    SELECT q.k, c.id, c.embedding::text AS embedding, c.similarity,
+    SELECT q.k, c.id, c.similarity,
+           CASE WHEN c.embedding_source = 'model' AND c.embedding_model_version = $8
+                THEN NULL ELSE c.embedding::text END AS embedding,
            ARRAY(SELECT ic.category_id FROM item_categories ic
                  WHERE ic.item_id = c.id ORDER BY ic.position, ic.category_id) AS category_ids
     FROM q CROSS JOIN LATERAL (
-      SELECT i.id, i.embedding, -(i.embedding <#> q.v) AS similarity
+      SELECT i.id, i.embedding, i.embedding_source, i.embedding_model_version,
+             -(i.embedding <#> q.v) AS similarity
       FROM items i
       WHERE i.embedding IS NOT NULL
         AND i.dataset = $2
@@ -98,6 +106,7 @@ export async function retrieveCandidates(
     filter.maxPrice,
     filter.categoryIds && filter.categoryIds.length > 0 ? filter.categoryIds : null,
     options.limit,
+    options.known?.version ?? null,
   ];
   const ef = Math.min(1000, Math.max(options.efSearch, options.limit));
   const rows = await db.transaction(async (tx) => {
@@ -116,11 +125,17 @@ export async function retrieveCandidates(
   for (const r of rows) {
     out[r.k]?.push({
       id: r.id,
-      embedding: parseVectorLiteral(r.embedding),
+      embedding:
+        (r.embedding === null ? options.known?.lookup(r.id) : undefined) ??
+        parseVectorLiteral(r.embedding ?? missing(r.id)),
       categoryIds: r.category_ids,
       similarity: Number(r.similarity),
     });
   }
   // relaxed_order may return neighbours slightly out of order: the scorer re-ranks exactly.
   return out;
+}
+
+function missing(id: string): never {
+  throw new Error(`item ${id} is marked as embedded by the loaded model but the model does not know it`);
 }

@@ -26,8 +26,8 @@ describe.each(backends)('forecast batching on $name', (backend) => {
   });
 
   it('runs 50 forecasts requested in one query as one encoder call and one scorer call', async () => {
-    const enc0 = { ...f.engine.encoder.stats };
-    const sc0 = { ...f.engine.scorer.stats };
+    const enc0 = { ...f.engine.modelCalls.encoder };
+    const sc0 = { ...f.engine.modelCalls.scorer };
     const res = await f.server.gql<ManyData>(MANY, { n: 50 });
     expect(res.errors).toBeUndefined();
     const edges = res.data!.users.edges;
@@ -37,9 +37,9 @@ describe.each(backends)('forecast batching on $name', (backend) => {
       expect(e.node.interestForecast.items).toHaveLength(5);
       expect(e.node.interestForecast.timing.batchSize).toBe(50);
     }
-    expect(f.engine.encoder.stats.batches - enc0.batches).toBe(1);
-    expect(f.engine.encoder.stats.items - enc0.items).toBe(50);
-    expect(f.engine.scorer.stats.batches - sc0.batches).toBe(1);
+    expect(f.engine.modelCalls.encoder.calls - enc0.calls).toBe(1);
+    expect(f.engine.modelCalls.encoder.items - enc0.items).toBe(50);
+    expect(f.engine.modelCalls.scorer.calls - sc0.calls).toBe(1);
   });
 
   it('issues the same number of SQL statements for 10 and for 50 forecasts', async () => {
@@ -50,8 +50,9 @@ describe.each(backends)('forecast batching on $name', (backend) => {
   });
 
   it('merges forecasts of concurrent requests into shared model calls', async () => {
+    const calls0 = f.engine.modelCalls.encoder.calls;
     const records: BatchRecord[] = [];
-    const off = f.engine.encoder.onBatch((b) => records.push(b));
+    const off = f.engine.scheduler.onBatch((b) => records.push(b));
     const users = f.lines.slice(10, 18).map((l) => `beauty:${l.split(' ')[0]}`);
     const results = await Promise.all(
       users.map((u) =>
@@ -64,6 +65,7 @@ describe.each(backends)('forecast batching on $name', (backend) => {
     expect(items).toBe(8);
     expect(records.length).toBeLessThan(8);
     expect(Math.max(...records.map((r) => r.submissions))).toBeGreaterThan(1);
+    expect(f.engine.modelCalls.encoder.calls - calls0).toBe(records.length);
   });
 
   it('answers UNAVAILABLE at once when the inference queue is full, then keeps serving', async () => {
@@ -77,7 +79,7 @@ describe.each(backends)('forecast batching on $name', (backend) => {
       const codes = new Set(res.errors?.map((e) => e.extensions?.code));
       expect(codes).toEqual(new Set(['UNAVAILABLE']));
       expect(res.errors?.[0]?.message).toMatch(/queue is full/);
-      expect(small.encoder.stats.rejected).toBe(50);
+      expect(small.scheduler.stats.rejected).toBe(50);
       const ok = await server.gql(MANY, { n: 5 });
       expect(ok.errors).toBeUndefined();
     } finally {

@@ -107,4 +107,20 @@ describe('InferenceScheduler', () => {
     await Promise.all([s.submit([1]), s.submit([2, 3]), s.submit([4])]);
     expect(seen).toEqual([3]);
   });
+
+  it('runs up to maxInFlight batches at once, and no more', async () => {
+    const g = gatedRunner();
+    const s = new InferenceScheduler(g.runner, { maxBatch: 2, maxDelayMs: 1, maxQueue: 100, maxInFlight: 2 });
+    const all = s.submit([1, 2, 3, 4, 5, 6]);
+    await tick(10);
+    expect(g.calls).toEqual([
+      [1, 2],
+      [3, 4],
+    ]); // the third batch waits for a slot
+    g.releaseAll();
+    await tick(10);
+    expect(g.calls).toHaveLength(3);
+    g.releaseAll();
+    expect(await all).toEqual([10, 20, 30, 40, 50, 60]);
+  });
 });
