@@ -30,8 +30,8 @@ const schema = z.object({
   INFERENCE_MAX_QUEUE: intFrom(2048, 1, 1_000_000),
   INFERENCE_MAX_IN_FLIGHT: intFrom(2, 1, 64),
   INFERENCE_PROVIDER: z.enum(['auto', 'cuda', 'cpu']).default('auto'),
-  RETRIEVAL_CANDIDATES: intFrom(200, 1, 5000),
-  RETRIEVAL_EF_SEARCH: intFrom(200, 1, 5000),
+  RETRIEVAL_CANDIDATES: intFrom(100, 1, 5000),
+  RETRIEVAL_EF_SEARCH: intFrom(100, 1, 5000),
   FORECAST_MODE: z.enum(['model', 'popularity']).default('model'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

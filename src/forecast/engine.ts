@@ -277,7 +277,7 @@ export class ForecastEngine {
             dataset: first.dataset,
             limit: Math.max(this.options.retrieval.candidates, first.request.first),
             efSearch: this.options.retrieval.efSearch,
-            known: { version: this.model.version, lookup: (id) => this.model.learnedEmbedding(id) },
+            known: { version: this.model.version, lookup: (id) => this.model.knownItem(id) },
           },
         );
         const ms = performance.now() - t;

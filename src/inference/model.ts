@@ -30,7 +30,12 @@ const manifestSchema = z.object({
 });
 export type ModelManifest = z.infer<typeof manifestSchema>;
 
-const vocabSchema = z.object({ items: z.array(z.string()), attributes: z.array(z.string()) });
+const vocabSchema = z.object({
+  items: z.array(z.string()),
+  attributes: z.array(z.string()),
+  /** Attribute indices of each item (aligned with `items`): the table the model was trained with. */
+  itemAttributes: z.array(z.array(z.number().int().positive())),
+});
 
 export interface SequenceEvent {
   /** External item id; null for events without an item (e.g. SEARCH). */
@@ -95,8 +100,11 @@ export class Model {
     }
     const f = manifest.files;
     const vocab = vocabSchema.parse(JSON.parse((await read(f.vocab)).toString('utf8')));
-    if (vocab.items.length !== manifest.numItems) {
-      throw new Error(`vocab has ${vocab.items.length} items, model.json says ${manifest.numItems}`);
+    if (vocab.items.length !== manifest.numItems || vocab.itemAttributes.length !== manifest.numItems) {
+      throw new Error(
+        `vocab has ${vocab.items.length} items and ${vocab.itemAttributes.length} attribute rows, ` +
+          `model.json says ${manifest.numItems}`,
+      );
     }
     const raw = await read(f.itemEmbeddings);
     const expected = (manifest.numItems + 1) * manifest.dim * 4;
@@ -131,6 +139,15 @@ export class Model {
     if (k === undefined) return undefined;
     const d = this.manifest.dim;
     return this.itemEmbeddings.subarray(k * d, (k + 1) * d);
+  }
+
+  /** Learned embedding and attribute ids of an item known to the model, or undefined. */
+  knownItem(itemId: string): { embedding: Float32Array; attributeIds: string[] } | undefined {
+    const embedding = this.learnedEmbedding(itemId);
+    if (!embedding) return undefined;
+    const k = this.itemIndex.get(itemId) as number;
+    const attrs = this.vocab.itemAttributes[k - 1] ?? [];
+    return { embedding, attributeIds: attrs.map((a) => this.attributeAt(a) as string) };
   }
 
   /** Id of the attribute at an index of `categoryProbs`. */

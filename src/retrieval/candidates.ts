@@ -35,7 +35,10 @@ export interface RetrievalOptions {
    * Embeddings already in memory (the model's learned matrix): rows stored from this model
    * version are not shipped back as text, which is most of the cost of a candidate query.
    */
-  known?: { version: string; lookup(id: string): Float32Array | undefined };
+  known?: {
+    version: string;
+    lookup(id: string): { embedding: Float32Array; attributeIds: readonly string[] } | undefined;
+  };
 }
 
 /** pgvector's text form of a vector. */
@@ -52,7 +55,7 @@ interface Row {
   id: string;
   embedding: string | null;
   similarity: number;
-  category_ids: string[];
+  category_ids: string[] | null;
 }
 
 /**
@@ -70,6 +73,21 @@ export async function retrieveCandidates(
   const payload = JSON.stringify(
     queries.map((q, k) => ({ k, v: toVectorLiteral(q.userState), x: q.exclude })),
   );
+  const params: unknown[] = [payload, options.dataset, options.known?.version ?? null, options.limit];
+  const param = (v: unknown) => `$${params.push(v)}`;
+  // Only the filters in use appear in the SQL: "$n IS NULL OR …" guards would leave the
+  // planner one generic plan for every combination and cost the index scan its speed.
+  const where = ['i.embedding IS NOT NULL', 'i.dataset = $2', 'NOT (i.id = ANY(q.exclude))'];
+  if (filter.inStockOnly) where.push('i.in_stock');
+  if (filter.minPrice !== null) where.push(`i.price >= ${param(filter.minPrice)}::numeric`);
+  if (filter.maxPrice !== null) where.push(`i.price <= ${param(filter.maxPrice)}::numeric`);
+  if (filter.categoryIds && filter.categoryIds.length > 0) {
+    where.push(`EXISTS (SELECT 1 FROM item_categories f
+      WHERE f.item_id = i.id AND f.category_id = ANY(${param(filter.categoryIds)}::text[]))`);
+  }
+  // Items embedded by the loaded model: the vector and the attributes are in memory already
+  // (shipping 200 vectors back as text was most of a candidate query's cost).
+  const known = `c.embedding_source = 'model' AND c.embedding_model_version = $3`;
   const sql = `
     WITH q AS (
       SELECT (r->>'k')::int AS k, (r->>'v')::vector AS v,
@@ -77,37 +95,19 @@ export async function retrieveCandidates(
       FROM jsonb_array_elements($1::jsonb) AS r
     )
     SELECT q.k, c.id, c.similarity,
-           CASE WHEN c.embedding_source = 'model' AND c.embedding_model_version = $8
-                THEN NULL ELSE c.embedding::text END AS embedding,
-           ARRAY(SELECT ic.category_id FROM item_categories ic
-                 WHERE ic.item_id = c.id ORDER BY ic.position, ic.category_id) AS category_ids
+           CASE WHEN ${known} THEN NULL ELSE c.embedding::text END AS embedding,
+           CASE WHEN ${known} THEN NULL ELSE
+             ARRAY(SELECT ic.category_id FROM item_categories ic
+                   WHERE ic.item_id = c.id ORDER BY ic.position, ic.category_id) END AS category_ids
     FROM q CROSS JOIN LATERAL (
       SELECT i.id, i.embedding, i.embedding_source, i.embedding_model_version,
              -(i.embedding <#> q.v) AS similarity
       FROM items i
-      WHERE i.embedding IS NOT NULL
-        AND i.dataset = $2
-        AND (NOT $3::boolean OR i.in_stock)
-        AND ($4::numeric IS NULL OR i.price >= $4::numeric)
-        AND ($5::numeric IS NULL OR i.price <= $5::numeric)
-        AND ($6::text[] IS NULL OR EXISTS (
-              SELECT 1 FROM item_categories f
-              WHERE f.item_id = i.id AND f.category_id = ANY($6::text[])))
-        AND NOT (i.id = ANY(q.exclude))
+      WHERE ${where.join('\n        AND ')}
       ORDER BY ${options.exact ? '(i.embedding <#> q.v) + 0' : 'i.embedding <#> q.v'}
-      LIMIT $7
+      LIMIT $4
     ) c
     ORDER BY q.k, c.similarity DESC`;
-  const params = [
-    payload,
-    options.dataset,
-    filter.inStockOnly,
-    filter.minPrice,
-    filter.maxPrice,
-    filter.categoryIds && filter.categoryIds.length > 0 ? filter.categoryIds : null,
-    options.limit,
-    options.known?.version ?? null,
-  ];
   const ef = Math.min(1000, Math.max(options.efSearch, options.limit));
   const rows = await db.transaction(async (tx) => {
     // SET LOCAL scope: these settings end with the transaction, so pooled connections stay clean.
@@ -123,12 +123,11 @@ export async function retrieveCandidates(
   });
   const out: RetrievedItem[][] = queries.map(() => []);
   for (const r of rows) {
+    const mem = r.embedding === null ? (options.known?.lookup(r.id) ?? missing(r.id)) : undefined;
     out[r.k]?.push({
       id: r.id,
-      embedding:
-        (r.embedding === null ? options.known?.lookup(r.id) : undefined) ??
-        parseVectorLiteral(r.embedding ?? missing(r.id)),
-      categoryIds: r.category_ids,
+      embedding: mem ? mem.embedding : parseVectorLiteral(r.embedding as string),
+      categoryIds: mem ? [...mem.attributeIds] : (r.category_ids ?? []),
       similarity: Number(r.similarity),
     });
   }
