@@ -10,4 +10,6 @@ export interface Context {
   loaders: Loaders;
   /** Batches this request's interest forecasts; absent when no model/engine is configured. */
   forecasts?: ForecastLoader;
+  /** Writes retrieval embeddings for changed items (absent without a model). */
+  embedItems?: (ids: readonly string[]) => Promise<void>;
 }

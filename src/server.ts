@@ -56,7 +56,7 @@ const CLIENT_CODES = new Set([
 ]);
 
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
-  const { config, db } = deps;
+  const { config, db, engine } = deps;
   const app = Fastify({ logger: deps.logger ?? { level: config.logLevel } });
 
   const apollo = new ApolloServer<Context>({
@@ -89,13 +89,15 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         config,
         db,
         loaders: createLoaders(db),
-        ...(deps.engine && { forecasts: createForecastLoader(deps.engine) }),
+        ...(engine && {
+          forecasts: createForecastLoader(engine),
+          embedItems: (ids: readonly string[]) => engine.embedItems(ids),
+        }),
       };
       return deps.extendContext ? { ...base, ...deps.extendContext(base) } : base;
     },
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
-  const engine = deps.engine;
   if (engine) {
     app.get('/metrics', async (_req, reply) =>
       reply.type('text/plain; version=0.0.4').send(

@@ -16,6 +16,7 @@ import {
 import type { EncoderOutput, Model, SequenceEvent } from '../inference/model.js';
 import { InferenceScheduler, type SchedulerOptions } from '../inference/scheduler.js';
 import { retrieveCandidates, type CandidateFilter, type RetrievedItem } from '../retrieval/candidates.js';
+import { writeItemEmbeddings } from '../retrieval/embeddings.js';
 import { explainItem, type ForecastReason } from './explain.js';
 import { PopularityRanking } from './popularity.js';
 
@@ -140,6 +141,16 @@ export class ForecastEngine {
   forecast(requests: readonly ForecastRequest[]): Promise<(Forecast | Error)[]> {
     const enqueuedAt = performance.now();
     return this.scheduler.submit(requests.map((request) => ({ request, enqueuedAt })));
+  }
+
+  /**
+   * Embeds items of the model's catalogue right after a catalogue change, so a new product is
+   * retrievable at once (content tower) rather than after the next restart.
+   */
+  async embedItems(ids: readonly string[]): Promise<void> {
+    const prefix = `${this.model.manifest.dataset}:`;
+    const mine = ids.filter((id) => id.startsWith(prefix));
+    if (mine.length > 0) await writeItemEmbeddings(this.db, this.model, mine);
   }
 
   private async timed<T>(

@@ -93,6 +93,13 @@ export type CategoryProbability = {
   probability: Scalars['Float']['output'];
 };
 
+/** Origin of an item's retrieval embedding. */
+export type EmbeddingSource =
+  /** Computed from the item's content (attributes, text, price) by the content tower. */
+  | 'CONTENT'
+  /** Learned from shopper behaviour by the sequence model. */
+  | 'MODEL';
+
 /**
  * One behaviour event. Times are only as precise as the source: Amazon events have no time at
  * all (order only, by `sequence`); DIGINETICA events have the day (`occurredOn`) and the offset
@@ -305,6 +312,14 @@ export type Item = {
   dataset: Scalars['String']['output'];
   /** Product description; null when the source has none. */
   description?: Maybe<Scalars['String']['output']>;
+  /** Version of the model that produced the item's embedding. */
+  embeddingModelVersion?: Maybe<Scalars['String']['output']>;
+  /**
+   * How the item is embedded for candidate retrieval: MODEL (learned from behaviour), CONTENT
+   * (content tower: a product the model has not seen, cold start), or null (not retrievable by
+   * the loaded model, e.g. an item of another data set).
+   */
+  embeddingSource?: Maybe<EmbeddingSource>;
   /** Namespaced item id, e.g. `beauty:4`. */
   id: Scalars['ID']['output'];
   /** Whether the item can be bought now; out-of-stock items are not recommended. */
@@ -811,6 +826,7 @@ export type ResolversTypes = {
   CategoryProbability: ResolverTypeWrapper<{ categoryId: string; probability: number }>;
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
+  EmbeddingSource: EmbeddingSource;
   Event: ResolverTypeWrapper<EventRow>;
   EventConnection: ResolverTypeWrapper<Omit<EventConnection, 'edges'> & { edges: Array<ResolversTypes['EventEdge']> }>;
   EventEdge: ResolverTypeWrapper<Omit<EventEdge, 'node'> & { node: ResolversTypes['Event'] }>;
@@ -985,6 +1001,8 @@ export type ItemResolvers<ContextType = Context, ParentType extends ResolversPar
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   dataset?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   description?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  embeddingModelVersion?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  embeddingSource?: Resolver<Maybe<ResolversTypes['EmbeddingSource']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   inStock?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   price?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;

@@ -2,7 +2,7 @@
 import { listCategories } from '../db/categories.js';
 import { datasetOf } from '../db/events.js';
 import { existingCategoryIds } from '../db/categories.js';
-import { listItems, upsertItem, type ItemFilter } from '../db/items.js';
+import { getItemsByIds, listItems, upsertItem, type ItemFilter } from '../db/items.js';
 import type { Resolvers } from '../generated/graphql.js';
 import { badUserInput } from './errors.js';
 import { idKey, pageRequest, toConnection } from './paging.js';
@@ -51,12 +51,12 @@ export const catalogResolvers: Resolvers = {
     },
   },
   Mutation: {
-    upsertItem: async (_, { input }, { db }) => {
+    upsertItem: async (_, { input }, { db, embedItems }) => {
       if (input.id.trim() === '') throw badUserInput('input.id', 'must not be empty');
       if (input.price != null && (!Number.isFinite(input.price) || input.price < 0))
         throw badUserInput('input.price', 'must be ≥ 0');
       const categoryIds = [...new Set(input.categoryIds ?? [])];
-      return db.transaction(async (tx) => {
+      const row = await db.transaction(async (tx) => {
         const known = await existingCategoryIds(tx, categoryIds);
         const unknown = categoryIds.find((c) => !known.has(c));
         if (unknown !== undefined)
@@ -73,6 +73,10 @@ export const catalogResolvers: Resolvers = {
           categoryIds,
         });
       });
+      if (!embedItems) return row;
+      // Cold start: the product is retrievable now, embedded from its content by the model.
+      await embedItems([row.id]);
+      return (await getItemsByIds(db, [row.id]))[0] ?? row;
     },
   },
   Item: {

@@ -117,6 +117,11 @@ export const forecastResolvers: Resolvers = {
       return f.categories.slice(0, first);
     },
   },
+  Item: {
+    embeddingSource: (item) =>
+      item.embeddingSource === 'model' ? 'MODEL' : item.embeddingSource === 'content' ? 'CONTENT' : null,
+    embeddingModelVersion: (item) => item.embeddingModelVersion,
+  },
   ScoredItem: {
     item: async (it, _, { loaders }) => {
       const row = await loaders.item.load(it.itemId);

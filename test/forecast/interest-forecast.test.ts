@@ -73,7 +73,7 @@ describe.each(backends)('interestForecast on $name', (backend) => {
     expect(fc.categories[0]!.category.id).toMatch(/^beauty:a\d+$/);
   });
 
-  it('serves the scorer model's exact scores for the user state the encoder produced', async () => {
+  it('serves the scorer model\'s exact scores for the user state the encoder produced', async () => {
     const fc = await forecast({ u: userOf(1), first: 5 });
     const events = itemsOf(1).map((itemId) => ({ itemId, type: 'PURCHASE', occurredAt: null }));
     const [enc] = await f.model.encode([events]);
