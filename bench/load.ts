@@ -10,9 +10,19 @@ export interface ServerHandle {
 }
 
 /** Starts `npm start` with `env` on a free port and waits until /readyz answers. */
-export async function startServer(env: Record<string, string>, port: number): Promise<ServerHandle> {
+export async function startServer(
+  env: Record<string, string>,
+  port: number,
+): Promise<ServerHandle> {
   const child: ChildProcess = spawn('node', ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', AUTO_IMPORT: 'false', LOG_LEVEL: 'warn' },
+    env: {
+      ...process.env,
+      ...env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      AUTO_IMPORT: 'false',
+      LOG_LEVEL: 'warn',
+    },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
@@ -117,7 +127,8 @@ export async function drive(
     instance.on('response', (_client, _status, _bytes, responseTime) => times.push(responseTime));
   });
   times.sort((a, b) => a - b);
-  const pct = (p: number) => times[Math.min(times.length - 1, Math.floor((p / 100) * times.length))] ?? NaN;
+  const pct = (p: number) =>
+    times[Math.min(times.length - 1, Math.floor((p / 100) * times.length))] ?? NaN;
   return {
     concurrency,
     requests: result.requests.total,

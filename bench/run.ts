@@ -20,9 +20,15 @@ import { diffStats, drive, inferenceStats, startServer, type LoadResult } from '
 
 const { values: opts } = parseArgs({
   options: {
-    'database-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/foresight_bench' },
+    'database-url': {
+      type: 'string',
+      default: 'postgres://postgres@127.0.0.1:5432/foresight_bench',
+    },
     sports: { type: 'string', default: '../shared/data/amazon/Sports_and_Outdoors.txt' },
-    'sports-attributes': { type: 'string', default: '../shared/data/amazon/Sports_and_Outdoors_item2attributes.json' },
+    'sports-attributes': {
+      type: 'string',
+      default: '../shared/data/amazon/Sports_and_Outdoors_item2attributes.json',
+    },
     duration: { type: 'string', default: '10' },
     concurrency: { type: 'string', default: '1,8,32,64' },
     'recall-users': { type: 'string', default: '1000' },
@@ -67,7 +73,10 @@ async function loadScenarios(userIds: string[]) {
     unbatched: { INFERENCE_MAX_BATCH: '1', INFERENCE_MAX_DELAY_MS: '0' },
     popularity: { FORECAST_MODE: 'popularity' },
   };
-  const out: Record<string, (LoadResult & { inference: unknown; onnxMsPerBatch: number | null; meanBatch: number | null })[]> = {};
+  const out: Record<
+    string,
+    (LoadResult & { inference: unknown; onnxMsPerBatch: number | null; meanBatch: number | null })[]
+  > = {};
   let port = 4600;
   for (const [name, env] of Object.entries(scenarios)) {
     log(`scenario ${name}: starting server`);
@@ -83,7 +92,9 @@ async function loadScenarios(userIds: string[]) {
         const r = await drive(server.url, userIds, c, duration, QUERY);
         const inference = diffStats(before, await inferenceStats(server.url));
         const onnxMsPerBatch =
-          inference.encoderCalls > 0 ? (inference.encoderMs + inference.scorerMs) / inference.encoderCalls : null;
+          inference.encoderCalls > 0
+            ? (inference.encoderMs + inference.scorerMs) / inference.encoderCalls
+            : null;
         const meanBatch = inference.batches > 0 ? inference.forecasts / inference.batches : null;
         log(
           `${name} c=${c}: ${r.reqPerSec.toFixed(1)} req/s p50 ${r.latencyMs.p50.toFixed(1)} p95 ${r.latencyMs.p95.toFixed(1)} p99 ${r.latencyMs.p99.toFixed(1)} ms, ` +
@@ -106,9 +117,15 @@ async function recallAndThroughput(userIds: string[]) {
     const events = await recentEventsOfUsers(db, sample, model.manifest.maxLen);
     const states: Float32Array[] = [];
     for (let i = 0; i < sample.length; i += 256) {
-      const part = sample.slice(i, i + 256).map((u) =>
-        (events.get(u) ?? []).map((e) => ({ itemId: e.itemId, type: e.type, occurredAt: e.occurredAt })),
-      );
+      const part = sample
+        .slice(i, i + 256)
+        .map((u) =>
+          (events.get(u) ?? []).map((e) => ({
+            itemId: e.itemId,
+            type: e.type,
+            occurredAt: e.occurredAt,
+          })),
+        );
       states.push(...(await model.encode(part)).map((o) => o.userState));
     }
     const filter = { categoryIds: null, minPrice: null, maxPrice: null, inStockOnly: true };
@@ -132,7 +149,11 @@ async function recallAndThroughput(userIds: string[]) {
     }
     const throughput: { batch: number; seqPerSec: number; msPerBatch: number }[] = [];
     const seqs = sample.map((u) =>
-      (events.get(u) ?? []).map((e) => ({ itemId: e.itemId, type: e.type, occurredAt: e.occurredAt })),
+      (events.get(u) ?? []).map((e) => ({
+        itemId: e.itemId,
+        type: e.type,
+        occurredAt: e.occurredAt,
+      })),
     );
     for (const b of [1, 8, 32, 64, 128, 256]) {
       const batch = Array.from({ length: b }, (_, i) => seqs[i % seqs.length] ?? []);
@@ -152,7 +173,10 @@ async function recallAndThroughput(userIds: string[]) {
 }
 
 function table(results: Awaited<ReturnType<typeof loadScenarios>>): string {
-  const rows = ['| scenario | concurrency | req/s | p50 ms | p95 ms | p99 ms | mean batch | ONNX ms/batch | errors |', '|---|---|---|---|---|---|---|---|---|'];
+  const rows = [
+    '| scenario | concurrency | req/s | p50 ms | p95 ms | p99 ms | mean batch | ONNX ms/batch | errors |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
   for (const [name, list] of Object.entries(results)) {
     for (const r of list) {
       rows.push(
@@ -164,7 +188,8 @@ function table(results: Awaited<ReturnType<typeof loadScenarios>>): string {
 }
 
 async function main(): Promise<void> {
-  if (!existsSync(opts.sports as string)) throw new Error(`Sports data not found at ${opts.sports}`);
+  if (!existsSync(opts.sports as string))
+    throw new Error(`Sports data not found at ${opts.sports}`);
   await ensureDatabase();
   importDataset('data/amazon/Beauty.txt', 'data/amazon/Beauty_item2attributes.json');
   importDataset(opts.sports as string, opts['sports-attributes'] as string);
@@ -177,7 +202,14 @@ async function main(): Promise<void> {
   const load = await loadScenarios(userIds);
   const model = await recallAndThroughput(userIds);
   const at = new Date().toISOString();
-  const result = { at, host: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version }, durationS: duration, query: QUERY, load, model };
+  const result = {
+    at,
+    host: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version },
+    durationS: duration,
+    query: QUERY,
+    load,
+    model,
+  };
   const file = `bench/results/forecast-${at.slice(0, 10)}.json`;
   await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);
   const c32 = (name: string) => load[name]?.find((r) => r.concurrency === 32);
@@ -190,16 +222,23 @@ async function main(): Promise<void> {
     `Batched / unbatched throughput at concurrency 32: **${ratio.toFixed(2)}×**.`,
     '',
     `HNSW (ef_search 200) vs exact search over ${Number(opts['recall-users'])} users: ` +
-      Object.entries(model.recall).map(([k, v]) => `${k} = ${v.toFixed(4)}`).join(', '),
+      Object.entries(model.recall)
+        .map(([k, v]) => `${k} = ${v.toFixed(4)}`)
+        .join(', '),
     '',
     '| encoder batch | sequences/s | ms/batch |',
     '|---|---|---|',
-    ...model.throughput.map((t) => `| ${t.batch} | ${t.seqPerSec.toFixed(0)} | ${t.msPerBatch.toFixed(2)} |`),
+    ...model.throughput.map(
+      (t) => `| ${t.batch} | ${t.seqPerSec.toFixed(0)} | ${t.msPerBatch.toFixed(2)} |`,
+    ),
   ].join('\n');
   const readme = await readFile('bench/README.md', 'utf8');
   const start = '<!-- results:start -->';
   const end = '<!-- results:end -->';
-  const next = readme.replace(new RegExp(`${start}[\\s\\S]*${end}`), `${start}\n${summary}\n${end}`);
+  const next = readme.replace(
+    new RegExp(`${start}[\\s\\S]*${end}`),
+    `${start}\n${summary}\n${end}`,
+  );
   await writeFile('bench/README.md', next);
   log(`wrote ${file} and bench/README.md`);
 }

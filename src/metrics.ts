@@ -5,7 +5,13 @@ import type { SchedulerStats } from './inference/scheduler.js';
 
 const SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
 
-function metric(lines: string[], name: string, type: string, help: string, samples: [string, number][]) {
+function metric(
+  lines: string[],
+  name: string,
+  type: string,
+  help: string,
+  samples: [string, number][],
+) {
   lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
   for (const [labels, v] of samples) lines.push(`${name}${labels} ${v}`);
 }
@@ -16,15 +22,34 @@ export function renderMetrics(
   info: { modelVersion: string; provider: string; storage: string },
 ): string {
   const lines: string[] = [];
-  metric(lines, 'foresight_info', 'gauge', 'Model version, execution provider and storage back-end in use.', [
-    [`{model_version="${info.modelVersion}",execution_provider="${info.provider}",storage="${info.storage}"}`, 1],
+  metric(
+    lines,
+    'foresight_info',
+    'gauge',
+    'Model version, execution provider and storage back-end in use.',
+    [
+      [
+        `{model_version="${info.modelVersion}",execution_provider="${info.provider}",storage="${info.storage}"}`,
+        1,
+      ],
+    ],
+  );
+  metric(lines, 'foresight_forecast_batches_total', 'counter', 'Merged forecast batches run.', [
+    ['', batches.batches],
   ]);
-  metric(lines, 'foresight_forecast_batches_total', 'counter', 'Merged forecast batches run.', [['', batches.batches]]);
-  metric(lines, 'foresight_forecasts_total', 'counter', 'Forecasts computed.', [['', batches.items]]);
-  metric(lines, 'foresight_forecast_rejected_total', 'counter', 'Forecasts refused because the queue was full.', [
-    ['', batches.rejected],
+  metric(lines, 'foresight_forecasts_total', 'counter', 'Forecasts computed.', [
+    ['', batches.items],
   ]);
-  metric(lines, 'foresight_forecast_queue_depth', 'gauge', 'Forecasts waiting for a batch.', [['', batches.queueDepth]]);
+  metric(
+    lines,
+    'foresight_forecast_rejected_total',
+    'counter',
+    'Forecasts refused because the queue was full.',
+    [['', batches.rejected]],
+  );
+  metric(lines, 'foresight_forecast_queue_depth', 'gauge', 'Forecasts waiting for a batch.', [
+    ['', batches.queueDepth],
+  ]);
   const sizes = Object.entries(batches.batchSizes).map(([k, n]) => [Number(k), n] as const);
   metric(lines, 'foresight_forecast_batch_size', 'histogram', 'Forecasts per merged batch.', [
     ...SIZE_BUCKETS.map((le): [string, number] => [
@@ -36,8 +61,26 @@ export function renderMetrics(
     ['_count', batches.batches],
   ]);
   const calls = Object.entries(modelCalls);
-  metric(lines, 'foresight_onnx_calls_total', 'counter', 'ONNX Runtime session calls.', calls.map(([m, s]) => [`{model="${m}"}`, s.calls]));
-  metric(lines, 'foresight_onnx_items_total', 'counter', 'Rows run through ONNX Runtime.', calls.map(([m, s]) => [`{model="${m}"}`, s.items]));
-  metric(lines, 'foresight_onnx_seconds_total', 'counter', 'Time spent in ONNX Runtime calls.', calls.map(([m, s]) => [`{model="${m}"}`, Number((s.ms / 1000).toFixed(6))]));
+  metric(
+    lines,
+    'foresight_onnx_calls_total',
+    'counter',
+    'ONNX Runtime session calls.',
+    calls.map(([m, s]) => [`{model="${m}"}`, s.calls]),
+  );
+  metric(
+    lines,
+    'foresight_onnx_items_total',
+    'counter',
+    'Rows run through ONNX Runtime.',
+    calls.map(([m, s]) => [`{model="${m}"}`, s.items]),
+  );
+  metric(
+    lines,
+    'foresight_onnx_seconds_total',
+    'counter',
+    'Time spent in ONNX Runtime calls.',
+    calls.map(([m, s]) => [`{model="${m}"}`, Number((s.ms / 1000).toFixed(6))]),
+  );
   return `${lines.join('\n')}\n`;
 }

@@ -74,7 +74,10 @@ export interface ForecastRecord {
 }
 
 /** Stores a batch of served forecasts in one statement. */
-export async function insertForecasts(q: Queryable, records: readonly ForecastRecord[]): Promise<void> {
+export async function insertForecasts(
+  q: Queryable,
+  records: readonly ForecastRecord[],
+): Promise<void> {
   if (records.length === 0) return;
   await q.query(
     `INSERT INTO forecasts (id, mode, model_version, user_id, session_id, based_on_events,

@@ -15,7 +15,11 @@ import {
 } from '../db/forecasts.js';
 import type { EncoderOutput, Model, SequenceEvent } from '../inference/model.js';
 import { InferenceScheduler, type SchedulerOptions } from '../inference/scheduler.js';
-import { retrieveCandidates, type CandidateFilter, type RetrievedItem } from '../retrieval/candidates.js';
+import {
+  retrieveCandidates,
+  type CandidateFilter,
+  type RetrievedItem,
+} from '../retrieval/candidates.js';
 import { writeItemEmbeddings } from '../retrieval/embeddings.js';
 import { explainItem, type ForecastReason } from './explain.js';
 import { PopularityRanking } from './popularity.js';
@@ -202,35 +206,45 @@ export class ForecastEngine {
     );
   }
 
-  private async resolveSubjects(requests: readonly ForecastRequest[]): Promise<(Resolved | Error)[]> {
-    const userIds = unique(requests.flatMap((r) => (r.subject.kind === 'user' ? [r.subject.userId] : [])));
+  private async resolveSubjects(
+    requests: readonly ForecastRequest[],
+  ): Promise<(Resolved | Error)[]> {
+    const userIds = unique(
+      requests.flatMap((r) => (r.subject.kind === 'user' ? [r.subject.userId] : [])),
+    );
     const sessionIds = unique(
       requests.flatMap((r) => (r.subject.kind === 'session' ? [r.subject.sessionId] : [])),
     );
     const anonItems = unique(
       requests.flatMap((r) =>
-        r.subject.kind === 'anonymous' ? r.subject.events.flatMap((e) => (e.itemId ? [e.itemId] : [])) : [],
+        r.subject.kind === 'anonymous'
+          ? r.subject.events.flatMap((e) => (e.itemId ? [e.itemId] : []))
+          : [],
       ),
     );
-    const [userDatasets, sessionDatasets, userEvents, sessionEvents, knownItems] = await Promise.all([
-      subjectDatasets(this.db, 'users', userIds),
-      subjectDatasets(this.db, 'sessions', sessionIds),
-      userIds.length ? recentEventsOfUsers(this.db, userIds, HISTORY_LIMIT) : new Map<string, SubjectEventRow[]>(),
-      sessionIds.length
-        ? recentEventsOfSessions(this.db, sessionIds, HISTORY_LIMIT)
-        : new Map<string, SubjectEventRow[]>(),
-      anonItems.length
-        ? this.db
-            .query<{ id: string }>(`SELECT id FROM items WHERE id = ANY($1::text[])`, [anonItems])
-            .then((r) => new Set(r.rows.map((x) => x.id)))
-        : new Set<string>(),
-    ]);
+    const [userDatasets, sessionDatasets, userEvents, sessionEvents, knownItems] =
+      await Promise.all([
+        subjectDatasets(this.db, 'users', userIds),
+        subjectDatasets(this.db, 'sessions', sessionIds),
+        userIds.length
+          ? recentEventsOfUsers(this.db, userIds, HISTORY_LIMIT)
+          : new Map<string, SubjectEventRow[]>(),
+        sessionIds.length
+          ? recentEventsOfSessions(this.db, sessionIds, HISTORY_LIMIT)
+          : new Map<string, SubjectEventRow[]>(),
+        anonItems.length
+          ? this.db
+              .query<{ id: string }>(`SELECT id FROM items WHERE id = ANY($1::text[])`, [anonItems])
+              .then((r) => new Set(r.rows.map((x) => x.id)))
+          : new Set<string>(),
+      ]);
     return requests.map((request): Resolved | Error => {
       const s = request.subject;
       if (s.kind === 'user' || s.kind === 'session') {
         const id = s.kind === 'user' ? s.userId : s.sessionId;
         const dataset = (s.kind === 'user' ? userDatasets : sessionDatasets).get(id);
-        if (dataset === undefined) return new ForecastInputError('NOT_FOUND', `no ${s.kind} with id "${id}"`);
+        if (dataset === undefined)
+          return new ForecastInputError('NOT_FOUND', `no ${s.kind} with id "${id}"`);
         const rows = (s.kind === 'user' ? userEvents : sessionEvents).get(id) ?? [];
         return {
           request,
@@ -301,14 +315,17 @@ export class ForecastEngine {
 
     const scored = await this.timed(this.modelCalls.scorer, batch.length, () =>
       this.model.score(
-      batch.map((_, i) => {
-        const out = encoded.value[i] as EncoderOutput;
-        return {
-          userState: out.userState,
-          categoryProbs: out.categoryProbs,
-          candidates: (candidates[i] ?? []).map((c) => ({ embedding: c.embedding, attributeIds: c.categoryIds })),
-        };
-      }),
+        batch.map((_, i) => {
+          const out = encoded.value[i] as EncoderOutput;
+          return {
+            userState: out.userState,
+            categoryProbs: out.categoryProbs,
+            candidates: (candidates[i] ?? []).map((c) => ({
+              embedding: c.embedding,
+              attributeIds: c.categoryIds,
+            })),
+          };
+        }),
       ),
     );
 
@@ -316,7 +333,9 @@ export class ForecastEngine {
       const enc = encoded.value[i] as EncoderOutput;
       const scores = scored.value[i] as Float32Array;
       const cands = candidates[i] ?? [];
-      const order = cands.map((_, k) => k).sort((a, b) => (scores[b] as number) - (scores[a] as number));
+      const order = cands
+        .map((_, k) => k)
+        .sort((a, b) => (scores[b] as number) - (scores[a] as number));
       const items = order.slice(0, r.request.first).map((k, rank) => {
         const c = cands[k] as RetrievedItem;
         return {
@@ -324,7 +343,13 @@ export class ForecastEngine {
           rank: rank + 1,
           score: scores[k] as number,
           reasons: r.request.explain
-            ? explainItem(this.model, c, r.events.map((e, j) => ({ ...e, eventId: r.rows?.[j]?.id })), enc.eventWeights, enc.categoryProbs)
+            ? explainItem(
+                this.model,
+                c,
+                r.events.map((e, j) => ({ ...e, eventId: r.rows?.[j]?.id })),
+                enc.eventWeights,
+                enc.categoryProbs,
+              )
             : null,
         };
       });
@@ -333,7 +358,9 @@ export class ForecastEngine {
         modelVersion: this.model.version,
         mode: 'MODEL' as const,
         generatedAt: new Date(),
-        basedOnEvents: r.events.filter((e) => e.itemId !== null && this.model.itemIndex.has(e.itemId)).length,
+        basedOnEvents: r.events.filter(
+          (e) => e.itemId !== null && this.model.itemIndex.has(e.itemId),
+        ).length,
         items,
         categories: topCategories(this.model, enc.categoryProbs),
         purchaseProbability: enc.purchaseProbability,
@@ -417,12 +444,17 @@ function exclusions(r: Resolved): string[] {
   if (!f.excludePurchased && !f.excludeSeen) return [];
   return unique(
     r.events.flatMap((e) =>
-      e.itemId !== null && (f.excludeSeen || (f.excludePurchased && e.type === 'PURCHASE')) ? [e.itemId] : [],
+      e.itemId !== null && (f.excludeSeen || (f.excludePurchased && e.type === 'PURCHASE'))
+        ? [e.itemId]
+        : [],
     ),
   );
 }
 
-function topCategories(model: Model, probs: Float32Array): { categoryId: string; probability: number }[] {
+function topCategories(
+  model: Model,
+  probs: Float32Array,
+): { categoryId: string; probability: number }[] {
   const idx: number[] = [];
   for (let k = 1; k < probs.length; k++) idx.push(k);
   idx.sort((a, b) => (probs[b] as number) - (probs[a] as number));

@@ -100,7 +100,10 @@ export class Model {
     }
     const f = manifest.files;
     const vocab = vocabSchema.parse(JSON.parse((await read(f.vocab)).toString('utf8')));
-    if (vocab.items.length !== manifest.numItems || vocab.itemAttributes.length !== manifest.numItems) {
+    if (
+      vocab.items.length !== manifest.numItems ||
+      vocab.itemAttributes.length !== manifest.numItems
+    ) {
       throw new Error(
         `vocab has ${vocab.items.length} items and ${vocab.itemAttributes.length} attribute rows, ` +
           `model.json says ${manifest.numItems}`,
@@ -115,8 +118,14 @@ export class Model {
     const itemEmbeddings = new Float32Array(raw.byteLength / 4);
     new Uint8Array(itemEmbeddings.buffer).set(raw);
     const enc = await openSession(path.join(dir, f.encoder), provider);
-    const sc = await openSession(path.join(dir, f.scorer), enc.provider === 'cuda' ? 'cuda' : 'cpu');
-    const co = await openSession(path.join(dir, f.content), enc.provider === 'cuda' ? 'cuda' : 'cpu');
+    const sc = await openSession(
+      path.join(dir, f.scorer),
+      enc.provider === 'cuda' ? 'cuda' : 'cpu',
+    );
+    const co = await openSession(
+      path.join(dir, f.content),
+      enc.provider === 'cuda' ? 'cuda' : 'cpu',
+    );
     return new Model(
       manifest,
       vocab,
@@ -209,10 +218,7 @@ export class Model {
     const { dim, numAttributes } = this.manifest;
     const B = inputs.length;
     const N = Math.max(1, ...inputs.map((r) => r.candidates.length));
-    const A = Math.max(
-      1,
-      ...inputs.flatMap((r) => r.candidates.map((c) => c.attributeIds.length)),
-    );
+    const A = Math.max(1, ...inputs.flatMap((r) => r.candidates.map((c) => c.attributeIds.length)));
     const C = numAttributes + 1;
     const states = new Float32Array(B * dim);
     const probs = new Float32Array(B * C);

@@ -40,7 +40,8 @@ export async function openSession(
   };
   let fallbackReason: string | undefined;
   if (preference === 'auto' && !cudaProviderInstalled()) {
-    fallbackReason = 'CUDA provider library not installed (install with ONNXRUNTIME_NODE_INSTALL=cuda12)';
+    fallbackReason =
+      'CUDA provider library not installed (install with ONNXRUNTIME_NODE_INSTALL=cuda12)';
   } else if (preference !== 'cpu') {
     try {
       const session = await ort.InferenceSession.create(file, {

@@ -38,7 +38,10 @@ export interface SchedulerStats {
 
 /** Raised when the queue is full; maps to GraphQL code UNAVAILABLE. */
 export class QueueFullError extends Error {
-  constructor(readonly queued: number, readonly limit: number) {
+  constructor(
+    readonly queued: number,
+    readonly limit: number,
+  ) {
     super(`inference queue is full (${queued} waiting, limit ${limit}); retry shortly`);
     this.name = 'QueueFullError';
   }

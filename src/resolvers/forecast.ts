@@ -2,7 +2,12 @@
 // resolves it through the per-request forecast loader.
 import { GraphQLError } from 'graphql';
 import type { Context } from '../context.js';
-import { ForecastInputError, MAX_CATEGORIES, type ForecastRequest, type ForecastSubject } from '../forecast/engine.js';
+import {
+  ForecastInputError,
+  MAX_CATEGORIES,
+  type ForecastRequest,
+  type ForecastSubject,
+} from '../forecast/engine.js';
 import type {
   ForecastFilter as ForecastFilterArg,
   ForecastMode,
@@ -87,7 +92,10 @@ export const forecastResolvers: Resolvers = {
       else {
         const events = args.recentEvents ?? [];
         if (events.length > MAX_ANONYMOUS_EVENTS) {
-          throw badUserInput('recentEvents', `at most ${MAX_ANONYMOUS_EVENTS} events, got ${events.length}`);
+          throw badUserInput(
+            'recentEvents',
+            `at most ${MAX_ANONYMOUS_EVENTS} events, got ${events.length}`,
+          );
         }
         subject = {
           kind: 'anonymous',
@@ -102,7 +110,8 @@ export const forecastResolvers: Resolvers = {
     },
   },
   User: {
-    interestForecast: (user, args, ctx) => load(ctx, toRequest({ kind: 'user', userId: user.id }, args, ctx)),
+    interestForecast: (user, args, ctx) =>
+      load(ctx, toRequest({ kind: 'user', userId: user.id }, args, ctx)),
   },
   Session: {
     interestForecast: (s, args, ctx) =>
@@ -112,20 +121,30 @@ export const forecastResolvers: Resolvers = {
     categories: (f, args) => {
       const first = args.first ?? 5;
       if (!Number.isInteger(first) || first < 1 || first > MAX_CATEGORIES) {
-        throw badUserInput('categories.first', `must be between 1 and ${MAX_CATEGORIES}, got ${first}`);
+        throw badUserInput(
+          'categories.first',
+          `must be between 1 and ${MAX_CATEGORIES}, got ${first}`,
+        );
       }
       return f.categories.slice(0, first);
     },
   },
   Item: {
     embeddingSource: (item) =>
-      item.embeddingSource === 'model' ? 'MODEL' : item.embeddingSource === 'content' ? 'CONTENT' : null,
+      item.embeddingSource === 'model'
+        ? 'MODEL'
+        : item.embeddingSource === 'content'
+          ? 'CONTENT'
+          : null,
     embeddingModelVersion: (item) => item.embeddingModelVersion,
   },
   ScoredItem: {
     item: async (it, _, { loaders }) => {
       const row = await loaders.item.load(it.itemId);
-      if (!row) throw new GraphQLError(`item ${it.itemId} no longer exists`, { extensions: { code: 'NOT_FOUND' } });
+      if (!row)
+        throw new GraphQLError(`item ${it.itemId} no longer exists`, {
+          extensions: { code: 'NOT_FOUND' },
+        });
       return row;
     },
   },
@@ -137,7 +156,10 @@ export const forecastResolvers: Resolvers = {
   CategoryProbability: {
     category: async (c, _, { loaders }) => {
       const row = await loaders.category.load(c.categoryId);
-      if (!row) throw new GraphQLError(`category ${c.categoryId} not found`, { extensions: { code: 'NOT_FOUND' } });
+      if (!row)
+        throw new GraphQLError(`category ${c.categoryId} not found`, {
+          extensions: { code: 'NOT_FOUND' },
+        });
       return row;
     },
   },

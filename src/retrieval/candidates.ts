@@ -73,7 +73,12 @@ export async function retrieveCandidates(
   const payload = JSON.stringify(
     queries.map((q, k) => ({ k, v: toVectorLiteral(q.userState), x: q.exclude })),
   );
-  const params: unknown[] = [payload, options.dataset, options.known?.version ?? null, options.limit];
+  const params: unknown[] = [
+    payload,
+    options.dataset,
+    options.known?.version ?? null,
+    options.limit,
+  ];
   const param = (v: unknown) => `$${params.push(v)}`;
   // Only the filters in use appear in the SQL: "$n IS NULL OR …" guards would leave the
   // planner one generic plan for every combination and cost the index scan its speed.
@@ -136,5 +141,7 @@ export async function retrieveCandidates(
 }
 
 function missing(id: string): never {
-  throw new Error(`item ${id} is marked as embedded by the loaded model but the model does not know it`);
+  throw new Error(
+    `item ${id} is marked as embedded by the loaded model but the model does not know it`,
+  );
 }

@@ -13,7 +13,14 @@ const MANY = `query($n: Int) { users(first: $n, dataset: "beauty") {
 } }`;
 
 interface ManyData {
-  users: { edges: { node: { id: string; interestForecast: { mode: string; items: unknown[]; timing: { batchSize: number } } } }[] };
+  users: {
+    edges: {
+      node: {
+        id: string;
+        interestForecast: { mode: string; items: unknown[]; timing: { batchSize: number } };
+      };
+    }[];
+  };
 }
 
 describe.each(backends)('forecast batching on $name', (backend) => {

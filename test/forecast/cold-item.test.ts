@@ -19,30 +19,42 @@ describe.each(backends)('new products on $name', (backend) => {
 
   it('embeds a new item with the content tower as soon as it is stored', async () => {
     const categoryIds = ['beauty:a1', 'beauty:a2'];
-    const res = await f.server.gql<{ upsertItem: { id: string; embeddingSource: string; embeddingModelVersion: string } }>(
-      UPSERT,
-      { input: { id: 'beauty:new-serum', title: 'Hydrating serum', price: 19.5, categoryIds } },
-    );
+    const res = await f.server.gql<{
+      upsertItem: { id: string; embeddingSource: string; embeddingModelVersion: string };
+    }>(UPSERT, {
+      input: { id: 'beauty:new-serum', title: 'Hydrating serum', price: 19.5, categoryIds },
+    });
     expect(res.errors).toBeUndefined();
     expect(res.data!.upsertItem.embeddingSource).toBe('CONTENT');
     expect(res.data!.upsertItem.embeddingModelVersion).toBe(f.model.version);
-    const { rows } = await f.db.query<{ e: string }>(`SELECT embedding::text AS e FROM items WHERE id = $1`, [
-      'beauty:new-serum',
-    ]);
+    const { rows } = await f.db.query<{ e: string }>(
+      `SELECT embedding::text AS e FROM items WHERE id = $1`,
+      ['beauty:new-serum'],
+    );
     const stored = parseVectorLiteral(rows[0]!.e);
-    const [expected] = await f.model.embedContent([{ attributeIds: categoryIds, text: 'Hydrating serum', price: 19.5 }]);
+    const [expected] = await f.model.embedContent([
+      { attributeIds: categoryIds, text: 'Hydrating serum', price: 19.5 },
+    ]);
     stored.forEach((x, i) => expect(x).toBeCloseTo(expected![i]!, 5));
     // Retrievable now, through the HNSW index, with its content vector and categories.
     const [found] = await retrieveCandidates(
       f.db,
       [{ userState: stored, exclude: [] }],
       { categoryIds: ['beauty:a2'], minPrice: null, maxPrice: null, inStockOnly: true },
-      { dataset: 'beauty', limit: 1000, efSearch: 1000, known: { version: f.model.version, lookup: (id) => f.model.knownItem(id) } },
+      {
+        dataset: 'beauty',
+        limit: 1000,
+        efSearch: 1000,
+        known: { version: f.model.version, lookup: (id) => f.model.knownItem(id) },
+      },
     );
     const hit = found!.find((c) => c.id === 'beauty:new-serum');
     expect(hit).toBeDefined();
     expect(hit!.categoryIds).toEqual(categoryIds);
-    expect(hit!.similarity).toBeCloseTo(stored.reduce((a, x) => a + x * x, 0), 4);
+    expect(hit!.similarity).toBeCloseTo(
+      stored.reduce((a, x) => a + x * x, 0),
+      4,
+    );
   });
 
   it('keeps the learned embedding of an item the model knows when its content changes', async () => {

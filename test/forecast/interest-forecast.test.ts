@@ -29,7 +29,14 @@ interface ForecastData {
     score: number;
     item: { id: string; categories: { id: string }[] };
     reasons:
-      | { kind: string; message: string; weight: number; inputIndex: number | null; event: { id: string; type: string; item: { id: string } } | null; category: { id: string } | null }[]
+      | {
+          kind: string;
+          message: string;
+          weight: number;
+          inputIndex: number | null;
+          event: { id: string; type: string; item: { id: string } } | null;
+          category: { id: string } | null;
+        }[]
       | null;
   }[];
   categories: { probability: number; category: { id: string } }[];
@@ -46,7 +53,10 @@ describe.each(backends)('interestForecast on $name', (backend) => {
   });
 
   const userOf = (line: number) => `beauty:${f.lines[line]!.split(' ')[0]}`;
-  const itemsOf = (line: number) => f.lines[line]!.split(' ').slice(1).map((i) => `beauty:${i}`);
+  const itemsOf = (line: number) =>
+    f.lines[line]!.split(' ')
+      .slice(1)
+      .map((i) => `beauty:${i}`);
 
   async function forecast(vars: Record<string, unknown>): Promise<ForecastData> {
     const res = await f.server.gql<{ interestForecast: ForecastData }>(FORECAST, vars);
@@ -73,7 +83,7 @@ describe.each(backends)('interestForecast on $name', (backend) => {
     expect(fc.categories[0]!.category.id).toMatch(/^beauty:a\d+$/);
   });
 
-  it('serves the scorer model\'s exact scores for the user state the encoder produced', async () => {
+  it("serves the scorer model's exact scores for the user state the encoder produced", async () => {
     const fc = await forecast({ u: userOf(1), first: 5 });
     const events = itemsOf(1).map((itemId) => ({ itemId, type: 'PURCHASE', occurredAt: null }));
     const [enc] = await f.model.encode([events]);
@@ -95,7 +105,11 @@ describe.each(backends)('interestForecast on $name', (backend) => {
     const filtered = await forecast({ u: userOf(2), first: 10, filter: { categoryIds: [top] } });
     expect(filtered.items.length).toBeGreaterThan(0);
     for (const it of filtered.items) expect(it.item.categories.map((c) => c.id)).toContain(top);
-    const withBought = await forecast({ u: userOf(2), first: 100, filter: { excludePurchased: false } });
+    const withBought = await forecast({
+      u: userOf(2),
+      first: 100,
+      filter: { excludePurchased: false },
+    });
     expect(withBought.items.length).toBe(100);
   });
 
@@ -107,10 +121,9 @@ describe.each(backends)('interestForecast on $name', (backend) => {
   it('explains items with real past events of that user and predicted categories', async () => {
     const u = userOf(4);
     const fc = await forecast({ u, first: 10, explain: true });
-    const eventsRes = await f.server.gql<{ user: { events: { edges: { node: { id: string } }[] } } }>(
-      `query($u: ID!) { user(id: $u) { events(first: 100) { edges { node { id } } } } }`,
-      { u },
-    );
+    const eventsRes = await f.server.gql<{
+      user: { events: { edges: { node: { id: string } }[] } };
+    }>(`query($u: ID!) { user(id: $u) { events(first: 100) { edges { node { id } } } } }`, { u });
     const ownEvents = new Set(eventsRes.data!.user.events.edges.map((e) => e.node.id));
     const reasons = fc.items.flatMap((i) => i.reasons ?? []);
     expect(reasons.length).toBeGreaterThan(0);
@@ -142,7 +155,9 @@ describe.each(backends)('interestForecast on $name', (backend) => {
     expect(fc.mode).toBe('MODEL');
     expect(fc.basedOnEvents).toBe(itemsOf(5).length);
     expect(fc.items).toHaveLength(5);
-    for (const r of fc.items.flatMap((i) => i.reasons ?? []).filter((r) => r.kind === 'RECENT_EVENT')) {
+    for (const r of fc.items
+      .flatMap((i) => i.reasons ?? [])
+      .filter((r) => r.kind === 'RECENT_EVENT')) {
       expect(r.event).toBeNull();
       expect(r.inputIndex).toBeGreaterThanOrEqual(0);
       expect(r.inputIndex).toBeLessThan(itemsOf(5).length);
@@ -151,10 +166,11 @@ describe.each(backends)('interestForecast on $name', (backend) => {
 
   it('stores every served forecast with its model version and items', async () => {
     const fc = await forecast({ u: userOf(6), first: 3 });
-    const { rows } = await f.db.query<{ model_version: string; user_id: string; items: { itemId: string }[] }>(
-      'SELECT model_version, user_id, items FROM forecasts WHERE id = $1',
-      [fc.id],
-    );
+    const { rows } = await f.db.query<{
+      model_version: string;
+      user_id: string;
+      items: { itemId: string }[];
+    }>('SELECT model_version, user_id, items FROM forecasts WHERE id = $1', [fc.id]);
     expect(rows).toHaveLength(1);
     expect(rows[0]!.model_version).toBe(f.model.version);
     expect(rows[0]!.user_id).toBe(userOf(6));
@@ -180,14 +196,54 @@ describe.each(backends)('interestForecast on $name', (backend) => {
   it('rejects bad arguments with BAD_USER_INPUT and unknown subjects with NOT_FOUND', async () => {
     const cases: [string, Record<string, unknown>, string, RegExp][] = [
       ['query { interestForecast { id } }', {}, 'BAD_USER_INPUT', /exactly one of userId/],
-      ['query($u: ID!) { interestForecast(userId: $u, sessionId: "x") { id } }', { u: userOf(0) }, 'BAD_USER_INPUT', /exactly one/],
-      ['query($u: ID!) { interestForecast(userId: $u, first: 0) { id } }', { u: userOf(0) }, 'BAD_USER_INPUT', /^first: /],
-      ['query($u: ID!) { interestForecast(userId: $u, first: 101) { id } }', { u: userOf(0) }, 'BAD_USER_INPUT', /^first: /],
-      ['query($u: ID!) { interestForecast(userId: $u, filter: { minPrice: 10, maxPrice: 5 }) { id } }', { u: userOf(0) }, 'BAD_USER_INPUT', /filter\.maxPrice/],
-      ['query { interestForecast(userId: "beauty:no-such-user") { id } }', {}, 'NOT_FOUND', /no user with id/],
-      ['query { interestForecast(sessionId: "nope") { id } }', {}, 'NOT_FOUND', /no session with id/],
-      ['query { interestForecast(recentEvents: [{ itemId: "beauty:0", type: VIEW }]) { id } }', {}, 'BAD_USER_INPUT', /recentEvents\[0\]\.itemId/],
-      ['query($u: ID!) { interestForecast(userId: $u) { categories(first: 0) { probability } } }', { u: userOf(0) }, 'BAD_USER_INPUT', /categories\.first/],
+      [
+        'query($u: ID!) { interestForecast(userId: $u, sessionId: "x") { id } }',
+        { u: userOf(0) },
+        'BAD_USER_INPUT',
+        /exactly one/,
+      ],
+      [
+        'query($u: ID!) { interestForecast(userId: $u, first: 0) { id } }',
+        { u: userOf(0) },
+        'BAD_USER_INPUT',
+        /^first: /,
+      ],
+      [
+        'query($u: ID!) { interestForecast(userId: $u, first: 101) { id } }',
+        { u: userOf(0) },
+        'BAD_USER_INPUT',
+        /^first: /,
+      ],
+      [
+        'query($u: ID!) { interestForecast(userId: $u, filter: { minPrice: 10, maxPrice: 5 }) { id } }',
+        { u: userOf(0) },
+        'BAD_USER_INPUT',
+        /filter\.maxPrice/,
+      ],
+      [
+        'query { interestForecast(userId: "beauty:no-such-user") { id } }',
+        {},
+        'NOT_FOUND',
+        /no user with id/,
+      ],
+      [
+        'query { interestForecast(sessionId: "nope") { id } }',
+        {},
+        'NOT_FOUND',
+        /no session with id/,
+      ],
+      [
+        'query { interestForecast(recentEvents: [{ itemId: "beauty:0", type: VIEW }]) { id } }',
+        {},
+        'BAD_USER_INPUT',
+        /recentEvents\[0\]\.itemId/,
+      ],
+      [
+        'query($u: ID!) { interestForecast(userId: $u) { categories(first: 0) { probability } } }',
+        { u: userOf(0) },
+        'BAD_USER_INPUT',
+        /categories\.first/,
+      ],
     ];
     for (const [query, vars, code, message] of cases) {
       const res = await f.server.gql(query, vars);

@@ -110,7 +110,12 @@ describe('InferenceScheduler', () => {
 
   it('runs up to maxInFlight batches at once, and no more', async () => {
     const g = gatedRunner();
-    const s = new InferenceScheduler(g.runner, { maxBatch: 2, maxDelayMs: 1, maxQueue: 100, maxInFlight: 2 });
+    const s = new InferenceScheduler(g.runner, {
+      maxBatch: 2,
+      maxDelayMs: 1,
+      maxQueue: 100,
+      maxInFlight: 2,
+    });
     const all = s.submit([1, 2, 3, 4, 5, 6]);
     await tick(10);
     expect(g.calls).toEqual([
