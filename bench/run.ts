@@ -117,15 +117,13 @@ async function recallAndThroughput(userIds: string[]) {
     const events = await recentEventsOfUsers(db, sample, model.manifest.maxLen);
     const states: Float32Array[] = [];
     for (let i = 0; i < sample.length; i += 256) {
-      const part = sample
-        .slice(i, i + 256)
-        .map((u) =>
-          (events.get(u) ?? []).map((e) => ({
-            itemId: e.itemId,
-            type: e.type,
-            occurredAt: e.occurredAt,
-          })),
-        );
+      const part = sample.slice(i, i + 256).map((u) =>
+        (events.get(u) ?? []).map((e) => ({
+          itemId: e.itemId,
+          type: e.type,
+          occurredAt: e.occurredAt,
+        })),
+      );
       states.push(...(await model.encode(part)).map((o) => o.userState));
     }
     const filter = { categoryIds: null, minPrice: null, maxPrice: null, inStockOnly: true };
