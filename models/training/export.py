@@ -79,7 +79,11 @@ def export(out, ds, enc, scorer, tower, info, parity_seqs):
     prefix = ds.name + ":"
     with open(os.path.join(out, "vocab.json"), "w") as f:
         json.dump({"items": [prefix + r for r in ds.item_raw],
-                   "attributes": [prefix + "a" + r for r in ds.attr_raw]}, f)
+                   "attributes": [prefix + "a" + r for r in ds.attr_raw],
+                   # the item -> attribute table inside the graph; the gateway scores retrieved
+                   # candidates with exactly these attributes (models/README.md)
+                   "itemAttributes": [[int(a) for a in row if a > 0] for row in ds.item_attrs[1:]]},
+                  f, separators=(",", ":"))
 
     parity = {
         "tolerance": 1e-4,
@@ -109,6 +113,8 @@ def export(out, ds, enc, scorer, tower, info, parity_seqs):
         "textHashBuckets": TEXT_HASH_BUCKETS,
         "priceBandsUpper": PRICE_BANDS_UPPER,
         "heads": {"category": True, "purchase": False},
+        # the sequences-file format has no event types or timestamps: serving must feed "unknown"
+        "observed": {"eventTypes": [], "timeGaps": False},
         "files": {"encoder": "encoder.onnx", "scorer": "scorer.onnx", "content": "content.onnx",
                   "itemEmbeddings": "item_embeddings.f32", "vocab": "vocab.json", "parity": "parity.json"},
         "onnx": {"opset": OPSET,
