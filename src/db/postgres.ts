@@ -27,6 +27,11 @@ export async function openPostgres(url: string, maxConnections = 10): Promise<Db
     },
   });
 
+  // An idle pooled connection whose server process ends (restart, admin termination) emits
+  // 'error' on the pool; without a listener that would crash the process. The pool drops the
+  // client and the next query opens a fresh one; queries in flight still see their own error.
+  pool.on('error', () => undefined);
+
   try {
     await pool.query('SELECT 1');
   } catch (err) {
