@@ -30,6 +30,7 @@ const schema = z.object({
   INFERENCE_MAX_QUEUE: intFrom(2048, 1, 1_000_000),
   INFERENCE_MAX_IN_FLIGHT: intFrom(2, 1, 64),
   INFERENCE_PROVIDER: z.enum(['auto', 'cuda', 'cpu']).default('auto'),
+  INFERENCE_THREADS: intFrom(0, 0, 256),
   RETRIEVAL_CANDIDATES: intFrom(100, 1, 5000),
   RETRIEVAL_EF_SEARCH: intFrom(100, 1, 5000),
   FORECAST_MODE: z.enum(['model', 'popularity']).default('model'),
@@ -57,6 +58,8 @@ export interface Config {
     /** Merged batches allowed to run at once (one can wait on SQL while another runs ONNX). */
     maxInFlight: number;
     provider: 'auto' | 'cuda' | 'cpu';
+    /** ONNX Runtime intra-op threads per session; 0 = ONNX Runtime's default (one per core). */
+    threads: number;
   };
   retrieval: { candidates: number; efSearch: number };
   forecastMode: 'model' | 'popularity';
@@ -91,6 +94,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
       maxQueue: e.INFERENCE_MAX_QUEUE,
       maxInFlight: e.INFERENCE_MAX_IN_FLIGHT,
       provider: e.INFERENCE_PROVIDER,
+      threads: e.INFERENCE_THREADS,
     },
     retrieval: { candidates: e.RETRIEVAL_CANDIDATES, efSearch: e.RETRIEVAL_EF_SEARCH },
     forecastMode: e.FORECAST_MODE,

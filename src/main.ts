@@ -25,7 +25,11 @@ async function startForecasting(
     );
     return null;
   }
-  const model = await Model.load(config.modelDir, config.inference.provider);
+  const model = await Model.load(
+    config.modelDir,
+    config.inference.provider,
+    config.inference.threads,
+  );
   console.error(
     `model ${model.version} on ONNX Runtime ${model.provider.toUpperCase()}` +
       (model.providerNote ? ` (${model.providerNote})` : ''),

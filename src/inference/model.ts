@@ -90,7 +90,7 @@ export class Model {
     this.attributeIndex = new Map(vocab.attributes.map((id, k) => [id, k + 1]));
   }
 
-  static async load(dir: string, provider: 'auto' | 'cuda' | 'cpu'): Promise<Model> {
+  static async load(dir: string, provider: 'auto' | 'cuda' | 'cpu', threads = 0): Promise<Model> {
     const read = (f: string) => readFile(path.join(dir, f));
     let manifest: ModelManifest;
     try {
@@ -117,14 +117,16 @@ export class Model {
     // Copy into an aligned buffer: Buffer slices from the pool may not be 4-byte aligned.
     const itemEmbeddings = new Float32Array(raw.byteLength / 4);
     new Uint8Array(itemEmbeddings.buffer).set(raw);
-    const enc = await openSession(path.join(dir, f.encoder), provider);
+    const enc = await openSession(path.join(dir, f.encoder), provider, threads);
     const sc = await openSession(
       path.join(dir, f.scorer),
       enc.provider === 'cuda' ? 'cuda' : 'cpu',
+      threads,
     );
     const co = await openSession(
       path.join(dir, f.content),
       enc.provider === 'cuda' ? 'cuda' : 'cpu',
+      threads,
     );
     return new Model(
       manifest,

@@ -32,11 +32,12 @@ export interface OpenedSession {
 export async function openSession(
   file: string,
   preference: 'auto' | 'cuda' | 'cpu',
+  threads = 0,
 ): Promise<OpenedSession> {
   const options: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: 'all',
-    // The scheduler already serialises batches; let one batch use every core.
     executionMode: 'sequential',
+    ...(threads > 0 && { intraOpNumThreads: threads }),
   };
   let fallbackReason: string | undefined;
   if (preference === 'auto' && !cudaProviderInstalled()) {
