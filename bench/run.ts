@@ -13,7 +13,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { openDb } from '../src/db/index.js';
-import { recentEventsOfUsers } from '../src/db/forecasts.js';
+import { recentEventsOf } from '../src/db/forecasts.js';
 import { Model } from '../src/inference/model.js';
 import { retrieveCandidates } from '../src/retrieval/candidates.js';
 import { diffStats, drive, inferenceStats, startServer, type LoadResult } from './load.js';
@@ -114,7 +114,7 @@ async function recallAndThroughput(userIds: string[]) {
   const model = await Model.load(opts.model as string, 'auto');
   try {
     const sample = userIds.slice(0, Number(opts['recall-users']));
-    const events = await recentEventsOfUsers(db, sample, model.manifest.maxLen);
+    const events = await recentEventsOf(db, 'user', sample, model.manifest.maxLen);
     const states: Float32Array[] = [];
     for (let i = 0; i < sample.length; i += 256) {
       const part = sample.slice(i, i + 256).map((u) =>

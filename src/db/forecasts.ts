@@ -14,36 +14,22 @@ export interface SubjectEventRow {
 const SUBJECT_EVENT_COLUMNS = `id::text AS id, user_id AS "userId", session_id AS "sessionId",
   type, item_id AS "itemId", occurred_at AS "occurredAt", seq`;
 
-/** The newest `limit` events of each user, oldest first, in one statement. */
-export async function recentEventsOfUsers(
+/** The newest `limit` events of each user (or session), oldest first, in one statement. */
+export async function recentEventsOf(
   q: Queryable,
-  userIds: readonly string[],
+  subject: 'user' | 'session',
+  ids: readonly string[],
   limit: number,
 ): Promise<Map<string, SubjectEventRow[]>> {
+  const column = subject === 'user' ? 'user_id' : 'session_id';
   const { rows } = await q.query<SubjectEventRow>(
     `SELECT ${SUBJECT_EVENT_COLUMNS} FROM (
-       SELECT e.*, row_number() OVER (PARTITION BY e.user_id ORDER BY e.seq DESC, e.id DESC) AS rn
-       FROM events e WHERE e.user_id = ANY($1::text[])) t
-     WHERE rn <= $2 ORDER BY user_id, seq, id`,
-    [userIds, limit],
+       SELECT e.*, row_number() OVER (PARTITION BY e.${column} ORDER BY e.seq DESC, e.id DESC) AS rn
+       FROM events e WHERE e.${column} = ANY($1::text[])) t
+     WHERE rn <= $2 ORDER BY ${column}, seq, id`,
+    [ids, limit],
   );
-  return groupBy(rows, (r) => r.userId as string);
-}
-
-/** The newest `limit` events of each session, oldest first, in one statement. */
-export async function recentEventsOfSessions(
-  q: Queryable,
-  sessionIds: readonly string[],
-  limit: number,
-): Promise<Map<string, SubjectEventRow[]>> {
-  const { rows } = await q.query<SubjectEventRow>(
-    `SELECT ${SUBJECT_EVENT_COLUMNS} FROM (
-       SELECT e.*, row_number() OVER (PARTITION BY e.session_id ORDER BY e.seq DESC, e.id DESC) AS rn
-       FROM events e WHERE e.session_id = ANY($1::text[])) t
-     WHERE rn <= $2 ORDER BY session_id, seq, id`,
-    [sessionIds, limit],
-  );
-  return groupBy(rows, (r) => r.sessionId as string);
+  return groupBy(rows, (r) => (subject === 'user' ? r.userId : r.sessionId) as string);
 }
 
 /** Which of these ids exist, with their dataset. */

@@ -7,8 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Db } from '../db/client.js';
 import {
   insertForecasts,
-  recentEventsOfSessions,
-  recentEventsOfUsers,
+  recentEventsOf,
   subjectDatasets,
   type ForecastRecord,
   type SubjectEventRow,
@@ -227,10 +226,10 @@ export class ForecastEngine {
         subjectDatasets(this.db, 'users', userIds),
         subjectDatasets(this.db, 'sessions', sessionIds),
         userIds.length
-          ? recentEventsOfUsers(this.db, userIds, HISTORY_LIMIT)
+          ? recentEventsOf(this.db, 'user', userIds, HISTORY_LIMIT)
           : new Map<string, SubjectEventRow[]>(),
         sessionIds.length
-          ? recentEventsOfSessions(this.db, sessionIds, HISTORY_LIMIT)
+          ? recentEventsOf(this.db, 'session', sessionIds, HISTORY_LIMIT)
           : new Map<string, SubjectEventRow[]>(),
         anonItems.length
           ? this.db
