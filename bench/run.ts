@@ -71,6 +71,12 @@ async function loadScenarios(userIds: string[]) {
   const scenarios: Record<string, Record<string, string>> = {
     batched: { INFERENCE_MAX_BATCH: '64', INFERENCE_MAX_DELAY_MS: '3' },
     unbatched: { INFERENCE_MAX_BATCH: '1', INFERENCE_MAX_DELAY_MS: '0' },
+    // No batching and no bound on concurrent model calls: what a gateway without a scheduler does.
+    'unbatched-parallel': {
+      INFERENCE_MAX_BATCH: '1',
+      INFERENCE_MAX_DELAY_MS: '0',
+      INFERENCE_MAX_IN_FLIGHT: '64',
+    },
     popularity: { FORECAST_MODE: 'popularity' },
   };
   const out: Record<
@@ -212,12 +218,15 @@ async function main(): Promise<void> {
   await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);
   const c32 = (name: string) => load[name]?.find((r) => r.concurrency === 32);
   const ratio = (c32('batched')?.reqPerSec ?? 0) / (c32('unbatched')?.reqPerSec ?? 1);
+  const ratioParallel =
+    (c32('batched')?.reqPerSec ?? 0) / (c32('unbatched-parallel')?.reqPerSec ?? 1);
   const summary = [
     `Run ${at} on ${result.host.cpus} × ${result.host.cpuModel}, Node ${process.version}, ${duration} s per point, execution provider ${model.provider}, model ${model.modelVersion}.`,
     '',
     table(load),
     '',
-    `Batched / unbatched throughput at concurrency 32: **${ratio.toFixed(2)}×**.`,
+    `Batched / unbatched throughput at concurrency 32: **${ratio.toFixed(2)}×** ` +
+      `(against unbatched-parallel: ${ratioParallel.toFixed(2)}×).`,
     '',
     `HNSW (ef_search 200) vs exact search over ${Number(opts['recall-users'])} users: ` +
       Object.entries(model.recall)
