@@ -12,6 +12,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { loadConfig } from '../src/config.js';
 import { openDb } from '../src/db/index.js';
 import { recentEventsOf } from '../src/db/forecasts.js';
 import { Model } from '../src/inference/model.js';
@@ -39,6 +40,8 @@ const databaseUrl = opts['database-url'] as string;
 const duration = Number(opts.duration);
 const concurrencies = (opts.concurrency as string).split(',').map(Number);
 const log = (msg: string) => console.error(`[bench] ${msg}`);
+/** The serving defaults (src/config.ts), for the in-process measurements. */
+const defaults = loadConfig({});
 
 const QUERY = `query Forecast($u: ID!) {
   interestForecast(userId: $u, first: 10) {
@@ -52,7 +55,9 @@ const QUERY = `query Forecast($u: ID!) {
 async function ensureDatabase(): Promise<void> {
   const url = new URL(databaseUrl);
   const name = url.pathname.slice(1);
-  const admin = new pg.Client({ connectionString: `${url.origin}/postgres` });
+  const adminUrl = new URL(databaseUrl);
+  adminUrl.pathname = '/postgres';
+  const admin = new pg.Client({ connectionString: adminUrl.toString() });
   await admin.connect();
   const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
   if (exists.rowCount === 0) await admin.query(`CREATE DATABASE "${name}"`);
@@ -134,12 +139,17 @@ async function recallAndThroughput(userIds: string[]) {
     }
     const filter = { categoryIds: null, minPrice: null, maxPrice: null, inStockOnly: true };
     const recall: Record<string, number> = {};
-    for (const n of [10, 200]) {
+    // At the serving defaults: RETRIEVAL_EF_SEARCH, and N = 10 (served) and RETRIEVAL_CANDIDATES.
+    for (const n of [10, defaults.retrieval.candidates]) {
       let hit = 0;
       let total = 0;
       for (let i = 0; i < states.length; i += 100) {
         const qs = states.slice(i, i + 100).map((userState) => ({ userState, exclude: [] }));
-        const base = { dataset: model.manifest.dataset, limit: n, efSearch: 200 };
+        const base = {
+          dataset: model.manifest.dataset,
+          limit: n,
+          efSearch: defaults.retrieval.efSearch,
+        };
         const approx = await retrieveCandidates(db, qs, filter, base);
         const exact = await retrieveCandidates(db, qs, filter, { ...base, exact: true });
         exact.forEach((ex, k) => {
@@ -149,7 +159,9 @@ async function recallAndThroughput(userIds: string[]) {
         });
       }
       recall[`recall@${n}`] = hit / total;
-      log(`HNSW recall@${n} (ef_search 200, ${states.length} users): ${(hit / total).toFixed(4)}`);
+      log(
+        `HNSW recall@${n} (ef_search ${defaults.retrieval.efSearch}, ${states.length} users): ${(hit / total).toFixed(4)}`,
+      );
     }
     const throughput: { batch: number; seqPerSec: number; msPerBatch: number }[] = [];
     const seqs = sample.map((u) =>
@@ -228,7 +240,7 @@ async function main(): Promise<void> {
     `Batched / unbatched throughput at concurrency 32: **${ratio.toFixed(2)}×** ` +
       `(against unbatched-parallel: ${ratioParallel.toFixed(2)}×).`,
     '',
-    `HNSW (ef_search 200) vs exact search over ${Number(opts['recall-users'])} users: ` +
+    `HNSW (ef_search ${defaults.retrieval.efSearch}, iterative scan) vs exact search over ${Number(opts['recall-users'])} users: ` +
       Object.entries(model.recall)
         .map(([k, v]) => `${k} = ${v.toFixed(4)}`)
         .join(', '),
