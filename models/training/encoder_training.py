@@ -1,7 +1,8 @@
-"""Training loop of the sequence encoder: full softmax cross-entropy over all items at every
-non-pad position (logits only where there is a target), auxiliary next-attribute loss, early
+"""Training loop of the sequence encoder: softmax cross-entropy over all items (or over K shared
+sampled items, --negatives) at every non-pad position (logits only where there is a target), auxiliary next-attribute loss, early
 stopping on validation NDCG@10."""
 import copy
+import math
 import time
 
 import numpy as np
@@ -9,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from data import left_pad
-from model import matmul_t
+from model import NEG, matmul_t
 from metrics import fmt, ranks_from_scores, summarize
 
 
@@ -102,6 +103,11 @@ def make_batches(train_seqs, max_len, batch, rng):
 
 def train_encoder(enc, train_seqs, valid_pairs, args, log=print):
     opt = torch.optim.Adam(enc.parameters(), lr=args.lr, weight_decay=0.0)
+    # cosine decay from lr to lr / 10 over the planned epochs (fixed length, so runs reproduce)
+    n_batches = (sum(1 for s in train_seqs if len(s) >= 2) + args.batch - 1) // args.batch
+    total_steps = max(1, args.epochs * n_batches)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: 0.1 + 0.45 * (1 + math.cos(math.pi * min(s, total_steps) / total_steps)))
     rng = np.random.default_rng(args.seed)
     best, best_state, best_epoch, bad = -1.0, None, 0, 0
     t0 = time.time()
@@ -114,9 +120,18 @@ def train_encoder(enc, train_seqs, valid_pairs, args, log=print):
             h, _ = enc.hidden(x, unknown_like(x), unknown_like(x))
             m = y > 0
             hp, yp = h[m], y[m]
-            V = enc.item_vectors()
-            logits = matmul_t(hp, V[1:])
-            loss = F.cross_entropy(logits, yp - 1, label_smoothing=args.label_smoothing)
+            if args.negatives:
+                # sampled softmax: the target against K uniformly drawn items shared by the batch
+                # (uniform proposal, so no logQ correction); accidental hits are masked
+                neg = torch.randint(1, enc.num_items + 1, (args.negatives,))
+                pos = (hp * enc.item_vectors(yp)).sum(-1, keepdim=True)
+                negl = matmul_t(hp, enc.item_vectors(neg)).masked_fill(yp.unsqueeze(1) == neg.unsqueeze(0), NEG)
+                logits = torch.cat([pos, negl], 1)
+                loss = F.cross_entropy(logits, torch.zeros_like(yp), label_smoothing=args.label_smoothing)
+            else:
+                V = enc.item_vectors()
+                logits = matmul_t(hp, V[1:])
+                loss = F.cross_entropy(logits, yp - 1, label_smoothing=args.label_smoothing)
             if args.cat_weight > 0:
                 attrs = enc.item_attrs[yp]
                 q = torch.zeros(len(yp), enc.num_attrs + 1).scatter_add_(
@@ -127,6 +142,7 @@ def train_encoder(enc, train_seqs, valid_pairs, args, log=print):
             opt.zero_grad()
             loss.backward()
             opt.step()
+            sched.step()
             total += loss.item()
             n += 1
             step += 1

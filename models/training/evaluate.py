@@ -81,7 +81,7 @@ def main(argv=None):
     t0 = time.time()
 
     ds = load(args.data, args.attributes)
-    _, valid, test = split(ds.seqs)
+    train, valid, test = split(ds.seqs)
     result = {"dataset": ds.name, "users": len(ds.seqs), "items": ds.num_items,
               "protocol": "leave-one-out, full ranking over all items, ties count half",
               "command": "npm run evaluate -- " + " ".join(sys.argv[1:] if argv is None else argv)}
@@ -95,6 +95,11 @@ def main(argv=None):
             m["valid (scorer)"] = summarize(rank_targets(enc, valid, cat_weight=w))
             m["test (scorer)"] = summarize(rank_targets(enc, test, cat_weight=w))
         m["scorerCategoryWeight"] = w
+        meta_path = os.path.join(args.model, "model.json")
+        if os.path.exists(meta_path):
+            meta = json.load(open(meta_path))
+            m["version"] = meta["version"]
+            m["training"] = {k: v for k, v in meta["training"].items() if k != "hyperParameters"}
         print(f"model valid: {fmt(m['valid'])}\nmodel test:  {fmt(m['test'])}", flush=True)
         if ck.get("holdout"):
             m["coldStart"] = cold_start(enc, tower, test, ck["holdout"])
@@ -103,7 +108,8 @@ def main(argv=None):
     if not args.no_baselines:
         result["baselines"] = {}
         for name, fn in BASELINES.items():
-            r = {"valid": summarize(fn(valid, ds.num_items)), "test": summarize(fn(test, ds.num_items))}
+            r = {"valid": summarize(fn(train, valid, ds.num_items)),
+                 "test": summarize(fn(train, test, ds.num_items))}
             result["baselines"][name] = r
             print(f"{name}: test {fmt(r['test'])}", flush=True)
     result["seconds"] = round(time.time() - t0, 1)

@@ -19,9 +19,14 @@ def matmul_t(a, b):
     backward). ONNX export uses the plain product."""
     if torch.onnx.is_in_onnx_export() or a.shape[0] < 64:
         return a @ b.T
-    # b is the "image" (1 x K channels x N pixels), a the 1x1 filters: the result is [M, N] contiguous
     M, K = a.shape
-    return F.conv2d(b.T.reshape(1, K, 1, b.shape[0]), a.reshape(M, K, 1, 1)).reshape(M, b.shape[0])
+    N = b.shape[0]
+    if N > 1024:
+        # wide outputs (logits over items): b is the "image" (K channels x N pixels) and the rows
+        # of a are 1x1 filters, so the [M, N] result comes out contiguous
+        return F.conv2d(b.T.reshape(1, K, 1, N), a.reshape(M, K, 1, 1)).reshape(M, N)
+    # narrow outputs (dense layers): rows of a are pixels, b holds the filters (much faster here)
+    return F.conv2d(a.T.reshape(1, K, 1, M), b.reshape(N, K, 1, 1)).reshape(N, M).T
 
 
 class Linear(nn.Linear):

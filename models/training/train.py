@@ -39,6 +39,8 @@ def parse_args(argv=None):
     p.add_argument("--epochs", type=int, default=200)
     p.add_argument("--patience", type=int, default=10, help="evaluations without validation gain")
     p.add_argument("--eval-every", type=int, default=2)
+    p.add_argument("--negatives", type=int, default=0,
+                   help="sampled softmax over this many shared uniform negatives (0 = full softmax)")
     p.add_argument("--label-smoothing", type=float, default=0.0)
     p.add_argument("--cat-weight", type=float, default=0.1, help="weight of the next-attribute loss")
     p.add_argument("--content-epochs", type=int, default=5)
@@ -109,14 +111,15 @@ def main(argv=None):
     print(f"test (quick check, selection was on validation): {fmt(test_m)}", flush=True)
     info.update({"trainSeconds": round(time.time() - t0, 1), "scorerCategoryWeight": best_w})
     hp = {k: getattr(args, k) for k in ("dim", "max_len", "blocks", "heads", "dropout", "lr", "batch", "epochs",
-                                        "patience", "eval_every", "label_smoothing", "cat_weight",
+                                        "patience", "eval_every", "negatives", "label_smoothing", "cat_weight",
                                         "content_epochs", "holdout_items", "max_users", "max_steps", "seed")}
     meta = export(args.out, ds, enc, scorer, tower, {
         "data": {"sequences": os.path.basename(args.data), "attributes": os.path.basename(args.attributes),
                  "users": len(ds.seqs), "events": sum(map(len, ds.seqs)),
                  "trainedOn": "leave-one-out training part (each user's sequence without the last two items)",
                  "heldOutItems": len(holdout)},
-        "training": {"hyperParameters": hp, "bestEpoch": info["best_epoch"], "epochsRun": info["epochs_run"],
+        "training": {"command": "npm run train -- " + " ".join(sys.argv[1:] if argv is None else argv),
+                     "hyperParameters": hp, "bestEpoch": info["best_epoch"], "epochsRun": info["epochs_run"],
                      "seconds": info["trainSeconds"], "threads": args.threads},
         "metrics": {"validNDCG@10": info["best_valid_ndcg10"], "test": test_m},
     }, parity_seqs=[s for s, _ in test[:4]] + [test[0][0][-1:]] + [test[5][0]])
