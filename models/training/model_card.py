@@ -38,8 +38,9 @@ def section(title, entry):
            table(entry, "valid"), "", f"Command: `{entry['command']}`", ""]
     if "model" in entry and "training" in entry["model"]:
         t = entry["model"]["training"]
-        out += [f"Model trained with `{t.get('command', '')}`: best epoch {t['bestEpoch']} of "
-                f"{t['epochsRun']}, {t['seconds'] / 60:.1f} min on {t['threads']} CPU threads.", ""]
+        how = f" with `{t['command']}`" if t.get("command") else ""
+        out += [f"Model `{entry['model'].get('version', '')}` trained{how}: best epoch {t['bestEpoch']} of "
+                f"{t['epochsRun']}, {t['seconds'] / 60:.1f} min wall-clock on {t['threads']} CPU threads.", ""]
     return "\n".join(out)
 
 
