@@ -86,6 +86,7 @@ export function diffStats(before: Counters, after: Counters): InferenceDelta {
 export interface LoadResult {
   concurrency: number;
   requests: number;
+  /** Connection errors, timeouts and responses carrying GraphQL `errors`. */
   errors: number;
   non2xx: number;
   reqPerSec: number;
@@ -107,6 +108,7 @@ export async function drive(
     return userIds[seed % userIds.length] as string;
   };
   const times: number[] = [];
+  let graphqlErrors = 0;
   const options: autocannon.Options = {
     url: `${url}/graphql`,
     method: 'POST',
@@ -119,6 +121,10 @@ export async function drive(
           ...req,
           body: JSON.stringify({ query, variables: { u: nextUser() } }),
         }),
+        // GraphQL reports failures with HTTP 200 and an `errors` list: count those too.
+        onResponse: (status, body) => {
+          if (status === 200 && body.includes('"errors"')) graphqlErrors++;
+        },
       },
     ],
   };
@@ -132,7 +138,7 @@ export async function drive(
   return {
     concurrency,
     requests: result.requests.total,
-    errors: result.errors + result.timeouts,
+    errors: result.errors + result.timeouts + graphqlErrors,
     non2xx: result.non2xx,
     reqPerSec: result.requests.average,
     latencyMs: {

@@ -31,8 +31,8 @@ const schema = z.object({
   INFERENCE_MAX_IN_FLIGHT: intFrom(2, 1, 64),
   INFERENCE_PROVIDER: z.enum(['auto', 'cuda', 'cpu']).default('auto'),
   INFERENCE_THREADS: intFrom(0, 0, 256),
-  RETRIEVAL_CANDIDATES: intFrom(100, 1, 5000),
-  RETRIEVAL_EF_SEARCH: intFrom(100, 1, 5000),
+  RETRIEVAL_CANDIDATES: intFrom(50, 1, 5000),
+  RETRIEVAL_EF_SEARCH: intFrom(64, 1, 1000),
   FORECAST_MODE: z.enum(['model', 'popularity']).default('model'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

@@ -1,6 +1,6 @@
 // What every resolver receives: configuration, the database, and this request's DataLoaders.
 import type { Config } from './config.js';
-import type { Db } from './db/client.js';
+import type { Db, Queryable } from './db/client.js';
 import type { ForecastLoader } from './loaders/forecast.js';
 import type { Loaders } from './loaders/index.js';
 
@@ -10,6 +10,6 @@ export interface Context {
   loaders: Loaders;
   /** Batches this request's interest forecasts; absent when no model/engine is configured. */
   forecasts?: ForecastLoader;
-  /** Writes retrieval embeddings for changed items (absent without a model). */
-  embedItems?: (ids: readonly string[]) => Promise<void>;
+  /** Writes retrieval embeddings for changed items, inside `q`'s transaction (absent without a model). */
+  embedItems?: (q: Queryable, ids: readonly string[]) => Promise<void>;
 }

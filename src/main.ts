@@ -34,6 +34,20 @@ async function startForecasting(
     `model ${model.version} on ONNX Runtime ${model.provider.toUpperCase()}` +
       (model.providerNote ? ` (${model.providerNote})` : ''),
   );
+  // The vector column's dimension was fixed by the first migration (EMBEDDING_DIM).
+  const { rows } = await db.query<{ dim: number }>(
+    `SELECT atttypmod AS dim FROM pg_attribute
+     WHERE attrelid = 'items'::regclass AND attname = 'embedding'`,
+  );
+  const columnDim = rows[0]?.dim;
+  if (columnDim !== model.manifest.dim) {
+    await model.release();
+    throw new ConfigError(
+      `model ${model.version} has ${model.manifest.dim}-dimensional embeddings but ` +
+        `items.embedding is vector(${columnDim}): use a model of that dimension, or a new ` +
+        `database created with EMBEDDING_DIM=${model.manifest.dim}`,
+    );
+  }
   const synced = await syncItemEmbeddings(db, model);
   if (synced.total > 0) {
     console.error(

@@ -9,7 +9,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Config } from './config.js';
 import type { Context } from './context.js';
-import type { Db } from './db/client.js';
+import type { Db, Queryable } from './db/client.js';
 import type { Resolvers } from './generated/graphql.js';
 import type { ForecastEngine } from './forecast/engine.js';
 import { createForecastLoader } from './loaders/forecast.js';
@@ -91,7 +91,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         loaders: createLoaders(db),
         ...(engine && {
           forecasts: createForecastLoader(engine),
-          embedItems: (ids: readonly string[]) => engine.embedItems(ids),
+          embedItems: (q: Queryable, ids: readonly string[]) => engine.embedItems(q, ids),
         }),
       };
       return deps.extendContext ? { ...base, ...deps.extendContext(base) } : base;

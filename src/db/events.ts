@@ -180,11 +180,24 @@ export function recordEventBatch(
       fresh.push({ e, index });
     });
 
+    const freshIds = new Set(fresh.map((f) => f.e.clientEventId));
     if (fresh.length > 0) {
       const inserted = await insertFresh(tx, fresh, receivedAt);
       for (const r of inserted) byClientId.set(r.clientEventId, r);
+      // A concurrent retry of the same batch may have committed these between our first look
+      // and our insert (ON CONFLICT skipped them): they are duplicates, stored by the other call.
+      const lost = fresh.map((f) => f.e.clientEventId).filter((id) => !byClientId.has(id));
+      if (lost.length > 0) {
+        const { rows: late } = await tx.query<EventRow>(
+          `SELECT ${COLUMNS} FROM events WHERE client_event_id = ANY($1::text[])`,
+          [lost],
+        );
+        for (const r of late) {
+          byClientId.set(r.clientEventId, r);
+          freshIds.delete(r.clientEventId);
+        }
+      }
     }
-    const freshIds = new Set(fresh.map((f) => f.e.clientEventId));
     const reported = new Set<string>();
     return batch.map((e) => {
       const event = byClientId.get(e.clientEventId);
@@ -207,7 +220,8 @@ async function insertFresh(
     if (e.itemId && !known.has(e.itemId))
       throw new EventBatchError(`events[${index}].itemId`, `unknown item "${e.itemId}"`);
 
-  const userIds = [...new Set(fresh.flatMap(({ e }) => (e.userId ? [e.userId] : [])))];
+  // Sorted: batches naming the same users in another order must not deadlock on them.
+  const userIds = [...new Set(fresh.flatMap(({ e }) => (e.userId ? [e.userId] : [])))].sort();
   await insertUsers(
     tx,
     userIds.map((id) => ({ id, dataset: datasetOf(id) })),
@@ -228,6 +242,7 @@ async function insertFresh(
     for (const r of rows) sessionUser.set(r.id, r.userId);
   }
   const newSessions = new Map<string, string | null>();
+  const claims = new Map<string, string>();
   for (const { e, index } of fresh) {
     if (!e.sessionId) continue;
     const owner = sessionUser.has(e.sessionId)
@@ -240,6 +255,11 @@ async function insertFresh(
       );
     if (!sessionUser.has(e.sessionId) && (!newSessions.has(e.sessionId) || !owner))
       newSessions.set(e.sessionId, e.userId ?? owner ?? null);
+    // An anonymous session claimed by this event belongs to its user for the rest of the batch.
+    if (!owner && e.userId && sessionUser.has(e.sessionId)) {
+      claims.set(e.sessionId, e.userId);
+      sessionUser.set(e.sessionId, e.userId);
+    }
   }
   if (newSessions.size)
     await tx.query(
@@ -249,13 +269,10 @@ async function insertFresh(
       [[...newSessions.keys()], [...newSessions.keys()].map(datasetOf), [...newSessions.values()]],
     );
   // A session first seen anonymously is attached to the user who later signs in during it.
-  const claimed = fresh.filter(
-    ({ e }) => e.sessionId && e.userId && sessionUser.get(e.sessionId) === null,
-  );
-  for (const { e } of claimed)
+  for (const [sessionId, userId] of claims)
     await tx.query('UPDATE sessions SET user_id = $2 WHERE id = $1 AND user_id IS NULL', [
-      e.sessionId,
-      e.userId,
+      sessionId,
+      userId,
     ]);
 
   // Continue each history's sequence numbers.

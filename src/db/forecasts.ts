@@ -26,7 +26,7 @@ export async function recentEventsOf(
     `SELECT ${SUBJECT_EVENT_COLUMNS} FROM (
        SELECT e.*, row_number() OVER (PARTITION BY e.${column} ORDER BY e.seq DESC, e.id DESC) AS rn
        FROM events e WHERE e.${column} = ANY($1::text[])) t
-     WHERE rn <= $2 ORDER BY ${column}, seq, id`,
+     WHERE rn <= $2 ORDER BY t.${column}, t.seq, t.id`,
     [ids, limit],
   );
   return groupBy(rows, (r) => (subject === 'user' ? r.userId : r.sessionId) as string);

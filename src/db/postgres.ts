@@ -44,6 +44,9 @@ export async function openPostgres(url: string, maxConnections = 10): Promise<Db
     ...wrap(pool),
     async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
       const client = await pool.connect();
+      // A connection whose ROLLBACK failed may still be inside the transaction: destroy it
+      // rather than hand it to the next caller.
+      let broken: Error | undefined;
       try {
         listeners.emit('BEGIN');
         await client.query('BEGIN');
@@ -52,10 +55,12 @@ export async function openPostgres(url: string, maxConnections = 10): Promise<Db
         await client.query('COMMIT');
         return result;
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        await client.query('ROLLBACK').catch((e: unknown) => {
+          broken = e instanceof Error ? e : new Error(String(e));
+        });
         throw err;
       } finally {
-        client.release();
+        client.release(broken);
       }
     },
     onQuery: (l) => listeners.add(l),

@@ -4,7 +4,7 @@
 // Every stage handles the whole batch at once: 50 forecasts cost one encoder call, one scorer
 // call and a constant number of SQL statements.
 import { randomUUID } from 'node:crypto';
-import type { Db } from '../db/client.js';
+import type { Db, Queryable } from '../db/client.js';
 import {
   insertForecasts,
   recentEventsOf,
@@ -150,10 +150,10 @@ export class ForecastEngine {
    * Embeds items of the model's catalogue right after a catalogue change, so a new product is
    * retrievable at once (content tower) rather than after the next restart.
    */
-  async embedItems(ids: readonly string[]): Promise<void> {
+  async embedItems(q: Queryable, ids: readonly string[]): Promise<void> {
     const prefix = `${this.model.manifest.dataset}:`;
     const mine = ids.filter((id) => id.startsWith(prefix));
-    if (mine.length > 0) await writeItemEmbeddings(this.db, this.model, mine);
+    if (mine.length > 0) await writeItemEmbeddings(q, this.model, mine);
   }
 
   private async timed<T>(
@@ -357,9 +357,11 @@ export class ForecastEngine {
         modelVersion: this.model.version,
         mode: 'MODEL' as const,
         generatedAt: new Date(),
-        basedOnEvents: r.events.filter(
-          (e) => e.itemId !== null && this.model.itemIndex.has(e.itemId),
-        ).length,
+        // what the encoder saw: the newest maxLen events on items it knows
+        basedOnEvents: Math.min(
+          this.model.manifest.maxLen,
+          r.events.filter((e) => e.itemId !== null && this.model.itemIndex.has(e.itemId)).length,
+        ),
         items,
         categories: topCategories(this.model, enc.categoryProbs),
         purchaseProbability: enc.purchaseProbability,

@@ -117,27 +117,28 @@ export class Model {
     // Copy into an aligned buffer: Buffer slices from the pool may not be 4-byte aligned.
     const itemEmbeddings = new Float32Array(raw.byteLength / 4);
     new Uint8Array(itemEmbeddings.buffer).set(raw);
-    const enc = await openSession(path.join(dir, f.encoder), provider, threads);
-    const sc = await openSession(
-      path.join(dir, f.scorer),
-      enc.provider === 'cuda' ? 'cuda' : 'cpu',
-      threads,
-    );
-    const co = await openSession(
-      path.join(dir, f.content),
-      enc.provider === 'cuda' ? 'cuda' : 'cpu',
-      threads,
-    );
-    return new Model(
-      manifest,
-      vocab,
-      itemEmbeddings,
-      enc.session,
-      sc.session,
-      co.session,
-      enc.provider,
-      enc.fallbackReason,
-    );
+    const opened: ort.InferenceSession[] = [];
+    try {
+      const enc = await openSession(path.join(dir, f.encoder), provider, threads);
+      opened.push(enc.session);
+      const same = enc.provider === 'cuda' ? 'cuda' : 'cpu';
+      const sc = await openSession(path.join(dir, f.scorer), same, threads);
+      opened.push(sc.session);
+      const co = await openSession(path.join(dir, f.content), same, threads);
+      return new Model(
+        manifest,
+        vocab,
+        itemEmbeddings,
+        enc.session,
+        sc.session,
+        co.session,
+        enc.provider,
+        enc.fallbackReason,
+      );
+    } catch (err) {
+      await Promise.all(opened.map((x) => x.release()));
+      throw err;
+    }
   }
 
   get version(): string {

@@ -59,6 +59,7 @@ export class InferenceScheduler<I, O> {
   private queue: Pending<I, O>[] = [];
   private timer: NodeJS.Timeout | undefined;
   private running = 0;
+  private closed = false;
   private submissionSeq = 0;
   private listeners: ((b: BatchRecord) => void)[] = [];
   readonly stats: SchedulerStats = {
@@ -90,6 +91,7 @@ export class InferenceScheduler<I, O> {
    * input, in order. All-or-nothing admission: a group that does not fit is rejected whole.
    */
   submit(inputs: readonly I[]): Promise<O[]> {
+    if (this.closed) return Promise.reject(new Error('inference scheduler is closed'));
     if (inputs.length === 0) return Promise.resolve([]);
     if (this.queue.length + inputs.length > this.options.maxQueue) {
       this.stats.rejected += inputs.length;
@@ -150,9 +152,15 @@ export class InferenceScheduler<I, O> {
         this.stats.items += batch.length;
         this.stats.runMsTotal += runMs;
         this.stats.batchSizes[batch.length] = (this.stats.batchSizes[batch.length] ?? 0) + 1;
-        const record = { size: batch.length, submissions, runMs, queueMs };
-        for (const l of this.listeners) l(record);
         this.running -= 1;
+        const record = { size: batch.length, submissions, runMs, queueMs };
+        for (const l of this.listeners) {
+          try {
+            l(record);
+          } catch {
+            // an observer must never stop the scheduler
+          }
+        }
         // Items that queued while this batch ran have already waited: run them now.
         if (this.queue.length > 0) this.flushSoon();
       });
@@ -160,8 +168,9 @@ export class InferenceScheduler<I, O> {
     if (this.queue.length > 0) this.schedule();
   }
 
-  /** Rejects everything still queued (shutdown). */
+  /** Refuses new work and rejects everything still queued (shutdown); running batches finish. */
   close(): void {
+    this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     const pending = this.queue.splice(0);
     for (const p of pending) p.reject(new Error('inference scheduler closed'));

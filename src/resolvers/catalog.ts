@@ -55,13 +55,16 @@ export const catalogResolvers: Resolvers = {
       if (input.id.trim() === '') throw badUserInput('input.id', 'must not be empty');
       if (input.price != null && (!Number.isFinite(input.price) || input.price < 0))
         throw badUserInput('input.price', 'must be ≥ 0');
+      // items.price is numeric(12, 2)
+      if (input.price != null && input.price >= 1e10)
+        throw badUserInput('input.price', 'must be below 10,000,000,000');
       const categoryIds = [...new Set(input.categoryIds ?? [])];
-      const row = await db.transaction(async (tx) => {
+      return db.transaction(async (tx) => {
         const known = await existingCategoryIds(tx, categoryIds);
         const unknown = categoryIds.find((c) => !known.has(c));
         if (unknown !== undefined)
           throw badUserInput('input.categoryIds', `unknown category "${unknown}"`);
-        return upsertItem(tx, {
+        const row = await upsertItem(tx, {
           id: input.id,
           dataset: datasetOf(input.id),
           title: input.title ?? null,
@@ -72,11 +75,12 @@ export const catalogResolvers: Resolvers = {
           attributes: input.attributes ?? {},
           categoryIds,
         });
+        if (!embedItems) return row;
+        // Cold start: embedded in the same transaction (the upsert holds the row lock), so the
+        // product is retrievable as soon as it is stored and its vector always matches it.
+        await embedItems(tx, [row.id]);
+        return (await getItemsByIds(tx, [row.id]))[0] ?? row;
       });
-      if (!embedItems) return row;
-      // Cold start: the product is retrievable now, embedded from its content by the model.
-      await embedItems([row.id]);
-      return (await getItemsByIds(db, [row.id]))[0] ?? row;
     },
   },
   Item: {

@@ -113,9 +113,27 @@ describe.each(backends)('interestForecast on $name', (backend) => {
     expect(withBought.items.length).toBe(100);
   });
 
-  it('applies price filters in SQL: Amazon items have no price, so a price filter matches none', async () => {
-    const fc = await forecast({ u: userOf(3), first: 10, filter: { maxPrice: 50 } });
-    expect(fc.items).toEqual([]);
+  it('applies price filters in SQL: only priced items in range come back', async () => {
+    // Amazon items have no price; give two products one through the API.
+    for (const [id, price] of [
+      ['beauty:priced-cheap', 12],
+      ['beauty:priced-dear', 80],
+    ] as const) {
+      const res = await f.server.gql(
+        `mutation($i: ItemInput!) { upsertItem(input: $i) { id embeddingSource } }`,
+        { i: { id, price, categoryIds: ['beauty:a1'] } },
+      );
+      expect(res.errors).toBeUndefined();
+    }
+    const ids = async (filter: Record<string, unknown>) =>
+      (await forecast({ u: userOf(3), first: 10, filter })).items.map((i) => i.item.id);
+    expect(await ids({ maxPrice: 50 })).toEqual(['beauty:priced-cheap']);
+    expect(await ids({ minPrice: 50 })).toEqual(['beauty:priced-dear']);
+    expect((await ids({ minPrice: 10, maxPrice: 100 })).sort()).toEqual([
+      'beauty:priced-cheap',
+      'beauty:priced-dear',
+    ]);
+    expect(await ids({ minPrice: 100 })).toEqual([]);
   });
 
   it('explains items with real past events of that user and predicted categories', async () => {
@@ -155,9 +173,11 @@ describe.each(backends)('interestForecast on $name', (backend) => {
     expect(fc.mode).toBe('MODEL');
     expect(fc.basedOnEvents).toBe(itemsOf(5).length);
     expect(fc.items).toHaveLength(5);
-    for (const r of fc.items
+    const recent = fc.items
       .flatMap((i) => i.reasons ?? [])
-      .filter((r) => r.kind === 'RECENT_EVENT')) {
+      .filter((r) => r.kind === 'RECENT_EVENT');
+    expect(recent.length).toBeGreaterThan(0);
+    for (const r of recent) {
       expect(r.event).toBeNull();
       expect(r.inputIndex).toBeGreaterThanOrEqual(0);
       expect(r.inputIndex).toBeLessThan(itemsOf(5).length);

@@ -178,6 +178,57 @@ describe.each(backends)('recordEvents on $name', (backend) => {
     expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
   });
 
+  it('stores one copy when the same batch is retried concurrently, reporting the rest as duplicates', async () => {
+    const events = Array.from({ length: 3 }, (_, e) => ({
+      clientEventId: `retry-${e}`,
+      type: 'VIEW',
+      userId: `shop:retry-${e % 2}`,
+      itemId: 'shop:1',
+    }));
+    const results = await Promise.all(
+      Array.from({ length: 4 }, () => server.gql(RECORD, { events })),
+    );
+    expect(results.map((r) => r.errors)).toEqual([undefined, undefined, undefined, undefined]);
+    const accepted = results.map((r) => r.data.recordEvents.accepted as number);
+    expect(accepted.reduce((a, b) => a + b, 0)).toBe(3);
+    const { rows } = await db.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM events WHERE client_event_id LIKE 'retry-%'",
+    );
+    expect(rows[0]!.n).toBe(3);
+  });
+
+  it('refuses a second user for an anonymous session claimed earlier in the same batch', async () => {
+    await server.gql(RECORD, {
+      events: [
+        { clientEventId: 'anon-1', type: 'VIEW', sessionId: 'shop:anon-s', itemId: 'shop:1' },
+      ],
+    });
+    const res = await server.gql(RECORD, {
+      events: [
+        {
+          clientEventId: 'anon-2',
+          type: 'VIEW',
+          sessionId: 'shop:anon-s',
+          userId: 'shop:ua',
+          itemId: 'shop:1',
+        },
+        {
+          clientEventId: 'anon-3',
+          type: 'VIEW',
+          sessionId: 'shop:anon-s',
+          userId: 'shop:ub',
+          itemId: 'shop:1',
+        },
+      ],
+    });
+    expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(res.errors?.[0]?.message).toMatch(/^events\[1\]\.sessionId: /);
+    const { rows } = await db.query<{ user_id: string | null }>(
+      "SELECT user_id FROM sessions WHERE id = 'shop:anon-s'",
+    );
+    expect(rows[0]!.user_id).toBeNull(); // all or nothing: the claim was rolled back too
+  });
+
   it('hides internal errors from clients', async () => {
     await db.query('ALTER TABLE events RENAME TO events_hidden');
     try {
