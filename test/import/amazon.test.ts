@@ -76,6 +76,35 @@ describe.each(backends)('Amazon import on $name', (backend) => {
     ).toBeNull();
   });
 
+  it('finishes an automatic sample import that an earlier start left incomplete', async () => {
+    const { db: fresh, dispose: drop } = await backend.open();
+    try {
+      const partial = await beautySlice(5);
+      const full = await beautySlice(20); // same file names: the same sample
+      // An earlier start began the sample import and was stopped after 5 users.
+      await fresh.query(`INSERT INTO sample_import (name) VALUES ('Beauty.txt')`);
+      await importAmazon(fresh, {
+        sequences: [partial.sequences],
+        attributes: [partial.attributes],
+      });
+      const resumed = await importSampleIfEmpty(
+        fresh,
+        { sequences: full.sequences, attributes: full.attributes },
+        silentProgress,
+      );
+      expect(resumed?.counts.users.inserted).toBe(15);
+      expect(await count(fresh, 'SELECT count(*) AS n FROM users')).toBe(20);
+      const again = await importSampleIfEmpty(
+        fresh,
+        { sequences: full.sequences, attributes: full.attributes },
+        silentProgress,
+      );
+      expect(again).toBeNull();
+    } finally {
+      await drop();
+    }
+  });
+
   it('rejects malformed lines with file and line number and imports the rest', async () => {
     const slice = await beautySlice(3);
     const dir = await tempDir();
