@@ -53,10 +53,11 @@ def rank_encoded(U, P, targets, V, item_attrs=None, cat_weight=0.0, batch=2048):
     """Ranks over all items by <user_state, item vector> (+ cat_weight * log category
     probability of the item's attributes, exactly as the Scorer)."""
     ranks = []
+    M = attribute_matrix(item_attrs) if cat_weight else None
     for s in range(0, len(targets), batch):
         scores = matmul_t(U[s:s + batch], V)
         if cat_weight:
-            scores = scores + cat_weight * item_category_logp(P[s:s + batch], item_attrs)
+            scores = scores + cat_weight * item_category_logp(P[s:s + batch], item_attrs, M)
         ranks.append(ranks_from_scores(scores, targets[s:s + batch]))
     return np.concatenate(ranks) if ranks else np.zeros(0)
 
@@ -70,15 +71,20 @@ def rank_targets(enc, pairs, item_vecs=None, cat_weight=0.0):
     return rank_encoded(U, P, T, V, enc.item_attrs, cat_weight)
 
 
-def item_category_logp(probs, item_attrs):
-    """[B, num_items + 1]: log(mean category prob over each item's attributes + 1e-6), as in Scorer."""
-    m = (item_attrs > 0).float()
-    cnt = m.sum(1).clamp(min=1.0)
-    # sum_a probs[b, attrs[i, a]] via a sparse item x attribute matrix
+def attribute_matrix(item_attrs):
+    """[num_items + 1, num_attrs + 1] item x attribute incidence matrix."""
     rows = torch.arange(item_attrs.shape[0]).unsqueeze(1).expand_as(item_attrs)[item_attrs > 0]
     cols = item_attrs[item_attrs > 0]
-    M = torch.zeros(item_attrs.shape[0], probs.shape[1])
+    M = torch.zeros(item_attrs.shape[0], int(item_attrs.max()) + 1)
     M.index_put_((rows, cols), torch.ones_like(rows, dtype=torch.float32), accumulate=True)
+    return M
+
+
+def item_category_logp(probs, item_attrs, M=None):
+    """[B, num_items + 1]: log(mean category prob over each item's attributes + 1e-6), as in Scorer."""
+    M = attribute_matrix(item_attrs) if M is None else M
+    M = torch.nn.functional.pad(M, (0, probs.shape[1] - M.shape[1]))
+    cnt = (item_attrs > 0).float().sum(1).clamp(min=1.0)
     return torch.log(matmul_t(probs, M) / cnt + 1e-6)
 
 

@@ -83,8 +83,8 @@ def main(argv=None):
     ds = load(args.data, args.attributes)
     train, valid, test = split(ds.seqs)
     result = {"dataset": ds.name, "users": len(ds.seqs), "items": ds.num_items,
-              "protocol": "leave-one-out, full ranking over all items, ties count half",
-              "command": "npm run evaluate -- " + " ".join(sys.argv[1:] if argv is None else argv)}
+              "protocol": "leave-one-out, full ranking over all items, ties count half"}
+    command = "npm run evaluate -- " + " ".join(sys.argv[1:] if argv is None else argv)
     if args.model:
         enc, tower, ck = load_model(args.model)
         w = ck["scorerWeight"]
@@ -105,8 +105,10 @@ def main(argv=None):
             m["coldStart"] = cold_start(enc, tower, test, ck["holdout"])
             print("cold start:", json.dumps(m["coldStart"], indent=1), flush=True)
         result["model"] = m
+        result["modelCommand"] = command
     if not args.no_baselines:
         result["baselines"] = {}
+        result["baselinesCommand"] = command
         for name, fn in BASELINES.items():
             r = {"valid": summarize(fn(train, valid, ds.num_items)),
                  "test": summarize(fn(train, test, ds.num_items))}
@@ -116,7 +118,8 @@ def main(argv=None):
 
     path = os.path.abspath(args.metrics)
     allm = json.load(open(path)) if os.path.exists(path) else {}
-    allm[args.key or ds.name] = result
+    # merge, so model and baselines can be evaluated by separate runs into one entry
+    allm.setdefault(args.key or ds.name, {}).update(result)
     with open(path, "w") as f:
         json.dump(allm, f, indent=2)
     print(f"wrote {path}")

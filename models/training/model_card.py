@@ -35,7 +35,10 @@ def section(title, entry):
            f"{entry['users']} users, {entry['items']} items; {entry['protocol']}.", "",
            "Test (last item; input = everything before it):", "", table(entry, "test"), "",
            "Validation (second-to-last item; used for early stopping and the scorer weight):", "",
-           table(entry, "valid"), "", f"Command: `{entry['command']}`", ""]
+           table(entry, "valid"), ""]
+    for key, what in (("command", "model and baselines"), ("modelCommand", "model"), ("baselinesCommand", "baselines")):
+        if entry.get(key):
+            out += [f"Command ({what}): `{entry[key]}`", ""]
     if "model" in entry and "training" in entry["model"]:
         t = entry["model"]["training"]
         how = f" with `{t['command']}`" if t.get("command") else ""
@@ -78,7 +81,11 @@ def main():
             if isinstance(m, dict):
                 out.append(f"| {name} | {m['users']} | {m['HR@20']:.4f} | {m['NDCG@20']:.4f} | "
                            f"{m['HR@10']:.4f} | {m['NDCG@10']:.4f} |")
-        out += ["", f"Held-out items: {cold['heldOutItems']}. Command: `{c['command']}`", ""]
+        out += ["", f"Held-out items: {cold['heldOutItems']}. Command: `{c.get('modelCommand') or c.get('command')}`", ""]
+        t = c["model"].get("training", {})
+        if t.get("command"):
+            out += [f"Trained with `{t['command']}` (best epoch {t['bestEpoch']} of {t['epochsRun']}, "
+                    f"{t['seconds'] / 60:.1f} min).", ""]
     else:
         out += ["(not evaluated)", ""]
     out += ["## Files", "", "| file | bytes |", "|---|---|"] + [f"| {f} | {s:,} |" for f, s in sizes.items()]
