@@ -74,7 +74,7 @@ function importDataset(sequences: string, attributes: string): void {
 
 async function loadScenarios(userIds: string[]) {
   const scenarios: Record<string, Record<string, string>> = {
-    batched: { INFERENCE_MAX_BATCH: '64', INFERENCE_MAX_DELAY_MS: '3' },
+    batched: {}, // the defaults (src/config.ts)
     unbatched: { INFERENCE_MAX_BATCH: '1', INFERENCE_MAX_DELAY_MS: '0' },
     // No batching and no bound on concurrent model calls: what a gateway without a scheduler does.
     'unbatched-parallel': {
