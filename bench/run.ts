@@ -126,16 +126,11 @@ async function recallAndThroughput(userIds: string[]) {
   try {
     const sample = userIds.slice(0, Number(opts['recall-users']));
     const events = await recentEventsOf(db, 'user', sample, model.manifest.maxLen);
+    // SubjectEventRow carries the encoder's fields (itemId, type, occurredAt).
+    const seqs = sample.map((u) => events.get(u) ?? []);
     const states: Float32Array[] = [];
-    for (let i = 0; i < sample.length; i += 256) {
-      const part = sample.slice(i, i + 256).map((u) =>
-        (events.get(u) ?? []).map((e) => ({
-          itemId: e.itemId,
-          type: e.type,
-          occurredAt: e.occurredAt,
-        })),
-      );
-      states.push(...(await model.encode(part)).map((o) => o.userState));
+    for (let i = 0; i < seqs.length; i += 256) {
+      states.push(...(await model.encode(seqs.slice(i, i + 256))).map((o) => o.userState));
     }
     const filter = { categoryIds: null, minPrice: null, maxPrice: null, inStockOnly: true };
     const recall: Record<string, number> = {};
@@ -164,13 +159,6 @@ async function recallAndThroughput(userIds: string[]) {
       );
     }
     const throughput: { batch: number; seqPerSec: number; msPerBatch: number }[] = [];
-    const seqs = sample.map((u) =>
-      (events.get(u) ?? []).map((e) => ({
-        itemId: e.itemId,
-        type: e.type,
-        occurredAt: e.occurredAt,
-      })),
-    );
     for (const b of [1, 8, 32, 64, 128, 256]) {
       const batch = Array.from({ length: b }, (_, i) => seqs[i % seqs.length] ?? []);
       await model.encode(batch);

@@ -22,6 +22,11 @@ export const ITEM_COLUMNS = `id, dataset, title, description, brand, price::floa
   in_stock AS "inStock", attributes, created_at AS "createdAt", updated_at AS "updatedAt",
   embedding_source AS "embeddingSource", embedding_model_version AS "embeddingModelVersion"`;
 
+/** SQL for the category ids of item `alias` as an array, in the source's order. */
+export const itemCategoryIdsSql = (alias: string) =>
+  `ARRAY(SELECT ic.category_id FROM item_categories ic
+         WHERE ic.item_id = ${alias}.id ORDER BY ic.position, ic.category_id)`;
+
 export const ITEM_KEYSET: Keyset = {
   columns: ['id'],
   types: ['text'],

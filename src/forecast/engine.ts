@@ -330,6 +330,9 @@ export class ForecastEngine {
 
     return batch.map((r, i) => {
       const enc = encoded.value[i] as EncoderOutput;
+      const explained = r.request.explain
+        ? r.events.map((e, j) => ({ ...e, eventId: r.rows?.[j]?.id }))
+        : [];
       const scores = scored.value[i] as Float32Array;
       const cands = candidates[i] ?? [];
       const order = cands
@@ -342,13 +345,7 @@ export class ForecastEngine {
           rank: rank + 1,
           score: scores[k] as number,
           reasons: r.request.explain
-            ? explainItem(
-                this.model,
-                c,
-                r.events.map((e, j) => ({ ...e, eventId: r.rows?.[j]?.id })),
-                enc.eventWeights,
-                enc.categoryProbs,
-              )
+            ? explainItem(this.model, c, explained, enc.eventWeights, enc.categoryProbs)
             : null,
         };
       });

@@ -1,6 +1,7 @@
 // Popularity baseline: the most-interacted items of a dataset. It is what a storefront shows
 // without a model, so the API serves it on request for comparison, and for shoppers the model
 // knows nothing about (no events on items it was trained on).
+import { itemCategoryIdsSql } from '../db/items.js';
 import type { Queryable } from '../db/client.js';
 
 export interface PopularItem {
@@ -46,8 +47,7 @@ export class PopularityRanking {
       category_ids: string[];
     }>(
       `SELECT c.item_id AS id, c.n, i.price::float8 AS price, i.in_stock,
-              ARRAY(SELECT ic.category_id FROM item_categories ic
-                    WHERE ic.item_id = i.id ORDER BY ic.position, ic.category_id) AS category_ids
+              ${itemCategoryIdsSql('i')} AS category_ids
        FROM (SELECT item_id, count(*)::int AS n FROM events
              WHERE dataset = $1 AND item_id IS NOT NULL
              GROUP BY item_id ORDER BY n DESC, item_id LIMIT $2) c

@@ -1,6 +1,7 @@
 // Candidate retrieval: user-state vectors → nearest items by inner product through the pgvector
 // HNSW index on items.embedding, with the forecast's filters applied inside the same SQL.
 // One statement serves a whole batch of forecasts (a LATERAL index scan per user state).
+import { itemCategoryIdsSql } from '../db/items.js';
 import type { Db } from '../db/client.js';
 
 export interface CandidateFilter {
@@ -102,8 +103,7 @@ export async function retrieveCandidates(
     SELECT q.k, c.id, c.similarity,
            CASE WHEN ${known} THEN NULL ELSE c.embedding::text END AS embedding,
            CASE WHEN ${known} THEN NULL ELSE
-             ARRAY(SELECT ic.category_id FROM item_categories ic
-                   WHERE ic.item_id = c.id ORDER BY ic.position, ic.category_id) END AS category_ids
+             ${itemCategoryIdsSql('c')} END AS category_ids
     FROM q CROSS JOIN LATERAL (
       SELECT i.id, i.embedding, i.embedding_source, i.embedding_model_version,
              -(i.embedding <#> q.v) AS similarity

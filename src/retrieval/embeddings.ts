@@ -1,6 +1,7 @@
 // Keeps items.embedding in step with the loaded model: items the model was trained on get their
 // learned embedding, every other item of the model's catalogue gets the content tower's
 // embedding (cold start), and the model version is recorded per item and in model_versions.
+import { itemCategoryIdsSql } from '../db/items.js';
 import type { Queryable } from '../db/client.js';
 import type { ContentInput, Model } from '../inference/model.js';
 import { toVectorLiteral } from './candidates.js';
@@ -22,8 +23,7 @@ export async function loadItemContent(
 ): Promise<Map<string, ContentInput>> {
   const { rows } = await db.query<ItemContentRow>(
     `SELECT i.id, i.title, i.description, i.price::text AS price,
-            ARRAY(SELECT ic.category_id FROM item_categories ic
-                  WHERE ic.item_id = i.id ORDER BY ic.position, ic.category_id) AS category_ids
+            ${itemCategoryIdsSql('i')} AS category_ids
      FROM items i WHERE i.id = ANY($1::text[])`,
     [ids],
   );
