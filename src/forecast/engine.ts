@@ -299,7 +299,9 @@ export class ForecastEngine {
           first.request.filter,
           {
             dataset: first.dataset,
-            limit: Math.max(this.options.retrieval.candidates, first.request.first),
+            limit: this.model.scorerReranks
+              ? Math.max(this.options.retrieval.candidates, first.request.first)
+              : first.request.first,
             efSearch: this.options.retrieval.efSearch,
             known: { version: this.model.version, lookup: (id) => this.model.knownItem(id) },
           },

@@ -18,6 +18,8 @@ const manifestSchema = z.object({
   textHashBuckets: z.number().int().positive(),
   priceBandsUpper: z.array(z.number().positive()),
   heads: z.object({ category: z.boolean(), purchase: z.boolean() }),
+  /** Weight of the category term in scorer.onnx; 0 = the scorer is the inner product alone. */
+  scorer: z.object({ categoryWeight: z.number() }).optional(),
   /** Inputs the training data had; others are fed as "unknown" (models/README.md). */
   observed: z.object({ eventTypes: z.array(z.string()), timeGaps: z.boolean() }).optional(),
   files: z.object({
@@ -143,6 +145,16 @@ export class Model {
 
   get version(): string {
     return this.manifest.version;
+  }
+
+  /**
+   * Whether scorer.onnx can rank candidates differently from the inner product pgvector
+   * retrieves them by. When it cannot (`scorer.categoryWeight` = 0), the top `first` retrieved
+   * candidates are already the forecast: fetching more only to re-score them changes nothing.
+   * A model that does not say is assumed to re-rank.
+   */
+  get scorerReranks(): boolean {
+    return this.manifest.scorer?.categoryWeight !== 0;
   }
 
   /** The learned embedding of an item known to the model, or undefined. */

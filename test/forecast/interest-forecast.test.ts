@@ -1,6 +1,6 @@
 // interestForecast over HTTP with the shipped ONNX model and pgvector retrieval: shapes and
 // invariants, filters, explanations tied to the user's real events, errors, baseline mode.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { backends } from '../helpers/backends.js';
 import { openForecastFixture, type ForecastFixture } from '../helpers/forecast.js';
 
@@ -95,6 +95,34 @@ describe.each(backends)('interestForecast on $name', (backend) => {
       { userState: enc!.userState, categoryProbs: enc!.categoryProbs, candidates },
     ]);
     fc.items.forEach((it, k) => expect(it.score).toBeCloseTo(scores![k]!, 4));
+  });
+
+  it('re-scores only `first` candidates when the scorer is the inner product, more when it re-ranks', async () => {
+    // The shipped model says which it is (models/README.md, scorer.categoryWeight).
+    expect(f.model.scorerReranks).toBe(f.model.manifest.scorer?.categoryWeight !== 0);
+    const seen: number[] = [];
+    const score = f.model.score.bind(f.model);
+    vi.spyOn(f.model, 'score').mockImplementation((inputs) => {
+      seen.push(...inputs.map((r) => r.candidates.length));
+      return score(inputs);
+    });
+    const reranks = vi.spyOn(f.model, 'scorerReranks', 'get').mockReturnValue(false);
+    try {
+      const top5 = await forecast({ u: userOf(8), first: 5 });
+      const top20 = await forecast({ u: userOf(8), first: 20 });
+      expect(seen).toEqual([5, 20]);
+      // Fewer candidates cannot change the top: the first five are the same either way.
+      expect(top5.items.map((i) => i.item.id)).toEqual(
+        top20.items.slice(0, 5).map((i) => i.item.id),
+      );
+      // A scorer that re-ranks gets RETRIEVAL_CANDIDATES (100 in this fixture) to choose from.
+      reranks.mockReturnValue(true);
+      seen.length = 0;
+      await forecast({ u: userOf(8), first: 5 });
+      expect(seen).toEqual([100]);
+    } finally {
+      vi.restoreAllMocks();
+    }
   });
 
   it('leaves out what the user already purchased, and honours category filters', async () => {
