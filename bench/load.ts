@@ -6,15 +6,20 @@ import autocannon from 'autocannon';
 
 export interface ServerHandle {
   url: string;
+  pid: number;
   stop(): Promise<void>;
 }
 
-/** Starts `npm start` with `env` on a free port and waits until /readyz answers. */
+/** Starts the gateway (`node [nodeFlags] src/main.ts` in `cwd`) with `env` on a free port and
+ * waits until /readyz answers. */
 export async function startServer(
   env: Record<string, string>,
   port: number,
+  nodeFlags: readonly string[] = [],
+  cwd = process.cwd(),
 ): Promise<ServerHandle> {
-  const child: ChildProcess = spawn('node', ['--import', 'tsx', 'src/main.ts'], {
+  const child: ChildProcess = spawn('node', [...nodeFlags, '--import', 'tsx', 'src/main.ts'], {
+    cwd,
     env: {
       ...process.env,
       ...env,
@@ -40,6 +45,7 @@ export async function startServer(
   }
   return {
     url,
+    pid: child.pid as number,
     async stop() {
       child.kill('SIGTERM');
       if (child.exitCode === null) await once(child, 'exit');
