@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { loadConfig } from '../src/config.js';
 import { openDb } from '../src/db/index.js';
-import { recentEventsOf } from '../src/db/forecasts.js';
+import { subjectHistories } from '../src/db/forecasts.js';
 import { Model } from '../src/inference/model.js';
 import { retrieveCandidates } from '../src/retrieval/candidates.js';
 import { diffStats, drive, inferenceStats, startServer, type LoadResult } from './load.js';
@@ -125,9 +125,9 @@ async function recallAndThroughput(userIds: string[]) {
   const model = await Model.load(opts.model as string, 'auto');
   try {
     const sample = userIds.slice(0, Number(opts['recall-users']));
-    const events = await recentEventsOf(db, 'user', sample, model.manifest.maxLen);
+    const histories = await subjectHistories(db, 'user', sample, model.manifest.maxLen);
     // SubjectEventRow carries the encoder's fields (itemId, type, occurredAt).
-    const seqs = sample.map((u) => events.get(u) ?? []);
+    const seqs = sample.map((u) => histories.get(u)?.events ?? []);
     const states: Float32Array[] = [];
     for (let i = 0; i < seqs.length; i += 256) {
       states.push(...(await model.encode(seqs.slice(i, i + 256))).map((o) => o.userState));

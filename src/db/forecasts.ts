@@ -11,39 +11,44 @@ export interface SubjectEventRow {
   seq: number;
 }
 
-const SUBJECT_EVENT_COLUMNS = `id::text AS id, user_id AS "userId", session_id AS "sessionId",
-  type, item_id AS "itemId", occurred_at AS "occurredAt", seq`;
+export interface SubjectHistory {
+  dataset: string;
+  /** The newest events, oldest first. */
+  events: SubjectEventRow[];
+}
 
-/** The newest `limit` events of each user (or session), oldest first, in one statement. */
-export async function recentEventsOf(
+/**
+ * The users (or sessions) of `ids` that exist, each with its dataset and its newest `limit`
+ * events, oldest first — in one statement: a LATERAL index scan per subject reads only the
+ * events it returns (a window over all of a subject's events cost twice as much).
+ */
+export async function subjectHistories(
   q: Queryable,
   subject: 'user' | 'session',
   ids: readonly string[],
   limit: number,
-): Promise<Map<string, SubjectEventRow[]>> {
-  const column = subject === 'user' ? 'user_id' : 'session_id';
-  const { rows } = await q.query<SubjectEventRow>(
-    `SELECT ${SUBJECT_EVENT_COLUMNS} FROM (
-       SELECT e.*, row_number() OVER (PARTITION BY e.${column} ORDER BY e.seq DESC, e.id DESC) AS rn
-       FROM events e WHERE e.${column} = ANY($1::text[])) t
-     WHERE rn <= $2 ORDER BY t.${column}, t.seq, t.id`,
+): Promise<Map<string, SubjectHistory>> {
+  if (ids.length === 0) return new Map();
+  const [table, column] = subject === 'user' ? ['users', 'user_id'] : ['sessions', 'session_id'];
+  const { rows } = await q.query<SubjectEventRow & { subject: string; dataset: string }>(
+    `SELECT s.id AS subject, s.dataset, e.id::text AS id, e.user_id AS "userId",
+            e.session_id AS "sessionId", e.type, e.item_id AS "itemId",
+            e.occurred_at AS "occurredAt", e.seq
+     FROM ${table} s
+     LEFT JOIN LATERAL (
+       SELECT * FROM events e WHERE e.${column} = s.id ORDER BY e.seq DESC, e.id DESC LIMIT $2
+     ) e ON true
+     WHERE s.id = ANY($1::text[])
+     ORDER BY s.id, e.seq, e.id`,
     [ids, limit],
   );
-  return groupBy(rows, (r) => (subject === 'user' ? r.userId : r.sessionId) as string);
-}
-
-/** Which of these ids exist, with their dataset. */
-export async function subjectDatasets(
-  q: Queryable,
-  table: 'users' | 'sessions',
-  ids: readonly string[],
-): Promise<Map<string, string>> {
-  if (ids.length === 0) return new Map();
-  const { rows } = await q.query<{ id: string; dataset: string }>(
-    `SELECT id, dataset FROM ${table} WHERE id = ANY($1::text[])`,
-    [ids],
-  );
-  return new Map(rows.map((r) => [r.id, r.dataset]));
+  const out = new Map<string, SubjectHistory>();
+  for (const { subject: id, dataset, ...event } of rows) {
+    let h = out.get(id);
+    if (!h) out.set(id, (h = { dataset, events: [] }));
+    if (event.id !== null) h.events.push(event); // null: a subject without events
+  }
+  return out;
 }
 
 export interface ForecastRecord {
@@ -74,15 +79,4 @@ export async function insertForecasts(
      FROM jsonb_array_elements($1::jsonb) AS r`,
     [JSON.stringify(records)],
   );
-}
-
-function groupBy<T>(rows: readonly T[], key: (r: T) => string): Map<string, T[]> {
-  const m = new Map<string, T[]>();
-  for (const r of rows) {
-    const k = key(r);
-    const list = m.get(k);
-    if (list) list.push(r);
-    else m.set(k, [r]);
-  }
-  return m;
 }

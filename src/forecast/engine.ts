@@ -7,8 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Db, Queryable } from '../db/client.js';
 import {
   insertForecasts,
-  recentEventsOf,
-  subjectDatasets,
+  subjectHistories,
   type ForecastRecord,
   type SubjectEventRow,
 } from '../db/forecasts.js';
@@ -221,33 +220,26 @@ export class ForecastEngine {
           : [],
       ),
     );
-    const [userDatasets, sessionDatasets, userEvents, sessionEvents, knownItems] =
-      await Promise.all([
-        subjectDatasets(this.db, 'users', userIds),
-        subjectDatasets(this.db, 'sessions', sessionIds),
-        userIds.length
-          ? recentEventsOf(this.db, 'user', userIds, HISTORY_LIMIT)
-          : new Map<string, SubjectEventRow[]>(),
-        sessionIds.length
-          ? recentEventsOf(this.db, 'session', sessionIds, HISTORY_LIMIT)
-          : new Map<string, SubjectEventRow[]>(),
-        anonItems.length
-          ? this.db
-              .query<{ id: string }>(`SELECT id FROM items WHERE id = ANY($1::text[])`, [anonItems])
-              .then((r) => new Set(r.rows.map((x) => x.id)))
-          : new Set<string>(),
-      ]);
+    const [users, sessions, knownItems] = await Promise.all([
+      subjectHistories(this.db, 'user', userIds, HISTORY_LIMIT),
+      subjectHistories(this.db, 'session', sessionIds, HISTORY_LIMIT),
+      anonItems.length
+        ? this.db
+            .query<{ id: string }>(`SELECT id FROM items WHERE id = ANY($1::text[])`, [anonItems])
+            .then((r) => new Set(r.rows.map((x) => x.id)))
+        : new Set<string>(),
+    ]);
     return requests.map((request): Resolved | Error => {
       const s = request.subject;
       if (s.kind === 'user' || s.kind === 'session') {
         const id = s.kind === 'user' ? s.userId : s.sessionId;
-        const dataset = (s.kind === 'user' ? userDatasets : sessionDatasets).get(id);
-        if (dataset === undefined)
+        const history = (s.kind === 'user' ? users : sessions).get(id);
+        if (history === undefined)
           return new ForecastInputError('NOT_FOUND', `no ${s.kind} with id "${id}"`);
-        const rows = (s.kind === 'user' ? userEvents : sessionEvents).get(id) ?? [];
+        const rows = history.events;
         return {
           request,
-          dataset,
+          dataset: history.dataset,
           rows,
           events: rows.map((r) => ({ itemId: r.itemId, type: r.type, occurredAt: r.occurredAt })),
           userId: s.kind === 'user' ? id : (rows[0]?.userId ?? null),

@@ -212,6 +212,38 @@ describe.each(backends)('interestForecast on $name', (backend) => {
     }
   });
 
+  it("forecasts a session from that session's events only", async () => {
+    const viewed = itemsOf(9).slice(0, 3);
+    const rec = await f.server.gql(
+      `mutation($e: [EventInput!]!) { recordEvents(events: $e) { accepted } }`,
+      {
+        e: viewed.map((itemId, k) => ({
+          clientEventId: `session-forecast-${k}`,
+          type: 'VIEW',
+          sessionId: 'beauty:visit-1',
+          itemId,
+        })),
+      },
+    );
+    expect(rec.errors).toBeUndefined();
+    const res = await f.server.gql<{ interestForecast: ForecastData }>(
+      `query { interestForecast(sessionId: "beauty:visit-1", first: 10, explain: true,
+          filter: { excludeSeen: true }) {
+        mode basedOnEvents items { item { id } reasons { kind event { item { id } } } } } }`,
+    );
+    expect(res.errors).toBeUndefined();
+    const fc = res.data!.interestForecast;
+    expect(fc.mode).toBe('MODEL');
+    expect(fc.basedOnEvents).toBe(3);
+    expect(fc.items).toHaveLength(10);
+    expect(fc.items.some((i) => viewed.includes(i.item.id))).toBe(false);
+    const recent = fc.items
+      .flatMap((i) => i.reasons ?? [])
+      .filter((r) => r.kind === 'RECENT_EVENT');
+    expect(recent.length).toBeGreaterThan(0);
+    for (const r of recent) expect(viewed).toContain(r.event!.item.id);
+  });
+
   it('stores every served forecast with its model version and items', async () => {
     const fc = await forecast({ u: userOf(6), first: 3 });
     const { rows } = await f.db.query<{
