@@ -10,6 +10,7 @@ import { importSampleIfEmpty } from './import/sample.js';
 import { createProgress } from './import/progress.js';
 import { ForecastEngine } from './forecast/engine.js';
 import { Model } from './inference/model.js';
+import { retrievalSettings } from './retrieval/candidates.js';
 import { syncItemEmbeddings } from './retrieval/embeddings.js';
 import { buildServer } from './server.js';
 
@@ -69,7 +70,8 @@ async function startForecasting(
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
-  const db = await openDb(config);
+  // Candidate queries' settings for every connection: no transaction per retrieval.
+  const db = await openDb({ ...config, settings: retrievalSettings(config.retrieval.efSearch) });
   const where =
     db.kind === 'postgres' ? 'PostgreSQL (DATABASE_URL)' : `PGlite at ${config.dataDir}`;
   console.error(`storage: ${where}`);

@@ -15,8 +15,16 @@ export interface Queryable {
 
 export type QueryListener = (sql: string) => void;
 
+/** Run-time settings (`SET name = value`) by name, e.g. `{ jit: 'off' }`. */
+export type SessionSettings = Readonly<Record<string, string>>;
+
 export interface Db extends Queryable {
   readonly kind: 'pglite' | 'postgres';
+  /**
+   * Settings every connection has at session level from the moment it opens, so that a
+   * statement that needs them does not have to set them in a transaction of its own.
+   */
+  readonly settings: SessionSettings;
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /** Calls `listener` for every statement sent (tests count them); returns an unsubscribe. */

@@ -3,14 +3,30 @@
 import { mkdir } from 'node:fs/promises';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite/vector';
-import { DbError, QueryListeners, type Db, type Queryable, type QueryResult } from './client.js';
+import {
+  DbError,
+  QueryListeners,
+  type Db,
+  type Queryable,
+  type QueryResult,
+  type SessionSettings,
+} from './client.js';
 
-/** Opens (creating if needed) a PGlite database; `dataDir` undefined = in memory. */
-export async function openPglite(dataDir: string | undefined): Promise<Db> {
+/**
+ * Opens (creating if needed) a PGlite database; `dataDir` undefined = in memory. `settings`
+ * are set once at session level (PGlite has one connection).
+ */
+export async function openPglite(
+  dataDir: string | undefined,
+  settings: SessionSettings = {},
+): Promise<Db> {
   if (dataDir) await mkdir(dataDir, { recursive: true });
   const pg = await PGlite.create(dataDir ?? 'memory://', {
     extensions: { vector },
   });
+  for (const [name, value] of Object.entries(settings)) {
+    await pg.query('SELECT set_config($1, $2, false)', [name, value]);
+  }
   const listeners = new QueryListeners();
 
   const wrap = (target: PGlite | Transaction): Queryable => ({
@@ -35,6 +51,7 @@ export async function openPglite(dataDir: string | undefined): Promise<Db> {
 
   return {
     kind: 'pglite',
+    settings: { ...settings },
     ...wrap(pg),
     transaction: (fn) => pg.transaction((tx) => fn(wrap(tx))),
     onQuery: (l) => listeners.add(l),

@@ -1,10 +1,28 @@
 // Server back-end: a node-postgres Pool against a real PostgreSQL with pgvector.
 import pg from 'pg';
-import { DbError, QueryListeners, type Db, type Queryable, type QueryResult } from './client.js';
+import {
+  DbError,
+  QueryListeners,
+  type Db,
+  type Queryable,
+  type QueryResult,
+  type SessionSettings,
+} from './client.js';
 
-/** Opens a pool on `url` and checks that the server answers. */
-export async function openPostgres(url: string, maxConnections = 10): Promise<Db> {
-  const pool = new pg.Pool({ connectionString: url, max: maxConnections });
+/**
+ * Opens a pool on `url` and checks that the server answers. `settings` are sent as startup
+ * options (`-c name=value`), so every pooled connection has them without a round trip.
+ */
+export async function openPostgres(
+  url: string,
+  maxConnections = 10,
+  settings: SessionSettings = {},
+): Promise<Db> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: maxConnections,
+    ...(Object.keys(settings).length > 0 && { options: startupOptions(url, settings) }),
+  });
   const listeners = new QueryListeners();
 
   const wrap = (target: pg.Pool | pg.PoolClient): Queryable => ({
@@ -41,6 +59,7 @@ export async function openPostgres(url: string, maxConnections = 10): Promise<Db
 
   return {
     kind: 'postgres',
+    settings: { ...settings },
     ...wrap(pool),
     async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
       const client = await pool.connect();
@@ -66,4 +85,16 @@ export async function openPostgres(url: string, maxConnections = 10): Promise<Db
     onQuery: (l) => listeners.add(l),
     close: () => pool.end(),
   };
+}
+
+/** `-c name=value …` for `settings`, after any `options` the URL carries (pg would let an
+ * explicit `options` replace those). */
+function startupOptions(url: string, settings: SessionSettings): string {
+  const escape = (v: string) => v.replace(/[\\ ]/g, '\\$&');
+  return [
+    new URL(url).searchParams.get('options'),
+    ...Object.entries(settings).map(([k, v]) => `-c ${k}=${escape(v)}`),
+  ]
+    .filter(Boolean)
+    .join(' ');
 }

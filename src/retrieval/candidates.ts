@@ -2,7 +2,7 @@
 // HNSW index on items.embedding, with the forecast's filters applied inside the same SQL.
 // One statement serves a whole batch of forecasts (a LATERAL index scan per user state).
 import { itemCategoryIdsSql } from '../db/items.js';
-import type { Db } from '../db/client.js';
+import type { Db, SessionSettings } from '../db/client.js';
 
 export interface CandidateFilter {
   categoryIds: readonly string[] | null;
@@ -39,6 +39,23 @@ export interface RetrievalOptions {
   known?: {
     version: string;
     lookup(id: string): { embedding: Float32Array; attributeIds: readonly string[] } | undefined;
+  };
+}
+
+/**
+ * The settings a candidate query runs with. Given to the database as session settings
+ * (`openDb({ settings })`, as src/main.ts does), they save each batch a transaction and a
+ * round trip to set them; queries that need other values (e.g. a larger `ef_search`) still set
+ * them for their own transaction.
+ */
+export function retrievalSettings(efSearch: number): SessionSettings {
+  return {
+    'hnsw.ef_search': String(Math.min(1000, efSearch)),
+    // Keep scanning when filters reject neighbours, so selective filters still fill `limit`.
+    'hnsw.iterative_scan': 'relaxed_order',
+    // JIT compilation is pure overhead for this short, index-driven query (it cost ~300 ms on
+    // a cold connection); PGlite has no JIT and ignores the setting.
+    jit: 'off',
   };
 }
 
@@ -113,19 +130,19 @@ export async function retrieveCandidates(
       LIMIT $4
     ) c
     ORDER BY q.k, c.similarity DESC`;
-  const ef = Math.min(1000, Math.max(options.efSearch, options.limit));
-  const rows = await db.transaction(async (tx) => {
-    // SET LOCAL scope: these settings end with the transaction, so pooled connections stay clean.
-    // JIT compilation is pure overhead for this short, index-driven query (it cost ~300 ms on
-    // a cold connection); PGlite has no JIT and ignores the setting.
-    await tx.query(
-      `SELECT set_config('hnsw.ef_search', $1, true),
-              set_config('hnsw.iterative_scan', 'relaxed_order', true),
-              set_config('jit', 'off', true)`,
-      [String(ef)],
-    );
-    return (await tx.query<Row>(sql, params)).rows;
-  });
+  const settings = retrievalSettings(Math.max(options.efSearch, options.limit));
+  const rows = Object.entries(settings).every(([k, v]) => db.settings[k] === v)
+    ? (await db.query<Row>(sql, params)).rows
+    : await db.transaction(async (tx) => {
+        // SET LOCAL scope: the settings end with the transaction, so pooled connections keep
+        // their own.
+        const pairs = Object.entries(settings);
+        await tx.query(
+          `SELECT ${pairs.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(', ')}`,
+          pairs.flat(),
+        );
+        return (await tx.query<Row>(sql, params)).rows;
+      });
   const out: RetrievedItem[][] = queries.map(() => []);
   for (const r of rows) {
     const mem = r.embedding === null ? (options.known?.lookup(r.id) ?? missing(r.id)) : undefined;

@@ -4,7 +4,7 @@
 // suites instead of skipping them.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import type { Db } from '../../src/db/client.js';
+import type { Db, SessionSettings } from '../../src/db/client.js';
 import { migrate } from '../../src/db/migrate.js';
 import { openPglite } from '../../src/db/pglite.js';
 import { openPostgres } from '../../src/db/postgres.js';
@@ -12,7 +12,7 @@ import { openPostgres } from '../../src/db/postgres.js';
 export interface Backend {
   name: 'pglite' | 'postgres';
   /** A new, migrated, empty database and a function that disposes of it. */
-  open(): Promise<{ db: Db; dispose: () => Promise<void> }>;
+  open(settings?: SessionSettings): Promise<{ db: Db; dispose: () => Promise<void> }>;
 }
 
 const adminUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -33,8 +33,8 @@ async function reachable(url: string): Promise<string | null> {
 
 const pglite: Backend = {
   name: 'pglite',
-  async open() {
-    const db = await openPglite(undefined);
+  async open(settings) {
+    const db = await openPglite(undefined, settings);
     await migrate(db, { EMBEDDING_DIM: 64 });
     return { db, dispose: () => db.close() };
   },
@@ -42,7 +42,7 @@ const pglite: Backend = {
 
 const postgres: Backend = {
   name: 'postgres',
-  async open() {
+  async open(settings) {
     const name = `foresight_t_${randomBytes(6).toString('hex')}`;
     const admin = new pg.Client({ connectionString: adminUrl });
     await admin.connect();
@@ -50,7 +50,7 @@ const postgres: Backend = {
     await admin.end();
     const url = new URL(adminUrl);
     url.pathname = `/${name}`;
-    const db = await openPostgres(url.toString());
+    const db = await openPostgres(url.toString(), undefined, settings);
     await migrate(db, { EMBEDDING_DIM: 64 });
     return {
       db,

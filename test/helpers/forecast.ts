@@ -4,12 +4,14 @@ import type { Db } from '../../src/db/client.js';
 import { ForecastEngine, type EngineOptions } from '../../src/forecast/engine.js';
 import { importAmazon } from '../../src/import/amazon.js';
 import { Model } from '../../src/inference/model.js';
+import { retrievalSettings } from '../../src/retrieval/candidates.js';
 import { syncItemEmbeddings } from '../../src/retrieval/embeddings.js';
 import type { Backend } from './backends.js';
 import { beautySlice } from './fixtures.js';
 import { startServer, type TestServer } from './server.js';
 
 export const MODEL_DIR = 'models/beauty';
+const RETRIEVAL = { candidates: 100, efSearch: 100 };
 
 export interface ForecastFixture {
   db: Db;
@@ -24,14 +26,15 @@ export async function openForecastFixture(
   backend: Backend,
   opts: { users?: number; inference?: Partial<EngineOptions['inference']> } = {},
 ): Promise<ForecastFixture> {
-  const { db, dispose } = await backend.open();
+  // As src/main.ts opens it: candidate queries' settings on every connection.
+  const { db, dispose } = await backend.open(retrievalSettings(RETRIEVAL.efSearch));
   const slice = await beautySlice(opts.users ?? 120);
   await importAmazon(db, { sequences: [slice.sequences], attributes: [slice.attributes] });
   const model = await Model.load(MODEL_DIR, 'cpu');
   await syncItemEmbeddings(db, model);
   const engine = new ForecastEngine(db, model, {
     inference: { maxBatch: 64, maxDelayMs: 2, maxQueue: 1024, ...opts.inference },
-    retrieval: { candidates: 100, efSearch: 100 },
+    retrieval: RETRIEVAL,
   });
   const server = await startServer(db, {}, { engine });
   return {
