@@ -49,26 +49,34 @@ def encode_pairs(enc, pairs, batch=1024):
 
 
 @torch.no_grad()
-def rank_encoded(U, P, targets, V, item_attrs=None, cat_weight=0.0, batch=2048):
+def rank_encoded(U, P, targets, V, item_attrs=None, cat_weight=0.0, batch=2048, markov=None, last=None):
     """Ranks over all items by <user_state, item vector> (+ cat_weight * log category
-    probability of the item's attributes, exactly as the Scorer)."""
+    probability of the item's attributes, + the Markov term of the subject's newest item when
+    markov = (Markov, beta) is given; exactly as the Scorer)."""
     ranks = []
     M = attribute_matrix(item_attrs) if cat_weight else None
     for s in range(0, len(targets), batch):
         scores = matmul_t(U[s:s + batch], V)
         if cat_weight:
             scores = scores + cat_weight * item_category_logp(P[s:s + batch], item_attrs, M)
+        if markov is not None:
+            scores = scores + Markov.score(markov[0].features(last[s:s + batch]), markov[1])
         ranks.append(ranks_from_scores(scores, targets[s:s + batch]))
     return np.concatenate(ranks) if ranks else np.zeros(0)
 
 
 @torch.no_grad()
-def rank_targets(enc, pairs, item_vecs=None, cat_weight=0.0):
+def rank_targets(enc, pairs, item_vecs=None, cat_weight=0.0, markov=None):
     if not pairs:
         return np.zeros(0)
     V = enc.item_vectors() if item_vecs is None else item_vecs
     U, P, T = encode_pairs(enc, pairs)
-    return rank_encoded(U, P, T, V, enc.item_attrs, cat_weight)
+    return rank_encoded(U, P, T, V, enc.item_attrs, cat_weight, markov=markov, last=newest_items(pairs))
+
+
+def newest_items(pairs):
+    """The newest input item of each (input sequence, target) pair (0 for an empty input)."""
+    return torch.tensor([p[0][-1] if p[0] else 0 for p in pairs], dtype=torch.long)
 
 
 def attribute_matrix(item_attrs):
@@ -107,15 +115,61 @@ def make_batches(train_seqs, max_len, batch, rng):
         yield torch.from_numpy(x), torch.from_numpy(y)
 
 
+class Markov:
+    """First-order transition counts of the training part: C[i, j] = how often item j directly
+    followed item i. Scored as beta[0] * log(1 + C[last, j]) + beta[1] * C[last, j] / out(last),
+    where out(i) = number of transitions out of i (the scorer's Markov term, models/README.md)."""
+
+    def __init__(self, seqs, num_items):
+        C = np.zeros((num_items + 1, num_items + 1), dtype=np.float32)
+        for s in seqs:
+            if len(s) > 1:
+                np.add.at(C, (s[:-1], s[1:]), 1.0)
+        self.C = torch.from_numpy(C)
+        self.out = self.C.sum(1)
+        # CSR copy for training, where only each row's few successors need a logit term
+        nz = self.C.nonzero()
+        self.indptr = torch.zeros(num_items + 2, dtype=torch.long)
+        self.indptr[1:] = torch.cumsum(torch.bincount(nz[:, 0], minlength=num_items + 1), 0)
+        self.succ, self.cnt = nz[:, 1], self.C[nz[:, 0], nz[:, 1]]
+
+    def add_to_logits(self, logits, last, own, beta):
+        """logits [P, num_items] (column k = item k + 1) + the Markov term of each position's newest
+        item, with the position's own transition (last -> own) removed from the counts; touches
+        only the non-zero counts."""
+        start, n = self.indptr[last], self.indptr[last + 1] - self.indptr[last]
+        rows = torch.repeat_interleave(torch.arange(len(last)), n)
+        first = torch.repeat_interleave(torch.cumsum(n, 0) - n, n)
+        at = torch.repeat_interleave(start, n) + torch.arange(int(n.sum())) - first
+        cols, c = self.succ[at], self.cnt[at]
+        c = c - (cols == own[rows]).float()
+        out = (self.out[last] - 1.0).clamp(min=1.0)[rows]
+        term = beta[0] * torch.log1p(c) + beta[1] * c / out
+        return logits.index_put((rows, cols - 1), term, accumulate=True)
+
+    def features(self, last):
+        """[B, num_items + 1, 2] Markov features of all items for each newest item in `last`."""
+        c = self.C[last]
+        out = self.out[last].clamp(min=1.0).unsqueeze(-1)
+        return torch.stack([torch.log1p(c), c / out], -1)
+
+    @staticmethod
+    def score(feats, beta):
+        return feats @ beta
+
+
 def train_encoder(enc, train_seqs, valid_pairs, args, log=print):
-    opt = torch.optim.Adam(enc.parameters(), lr=args.lr, weight_decay=0.0)
+    markov = Markov(train_seqs, enc.num_items) if args.markov else None
+    beta = torch.nn.Parameter(torch.zeros(2)) if markov else None
+    params = list(enc.parameters()) + ([beta] if beta is not None else [])
+    opt = torch.optim.Adam(params, lr=args.lr, weight_decay=0.0)
     # cosine decay from lr to lr / 10 over the planned epochs (fixed length, so runs reproduce)
     n_batches = (sum(1 for s in train_seqs if len(s) >= 2) + args.batch - 1) // args.batch
     total_steps = max(1, args.epochs * n_batches)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: 0.1 + 0.45 * (1 + math.cos(math.pi * min(s, total_steps) / total_steps)))
     rng = np.random.default_rng(args.seed)
-    best, best_state, best_epoch, bad = -1.0, None, 0, 0
+    best, best_state, best_epoch, bad, best_beta = -1.0, None, 0, 0, None
     t0 = time.time()
     step = 0
     history = []
@@ -126,6 +180,8 @@ def train_encoder(enc, train_seqs, valid_pairs, args, log=print):
             h, _ = enc.hidden(x, unknown_like(x), unknown_like(x))
             m = y > 0
             hp, yp = h[m], y[m]
+            if markov is not None and args.negatives:
+                raise SystemExit("--markov needs the full softmax (--negatives 0)")
             if args.negatives:
                 # sampled softmax: the target against K uniformly drawn items shared by the batch
                 # (uniform proposal, so no logQ correction); accidental hits are masked
@@ -137,6 +193,9 @@ def train_encoder(enc, train_seqs, valid_pairs, args, log=print):
             else:
                 V = enc.item_vectors()
                 logits = matmul_t(hp, V[1:])
+                if markov is not None:
+                    # leave-one-out counts: this position's own transition is not evidence for itself
+                    logits = markov.add_to_logits(logits, x[m], yp, beta)
                 loss = F.cross_entropy(logits, yp - 1, label_smoothing=args.label_smoothing)
             if args.cat_weight > 0:
                 attrs = enc.item_attrs[yp]
@@ -157,11 +216,14 @@ def train_encoder(enc, train_seqs, valid_pairs, args, log=print):
         msg = f"epoch {epoch} loss {total / max(n, 1):.4f} {time.time() - t0:.0f}s"
         done = bool(args.max_steps and step >= args.max_steps)
         if epoch % args.eval_every == 0 or done or epoch == args.epochs:
-            m = summarize(rank_targets(enc, valid_pairs))
+            m = summarize(rank_targets(enc, valid_pairs, markov=(markov, beta.detach()) if markov else None))
             history.append({"epoch": epoch, **m})
             msg += f" | valid {fmt(m, (10, 20))}"
+            if beta is not None:
+                msg += f" beta {beta[0].item():.3f},{beta[1].item():.3f}"
             if m["NDCG@10"] > best:
                 best, best_state, best_epoch, bad = m["NDCG@10"], copy.deepcopy(enc.state_dict()), epoch, 0
+                best_beta = beta.detach().clone() if beta is not None else None
             else:
                 bad += 1
         log(msg, flush=True)
@@ -172,5 +234,5 @@ def train_encoder(enc, train_seqs, valid_pairs, args, log=print):
             break
     if best_state is not None:
         enc.load_state_dict(best_state)
-    return {"best_epoch": best_epoch, "best_valid_ndcg10": best, "epochs_run": epoch,
+    return {"markov": markov, "beta": best_beta, "best_epoch": best_epoch, "best_valid_ndcg10": best, "epochs_run": epoch,
             "seconds": time.time() - t0, "history": history}

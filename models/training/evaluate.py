@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from baselines import BASELINES  # noqa: E402
 from data import load, split  # noqa: E402
-from encoder_training import rank_targets  # noqa: E402
+from encoder_training import Markov, rank_targets  # noqa: E402
 from metrics import fmt, summarize  # noqa: E402
 from model import ContentTower, Encoder  # noqa: E402
 from content_training import content_inputs  # noqa: E402
@@ -44,7 +44,7 @@ def load_model(model_dir):
     return enc, tower, ck
 
 
-def cold_start(enc, tower, test, holdout):
+def cold_start(enc, tower, test, holdout, w=0.0, mk=None):
     """Held-out items never appeared in training: drop them from the inputs (the gateway does the
     same for unknown items) and give them content-tower embeddings; rank over all items."""
     cold = set(holdout)
@@ -59,10 +59,11 @@ def cold_start(enc, tower, test, holdout):
     learned_only = enc.item_vectors().detach()
     return {
         "heldOutItems": len(holdout),
-        "coldTargets (content-tower embeddings)": summarize(rank_targets(enc, cold_pairs, item_vecs=V)),
+        "coldTargets (content-tower embeddings)": summarize(
+            rank_targets(enc, cold_pairs, item_vecs=V, cat_weight=w, markov=mk)),
         "coldTargets (untrained id embeddings, for contrast)": summarize(
-            rank_targets(enc, cold_pairs, item_vecs=learned_only)),
-        "warmTargets": summarize(rank_targets(enc, warm_pairs, item_vecs=V)),
+            rank_targets(enc, cold_pairs, item_vecs=learned_only, cat_weight=w, markov=mk)),
+        "warmTargets": summarize(rank_targets(enc, warm_pairs, item_vecs=V, cat_weight=w, markov=mk)),
     }
 
 
@@ -88,13 +89,21 @@ def main(argv=None):
     if args.model:
         enc, tower, ck = load_model(args.model)
         w = ck["scorerWeight"]
+        mk = None
+        if ck.get("markov"):
+            # transition counts of the training part the model saw (held-out items removed)
+            cold = set(ck.get("holdout") or [])
+            fit = [[i for i in s if i not in cold] for s in train] if cold else train
+            mk = (Markov(fit, ds.num_items), torch.tensor(ck["markov"]))
+        # valid/test: the served ranking (scorer.onnx over all items); "encoderOnly": the inner
+        # product alone, i.e. what pgvector's nearest-neighbour search ranks by
         m = {"model": os.path.normpath(args.model),
-             "valid": summarize(rank_targets(enc, valid)),
-             "test": summarize(rank_targets(enc, test))}
-        if w:
-            m["valid (scorer)"] = summarize(rank_targets(enc, valid, cat_weight=w))
-            m["test (scorer)"] = summarize(rank_targets(enc, test, cat_weight=w))
+             "valid": summarize(rank_targets(enc, valid, cat_weight=w, markov=mk)),
+             "test": summarize(rank_targets(enc, test, cat_weight=w, markov=mk))}
+        if w or mk:
+            m["encoderOnly"] = {"valid": summarize(rank_targets(enc, valid)), "test": summarize(rank_targets(enc, test))}
         m["scorerCategoryWeight"] = w
+        m["scorerMarkov"] = ck.get("markov")
         meta_path = os.path.join(args.model, "model.json")
         if os.path.exists(meta_path):
             meta = json.load(open(meta_path))
@@ -102,7 +111,7 @@ def main(argv=None):
             m["training"] = {k: v for k, v in meta["training"].items() if k != "hyperParameters"}
         print(f"model valid: {fmt(m['valid'])}\nmodel test:  {fmt(m['test'])}", flush=True)
         if ck.get("holdout"):
-            m["coldStart"] = cold_start(enc, tower, test, ck["holdout"])
+            m["coldStart"] = cold_start(enc, tower, test, ck["holdout"], w, mk)
             print("cold start:", json.dumps(m["coldStart"], indent=1), flush=True)
         result["model"] = m
         result["modelCommand"] = command

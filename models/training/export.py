@@ -15,6 +15,7 @@ from model import EVENT_TYPES, PRICE_BANDS_UPPER, TEXT_HASH_BUCKETS, TIME_GAP_BU
 OPSET = 17
 ENCODER_IO = (["item_ids", "event_types", "time_gaps"], ["user_state", "category_probs", "attention"])
 SCORER_IO = (["user_state", "category_probs", "candidate_embeddings", "candidate_attrs"], ["scores"])
+SCORER_MARKOV_INPUTS = ["candidate_transitions", "newest_out_transitions"]
 CONTENT_IO = (["attr_ids", "text_tokens", "price_band"], ["embedding"])
 
 
@@ -28,7 +29,27 @@ def _round(a):
     return np.asarray(a).tolist()
 
 
-def export(out, ds, enc, scorer, tower, info, parity_seqs):
+def write_transitions(path, C):
+    """transitions.bin (models/README.md): little-endian int32 CSR of the transition counts,
+    indptr [numItems + 2], then successor indices [nnz], then counts [nnz]; each row's
+    successors ordered by count (highest first), then by index."""
+    C = C.numpy() if hasattr(C, "numpy") else C
+    indptr, idx, cnt = [0], [], []
+    for i in range(C.shape[0]):
+        nz = np.nonzero(C[i])[0]
+        order = np.lexsort((nz, -C[i, nz]))
+        idx.append(nz[order])
+        cnt.append(C[i, nz[order]])
+        indptr.append(indptr[-1] + len(nz))
+    parts = [np.asarray(indptr, dtype="<i4"), np.concatenate(idx).astype("<i4"),
+             np.concatenate(cnt).astype("<i4")]
+    with open(path, "wb") as f:
+        for a in parts:
+            f.write(a.tobytes())
+    return int(indptr[-1])
+
+
+def export(out, ds, enc, scorer, tower, info, parity_seqs, markov=None):
     os.makedirs(out, exist_ok=True)
     enc.eval()
     tower.eval()
@@ -46,7 +67,10 @@ def export(out, ds, enc, scorer, tower, info, parity_seqs):
     ev[-1] = torch.where(ids[-1] > 0, 2 + torch.arange(L) % 4, torch.zeros(L, dtype=torch.long))
     gaps[-1] = torch.where(ids[-1] > 0, 2 + torch.arange(L) % (len(TIME_GAP_BUCKETS_SECONDS) + 1),
                            torch.zeros(L, dtype=torch.long))
-    dyn = {n: {0: "B"} for n in ENCODER_IO[0] + ENCODER_IO[1]}
+    # the sequence axis is dynamic too: positions are counted from the newest column, so a batch
+    # trimmed to its longest history gives the same outputs as one padded to maxLen
+    dyn = {n: {0: "B", 1: "L"} for n in ENCODER_IO[0] + ["attention"]}
+    dyn.update({n: {0: "B"} for n in ENCODER_IO[1] if n != "attention"})
     _onnx(enc, (ids, ev, gaps), os.path.join(out, "encoder.onnx"), ENCODER_IO, dyn)
     with torch.no_grad():
         u, p, a = enc(ids, ev, gaps)
@@ -60,9 +84,28 @@ def export(out, ds, enc, scorer, tower, info, parity_seqs):
     dyn = {"user_state": {0: "B"}, "category_probs": {0: "B"},
            "candidate_embeddings": {0: "B", 1: "N"}, "candidate_attrs": {0: "B", 1: "N", 2: "A"},
            "scores": {0: "B", 1: "N"}}
-    _onnx(scorer, (u[:2], p[:2], cand_emb, cand_attrs), os.path.join(out, "scorer.onnx"), SCORER_IO, dyn)
+    scorer_args = (u[:2], p[:2], cand_emb, cand_attrs)
+    scorer_io = SCORER_IO
+    if scorer.has_markov:
+        # fixture transitions: the real counts from the rows' newest items to the candidates, with
+        # each row's top successors among the candidates so the term is exercised
+        newest = ids[:2, -1]
+        for r in range(2):
+            succ = [int(j) for j in torch.argsort(-markov.C[newest[r]])[:3] if markov.C[newest[r], j] > 0]
+            rest = [int(j) for j in cand_ids[r] if int(j) not in succ]
+            cand_ids[r] = torch.tensor((succ + rest)[:nc])
+        cand_emb = torch.from_numpy(V)[cand_ids]
+        cand_attrs = enc.item_attrs[cand_ids]
+        scorer_args = (u[:2], p[:2], cand_emb, cand_attrs)
+        cand_tr = markov.C[newest.unsqueeze(-1), cand_ids]
+        newest_out = markov.out[newest]
+        scorer_args += (cand_tr, newest_out)
+        scorer_io = (SCORER_IO[0] + SCORER_MARKOV_INPUTS, SCORER_IO[1])
+        dyn.update({"candidate_transitions": {0: "B", 1: "N"}, "newest_out_transitions": {0: "B"}})
+    _onnx(scorer, scorer_args, os.path.join(out, "scorer.onnx"), scorer_io, dyn)
     with torch.no_grad():
-        s = scorer(u[:2], p[:2], cand_emb, cand_attrs)
+        s = scorer(*scorer_args)
+    transitions = write_transitions(os.path.join(out, "transitions.bin"), markov.C) if scorer.has_markov else 0
 
     # --- content tower: model items' attributes, plus a row with text tokens and a price band
     items = torch.tensor([1, 2, 3, ds.num_items])
@@ -90,8 +133,7 @@ def export(out, ds, enc, scorer, tower, info, parity_seqs):
         "encoder": {"inputs": {"item_ids": _round(ids), "event_types": _round(ev), "time_gaps": _round(gaps)},
                     "outputs": {"user_state": _round(u), "category_probs": _round(p), "attention": _round(a)},
                     "topItems": _round(top)},
-        "scorer": {"inputs": {"user_state": _round(u[:2]), "category_probs": _round(p[:2]),
-                              "candidate_embeddings": _round(cand_emb), "candidate_attrs": _round(cand_attrs)},
+        "scorer": {"inputs": dict(zip(scorer_io[0], map(_round, scorer_args))),
                    "outputs": {"scores": _round(s)}},
         "content": {"inputs": {"attr_ids": _round(c_attrs), "text_tokens": _round(c_text), "price_band": _round(c_price)},
                     "outputs": {"embedding": _round(c)}},
@@ -105,6 +147,8 @@ def export(out, ds, enc, scorer, tower, info, parity_seqs):
         "dataset": ds.name,
         "dim": enc.dim,
         "maxLen": L,
+        # encoder.onnx accepts any L <= maxLen (models/README.md)
+        "dynamicLength": True,
         "numItems": ds.num_items,
         "numAttributes": ds.num_attrs,
         "maxAttributesPerItem": int(ds.item_attrs.shape[1]),
@@ -116,12 +160,15 @@ def export(out, ds, enc, scorer, tower, info, parity_seqs):
         # the sequences-file format has no event types or timestamps: serving must feed "unknown"
         "observed": {"eventTypes": [], "timeGaps": False},
         "files": {"encoder": "encoder.onnx", "scorer": "scorer.onnx", "content": "content.onnx",
-                  "itemEmbeddings": "item_embeddings.f32", "vocab": "vocab.json", "parity": "parity.json"},
+                  "itemEmbeddings": "item_embeddings.f32", "vocab": "vocab.json", "parity": "parity.json",
+                  **({"transitions": "transitions.bin"} if scorer.has_markov else {})},
         "onnx": {"opset": OPSET,
                  "encoder": {"inputs": ENCODER_IO[0], "outputs": ENCODER_IO[1]},
-                 "scorer": {"inputs": SCORER_IO[0], "outputs": SCORER_IO[1]},
+                 "scorer": {"inputs": scorer_io[0], "outputs": scorer_io[1]},
                  "content": {"inputs": CONTENT_IO[0], "outputs": CONTENT_IO[1]}},
-        "scorer": {"categoryWeight": float(scorer.weight)},
+        "scorer": {"categoryWeight": float(scorer.weight),
+                   "markov": [float(b) for b in scorer.markov] if scorer.has_markov else None,
+                   "transitions": transitions},
         **info,
     }
     with open(os.path.join(out, "model.json"), "w") as f:

@@ -157,15 +157,26 @@ class ContentTower(nn.Module):
 
 
 class Scorer(nn.Module):
-    """score = <user_state, candidate> + w * log(mean category probability of the candidate's attributes)."""
+    """score = <user_state, candidate> + w * log(mean category probability of the candidate's attributes)
+    [+ beta0 * log(1 + c) + beta1 * c / out, the first-order Markov term: c = how often the candidate
+    directly followed the subject's newest item in training, out = all transitions out of that item]."""
 
-    def __init__(self, weight=0.0):
+    def __init__(self, weight=0.0, markov=None):
         super().__init__()
         self.register_buffer("weight", torch.tensor(float(weight)))
+        self.has_markov = markov is not None
+        self.register_buffer("markov", torch.as_tensor(markov if markov is not None else [0.0, 0.0],
+                                                       dtype=torch.float32))
 
-    def forward(self, user_state, category_probs, candidate_embeddings, candidate_attrs):
+    def forward(self, user_state, category_probs, candidate_embeddings, candidate_attrs,
+                candidate_transitions=None, newest_out_transitions=None):
         dot = torch.matmul(candidate_embeddings, user_state.unsqueeze(-1)).squeeze(-1)  # [B, N]
         B, N, A = candidate_attrs.shape
         p = torch.gather(category_probs, 1, candidate_attrs.reshape(B, N * A)).reshape(B, N, A)
         logp = torch.log(masked_mean(p.unsqueeze(-1), candidate_attrs).squeeze(-1) + 1e-6)
-        return dot + self.weight * logp
+        score = dot + self.weight * logp
+        if self.has_markov:
+            c = candidate_transitions
+            share = c / newest_out_transitions.clamp(min=1.0).unsqueeze(-1)
+            score = score + self.markov[0] * torch.log1p(c) + self.markov[1] * share
+        return score

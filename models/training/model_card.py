@@ -20,9 +20,9 @@ def table(entry, split="test"):
     head = "| method | " + " | ".join(f"HR@{k} | NDCG@{k}" for k in KS) + " |\n|---|" + "---|" * (2 * len(KS))
     lines = [head]
     if "model" in entry:
-        lines.append(row("**model (inner product)**", entry["model"][split]))
-        if f"{split} (scorer)" in entry["model"]:
-            lines.append(row("model (scorer.onnx)", entry["model"][f"{split} (scorer)"]))
+        lines.append(row("**model (as served: scorer.onnx over all items)**", entry["model"][split]))
+        if "encoderOnly" in entry["model"]:
+            lines.append(row("model, encoder inner product only", entry["model"]["encoderOnly"][split]))
     for name, b in entry.get("baselines", {}).items():
         lines.append(row(name, b[split]))
     return "\n".join(lines)

@@ -17,7 +17,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from content_training import train_content  # noqa: E402
 from data import load, split  # noqa: E402
-from encoder_training import encode_pairs, rank_encoded, rank_targets, train_encoder, unknown_like  # noqa: E402
+from encoder_training import (encode_pairs, newest_items, rank_encoded, rank_targets, train_encoder,  # noqa: E402
+                               unknown_like)
 from export import export  # noqa: E402
 from metrics import fmt, summarize  # noqa: E402
 from model import Encoder, Scorer  # noqa: E402
@@ -41,6 +42,8 @@ def parse_args(argv=None):
     p.add_argument("--eval-every", type=int, default=2)
     p.add_argument("--negatives", type=int, default=0,
                    help="sampled softmax over this many shared uniform negatives (0 = full softmax)")
+    p.add_argument("--markov", action="store_true",
+                   help="learn the scorer's first-order Markov term (transition counts) jointly")
     p.add_argument("--label-smoothing", type=float, default=0.0)
     p.add_argument("--cat-weight", type=float, default=0.1, help="weight of the next-attribute loss")
     p.add_argument("--content-epochs", type=int, default=5)
@@ -82,14 +85,16 @@ def main(argv=None):
     # Scorer weight on log category probability: chosen on validation only.
     U, P, T = encode_pairs(enc, valid)
     V = enc.item_vectors().detach()
-    best_w, best_v = 0.0, summarize(rank_encoded(U, P, T, V))["NDCG@10"]
+    mk = (info["markov"], info["beta"]) if args.markov else None
+    last = newest_items(valid)
+    best_w, best_v = 0.0, summarize(rank_encoded(U, P, T, V, markov=mk, last=last))["NDCG@10"]
     base_v = best_v
     for w in (0.05, 0.1, 0.2, 0.4):
-        v = summarize(rank_encoded(U, P, T, V, enc.item_attrs, w))["NDCG@10"]
+        v = summarize(rank_encoded(U, P, T, V, enc.item_attrs, w, markov=mk, last=last))["NDCG@10"]
         print(f"scorer weight {w}: valid NDCG@10 {v:.4f} (inner product {base_v:.4f})", flush=True)
         if v > best_v + 1e-4:
             best_w, best_v = w, v
-    scorer = Scorer(best_w)
+    scorer = Scorer(best_w, info["beta"].tolist() if args.markov else None)
 
     # Content tower on (user state, next item) pairs from the training sequences.
     with torch.no_grad():
@@ -107,11 +112,11 @@ def main(argv=None):
     warm_items = [i for i in range(1, ds.num_items + 1) if i not in cold]
     tower = train_content(enc, (torch.cat(Us), torch.cat(Ts)), warm_items, args)
 
-    test_m = summarize(rank_targets(enc, test, cat_weight=best_w))
+    test_m = summarize(rank_targets(enc, test, cat_weight=best_w, markov=mk))
     print(f"test (quick check, selection was on validation): {fmt(test_m)}", flush=True)
     info.update({"trainSeconds": round(time.time() - t0, 1), "scorerCategoryWeight": best_w})
     hp = {k: getattr(args, k) for k in ("dim", "max_len", "blocks", "heads", "dropout", "lr", "batch", "epochs",
-                                        "patience", "eval_every", "negatives", "label_smoothing", "cat_weight",
+                                        "patience", "eval_every", "negatives", "markov", "label_smoothing", "cat_weight",
                                         "content_epochs", "holdout_items", "max_users", "max_steps", "seed")}
     meta = export(args.out, ds, enc, scorer, tower, {
         "data": {"sequences": os.path.basename(args.data), "attributes": os.path.basename(args.attributes),
@@ -122,9 +127,9 @@ def main(argv=None):
                      "hyperParameters": hp, "bestEpoch": info["best_epoch"], "epochsRun": info["epochs_run"],
                      "seconds": info["trainSeconds"], "threads": args.threads},
         "metrics": {"validNDCG@10": info["best_valid_ndcg10"], "test": test_m},
-    }, parity_seqs=[s for s, _ in test[:4]] + [test[0][0][-1:]] + [test[5][0]])
+    }, parity_seqs=[s for s, _ in test[:4]] + [test[0][0][-1:]] + [test[5][0]], markov=info["markov"])
     torch.save({"args": vars(args), "encoder": enc.state_dict(), "content": tower.state_dict(),
-                "scorerWeight": best_w, "holdout": holdout, "history": info["history"]},
+                "scorerWeight": best_w, "markov": info["beta"].tolist() if args.markov else None, "holdout": holdout, "history": info["history"]},
                os.path.join(args.out, "checkpoint.pt"))
     print(f"wrote {args.out} ({meta['version']}) in {time.time() - t0:.0f}s", flush=True)
 

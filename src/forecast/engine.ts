@@ -308,12 +308,14 @@ export class ForecastEngine {
 
     const scored = await this.timed(this.modelCalls.scorer, batch.length, () =>
       this.model.score(
-        batch.map((_, i) => {
+        batch.map((r, i) => {
           const out = encoded.value[i] as EncoderOutput;
           return {
+            newestItemId: this.model.newestKnownItem(r.events),
             userState: out.userState,
             categoryProbs: out.categoryProbs,
             candidates: (candidates[i] ?? []).map((c) => ({
+              itemId: c.id,
               embedding: c.embedding,
               attributeIds: c.categoryIds,
             })),

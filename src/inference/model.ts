@@ -18,8 +18,19 @@ const manifestSchema = z.object({
   textHashBuckets: z.number().int().positive(),
   priceBandsUpper: z.array(z.number().positive()),
   heads: z.object({ category: z.boolean(), purchase: z.boolean() }),
-  /** Weight of the category term in scorer.onnx; 0 = the scorer is the inner product alone. */
-  scorer: z.object({ categoryWeight: z.number() }).optional(),
+  /**
+   * The scorer's extra terms: `categoryWeight` (0 = off) and the first-order Markov weights
+   * `markov` (null = off; then scorer.onnx takes the two transition inputs), models/README.md.
+   */
+  scorer: z
+    .object({
+      categoryWeight: z.number(),
+      markov: z.tuple([z.number(), z.number()]).nullable().optional(),
+      transitions: z.number().int().nonnegative().optional(),
+    })
+    .optional(),
+  /** encoder.onnx accepts any sequence length up to maxLen (positions count from the newest). */
+  dynamicLength: z.boolean().optional(),
   /** Inputs the training data had; others are fed as "unknown" (models/README.md). */
   observed: z.object({ eventTypes: z.array(z.string()), timeGaps: z.boolean() }).optional(),
   files: z.object({
@@ -28,6 +39,7 @@ const manifestSchema = z.object({
     content: z.string(),
     itemEmbeddings: z.string(),
     vocab: z.string(),
+    transitions: z.string().optional(),
   }),
 });
 export type ModelManifest = z.infer<typeof manifestSchema>;
@@ -56,12 +68,15 @@ export interface EncoderOutput {
 }
 
 export interface Candidate {
+  itemId: string;
   embedding: Float32Array;
   /** External category/attribute ids of the candidate item. */
   attributeIds: readonly string[];
 }
 
 export interface ScorerInput {
+  /** The subject's newest item known to the model (the Markov term's "from"), or null. */
+  newestItemId: string | null;
   userState: Float32Array;
   categoryProbs: Float32Array;
   candidates: readonly Candidate[];
@@ -87,6 +102,8 @@ export class Model {
     private readonly content: ort.InferenceSession,
     readonly provider: ExecutionProvider,
     readonly providerNote: string | undefined,
+    /** First-order transition counts (transitions.bin), when the scorer has a Markov term. */
+    readonly transitions: Transitions | null,
   ) {
     this.itemIndex = new Map(vocab.items.map((id, k) => [id, k + 1]));
     this.attributeIndex = new Map(vocab.attributes.map((id, k) => [id, k + 1]));
@@ -119,6 +136,14 @@ export class Model {
     // Copy into an aligned buffer: Buffer slices from the pool may not be 4-byte aligned.
     const itemEmbeddings = new Float32Array(raw.byteLength / 4);
     new Uint8Array(itemEmbeddings.buffer).set(raw);
+    const markov = manifest.scorer?.markov ?? null;
+    if (markov && !f.transitions) {
+      throw new Error('model.json sets scorer.markov but names no files.transitions');
+    }
+    const transitions =
+      markov && f.transitions
+        ? Transitions.parse(await read(f.transitions), manifest.numItems, f.transitions)
+        : null;
     const opened: ort.InferenceSession[] = [];
     try {
       const enc = await openSession(path.join(dir, f.encoder), provider, threads);
@@ -136,6 +161,7 @@ export class Model {
         co.session,
         enc.provider,
         enc.fallbackReason,
+        transitions,
       );
     } catch (err) {
       await Promise.all(opened.map((x) => x.release()));
@@ -154,7 +180,29 @@ export class Model {
    * A model that does not say is assumed to re-rank.
    */
   get scorerReranks(): boolean {
-    return this.manifest.scorer?.categoryWeight !== 0;
+    const markov = this.manifest.scorer?.markov;
+    return this.manifest.scorer?.categoryWeight !== 0 || (!!markov && markov.some((b) => b < 0));
+  }
+
+  /**
+   * Items the scorer's Markov term can lift above the inner-product order: the successors of
+   * the subject's newest known item, most frequent first. Retrieving the top `first` nearest
+   * neighbours plus these gives the scorer's exact top `first` (the term is never negative when
+   * both weights are non-negative; `scorerReranks` covers the other case).
+   */
+  successorsOf(newestItemId: string | null, limit: number): string[] {
+    const from = newestItemId === null ? undefined : this.itemIndex.get(newestItemId);
+    if (!this.transitions || from === undefined) return [];
+    return this.transitions.successors(from, limit).map((k) => this.vocab.items[k - 1] as string);
+  }
+
+  /** The newest event's item among those the model knows (the encoder's last position). */
+  newestKnownItem(events: readonly SequenceEvent[]): string | null {
+    for (let i = events.length - 1; i >= 0; i--) {
+      const id = events[i]?.itemId;
+      if (id != null && this.itemIndex.has(id)) return id;
+    }
+    return null;
   }
 
   /** The learned embedding of an item known to the model, or undefined. */
@@ -180,19 +228,25 @@ export class Model {
   }
 
   async encode(inputs: readonly (readonly SequenceEvent[])[]): Promise<EncoderOutput[]> {
-    const { maxLen: L, dim, numAttributes } = this.manifest;
+    const { maxLen, dim, numAttributes } = this.manifest;
     const B = inputs.length;
+    const knownRows = inputs.map((events) => {
+      const known: number[] = [];
+      events.forEach((e, i) => {
+        if (e.itemId !== null && this.itemIndex.has(e.itemId)) known.push(i);
+      });
+      return known.slice(-maxLen);
+    });
+    // With a dynamic sequence axis the batch is only as wide as its longest kept history
+    // (exact: positions are counted from the newest column), which makes short histories cheap.
+    const L = this.manifest.dynamicLength ? Math.max(1, ...knownRows.map((k) => k.length)) : maxLen;
     const items = new BigInt64Array(B * L);
     const types = new BigInt64Array(B * L);
     const gaps = new BigInt64Array(B * L);
     // For each row, which input event sits at each position (-1 = padding).
     const source = new Int32Array(B * L).fill(-1);
     inputs.forEach((events, b) => {
-      const known: number[] = [];
-      events.forEach((e, i) => {
-        if (e.itemId !== null && this.itemIndex.has(e.itemId)) known.push(i);
-      });
-      const kept = known.slice(-L);
+      const kept = knownRows[b] as number[];
       const offset = b * L + (L - kept.length); // left padding: newest at L - 1
       kept.forEach((i, p) => {
         const e = events[i] as SequenceEvent;
@@ -251,12 +305,28 @@ export class Model {
         }
       });
     });
-    const out = await this.scorer.run({
+    const feeds: Record<string, ort.Tensor> = {
       user_state: new ort.Tensor('float32', states, [B, dim]),
       category_probs: new ort.Tensor('float32', probs, [B, C]),
       candidate_embeddings: new ort.Tensor('float32', embeddings, [B, N, dim]),
       candidate_attrs: new ort.Tensor('int64', attrs, [B, N, A]),
-    });
+    };
+    if (this.transitions) {
+      const counts = new Float32Array(B * N);
+      const outs = new Float32Array(B);
+      inputs.forEach((row, b) => {
+        const from = row.newestItemId === null ? undefined : this.itemIndex.get(row.newestItemId);
+        if (from === undefined) return;
+        outs[b] = this.transitions!.outOf(from);
+        row.candidates.forEach((c, n) => {
+          const to = this.itemIndex.get(c.itemId);
+          if (to !== undefined) counts[b * N + n] = this.transitions!.count(from, to);
+        });
+      });
+      feeds.candidate_transitions = new ort.Tensor('float32', counts, [B, N]);
+      feeds.newest_out_transitions = new ort.Tensor('float32', outs, [B]);
+    }
+    const out = await this.scorer.run(feeds);
     const scores = tensorData(out, 'scores');
     return inputs.map((row, b) => scores.slice(b * N, b * N + row.candidates.length));
   }
@@ -312,6 +382,64 @@ export class Model {
 
   async release(): Promise<void> {
     await Promise.all([this.encoder.release(), this.scorer.release(), this.content.release()]);
+  }
+}
+
+/**
+ * First-order transition counts over model item indices (transitions.bin, models/README.md):
+ * CSR rows, each row's successors most frequent first.
+ */
+export class Transitions {
+  private constructor(
+    private readonly indptr: Int32Array,
+    private readonly succ: Int32Array,
+    private readonly counts: Int32Array,
+    private readonly totals: Float64Array,
+  ) {}
+
+  static parse(raw: Buffer, numItems: number, name: string): Transitions {
+    const rows = numItems + 1;
+    if (raw.byteLength % 4 !== 0 || raw.byteLength < (rows + 1) * 4) {
+      throw new Error(
+        `${name}: ${raw.byteLength} bytes is not a transition table for ${numItems} items`,
+      );
+    }
+    const ints = new Int32Array(raw.byteLength / 4);
+    new Uint8Array(ints.buffer).set(raw); // aligned copy (pooled Buffers may not be)
+    const indptr = ints.subarray(0, rows + 1);
+    const nnz = indptr[rows] as number;
+    if (ints.length !== rows + 1 + 2 * nnz) {
+      throw new Error(`${name}: ${ints.length} int32 values, expected ${rows + 1 + 2 * nnz}`);
+    }
+    const counts = ints.subarray(rows + 1 + nnz);
+    const totals = new Float64Array(rows);
+    for (let i = 0; i < rows; i++) {
+      for (let k = indptr[i] as number; k < (indptr[i + 1] as number); k++) {
+        totals[i] = (totals[i] as number) + (counts[k] as number);
+      }
+    }
+    return new Transitions(indptr, ints.subarray(rows + 1, rows + 1 + nnz), counts, totals);
+  }
+
+  /** How often item `to` directly followed item `from` in the training data. */
+  count(from: number, to: number): number {
+    const end = this.indptr[from + 1] as number;
+    for (let k = this.indptr[from] as number; k < end; k++) {
+      if (this.succ[k] === to) return this.counts[k] as number;
+    }
+    return 0;
+  }
+
+  /** All transitions out of `from`. */
+  outOf(from: number): number {
+    return this.totals[from] as number;
+  }
+
+  /** Up to `limit` successors of `from`, most frequent first. */
+  successors(from: number, limit: number): number[] {
+    const start = this.indptr[from] as number;
+    const end = Math.min(this.indptr[from + 1] as number, start + limit);
+    return Array.from(this.succ.subarray(start, end));
   }
 }
 

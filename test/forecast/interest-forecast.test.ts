@@ -89,10 +89,15 @@ describe.each(backends)('interestForecast on $name', (backend) => {
     const [enc] = await f.model.encode([events]);
     const candidates = fc.items.map((it) => {
       const known = f.model.knownItem(it.item.id)!;
-      return { embedding: known.embedding, attributeIds: known.attributeIds };
+      return { itemId: it.item.id, embedding: known.embedding, attributeIds: known.attributeIds };
     });
     const [scores] = await f.model.score([
-      { userState: enc!.userState, categoryProbs: enc!.categoryProbs, candidates },
+      {
+        newestItemId: f.model.newestKnownItem(events),
+        userState: enc!.userState,
+        categoryProbs: enc!.categoryProbs,
+        candidates,
+      },
     ]);
     fc.items.forEach((it, k) => expect(it.score).toBeCloseTo(scores![k]!, 4));
   });
