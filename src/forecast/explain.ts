@@ -3,14 +3,14 @@
 // (attention × cosine similarity), and (b) its categories that the next-category head expects.
 import type { Model } from '../inference/model.js';
 
-export type ReasonKind = 'RECENT_EVENT' | 'CATEGORY_MATCH' | 'POPULAR';
+export type ReasonKind = 'RECENT_EVENT' | 'CATEGORY_MATCH' | 'FOLLOWS_LATEST' | 'POPULAR';
 
 export interface ForecastReason {
   kind: ReasonKind;
   message: string;
   /** In [0, 1]. */
   weight: number;
-  /** Index into the subject's events (oldest first) for RECENT_EVENT. */
+  /** Index into the subject's events (oldest first) for RECENT_EVENT and FOLLOWS_LATEST. */
   eventIndex: number | null;
   /** Stored event id for RECENT_EVENT when the events came from the database. */
   eventId: string | null;
@@ -25,6 +25,28 @@ export interface ExplainedEvent {
 
 const MAX_EVENT_REASONS = 2;
 const MIN_EVENT_WEIGHT = 0.01;
+
+/** FOLLOWS_LATEST: the scorer's Markov term, when the candidate ever followed the latest item. */
+function followsLatest(
+  model: Model,
+  itemId: string,
+  events: readonly ExplainedEvent[],
+): ForecastReason | null {
+  const i = model.newestKnownIndex(events);
+  const latest = i < 0 ? undefined : events[i];
+  const t = latest?.itemId ? model.transitionOf(latest.itemId, itemId) : null;
+  if (!latest || !t || t.count === 0) return null;
+  return {
+    kind: 'FOLLOWS_LATEST',
+    message:
+      `came directly after ${latest.itemId} (the latest event) ${t.count} time${t.count === 1 ? '' : 's'} ` +
+      `in the model's training histories, ${((100 * t.count) / t.out).toFixed(1)}% of what followed it`,
+    weight: t.count / t.out,
+    eventIndex: i,
+    eventId: latest.eventId ?? null,
+    categoryId: null,
+  };
+}
 
 function cosine(a: Float32Array, b: Float32Array): number {
   let dot = 0;
@@ -42,12 +64,14 @@ function cosine(a: Float32Array, b: Float32Array): number {
 
 export function explainItem(
   model: Model,
-  candidate: { embedding: Float32Array; categoryIds: readonly string[] },
+  candidate: { id: string; embedding: Float32Array; categoryIds: readonly string[] },
   events: readonly ExplainedEvent[],
   eventWeights: Float32Array,
   categoryProbs: Float32Array,
 ): ForecastReason[] {
   const reasons: ForecastReason[] = [];
+  const follows = followsLatest(model, candidate.id, events);
+  if (follows) reasons.push(follows);
   const eventReasons: ForecastReason[] = [];
   events.forEach((e, i) => {
     const attention = eventWeights[i] ?? 0;

@@ -218,15 +218,19 @@ export type ForecastReason = {
   __typename?: 'ForecastReason';
   /** The category (CATEGORY_MATCH); null otherwise. */
   category?: Maybe<Category>;
-  /** The past event (RECENT_EVENT with stored events); null otherwise. */
+  /** The past event (RECENT_EVENT or FOLLOWS_LATEST, with stored events); null otherwise. */
   event?: Maybe<Event>;
-  /** Index of the event in `recentEvents` (RECENT_EVENT for anonymous forecasts); null otherwise. */
+  /** Index of the event in `recentEvents` (RECENT_EVENT or FOLLOWS_LATEST, anonymous forecasts); null otherwise. */
   inputIndex?: Maybe<Scalars['Int']['output']>;
   /** What kind of reason this is. */
   kind: ForecastReasonKind;
   /** Human-readable explanation. */
   message: Scalars['String']['output'];
-  /** Strength of the reason in [0, 1]: attention × similarity for events, probability for categories. */
+  /**
+   * Strength of the reason in [0, 1]: attention × similarity for events, probability for
+   * categories, for FOLLOWS_LATEST the share of all transitions out of the latest item that went
+   * to this one.
+   */
   weight: Scalars['Float']['output'];
 };
 
@@ -234,6 +238,11 @@ export type ForecastReason = {
 export type ForecastReasonKind =
   /** The item belongs to a category the model expects next. */
   | 'CATEGORY_MATCH'
+  /**
+   * The item often came directly after the shopper's latest item in the model's training data
+   * (the scorer's first-order Markov term); `event` / `inputIndex` is that latest event.
+   */
+  | 'FOLLOWS_LATEST'
   /** The item is among the most popular (baseline mode). */
   | 'POPULAR'
   /** A past event that weighed heavily in the forecast and points to this item. */
@@ -242,7 +251,7 @@ export type ForecastReasonKind =
 /** Latency breakdown of one forecast, in milliseconds. */
 export type ForecastTiming = {
   __typename?: 'ForecastTiming';
-  /** Number of forecasts in the encoder batch this one was part of (across requests). */
+  /** Number of forecasts in the merged batch this one was computed in (across requests; one encoder call per batch). */
   batchSize: Scalars['Int']['output'];
   /** Time of the batched model calls this forecast took part in. */
   inferenceMs: Scalars['Float']['output'];
@@ -255,7 +264,7 @@ export type ForecastTiming = {
 /** A forecast of a shopper's next interests. Every served forecast is stored under its id. */
 export type InterestForecast = {
   __typename?: 'InterestForecast';
-  /** Number of the subject's events the forecast was based on (those known to the model). */
+  /** Number of the subject's events the model read: the newest events on items it knows, at most its maximum sequence length (50). */
   basedOnEvents: Scalars['Int']['output'];
   /** Next-category distribution, most likely first; probabilities sum to at most 1. */
   categories: Array<CategoryProbability>;
@@ -263,7 +272,7 @@ export type InterestForecast = {
   executionProvider: Scalars['String']['output'];
   /** When it was computed. */
   generatedAt: Scalars['DateTime']['output'];
-  /** Stored forecast id; send it back with later events to close the feedback loop. */
+  /** Id under which the forecast is stored (table `forecasts`: model version, subject, items, categories). */
   id: Scalars['ID']['output'];
   /** Items most likely next, best first. */
   items: Array<ScoredItem>;

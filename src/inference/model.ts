@@ -197,12 +197,27 @@ export class Model {
   }
 
   /** The newest event's item among those the model knows (the encoder's last position). */
-  newestKnownItem(events: readonly SequenceEvent[]): string | null {
+  newestKnownItem(events: readonly { itemId: string | null }[]): string | null {
+    const i = this.newestKnownIndex(events);
+    return i < 0 ? null : (events[i]?.itemId ?? null);
+  }
+
+  /** Index of the newest event on an item the model knows, or -1. */
+  newestKnownIndex(events: readonly { itemId: string | null }[]): number {
     for (let i = events.length - 1; i >= 0; i--) {
       const id = events[i]?.itemId;
-      if (id != null && this.itemIndex.has(id)) return id;
+      if (id != null && this.itemIndex.has(id)) return i;
     }
-    return null;
+    return -1;
+  }
+
+  /** The Markov term's counts for `from` → `to`, or null without a transition table. */
+  transitionOf(fromItemId: string, toItemId: string): { count: number; out: number } | null {
+    const from = this.itemIndex.get(fromItemId);
+    const to = this.itemIndex.get(toItemId);
+    if (!this.transitions || from === undefined) return null;
+    const out = this.transitions.outOf(from);
+    return { count: to === undefined ? 0 : this.transitions.count(from, to), out };
   }
 
   /** The learned embedding of an item known to the model, or undefined. */

@@ -153,7 +153,7 @@ export const forecastResolvers: Resolvers = {
   },
   ForecastReason: {
     event: (r, _, { loaders }) => (r.eventId ? loaders.event.load(r.eventId) : null),
-    inputIndex: (r) => (r.eventId === null && r.kind === 'RECENT_EVENT' ? r.eventIndex : null),
+    inputIndex: (r) => (r.eventId === null ? r.eventIndex : null),
     category: (r, _, { loaders }) => (r.categoryId ? loaders.category.load(r.categoryId) : null),
   },
   CategoryProbability: {
