@@ -1,10 +1,21 @@
-"""Fits the content tower to the learned item vectors: MSE to the item vector plus an in-batch
-softmax that asks a user state to prefer its own next item's content embedding."""
+"""Fits the content tower to the learned item vectors. The main objective is the one cold items
+face at serving time: a user state must rank its next item's *content* embedding above the
+learned vectors of every other item in the catalogue (softmax over the full catalogue, the
+target's learned vector replaced by its content vector). A small MSE to the learned vectors
+keeps the tower in the same region of the space."""
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from model import ContentTower
+from model import NEG, ContentTower, matmul_t
+
+
+def catalogue_mask(targets, n):
+    """[B, n] True at the padding column and at each row's own target."""
+    m = torch.zeros(len(targets), n, dtype=torch.bool)
+    m[:, 0] = True
+    m[torch.arange(len(targets)), targets] = True
+    return m
 
 
 def content_inputs(item_attrs, ids):
@@ -33,14 +44,14 @@ def train_content(enc, user_state_pairs, trainable_items, args, log=print):
             idx = perm[b:b + 512]
             u, t = U[idx], T[idx]
             c = tower(*content_inputs(enc.item_attrs, t))
-            # in-batch softmax over the distinct targets of the batch
-            uniq, inv = torch.unique(t, return_inverse=True)
-            cu = tower(*content_inputs(enc.item_attrs, uniq))
-            nce = F.cross_entropy(u @ cu.T, inv)
+            # the target as a cold item: its content vector against every other item's learned one
+            others = matmul_t(u, V).masked_fill(catalogue_mask(t, V.shape[0]), NEG)
+            logits = torch.cat([(u * c).sum(1, keepdim=True), others], 1)
+            ce = F.cross_entropy(logits, torch.zeros_like(t))
             mse = (c - V[t]).pow(2).sum(1).mean() / scale
             it = items[torch.from_numpy(rng.integers(0, len(items), 512))]
             mse_items = (tower(*content_inputs(enc.item_attrs, it)) - V[it]).pow(2).sum(1).mean() / scale
-            loss = mse + mse_items + 0.1 * nce
+            loss = ce + 0.1 * (mse + mse_items)
             opt.zero_grad()
             loss.backward()
             opt.step()

@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from content_training import train_content  # noqa: E402
 from data import load, split  # noqa: E402
-from encoder_training import (encode_pairs, newest_items, rank_encoded, rank_targets, train_encoder,  # noqa: E402
+from encoder_training import (Markov, encode_pairs, newest_items, rank_encoded, rank_targets, train_encoder,  # noqa: E402
                                unknown_like)
 from export import export  # noqa: E402
 from metrics import fmt, summarize  # noqa: E402
@@ -49,12 +49,41 @@ def parse_args(argv=None):
     p.add_argument("--content-epochs", type=int, default=5)
     p.add_argument("--holdout-items", type=float, default=0.0,
                    help="fraction of items removed from training entirely (cold-start evaluation)")
+    p.add_argument("--encoder-from", metavar="CHECKPOINT",
+                   help="take the encoder (and Markov weights) from a checkpoint.pt of the same data and "
+                        "settings instead of training it; the content tower, scorer and export run as usual")
     p.add_argument("--max-users", type=int, default=0, help="use only the first N users (smoke tests)")
     p.add_argument("--max-steps", type=int, default=0, help="stop after N optimizer steps (smoke tests)")
     p.add_argument("--time-budget", type=float, default=0, help="stop training after N minutes")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--threads", type=int, default=2)
     return p.parse_args(argv)
+
+
+def encoder_from(enc, path, train_seqs, args):
+    """The encoder-training result stored in a checkpoint.pt (see --encoder-from)."""
+    ck = torch.load(path)
+    for k in ("dim", "max_len", "blocks", "heads", "markov", "holdout_items", "seed", "max_users"):
+        if ck["args"].get(k) != getattr(args, k):
+            raise SystemExit(f"--encoder-from: {path} was trained with --{k.replace('_', '-')} "
+                             f"{ck['args'].get(k)}, not {getattr(args, k)}")
+    enc.load_state_dict(ck["encoder"])
+    # the recorded hyper-parameters are the encoder's, whatever this command line says
+    for k in ("dropout", "lr", "batch", "epochs", "patience", "eval_every", "negatives", "label_smoothing",
+              "cat_weight", "max_steps"):
+        setattr(args, k, ck["args"][k])
+    t = ck.get("training")
+    meta_path = os.path.join(os.path.dirname(path), "model.json")
+    meta = json.load(open(meta_path))["training"] if os.path.exists(meta_path) else {}
+    if t is None:  # checkpoints written before "training" was stored: take it from model.json
+        t = {k: meta.get(k) for k in ("bestEpoch", "epochsRun", "seconds")}
+        t["validNDCG@10"] = max([h["NDCG@10"] for h in ck.get("history") or []] + [0.0])
+        t = {k: v for k, v in t.items() if v is not None}
+    args.encoder_command = meta.get("encoderCommand") or meta.get("command")
+    return {"markov": Markov(train_seqs, enc.num_items) if args.markov else None,
+            "beta": torch.tensor(ck["markov"]) if ck.get("markov") else None,
+            "best_epoch": t.get("bestEpoch", 0), "best_valid_ndcg10": t.get("validNDCG@10", 0.0),
+            "epochs_run": t.get("epochsRun", 0), "seconds": t.get("seconds", 0.0), "history": ck.get("history", [])}
 
 
 def main(argv=None):
@@ -78,7 +107,10 @@ def main(argv=None):
 
     enc = Encoder(ds.num_items, ds.num_attrs, ds.item_attrs, args.dim, args.max_len, args.blocks,
                   args.heads, args.dropout)
-    info = train_encoder(enc, train_seqs, valid, args)
+    if args.encoder_from:
+        info = encoder_from(enc, args.encoder_from, train_seqs, args)
+    else:
+        info = train_encoder(enc, train_seqs, valid, args)
     enc.eval()
     print(f"best epoch {info['best_epoch']} valid NDCG@10 {info['best_valid_ndcg10']:.4f}", flush=True)
 
@@ -114,7 +146,9 @@ def main(argv=None):
 
     test_m = summarize(rank_targets(enc, test, cat_weight=best_w, markov=mk))
     print(f"test (quick check, selection was on validation): {fmt(test_m)}", flush=True)
-    info.update({"trainSeconds": round(time.time() - t0, 1), "scorerCategoryWeight": best_w})
+    # with --encoder-from, the encoder's own training time plus this run's
+    seconds = time.time() - t0 + (info["seconds"] if args.encoder_from else 0.0)
+    info.update({"trainSeconds": round(seconds, 1), "scorerCategoryWeight": best_w})
     hp = {k: getattr(args, k) for k in ("dim", "max_len", "blocks", "heads", "dropout", "lr", "batch", "epochs",
                                         "patience", "eval_every", "negatives", "markov", "label_smoothing", "cat_weight",
                                         "content_epochs", "holdout_items", "max_users", "max_steps", "seed")}
@@ -125,10 +159,13 @@ def main(argv=None):
                  "heldOutItems": len(holdout)},
         "training": {"command": "npm run train -- " + " ".join(sys.argv[1:] if argv is None else argv),
                      "hyperParameters": hp, "bestEpoch": info["best_epoch"], "epochsRun": info["epochs_run"],
-                     "seconds": info["trainSeconds"], "threads": args.threads},
+                     "seconds": info["trainSeconds"], "threads": args.threads,
+                     **({"encoderCommand": args.encoder_command} if args.encoder_from else {})},
         "metrics": {"validNDCG@10": info["best_valid_ndcg10"], "test": test_m},
     }, parity_seqs=[s for s, _ in test[:4]] + [test[0][0][-1:]] + [test[5][0]], markov=info["markov"])
     torch.save({"args": vars(args), "encoder": enc.state_dict(), "content": tower.state_dict(),
+                "training": {"bestEpoch": info["best_epoch"], "epochsRun": info["epochs_run"],
+                             "seconds": info["seconds"], "validNDCG@10": info["best_valid_ndcg10"]},
                 "scorerWeight": best_w, "markov": info["beta"].tolist() if args.markov else None, "holdout": holdout, "history": info["history"]},
                os.path.join(args.out, "checkpoint.pt"))
     print(f"wrote {args.out} ({meta['version']}) in {time.time() - t0:.0f}s", flush=True)
