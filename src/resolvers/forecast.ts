@@ -127,9 +127,19 @@ export const forecastResolvers: Resolvers = {
         );
       }
       // Categories the model knows but this database lacks (e.g. sequences imported without
-      // their attributes file) are left out rather than failing the whole forecast.
-      const rows = await loaders.category.loadMany(f.categories.map((c) => c.categoryId));
-      return f.categories.filter((_, k) => rows[k] && !(rows[k] instanceof Error)).slice(0, first);
+      // their attributes file) are left out rather than failing the whole forecast. Only as
+      // many rows as still needed are looked up (usually one round of `first`).
+      const found: typeof f.categories = [];
+      let next = 0;
+      while (found.length < first && next < f.categories.length) {
+        const round = f.categories.slice(next, next + first - found.length);
+        next += round.length;
+        const rows = await loaders.category.loadMany(round.map((c) => c.categoryId));
+        round.forEach((c, k) => {
+          if (rows[k] && !(rows[k] instanceof Error)) found.push(c);
+        });
+      }
+      return found;
     },
   },
   Item: {

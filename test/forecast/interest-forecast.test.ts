@@ -336,4 +336,22 @@ describe.each(backends)('interestForecast on $name', (backend) => {
       expect(res.errors?.[0]?.message, query).toMatch(message);
     }
   });
+
+  // Last: it deletes categories from the shared database.
+  it('leaves out categories the database lacks and still returns `first` of the rest, in order', async () => {
+    const all = (await forecast({ u: userOf(10), first: 1 })).categories.map((c) => c.category.id);
+    expect(all.length).toBeGreaterThanOrEqual(8);
+    const gone = [all[1]!, all[3]!];
+    await f.db.query(`DELETE FROM item_categories WHERE category_id = ANY($1::text[])`, [gone]);
+    await f.db.query(`DELETE FROM categories WHERE id = ANY($1::text[])`, [gone]);
+    const res = await f.server.gql<{ interestForecast: ForecastData }>(
+      `query($u: ID!) { interestForecast(userId: $u, first: 1) {
+        categories(first: 5) { probability category { id } } } }`,
+      { u: userOf(10) },
+    );
+    expect(res.errors).toBeUndefined();
+    expect(res.data!.interestForecast.categories.map((c) => c.category.id)).toEqual(
+      all.filter((id) => !gone.includes(id)).slice(0, 5),
+    );
+  });
 });
