@@ -13,7 +13,7 @@ import type { Db, Queryable } from './db/client.js';
 import type { Resolvers } from './generated/graphql.js';
 import type { ForecastEngine } from './forecast/engine.js';
 import { createForecastLoader } from './loaders/forecast.js';
-import { createLoaders } from './loaders/index.js';
+import { createLoaders, createSharedLookups } from './loaders/index.js';
 import { renderMetrics } from './metrics.js';
 import { resolvers as defaultResolvers } from './resolvers/index.js';
 
@@ -82,13 +82,15 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     },
   });
   await apollo.start();
+  // Concurrent requests' lookups by id merge into shared statements (src/loaders/index.ts).
+  const lookups = createSharedLookups(db);
 
   await app.register(fastifyApollo(apollo), {
     context: async (): Promise<Context> => {
       const base: Context = {
         config,
         db,
-        loaders: createLoaders(db),
+        loaders: createLoaders(db, lookups),
         ...(engine && {
           forecasts: createForecastLoader(engine),
           embedItems: (q: Queryable, ids: readonly string[]) => engine.embedItems(q, ids),

@@ -1,5 +1,8 @@
 // Per-request DataLoaders: every row fetch of one GraphQL request is batched (one statement per
-// kind of lookup per tick) and cached for the rest of the request.
+// kind of lookup per tick) and cached for the rest of the request. Lookups by id go through
+// loaders shared by all requests, which merge the keys that concurrent requests ask for in the
+// same tick into one statement (the forecasts of one merged batch resolve together, so their
+// items and categories are one statement per batch, not per request) and cache nothing.
 import DataLoader from 'dataloader';
 import type { Queryable } from '../db/client.js';
 import {
@@ -22,12 +25,36 @@ import { getUsersByIds, type UserRow } from '../db/users.js';
 /** Loads rows by id; unknown ids resolve to null. */
 function byId<R extends { id: string }>(
   fetch: (ids: readonly string[]) => Promise<R[]>,
+  options?: DataLoader.Options<string, R | null>,
 ): DataLoader<string, R | null> {
   return new DataLoader(async (ids) => {
     const rows = new Map((await fetch(ids)).map((r) => [r.id, r]));
     return ids.map((id) => rows.get(id) ?? null);
-  });
+  }, options);
 }
+
+/** A request's cached view of a shared lookup. */
+function cachedView<R>(shared: DataLoader<string, R | null>): DataLoader<string, R | null> {
+  return new DataLoader((ids) => shared.loadMany(ids));
+}
+
+/**
+ * Lookups by id shared by every request of a server: create once, pass to createLoaders.
+ * They batch but do not cache (`cache: false`): rows are read when a request asks, as before.
+ */
+export function createSharedLookups(q: Queryable) {
+  const shared = <R extends { id: string }>(fetch: (ids: readonly string[]) => Promise<R[]>) =>
+    byId(fetch, { cache: false });
+  return {
+    item: shared<ItemRow>((ids) => getItemsByIds(q, ids)),
+    user: shared<UserRow>((ids) => getUsersByIds(q, ids)),
+    session: shared<SessionRow>((ids) => getSessionsByIds(q, ids)),
+    category: shared<CategoryRow>((ids) => getCategoriesByIds(q, ids)),
+    event: shared<EventRow>((ids) => getEventsByIds(q, ids)),
+  };
+}
+
+export type SharedLookups = ReturnType<typeof createSharedLookups>;
 
 /** Loads the rows related to each parent id (e.g. categories of items). */
 function manyByParent<R>(
@@ -81,13 +108,13 @@ function pagesOf<R>(
   );
 }
 
-export function createLoaders(q: Queryable) {
+export function createLoaders(q: Queryable, shared: SharedLookups = createSharedLookups(q)) {
   return {
-    item: byId<ItemRow>((ids) => getItemsByIds(q, ids)),
-    user: byId<UserRow>((ids) => getUsersByIds(q, ids)),
-    session: byId<SessionRow>((ids) => getSessionsByIds(q, ids)),
-    category: byId<CategoryRow>((ids) => getCategoriesByIds(q, ids)),
-    event: byId<EventRow>((ids) => getEventsByIds(q, ids)),
+    item: cachedView(shared.item),
+    user: cachedView(shared.user),
+    session: cachedView(shared.session),
+    category: cachedView(shared.category),
+    event: cachedView(shared.event),
     categoriesOfItem: manyByParent(
       (ids) => getCategoriesOfItems(q, ids),
       (r) => r.itemId,

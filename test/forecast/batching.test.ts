@@ -80,6 +80,34 @@ describe.each(backends)('forecast batching on $name', (backend) => {
     expect(f.engine.modelCalls.encoder.calls - calls0).toBe(records.length);
   });
 
+  it('looks up the items and categories of one merged batch in one statement each, not one per request', async () => {
+    const records: BatchRecord[] = [];
+    const off = f.engine.scheduler.onBatch((b) => records.push(b));
+    const sql: string[] = [];
+    const offSql = f.db.onQuery((s) => sql.push(s));
+    const users = f.lines.slice(20, 28).map((l) => `beauty:${l.split(' ')[0]}`);
+    const results = await Promise.all(
+      users.map((u) =>
+        f.server.gql<{
+          interestForecast: { items: { item: { id: string; title: string | null } }[] };
+        }>(
+          `query($u: ID!) { interestForecast(userId: $u, first: 3) {
+            items { item { id title } } categories(first: 2) { category { id name } } } }`,
+          { u },
+        ),
+      ),
+    );
+    off();
+    offSql();
+    expect(results.every((r) => r.errors === undefined)).toBe(true);
+    expect(results.every((r) => r.data!.interestForecast.items.length === 3)).toBe(true);
+    expect(records.length).toBeLessThan(8); // the requests did share batches
+    const lookups = (table: string) =>
+      sql.filter((s) => s.includes(`FROM ${table} WHERE id = ANY`)).length;
+    expect(lookups('items')).toBe(records.length);
+    expect(lookups('categories')).toBe(records.length);
+  });
+
   it('answers UNAVAILABLE at once when the inference queue is full, then keeps serving', async () => {
     const small = new ForecastEngine(f.db, f.model, {
       inference: { maxBatch: 8, maxDelayMs: 1, maxQueue: 10 },
