@@ -33,6 +33,7 @@ const schema = z.object({
   INFERENCE_THREADS: intFrom(1, 0, 256),
   RETRIEVAL_CANDIDATES: intFrom(50, 1, 5000),
   RETRIEVAL_EF_SEARCH: intFrom(128, 1, 1000),
+  RETRIEVAL_SUCCESSORS: intFrom(100, 0, 1000),
   FORECAST_MODE: z.enum(['model', 'popularity']).default('model'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -61,7 +62,7 @@ export interface Config {
     /** ONNX Runtime intra-op threads per session; 0 = ONNX Runtime's default (one per core). */
     threads: number;
   };
-  retrieval: { candidates: number; efSearch: number };
+  retrieval: { candidates: number; efSearch: number; successors: number };
   forecastMode: 'model' | 'popularity';
   logLevel: string;
 }
@@ -96,7 +97,11 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
       provider: e.INFERENCE_PROVIDER,
       threads: e.INFERENCE_THREADS,
     },
-    retrieval: { candidates: e.RETRIEVAL_CANDIDATES, efSearch: e.RETRIEVAL_EF_SEARCH },
+    retrieval: {
+      candidates: e.RETRIEVAL_CANDIDATES,
+      efSearch: e.RETRIEVAL_EF_SEARCH,
+      successors: e.RETRIEVAL_SUCCESSORS,
+    },
     forecastMode: e.FORECAST_MODE,
     logLevel: e.LOG_LEVEL,
   };

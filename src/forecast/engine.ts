@@ -109,7 +109,7 @@ interface Resolved {
 
 export interface EngineOptions {
   inference: SchedulerOptions;
-  retrieval: { candidates: number; efSearch: number };
+  retrieval: { candidates: number; efSearch: number; successors: number };
 }
 
 /**
@@ -287,6 +287,10 @@ export class ForecastEngine {
           idx.map((i) => ({
             userState: (encoded.value[i] as EncoderOutput).userState,
             exclude: exclusions(batch[i] as Resolved),
+            include: this.model.successorsOf(
+              this.model.newestKnownItem((batch[i] as Resolved).events),
+              this.options.retrieval.successors,
+            ),
           })),
           first.request.filter,
           {

@@ -15,6 +15,11 @@ export interface CandidateQuery {
   userState: Float32Array;
   /** Items never to return for this query (already purchased, already seen). */
   exclude: readonly string[];
+  /**
+   * Items to return as well, whether or not they are among the nearest neighbours (the
+   * scorer's Markov term can lift them: the newest item's successors); filters still apply.
+   */
+  include?: readonly string[];
 }
 
 export interface RetrievedItem {
@@ -23,6 +28,17 @@ export interface RetrievedItem {
   categoryIds: string[];
   /** Inner product with the user state as computed by pgvector. */
   similarity: number;
+}
+
+// With `include` lists, an item can come back from both branches: keep its first row.
+function dedupe(rows: Row[]): Row[] {
+  const seen = new Set<string>();
+  return rows.filter((r) => {
+    const key = `${r.k}\u0000${r.id}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 export interface RetrievalOptions {
@@ -89,7 +105,12 @@ export async function retrieveCandidates(
 ): Promise<RetrievedItem[][]> {
   if (queries.length === 0) return [];
   const payload = JSON.stringify(
-    queries.map((q, k) => ({ k, v: toVectorLiteral(q.userState), x: q.exclude })),
+    queries.map((q, k) => ({
+      k,
+      v: toVectorLiteral(q.userState),
+      x: q.exclude,
+      i: q.include ?? [],
+    })),
   );
   const params: unknown[] = [
     payload,
@@ -111,10 +132,20 @@ export async function retrieveCandidates(
   // Items embedded by the loaded model: the vector and the attributes are in memory already
   // (shipping 200 vectors back as text was most of a candidate query's cost).
   const known = `c.embedding_source = 'model' AND c.embedding_model_version = $3`;
+  const columns = `i.id, i.embedding, i.embedding_source, i.embedding_model_version,
+             -(i.embedding <#> q.v) AS similarity`;
+  // The included items: a primary-key lookup each, through the same filters.
+  const included = queries.some((q) => (q.include?.length ?? 0) > 0)
+    ? `UNION ALL
+      SELECT ${columns}
+      FROM items i
+      WHERE i.id = ANY(q.include) AND ${where.join('\n        AND ')}`
+    : '';
   const sql = `
     WITH q AS (
       SELECT (r->>'k')::int AS k, (r->>'v')::vector AS v,
-             ARRAY(SELECT jsonb_array_elements_text(r->'x')) AS exclude
+             ARRAY(SELECT jsonb_array_elements_text(r->'x')) AS exclude,
+             ARRAY(SELECT jsonb_array_elements_text(r->'i')) AS include
       FROM jsonb_array_elements($1::jsonb) AS r
     )
     SELECT q.k, c.id, c.similarity,
@@ -122,12 +153,12 @@ export async function retrieveCandidates(
            CASE WHEN ${known} THEN NULL ELSE
              ${itemCategoryIdsSql('c')} END AS category_ids
     FROM q CROSS JOIN LATERAL (
-      SELECT i.id, i.embedding, i.embedding_source, i.embedding_model_version,
-             -(i.embedding <#> q.v) AS similarity
+      (SELECT ${columns}
       FROM items i
       WHERE ${where.join('\n        AND ')}
       ORDER BY ${options.exact ? '(i.embedding <#> q.v) + 0' : 'i.embedding <#> q.v'}
-      LIMIT $4
+      LIMIT $4)
+      ${included}
     ) c
     ORDER BY q.k, c.similarity DESC`;
   const settings = retrievalSettings(Math.max(options.efSearch, options.limit));
@@ -144,7 +175,7 @@ export async function retrieveCandidates(
         return (await tx.query<Row>(sql, params)).rows;
       });
   const out: RetrievedItem[][] = queries.map(() => []);
-  for (const r of rows) {
+  for (const r of dedupe(rows)) {
     const mem = r.embedding === null ? (options.known?.lookup(r.id) ?? missing(r.id)) : undefined;
     out[r.k]?.push({
       id: r.id,

@@ -111,7 +111,7 @@ describe.each(backends)('forecast batching on $name', (backend) => {
   it('answers UNAVAILABLE at once when the inference queue is full, then keeps serving', async () => {
     const small = new ForecastEngine(f.db, f.model, {
       inference: { maxBatch: 8, maxDelayMs: 1, maxQueue: 10 },
-      retrieval: { candidates: 50, efSearch: 50 },
+      retrieval: { candidates: 50, efSearch: 50, successors: 100 },
     });
     const server = await startServer(f.db, {}, { engine: small });
     try {

@@ -11,7 +11,7 @@ import { beautySlice } from './fixtures.js';
 import { startServer, type TestServer } from './server.js';
 
 export const MODEL_DIR = 'models/beauty';
-const RETRIEVAL = { candidates: 100, efSearch: 100 };
+const RETRIEVAL = { candidates: 100, efSearch: 100, successors: 100 };
 
 export interface ForecastFixture {
   db: Db;
