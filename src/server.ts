@@ -2,8 +2,9 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
@@ -55,6 +56,21 @@ const CLIENT_CODES = new Set([
   'UNAVAILABLE',
 ]);
 
+/**
+ * `cache-control: no-store` on every GraphQL response, as Apollo's cache-control plugin sends
+ * it for a schema without cache hints. That plugin itself is off: it hooks every resolved field
+ * (and makes Apollo wrap every resolver) to compute a policy this schema never declares.
+ */
+const noStore: ApolloServerPlugin<Context> = {
+  async requestDidStart() {
+    return {
+      async willSendResponse({ response }) {
+        response.http.headers.set('cache-control', 'no-store');
+      },
+    };
+  },
+};
+
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const { config, db, engine } = deps;
   const app = Fastify({ logger: deps.logger ?? { level: config.logLevel } });
@@ -62,7 +78,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const apollo = new ApolloServer<Context>({
     typeDefs: loadTypeDefs(),
     resolvers: (deps.resolvers ?? defaultResolvers) as never,
-    plugins: [fastifyApolloDrainPlugin(app)],
+    plugins: [fastifyApolloDrainPlugin(app), ApolloServerPluginCacheControlDisabled(), noStore],
     includeStacktraceInErrorResponses: false,
     formatError: (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
       const code = formatted.extensions?.code;
