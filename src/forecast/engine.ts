@@ -453,10 +453,20 @@ function topCategories(
   model: Model,
   probs: Float32Array,
 ): { categoryId: string; probability: number }[] {
-  const idx: number[] = [];
-  for (let k = 1; k < probs.length; k++) idx.push(k);
-  idx.sort((a, b) => (probs[b] as number) - (probs[a] as number));
-  return idx.slice(0, MAX_CATEGORIES).map((k) => ({
+  // The MAX_CATEGORIES largest by insertion into a short sorted list (most attributes fall
+  // below its last entry at once), not a sort of every attribute per forecast. Ties keep the
+  // lower index first, as the stable sort did.
+  const top: number[] = [];
+  for (let k = 1; k < probs.length; k++) {
+    const p = probs[k] as number;
+    if (top.length === MAX_CATEGORIES && p <= (probs[top[top.length - 1] as number] as number))
+      continue;
+    let at = top.length;
+    while (at > 0 && (probs[top[at - 1] as number] as number) < p) at--;
+    top.splice(at, 0, k);
+    if (top.length > MAX_CATEGORIES) top.pop();
+  }
+  return top.map((k) => ({
     categoryId: model.attributeAt(k) as string,
     probability: probs[k] as number,
   }));
