@@ -32,7 +32,7 @@ const schema = z.object({
   INFERENCE_PROVIDER: z.enum(['auto', 'cuda', 'cpu']).default('auto'),
   INFERENCE_THREADS: intFrom(1, 0, 256),
   RETRIEVAL_CANDIDATES: intFrom(50, 1, 5000),
-  RETRIEVAL_EF_SEARCH: intFrom(128, 1, 1000),
+  RETRIEVAL_EF_SEARCH: intFrom(64, 1, 1000),
   RETRIEVAL_SUCCESSORS: intFrom(100, 0, 1000),
   FORECAST_MODE: z.enum(['model', 'popularity']).default('model'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
