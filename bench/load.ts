@@ -4,6 +4,19 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import autocannon from 'autocannon';
 
+/** Each request of the load: one forecast of a Beauty user, with items and top categories. */
+export const QUERY = `query Forecast($u: ID!) {
+  interestForecast(userId: $u, first: 10) {
+    id modelVersion
+    items { rank score item { id } }
+    categories(first: 5) { probability category { id } }
+    timing { batchSize }
+  }
+}`;
+
+/** The users the load draws from (5,000 Beauty users, a fixed pseudo-random sample). */
+export const USER_SAMPLE_SQL = `SELECT id FROM users WHERE dataset = 'beauty' ORDER BY md5(id) LIMIT 5000`;
+
 export interface ServerHandle {
   url: string;
   pid: number;

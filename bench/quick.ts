@@ -13,7 +13,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { diffStats, drive, inferenceStats, startServer } from './load.js';
+import { diffStats, drive, inferenceStats, QUERY, startServer, USER_SAMPLE_SQL } from './load.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -27,19 +27,11 @@ const { values: opts } = parseArgs({
     variant: { type: 'string', multiple: true, default: ['default='] },
     /** Extra `node` flags for the server (e.g. --cpu-prof). */
     'node-flags': { type: 'string', default: '' },
+    /** Statements and commits per request (needs pg_stat_statements in the bench database). */
+    'pg-stats': { type: 'boolean', default: false },
   },
 });
 const databaseUrl = opts['database-url'] as string;
-
-/** The benchmark's query (bench/run.ts). */
-const QUERY = `query Forecast($u: ID!) {
-  interestForecast(userId: $u, first: 10) {
-    id modelVersion
-    items { rank score item { id } }
-    categories(first: 5) { probability category { id } }
-    timing { batchSize }
-  }
-}`;
 
 const TICK_MS = 10; // USER_HZ = 100 on Linux
 
@@ -83,6 +75,45 @@ function cpuSnapshot(serverPid: number) {
   };
 }
 
+/** Per-statement counters of the bench database (pg_stat_statements), and its commits. */
+async function pgStats(db: pg.Client) {
+  const { rows } = await db.query<{ query: string; calls: string; ms: number; rows: string }>(
+    `SELECT s.query, s.calls, s.total_exec_time AS ms, s.rows
+     FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+     WHERE d.datname = current_database()`,
+  );
+  const commits = await db.query<{ n: string }>(
+    `SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()`,
+  );
+  return { statements: rows, commits: Number(commits.rows[0]?.n) };
+}
+
+type PgStats = Awaited<ReturnType<typeof pgStats>>;
+
+/** Calls, rows and execution ms per request of each statement, and commits per request. */
+function perRequest(before: PgStats, after: PgStats, requests: number) {
+  const base = new Map(before.statements.map((r) => [r.query, r]));
+  const statements = after.statements
+    .map((r) => {
+      const b = base.get(r.query);
+      return {
+        sql: r.query.replace(/\s+/g, ' ').slice(0, 70),
+        calls: (Number(r.calls) - Number(b?.calls ?? 0)) / requests,
+        rows: (Number(r.rows) - Number(b?.rows ?? 0)) / requests,
+        execMs: (r.ms - (b?.ms ?? 0)) / requests,
+      };
+    })
+    .filter((r) => r.calls > 0.001 && !r.sql.includes('pg_stat'))
+    .sort((a, b) => b.execMs - a.execMs)
+    .map((r) => ({
+      ...r,
+      calls: Number(r.calls.toFixed(3)),
+      rows: Number(r.rows.toFixed(1)),
+      execMs: Number(r.execMs.toFixed(3)),
+    }));
+  return { commits: Number(((after.commits - before.commits) / requests).toFixed(3)), statements };
+}
+
 function parseVariant(spec: string): { name: string; cwd: string; env: Record<string, string> } {
   const eq = spec.indexOf('=');
   const [name, cwd] = (eq < 0 ? spec : spec.slice(0, eq)).split('@') as [string, string?];
@@ -97,10 +128,7 @@ function parseVariant(spec: string): { name: string; cwd: string; env: Record<st
 async function main(): Promise<void> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
-  const { rows } = await client.query<{ id: string }>(
-    `SELECT id FROM users WHERE dataset = 'beauty' ORDER BY md5(id) LIMIT 5000`,
-  );
-  await client.end();
+  const { rows } = await client.query<{ id: string }>(USER_SAMPLE_SQL);
   const userIds = rows.map((r) => r.id);
   const variants = (opts.variant as string[]).map(parseVariant);
   const concurrency = Number(opts.concurrency);
@@ -124,9 +152,11 @@ async function main(): Promise<void> {
       try {
         await drive(server.url, userIds, 8, 3, QUERY);
         const before = await inferenceStats(server.url);
+        const pg0 = opts['pg-stats'] ? await pgStats(client) : null;
         const cpu0 = cpuSnapshot(server.pid);
         const r = await drive(server.url, userIds, concurrency, duration, QUERY);
         const cpu1 = cpuSnapshot(server.pid);
+        const sql = pg0 && perRequest(pg0, await pgStats(client), r.requests);
         const inf = diffStats(before, await inferenceStats(server.url));
         // CPU per request (ms): the server, PostgreSQL, this load generator, everything else.
         const per = (k: keyof typeof cpu0) => Number(((cpu1[k] - cpu0[k]) / r.requests).toFixed(2));
@@ -149,6 +179,7 @@ async function main(): Promise<void> {
           meanBatch: meanBatch && Number(meanBatch.toFixed(1)),
           errors: r.errors + r.non2xx,
           cpuMsPerReq,
+          ...(sql && { sqlPerRequest: sql }),
         };
         runs.push(run);
         console.log(JSON.stringify(run));
@@ -157,6 +188,7 @@ async function main(): Promise<void> {
       }
     }
   }
+  await client.end();
   // Medians over the rounds, one line per variant.
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   for (const v of variants) {

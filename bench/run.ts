@@ -17,7 +17,15 @@ import { openDb } from '../src/db/index.js';
 import { subjectHistories } from '../src/db/forecasts.js';
 import { Model } from '../src/inference/model.js';
 import { retrieveCandidates } from '../src/retrieval/candidates.js';
-import { diffStats, drive, inferenceStats, startServer, type LoadResult } from './load.js';
+import {
+  diffStats,
+  drive,
+  inferenceStats,
+  QUERY,
+  startServer,
+  USER_SAMPLE_SQL,
+  type LoadResult,
+} from './load.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -42,15 +50,6 @@ const concurrencies = (opts.concurrency as string).split(',').map(Number);
 const log = (msg: string) => console.error(`[bench] ${msg}`);
 /** The serving defaults (src/config.ts), for the in-process measurements. */
 const defaults = loadConfig({});
-
-const QUERY = `query Forecast($u: ID!) {
-  interestForecast(userId: $u, first: 10) {
-    id modelVersion
-    items { rank score item { id } }
-    categories(first: 5) { probability category { id } }
-    timing { batchSize }
-  }
-}`;
 
 async function ensureDatabase(): Promise<void> {
   const url = new URL(databaseUrl);
@@ -207,9 +206,7 @@ async function main(): Promise<void> {
   importDataset('data/amazon/Beauty.txt', 'data/amazon/Beauty_item2attributes.json');
   importDataset(opts.sports as string, opts['sports-attributes'] as string);
   const db = await openDb({ databaseUrl });
-  const { rows } = await db.query<{ id: string }>(
-    `SELECT id FROM users WHERE dataset = 'beauty' ORDER BY md5(id) LIMIT 5000`,
-  );
+  const { rows } = await db.query<{ id: string }>(USER_SAMPLE_SQL);
   await db.close();
   const userIds = rows.map((r) => r.id);
   const load = await loadScenarios(userIds);
