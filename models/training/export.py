@@ -78,7 +78,7 @@ def export(out, ds, enc, scorer, tower, info, parity_seqs, markov=None):
 
     # --- scorer: candidates = top items of the first two rows, as the gateway would send them
     nc = 10
-    cand_ids = top[:2, :nc]
+    cand_ids = top[:2, :nc].clone()  # (a copy: the Markov fixture below edits it)
     cand_emb = torch.from_numpy(V)[cand_ids]
     cand_attrs = enc.item_attrs[cand_ids]
     dyn = {"user_state": {0: "B"}, "category_probs": {0: "B"},

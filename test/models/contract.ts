@@ -12,7 +12,16 @@ export interface ModelMeta {
   numItems: number;
   numAttributes: number;
   heads: { category: boolean; purchase: boolean };
-  files: { encoder: string; scorer: string; content: string; itemEmbeddings: string; vocab: string };
+  dynamicLength?: boolean;
+  scorer: { categoryWeight: number; markov?: [number, number] | null; transitions?: number };
+  files: {
+    encoder: string;
+    scorer: string;
+    content: string;
+    itemEmbeddings: string;
+    vocab: string;
+    transitions?: string;
+  };
 }
 
 export type Fixture = Record<string, number[] | number[][] | number[][][]>;
@@ -27,6 +36,8 @@ export const CONTRACT = {
     outputs: ['scores'],
   },
   content: { inputs: ['attr_ids', 'text_tokens', 'price_band'], outputs: ['embedding'] },
+  /** Extra scorer inputs when model.json `scorer.markov` is set. */
+  scorerMarkovInputs: ['candidate_transitions', 'newest_out_transitions'],
 } as const;
 
 /** Inputs that are int64 in the contract; everything else is float32. */

@@ -45,6 +45,31 @@ describe('model directory', () => {
     expect(emb.every((x) => Number.isFinite(x))).toBe(true);
   });
 
+  it('transitions.bin is the CSR the scorer\'s Markov term reads, each row most frequent first', () => {
+    expect(meta.scorer.markov).toHaveLength(2);
+    const raw = fs.readFileSync(path.join(MODEL_DIR, meta.files.transitions!));
+    const ints = new Int32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+    const rows = meta.numItems + 1;
+    const indptr = ints.subarray(0, rows + 1);
+    const nnz = indptr[rows]!;
+    expect(nnz).toBe(meta.scorer.transitions);
+    expect(ints.length).toBe(rows + 1 + 2 * nnz);
+    const succ = ints.subarray(rows + 1, rows + 1 + nnz);
+    const counts = ints.subarray(rows + 1 + nnz);
+    expect(indptr[0]).toBe(0);
+    expect(indptr[1]).toBe(0); // row 0 = padding
+    const bad: string[] = [];
+    for (let i = 1; i < rows; i++) {
+      if (indptr[i + 1]! < indptr[i]!) bad.push(`indptr[${i + 1}] < indptr[${i}]`);
+      for (let k = indptr[i]!; k < indptr[i + 1]!; k++) {
+        if (!(succ[k]! >= 1 && succ[k]! <= meta.numItems)) bad.push(`row ${i}: successor ${succ[k]}`);
+        if (!(counts[k]! >= 1)) bad.push(`row ${i}: count ${counts[k]}`);
+        if (k > indptr[i]! && counts[k]! > counts[k - 1]!) bad.push(`row ${i}: not most frequent first`);
+      }
+    }
+    expect(bad.slice(0, 5)).toEqual([]);
+  });
+
   it('vocab.json holds namespaced ids in model-index order', () => {
     const vocab = readJson<{ items: string[]; attributes: string[] }>(
       path.join(MODEL_DIR, meta.files.vocab),
@@ -60,7 +85,8 @@ describe('model directory', () => {
 describe.each(['encoder', 'scorer', 'content'] as const)('%s.onnx parity', (name) => {
   it(`has the contract's inputs/outputs and matches PyTorch within ${parity.tolerance}`, async () => {
     const { session, outputs } = await runOnnx(path.join(MODEL_DIR, meta.files[name]), parity[name].inputs);
-    expect([...session.inputNames]).toEqual([...CONTRACT[name].inputs]);
+    const markov = name === 'scorer' && meta.scorer.markov ? CONTRACT.scorerMarkovInputs : [];
+    expect([...session.inputNames]).toEqual([...CONTRACT[name].inputs, ...markov]);
     expect([...session.outputNames]).toEqual([...CONTRACT[name].outputs]);
     for (const [out, expected] of Object.entries(parity[name].outputs)) {
       const t = outputs[out];
@@ -100,6 +126,28 @@ describe('encoder outputs', () => {
       }
       scores.sort((x, y) => y[0] - x[0]);
       expect(scores.slice(0, 5).map(([, i]) => i)).toEqual(parity.encoder.topItems[b]!.slice(0, 5));
+    }
+  });
+
+  it('treats the sequence axis as dynamic: a batch trimmed to its longest history gives the same outputs', async () => {
+    expect(meta.dynamicLength).toBe(true);
+    const rows = parity.encoder.inputs.item_ids as number[][];
+    const longest = Math.max(...rows.map((r) => r.filter((x) => x > 0).length));
+    for (const width of [longest, longest + 1]) {
+      const trimmed: Fixture = {};
+      for (const [k, v] of Object.entries(parity.encoder.inputs)) {
+        trimmed[k] = (v as number[][]).map((r) => r.slice(meta.maxLen - width));
+      }
+      const { outputs } = await runOnnx(path.join(MODEL_DIR, meta.files.encoder), trimmed);
+      for (const out of ['user_state', 'category_probs'] as const) {
+        expect(maxAbsDiff(outputs[out]!, parity.encoder.outputs[out]!), out).toBeLessThanOrEqual(
+          parity.tolerance,
+        );
+      }
+      const attention = (parity.encoder.outputs.attention as number[][]).map((r) =>
+        r.slice(meta.maxLen - width),
+      );
+      expect(maxAbsDiff(outputs.attention!, attention)).toBeLessThanOrEqual(parity.tolerance);
     }
   });
 
