@@ -253,7 +253,9 @@ async function main(): Promise<void> {
     new RegExp(`${start}[\\s\\S]*${end}`),
     `${start}\n${summary}\n${end}`,
   );
-  await writeFile('bench/README.md', next);
+  // formatted as the repository's lint expects (prettier --check runs in CI)
+  const prettier = await import('prettier');
+  await writeFile('bench/README.md', await prettier.format(next, { filepath: 'bench/README.md' }));
   log(`wrote ${file} and bench/README.md`);
 }
 
