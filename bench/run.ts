@@ -255,7 +255,11 @@ async function main(): Promise<void> {
   );
   // formatted as the repository's lint expects (prettier --check runs in CI)
   const prettier = await import('prettier');
-  await writeFile('bench/README.md', await prettier.format(next, { filepath: 'bench/README.md' }));
+  const options = await prettier.resolveConfig('bench/README.md');
+  await writeFile(
+    'bench/README.md',
+    await prettier.format(next, { ...options, filepath: 'bench/README.md' }),
+  );
   log(`wrote ${file} and bench/README.md`);
 }
 
