@@ -1,8 +1,10 @@
-"""Fits the content tower to the learned item vectors. The main objective is the one cold items
-face at serving time: a user state must rank its next item's *content* embedding above the
-learned vectors of every other item in the catalogue (softmax over the full catalogue, the
-target's learned vector replaced by its content vector). A small MSE to the learned vectors
-keeps the tower in the same region of the space."""
+"""Fits the content tower to the learned item vectors. The main objective is the situation cold
+items face at serving time: in every batch a random quarter of the catalogue is scored by its
+content vectors and the rest by their learned vectors, and each user state must rank its next
+item first among all of them. A small MSE to the learned vectors keeps the tower in the same
+region of the space. (Always scoring the target by its content vector, against learned vectors
+only, made the tower inflate every content vector: cold items then outranked warm ones for
+every user.)"""
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -10,12 +12,7 @@ import torch.nn.functional as F
 from model import NEG, ContentTower, matmul_t
 
 
-def catalogue_mask(targets, n):
-    """[B, n] True at the padding column and at each row's own target."""
-    m = torch.zeros(len(targets), n, dtype=torch.bool)
-    m[:, 0] = True
-    m[torch.arange(len(targets)), targets] = True
-    return m
+COLD_SHARE = 0.25
 
 
 def content_inputs(item_attrs, ids):
@@ -43,11 +40,20 @@ def train_content(enc, user_state_pairs, trainable_items, args, log=print):
         for b in range(0, len(perm), 512):
             idx = perm[b:b + 512]
             u, t = U[idx], T[idx]
+            # a random quarter of the catalogue plays "cold" in this batch: those items are scored
+            # by their content vectors, all others by their learned ones, and every row ranks its
+            # target among all of them. Content vectors are negatives far more often than
+            # positives, as at serving time, so inflating them does not pay.
+            cold = torch.from_numpy(rng.random(V.shape[0]) < COLD_SHARE)
+            cold[0] = False
+            cold_ids = cold.nonzero().squeeze(1)
+            cv = tower(*content_inputs(enc.item_attrs, cold_ids))
+            logits = matmul_t(u, V).masked_fill(cold.unsqueeze(0), 0.0)
+            logits = logits.index_put((torch.arange(len(u)).unsqueeze(1), cold_ids.unsqueeze(0)),
+                                      matmul_t(u, cv))
+            logits[:, 0] = NEG
+            ce = F.cross_entropy(logits, t)
             c = tower(*content_inputs(enc.item_attrs, t))
-            # the target as a cold item: its content vector against every other item's learned one
-            others = matmul_t(u, V).masked_fill(catalogue_mask(t, V.shape[0]), NEG)
-            logits = torch.cat([(u * c).sum(1, keepdim=True), others], 1)
-            ce = F.cross_entropy(logits, torch.zeros_like(t))
             mse = (c - V[t]).pow(2).sum(1).mean() / scale
             it = items[torch.from_numpy(rng.integers(0, len(items), 512))]
             mse_items = (tower(*content_inputs(enc.item_attrs, it)) - V[it]).pow(2).sum(1).mean() / scale

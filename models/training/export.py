@@ -141,7 +141,11 @@ def export(out, ds, enc, scorer, tower, info, parity_seqs, markov=None):
     with open(os.path.join(out, "parity.json"), "w") as f:
         json.dump(parity, f, separators=(",", ":"))
 
-    digest = hashlib.sha256(V.tobytes()).hexdigest()[:8]
+    # the version names everything the gateway serves: item vectors, content tower, scorer
+    h = hashlib.sha256(V.tobytes())
+    for t in list(tower.state_dict().values()) + list(scorer.state_dict().values()):
+        h.update(t.detach().numpy().tobytes())
+    digest = h.hexdigest()[:8]
     meta = {
         "version": f"{ds.name}-sasrec-{datetime.date.today().strftime('%Y%m%d')}-{digest}",
         "dataset": ds.name,

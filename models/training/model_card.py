@@ -42,8 +42,9 @@ def section(title, entry):
     if "model" in entry and "training" in entry["model"]:
         t = entry["model"]["training"]
         how = f" with `{t['command']}`" if t.get("command") else ""
+        enc = f" The encoder came from `{t['encoderCommand']}`." if t.get("encoderCommand") else ""
         out += [f"Model `{entry['model'].get('version', '')}` trained{how}: best epoch {t['bestEpoch']} of "
-                f"{t['epochsRun']}, {t['seconds'] / 60:.1f} min wall-clock on {t['threads']} CPU threads.", ""]
+                f"{t['epochsRun']}, {t['seconds'] / 60:.1f} min wall-clock on {t['threads']} CPU threads.{enc}", ""]
     return "\n".join(out)
 
 
@@ -85,7 +86,8 @@ def main():
         t = c["model"].get("training", {})
         if t.get("command"):
             out += [f"Trained with `{t['command']}` (best epoch {t['bestEpoch']} of {t['epochsRun']}, "
-                    f"{t['seconds'] / 60:.1f} min).", ""]
+                    f"{t['seconds'] / 60:.1f} min)."
+                    + (f" The encoder came from `{t['encoderCommand']}`." if t.get("encoderCommand") else ""), ""]
     else:
         out += ["(not evaluated)", ""]
     out += ["## Files", "", "| file | bytes |", "|---|---|"] + [f"| {f} | {s:,} |" for f, s in sizes.items()]
