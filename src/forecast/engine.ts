@@ -269,6 +269,11 @@ export class ForecastEngine {
     const encoded = await this.timed(this.modelCalls.encoder, batch.length, () =>
       this.model.encode(batch.map((r) => r.events)),
     );
+    // The newest event on an item the model knows: the Markov term's "from" in retrieval,
+    // scoring and explanations.
+    const latest = batch.map((r) => this.model.newestKnownIndex(r.events));
+    const latestItem = (i: number) =>
+      (batch[i] as Resolved).events[latest[i] as number]?.itemId ?? null;
 
     // One retrieval statement per distinct filter (usually one for the whole batch).
     const candidates: RetrievedItem[][] = new Array(batch.length);
@@ -287,10 +292,7 @@ export class ForecastEngine {
           idx.map((i) => ({
             userState: (encoded.value[i] as EncoderOutput).userState,
             exclude: exclusions(batch[i] as Resolved),
-            include: this.model.successorsOf(
-              this.model.newestKnownItem((batch[i] as Resolved).events),
-              this.options.retrieval.successors,
-            ),
+            include: this.model.successorsOf(latestItem(i), this.options.retrieval.successors),
           })),
           first.request.filter,
           {
@@ -312,10 +314,10 @@ export class ForecastEngine {
 
     const scored = await this.timed(this.modelCalls.scorer, batch.length, () =>
       this.model.score(
-        batch.map((r, i) => {
+        batch.map((_, i) => {
           const out = encoded.value[i] as EncoderOutput;
           return {
-            newestItemId: this.model.newestKnownItem(r.events),
+            newestItemId: latestItem(i),
             userState: out.userState,
             categoryProbs: out.categoryProbs,
             candidates: (candidates[i] ?? []).map((c) => ({
@@ -345,7 +347,14 @@ export class ForecastEngine {
           rank: rank + 1,
           score: scores[k] as number,
           reasons: r.request.explain
-            ? explainItem(this.model, c, explained, enc.eventWeights, enc.categoryProbs)
+            ? explainItem(
+                this.model,
+                c,
+                explained,
+                latest[i] as number,
+                enc.eventWeights,
+                enc.categoryProbs,
+              )
             : null,
         };
       });

@@ -12,7 +12,7 @@ export interface ForecastReason {
   weight: number;
   /** Index into the subject's events (oldest first) for RECENT_EVENT and FOLLOWS_LATEST. */
   eventIndex: number | null;
-  /** Stored event id for RECENT_EVENT when the events came from the database. */
+  /** Stored event id for RECENT_EVENT and FOLLOWS_LATEST when the events came from the database. */
   eventId: string | null;
   categoryId: string | null;
 }
@@ -31,9 +31,9 @@ function followsLatest(
   model: Model,
   itemId: string,
   events: readonly ExplainedEvent[],
+  i: number,
 ): ForecastReason | null {
-  const i = model.newestKnownIndex(events);
-  const latest = i < 0 ? undefined : events[i];
+  const latest = events[i];
   const t = latest?.itemId ? model.transitionOf(latest.itemId, itemId) : null;
   if (!latest || !t || t.count === 0) return null;
   return {
@@ -66,11 +66,13 @@ export function explainItem(
   model: Model,
   candidate: { id: string; embedding: Float32Array; categoryIds: readonly string[] },
   events: readonly ExplainedEvent[],
+  /** Index in `events` of the newest event on an item the model knows (-1: none). */
+  latest: number,
   eventWeights: Float32Array,
   categoryProbs: Float32Array,
 ): ForecastReason[] {
   const reasons: ForecastReason[] = [];
-  const follows = followsLatest(model, candidate.id, events);
+  const follows = followsLatest(model, candidate.id, events, latest);
   if (follows) reasons.push(follows);
   const eventReasons: ForecastReason[] = [];
   events.forEach((e, i) => {
