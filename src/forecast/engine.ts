@@ -199,8 +199,7 @@ export class ForecastEngine {
 
   private usableByModel(r: Resolved): boolean {
     return (
-      r.dataset === this.model.manifest.dataset &&
-      r.events.some((e) => e.itemId !== null && this.model.itemIndex.has(e.itemId))
+      r.dataset === this.model.manifest.dataset && r.events.some((e) => this.model.knows(e.itemId))
     );
   }
 
@@ -366,7 +365,7 @@ export class ForecastEngine {
         // what the encoder saw: the newest maxLen events on items it knows
         basedOnEvents: Math.min(
           this.model.manifest.maxLen,
-          r.events.filter((e) => e.itemId !== null && this.model.itemIndex.has(e.itemId)).length,
+          r.events.filter((e) => this.model.knows(e.itemId)).length,
         ),
         items,
         categories: topCategories(this.model, enc.categoryProbs),

@@ -205,10 +205,14 @@ export class Model {
   /** Index of the newest event on an item the model knows, or -1. */
   newestKnownIndex(events: readonly { itemId: string | null }[]): number {
     for (let i = events.length - 1; i >= 0; i--) {
-      const id = events[i]?.itemId;
-      if (id != null && this.itemIndex.has(id)) return i;
+      if (this.knows(events[i]?.itemId)) return i;
     }
     return -1;
+  }
+
+  /** Whether the model was trained on this item (the encoder reads only such events). */
+  knows(itemId: string | null | undefined): itemId is string {
+    return itemId != null && this.itemIndex.has(itemId);
   }
 
   /** The Markov term's counts for `from` → `to`, or null without a transition table. */
@@ -248,7 +252,7 @@ export class Model {
     const knownRows = inputs.map((events) => {
       const known: number[] = [];
       events.forEach((e, i) => {
-        if (e.itemId !== null && this.itemIndex.has(e.itemId)) known.push(i);
+        if (this.knows(e.itemId)) known.push(i);
       });
       return known.slice(-maxLen);
     });
