@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from data import left_pad
-from model import NEG, matmul_t
+from model import NEG, markov_term, matmul_t
 from metrics import fmt, ranks_from_scores, summarize
 
 
@@ -60,7 +60,7 @@ def rank_encoded(U, P, targets, V, item_attrs=None, cat_weight=0.0, batch=2048, 
         if cat_weight:
             scores = scores + cat_weight * item_category_logp(P[s:s + batch], item_attrs, M)
         if markov is not None:
-            scores = scores + Markov.score(markov[0].features(last[s:s + batch]), markov[1])
+            scores = scores + markov[0].term(last[s:s + batch], markov[1])
         ranks.append(ranks_from_scores(scores, targets[s:s + batch]))
     return np.concatenate(ranks) if ranks else np.zeros(0)
 
@@ -143,19 +143,12 @@ class Markov:
         at = torch.repeat_interleave(start, n) + torch.arange(int(n.sum())) - first
         cols, c = self.succ[at], self.cnt[at]
         c = c - (cols == own[rows]).float()
-        out = (self.out[last] - 1.0).clamp(min=1.0)[rows]
-        term = beta[0] * torch.log1p(c) + beta[1] * c / out
+        term = markov_term(c, (self.out[last] - 1.0)[rows], beta)
         return logits.index_put((rows, cols - 1), term, accumulate=True)
 
-    def features(self, last):
-        """[B, num_items + 1, 2] Markov features of all items for each newest item in `last`."""
-        c = self.C[last]
-        out = self.out[last].clamp(min=1.0).unsqueeze(-1)
-        return torch.stack([torch.log1p(c), c / out], -1)
-
-    @staticmethod
-    def score(feats, beta):
-        return feats @ beta
+    def term(self, last, beta):
+        """[B, num_items + 1]: the Markov term of every item for each newest item in `last`."""
+        return markov_term(self.C[last], self.out[last].unsqueeze(-1), beta)
 
 
 def train_encoder(enc, train_seqs, valid_pairs, args, log=print):

@@ -156,6 +156,12 @@ class ContentTower(nn.Module):
         return self.skip(h) + self.mlp(h)
 
 
+def markov_term(c, out, beta):
+    """The scorer's first-order Markov term: c = transition counts from the newest item to the
+    candidates, out = all transitions out of the newest item (broadcast against c)."""
+    return beta[0] * torch.log1p(c) + beta[1] * c / out.clamp(min=1.0)
+
+
 class Scorer(nn.Module):
     """score = <user_state, candidate> + w * log(mean category probability of the candidate's attributes)
     [+ beta0 * log(1 + c) + beta1 * c / out, the first-order Markov term: c = how often the candidate
@@ -176,7 +182,6 @@ class Scorer(nn.Module):
         logp = torch.log(masked_mean(p.unsqueeze(-1), candidate_attrs).squeeze(-1) + 1e-6)
         score = dot + self.weight * logp
         if self.has_markov:
-            c = candidate_transitions
-            share = c / newest_out_transitions.clamp(min=1.0).unsqueeze(-1)
-            score = score + self.markov[0] * torch.log1p(c) + self.markov[1] * share
+            score = score + markov_term(candidate_transitions, newest_out_transitions.unsqueeze(-1),
+                                        self.markov)
         return score
