@@ -1,0 +1,71 @@
+// transitions.bin (models/README.md): the gateway reads the CSR as written, and refuses a file
+// or manifest that does not fit, at load time rather than with wrong scores later.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Model, Transitions } from '../../src/inference/model.js';
+
+/** CSR bytes for rows 0..numItems: `rows[i]` = [successor, count] pairs, most frequent first. */
+function csr(rows: [number, number][][]): Buffer {
+  const indptr = [0];
+  for (const r of rows) indptr.push((indptr.at(-1) as number) + r.length);
+  const ints = [...indptr, ...rows.flat().map(([s]) => s), ...rows.flat().map(([, c]) => c)];
+  return Buffer.from(Int32Array.from(ints).buffer);
+}
+
+describe('Transitions', () => {
+  // items 1..3: 1 -> 2 (3 times), 1 -> 3 (1), 3 -> 1 (2); row 0 is padding
+  const table = Transitions.parse(
+    csr([
+      [],
+      [
+        [2, 3],
+        [3, 1],
+      ],
+      [],
+      [[1, 2]],
+    ]),
+    3,
+    'transitions.bin',
+  );
+
+  it('reads counts, totals and successors in file order', () => {
+    expect(table.count(1, 2)).toBe(3);
+    expect(table.count(1, 3)).toBe(1);
+    expect(table.count(2, 1)).toBe(0);
+    expect(table.outOf(1)).toBe(4);
+    expect(table.outOf(2)).toBe(0);
+    expect(table.successors(1, 10)).toEqual([2, 3]);
+    expect(table.successors(1, 1)).toEqual([2]);
+    expect(table.successors(3, 10)).toEqual([1]);
+  });
+
+  it('rejects a file of the wrong size', () => {
+    const good = csr([[], [[2, 3]], [], []]);
+    expect(() => Transitions.parse(good.subarray(0, good.length - 4), 3, 't.bin')).toThrow(
+      /t\.bin: \d+ int32 values, expected/,
+    );
+    expect(() => Transitions.parse(Buffer.alloc(6), 3, 't.bin')).toThrow(
+      /not a transition table for 3 items/,
+    );
+  });
+});
+
+describe('Model.load with a Markov scorer', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'foresight-model-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('refuses a manifest that sets scorer.markov but names no transitions file', async () => {
+    for (const f of fs.readdirSync('models/beauty')) {
+      if (!f.endsWith('.pt')) fs.copyFileSync(path.join('models/beauty', f), path.join(dir, f));
+    }
+    const meta = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
+    expect(meta.scorer.markov).toHaveLength(2);
+    delete meta.files.transitions;
+    fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify(meta));
+    await expect(Model.load(dir, 'cpu')).rejects.toThrow(
+      'model.json sets scorer.markov but names no files.transitions',
+    );
+  });
+});
