@@ -30,17 +30,6 @@ export interface RetrievedItem {
   similarity: number;
 }
 
-// With `include` lists, an item can come back from both branches: keep its first row.
-function dedupe(rows: Row[]): Row[] {
-  const seen = new Set<string>();
-  return rows.filter((r) => {
-    const key = `${r.k}\u0000${r.id}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
-}
-
 export interface RetrievalOptions {
   dataset: string;
   limit: number;
@@ -85,10 +74,11 @@ export function parseVectorLiteral(text: string): Float32Array {
 }
 
 interface Row {
+  /** The query's index, or -1 for an included item (shared by the queries that include it). */
   k: number;
   id: string;
   embedding: string | null;
-  similarity: number;
+  similarity: number | null;
   category_ids: string[] | null;
 }
 
@@ -96,6 +86,11 @@ interface Row {
  * Runs one batched nearest-neighbour query; returns candidates per query, best first.
  * Filters run inside the index scan; `hnsw.iterative_scan` keeps scanning when filters reject
  * many neighbours, so selective filters still fill `limit` (pgvector ≥ 0.8).
+ *
+ * Included items (`include`) are looked up once per batch, not once per query: the queries of
+ * a batch share most of them, and a per-query lookup inside the LATERAL scan cost more than
+ * the index scan itself. The filters apply to them in SQL; each query's own `exclude` list
+ * and its similarity are applied here.
  */
 export async function retrieveCandidates(
   db: Db,
@@ -105,13 +100,9 @@ export async function retrieveCandidates(
 ): Promise<RetrievedItem[][]> {
   if (queries.length === 0) return [];
   const payload = JSON.stringify(
-    queries.map((q, k) => ({
-      k,
-      v: toVectorLiteral(q.userState),
-      x: q.exclude,
-      i: q.include ?? [],
-    })),
+    queries.map((q, k) => ({ k, v: toVectorLiteral(q.userState), x: q.exclude })),
   );
+  const included = [...new Set(queries.flatMap((q) => q.include ?? []))];
   const params: unknown[] = [
     payload,
     options.dataset,
@@ -121,7 +112,7 @@ export async function retrieveCandidates(
   const param = (v: unknown) => `$${params.push(v)}`;
   // Only the filters in use appear in the SQL: "$n IS NULL OR …" guards would leave the
   // planner one generic plan for every combination and cost the index scan its speed.
-  const where = ['i.embedding IS NOT NULL', 'i.dataset = $2', 'NOT (i.id = ANY(q.exclude))'];
+  const where = ['i.embedding IS NOT NULL', 'i.dataset = $2'];
   if (filter.inStockOnly) where.push('i.in_stock');
   if (filter.minPrice !== null) where.push(`i.price >= ${param(filter.minPrice)}::numeric`);
   if (filter.maxPrice !== null) where.push(`i.price <= ${param(filter.maxPrice)}::numeric`);
@@ -131,36 +122,33 @@ export async function retrieveCandidates(
   }
   // Items embedded by the loaded model: the vector and the attributes are in memory already
   // (shipping 200 vectors back as text was most of a candidate query's cost).
-  const known = `c.embedding_source = 'model' AND c.embedding_model_version = $3`;
-  const columns = `i.id, i.embedding, i.embedding_source, i.embedding_model_version,
-             -(i.embedding <#> q.v) AS similarity`;
-  // The included items: a primary-key lookup each, through the same filters.
-  const included = queries.some((q) => (q.include?.length ?? 0) > 0)
+  const known = (a: string) =>
+    `${a}.embedding_source = 'model' AND ${a}.embedding_model_version = $3`;
+  const output = (a: string) => `CASE WHEN ${known(a)} THEN NULL ELSE ${a}.embedding::text END
+             AS embedding,
+           CASE WHEN ${known(a)} THEN NULL ELSE ${itemCategoryIdsSql(a)} END AS category_ids`;
+  const includedSql = included.length
     ? `UNION ALL
-      SELECT ${columns}
-      FROM items i
-      WHERE i.id = ANY(q.include) AND ${where.join('\n        AND ')}`
+    SELECT -1, i.id, NULL::float8, ${output('i')}
+    FROM items i
+    WHERE i.id = ANY(${param(included)}::text[]) AND ${where.join('\n      AND ')}`
     : '';
   const sql = `
     WITH q AS (
       SELECT (r->>'k')::int AS k, (r->>'v')::vector AS v,
-             ARRAY(SELECT jsonb_array_elements_text(r->'x')) AS exclude,
-             ARRAY(SELECT jsonb_array_elements_text(r->'i')) AS include
+             ARRAY(SELECT jsonb_array_elements_text(r->'x')) AS exclude
       FROM jsonb_array_elements($1::jsonb) AS r
     )
-    SELECT q.k, c.id, c.similarity,
-           CASE WHEN ${known} THEN NULL ELSE c.embedding::text END AS embedding,
-           CASE WHEN ${known} THEN NULL ELSE
-             ${itemCategoryIdsSql('c')} END AS category_ids
+    SELECT q.k, c.id, c.similarity, ${output('c')}
     FROM q CROSS JOIN LATERAL (
-      (SELECT ${columns}
+      SELECT i.id, i.embedding, i.embedding_source, i.embedding_model_version,
+             -(i.embedding <#> q.v) AS similarity
       FROM items i
-      WHERE ${where.join('\n        AND ')}
+      WHERE ${[...where, 'NOT (i.id = ANY(q.exclude))'].join('\n        AND ')}
       ORDER BY ${options.exact ? '(i.embedding <#> q.v) + 0' : 'i.embedding <#> q.v'}
-      LIMIT $4)
-      ${included}
+      LIMIT $4
     ) c
-    ORDER BY q.k, c.similarity DESC`;
+    ${includedSql}`;
   const settings = retrievalSettings(Math.max(options.efSearch, options.limit));
   const rows = Object.entries(settings).every(([k, v]) => db.settings[k] === v)
     ? (await db.query<Row>(sql, params)).rows
@@ -174,18 +162,45 @@ export async function retrieveCandidates(
         );
         return (await tx.query<Row>(sql, params)).rows;
       });
+  const item = (r: Row): Omit<RetrievedItem, 'similarity'> => {
+    if (r.embedding !== null) {
+      return {
+        id: r.id,
+        embedding: parseVectorLiteral(r.embedding),
+        categoryIds: r.category_ids ?? [],
+      };
+    }
+    const mem = options.known?.lookup(r.id) ?? missing(r.id);
+    return { id: r.id, embedding: mem.embedding, categoryIds: [...mem.attributeIds] };
+  };
   const out: RetrievedItem[][] = queries.map(() => []);
-  for (const r of dedupe(rows)) {
-    const mem = r.embedding === null ? (options.known?.lookup(r.id) ?? missing(r.id)) : undefined;
-    out[r.k]?.push({
-      id: r.id,
-      embedding: mem ? mem.embedding : parseVectorLiteral(r.embedding as string),
-      categoryIds: mem ? [...mem.attributeIds] : (r.category_ids ?? []),
-      similarity: Number(r.similarity),
-    });
+  const sharedRows = new Map<string, Omit<RetrievedItem, 'similarity'>>();
+  for (const r of rows) {
+    if (r.k < 0) sharedRows.set(r.id, item(r));
+    else out[r.k]?.push({ ...item(r), similarity: Number(r.similarity) });
   }
-  // relaxed_order may return neighbours slightly out of order: the scorer re-ranks exactly.
+  queries.forEach((q, k) => {
+    const list = out[k] as RetrievedItem[];
+    if (q.include?.length) {
+      const have = new Set(list.map((c) => c.id));
+      const excluded = new Set(q.exclude);
+      for (const id of q.include) {
+        const c = sharedRows.get(id);
+        if (!c || have.has(id) || excluded.has(id)) continue;
+        have.add(id);
+        list.push({ ...c, similarity: dot(c.embedding, q.userState) });
+      }
+    }
+    // relaxed_order may return neighbours slightly out of order: the scorer re-ranks exactly.
+    list.sort((a, b) => b.similarity - a.similarity);
+  });
   return out;
+}
+
+function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i] as number) * (b[i] as number);
+  return s;
 }
 
 function missing(id: string): never {

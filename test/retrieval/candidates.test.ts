@@ -101,4 +101,53 @@ describe.each(backends)('candidate retrieval on $name', (backend) => {
     );
     expect(rows[0]!.ef).toBe(String(EF));
   });
+
+  it("adds included items once per query, through the filters and each query's own exclusions", async () => {
+    const [a, b] = queries as [CandidateQuery, CandidateQuery];
+    const { value: plain } = await counted(() => retrieveCandidates(db, [a, b], filter, options));
+    const neighbour = plain[0]![0]!.id; // already a nearest neighbour of query a
+    const { rows } = await db.query<{ id: string; price: number | null; in_stock: boolean }>(
+      `SELECT id, price::float8 AS price, in_stock FROM items
+       WHERE dataset = 'beauty' AND embedding IS NOT NULL AND NOT (id = ANY($1::text[]))
+       ORDER BY id LIMIT 3`,
+      [[...plain[0]!, ...plain[1]!].map((c) => c.id)],
+    );
+    const [shared, onlyB, outOfStock] = rows.map((r) => r.id) as [string, string, string];
+    await db.query(`UPDATE items SET in_stock = false WHERE id = $1`, [outOfStock]);
+    try {
+      const { value, sql } = await counted(() =>
+        retrieveCandidates(
+          db,
+          [
+            { ...a, include: [shared, neighbour, outOfStock], exclude: [] },
+            { ...b, include: [shared, onlyB, outOfStock], exclude: [shared] },
+          ],
+          filter,
+          options,
+        ),
+      );
+      expect(sql).toHaveLength(1);
+      const [ia, ib] = value.map((list) => list.map((c) => c.id)) as [string[], string[]];
+      // a: its neighbours plus the shared item; the neighbour is not listed twice
+      expect(ia).toHaveLength(11);
+      expect(new Set(ia).size).toBe(11);
+      expect(ia).toContain(shared);
+      // b: the shared item is excluded for b only; the out-of-stock item fails the filter
+      expect(ib).toContain(onlyB);
+      expect(ib).not.toContain(shared);
+      for (const list of [ia, ib]) expect(list).not.toContain(outOfStock);
+      // each list stays best first, included items scored by the same inner product
+      for (const [k, list] of value.entries()) {
+        const q = (k === 0 ? a : b).userState;
+        for (const c of list) {
+          const dot = c.embedding.reduce((s, x, j) => s + x * (q[j] as number), 0);
+          expect(c.similarity).toBeCloseTo(dot, 4);
+        }
+        const sims = list.map((c) => c.similarity);
+        expect(sims).toEqual([...sims].sort((x, y) => y - x));
+      }
+    } finally {
+      await db.query(`UPDATE items SET in_stock = true WHERE id = $1`, [outOfStock]);
+    }
+  });
 });
