@@ -31,6 +31,7 @@ const schema = z.object({
   INFERENCE_MAX_IN_FLIGHT: intFrom(2, 1, 64),
   INFERENCE_PROVIDER: z.enum(['auto', 'cuda', 'cpu']).default('auto'),
   INFERENCE_THREADS: intFrom(1, 0, 256),
+  INFERENCE_WORKER: z.enum(['true', 'false']).default('false'),
   RETRIEVAL_CANDIDATES: intFrom(50, 1, 5000),
   RETRIEVAL_EF_SEARCH: intFrom(64, 1, 1000),
   RETRIEVAL_SUCCESSORS: intFrom(100, 0, 1000),
@@ -61,6 +62,8 @@ export interface Config {
     provider: 'auto' | 'cuda' | 'cpu';
     /** ONNX Runtime intra-op threads per session; 0 = ONNX Runtime's default (one per core). */
     threads: number;
+    /** Run the ONNX sessions on a worker thread, off the event loop. */
+    worker: boolean;
   };
   retrieval: { candidates: number; efSearch: number; successors: number };
   forecastMode: 'model' | 'popularity';
@@ -96,6 +99,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
       maxInFlight: e.INFERENCE_MAX_IN_FLIGHT,
       provider: e.INFERENCE_PROVIDER,
       threads: e.INFERENCE_THREADS,
+      worker: e.INFERENCE_WORKER === 'true',
     },
     retrieval: {
       candidates: e.RETRIEVAL_CANDIDATES,

@@ -30,6 +30,7 @@ async function startForecasting(
     config.modelDir,
     config.inference.provider,
     config.inference.threads,
+    { worker: config.inference.worker },
   );
   console.error(
     `model ${model.version} on ONNX Runtime ${model.provider.toUpperCase()}` +

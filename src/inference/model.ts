@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { openSession, ort, type ExecutionProvider } from './onnx.js';
+import { OnnxThread, type ModelSession } from './onnx-thread.js';
 
 const manifestSchema = z.object({
   version: z.string().min(1),
@@ -97,9 +98,9 @@ export class Model {
     readonly vocab: z.infer<typeof vocabSchema>,
     /** Row-major `[numItems + 1, dim]`, row 0 = padding. */
     readonly itemEmbeddings: Float32Array,
-    private readonly encoder: ort.InferenceSession,
-    private readonly scorer: ort.InferenceSession,
-    private readonly content: ort.InferenceSession,
+    private readonly encoder: ModelSession,
+    private readonly scorer: ModelSession,
+    private readonly content: ModelSession,
     readonly provider: ExecutionProvider,
     readonly providerNote: string | undefined,
     /** First-order transition counts (transitions.bin), when the scorer has a Markov term. */
@@ -109,7 +110,16 @@ export class Model {
     this.attributeIndex = new Map(vocab.attributes.map((id, k) => [id, k + 1]));
   }
 
-  static async load(dir: string, provider: 'auto' | 'cuda' | 'cpu', threads = 0): Promise<Model> {
+  /**
+   * Loads a model directory. `threads`: ONNX Runtime intra-op threads per session (0 = its
+   * default); `worker`: run the sessions on a worker thread instead of the calling thread.
+   */
+  static async load(
+    dir: string,
+    provider: 'auto' | 'cuda' | 'cpu',
+    threads = 0,
+    { worker = false }: { worker?: boolean } = {},
+  ): Promise<Model> {
     const read = (f: string) => readFile(path.join(dir, f));
     let manifest: ModelManifest;
     try {
@@ -144,14 +154,19 @@ export class Model {
       markov && f.transitions
         ? Transitions.parse(await read(f.transitions), manifest.numItems, f.transitions)
         : null;
-    const opened: ort.InferenceSession[] = [];
+    const thread = worker ? new OnnxThread() : null;
+    const open = (file: string, preference: 'auto' | 'cuda' | 'cpu') =>
+      thread
+        ? thread.openSession(path.join(dir, file), preference, threads)
+        : openSession(path.join(dir, file), preference, threads);
+    const opened: ModelSession[] = [];
     try {
-      const enc = await openSession(path.join(dir, f.encoder), provider, threads);
+      const enc = await open(f.encoder, provider);
       opened.push(enc.session);
       const same = enc.provider === 'cuda' ? 'cuda' : 'cpu';
-      const sc = await openSession(path.join(dir, f.scorer), same, threads);
+      const sc = await open(f.scorer, same);
       opened.push(sc.session);
-      const co = await openSession(path.join(dir, f.content), same, threads);
+      const co = await open(f.content, same);
       return new Model(
         manifest,
         vocab,
