@@ -64,19 +64,28 @@ export interface ForecastRecord {
   createdAt: Date;
 }
 
-/** Stores a batch of served forecasts in one statement. */
+/**
+ * Stores a batch of served forecasts in one statement, its own transaction, committed
+ * asynchronously (`synchronous_commit = off` for this transaction only): the rows are visible
+ * as soon as the statement returns, but the forecast does not wait for the WAL flush (≈ 3 ms
+ * on this machine, ~10 ms under load, on every batch). A crash of the database server can lose
+ * the last fraction of a second of forecast records, never corrupt them; stored behaviour and
+ * catalogue writes keep the server's synchronous commit. Must not run inside a transaction
+ * whose other writes need synchronous commit.
+ */
 export async function insertForecasts(
   q: Queryable,
   records: readonly ForecastRecord[],
 ): Promise<void> {
   if (records.length === 0) return;
   await q.query(
-    `INSERT INTO forecasts (id, mode, model_version, user_id, session_id, based_on_events,
+    `WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true))
+     INSERT INTO forecasts (id, mode, model_version, user_id, session_id, based_on_events,
                             items, categories, purchase_probability, created_at)
      SELECT (r->>'id')::uuid, r->>'mode', r->>'modelVersion', r->>'userId', r->>'sessionId',
             (r->>'basedOnEvents')::int, r->'items', r->'categories',
             (r->>'purchaseProbability')::real, (r->>'createdAt')::timestamptz
-     FROM jsonb_array_elements($1::jsonb) AS r`,
+     FROM async_commit, jsonb_array_elements($1::jsonb) AS r`,
     [JSON.stringify(records)],
   );
 }
