@@ -134,5 +134,6 @@ export async function importAmazon(
     });
   }
   await writer.flush();
+  await writer.analyze();
   return report(writer, rejections, started);
 }

@@ -220,5 +220,6 @@ export async function importDiginetica(
   // Rows arrive in file order, not history order: number each history by day and offset.
   if (classified.some((c) => c.kind !== 'categories' && c.kind !== 'products'))
     await renumberSequences(db, DATASET);
+  await writer.analyze();
   return report(writer, rejections, started);
 }

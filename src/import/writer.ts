@@ -137,4 +137,22 @@ export class ImportWriter {
       this.counts.events.inserted += await insertEvents(tx, events);
     });
   }
+
+  /**
+   * Refreshes the planner statistics of the tables that received rows. Without them the
+   * first queries after a bulk import are planned for empty tables (autovacuum analyzes
+   * them only later, or never where it is off).
+   */
+  async analyze(): Promise<void> {
+    const tables: Record<Table, string> = {
+      categories: 'categories',
+      items: 'items',
+      itemCategories: 'item_categories',
+      users: 'users',
+      sessions: 'sessions',
+      events: 'events',
+    };
+    const changed = TABLES.filter((t) => this.counts[t].inserted > 0).map((t) => tables[t]);
+    if (changed.length > 0) await this.db.query(`ANALYZE ${changed.join(', ')}`);
+  }
 }

@@ -49,6 +49,20 @@ describe.each(backends)('Amazon import on $name', (backend) => {
       ),
     ).toBe(0);
     expect(await count(db, "SELECT count(*) AS n FROM events WHERE type <> 'PURCHASE'")).toBe(0);
+    // Planner statistics are fresh: the tables are not planned as empty (reltuples is -1 for
+    // a table never analyzed).
+    const { rows } = await db.query<{ relname: string; reltuples: number }>(
+      `SELECT relname, reltuples::float8 AS reltuples FROM pg_class
+       WHERE relname IN ('events', 'items', 'users', 'item_categories', 'categories')
+       ORDER BY relname`,
+    );
+    const tuples = Object.fromEntries(rows.map((r) => [r.relname, r.reltuples]));
+    expect(Object.keys(tuples)).toHaveLength(5);
+    // ANALYZE samples large tables, so its row estimate is close rather than exact there.
+    for (const [table, n] of Object.entries({ events: 198_502, items: 12_101, users: 22_363 }))
+      expect(Math.abs((tuples[table] as number) / n - 1), table).toBeLessThan(0.05);
+    expect(tuples.item_categories).toBeGreaterThan(0);
+    expect(tuples.categories).toBeGreaterThan(0);
   });
 
   it('keeps each user history in file order through seq', async () => {
