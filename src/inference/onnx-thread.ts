@@ -70,6 +70,9 @@ export class OnnxThread {
       else p.reject(new Error(`ONNX Runtime worker: ${reply.error}`));
     });
     const fail = (err: Error) => {
+      // Every later model call fails with this error; say so once where operators look.
+      if (this.open > 0)
+        console.error(`${err.message}: model calls will fail until restart`, err.cause ?? '');
       this.failure = err;
       for (const p of this.pending.values()) p.reject(err);
       this.pending.clear();
