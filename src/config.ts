@@ -29,12 +29,14 @@ const schema = z.object({
   INFERENCE_MAX_DELAY_MS: z.coerce.number().min(0).max(1000).default(0),
   INFERENCE_MAX_QUEUE: intFrom(2048, 1, 1_000_000),
   INFERENCE_MAX_IN_FLIGHT: intFrom(2, 1, 64),
+  INFERENCE_SPREAD: z.enum(['true', 'false']).default('false'),
   INFERENCE_PROVIDER: z.enum(['auto', 'cuda', 'cpu']).default('auto'),
   INFERENCE_THREADS: intFrom(1, 0, 256),
   INFERENCE_WORKER: z.enum(['true', 'false']).default('false'),
   RETRIEVAL_CANDIDATES: intFrom(50, 1, 5000),
   RETRIEVAL_EF_SEARCH: intFrom(64, 1, 1000),
   RETRIEVAL_SUCCESSORS: intFrom(100, 0, 1000),
+  RETRIEVAL_PARALLEL: intFrom(1, 1, 16),
   FORECAST_MODE: z.enum(['model', 'popularity']).default('model'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -59,13 +61,21 @@ export interface Config {
     maxQueue: number;
     /** Merged batches allowed to run at once (one can wait on SQL while another runs ONNX). */
     maxInFlight: number;
+    /** Spread waiting forecasts over free batch slots instead of packing one batch. */
+    spread: boolean;
     provider: 'auto' | 'cuda' | 'cpu';
     /** ONNX Runtime intra-op threads per session; 0 = ONNX Runtime's default (one per core). */
     threads: number;
     /** Run the ONNX sessions on a worker thread, off the event loop. */
     worker: boolean;
   };
-  retrieval: { candidates: number; efSearch: number; successors: number };
+  retrieval: {
+    candidates: number;
+    efSearch: number;
+    successors: number;
+    /** Statements (pooled connections) a batch's candidate query is split over. */
+    parallel: number;
+  };
   forecastMode: 'model' | 'popularity';
   logLevel: string;
 }
@@ -97,6 +107,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
       maxDelayMs: e.INFERENCE_MAX_DELAY_MS,
       maxQueue: e.INFERENCE_MAX_QUEUE,
       maxInFlight: e.INFERENCE_MAX_IN_FLIGHT,
+      spread: e.INFERENCE_SPREAD === 'true',
       provider: e.INFERENCE_PROVIDER,
       threads: e.INFERENCE_THREADS,
       worker: e.INFERENCE_WORKER === 'true',
@@ -105,6 +116,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
       candidates: e.RETRIEVAL_CANDIDATES,
       efSearch: e.RETRIEVAL_EF_SEARCH,
       successors: e.RETRIEVAL_SUCCESSORS,
+      parallel: e.RETRIEVAL_PARALLEL,
     },
     forecastMode: e.FORECAST_MODE,
     logLevel: e.LOG_LEVEL,

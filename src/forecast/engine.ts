@@ -109,7 +109,8 @@ interface Resolved {
 
 export interface EngineOptions {
   inference: SchedulerOptions;
-  retrieval: { candidates: number; efSearch: number; successors: number };
+  /** `parallel`: statements a batch's candidate query is split over (default 1). */
+  retrieval: { candidates: number; efSearch: number; successors: number; parallel?: number };
 }
 
 /**
@@ -274,7 +275,10 @@ export class ForecastEngine {
     const latestItem = (i: number) =>
       (batch[i] as Resolved).events[latest[i] as number]?.itemId ?? null;
 
-    // One retrieval statement per distinct filter (usually one for the whole batch).
+    // One retrieval statement per distinct filter (usually one for the whole batch), split
+    // into `retrieval.parallel` statements on as many pooled connections: one statement runs
+    // its HNSW scans one after another on one PostgreSQL backend, the longest stage of a
+    // batch; split, several cores share it.
     const candidates: RetrievedItem[][] = new Array(batch.length);
     const retrievalMs: number[] = new Array(batch.length).fill(0);
     const groups = new Map<string, number[]>();
@@ -283,32 +287,34 @@ export class ForecastEngine {
       groups.set(key, [...(groups.get(key) ?? []), i]);
     });
     await Promise.all(
-      [...groups.values()].map(async (idx) => {
-        const first = batch[idx[0] as number] as Resolved;
-        const t = performance.now();
-        const found = await retrieveCandidates(
-          this.db,
-          idx.map((i) => ({
-            userState: (encoded.value[i] as EncoderOutput).userState,
-            exclude: exclusions(batch[i] as Resolved),
-            include: this.model.successorsOf(latestItem(i), this.options.retrieval.successors),
-          })),
-          first.request.filter,
-          {
-            dataset: first.dataset,
-            limit: this.model.scorerReranks
-              ? Math.max(this.options.retrieval.candidates, first.request.first)
-              : first.request.first,
-            efSearch: this.options.retrieval.efSearch,
-            known: { version: this.model.version, lookup: (id) => this.model.knownItem(id) },
-          },
-        );
-        const ms = performance.now() - t;
-        idx.forEach((i, k) => {
-          candidates[i] = found[k] ?? [];
-          retrievalMs[i] = ms;
-        });
-      }),
+      [...groups.values()]
+        .flatMap((group) => chunks(group, this.options.retrieval.parallel ?? 1))
+        .map(async (idx) => {
+          const first = batch[idx[0] as number] as Resolved;
+          const t = performance.now();
+          const found = await retrieveCandidates(
+            this.db,
+            idx.map((i) => ({
+              userState: (encoded.value[i] as EncoderOutput).userState,
+              exclude: exclusions(batch[i] as Resolved),
+              include: this.model.successorsOf(latestItem(i), this.options.retrieval.successors),
+            })),
+            first.request.filter,
+            {
+              dataset: first.dataset,
+              limit: this.model.scorerReranks
+                ? Math.max(this.options.retrieval.candidates, first.request.first)
+                : first.request.first,
+              efSearch: this.options.retrieval.efSearch,
+              known: { version: this.model.version, lookup: (id) => this.model.knownItem(id) },
+            },
+          );
+          const ms = performance.now() - t;
+          idx.forEach((i, k) => {
+            candidates[i] = found[k] ?? [];
+            retrievalMs[i] = ms;
+          });
+        }),
     );
 
     const scored = await this.timed(this.modelCalls.scorer, batch.length, () =>
@@ -493,6 +499,15 @@ function toRecord(f: Forecast, r: Resolved): ForecastRecord {
     purchaseProbability: f.purchaseProbability,
     createdAt: f.generatedAt,
   };
+}
+
+/** `xs` in at most `parts` contiguous chunks of near-equal size. */
+function chunks<T>(xs: readonly T[], parts: number): T[][] {
+  const n = Math.max(1, Math.min(parts, xs.length));
+  const size = Math.ceil(xs.length / n);
+  return Array.from({ length: n }, (_, k) => xs.slice(k * size, (k + 1) * size)).filter(
+    (c) => c.length > 0,
+  );
 }
 
 function unique<T>(xs: readonly T[]): T[] {

@@ -15,6 +15,13 @@ export interface SchedulerOptions {
    * hold back the next one.
    */
   maxInFlight?: number;
+  /**
+   * With several batch slots free, spread the waiting work over them (each batch takes its
+   * share, whole submissions kept together, at most maxBatch) instead of packing it into one
+   * batch: batches then run side by side, on PostgreSQL backends and the ONNX thread at once,
+   * rather than one large batch passing through the stages alone. Default false.
+   */
+  spread?: boolean;
 }
 
 export interface BatchRecord {
@@ -132,7 +139,7 @@ export class InferenceScheduler<I, O> {
   private flush(): void {
     this.timer = undefined;
     if (this.saturated || this.queue.length === 0) return;
-    const batch = this.queue.splice(0, this.options.maxBatch);
+    const batch = this.queue.splice(0, this.batchSize());
     this.stats.queueDepth = this.queue.length;
     this.running += 1;
     const started = performance.now();
@@ -166,6 +173,19 @@ export class InferenceScheduler<I, O> {
       });
     // With room for another batch in flight, what is left queues up for the next one.
     if (this.queue.length > 0) this.schedule();
+  }
+
+  /** How many queued items the next batch takes. */
+  private batchSize(): number {
+    const { maxBatch, maxInFlight = 1, spread = false } = this.options;
+    const free = maxInFlight - this.running;
+    if (!spread || free <= 1) return maxBatch;
+    let n = Math.min(maxBatch, Math.ceil(this.queue.length / free));
+    // Keep the submission the share ends in whole (one GraphQL request's forecasts stay in
+    // one model call), within maxBatch.
+    const last = this.queue[n - 1]?.submission;
+    while (n < Math.min(maxBatch, this.queue.length) && this.queue[n]?.submission === last) n++;
+    return n;
   }
 
   /** Refuses new work and rejects everything still queued (shutdown); running batches finish. */

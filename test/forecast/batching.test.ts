@@ -127,4 +127,32 @@ describe.each(backends)('forecast batching on $name', (backend) => {
       small.close();
     }
   });
+
+  it('serves the same forecasts with the candidate query split over parallel statements', async () => {
+    const Q = `query($n: Int) { users(first: $n, dataset: "beauty") {
+      edges { node { interestForecast(first: 5) { items { score item { id } } } } } } }`;
+    const split = new ForecastEngine(f.db, f.model, {
+      inference: { maxBatch: 64, maxDelayMs: 25, maxQueue: 1024 },
+      retrieval: { candidates: 100, efSearch: 100, successors: 100, parallel: 3 },
+    });
+    const server = await startServer(f.db, {}, { engine: split });
+    try {
+      const retrievals = async (gql: () => Promise<unknown>) => {
+        const sql: string[] = [];
+        const off = f.db.onQuery((s) => sql.push(s));
+        const res = await gql();
+        off();
+        return { res, n: sql.filter((s) => s.includes('CROSS JOIN LATERAL')).length };
+      };
+      const one = await retrievals(() => f.server.gql(Q, { n: 30 }));
+      const three = await retrievals(() => server.gql(Q, { n: 30 }));
+      expect(one.n).toBe(1);
+      expect(three.n).toBe(3);
+      expect(three.res).toEqual(one.res);
+      expect(split.modelCalls.encoder.calls).toBe(1);
+    } finally {
+      await server.close();
+      split.close();
+    }
+  });
 });

@@ -128,4 +128,43 @@ describe('InferenceScheduler', () => {
     g.releaseAll();
     expect(await all).toEqual([10, 20, 30, 40, 50, 60]);
   });
+
+  it('with spread, shares waiting work among free slots and keeps each submission whole', async () => {
+    const g = gatedRunner();
+    const s = new InferenceScheduler(g.runner, {
+      maxBatch: 64,
+      maxDelayMs: 0,
+      maxQueue: 100,
+      maxInFlight: 2,
+      spread: true,
+    });
+    const singles = [1, 2, 3, 4, 5, 6].map((x) => s.submit([x]));
+    await tick(10);
+    // two slots free: half each, running side by side
+    expect(g.calls).toEqual([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    g.releaseAll();
+    expect(await Promise.all(singles)).toEqual([[10], [20], [30], [40], [50], [60]]);
+
+    g.calls.length = 0;
+    const whole = s.submit([1, 2, 3, 4, 5]); // one request's forecasts: never split
+    const other = s.submit([6]);
+    await tick(10);
+    expect(g.calls).toEqual([[1, 2, 3, 4, 5], [6]]);
+    g.releaseAll();
+    expect(await whole).toEqual([10, 20, 30, 40, 50]);
+    expect(await other).toEqual([60]);
+
+    // one slot busy: the other takes everything waiting, as without spread
+    g.calls.length = 0;
+    const busy = s.submit([1]);
+    await tick(10);
+    const rest = [2, 3, 4].map((x) => s.submit([x]));
+    await tick(10);
+    expect(g.calls).toEqual([[1], [2, 3, 4]]);
+    g.releaseAll();
+    await Promise.all([busy, ...rest]);
+  });
 });
