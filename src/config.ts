@@ -36,7 +36,7 @@ const schema = z.object({
   RETRIEVAL_CANDIDATES: intFrom(50, 1, 5000),
   RETRIEVAL_EF_SEARCH: intFrom(64, 1, 1000),
   RETRIEVAL_SUCCESSORS: intFrom(100, 0, 1000),
-  RETRIEVAL_PARALLEL: intFrom(1, 1, 16),
+  RETRIEVAL_PARALLEL: intFrom(2, 1, 16),
   FORECAST_MODE: z.enum(['model', 'popularity']).default('model'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
