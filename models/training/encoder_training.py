@@ -155,7 +155,10 @@ def train_encoder(enc, train_seqs, valid_pairs, args, log=print):
     markov = Markov(train_seqs, enc.num_items) if args.markov else None
     beta = torch.nn.Parameter(torch.zeros(2)) if markov else None
     params = list(enc.parameters()) + ([beta] if beta is not None else [])
-    opt = torch.optim.Adam(params, lr=args.lr, weight_decay=0.0)
+    if args.weight_decay:
+        opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=args.weight_decay)
+    else:
+        opt = torch.optim.Adam(params, lr=args.lr, weight_decay=0.0)
     # cosine decay from lr to lr / 10 over the planned epochs (fixed length, so runs reproduce)
     n_batches = (sum(1 for s in train_seqs if len(s) >= 2) + args.batch - 1) // args.batch
     total_steps = max(1, args.epochs * n_batches)

@@ -35,7 +35,8 @@ def load_model(model_dir):
     sd = ck["encoder"]
     n_items = sd["item_emb.weight"].shape[0] - 1
     n_attrs = sd["attr_emb.weight"].shape[0] - 1
-    enc = Encoder(n_items, n_attrs, sd["item_attrs"], a["dim"], a["max_len"], a["blocks"], a["heads"], a["dropout"])
+    enc = Encoder(n_items, n_attrs, sd["item_attrs"], a["dim"], a["max_len"], a["blocks"], a["heads"], a["dropout"],
+                  a.get("block", "sasrec"))
     enc.load_state_dict(sd)
     enc.eval()
     tower = ContentTower(n_attrs, a["dim"])

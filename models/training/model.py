@@ -21,12 +21,16 @@ def matmul_t(a, b):
         return a @ b.T
     M, K = a.shape
     N = b.shape[0]
+    # single-threaded (--threads 1), PyTorch sends 1x1 convolutions to its reference kernel (~3x
+    # slower) unless they are dilated; dilation is a no-op for a 1x1 kernel and routes them to
+    # oneDNN, which multi-threaded runs use anyway (left as they were, so their results reproduce)
+    d = 2 if torch.get_num_threads() == 1 else 1
     if N > 1024:
         # wide outputs (logits over items): b is the "image" (K channels x N pixels) and the rows
         # of a are 1x1 filters, so the [M, N] result comes out contiguous
-        return F.conv2d(b.T.reshape(1, K, 1, N), a.reshape(M, K, 1, 1)).reshape(M, N)
+        return F.conv2d(b.T.reshape(1, K, 1, N), a.reshape(M, K, 1, 1), dilation=d).reshape(M, N)
     # narrow outputs (dense layers): rows of a are pixels, b holds the filters (much faster here)
-    return F.conv2d(a.T.reshape(1, K, 1, M), b.reshape(N, K, 1, 1)).reshape(N, M).T
+    return F.conv2d(a.T.reshape(1, K, 1, M), b.reshape(N, K, 1, 1), dilation=d).reshape(N, M).T
 
 
 class Linear(nn.Linear):
@@ -79,11 +83,37 @@ class Block(nn.Module):
         return x * keep, a
 
 
+class LiGRBlock(nn.Module):
+    """eSASRec's layer (LiGR, arXiv 2502.03417 / 2508.06450): pre-norm, each residual branch scaled
+    by a learned sigmoid gate of its normalised input, and a SwiGLU feed-forward."""
+
+    def __init__(self, dim, heads, dropout):
+        super().__init__()
+        self.ln1, self.ln2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.attn = CausalSelfAttention(dim, heads, dropout)
+        self.gate1, self.gate2 = Linear(dim, dim), Linear(dim, dim)
+        self.w_in, self.w_gate, self.w_out = Linear(dim, 4 * dim), Linear(dim, 4 * dim), Linear(4 * dim, dim)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x, allowed, keep):
+        h = self.ln1(x)
+        y, a = self.attn(h, allowed)
+        x = x + self.drop(torch.sigmoid(self.gate1(h)) * y)
+        h = self.ln2(x)
+        y = self.w_out(self.drop(F.silu(self.w_gate(h)) * self.w_in(h)))
+        x = x + self.drop(torch.sigmoid(self.gate2(h)) * y)
+        return x * keep, a
+
+
+BLOCKS = {"sasrec": Block, "ligr": LiGRBlock}
+
+
 class Encoder(nn.Module):
     """Item vector = id embedding + mean of the item's attribute embeddings; the same vectors are
     the input embeddings and the output (retrieval) embeddings."""
 
-    def __init__(self, num_items, num_attrs, item_attrs, dim=64, max_len=50, blocks=2, heads=2, dropout=0.5):
+    def __init__(self, num_items, num_attrs, item_attrs, dim=64, max_len=50, blocks=2, heads=2, dropout=0.5,
+                 block="sasrec"):
         super().__init__()
         self.num_items, self.num_attrs, self.dim, self.max_len = num_items, num_attrs, dim, max_len
         self.item_emb = nn.Embedding(num_items + 1, dim, padding_idx=0)
@@ -93,7 +123,7 @@ class Encoder(nn.Module):
         self.gap_emb = nn.Embedding(len(TIME_GAP_BUCKETS_SECONDS) + 3, dim, padding_idx=0)
         self.register_buffer("item_attrs", torch.as_tensor(item_attrs, dtype=torch.long))
         self.emb_drop = nn.Dropout(dropout)
-        self.blocks = nn.ModuleList([Block(dim, heads, dropout) for _ in range(blocks)])
+        self.blocks = nn.ModuleList([BLOCKS[block](dim, heads, dropout) for _ in range(blocks)])
         self.ln = nn.LayerNorm(dim)
         self.cat_head = Linear(dim, num_attrs + 1)
         for e in (self.item_emb, self.attr_emb, self.pos_emb, self.event_emb, self.gap_emb):

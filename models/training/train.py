@@ -34,6 +34,8 @@ def parse_args(argv=None):
     p.add_argument("--max-len", type=int, default=50)
     p.add_argument("--blocks", type=int, default=2)
     p.add_argument("--heads", type=int, default=2)
+    p.add_argument("--block", choices=["sasrec", "ligr"], default="sasrec",
+                   help="Transformer layer: SASRec's (pre-norm, GELU FFN) or eSASRec's LiGR (gated residuals, SwiGLU)")
     p.add_argument("--dropout", type=float, default=0.5)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--batch", type=int, default=256)
@@ -45,6 +47,7 @@ def parse_args(argv=None):
     p.add_argument("--markov", action="store_true",
                    help="learn the scorer's first-order Markov term (transition counts) jointly")
     p.add_argument("--label-smoothing", type=float, default=0.0)
+    p.add_argument("--weight-decay", type=float, default=0.0, help="AdamW's decoupled weight decay (0 = Adam)")
     p.add_argument("--cat-weight", type=float, default=0.1, help="weight of the next-attribute loss")
     p.add_argument("--content-epochs", type=int, default=5)
     p.add_argument("--holdout-items", type=float, default=0.0,
@@ -63,13 +66,15 @@ def parse_args(argv=None):
 def encoder_from(enc, path, train_seqs, args):
     """The encoder-training result stored in a checkpoint.pt (see --encoder-from)."""
     ck = torch.load(path)
-    for k in ("dim", "max_len", "blocks", "heads", "markov", "holdout_items", "seed", "max_users"):
+    defaults = vars(parse_args(["--data", "", "--attributes", "", "--out", ""]))
+    ck["args"] = {**defaults, **ck["args"]}  # options added since the checkpoint was written
+    for k in ("dim", "max_len", "blocks", "heads", "block", "markov", "holdout_items", "seed", "max_users"):
         if ck["args"].get(k) != getattr(args, k):
             raise SystemExit(f"--encoder-from: {path} was trained with --{k.replace('_', '-')} "
                              f"{ck['args'].get(k)}, not {getattr(args, k)}")
     enc.load_state_dict(ck["encoder"])
     # the recorded hyper-parameters are the encoder's, whatever this command line says
-    for k in ("dropout", "lr", "batch", "epochs", "patience", "eval_every", "negatives", "label_smoothing",
+    for k in ("dropout", "lr", "batch", "epochs", "patience", "eval_every", "negatives", "label_smoothing", "weight_decay",
               "cat_weight", "max_steps"):
         setattr(args, k, ck["args"][k])
     t = ck.get("training")
@@ -106,7 +111,7 @@ def main(argv=None):
           f"{sum(map(len, ds.seqs))} events; held-out items: {len(holdout)}", flush=True)
 
     enc = Encoder(ds.num_items, ds.num_attrs, ds.item_attrs, args.dim, args.max_len, args.blocks,
-                  args.heads, args.dropout)
+                  args.heads, args.dropout, args.block)
     if args.encoder_from:
         info = encoder_from(enc, args.encoder_from, train_seqs, args)
     else:
@@ -149,8 +154,9 @@ def main(argv=None):
     # with --encoder-from, the encoder's own training time plus this run's
     seconds = time.time() - t0 + (info["seconds"] if args.encoder_from else 0.0)
     info.update({"trainSeconds": round(seconds, 1), "scorerCategoryWeight": best_w})
-    hp = {k: getattr(args, k) for k in ("dim", "max_len", "blocks", "heads", "dropout", "lr", "batch", "epochs",
-                                        "patience", "eval_every", "negatives", "markov", "label_smoothing", "cat_weight",
+    hp = {k: getattr(args, k) for k in ("dim", "max_len", "blocks", "heads", "block", "dropout", "lr", "batch", "epochs",
+                                        "patience", "eval_every", "negatives", "markov", "label_smoothing",
+                                        "weight_decay", "cat_weight",
                                         "content_epochs", "holdout_items", "max_users", "max_steps", "seed")}
     meta = export(args.out, ds, enc, scorer, tower, {
         "data": {"sequences": os.path.basename(args.data), "attributes": os.path.basename(args.attributes),
