@@ -52,14 +52,16 @@ def encode_pairs(enc, pairs, batch=1024):
 def rank_encoded(U, P, targets, V, item_attrs=None, cat_weight=0.0, batch=2048, markov=None, last=None):
     """Ranks over all items by <user_state, item vector> (+ cat_weight * log category
     probability of the item's attributes, + the Markov term of the subject's newest item when
-    markov = (Markov, beta) is given; exactly as the Scorer)."""
+    markov = (Markov, beta[, MarkovRefine]) is given; exactly as the Scorer)."""
     ranks = []
     M = attribute_matrix(item_attrs) if cat_weight else None
     for s in range(0, len(targets), batch):
-        scores = matmul_t(U[s:s + batch], V)
+        scores = dots = matmul_t(U[s:s + batch], V)
         if cat_weight:
             scores = scores + cat_weight * item_category_logp(P[s:s + batch], item_attrs, M)
-        if markov is not None:
+        if markov is not None and len(markov) > 2 and markov[2] is not None:
+            scores = markov[0].add_refined(scores, dots, last[s:s + batch], U[s:s + batch], markov[1], markov[2])
+        elif markov is not None:
             scores = scores + markov[0].term(last[s:s + batch], markov[1])
         ranks.append(ranks_from_scores(scores, targets[s:s + batch]))
     return np.concatenate(ranks) if ranks else np.zeros(0)
@@ -133,22 +135,36 @@ class Markov:
         self.indptr[1:] = torch.cumsum(torch.bincount(nz[:, 0], minlength=num_items + 1), 0)
         self.succ, self.cnt = nz[:, 1], self.C[nz[:, 0], nz[:, 1]]
 
-    def add_to_logits(self, logits, last, own, beta):
-        """logits [P, num_items] (column k = item k + 1) + the Markov term of each position's newest
-        item, with the position's own transition (last -> own) removed from the counts; touches
-        only the non-zero counts."""
+    def entries(self, last, own=None):
+        """The non-zero counts out of each position's newest item: rows (position), cols (item),
+        counts and out(newest); with `own`, the position's own transition (last -> own) is removed
+        from both (leave-one-out, as in training)."""
         start, n = self.indptr[last], self.indptr[last + 1] - self.indptr[last]
         rows = torch.repeat_interleave(torch.arange(len(last)), n)
         first = torch.repeat_interleave(torch.cumsum(n, 0) - n, n)
         at = torch.repeat_interleave(start, n) + torch.arange(int(n.sum())) - first
         cols, c = self.succ[at], self.cnt[at]
-        c = c - (cols == own[rows]).float()
-        term = markov_term(c, (self.out[last] - 1.0)[rows], beta)
-        return logits.index_put((rows, cols - 1), term, accumulate=True)
+        if own is None:
+            return rows, cols, c, self.out[last][rows]
+        return rows, cols, c - (cols == own[rows]).float(), (self.out[last] - 1.0)[rows]
+
+    def add_to_logits(self, logits, last, own, beta):
+        """logits [P, num_items] (column k = item k + 1) + the Markov term of each position's newest
+        item, with the position's own transition (last -> own) removed from the counts; touches
+        only the non-zero counts."""
+        rows, cols, c, out = self.entries(last, own)
+        return logits.index_put((rows, cols - 1), markov_term(c, out, beta), accumulate=True)
 
     def term(self, last, beta):
         """[B, num_items + 1]: the Markov term of every item for each newest item in `last`."""
         return markov_term(self.C[last], self.out[last].unsqueeze(-1), beta)
+
+    def add_refined(self, scores, dots, last, U, beta, refine):
+        """scores [B, num_items + 1] + the --markov-refine term (dots: the inner products it reads),
+        which is 0 where the count is 0, so only the newest items' successors are touched."""
+        rows, cols, c, out = self.entries(last)
+        term = refine(c, out, U[rows], dots[rows, cols], beta)
+        return scores.index_put((rows, cols), term, accumulate=True)
 
 
 def train_encoder(enc, train_seqs, valid_pairs, args, log=print):

@@ -23,7 +23,7 @@ from baselines import BASELINES  # noqa: E402
 from data import load, split  # noqa: E402
 from encoder_training import Markov, rank_targets  # noqa: E402
 from metrics import fmt, summarize  # noqa: E402
-from model import ContentTower, Encoder  # noqa: E402
+from model import ContentTower, Encoder, MarkovRefine  # noqa: E402
 from content_training import content_inputs  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -95,7 +95,11 @@ def main(argv=None):
             # transition counts of the training part the model saw (held-out items removed)
             cold = set(ck.get("holdout") or [])
             fit = [[i for i in s if i not in cold] for s in train] if cold else train
-            mk = (Markov(fit, ds.num_items), torch.tensor(ck["markov"]))
+            mk = (Markov(fit, ds.num_items), torch.tensor(ck["markov"]), None)
+            if ck.get("markovRefine"):
+                refine = MarkovRefine(enc.dim)
+                refine.load_state_dict(ck["markovRefine"])
+                mk = (mk[0], mk[1], refine.eval())
         # valid/test: the served ranking (scorer.onnx over all items); "encoderOnly": the inner
         # product alone, i.e. what pgvector's nearest-neighbour search ranks by
         m = {"model": os.path.normpath(args.model),

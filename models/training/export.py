@@ -172,6 +172,8 @@ def export(out, ds, enc, scorer, tower, info, parity_seqs, markov=None):
                  "content": {"inputs": CONTENT_IO[0], "outputs": CONTENT_IO[1]}},
         "scorer": {"categoryWeight": float(scorer.weight),
                    "markov": [float(b) for b in scorer.markov] if scorer.has_markov else None,
+                   # --markov-refine: the term is reshaped inside scorer.onnx (same inputs, still >= 0)
+                   "markovRefined": scorer.refine is not None,
                    "transitions": transitions},
         **info,
     }

@@ -192,13 +192,40 @@ def markov_term(c, out, beta):
     return beta[0] * torch.log1p(c) + beta[1] * c / out.clamp(min=1.0)
 
 
+class MarkovRefine(nn.Module):
+    """Optional learned reshaping of the Markov term (--markov-refine), from the scorer's inputs only:
+    term = (beta0 * g0(u) * log(1 + c) + beta1 * g1(u) * c / out) * exp(mlp(c, out, <u, v>)), with
+    per-user gates g = exp(linear(user_state)). It is >= 0 and exactly 0 where c = 0, so retrieval by
+    nearest neighbours plus successors still finds the exact top items (docs/forecasts.md).
+    Zero-initialised: starts as the plain term."""
+
+    FEATURES = 6
+
+    def __init__(self, dim):
+        super().__init__()
+        self.gates = nn.Linear(dim, 2)
+        self.mlp = nn.Sequential(nn.Linear(self.FEATURES, 16), nn.Tanh(), nn.Linear(16, 1))
+        for m in (self.gates, self.mlp[2]):
+            nn.init.zeros_(m.weight)
+            nn.init.zeros_(m.bias)
+
+    def forward(self, c, out, u, dot, beta):
+        """c, out, dot: [...] (broadcast together); u: [..., dim] for the same positions."""
+        l, r = torch.log1p(c), c / out.clamp(min=1.0)
+        lo = torch.log1p(out)
+        g = torch.exp(self.gates(u))
+        z = torch.stack([l, r, lo, dot, l * lo, l / torch.log1p(out.clamp(min=1.0) + 1.0)], -1)
+        return (beta[0] * g[..., 0] * l + beta[1] * g[..., 1] * r) * torch.exp(self.mlp(z)[..., 0])
+
+
 class Scorer(nn.Module):
     """score = <user_state, candidate> + w * log(mean category probability of the candidate's attributes)
     [+ beta0 * log(1 + c) + beta1 * c / out, the first-order Markov term: c = how often the candidate
     directly followed the subject's newest item in training, out = all transitions out of that item]."""
 
-    def __init__(self, weight=0.0, markov=None):
+    def __init__(self, weight=0.0, markov=None, refine=None):
         super().__init__()
+        self.refine = refine  # MarkovRefine or None
         self.register_buffer("weight", torch.tensor(float(weight)))
         self.has_markov = markov is not None
         self.register_buffer("markov", torch.as_tensor(markov if markov is not None else [0.0, 0.0],
@@ -211,7 +238,11 @@ class Scorer(nn.Module):
         p = torch.gather(category_probs, 1, candidate_attrs.reshape(B, N * A)).reshape(B, N, A)
         logp = torch.log(masked_mean(p.unsqueeze(-1), candidate_attrs).squeeze(-1) + 1e-6)
         score = dot + self.weight * logp
-        if self.has_markov:
+        if self.has_markov and self.refine is not None:
+            out = newest_out_transitions.unsqueeze(-1).expand_as(candidate_transitions)
+            u = user_state.unsqueeze(1).expand(B, N, user_state.shape[-1])
+            score = score + self.refine(candidate_transitions, out, u, dot, self.markov)
+        elif self.has_markov:
             score = score + markov_term(candidate_transitions, newest_out_transitions.unsqueeze(-1),
                                         self.markov)
         return score

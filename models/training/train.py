@@ -20,6 +20,7 @@ from data import load, split  # noqa: E402
 from encoder_training import (Markov, encode_pairs, newest_items, rank_encoded, rank_targets, train_encoder,  # noqa: E402
                                unknown_like)
 from export import export  # noqa: E402
+from markov_refine import fit_refine  # noqa: E402
 from metrics import fmt, summarize  # noqa: E402
 from model import Encoder, Scorer  # noqa: E402
 from data import left_pad  # noqa: E402
@@ -46,6 +47,9 @@ def parse_args(argv=None):
                    help="sampled softmax over this many shared uniform negatives (0 = full softmax)")
     p.add_argument("--markov", action="store_true",
                    help="learn the scorer's first-order Markov term (transition counts) jointly")
+    p.add_argument("--markov-refine", action="store_true",
+                   help="after the encoder, fit per-user gates and a small MLP of (count, out, inner product) "
+                        "that reshape the Markov term (model.MarkovRefine; same scorer inputs)")
     p.add_argument("--label-smoothing", type=float, default=0.0)
     p.add_argument("--weight-decay", type=float, default=0.0, help="AdamW's decoupled weight decay (0 = Adam)")
     p.add_argument("--cat-weight", type=float, default=0.1, help="weight of the next-attribute loss")
@@ -131,12 +135,11 @@ def main(argv=None):
         print(f"scorer weight {w}: valid NDCG@10 {v:.4f} (inner product {base_v:.4f})", flush=True)
         if v > best_v + 1e-4:
             best_w, best_v = w, v
-    scorer = Scorer(best_w, info["beta"].tolist() if args.markov else None)
 
-    # Content tower on (user state, next item) pairs from the training sequences.
+    # Content tower (and --markov-refine) on (user state, next item) pairs from the training sequences.
     with torch.no_grad():
         seqs = sorted((s[-(args.max_len + 1):] for s in train_seqs if len(s) >= 2), key=len)
-        Us, Ts = [], []
+        Us, Ts, Ls = [], [], []
         for b in range(0, len(seqs), 1024):
             chunk = seqs[b:b + 1024]
             width = len(chunk[-1]) - 1
@@ -145,6 +148,17 @@ def main(argv=None):
             h, _ = enc.hidden(x, unknown_like(x), unknown_like(x))
             Us.append(h[y > 0])
             Ts.append(y[y > 0])
+            Ls.append(x[y > 0])
+    refine = None
+    if args.markov_refine:
+        if not args.markov:
+            raise SystemExit("--markov-refine needs --markov")
+        refine = fit_refine(info["markov"], info["beta"], torch.cat(Us), torch.cat(Ts), torch.cat(Ls), V, args.seed)
+        mk = (info["markov"], info["beta"], refine)
+        v = summarize(rank_encoded(U, P, T, V, enc.item_attrs, best_w, markov=mk, last=last))["NDCG@10"]
+        print(f"markov refine: valid NDCG@10 {v:.4f} (plain term {best_v:.4f})", flush=True)
+        info["best_valid_ndcg10"] = v
+    scorer = Scorer(best_w, info["beta"].tolist() if args.markov else None, refine)
     cold = set(holdout)
     warm_items = [i for i in range(1, ds.num_items + 1) if i not in cold]
     tower = train_content(enc, (torch.cat(Us), torch.cat(Ts)), warm_items, args)
@@ -156,7 +170,7 @@ def main(argv=None):
     info.update({"trainSeconds": round(seconds, 1), "scorerCategoryWeight": best_w})
     hp = {k: getattr(args, k) for k in ("dim", "max_len", "blocks", "heads", "block", "dropout", "lr", "batch", "epochs",
                                         "patience", "eval_every", "negatives", "markov", "label_smoothing",
-                                        "weight_decay", "cat_weight",
+                                        "markov_refine", "weight_decay", "cat_weight",
                                         "content_epochs", "holdout_items", "max_users", "max_steps", "seed")}
     meta = export(args.out, ds, enc, scorer, tower, {
         "data": {"sequences": os.path.basename(args.data), "attributes": os.path.basename(args.attributes),
@@ -172,7 +186,8 @@ def main(argv=None):
     torch.save({"args": vars(args), "encoder": enc.state_dict(), "content": tower.state_dict(),
                 "training": {"bestEpoch": info["best_epoch"], "epochsRun": info["epochs_run"],
                              "seconds": info["seconds"], "validNDCG@10": info["best_valid_ndcg10"]},
-                "scorerWeight": best_w, "markov": info["beta"].tolist() if args.markov else None, "holdout": holdout, "history": info["history"]},
+                "scorerWeight": best_w, "markov": info["beta"].tolist() if args.markov else None,
+                "markovRefine": refine.state_dict() if refine is not None else None, "holdout": holdout, "history": info["history"]},
                os.path.join(args.out, "checkpoint.pt"))
     print(f"wrote {args.out} ({meta['version']}) in {time.time() - t0:.0f}s", flush=True)
 
