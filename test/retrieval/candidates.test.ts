@@ -150,4 +150,30 @@ describe.each(backends)('candidate retrieval on $name', (backend) => {
       await db.query(`UPDATE items SET in_stock = true WHERE id = $1`, [outOfStock]);
     }
   });
+
+  it('re-embeds items left on another model version, then vacuums their old rows out of the index', async () => {
+    const model = await Model.load(MODEL_DIR, 'cpu');
+    try {
+      const { rows } = await db.query<{ id: string }>(
+        `SELECT id FROM items WHERE embedding IS NOT NULL ORDER BY id LIMIT 5`,
+      );
+      await db.query(`UPDATE items SET embedding_model_version = 'older' WHERE id = ANY($1)`, [
+        rows.map((r) => r.id),
+      ]);
+      const { value, sql } = await counted(() => syncItemEmbeddings(db, model));
+      expect(value.total).toBe(5);
+      expect(sql.filter((s) => /^\s*VACUUM \(ANALYZE\) items/.test(s))).toHaveLength(1);
+      const again = await counted(() => syncItemEmbeddings(db, model));
+      expect(again.value.total).toBe(0);
+      expect(again.sql.some((s) => s.includes('VACUUM'))).toBe(false);
+      const left = await db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM items
+         WHERE embedding IS NOT NULL AND embedding_model_version IS DISTINCT FROM $1`,
+        [model.version],
+      );
+      expect(left.rows[0]!.n).toBe(0);
+    } finally {
+      await model.release();
+    }
+  });
 });
