@@ -28,7 +28,7 @@ const schema = z.object({
   INFERENCE_MAX_BATCH: intFrom(64, 1, 4096),
   INFERENCE_MAX_DELAY_MS: z.coerce.number().min(0).max(1000).default(0),
   INFERENCE_MAX_QUEUE: intFrom(2048, 1, 1_000_000),
-  INFERENCE_MAX_IN_FLIGHT: intFrom(2, 1, 64),
+  INFERENCE_MAX_IN_FLIGHT: intFrom(4, 1, 64),
   INFERENCE_SPREAD: z.enum(['true', 'false']).default('false'),
   INFERENCE_PROVIDER: z.enum(['auto', 'cuda', 'cpu']).default('auto'),
   INFERENCE_THREADS: intFrom(1, 0, 256),
