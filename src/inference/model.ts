@@ -211,12 +211,6 @@ export class Model {
     return this.transitions.successors(from, limit).map((k) => this.vocab.items[k - 1] as string);
   }
 
-  /** The newest event's item among those the model knows (the encoder's last position). */
-  newestKnownItem(events: readonly { itemId: string | null }[]): string | null {
-    const i = this.newestKnownIndex(events);
-    return i < 0 ? null : (events[i]?.itemId ?? null);
-  }
-
   /** Index of the newest event on an item the model knows, or -1. */
   newestKnownIndex(events: readonly { itemId: string | null }[]): number {
     for (let i = events.length - 1; i >= 0; i--) {

@@ -93,7 +93,7 @@ describe.each(backends)('interestForecast on $name', (backend) => {
     });
     const [scores] = await f.model.score([
       {
-        newestItemId: f.model.newestKnownItem(events),
+        newestItemId: events[f.model.newestKnownIndex(events)]!.itemId,
         userState: enc!.userState,
         categoryProbs: enc!.categoryProbs,
         candidates,
