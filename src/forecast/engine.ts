@@ -269,11 +269,11 @@ export class ForecastEngine {
     const encoded = await this.timed(this.modelCalls.encoder, batch.length, () =>
       this.model.encode(batch.map((r) => r.events)),
     );
-    // The newest event on an item the model knows: the Markov term's "from" in retrieval,
-    // scoring and explanations.
-    const latest = batch.map((r) => this.model.newestKnownIndex(r.events));
-    const latestItem = (i: number) =>
-      (batch[i] as Resolved).events[latest[i] as number]?.itemId ?? null;
+    // The newest events on items the model knows, newest first: the Markov term's "from"
+    // items in retrieval and scoring; the newest of them in explanations.
+    const recent = batch.map((r) => this.model.recentKnownIndices(r.events));
+    const recentItems = (i: number) =>
+      (recent[i] as number[]).map((j) => (batch[i] as Resolved).events[j]?.itemId as string);
 
     // One retrieval statement per distinct filter (usually one for the whole batch), split
     // into `retrieval.parallel` statements on as many pooled connections: one statement runs
@@ -297,7 +297,7 @@ export class ForecastEngine {
             idx.map((i) => ({
               userState: (encoded.value[i] as EncoderOutput).userState,
               exclude: exclusions(batch[i] as Resolved),
-              include: this.model.successorsOf(latestItem(i), this.options.retrieval.successors),
+              include: this.model.successorsOf(recentItems(i), this.options.retrieval.successors),
             })),
             first.request.filter,
             {
@@ -322,7 +322,7 @@ export class ForecastEngine {
         batch.map((_, i) => {
           const out = encoded.value[i] as EncoderOutput;
           return {
-            newestItemId: latestItem(i),
+            recentItemIds: recentItems(i),
             userState: out.userState,
             categoryProbs: out.categoryProbs,
             candidates: (candidates[i] ?? []).map((c) => ({
@@ -356,7 +356,7 @@ export class ForecastEngine {
                 this.model,
                 c,
                 explained,
-                latest[i] as number,
+                recent[i] as number[],
                 enc.eventWeights,
                 enc.categoryProbs,
               )

@@ -3,16 +3,17 @@
 // (attention × cosine similarity), and (b) its categories that the next-category head expects.
 import type { Model } from '../inference/model.js';
 
-export type ReasonKind = 'RECENT_EVENT' | 'CATEGORY_MATCH' | 'FOLLOWS_LATEST' | 'POPULAR';
+export type ReasonKind =
+  'RECENT_EVENT' | 'CATEGORY_MATCH' | 'FOLLOWS_LATEST' | 'FOLLOWS_RECENT' | 'POPULAR';
 
 export interface ForecastReason {
   kind: ReasonKind;
   message: string;
   /** In [0, 1]. */
   weight: number;
-  /** Index into the subject's events (oldest first) for RECENT_EVENT and FOLLOWS_LATEST. */
+  /** Index into the subject's events (oldest first) for RECENT_EVENT and FOLLOWS_*. */
   eventIndex: number | null;
-  /** Stored event id for RECENT_EVENT and FOLLOWS_LATEST when the events came from the database. */
+  /** Stored event id for RECENT_EVENT and FOLLOWS_* when the events came from the database. */
   eventId: string | null;
   categoryId: string | null;
 }
@@ -26,24 +27,34 @@ export interface ExplainedEvent {
 const MAX_EVENT_REASONS = 2;
 const MIN_EVENT_WEIGHT = 0.01;
 
-/** FOLLOWS_LATEST: the scorer's Markov term, when the candidate ever followed the latest item. */
-function followsLatest(
+/** How far back an event is, in words. */
+function agoText(events: readonly unknown[], i: number): string {
+  const ago = events.length - 1 - i;
+  return ago === 0 ? 'the latest event' : `${ago} event${ago === 1 ? '' : 's'} before the latest`;
+}
+
+/**
+ * FOLLOWS_LATEST / FOLLOWS_RECENT: the scorer's Markov term, when the candidate ever followed
+ * the item of event `i`, the `k`-th newest known event (0 = the latest).
+ */
+function follows(
   model: Model,
   itemId: string,
   events: readonly ExplainedEvent[],
   i: number,
+  k: number,
 ): ForecastReason | null {
-  const latest = events[i];
-  const t = latest?.itemId ? model.transitionOf(latest.itemId, itemId) : null;
-  if (!latest || !t || t.count === 0) return null;
+  const from = events[i];
+  const t = from?.itemId ? model.transitionOf(from.itemId, itemId) : null;
+  if (!from || !t || t.count === 0) return null;
   return {
-    kind: 'FOLLOWS_LATEST',
+    kind: k === 0 ? 'FOLLOWS_LATEST' : 'FOLLOWS_RECENT',
     message:
-      `came directly after ${latest.itemId} (the latest event) ${t.count} time${t.count === 1 ? '' : 's'} ` +
+      `came directly after ${from.itemId} (${agoText(events, i)}) ${t.count} time${t.count === 1 ? '' : 's'} ` +
       `in the model's training histories, ${((100 * t.count) / t.out).toFixed(1)}% of what followed it`,
     weight: t.count / t.out,
     eventIndex: i,
-    eventId: latest.eventId ?? null,
+    eventId: from.eventId ?? null,
     categoryId: null,
   };
 }
@@ -66,14 +77,19 @@ export function explainItem(
   model: Model,
   candidate: { id: string; embedding: Float32Array; categoryIds: readonly string[] },
   events: readonly ExplainedEvent[],
-  /** Index in `events` of the newest event on an item the model knows (-1: none). */
-  latest: number,
+  /**
+   * Indices in `events` of the newest events on items the model knows, newest first: those
+   * the scorer's Markov term reads (Model.recentKnownIndices).
+   */
+  recent: readonly number[],
   eventWeights: Float32Array,
   categoryProbs: Float32Array,
 ): ForecastReason[] {
   const reasons: ForecastReason[] = [];
-  const follows = followsLatest(model, candidate.id, events, latest);
-  if (follows) reasons.push(follows);
+  recent.forEach((i, k) => {
+    const reason = follows(model, candidate.id, events, i, k);
+    if (reason) reasons.push(reason);
+  });
   const eventReasons: ForecastReason[] = [];
   events.forEach((e, i) => {
     const attention = eventWeights[i] ?? 0;
@@ -82,12 +98,10 @@ export function explainItem(
     const similarity = cosine(emb, candidate.embedding);
     const weight = attention * Math.max(0, similarity);
     if (weight < MIN_EVENT_WEIGHT) return;
-    const ago = events.length - 1 - i;
     eventReasons.push({
       kind: 'RECENT_EVENT',
       message:
-        `${e.type.toLowerCase()} of ${e.itemId} ` +
-        `(${ago === 0 ? 'the latest event' : `${ago} event${ago === 1 ? '' : 's'} before the latest`}): ` +
+        `${e.type.toLowerCase()} of ${e.itemId} (${agoText(events, i)}): ` +
         `attention ${attention.toFixed(2)}, similarity ${similarity.toFixed(2)}`,
       weight,
       eventIndex: i,

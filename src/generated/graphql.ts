@@ -218,9 +218,9 @@ export type ForecastReason = {
   __typename?: 'ForecastReason';
   /** The category (CATEGORY_MATCH); null otherwise. */
   category?: Maybe<Category>;
-  /** The past event (RECENT_EVENT or FOLLOWS_LATEST, with stored events); null otherwise. */
+  /** The past event (RECENT_EVENT or FOLLOWS_*, with stored events); null otherwise. */
   event?: Maybe<Event>;
-  /** Index of the event in `recentEvents` (RECENT_EVENT or FOLLOWS_LATEST, anonymous forecasts); null otherwise. */
+  /** Index of the event in `recentEvents` (RECENT_EVENT or FOLLOWS_*, anonymous forecasts); null otherwise. */
   inputIndex?: Maybe<Scalars['Int']['output']>;
   /** What kind of reason this is. */
   kind: ForecastReasonKind;
@@ -228,8 +228,8 @@ export type ForecastReason = {
   message: Scalars['String']['output'];
   /**
    * Strength of the reason in [0, 1]: attention × similarity for events, probability for
-   * categories, for FOLLOWS_LATEST the share of all transitions out of the latest item that went
-   * to this one.
+   * categories, for FOLLOWS_LATEST / FOLLOWS_RECENT the share of all transitions out of that
+   * event's item that went to this one.
    */
   weight: Scalars['Float']['output'];
 };
@@ -243,6 +243,12 @@ export type ForecastReasonKind =
    * (the scorer's first-order Markov term); `event` / `inputIndex` is that latest event.
    */
   | 'FOLLOWS_LATEST'
+  /**
+   * The item often came directly after another of the shopper's recent items (not the latest one)
+   * in the model's training data: models whose Markov term reads several recent items
+   * (`scorer.markovItems` in models/README.md). `event` / `inputIndex` is that event.
+   */
+  | 'FOLLOWS_RECENT'
   /** The item is among the most popular (baseline mode). */
   | 'POPULAR'
   /** A past event that weighed heavily in the forecast and points to this item. */

@@ -21,13 +21,16 @@ const manifestSchema = z.object({
   heads: z.object({ category: z.boolean(), purchase: z.boolean() }),
   /**
    * The scorer's extra terms: `categoryWeight` (0 = off) and the first-order Markov weights
-   * `markov` (null = off; then scorer.onnx takes the two transition inputs), models/README.md.
+   * `markov` (null = off; then scorer.onnx takes the two transition inputs), and
+   * `markovItems`, how many of the subject's newest items the transition inputs cover
+   * (absent = the newest alone, in the rank-2 / rank-1 inputs), models/README.md.
    */
   scorer: z
     .object({
       categoryWeight: z.number(),
       markov: z.tuple([z.number(), z.number()]).nullable().optional(),
       transitions: z.number().int().nonnegative().optional(),
+      markovItems: z.number().int().positive().optional(),
     })
     .optional(),
   /** encoder.onnx accepts any sequence length up to maxLen (positions count from the newest). */
@@ -76,8 +79,11 @@ export interface Candidate {
 }
 
 export interface ScorerInput {
-  /** The subject's newest item known to the model (the Markov term's "from"), or null. */
-  newestItemId: string | null;
+  /**
+   * The subject's newest items known to the model, newest first (`recentKnownItems`): the
+   * Markov term's "from" items. The term reads the first `markovItems` of them.
+   */
+  recentItemIds: readonly string[];
   userState: Float32Array;
   categoryProbs: Float32Array;
   candidates: readonly Candidate[];
@@ -200,23 +206,53 @@ export class Model {
   }
 
   /**
-   * Items the scorer's Markov term can lift above the inner-product order: the successors of
-   * the subject's newest known item, most frequent first. Retrieving the top `first` nearest
-   * neighbours plus these gives the scorer's exact top `first` (the term is never negative when
-   * both weights are non-negative; `scorerReranks` covers the other case).
+   * How many of the subject's newest known items the scorer's Markov term reads
+   * (`scorer.markovItems`, 1 when absent); 0 without a Markov term.
    */
-  successorsOf(newestItemId: string | null, limit: number): string[] {
-    const from = newestItemId === null ? undefined : this.itemIndex.get(newestItemId);
-    if (!this.transitions || from === undefined) return [];
-    return this.transitions.successors(from, limit).map((k) => this.vocab.items[k - 1] as string);
+  get markovItems(): number {
+    return this.transitions ? (this.manifest.scorer?.markovItems ?? 1) : 0;
   }
 
-  /** Index of the newest event on an item the model knows, or -1. */
-  newestKnownIndex(events: readonly { itemId: string | null }[]): number {
-    for (let i = events.length - 1; i >= 0; i--) {
-      if (this.knows(events[i]?.itemId)) return i;
+  /**
+   * Items the scorer's Markov term can lift above the inner-product order: the successors of
+   * each of `fromItemIds` (the subject's recent known items), up to `limit` each, most
+   * frequent first, without repeats. Retrieving the top `first` nearest neighbours plus these
+   * gives the scorer's exact top `first` (the term is never negative when both weights are
+   * non-negative, and 0 for an item that followed none of them; `scorerReranks` covers the
+   * other case).
+   */
+  successorsOf(fromItemIds: readonly string[], limit: number): string[] {
+    if (!this.transitions) return [];
+    const out = new Set<string>();
+    for (const id of fromItemIds.slice(0, this.markovItems)) {
+      const from = this.itemIndex.get(id);
+      if (from === undefined) continue;
+      for (const k of this.transitions.successors(from, limit)) {
+        out.add(this.vocab.items[k - 1] as string);
+      }
     }
-    return -1;
+    return [...out];
+  }
+
+  /**
+   * Indices of the newest events on items the model knows, newest first, at most `limit`
+   * (by default as many as the Markov term reads, at least 1): the events whose items are the
+   * scorer's `recentItemIds`.
+   */
+  recentKnownIndices(
+    events: readonly { itemId: string | null }[],
+    limit = Math.max(1, this.markovItems),
+  ): number[] {
+    const out: number[] = [];
+    for (let i = events.length - 1; i >= 0 && out.length < limit; i--) {
+      if (this.knows(events[i]?.itemId)) out.push(i);
+    }
+    return out;
+  }
+
+  /** The items of `recentKnownIndices(events)`: a ScorerInput's `recentItemIds`. */
+  recentKnownItems(events: readonly { itemId: string | null }[]): string[] {
+    return this.recentKnownIndices(events).map((i) => events[i]?.itemId as string);
   }
 
   /** Whether the model was trained on this item (the encoder reads only such events). */
@@ -339,24 +375,48 @@ export class Model {
       candidate_embeddings: new ort.Tensor('float32', embeddings, [B, N, dim]),
       candidate_attrs: new ort.Tensor('int64', attrs, [B, N, A]),
     };
-    if (this.transitions) {
-      const counts = new Float32Array(B * N);
-      const outs = new Float32Array(B);
-      inputs.forEach((row, b) => {
-        const from = row.newestItemId === null ? undefined : this.itemIndex.get(row.newestItemId);
-        if (from === undefined) return;
-        outs[b] = this.transitions!.outOf(from);
-        row.candidates.forEach((c, n) => {
-          const to = this.itemIndex.get(c.itemId);
-          if (to !== undefined) counts[b * N + n] = this.transitions!.count(from, to);
-        });
-      });
-      feeds.candidate_transitions = new ort.Tensor('float32', counts, [B, N]);
-      feeds.newest_out_transitions = new ort.Tensor('float32', outs, [B]);
-    }
+    if (this.transitions) Object.assign(feeds, this.transitionFeeds(this.transitions, inputs, N));
     const out = await this.scorer.run(feeds);
     const scores = tensorData(out, 'scores');
     return inputs.map((row, b) => scores.slice(b * N, b * N + row.candidates.length));
+  }
+
+  /**
+   * The Markov inputs (models/README.md): `C[h_k, candidate]` and `out(h_k)` for the K newest
+   * known items h_k, as `[B, K, N]` and `[B, K]` (`scorer.markovItems`), or `[B, N]` and `[B]`
+   * for the newest alone (models without it). Zeros where a row has fewer items.
+   */
+  private transitionFeeds(
+    transitions: Transitions,
+    inputs: readonly ScorerInput[],
+    N: number,
+  ): Record<string, ort.Tensor> {
+    const B = inputs.length;
+    const K = this.markovItems;
+    const counts = new Float32Array(B * K * N);
+    const outs = new Float32Array(B * K);
+    inputs.forEach((row, b) => {
+      const to = row.candidates.map((c) => this.itemIndex.get(c.itemId));
+      for (let k = 0; k < K; k++) {
+        const fromId = row.recentItemIds[k];
+        const from = fromId === undefined ? undefined : this.itemIndex.get(fromId);
+        if (from === undefined) continue;
+        outs[b * K + k] = transitions.outOf(from);
+        const base = (b * K + k) * N;
+        to.forEach((t, n) => {
+          if (t !== undefined) counts[base + n] = transitions.count(from, t);
+        });
+      }
+    });
+    return this.manifest.scorer?.markovItems === undefined
+      ? {
+          candidate_transitions: new ort.Tensor('float32', counts, [B, N]),
+          newest_out_transitions: new ort.Tensor('float32', outs, [B]),
+        }
+      : {
+          candidate_transitions: new ort.Tensor('float32', counts, [B, K, N]),
+          history_out_transitions: new ort.Tensor('float32', outs, [B, K]),
+        };
   }
 
   /** Content-tower embeddings (cold start): attributes, hashed text and price band. */

@@ -93,7 +93,7 @@ describe.each(backends)('interestForecast on $name', (backend) => {
     });
     const [scores] = await f.model.score([
       {
-        newestItemId: events[f.model.newestKnownIndex(events)]!.itemId,
+        recentItemIds: f.model.recentKnownItems(events),
         userState: enc!.userState,
         categoryProbs: enc!.categoryProbs,
         candidates,

@@ -1,6 +1,7 @@
-// The scorer's first-order Markov term end to end: the newest item's successors are retrieved
-// next to the nearest neighbours, the served top equals the scorer's ranking of the whole
-// stored catalogue, and FOLLOWS_LATEST explanations quote the real transition counts.
+// The scorer's first-order Markov term end to end: the successors of the recent items it reads
+// (the newest, or the model's `scorer.markovItems` newest) are retrieved next to the nearest
+// neighbours, the served top equals the scorer's ranking of the whole stored catalogue, and
+// FOLLOWS_LATEST / FOLLOWS_RECENT explanations quote the real transition counts.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Candidate, SequenceEvent } from '../../src/inference/model.js';
 import { backends } from '../helpers/backends.js';
@@ -34,16 +35,24 @@ describe.each(backends)('Markov term on $name', (backend) => {
     await f?.close();
   });
 
-  /** A stored item with the most stored successors: the term matters most there. */
-  function busiestItem(): string {
+  /** The two stored items with the most stored successors (most first): the term matters most there. */
+  function busiestItems(): [string, string] {
     const inDb = new Set(stored);
-    let best = { id: '', n: -1 };
-    for (const id of stored) {
-      const n = f.model.successorsOf(id, 1000).filter((s) => inDb.has(s)).length;
-      if (n > best.n) best = { id, n };
-    }
-    expect(best.n).toBeGreaterThan(2);
-    return best.id;
+    const ranked = stored
+      .map((id) => ({ id, n: f.model.successorsOf([id], 1000).filter((s) => inDb.has(s)).length }))
+      .sort((a, b) => b.n - a.n || a.id.localeCompare(b.id));
+    expect(ranked[1]!.n).toBeGreaterThan(2);
+    return [ranked[0]!.id, ranked[1]!.id];
+  }
+
+  /** Two events, the busiest item newest; the items the Markov term reads. */
+  function recentPair() {
+    const [newest, before] = busiestItems();
+    const events: SequenceEvent[] = [
+      { itemId: before, type: 'VIEW', occurredAt: null },
+      { itemId: newest, type: 'VIEW', occurredAt: null },
+    ];
+    return { newest, before, events, recent: f.model.recentKnownItems(events) };
   }
 
   async function forecastFor(events: SequenceEvent[], first: number) {
@@ -58,13 +67,58 @@ describe.each(backends)('Markov term on $name', (backend) => {
     expect(f.model.manifest.scorer?.markov).toHaveLength(2);
     expect(f.model.transitions).not.toBeNull();
     expect(f.model.scorerReranks).toBe(false); // non-negative weights: NN top `first` + successors suffice
+    expect(f.model.markovItems).toBe(f.model.manifest.scorer?.markovItems ?? 1);
   });
 
-  it("retrieves the newest item's successors and serves the scorer's top over the whole stored catalogue", async () => {
-    const latest = busiestItem();
-    const events: SequenceEvent[] = [{ itemId: latest, type: 'VIEW', occurredAt: null }];
+  it('reads the recent items the model names, newest first', () => {
+    const { newest, before, recent } = recentPair();
+    expect(recent).toEqual([newest, before].slice(0, f.model.markovItems));
+    // Successors of each, without repeats, the newest item's first.
+    const all = f.model.successorsOf([newest, before], 1000);
+    expect(new Set(all).size).toBe(all.length);
+    expect(all.slice(0, 3)).toEqual(f.model.successorsOf([newest], 3));
+    if (f.model.markovItems === 1) expect(all).toEqual(f.model.successorsOf([newest], 1000));
+  });
+
+  it('scores an item that followed none of the recent items by its inner product alone', async () => {
+    const { events, recent } = recentPair();
+    const [enc] = await f.model.encode([events]);
+    const followers = new Set(f.model.successorsOf(recent, 1000));
+    const cands: Candidate[] = stored.slice(0, 400).flatMap((id) => {
+      const k = f.model.knownItem(id);
+      return k ? [{ itemId: id, embedding: k.embedding, attributeIds: k.attributeIds }] : [];
+    });
+    for (const id of followers) {
+      const k = f.model.knownItem(id);
+      if (k) cands.push({ itemId: id, embedding: k.embedding, attributeIds: k.attributeIds });
+    }
+    const [scores] = await f.model.score([
+      {
+        recentItemIds: recent,
+        userState: enc!.userState,
+        categoryProbs: enc!.categoryProbs,
+        candidates: cands,
+      },
+    ]);
+    expect(f.model.manifest.scorer?.categoryWeight).toBe(0);
+    let lifted = 0;
+    cands.forEach((c, k) => {
+      let dot = 0;
+      for (let d = 0; d < c.embedding.length; d++) dot += c.embedding[d]! * enc!.userState[d]!;
+      if (followers.has(c.itemId)) {
+        expect(scores![k]!).toBeGreaterThanOrEqual(dot - 1e-4);
+        if (scores![k]! > dot + 1e-4) lifted++;
+      } else {
+        expect(scores![k]!).toBeCloseTo(dot, 4);
+      }
+    });
+    expect(lifted).toBeGreaterThan(0);
+  });
+
+  it("retrieves the recent items' successors and serves the scorer's top over the whole stored catalogue", async () => {
+    const { events, recent } = recentPair();
     const inDb = new Set(stored);
-    const successors = f.model.successorsOf(latest, 1000).filter((s) => inDb.has(s));
+    const successors = f.model.successorsOf(recent, 1000).filter((s) => inDb.has(s));
 
     const seen: string[][] = [];
     const score = f.model.score.bind(f.model);
@@ -89,7 +143,7 @@ describe.each(backends)('Markov term on $name', (backend) => {
     });
     const [scores] = await f.model.score([
       {
-        newestItemId: latest,
+        recentItemIds: recent,
         userState: enc!.userState,
         categoryProbs: enc!.categoryProbs,
         candidates: all,
@@ -106,29 +160,42 @@ describe.each(backends)('Markov term on $name', (backend) => {
     expect(servedIds.some((id) => successors.includes(id))).toBe(true);
   });
 
-  it('explains lifted items with FOLLOWS_LATEST and the real counts', async () => {
-    const latest = busiestItem();
+  it('explains lifted items with FOLLOWS_LATEST / FOLLOWS_RECENT and the real counts', async () => {
+    const { newest, before } = recentPair();
     const events: SequenceEvent[] = [
       { itemId: stored[0]!, type: 'VIEW', occurredAt: null },
-      { itemId: latest, type: 'VIEW', occurredAt: null },
+      { itemId: before, type: 'VIEW', occurredAt: null },
+      { itemId: newest, type: 'VIEW', occurredAt: null },
     ];
     const items = await forecastFor(events, 20);
-    const follows = items.flatMap((it) =>
-      it.reasons.filter((r) => r.kind === 'FOLLOWS_LATEST').map((r) => ({ it, r })),
-    );
-    expect(follows.length).toBeGreaterThan(0);
-    for (const { it, r } of follows) {
-      const t = f.model.transitionOf(latest, it.item.id)!;
-      expect(t.count).toBeGreaterThan(0);
-      expect(r.inputIndex).toBe(1); // the latest event
-      expect(r.weight).toBeCloseTo(t.count / t.out, 6);
-      expect(r.message).toContain(`${t.count} time`);
-    }
-    // Items that never followed the latest item carry no such reason.
-    for (const it of items) {
-      if (f.model.transitionOf(latest, it.item.id)!.count === 0) {
-        expect(it.reasons.some((r) => r.kind === 'FOLLOWS_LATEST')).toBe(false);
+    const kinds = [
+      { kind: 'FOLLOWS_LATEST', from: newest, inputIndex: 2 },
+      { kind: 'FOLLOWS_RECENT', from: before, inputIndex: 1, needs: 2 },
+    ];
+    let latestReasons = 0;
+    for (const { kind, from, inputIndex, needs = 1 } of kinds) {
+      for (const it of items) {
+        const t = f.model.transitionOf(from, it.item.id)!;
+        const r = it.reasons.find((x) => x.kind === kind);
+        // The reason appears exactly when the item followed that event's item and the model's
+        // Markov term reads that far back.
+        expect(!!r).toBe(t.count > 0 && f.model.markovItems >= needs);
+        if (!r) continue;
+        if (kind === 'FOLLOWS_LATEST') latestReasons++;
+        expect(r.inputIndex).toBe(inputIndex);
+        expect(r.weight).toBeCloseTo(t.count / t.out, 6);
+        expect(r.message).toContain(`${t.count} time`);
       }
+    }
+    expect(latestReasons).toBeGreaterThan(0);
+    // Only the items the term reads are quoted: never the oldest event here (K ≤ 2 assumed
+    // by this fixture; a model reading 3+ items may quote it).
+    if (f.model.markovItems <= 2) {
+      expect(
+        items
+          .flatMap((it) => it.reasons)
+          .some((r) => r.kind.startsWith('FOLLOWS') && r.inputIndex === 0),
+      ).toBe(false);
     }
   });
 });

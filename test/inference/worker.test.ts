@@ -34,7 +34,7 @@ describe('Model on a worker thread', () => {
     const inputs = a.slice(0, 5).map((out, i) => {
       const seq = seqs[i] as SequenceEvent[];
       return {
-        newestItemId: seq[seq.length - 1]?.itemId ?? null,
+        recentItemIds: main.recentKnownItems(seq),
         userState: out.userState,
         categoryProbs: out.categoryProbs,
         candidates: seqs.slice(5, 15).map((s) => {
