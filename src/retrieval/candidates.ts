@@ -137,8 +137,12 @@ export async function retrieveCandidates(
     FROM items i
     WHERE i.id = ANY(${param(included)}::text[]) AND ${where.join('\n      AND ')}`
     : '';
+  // MATERIALIZED: each query vector is parsed once. Inlined, `q.v` stayed an expression over
+  // the jsonb payload that PostgreSQL re-evaluated (jsonb lookup + vector parse) for every row
+  // the index scan returned: 0.75 → 0.49 ms per forecast of index-scan time (auto_explain,
+  // 100 Beauty users, ef_search 64), the scan itself unchanged.
   const sql = `
-    WITH q AS (
+    WITH q AS MATERIALIZED (
       SELECT (r->>'k')::int AS k, (r->>'v')::vector AS v,
              ARRAY(SELECT jsonb_array_elements_text(r->'x')) AS exclude
       FROM jsonb_array_elements($1::jsonb) AS r
