@@ -19,7 +19,7 @@ function metric(
 export function renderMetrics(
   batches: SchedulerStats,
   modelCalls: Record<string, ModelCallStats>,
-  info: { modelVersion: string; provider: string; storage: string },
+  info: { modelVersion: string; provider: string; storage: string; encoderRuns: number },
 ): string {
   const lines: string[] = [];
   metric(
@@ -65,8 +65,15 @@ export function renderMetrics(
     lines,
     'foresight_onnx_calls_total',
     'counter',
-    'ONNX Runtime session calls.',
+    'Model calls: one per merged batch and graph.',
     calls.map(([m, s]) => [`{model="${m}"}`, s.calls]),
+  );
+  metric(
+    lines,
+    'foresight_onnx_runs_total',
+    'counter',
+    'ONNX Runtime session runs: an encoder call runs once per history-length group (at most 3).',
+    calls.map(([m, s]) => [`{model="${m}"}`, m === 'encoder' ? info.encoderRuns : s.calls]),
   );
   metric(
     lines,

@@ -123,6 +123,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
           modelVersion: engine.model.version,
           provider: engine.model.provider,
           storage: db.kind,
+          encoderRuns: engine.model.encoderRuns,
         }),
       ),
     );
@@ -130,6 +131,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     app.get('/debug/inference', async () => ({
       forecast: engine.scheduler.stats,
       modelCalls: engine.modelCalls,
+      encoderRuns: engine.model.encoderRuns,
     }));
   }
   app.get('/readyz', async (_req, reply) => {

@@ -291,9 +291,13 @@ export class Model {
     return index >= 1 ? this.vocab.attributes[index - 1] : undefined;
   }
 
+  /**
+   * Encodes a batch of histories. With a dynamic sequence axis, rows are grouped by history
+   * length (`lengthGroups`) and each group runs as wide as its longest history: one long
+   * history no longer pads every short one to its length. Without one, a single run at maxLen.
+   */
   async encode(inputs: readonly (readonly SequenceEvent[])[]): Promise<EncoderOutput[]> {
-    const { maxLen, dim, numAttributes } = this.manifest;
-    const B = inputs.length;
+    const { maxLen } = this.manifest;
     const knownRows = inputs.map((events) => {
       const known: number[] = [];
       events.forEach((e, i) => {
@@ -301,9 +305,33 @@ export class Model {
       });
       return known.slice(-maxLen);
     });
-    // With a dynamic sequence axis the batch is only as wide as its longest kept history
-    // (exact: positions are counted from the newest column), which makes short histories cheap.
-    const L = this.manifest.dynamicLength ? Math.max(1, ...knownRows.map((k) => k.length)) : maxLen;
+    if (!this.manifest.dynamicLength) return this.encodeRun(inputs, knownRows, maxLen);
+    const groups = lengthGroups(knownRows.map((k) => k.length));
+    this.encoderRuns += groups.length;
+    const out = new Array<EncoderOutput>(inputs.length);
+    for (const rows of groups) {
+      const L = Math.max(1, ...rows.map((b) => (knownRows[b] as number[]).length));
+      const encoded = await this.encodeRun(
+        rows.map((b) => inputs[b] as readonly SequenceEvent[]),
+        rows.map((b) => knownRows[b] as number[]),
+        L,
+      );
+      rows.forEach((b, k) => (out[b] = encoded[k] as EncoderOutput));
+    }
+    return out;
+  }
+
+  /** ONNX session runs of the encoder so far (≥ encode calls: one per length group). */
+  encoderRuns = 0;
+
+  /** One encoder run over `inputs`, each row's kept events `knownRows`, `L` positions wide. */
+  private async encodeRun(
+    inputs: readonly (readonly SequenceEvent[])[],
+    knownRows: readonly number[][],
+    L: number,
+  ): Promise<EncoderOutput[]> {
+    const { dim, numAttributes } = this.manifest;
+    const B = inputs.length;
     const items = new BigInt64Array(B * L);
     const types = new BigInt64Array(B * L);
     const gaps = new BigInt64Array(B * L);
@@ -471,6 +499,55 @@ export class Model {
   async release(): Promise<void> {
     await Promise.all([this.encoder.release(), this.scorer.release(), this.content.release()]);
   }
+}
+
+/** Most encoder runs one batch is split into by history length. */
+const MAX_LENGTH_GROUPS = 3;
+/**
+ * The fixed cost of an encoder run, in padded positions: one run of one position took 0.33 ms,
+ * a wide run 7.3 µs per position (B = 32, L = 50; shipped Beauty encoder, 1 thread).
+ */
+const RUN_COST_POSITIONS = 48;
+
+/**
+ * Splits a batch into at most MAX_LENGTH_GROUPS groups of rows (indices) with similar history
+ * lengths, minimising the padded positions the runs compute plus a fixed cost per run
+ * (dynamic programming over the rows sorted by length). A batch of histories of one length
+ * stays one group.
+ */
+export function lengthGroups(lengths: readonly number[]): number[][] {
+  const order = lengths
+    .map((_, b) => b)
+    .sort((a, b) => (lengths[a] as number) - (lengths[b] as number));
+  const n = order.length;
+  if (n === 0) return [];
+  const len = (k: number) => Math.max(1, lengths[order[k] as number] as number);
+  // best[g][j]: cost of the first j sorted rows in g groups; cut[g][j]: where the last starts.
+  const best: number[][] = [[0, ...new Array<number>(n).fill(Infinity)]];
+  const cut: number[][] = [[]];
+  for (let g = 1; g <= Math.min(MAX_LENGTH_GROUPS, n); g++) {
+    best.push(new Array<number>(n + 1).fill(Infinity));
+    cut.push(new Array<number>(n + 1).fill(0));
+    for (let j = 1; j <= n; j++) {
+      for (let i = g - 1; i < j; i++) {
+        const c = (best[g - 1]![i] as number) + RUN_COST_POSITIONS + (j - i) * len(j - 1);
+        if (c < (best[g]![j] as number)) {
+          best[g]![j] = c;
+          cut[g]![j] = i;
+        }
+      }
+    }
+  }
+  let g = 1;
+  for (let k = 2; k < best.length; k++)
+    if ((best[k]![n] as number) < (best[g]![n] as number)) g = k;
+  const groups: number[][] = [];
+  for (let j = n; g > 0; g--) {
+    const i = cut[g]![j] as number;
+    groups.unshift(order.slice(i, j));
+    j = i;
+  }
+  return groups;
 }
 
 /**

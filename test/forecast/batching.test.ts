@@ -34,6 +34,7 @@ describe.each(backends)('forecast batching on $name', (backend) => {
 
   it('runs 50 forecasts requested in one query as one encoder call and one scorer call', async () => {
     const enc0 = { ...f.engine.modelCalls.encoder };
+    const runs0 = f.model.encoderRuns;
     const sc0 = { ...f.engine.modelCalls.scorer };
     const res = await f.server.gql<ManyData>(MANY, { n: 50 });
     expect(res.errors).toBeUndefined();
@@ -46,6 +47,9 @@ describe.each(backends)('forecast batching on $name', (backend) => {
     }
     expect(f.engine.modelCalls.encoder.calls - enc0.calls).toBe(1);
     expect(f.engine.modelCalls.encoder.items - enc0.items).toBe(50);
+    // The encoder call runs once per history-length group: a constant, not one per forecast.
+    expect(f.model.encoderRuns - runs0).toBeGreaterThanOrEqual(1);
+    expect(f.model.encoderRuns - runs0).toBeLessThanOrEqual(3);
     expect(f.engine.modelCalls.scorer.calls - sc0.calls).toBe(1);
   });
 
