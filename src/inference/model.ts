@@ -98,6 +98,10 @@ export interface ContentInput {
 export class Model {
   readonly itemIndex: Map<string, number>;
   readonly attributeIndex: Map<string, number>;
+  /** `attributeIndex` as int64 tensor values. */
+  private readonly attributeBigIndex: Map<string, bigint>;
+  /** Per model item (index - 1): its learned embedding (a view) and attribute ids. */
+  private readonly known: { embedding: Float32Array; attributeIds: readonly string[] }[];
 
   private constructor(
     readonly manifest: ModelManifest,
@@ -114,6 +118,15 @@ export class Model {
   ) {
     this.itemIndex = new Map(vocab.items.map((id, k) => [id, k + 1]));
     this.attributeIndex = new Map(vocab.attributes.map((id, k) => [id, k + 1]));
+    this.attributeBigIndex = new Map(vocab.attributes.map((id, k) => [id, BigInt(k + 1)]));
+    // Built once: every forecast looks up tens of candidates (hot path, no allocation).
+    const d = manifest.dim;
+    this.known = vocab.items.map((_, k) => ({
+      embedding: itemEmbeddings.subarray((k + 1) * d, (k + 2) * d),
+      attributeIds: Object.freeze(
+        (vocab.itemAttributes[k] ?? []).map((a) => vocab.attributes[a - 1] as string),
+      ),
+    }));
   }
 
   /**
@@ -272,18 +285,15 @@ export class Model {
   /** The learned embedding of an item known to the model, or undefined. */
   learnedEmbedding(itemId: string): Float32Array | undefined {
     const k = this.itemIndex.get(itemId);
-    if (k === undefined) return undefined;
-    const d = this.manifest.dim;
-    return this.itemEmbeddings.subarray(k * d, (k + 1) * d);
+    return k === undefined ? undefined : this.known[k - 1]?.embedding;
   }
 
   /** Learned embedding and attribute ids of an item known to the model, or undefined. */
-  knownItem(itemId: string): { embedding: Float32Array; attributeIds: string[] } | undefined {
-    const embedding = this.learnedEmbedding(itemId);
-    if (!embedding) return undefined;
-    const k = this.itemIndex.get(itemId) as number;
-    const attrs = this.vocab.itemAttributes[k - 1] ?? [];
-    return { embedding, attributeIds: attrs.map((a) => this.attributeAt(a) as string) };
+  knownItem(
+    itemId: string,
+  ): { readonly embedding: Float32Array; readonly attributeIds: readonly string[] } | undefined {
+    const k = this.itemIndex.get(itemId);
+    return k === undefined ? undefined : this.known[k - 1];
   }
 
   /** Id of the attribute at an index of `categoryProbs`. */
@@ -392,8 +402,8 @@ export class Model {
         embeddings.set(c.embedding, (b * N + n) * dim);
         let a = 0;
         for (const id of c.attributeIds) {
-          const k = this.attributeIndex.get(id);
-          if (k !== undefined && a < A) attrs[(b * N + n) * A + a++] = BigInt(k);
+          const k = this.attributeBigIndex.get(id);
+          if (k !== undefined && a < A) attrs[(b * N + n) * A + a++] = k;
         }
       });
     });

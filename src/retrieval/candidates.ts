@@ -25,7 +25,7 @@ export interface CandidateQuery {
 export interface RetrievedItem {
   id: string;
   embedding: Float32Array;
-  categoryIds: string[];
+  categoryIds: readonly string[];
   /** Inner product with the user state as computed by pgvector. */
   similarity: number;
 }
@@ -43,7 +43,9 @@ export interface RetrievalOptions {
    */
   known?: {
     version: string;
-    lookup(id: string): { embedding: Float32Array; attributeIds: readonly string[] } | undefined;
+    lookup(
+      id: string,
+    ): { readonly embedding: Float32Array; readonly attributeIds: readonly string[] } | undefined;
   };
 }
 
@@ -170,22 +172,24 @@ export async function retrieveCandidates(
         );
         return (await tx.query<Row>(sql, params)).rows;
       });
-  const item = (r: Row): Omit<RetrievedItem, 'similarity'> => {
+  const item = (r: Row, similarity: number): RetrievedItem => {
     if (r.embedding !== null) {
       return {
         id: r.id,
         embedding: parseVectorLiteral(r.embedding),
         categoryIds: r.category_ids ?? [],
+        similarity,
       };
     }
     const mem = options.known?.lookup(r.id) ?? missing(r.id);
-    return { id: r.id, embedding: mem.embedding, categoryIds: [...mem.attributeIds] };
+    return { id: r.id, embedding: mem.embedding, categoryIds: mem.attributeIds, similarity };
   };
   const out: RetrievedItem[][] = queries.map(() => []);
-  const sharedRows = new Map<string, Omit<RetrievedItem, 'similarity'>>();
+  // Included items: similarity is per query, set below.
+  const sharedRows = new Map<string, RetrievedItem>();
   for (const r of rows) {
-    if (r.k < 0) sharedRows.set(r.id, item(r));
-    else out[r.k]?.push({ ...item(r), similarity: Number(r.similarity) });
+    if (r.k < 0) sharedRows.set(r.id, item(r, 0));
+    else out[r.k]?.push(item(r, Number(r.similarity)));
   }
   queries.forEach((q, k) => {
     const list = out[k] as RetrievedItem[];
@@ -196,7 +200,12 @@ export async function retrieveCandidates(
         const c = sharedRows.get(id);
         if (!c || have.has(id) || excluded.has(id)) continue;
         have.add(id);
-        list.push({ ...c, similarity: dot(c.embedding, q.userState) });
+        list.push({
+          id: c.id,
+          embedding: c.embedding,
+          categoryIds: c.categoryIds,
+          similarity: dot(c.embedding, q.userState),
+        });
       }
     }
     // relaxed_order may return neighbours slightly out of order: the scorer re-ranks exactly.
