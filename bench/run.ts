@@ -226,13 +226,18 @@ async function main(): Promise<void> {
   const ratio = (c32('batched')?.reqPerSec ?? 0) / (c32('unbatched')?.reqPerSec ?? 1);
   const ratioParallel =
     (c32('batched')?.reqPerSec ?? 0) / (c32('unbatched-parallel')?.reqPerSec ?? 1);
+  // The same request without any model (popularity) bounds what batching can reach: the
+  // batched path cannot be faster than the request with the model's work removed.
+  const ceiling = (c32('popularity')?.reqPerSec ?? 0) / (c32('unbatched')?.reqPerSec ?? 1);
   const summary = [
     `Run ${at} on ${result.host.cpus} × ${result.host.cpuModel}, Node ${process.version}, ${duration} s per point, execution provider ${model.provider}, model ${model.modelVersion}.`,
     '',
     table(load),
     '',
     `Batched / unbatched throughput at concurrency 32: **${ratio.toFixed(2)}×** ` +
-      `(against unbatched-parallel: ${ratioParallel.toFixed(2)}×).`,
+      `(against unbatched-parallel: ${ratioParallel.toFixed(2)}×). ` +
+      `Popularity (no model at all) / unbatched: ${ceiling.toFixed(2)}×, the ceiling of that ` +
+      `ratio for this request on this machine.`,
     '',
     `HNSW (ef_search ${defaults.retrieval.efSearch}, iterative scan) vs exact search over ${Number(opts['recall-users'])} users: ` +
       Object.entries(model.recall)
