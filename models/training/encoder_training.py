@@ -73,12 +73,21 @@ def rank_targets(enc, pairs, item_vecs=None, cat_weight=0.0, markov=None):
         return np.zeros(0)
     V = enc.item_vectors() if item_vecs is None else item_vecs
     U, P, T = encode_pairs(enc, pairs)
-    return rank_encoded(U, P, T, V, enc.item_attrs, cat_weight, markov=markov, last=newest_items(pairs))
+    items = markov[2].items if markov is not None and len(markov) > 2 and markov[2] is not None else 1
+    last = newest_items(pairs) if items == 1 else history_items(pairs, items)
+    return rank_encoded(U, P, T, V, enc.item_attrs, cat_weight, markov=markov, last=last)
 
 
 def newest_items(pairs):
     """The newest input item of each (input sequence, target) pair (0 for an empty input)."""
     return torch.tensor([p[0][-1] if p[0] else 0 for p in pairs], dtype=torch.long)
+
+
+def history_items(pairs, k):
+    """[B, k]: the k newest input items of each pair, newest first, repeats kept, 0 where the
+    input is shorter (the scorer's h_0 .. h_{k-1}, models/README.md `scorer.markovItems`)."""
+    return torch.tensor([[p[0][-1 - j] if j < len(p[0]) else 0 for j in range(k)] for p in pairs],
+                        dtype=torch.long).reshape(len(pairs), k)
 
 
 def attribute_matrix(item_attrs):
@@ -148,6 +157,16 @@ class Markov:
             return rows, cols, c, self.out[last][rows]
         return rows, cols, c - (cols == own[rows]).float(), (self.out[last] - 1.0)[rows]
 
+    def history_entries(self, hist, own=None):
+        """entries() for each column k of hist [P, K] (the K newest items of each position, 0 =
+        none), concatenated, plus each entry's slot k. Only the newest item's pair (h_0 -> own) is
+        the position's own transition, so only slot 0 is leave-one-out."""
+        parts = []
+        for k in range(hist.shape[1]):
+            e = self.entries(hist[:, k], own if k == 0 else None)
+            parts.append(e + (torch.full_like(e[0], k),))
+        return tuple(torch.cat(x) for x in zip(*parts))
+
     def add_to_logits(self, logits, last, own, beta):
         """logits [P, num_items] (column k = item k + 1) + the Markov term of each position's newest
         item, with the position's own transition (last -> own) removed from the counts; touches
@@ -161,7 +180,12 @@ class Markov:
 
     def add_refined(self, scores, dots, last, U, beta, refine):
         """scores [B, num_items + 1] + the --markov-refine term (dots: the inner products it reads),
-        which is 0 where the count is 0, so only the newest items' successors are touched."""
+        which is 0 where the count is 0, so only the newest items' successors are touched. last [B]
+        or, with --markov-items K > 1, [B, K] (history_items): the sum of the K slots' terms."""
+        if last.dim() == 2:
+            rows, cols, c, out, k = self.history_entries(last)
+            term = refine(c, out, U[rows], dots[rows, cols], beta, k)
+            return scores.index_put((rows, cols), term, accumulate=True)
         rows, cols, c, out = self.entries(last)
         term = refine(c, out, U[rows], dots[rows, cols], beta)
         return scores.index_put((rows, cols), term, accumulate=True)

@@ -97,7 +97,7 @@ def main(argv=None):
             fit = [[i for i in s if i not in cold] for s in train] if cold else train
             mk = (Markov(fit, ds.num_items), torch.tensor(ck["markov"]), None)
             if ck.get("markovRefine"):
-                refine = MarkovRefine(enc.dim)
+                refine = MarkovRefine(enc.dim, ck["args"].get("markov_items", 1))
                 refine.load_state_dict(ck["markovRefine"])
                 mk = (mk[0], mk[1], refine.eval())
         # valid/test: the served ranking (scorer.onnx over all items); "encoderOnly": the inner

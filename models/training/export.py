@@ -16,6 +16,8 @@ OPSET = 17
 ENCODER_IO = (["item_ids", "event_types", "time_gaps"], ["user_state", "category_probs", "attention"])
 SCORER_IO = (["user_state", "category_probs", "candidate_embeddings", "candidate_attrs"], ["scores"])
 SCORER_MARKOV_INPUTS = ["candidate_transitions", "newest_out_transitions"]
+# with scorer.markovItems (--markov-items K > 1): the K newest items' counts [B, K, N] and outs [B, K]
+SCORER_MARKOV_ITEMS_INPUTS = ["candidate_transitions", "history_out_transitions"]
 CONTENT_IO = (["attr_ids", "text_tokens", "price_band"], ["embedding"])
 
 
@@ -86,7 +88,29 @@ def export(out, ds, enc, scorer, tower, info, parity_seqs, markov=None):
            "scores": {0: "B", 1: "N"}}
     scorer_args = (u[:2], p[:2], cand_emb, cand_attrs)
     scorer_io = SCORER_IO
-    if scorer.has_markov:
+    if scorer.has_markov and scorer.items > 1:
+        # fixture: rows 0, 1 and 4 (4 has a single item, so its older slots are 0); candidates = the
+        # top successors of each row's K newest items, then its nearest neighbours
+        K = scorer.items
+        fix = torch.tensor([0, 1, 4])
+        hist = torch.stack([ids[fix, -1 - k] for k in range(K)], 1)  # [3, K], 0 = no item
+        rows = []
+        for r in range(len(fix)):
+            succ = []
+            for k in range(K):
+                h = int(hist[r, k])
+                if h > 0:
+                    succ += [int(j) for j in torch.argsort(-markov.C[h])[:2] if markov.C[h, j] > 0 and int(j) not in succ]
+            rows.append((succ + [int(j) for j in top[fix[r]] if int(j) not in succ])[:nc])
+        cand_ids = torch.tensor(rows)
+        cand_emb = torch.from_numpy(V)[cand_ids]
+        cand_attrs = enc.item_attrs[cand_ids]
+        cand_tr = markov.C[hist.unsqueeze(-1), cand_ids.unsqueeze(1)]  # [3, K, nc]
+        hist_out = markov.out[hist]  # [3, K]
+        scorer_args = (u[fix], p[fix], cand_emb, cand_attrs, cand_tr, hist_out)
+        scorer_io = (SCORER_IO[0] + SCORER_MARKOV_ITEMS_INPUTS, SCORER_IO[1])
+        dyn.update({"candidate_transitions": {0: "B", 2: "N"}, "history_out_transitions": {0: "B"}})
+    elif scorer.has_markov:
         # fixture transitions: the real counts from the rows' newest items to the candidates, with
         # each row's top successors among the candidates so the term is exercised
         newest = ids[:2, -1]
@@ -174,6 +198,8 @@ def export(out, ds, enc, scorer, tower, info, parity_seqs, markov=None):
                    "markov": [float(b) for b in scorer.markov] if scorer.has_markov else None,
                    # --markov-refine: the term is reshaped inside scorer.onnx (same inputs, still >= 0)
                    "markovRefined": scorer.refine is not None,
+                   # --markov-items K > 1: the Markov inputs cover the K newest items (models/README.md)
+                   **({"markovItems": scorer.items} if scorer.items > 1 else {}),
                    "transitions": transitions},
         **info,
     }

@@ -197,35 +197,63 @@ class MarkovRefine(nn.Module):
     term = (beta0 * g0(u) * log(1 + c) + beta1 * g1(u) * c / out) * exp(mlp(c, out, <u, v>)), with
     per-user gates g = exp(linear(user_state)). It is >= 0 and exactly 0 where c = 0, so retrieval by
     nearest neighbours plus successors still finds the exact top items (docs/forecasts.md).
-    Zero-initialised: starts as the plain term."""
+    Zero-initialised: starts as the plain term.
+
+    With items = K > 1 (--markov-items) the scorer sums one such term per history slot k (h_0 = newest
+    item, h_1 the one before, ...): slot k > 0 has its own gates (initialised at 0.5^k, i.e. half the
+    betas for the second-newest item) and a learned vector added to the MLP's hidden layer (zero at
+    start); the MLP itself is shared. Each slot's term is 0 where its count is 0, so the sum is 0 where
+    every slot's count is."""
 
     FEATURES = 6
+    HIDDEN = 16
 
-    def __init__(self, dim):
+    def __init__(self, dim, items=1):
         super().__init__()
+        self.items = items
         self.gates = nn.Linear(dim, 2)
-        self.mlp = nn.Sequential(nn.Linear(self.FEATURES, 16), nn.Tanh(), nn.Linear(16, 1))
+        self.mlp = nn.Sequential(nn.Linear(self.FEATURES, self.HIDDEN), nn.Tanh(), nn.Linear(self.HIDDEN, 1))
         for m in (self.gates, self.mlp[2]):
             nn.init.zeros_(m.weight)
             nn.init.zeros_(m.bias)
+        if items > 1:
+            # created outside the global random stream, so everything drawn after this (content
+            # tower) is the same as with items = 1
+            with torch.random.fork_rng(devices=[]):
+                self.more_gates = nn.Linear(dim, 2 * (items - 1))
+            nn.init.zeros_(self.more_gates.weight)
+            with torch.no_grad():
+                self.more_gates.bias.copy_(torch.arange(1, items).repeat_interleave(2) * math.log(0.5))
+            self.slot_emb = nn.Parameter(torch.zeros(items - 1, self.HIDDEN))
 
-    def forward(self, c, out, u, dot, beta):
-        """c, out, dot: [...] (broadcast together); u: [..., dim] for the same positions."""
+    def forward(self, c, out, u, dot, beta, k=None):
+        """c, out, dot: [...] (broadcast together); u: [..., dim] for the same positions; k: [...] the
+        history slot of each entry (items > 1 only; None = the newest item)."""
         l, r = torch.log1p(c), c / out.clamp(min=1.0)
         lo = torch.log1p(out)
         g = torch.exp(self.gates(u))
         z = torch.stack([l, r, lo, dot, l * lo, l / torch.log1p(out.clamp(min=1.0) + 1.0)], -1)
-        return (beta[0] * g[..., 0] * l + beta[1] * g[..., 1] * r) * torch.exp(self.mlp(z)[..., 0])
+        if k is None:
+            return (beta[0] * g[..., 0] * l + beta[1] * g[..., 1] * r) * torch.exp(self.mlp(z)[..., 0])
+        g = torch.cat([g, torch.exp(self.more_gates(u))], -1)  # [..., 2K]: slot k's gates at 2k, 2k + 1
+        g0 = torch.gather(g, -1, (2 * k).unsqueeze(-1))[..., 0]
+        g1 = torch.gather(g, -1, (2 * k + 1).unsqueeze(-1))[..., 0]
+        slot = torch.cat([torch.zeros_like(self.slot_emb[:1]), self.slot_emb], 0)  # [K, hidden], slot 0 = 0
+        m = self.mlp[2](self.mlp[1](self.mlp[0](z) + slot[k]))[..., 0]
+        return (beta[0] * g0 * l + beta[1] * g1 * r) * torch.exp(m)
 
 
 class Scorer(nn.Module):
     """score = <user_state, candidate> + w * log(mean category probability of the candidate's attributes)
     [+ beta0 * log(1 + c) + beta1 * c / out, the first-order Markov term: c = how often the candidate
-    directly followed the subject's newest item in training, out = all transitions out of that item]."""
+    directly followed the subject's newest item in training, out = all transitions out of that item].
+    With a MarkovRefine of items = K > 1, the Markov inputs are candidate_transitions [B, K, N] and
+    history_out_transitions [B, K] (the K newest items, models/README.md `scorer.markovItems`)."""
 
     def __init__(self, weight=0.0, markov=None, refine=None):
         super().__init__()
         self.refine = refine  # MarkovRefine or None
+        self.items = refine.items if refine is not None else 1
         self.register_buffer("weight", torch.tensor(float(weight)))
         self.has_markov = markov is not None
         self.register_buffer("markov", torch.as_tensor(markov if markov is not None else [0.0, 0.0],
@@ -238,7 +266,17 @@ class Scorer(nn.Module):
         p = torch.gather(category_probs, 1, candidate_attrs.reshape(B, N * A)).reshape(B, N, A)
         logp = torch.log(masked_mean(p.unsqueeze(-1), candidate_attrs).squeeze(-1) + 1e-6)
         score = dot + self.weight * logp
-        if self.has_markov and self.refine is not None:
+        if self.has_markov and self.refine is not None and self.items > 1:
+            # candidate_transitions [B, K, N], newest_out_transitions = history_out_transitions [B, K]
+            K = self.items
+            c = candidate_transitions
+            out = newest_out_transitions.unsqueeze(-1).expand_as(c)
+            u = user_state.unsqueeze(1).unsqueeze(1).expand(B, K, N, user_state.shape[-1])
+            # each entry's slot: 0 .. K-1 along axis 1 (built from c: torch 1.13's exporter folds an
+            # arange(K).reshape(1, K, 1) constant to the wrong shape)
+            k = (torch.ones_like(c).cumsum(1) - 1.0).long()
+            score = score + self.refine(c, out, u, dot.unsqueeze(1).expand_as(c), self.markov, k).sum(1)
+        elif self.has_markov and self.refine is not None:
             out = newest_out_transitions.unsqueeze(-1).expand_as(candidate_transitions)
             u = user_state.unsqueeze(1).expand(B, N, user_state.shape[-1])
             score = score + self.refine(candidate_transitions, out, u, dot, self.markov)

@@ -48,6 +48,21 @@ def section(title, entry):
     return "\n".join(out)
 
 
+def markov_items_section(entry):
+    """The --markov-items sweep (metrics.json "beauty-markov-items"): one row per K, valid and test."""
+    if not entry:
+        return ""
+    head = "| K | " + " | ".join(f"HR@{k} | NDCG@{k}" for k in KS) + " |\n|---|" + "---|" * (2 * len(KS))
+    out = [f"### {entry['title']}", "", entry["what"], ""]
+    for split in ("valid", "test"):
+        out += [f"{split.capitalize()}:", "", head]
+        out += [row(f"{k}{' (shipped)' if r.get('shipped') else ''}", r[split]) for k, r in entry["runs"].items()]
+        out.append("")
+    for k, r in entry["runs"].items():
+        out += [f"- K = {k}: model `{r['version']}`, trained with `{r['command']}`, evaluated with `{r['evalCommand']}`."]
+    return "\n".join(out + [""])
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--model", default=os.path.join(MODELS, "beauty"))
@@ -72,6 +87,7 @@ def main():
             f"{meta['training']['threads']} CPU threads. Scorer category weight (chosen on validation): "
             f"{meta['scorer']['categoryWeight']}.", ""]
     out.append(section("Amazon Beauty", metrics.get("beauty")))
+    out.append(markov_items_section(metrics.get("beauty-markov-items")))
     out.append(section("Amazon Sports and Outdoors", metrics.get("sports_and_outdoors")))
     cold = metrics.get("beauty-coldstart", {}).get("model", {}).get("coldStart")
     out.append("## Cold start (Beauty, 5% of items held out of training entirely)\n")

@@ -17,10 +17,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from content_training import train_content  # noqa: E402
 from data import load, split  # noqa: E402
-from encoder_training import (Markov, encode_pairs, newest_items, rank_encoded, rank_targets, train_encoder,  # noqa: E402
-                               unknown_like)
+from encoder_training import (Markov, encode_pairs, history_items, newest_items, rank_encoded, rank_targets,  # noqa: E402
+                               train_encoder, unknown_like)
 from export import export  # noqa: E402
-from markov_refine import fit_refine  # noqa: E402
+from markov_refine import STEPS, fit_refine  # noqa: E402
 from metrics import fmt, summarize  # noqa: E402
 from model import Encoder, Scorer  # noqa: E402
 from data import left_pad  # noqa: E402
@@ -50,6 +50,9 @@ def parse_args(argv=None):
     p.add_argument("--markov-refine", action="store_true",
                    help="after the encoder, fit per-user gates and a small MLP of (count, out, inner product) "
                         "that reshape the Markov term (model.MarkovRefine; same scorer inputs)")
+    p.add_argument("--markov-items", type=int, default=1, metavar="K",
+                   help="with --markov-refine: the refined term sums the transitions of the K newest items "
+                        "(scorer inputs [B, K, N] and [B, K], model.json scorer.markovItems; 1 = newest item only)")
     p.add_argument("--label-smoothing", type=float, default=0.0)
     p.add_argument("--weight-decay", type=float, default=0.0, help="AdamW's decoupled weight decay (0 = Adam)")
     p.add_argument("--cat-weight", type=float, default=0.1, help="weight of the next-attribute loss")
@@ -60,7 +63,8 @@ def parse_args(argv=None):
                    help="take the encoder (and Markov weights) from a checkpoint.pt of the same data and "
                         "settings instead of training it; the content tower, scorer and export run as usual")
     p.add_argument("--max-users", type=int, default=0, help="use only the first N users (smoke tests)")
-    p.add_argument("--max-steps", type=int, default=0, help="stop after N optimizer steps (smoke tests)")
+    p.add_argument("--max-steps", type=int, default=0,
+                   help="stop after N optimizer steps, of the encoder and of --markov-refine (smoke tests)")
     p.add_argument("--time-budget", type=float, default=0, help="stop training after N minutes")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--threads", type=int, default=2)
@@ -148,12 +152,19 @@ def main(argv=None):
             h, _ = enc.hidden(x, unknown_like(x), unknown_like(x))
             Us.append(h[y > 0])
             Ts.append(y[y > 0])
-            Ls.append(x[y > 0])
+            # the K newest input items at each position, newest first (0 where there are fewer)
+            hist = [torch.nn.functional.pad(x, (k, 0))[:, :width] for k in range(args.markov_items)]
+            Ls.append(x[y > 0] if args.markov_items == 1 else torch.stack([hk[y > 0] for hk in hist], 1))
     refine = None
+    if args.markov_items > 1 and not args.markov_refine:
+        raise SystemExit("--markov-items needs --markov-refine")
     if args.markov_refine:
         if not args.markov:
             raise SystemExit("--markov-refine needs --markov")
-        refine = fit_refine(info["markov"], info["beta"], torch.cat(Us), torch.cat(Ts), torch.cat(Ls), V, args.seed)
+        if args.markov_items > 1:
+            last = history_items(valid, args.markov_items)
+        refine = fit_refine(info["markov"], info["beta"], torch.cat(Us), torch.cat(Ts), torch.cat(Ls), V, args.seed,
+                            steps=args.max_steps or STEPS)
         mk = (info["markov"], info["beta"], refine)
         v = summarize(rank_encoded(U, P, T, V, enc.item_attrs, best_w, markov=mk, last=last))["NDCG@10"]
         print(f"markov refine: valid NDCG@10 {v:.4f} (plain term {best_v:.4f})", flush=True)
@@ -172,6 +183,8 @@ def main(argv=None):
                                         "patience", "eval_every", "negatives", "markov", "label_smoothing",
                                         "markov_refine", "weight_decay", "cat_weight",
                                         "content_epochs", "holdout_items", "max_users", "max_steps", "seed")}
+    if args.markov_items > 1:  # (absent with the default, so a K = 1 model.json is as before)
+        hp["markov_items"] = args.markov_items
     meta = export(args.out, ds, enc, scorer, tower, {
         "data": {"sequences": os.path.basename(args.data), "attributes": os.path.basename(args.attributes),
                  "users": len(ds.seqs), "events": sum(map(len, ds.seqs)),

@@ -13,7 +13,14 @@ export interface ModelMeta {
   numAttributes: number;
   heads: { category: boolean; purchase: boolean };
   dynamicLength?: boolean;
-  scorer: { categoryWeight: number; markov?: [number, number] | null; transitions?: number };
+  scorer: {
+    categoryWeight: number;
+    markov?: [number, number] | null;
+    markovRefined?: boolean;
+    /** K newest items the Markov inputs cover (models/README.md); absent = 1 (newest only). */
+    markovItems?: number;
+    transitions?: number;
+  };
   files: {
     encoder: string;
     scorer: string;
@@ -38,7 +45,15 @@ export const CONTRACT = {
   content: { inputs: ['attr_ids', 'text_tokens', 'price_band'], outputs: ['embedding'] },
   /** Extra scorer inputs when model.json `scorer.markov` is set. */
   scorerMarkovInputs: ['candidate_transitions', 'newest_out_transitions'],
+  /** Extra scorer inputs instead, when model.json `scorer.markovItems` is set: [B, K, N] and [B, K]. */
+  scorerMarkovItemsInputs: ['candidate_transitions', 'history_out_transitions'],
 } as const;
+
+/** The scorer's Markov inputs this model takes (none without `scorer.markov`). */
+export function scorerMarkovInputs(meta: ModelMeta): readonly string[] {
+  if (!meta.scorer.markov) return [];
+  return meta.scorer.markovItems ? CONTRACT.scorerMarkovItemsInputs : CONTRACT.scorerMarkovInputs;
+}
 
 /** Inputs that are int64 in the contract; everything else is float32. */
 const INT64 = new Set([

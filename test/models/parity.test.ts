@@ -11,10 +11,12 @@ import {
   readJson,
   readModelMeta,
   runOnnx,
+  scorerMarkovInputs,
   shapeOf,
 } from './contract.js';
 
-const MODEL_DIR = path.resolve('models/beauty');
+// PARITY_MODEL_DIR: check another model directory (e.g. a candidate before it is shipped)
+const MODEL_DIR = path.resolve(process.env.PARITY_MODEL_DIR ?? 'models/beauty');
 const meta = readModelMeta(MODEL_DIR);
 
 interface ParityCase {
@@ -85,7 +87,7 @@ describe('model directory', () => {
 describe.each(['encoder', 'scorer', 'content'] as const)('%s.onnx parity', (name) => {
   it(`has the contract's inputs/outputs and matches PyTorch within ${parity.tolerance}`, async () => {
     const { session, outputs } = await runOnnx(path.join(MODEL_DIR, meta.files[name]), parity[name].inputs);
-    const markov = name === 'scorer' && meta.scorer.markov ? CONTRACT.scorerMarkovInputs : [];
+    const markov = name === 'scorer' ? scorerMarkovInputs(meta) : [];
     expect([...session.inputNames]).toEqual([...CONTRACT[name].inputs, ...markov]);
     expect([...session.outputNames]).toEqual([...CONTRACT[name].outputs]);
     for (const [out, expected] of Object.entries(parity[name].outputs)) {
@@ -157,5 +159,47 @@ describe('encoder outputs', () => {
     const { outputs } = await runOnnx(path.join(MODEL_DIR, meta.files.encoder), one);
     const expected = [(parity.encoder.outputs.user_state as number[][])[1]!];
     expect(maxAbsDiff(outputs.user_state!, expected)).toBeLessThanOrEqual(parity.tolerance);
+  });
+});
+
+describe('scorer Markov term', () => {
+  const inputs = parity.scorer.inputs;
+  const K = meta.scorer.markovItems ?? 1;
+
+  it('takes the contract shapes: [B, K, N] counts and [B, K] outs with scorer.markovItems, else [B, N] and [B]', () => {
+    const [B, N] = shapeOf(inputs.candidate_embeddings);
+    if (meta.scorer.markovItems) {
+      expect(Number.isInteger(K) && K >= 2).toBe(true);
+      expect(shapeOf(inputs.candidate_transitions)).toEqual([B, K, N]);
+      expect(shapeOf(inputs.history_out_transitions)).toEqual([B, K]);
+    } else {
+      expect(shapeOf(inputs.candidate_transitions)).toEqual([B, N]);
+      expect(shapeOf(inputs.newest_out_transitions)).toEqual([B]);
+    }
+  });
+
+  it('is never negative and exactly 0 when every count is 0 (retrieval by neighbours ∪ successors stays exact)', async () => {
+    expect(meta.scorer.categoryWeight).toBe(0); // so that scores without the term = inner product
+    const file = path.join(MODEL_DIR, meta.files.scorer);
+    const emb = inputs.candidate_embeddings as number[][][];
+    const u = inputs.user_state as number[][];
+    const dot = emb.map((row, b) => row.map((v) => v.reduce((s, x, d) => s + x * u[b]![d]!, 0)));
+    const { outputs } = await runOnnx(file, inputs);
+    const scores = outputs.scores!.data as Float32Array;
+    const N = dot[0]!.length;
+    let withTerm = 0;
+    dot.forEach((row, b) =>
+      row.forEach((d, n) => {
+        expect(scores[b * N + n]!).toBeGreaterThanOrEqual(d - 1e-4);
+        if (scores[b * N + n]! > d + 1e-3) withTerm++;
+      }),
+    );
+    expect(withTerm).toBeGreaterThan(0); // the fixture exercises the term
+    const zeros = (x: unknown): unknown => (Array.isArray(x) ? x.map(zeros) : 0);
+    const { outputs: off } = await runOnnx(file, {
+      ...inputs,
+      candidate_transitions: zeros(inputs.candidate_transitions) as number[][],
+    });
+    expect(maxAbsDiff(off.scores!, dot)).toBeLessThanOrEqual(parity.tolerance);
   });
 });

@@ -8,12 +8,22 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { type Fixture, maxAbsDiff, readJson, readModelMeta, runOnnx } from './contract.js';
 
 const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
-const out = fs.mkdtempSync(path.join(os.tmpdir(), 'foresight-smoke-'));
+const outs: string[] = [];
 
-afterAll(() => fs.rmSync(out, { recursive: true, force: true }));
+afterAll(() => outs.forEach((out) => fs.rmSync(out, { recursive: true, force: true })));
 
 describe('train.py smoke run', () => {
-  it('trains a few steps on 300 Beauty users and exports a loadable model', { timeout: 120_000 }, async () => {
+  it.each([
+    ['', [], undefined],
+    // the refined Markov term over the 3 newest items: scorer inputs [B, K, N] and [B, K]
+    [' (--markov-refine --markov-items 3)', ['--markov', '--markov-refine', '--markov-items', '3'], 3],
+  ] as const)('trains a few steps on 300 Beauty users and exports a loadable model%s', { timeout: 120_000 }, async (
+    _label,
+    extra,
+    markovItems,
+  ) => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'foresight-smoke-'));
+    outs.push(out);
     const run = spawnSync(
       PYTHON,
       [
@@ -26,6 +36,7 @@ describe('train.py smoke run', () => {
         '--epochs', '1',
         '--content-epochs', '1',
         '--dim', '16',
+        ...extra,
       ],
       { encoding: 'utf8', timeout: 110_000 },
     );
@@ -35,6 +46,7 @@ describe('train.py smoke run', () => {
     const meta = readModelMeta(out);
     expect(meta.dataset).toBe('beauty');
     expect(meta.dim).toBe(16);
+    expect(meta.scorer.markovItems).toBe(markovItems);
     const vocab = readJson<{ items: string[]; attributes: string[] }>(path.join(out, 'vocab.json'));
     expect(vocab.items).toHaveLength(meta.numItems);
     expect(fs.statSync(path.join(out, 'item_embeddings.f32')).size).toBe((meta.numItems + 1) * meta.dim * 4);
