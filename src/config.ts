@@ -38,6 +38,7 @@ const schema = z.object({
   RETRIEVAL_SUCCESSORS: intFrom(100, 0, 1000),
   RETRIEVAL_PARALLEL: intFrom(2, 1, 16),
   FORECAST_MODE: z.enum(['model', 'popularity']).default('model'),
+  GRAPHQL_INTROSPECTION: z.enum(['true', 'false']).default('true'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -77,6 +78,8 @@ export interface Config {
     parallel: number;
   };
   forecastMode: 'model' | 'popularity';
+  /** Schema introspection on /graphql (explicit: Apollo's default depends on NODE_ENV). */
+  introspection: boolean;
   logLevel: string;
 }
 
@@ -119,6 +122,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
       parallel: e.RETRIEVAL_PARALLEL,
     },
     forecastMode: e.FORECAST_MODE,
+    introspection: e.GRAPHQL_INTROSPECTION === 'true',
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -80,6 +80,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     resolvers: (deps.resolvers ?? defaultResolvers) as never,
     plugins: [fastifyApolloDrainPlugin(app), ApolloServerPluginCacheControlDisabled(), noStore],
     includeStacktraceInErrorResponses: false,
+    introspection: config.introspection,
     formatError: (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
       const code = formatted.extensions?.code;
       const original = unwrapResolverError(error);

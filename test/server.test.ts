@@ -27,4 +27,24 @@ describe('GraphQL over HTTP', () => {
       expect(res.headers.get('cache-control'), query).toBe('no-store');
     }
   });
+
+  it('answers introspection unless GRAPHQL_INTROSPECTION=false, whatever NODE_ENV says', async () => {
+    const query = '{ __schema { queryType { name } } }';
+    const on = await server.gql<{ __schema: { queryType: { name: string } } }>(query);
+    expect(on.data?.__schema.queryType.name).toBe('Query');
+    const before = process.env.NODE_ENV;
+    process.env.NODE_ENV = 'production'; // Apollo's default would turn it off here
+    const prod = await startServer(db);
+    const off = await startServer(db, { GRAPHQL_INTROSPECTION: 'false' });
+    try {
+      expect((await prod.gql(query)).errors).toBeUndefined();
+      const refused = await off.gql(query);
+      expect(refused.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect(refused.errors?.[0]?.message).toMatch(/introspection/i);
+    } finally {
+      process.env.NODE_ENV = before;
+      await prod.close();
+      await off.close();
+    }
+  });
 });
