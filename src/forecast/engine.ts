@@ -272,8 +272,9 @@ export class ForecastEngine {
     // The newest events on items the model knows, newest first: the Markov term's "from"
     // items in retrieval and scoring; the newest of them in explanations.
     const recent = batch.map((r) => this.model.recentKnownIndices(r.events));
-    const recentItems = (i: number) =>
-      (recent[i] as number[]).map((j) => (batch[i] as Resolved).events[j]?.itemId as string);
+    const recentItems = recent.map((idx, i) =>
+      idx.map((j) => (batch[i] as Resolved).events[j]?.itemId as string),
+    );
 
     // One retrieval statement per distinct filter (usually one for the whole batch), split
     // into `retrieval.parallel` statements on as many pooled connections: one statement runs
@@ -297,7 +298,10 @@ export class ForecastEngine {
             idx.map((i) => ({
               userState: (encoded.value[i] as EncoderOutput).userState,
               exclude: exclusions(batch[i] as Resolved),
-              include: this.model.successorsOf(recentItems(i), this.options.retrieval.successors),
+              include: this.model.successorsOf(
+                recentItems[i] as string[],
+                this.options.retrieval.successors,
+              ),
             })),
             first.request.filter,
             {
@@ -322,7 +326,7 @@ export class ForecastEngine {
         batch.map((_, i) => {
           const out = encoded.value[i] as EncoderOutput;
           return {
-            recentItemIds: recentItems(i),
+            recentItemIds: recentItems[i] as string[],
             userState: out.userState,
             categoryProbs: out.categoryProbs,
             candidates: (candidates[i] ?? []).map((c) => ({

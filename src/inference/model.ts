@@ -102,6 +102,8 @@ export class Model {
   private readonly attributeBigIndex: Map<string, bigint>;
   /** Per model item (index - 1): its learned embedding (a view) and attribute ids. */
   private readonly known: { embedding: Float32Array; attributeIds: readonly string[] }[];
+  /** ONNX session runs of the encoder so far (≥ encode calls: one per length group). */
+  encoderRuns = 0;
 
   private constructor(
     readonly manifest: ModelManifest,
@@ -330,9 +332,6 @@ export class Model {
     }
     return out;
   }
-
-  /** ONNX session runs of the encoder so far (≥ encode calls: one per length group). */
-  encoderRuns = 0;
 
   /** One encoder run over `inputs`, each row's kept events `knownRows`, `L` positions wide. */
   private async encodeRun(
