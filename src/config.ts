@@ -36,6 +36,11 @@ const schema = z.object({
   RETRIEVAL_CANDIDATES: intFrom(50, 1, 5000),
   RETRIEVAL_EF_SEARCH: intFrom(64, 1, 1000),
   RETRIEVAL_SUCCESSORS: intFrom(100, 0, 1000),
+  // Unset or empty = every stored neighbour (at most the model's scorer.cooccurrence.neighbors).
+  RETRIEVAL_COOCCURRENCE_NEIGHBORS: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.coerce.number().int().min(0).max(10_000).optional(),
+  ),
   RETRIEVAL_PARALLEL: intFrom(2, 1, 16),
   FORECAST_MODE: z.enum(['model', 'popularity']).default('model'),
   GRAPHQL_INTROSPECTION: z.enum(['true', 'false']).default('true'),
@@ -74,6 +79,11 @@ export interface Config {
     candidates: number;
     efSearch: number;
     successors: number;
+    /**
+     * Stored co-occurrence neighbours retrieved per recent item the scorer's co-occurrence term
+     * reads; null = all of them (what keeps the served top exact).
+     */
+    cooccurrenceNeighbors: number | null;
     /** Statements (pooled connections) a batch's candidate query is split over. */
     parallel: number;
   };
@@ -119,6 +129,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
       candidates: e.RETRIEVAL_CANDIDATES,
       efSearch: e.RETRIEVAL_EF_SEARCH,
       successors: e.RETRIEVAL_SUCCESSORS,
+      cooccurrenceNeighbors: e.RETRIEVAL_COOCCURRENCE_NEIGHBORS ?? null,
       parallel: e.RETRIEVAL_PARALLEL,
     },
     forecastMode: e.FORECAST_MODE,

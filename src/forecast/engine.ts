@@ -109,8 +109,18 @@ interface Resolved {
 
 export interface EngineOptions {
   inference: SchedulerOptions;
-  /** `parallel`: statements a batch's candidate query is split over (default 1). */
-  retrieval: { candidates: number; efSearch: number; successors: number; parallel?: number };
+  /**
+   * `parallel`: statements a batch's candidate query is split over (default 1);
+   * `cooccurrenceNeighbors`: stored co-occurrence neighbours per recent item (null or absent =
+   * all).
+   */
+  retrieval: {
+    candidates: number;
+    efSearch: number;
+    successors: number;
+    cooccurrenceNeighbors?: number | null;
+    parallel?: number;
+  };
 }
 
 /**
@@ -198,6 +208,18 @@ export class ForecastEngine {
     return results;
   }
 
+  /**
+   * Items the scorer's non-negative terms can lift above the nearest neighbours, retrieved next
+   * to them (filters apply): the Markov successors and the co-occurrence neighbours of the
+   * recent items (docs/forecasts.md, "Why neighbours plus successors are enough").
+   */
+  private liftable(recentItems: readonly string[]): string[] {
+    const { successors, cooccurrenceNeighbors } = this.options.retrieval;
+    const following = this.model.successorsOf(recentItems, successors);
+    const together = this.model.cooccurringWith(recentItems, cooccurrenceNeighbors ?? Infinity);
+    return together.length === 0 ? following : unique([...following, ...together]);
+  }
+
   private usableByModel(r: Resolved): boolean {
     return (
       r.dataset === this.model.manifest.dataset && r.events.some((e) => this.model.knows(e.itemId))
@@ -269,8 +291,8 @@ export class ForecastEngine {
     const encoded = await this.timed(this.modelCalls.encoder, batch.length, () =>
       this.model.encode(batch.map((r) => r.events)),
     );
-    // The newest events on items the model knows, newest first: the Markov term's "from"
-    // items in retrieval and scoring; the newest of them in explanations.
+    // The newest events on items the model knows, newest first: the items the Markov and
+    // co-occurrence terms read, in retrieval, scoring and explanations.
     const recent = batch.map((r) => this.model.recentKnownIndices(r.events));
     const recentItems = recent.map((idx, i) =>
       idx.map((j) => (batch[i] as Resolved).events[j]?.itemId as string),
@@ -298,10 +320,7 @@ export class ForecastEngine {
             idx.map((i) => ({
               userState: (encoded.value[i] as EncoderOutput).userState,
               exclude: exclusions(batch[i] as Resolved),
-              include: this.model.successorsOf(
-                recentItems[i] as string[],
-                this.options.retrieval.successors,
-              ),
+              include: this.liftable(recentItems[i] as string[]),
             })),
             first.request.filter,
             {

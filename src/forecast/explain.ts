@@ -1,19 +1,25 @@
 // Explanations for model forecasts. A recommended item is explained by (a) the past events
 // the encoder attended to most *and* whose items lie close to it in embedding space
-// (attention × cosine similarity), and (b) its categories that the next-category head expects.
+// (attention × cosine similarity), (b) its categories that the next-category head expects, and
+// (c) the scorer's Markov and co-occurrence terms, quoting the recent events they read.
 import type { Model } from '../inference/model.js';
 
 export type ReasonKind =
-  'RECENT_EVENT' | 'CATEGORY_MATCH' | 'FOLLOWS_LATEST' | 'FOLLOWS_RECENT' | 'POPULAR';
+  | 'RECENT_EVENT'
+  | 'CATEGORY_MATCH'
+  | 'FOLLOWS_LATEST'
+  | 'FOLLOWS_RECENT'
+  | 'OFTEN_TOGETHER'
+  | 'POPULAR';
 
 export interface ForecastReason {
   kind: ReasonKind;
   message: string;
   /** In [0, 1]. */
   weight: number;
-  /** Index into the subject's events (oldest first) for RECENT_EVENT and FOLLOWS_*. */
+  /** Index into the subject's events (oldest first) for RECENT_EVENT, FOLLOWS_*, OFTEN_TOGETHER. */
   eventIndex: number | null;
-  /** Stored event id for RECENT_EVENT and FOLLOWS_* when the events came from the database. */
+  /** Stored event id for those kinds when the events came from the database. */
   eventId: string | null;
   categoryId: string | null;
 }
@@ -59,6 +65,41 @@ function follows(
   };
 }
 
+/**
+ * OFTEN_TOGETHER: the scorer's co-occurrence term, from the recent item whose decayed
+ * contribution `decay^k * S[h_k, candidate]` to the candidate's input is the largest (the
+ * newest on ties); weight = that item's similarity S. Null when no item the term reads has the
+ * candidate among its stored neighbours (or the model has no such term).
+ */
+function oftenTogether(
+  model: Model,
+  itemId: string,
+  events: readonly ExplainedEvent[],
+  recent: readonly number[],
+): ForecastReason | null {
+  const decay = model.manifest.scorer?.cooccurrence?.decay ?? 1;
+  let best: { i: number; s: number; x: number } | null = null;
+  let w = 1;
+  for (let k = 0; k < Math.min(model.cooccurrenceWindow, recent.length); k++, w *= decay) {
+    const i = recent[k] as number;
+    const from = events[i]?.itemId;
+    const s = from ? model.cooccurrenceOf(from, itemId) : null;
+    if (s && s > 0 && (!best || w * s > best.x)) best = { i, s, x: w * s };
+  }
+  if (!best) return null;
+  const from = events[best.i] as ExplainedEvent;
+  return {
+    kind: 'OFTEN_TOGETHER',
+    message:
+      `shoppers who had ${from.itemId} (${agoText(events, best.i)}) in their history often also ` +
+      `had this one: co-occurrence similarity ${best.s.toFixed(3)} in the model's training histories`,
+    weight: best.s,
+    eventIndex: best.i,
+    eventId: from.eventId ?? null,
+    categoryId: null,
+  };
+}
+
 function cosine(a: Float32Array, b: Float32Array): number {
   let dot = 0;
   let na = 0;
@@ -79,17 +120,19 @@ export function explainItem(
   events: readonly ExplainedEvent[],
   /**
    * Indices in `events` of the newest events on items the model knows, newest first: those
-   * the scorer's Markov term reads (Model.recentKnownIndices).
+   * the scorer's Markov and co-occurrence terms read (Model.recentKnownIndices).
    */
   recent: readonly number[],
   eventWeights: Float32Array,
   categoryProbs: Float32Array,
 ): ForecastReason[] {
   const reasons: ForecastReason[] = [];
-  recent.forEach((i, k) => {
-    const reason = follows(model, candidate.id, events, i, k);
+  for (let k = 0; k < Math.min(model.markovItems, recent.length); k++) {
+    const reason = follows(model, candidate.id, events, recent[k] as number, k);
     if (reason) reasons.push(reason);
-  });
+  }
+  const together = oftenTogether(model, candidate.id, events, recent);
+  if (together) reasons.push(together);
   const eventReasons: ForecastReason[] = [];
   events.forEach((e, i) => {
     const attention = eventWeights[i] ?? 0;

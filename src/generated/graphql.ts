@@ -218,9 +218,9 @@ export type ForecastReason = {
   __typename?: 'ForecastReason';
   /** The category (CATEGORY_MATCH); null otherwise. */
   category?: Maybe<Category>;
-  /** The past event (RECENT_EVENT or FOLLOWS_*, with stored events); null otherwise. */
+  /** The past event (RECENT_EVENT, FOLLOWS_* or OFTEN_TOGETHER, with stored events); null otherwise. */
   event?: Maybe<Event>;
-  /** Index of the event in `recentEvents` (RECENT_EVENT or FOLLOWS_*, anonymous forecasts); null otherwise. */
+  /** Index of the event in `recentEvents` (RECENT_EVENT, FOLLOWS_* or OFTEN_TOGETHER, anonymous forecasts); null otherwise. */
   inputIndex?: Maybe<Scalars['Int']['output']>;
   /** What kind of reason this is. */
   kind: ForecastReasonKind;
@@ -229,7 +229,8 @@ export type ForecastReason = {
   /**
    * Strength of the reason in [0, 1]: attention × similarity for events, probability for
    * categories, for FOLLOWS_LATEST / FOLLOWS_RECENT the share of all transitions out of that
-   * event's item that went to this one.
+   * event's item that went to this one, for OFTEN_TOGETHER the co-occurrence similarity of that
+   * event's item and this one (users who had both / √(users who had each), in (0, 1]).
    */
   weight: Scalars['Float']['output'];
 };
@@ -249,6 +250,13 @@ export type ForecastReasonKind =
    * (`scorer.markovItems` in models/README.md). `event` / `inputIndex` is that event.
    */
   | 'FOLLOWS_RECENT'
+  /**
+   * Shoppers who had one of this shopper's recent items in their history often also had this one
+   * (the scorer's item co-occurrence term, `scorer.cooccurrence` in models/README.md): the recent
+   * item whose decayed co-occurrence with this one adds most to its score. `event` / `inputIndex`
+   * is that recent item's event.
+   */
+  | 'OFTEN_TOGETHER'
   /** The item is among the most popular (baseline mode). */
   | 'POPULAR'
   /** A past event that weighed heavily in the forecast and points to this item. */

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { openSession, ort, type ExecutionProvider } from './onnx.js';
 import { OnnxThread, type ModelSession } from './onnx-thread.js';
+import { Cooccurrence } from './cooccurrence.js';
 
 const manifestSchema = z.object({
   version: z.string().min(1),
@@ -23,7 +24,9 @@ const manifestSchema = z.object({
    * The scorer's extra terms: `categoryWeight` (0 = off) and the first-order Markov weights
    * `markov` (null = off; then scorer.onnx takes the two transition inputs), and
    * `markovItems`, how many of the subject's newest items the transition inputs cover
-   * (absent = the newest alone, in the rank-2 / rank-1 inputs), models/README.md.
+   * (absent = the newest alone, in the rank-2 / rank-1 inputs), and the item co-occurrence
+   * term `cooccurrence` (absent = off; then scorer.onnx takes `candidate_cooccurrence`),
+   * models/README.md.
    */
   scorer: z
     .object({
@@ -31,6 +34,15 @@ const manifestSchema = z.object({
       markov: z.tuple([z.number(), z.number()]).nullable().optional(),
       transitions: z.number().int().nonnegative().optional(),
       markovItems: z.number().int().positive().optional(),
+      cooccurrence: z
+        .object({
+          weight: z.number().nonnegative(),
+          window: z.number().int().positive(),
+          decay: z.number().gt(0).max(1),
+          neighbors: z.number().int().positive(),
+          pairs: z.number().int().nonnegative(),
+        })
+        .optional(),
     })
     .optional(),
   /** encoder.onnx accepts any sequence length up to maxLen (positions count from the newest). */
@@ -44,6 +56,7 @@ const manifestSchema = z.object({
     itemEmbeddings: z.string(),
     vocab: z.string(),
     transitions: z.string().optional(),
+    cooccurrence: z.string().optional(),
   }),
 });
 export type ModelManifest = z.infer<typeof manifestSchema>;
@@ -81,7 +94,8 @@ export interface Candidate {
 export interface ScorerInput {
   /**
    * The subject's newest items known to the model, newest first (`recentKnownItems`): the
-   * Markov term's "from" items. The term reads the first `markovItems` of them.
+   * Markov term's "from" items. The term reads the first `markovItems` of them, the
+   * co-occurrence term the first `cooccurrenceWindow`.
    */
   recentItemIds: readonly string[];
   userState: Float32Array;
@@ -117,6 +131,8 @@ export class Model {
     readonly providerNote: string | undefined,
     /** First-order transition counts (transitions.bin), when the scorer has a Markov term. */
     readonly transitions: Transitions | null,
+    /** Item co-occurrence similarities (cooccurrence.bin), when the scorer has that term. */
+    readonly cooccurrence: Cooccurrence | null,
   ) {
     this.itemIndex = new Map(vocab.items.map((id, k) => [id, k + 1]));
     this.attributeIndex = new Map(vocab.attributes.map((id, k) => [id, k + 1]));
@@ -175,6 +191,14 @@ export class Model {
       markov && f.transitions
         ? Transitions.parse(await read(f.transitions), manifest.numItems, f.transitions)
         : null;
+    const cooc = manifest.scorer?.cooccurrence;
+    if (cooc && !f.cooccurrence) {
+      throw new Error('model.json sets scorer.cooccurrence but names no files.cooccurrence');
+    }
+    const cooccurrence =
+      cooc && f.cooccurrence
+        ? Cooccurrence.parse(await read(f.cooccurrence), manifest.numItems, cooc, f.cooccurrence)
+        : null;
     const thread = worker ? new OnnxThread() : null;
     const open = (file: string, preference: 'auto' | 'cuda' | 'cpu') =>
       thread
@@ -198,6 +222,7 @@ export class Model {
         enc.provider,
         enc.fallbackReason,
         transitions,
+        cooccurrence,
       );
     } catch (err) {
       await Promise.all(opened.map((x) => x.release()));
@@ -229,6 +254,22 @@ export class Model {
   }
 
   /**
+   * How many of the subject's newest known items the scorer's co-occurrence term reads
+   * (`scorer.cooccurrence.window`); 0 without that term.
+   */
+  get cooccurrenceWindow(): number {
+    return this.cooccurrence ? (this.manifest.scorer?.cooccurrence?.window ?? 0) : 0;
+  }
+
+  /**
+   * How many of the subject's newest known items the scorer reads (Markov and co-occurrence
+   * terms), at least 1: the length of a ScorerInput's `recentItemIds`.
+   */
+  get recentItemsRead(): number {
+    return Math.max(1, this.markovItems, this.cooccurrenceWindow);
+  }
+
+  /**
    * Items the scorer's Markov term can lift above the inner-product order: the successors of
    * each of `fromItemIds` (the subject's recent known items), up to `limit` each, most
    * frequent first, without repeats. Retrieving the top `first` nearest neighbours plus these
@@ -250,13 +291,34 @@ export class Model {
   }
 
   /**
+   * Items the scorer's co-occurrence term can lift above the inner-product order: the stored
+   * neighbours of each of the first `cooccurrenceWindow` of `fromItemIds` (the subject's recent
+   * known items), up to `limit` each (default all), most similar first, without repeats. The
+   * term is never negative and 0 for an item outside all of them, so with the nearest
+   * neighbours and `successorsOf` they hold the scorer's exact top `first`. None when the term
+   * has weight 0: it then lifts nothing.
+   */
+  cooccurringWith(fromItemIds: readonly string[], limit = Infinity): string[] {
+    if (!this.cooccurrence || this.manifest.scorer?.cooccurrence?.weight === 0) return [];
+    const out = new Set<string>();
+    for (const id of fromItemIds.slice(0, this.cooccurrenceWindow)) {
+      const from = this.itemIndex.get(id);
+      if (from === undefined) continue;
+      for (const k of this.cooccurrence.neighbors(from, limit)) {
+        out.add(this.vocab.items[k - 1] as string);
+      }
+    }
+    return [...out];
+  }
+
+  /**
    * Indices of the newest events on items the model knows, newest first, at most `limit`
-   * (by default as many as the Markov term reads, at least 1): the events whose items are the
+   * (by default as many as the scorer reads, `recentItemsRead`): the events whose items are the
    * scorer's `recentItemIds`.
    */
   recentKnownIndices(
     events: readonly { itemId: string | null }[],
-    limit = Math.max(1, this.markovItems),
+    limit = this.recentItemsRead,
   ): number[] {
     const out: number[] = [];
     for (let i = events.length - 1; i >= 0 && out.length < limit; i--) {
@@ -282,6 +344,19 @@ export class Model {
     if (!this.transitions || from === undefined) return null;
     const out = this.transitions.outOf(from);
     return { count: to === undefined ? 0 : this.transitions.count(from, to), out };
+  }
+
+  /**
+   * S[from, to], the co-occurrence similarity the scorer's item-kNN term reads (0 when `to` is
+   * not among `from`'s stored neighbours), or null when that term is not in the scores (absent,
+   * or weight 0) or `from` is unknown.
+   */
+  cooccurrenceOf(fromItemId: string, toItemId: string): number | null {
+    const from = this.itemIndex.get(fromItemId);
+    const to = this.itemIndex.get(toItemId);
+    if (!this.cooccurrence || this.manifest.scorer?.cooccurrence?.weight === 0) return null;
+    if (from === undefined) return null;
+    return to === undefined ? 0 : this.cooccurrence.similarity(from, to);
   }
 
   /** The learned embedding of an item known to the model, or undefined. */
@@ -394,10 +469,14 @@ export class Model {
     const probs = new Float32Array(B * C);
     const embeddings = new Float32Array(B * N * dim);
     const attrs = new BigInt64Array(B * N * A);
+    // Model index of each candidate, 0 = unknown to the model (content tower): the Markov and
+    // co-occurrence inputs read it.
+    const cands = new Int32Array(B * N);
     inputs.forEach((row, b) => {
       states.set(row.userState, b * dim);
       probs.set(row.categoryProbs, b * C);
       row.candidates.forEach((c, n) => {
+        cands[b * N + n] = this.itemIndex.get(c.itemId) ?? 0;
         embeddings.set(c.embedding, (b * N + n) * dim);
         let a = 0;
         for (const id of c.attributeIds) {
@@ -412,7 +491,12 @@ export class Model {
       candidate_embeddings: new ort.Tensor('float32', embeddings, [B, N, dim]),
       candidate_attrs: new ort.Tensor('int64', attrs, [B, N, A]),
     };
-    if (this.transitions) Object.assign(feeds, this.transitionFeeds(this.transitions, inputs, N));
+    if (this.transitions) {
+      Object.assign(feeds, this.transitionFeeds(this.transitions, inputs, cands, N));
+    }
+    if (this.cooccurrence) {
+      feeds.candidate_cooccurrence = this.cooccurrenceFeed(this.cooccurrence, inputs, cands, N);
+    }
     const out = await this.scorer.run(feeds);
     const scores = tensorData(out, 'scores');
     return inputs.map((row, b) => scores.slice(b * N, b * N + row.candidates.length));
@@ -426,6 +510,7 @@ export class Model {
   private transitionFeeds(
     transitions: Transitions,
     inputs: readonly ScorerInput[],
+    cands: Int32Array,
     N: number,
   ): Record<string, ort.Tensor> {
     const B = inputs.length;
@@ -433,16 +518,16 @@ export class Model {
     const counts = new Float32Array(B * K * N);
     const outs = new Float32Array(B * K);
     inputs.forEach((row, b) => {
-      const to = row.candidates.map((c) => this.itemIndex.get(c.itemId));
       for (let k = 0; k < K; k++) {
         const fromId = row.recentItemIds[k];
         const from = fromId === undefined ? undefined : this.itemIndex.get(fromId);
         if (from === undefined) continue;
         outs[b * K + k] = transitions.outOf(from);
         const base = (b * K + k) * N;
-        to.forEach((t, n) => {
-          if (t !== undefined) counts[base + n] = transitions.count(from, t);
-        });
+        for (let n = 0; n < row.candidates.length; n++) {
+          const t = cands[b * N + n] as number;
+          if (t > 0) counts[base + n] = transitions.count(from, t);
+        }
       }
     });
     return this.manifest.scorer?.markovItems === undefined
@@ -454,6 +539,30 @@ export class Model {
           candidate_transitions: new ort.Tensor('float32', counts, [B, K, N]),
           history_out_transitions: new ort.Tensor('float32', outs, [B, K]),
         };
+  }
+
+  /**
+   * The co-occurrence input (models/README.md), `[B, N]`: `sum over k < window of decay^k *
+   * S[h_k, candidate]` over each row's `window` newest known items h_k (fewer: the missing
+   * slots add 0; unknown candidates get 0). The scorer applies the weight itself.
+   */
+  private cooccurrenceFeed(
+    cooccurrence: Cooccurrence,
+    inputs: readonly ScorerInput[],
+    cands: Int32Array,
+    N: number,
+  ): ort.Tensor {
+    const { window, decay } = this.manifest.scorer?.cooccurrence ?? { window: 0, decay: 1 };
+    const x = new Float32Array(inputs.length * N);
+    const history: number[] = [];
+    inputs.forEach((row, b) => {
+      history.length = 0;
+      for (let k = 0; k < window && k < row.recentItemIds.length; k++) {
+        history.push(this.itemIndex.get(row.recentItemIds[k] as string) ?? 0);
+      }
+      cooccurrence.feature(history, decay, cands, b * N, row.candidates.length, x);
+    });
+    return new ort.Tensor('float32', x, [inputs.length, N]);
   }
 
   /** Content-tower embeddings (cold start): attributes, hashed text and price band. */
