@@ -278,16 +278,11 @@ export class Model {
    * other case).
    */
   successorsOf(fromItemIds: readonly string[], limit: number): string[] {
-    if (!this.transitions) return [];
-    const out = new Set<string>();
-    for (const id of fromItemIds.slice(0, this.markovItems)) {
-      const from = this.itemIndex.get(id);
-      if (from === undefined) continue;
-      for (const k of this.transitions.successors(from, limit)) {
-        out.add(this.vocab.items[k - 1] as string);
-      }
-    }
-    return [...out];
+    const table = this.transitions;
+    if (!table) return [];
+    return this.relatedItems(fromItemIds, this.markovItems, (from) =>
+      table.successors(from, limit),
+    );
   }
 
   /**
@@ -299,14 +294,27 @@ export class Model {
    * has weight 0: it then lifts nothing.
    */
   cooccurringWith(fromItemIds: readonly string[], limit = Infinity): string[] {
-    if (!this.cooccurrence || this.manifest.scorer?.cooccurrence?.weight === 0) return [];
+    const table = this.cooccurrence;
+    if (!table || this.manifest.scorer?.cooccurrence?.weight === 0) return [];
+    return this.relatedItems(fromItemIds, this.cooccurrenceWindow, (from) =>
+      table.neighbors(from, limit),
+    );
+  }
+
+  /**
+   * The items `related(i)` lists (model indices) for each of the first `count` of `fromItemIds`
+   * the model knows, in order, without repeats.
+   */
+  private relatedItems(
+    fromItemIds: readonly string[],
+    count: number,
+    related: (from: number) => readonly number[],
+  ): string[] {
     const out = new Set<string>();
-    for (const id of fromItemIds.slice(0, this.cooccurrenceWindow)) {
+    for (const id of fromItemIds.slice(0, count)) {
       const from = this.itemIndex.get(id);
       if (from === undefined) continue;
-      for (const k of this.cooccurrence.neighbors(from, limit)) {
-        out.add(this.vocab.items[k - 1] as string);
-      }
+      for (const k of related(from)) out.add(this.vocab.items[k - 1] as string);
     }
     return [...out];
   }

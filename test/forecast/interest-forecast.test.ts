@@ -112,8 +112,10 @@ describe.each(backends)('interestForecast on $name', (backend) => {
       return score(inputs);
     });
     const reranks = vi.spyOn(f.model, 'scorerReranks', 'get').mockReturnValue(false);
-    // Only the nearest neighbours: a Markov scorer's successors come on top (markov.test.ts).
+    // Only the nearest neighbours: a Markov scorer's successors and a co-occurrence scorer's
+    // neighbours come on top (markov.test.ts, cooccurrence.test.ts).
     vi.spyOn(f.model, 'successorsOf').mockReturnValue([]);
+    vi.spyOn(f.model, 'cooccurringWith').mockReturnValue([]);
     try {
       const top5 = await forecast({ u: userOf(8), first: 5 });
       const top20 = await forecast({ u: userOf(8), first: 20 });

@@ -10,7 +10,8 @@ import type { Backend } from './backends.js';
 import { beautySlice } from './fixtures.js';
 import { startServer, type TestServer } from './server.js';
 
-export const MODEL_DIR = 'models/beauty';
+// TEST_MODEL_DIR: serve another Beauty model directory (e.g. a candidate before it is shipped).
+export const MODEL_DIR = process.env.TEST_MODEL_DIR ?? 'models/beauty';
 const RETRIEVAL = { candidates: 100, efSearch: 100, successors: 100 };
 
 export interface ForecastFixture {

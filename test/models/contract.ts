@@ -20,6 +20,8 @@ export interface ModelMeta {
     /** K newest items the Markov inputs cover (models/README.md); absent = 1 (newest only). */
     markovItems?: number;
     transitions?: number;
+    /** Item co-occurrence term (models/README.md); absent = off. */
+    cooccurrence?: { weight: number; window: number; decay: number; neighbors: number; pairs: number };
   };
   files: {
     encoder: string;
@@ -28,6 +30,7 @@ export interface ModelMeta {
     itemEmbeddings: string;
     vocab: string;
     transitions?: string;
+    cooccurrence?: string;
   };
 }
 
@@ -47,12 +50,22 @@ export const CONTRACT = {
   scorerMarkovInputs: ['candidate_transitions', 'newest_out_transitions'],
   /** Extra scorer inputs instead, when model.json `scorer.markovItems` is set: [B, K, N] and [B, K]. */
   scorerMarkovItemsInputs: ['candidate_transitions', 'history_out_transitions'],
+  /** Extra scorer input when model.json `scorer.cooccurrence` is set: [B, N]. */
+  scorerCooccurrenceInputs: ['candidate_cooccurrence'],
 } as const;
 
 /** The scorer's Markov inputs this model takes (none without `scorer.markov`). */
 export function scorerMarkovInputs(meta: ModelMeta): readonly string[] {
   if (!meta.scorer.markov) return [];
   return meta.scorer.markovItems ? CONTRACT.scorerMarkovItemsInputs : CONTRACT.scorerMarkovInputs;
+}
+
+/** Every scorer input beyond the base four that this model takes (Markov, co-occurrence). */
+export function scorerExtraInputs(meta: ModelMeta): readonly string[] {
+  return [
+    ...scorerMarkovInputs(meta),
+    ...(meta.scorer.cooccurrence ? CONTRACT.scorerCooccurrenceInputs : []),
+  ];
 }
 
 /** Inputs that are int64 in the contract; everything else is float32. */

@@ -11,7 +11,7 @@ import {
   readJson,
   readModelMeta,
   runOnnx,
-  scorerMarkovInputs,
+  scorerExtraInputs,
   shapeOf,
 } from './contract.js';
 
@@ -72,6 +72,39 @@ describe('model directory', () => {
     expect(bad.slice(0, 5)).toEqual([]);
   });
 
+  it.runIf(meta.scorer.cooccurrence)(
+    'cooccurrence.bin is the CSR the co-occurrence term reads, each row most similar first',
+    () => {
+      const cooc = meta.scorer.cooccurrence!;
+      expect(cooc.weight).toBeGreaterThanOrEqual(0);
+      expect(Number.isInteger(cooc.window) && cooc.window >= 1).toBe(true);
+      expect(cooc.decay > 0 && cooc.decay <= 1).toBe(true);
+      const raw = fs.readFileSync(path.join(MODEL_DIR, meta.files.cooccurrence!));
+      const buf = raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength);
+      const rows = meta.numItems + 1;
+      const indptr = new Int32Array(buf, 0, rows + 1);
+      const nnz = indptr[rows]!;
+      expect(nnz).toBe(cooc.pairs);
+      expect(raw.byteLength).toBe(4 * (rows + 1 + 2 * nnz));
+      const cols = new Int32Array(buf, 4 * (rows + 1), nnz);
+      const sims = new Float32Array(buf, 4 * (rows + 1 + nnz), nnz);
+      expect(indptr[0]).toBe(0);
+      expect(indptr[1]).toBe(0); // row 0 = padding
+      const bad: string[] = [];
+      for (let i = 1; i < rows; i++) {
+        if (indptr[i + 1]! - indptr[i]! > cooc.neighbors) bad.push(`row ${i}: more than ${cooc.neighbors}`);
+        for (let k = indptr[i]!; k < indptr[i + 1]!; k++) {
+          if (!(cols[k]! >= 1 && cols[k]! <= meta.numItems)) bad.push(`row ${i}: neighbour ${cols[k]}`);
+          if (!(sims[k]! > 0)) bad.push(`row ${i}: similarity ${sims[k]}`);
+          const prev = k > indptr[i]! ? k - 1 : -1;
+          if (prev >= 0 && (sims[k]! > sims[prev]! || (sims[k] === sims[prev] && cols[k]! < cols[prev]!)))
+            bad.push(`row ${i}: not most similar first (ties by index)`);
+        }
+      }
+      expect(bad.slice(0, 5)).toEqual([]);
+    },
+  );
+
   it('vocab.json holds namespaced ids in model-index order', () => {
     const vocab = readJson<{ items: string[]; attributes: string[] }>(
       path.join(MODEL_DIR, meta.files.vocab),
@@ -87,8 +120,13 @@ describe('model directory', () => {
 describe.each(['encoder', 'scorer', 'content'] as const)('%s.onnx parity', (name) => {
   it(`has the contract's inputs/outputs and matches PyTorch within ${parity.tolerance}`, async () => {
     const { session, outputs } = await runOnnx(path.join(MODEL_DIR, meta.files[name]), parity[name].inputs);
-    const markov = name === 'scorer' ? scorerMarkovInputs(meta) : [];
-    expect([...session.inputNames]).toEqual([...CONTRACT[name].inputs, ...markov]);
+    // Fed by name: the optional inputs may come in any order after the base ones.
+    const extra = name === 'scorer' ? scorerExtraInputs(meta) : [];
+    const names = [...session.inputNames];
+    expect(names.slice(0, CONTRACT[name].inputs.length)).toEqual([...CONTRACT[name].inputs]);
+    expect(names.slice(CONTRACT[name].inputs.length).sort()).toEqual([...extra].sort());
+    // parity.json feeds every input, by name, the optional ones included
+    expect(Object.keys(parity[name].inputs).sort()).toEqual([...names].sort());
     expect([...session.outputNames]).toEqual([...CONTRACT[name].outputs]);
     for (const [out, expected] of Object.entries(parity[name].outputs)) {
       const t = outputs[out];
@@ -195,11 +233,48 @@ describe('scorer Markov term', () => {
       }),
     );
     expect(withTerm).toBeGreaterThan(0); // the fixture exercises the term
-    const zeros = (x: unknown): unknown => (Array.isArray(x) ? x.map(zeros) : 0);
     const { outputs: off } = await runOnnx(file, {
       ...inputs,
       candidate_transitions: zeros(inputs.candidate_transitions) as number[][],
+      ...withoutCooccurrence(inputs),
     });
     expect(maxAbsDiff(off.scores!, dot)).toBeLessThanOrEqual(parity.tolerance);
   });
 });
+
+describe.runIf(meta.scorer.cooccurrence)('scorer co-occurrence term', () => {
+  const inputs = parity.scorer.inputs;
+  const file = path.join(MODEL_DIR, meta.files.scorer);
+
+  it('takes candidate_cooccurrence as [B, N], exercised by the fixture, never negative', () => {
+    const [B, N] = shapeOf(inputs.candidate_embeddings);
+    expect(shapeOf(inputs.candidate_cooccurrence)).toEqual([B, N]);
+    const x = (inputs.candidate_cooccurrence as number[][]).flat();
+    expect(x.every((v) => v >= 0)).toBe(true);
+    expect(x.some((v) => v > 0)).toBe(true);
+  });
+
+  it('adds weight × candidate_cooccurrence to the scores, 0 where the input is 0', async () => {
+    const { weight } = meta.scorer.cooccurrence!;
+    const { outputs: on } = await runOnnx(file, inputs);
+    const { outputs: off } = await runOnnx(file, { ...inputs, ...withoutCooccurrence(inputs) });
+    const x = (inputs.candidate_cooccurrence as number[][]).flat();
+    const a = on.scores!.data as Float32Array;
+    const b = off.scores!.data as Float32Array;
+    x.forEach((v, n) => {
+      expect(a[n]! - b[n]!).toBeCloseTo(weight * v, 4);
+      if (v === 0) expect(a[n]).toBe(b[n]);
+    });
+  });
+});
+
+function zeros(x: unknown): unknown {
+  return Array.isArray(x) ? x.map(zeros) : 0;
+}
+
+/** The co-occurrence input set to 0 (nothing when the model has no such input). */
+function withoutCooccurrence(inputs: Fixture): Fixture {
+  return inputs.candidate_cooccurrence === undefined
+    ? {}
+    : { candidate_cooccurrence: zeros(inputs.candidate_cooccurrence) as number[][] };
+}
