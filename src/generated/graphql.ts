@@ -230,7 +230,8 @@ export type ForecastReason = {
    * Strength of the reason in [0, 1]: attention × similarity for events, probability for
    * categories, for FOLLOWS_LATEST / FOLLOWS_RECENT the share of all transitions out of that
    * event's item that went to this one, for OFTEN_TOGETHER the co-occurrence similarity of that
-   * event's item and this one (users who had both / √(users who had each), in (0, 1]).
+   * event's item and this one as the model stores it (for the bundled model: users who had both /
+   * √(users who had each), in (0, 1]).
    */
   weight: Scalars['Float']['output'];
 };

@@ -479,12 +479,13 @@ export class Model {
     const attrs = new BigInt64Array(B * N * A);
     // Model index of each candidate, 0 = unknown to the model (content tower): the Markov and
     // co-occurrence inputs read it.
-    const cands = new Int32Array(B * N);
+    const lookup = this.transitions !== null || this.cooccurrence !== null;
+    const cands = new Int32Array(lookup ? B * N : 0);
     inputs.forEach((row, b) => {
       states.set(row.userState, b * dim);
       probs.set(row.categoryProbs, b * C);
       row.candidates.forEach((c, n) => {
-        cands[b * N + n] = this.itemIndex.get(c.itemId) ?? 0;
+        if (lookup) cands[b * N + n] = this.itemIndex.get(c.itemId) ?? 0;
         embeddings.set(c.embedding, (b * N + n) * dim);
         let a = 0;
         for (const id of c.attributeIds) {

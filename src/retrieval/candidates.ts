@@ -17,7 +17,8 @@ export interface CandidateQuery {
   exclude: readonly string[];
   /**
    * Items to return as well, whether or not they are among the nearest neighbours (the
-   * scorer's Markov term can lift them: the newest item's successors); filters still apply.
+   * scorer's Markov and co-occurrence terms can lift them: the recent items' successors and
+   * co-occurrence neighbours); filters still apply.
    */
   include?: readonly string[];
 }
