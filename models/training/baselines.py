@@ -5,7 +5,7 @@ ties by popularity. This reproduces the baseline table of issue 4 exactly."""
 import numpy as np
 import torch
 
-from metrics import ranks_from_scores
+from metrics import exclude_inputs, ranks_from_scores
 
 DECAY = 0.8  # weight of the k-th most recent item in the kNN baseline: DECAY ** (k - 1)
 KNN_WINDOW = 5
@@ -22,23 +22,26 @@ def _tie_break(pop):
     return torch.from_numpy(pop / (pop.max() + 1.0) * 1e-3)
 
 
-def _rank_rows(rows_fn, pairs, pop, batch=2048):
-    """Ranks of each pair's target under rows_fn(inputs) -> scores [B, n + 1] + popularity tie-break."""
+def _rank_rows(rows_fn, pairs, pop, exclude_history=False, batch=2048):
+    """Ranks of each pair's target under rows_fn(inputs) -> scores [B, n + 1] + popularity tie-break;
+    exclude_history: each pair's input items are left out of its ranking."""
     tb = _tie_break(pop)
     out = []
     for b in range(0, len(pairs), batch):
         chunk = pairs[b:b + batch]
         scores = rows_fn([p[0] for p in chunk]) + tb
+        if exclude_history:
+            scores = exclude_inputs(scores, chunk)
         out.append(ranks_from_scores(scores, torch.tensor([p[1] for p in chunk])))
     return np.concatenate(out)
 
 
-def most_popular(fit, pairs, n):
+def most_popular(fit, pairs, n, exclude_history=False):
     pop = _popularity(fit, n)
-    return _rank_rows(lambda inputs: torch.zeros(len(inputs), n + 1), pairs, pop)
+    return _rank_rows(lambda inputs: torch.zeros(len(inputs), n + 1), pairs, pop, exclude_history)
 
 
-def transition_counts(fit, pairs, n):
+def transition_counts(fit, pairs, n, exclude_history=False):
     """score(j) = number of times j directly followed the user's last item."""
     seqs = fit
     pop = _popularity(seqs, n)
@@ -47,10 +50,10 @@ def transition_counts(fit, pairs, n):
         if len(s) > 1:
             np.add.at(T, (s[:-1], s[1:]), 1.0)
     T = torch.from_numpy(T)
-    return _rank_rows(lambda inputs: T[torch.tensor([s[-1] for s in inputs])], pairs, pop)
+    return _rank_rows(lambda inputs: T[torch.tensor([s[-1] for s in inputs])], pairs, pop, exclude_history)
 
 
-def cooccurrence_knn(fit, pairs, n):
+def cooccurrence_knn(fit, pairs, n, exclude_history=False):
     """Cosine-normalised co-occurrence within users' sequences; score(j) = sum over the last 5
     items i_k (k = 1 newest) of DECAY^(k-1) * sim(i_k, j)."""
     seqs = fit
@@ -77,7 +80,7 @@ def cooccurrence_knn(fit, pairs, n):
             out[r] = (C[torch.tensor(recent)] * w).sum(0)
         return out
 
-    return _rank_rows(rows, pairs, pop)
+    return _rank_rows(rows, pairs, pop, exclude_history)
 
 
 BASELINES = {

@@ -17,7 +17,7 @@ from onnx import numpy_helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from model import ContentTower, Encoder  # noqa: E402
+from model import ContentTower, Encoder, MarkovRefine, Scorer  # noqa: E402
 
 
 def initializers(graph):
@@ -37,6 +37,24 @@ def encoder_state(path):
                                             for p in parts[1:]])
             sd[module + ".weight"] = init[n.input[1]].T.contiguous()
     return sd
+
+
+def refine_state(path, dim, items):
+    """The --markov-refine module's state_dict from scorer.onnx: biases keep their names; the
+    (transposed) Linear weights are the MatMul inputs of /refine/<module>/MatMul, and slot_emb is
+    rows 1.. of the gathered slot table (row 0, the newest item's slot, is the constant 0)."""
+    m = onnx.load(path)
+    init = initializers(m.graph)
+    sd = {k[len("refine."):]: v for k, v in init.items() if k.startswith("refine.")}
+    for n in m.graph.node:
+        name = n.name.strip("/").split("/")
+        if n.op_type == "MatMul" and name[0] == "refine":
+            sd[name[1] + ".weight"] = init[n.input[1]].T.contiguous()
+        elif n.op_type == "Gather" and name[0] == "refine" and n.input[0].startswith("onnx::"):
+            sd["slot_emb"] = init[n.input[0]][1:].contiguous()
+    refine = MarkovRefine(dim, items)
+    refine.load_state_dict(sd, strict=True)
+    return refine.eval()
 
 
 def max_diff(a, b):
@@ -74,6 +92,17 @@ def main(argv=None):
     if max(diffs.values()) > 1e-5:
         raise SystemExit("the rebuilt networks do not reproduce the exported outputs")
 
+    refine = None
+    if meta["scorer"].get("markovRefined"):
+        refine = refine_state(os.path.join(d, meta["files"]["scorer"]), hp["dim"], meta["scorer"].get("markovItems", 1))
+        scorer = Scorer(meta["scorer"]["categoryWeight"], meta["scorer"].get("markov"), refine).eval()
+        with torch.no_grad():
+            scores = scorer(*(torch.tensor(v) for v in parity["scorer"]["inputs"].values()))
+        diff = max_diff(scores, parity["scorer"]["outputs"]["scores"])
+        print("rebuilt the Markov refine term; max |rebuilt - exported| scores:", diff)
+        if diff > 1e-5:
+            raise SystemExit("the rebuilt scorer does not reproduce the exported scores")
+
     t = meta["training"]
     torch.save({"args": {**hp, "threads": t.get("threads", 2)}, "encoder": enc.state_dict(),
                 "content": tower.state_dict(),
@@ -81,6 +110,7 @@ def main(argv=None):
                 "training": {"bestEpoch": t["bestEpoch"], "epochsRun": t["epochsRun"], "seconds": t["seconds"],
                              "validNDCG@10": meta["metrics"]["validNDCG@10"]},
                 "scorerWeight": meta["scorer"]["categoryWeight"], "markov": meta["scorer"].get("markov"),
+                "markovRefine": refine.state_dict() if refine is not None else None,
                 "holdout": [], "history": [], "rebuiltFromOnnx": True},
                os.path.join(d, "checkpoint.pt"))
     if meta["data"].get("heldOutItems"):

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from data import left_pad
 from model import NEG, markov_term, matmul_t
-from metrics import fmt, ranks_from_scores, summarize
+from metrics import exclude_inputs, fmt, ranks_from_scores, summarize
 
 
 def unknown_like(ids):
@@ -49,10 +49,13 @@ def encode_pairs(enc, pairs, batch=1024):
 
 
 @torch.no_grad()
-def rank_encoded(U, P, targets, V, item_attrs=None, cat_weight=0.0, batch=2048, markov=None, last=None):
+def rank_encoded(U, P, targets, V, item_attrs=None, cat_weight=0.0, batch=2048, markov=None, last=None,
+                 cooc=None, hist=None, exclude=None):
     """Ranks over all items by <user_state, item vector> (+ cat_weight * log category
     probability of the item's attributes, + the Markov term of the subject's newest item when
-    markov = (Markov, beta[, MarkovRefine]) is given; exactly as the Scorer)."""
+    markov = (Markov, beta[, MarkovRefine]) is given, + weight * the co-occurrence feature of
+    hist [B, window] when cooc = (Cooccurrence, weight, decay) is given; exactly as the Scorer).
+    exclude: the (input, target) pairs, whose input items are then left out of the ranking."""
     ranks = []
     M = attribute_matrix(item_attrs) if cat_weight else None
     for s in range(0, len(targets), batch):
@@ -63,19 +66,28 @@ def rank_encoded(U, P, targets, V, item_attrs=None, cat_weight=0.0, batch=2048, 
             scores = markov[0].add_refined(scores, dots, last[s:s + batch], U[s:s + batch], markov[1], markov[2])
         elif markov is not None:
             scores = scores + markov[0].term(last[s:s + batch], markov[1])
+        if cooc is not None and cooc[1]:
+            scores = scores + cooc[1] * cooc[0].feature(hist[s:s + batch], cooc[2])
+        if exclude is not None:
+            scores = exclude_inputs(scores, exclude[s:s + batch])
         ranks.append(ranks_from_scores(scores, targets[s:s + batch]))
     return np.concatenate(ranks) if ranks else np.zeros(0)
 
 
 @torch.no_grad()
-def rank_targets(enc, pairs, item_vecs=None, cat_weight=0.0, markov=None):
+def rank_targets(enc, pairs, item_vecs=None, cat_weight=0.0, markov=None, cooc=None, exclude_history=False):
+    """cooc = (Cooccurrence, weight, window, decay) or None; exclude_history: leave each pair's
+    input items out of the ranking (rank_encoded)."""
     if not pairs:
         return np.zeros(0)
     V = enc.item_vectors() if item_vecs is None else item_vecs
     U, P, T = encode_pairs(enc, pairs)
     items = markov[2].items if markov is not None and len(markov) > 2 and markov[2] is not None else 1
     last = newest_items(pairs) if items == 1 else history_items(pairs, items)
-    return rank_encoded(U, P, T, V, enc.item_attrs, cat_weight, markov=markov, last=last)
+    return rank_encoded(U, P, T, V, enc.item_attrs, cat_weight, markov=markov, last=last,
+                        cooc=None if cooc is None else (cooc[0], cooc[1], cooc[3]),
+                        hist=None if cooc is None else history_items(pairs, cooc[2]),
+                        exclude=pairs if exclude_history else None)
 
 
 def newest_items(pairs):

@@ -7,6 +7,9 @@ and records the numbers in models/metrics.json.
 Leave-one-out: valid = predict the second-to-last item from the items before it; test = predict
 the last item from all items before it (the validation item included). Full ranking over all items.
 Needs the model directory's checkpoint.pt (written by train.py next to the ONNX files).
+With --exclude-history each user's own input items are left out of the ranking (the S3-Rec
+family's full-sort protocol; the gateway's filter.excludeSeen), for the model and the baselines
+alike, and the entry is stored under "<dataset>-history-excluded".
 """
 import argparse
 import json
@@ -20,6 +23,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from baselines import BASELINES  # noqa: E402
+from cooccurrence import Cooccurrence  # noqa: E402
 from data import load, split  # noqa: E402
 from encoder_training import Markov, rank_targets  # noqa: E402
 from metrics import fmt, summarize  # noqa: E402
@@ -77,6 +81,8 @@ def main(argv=None):
                    help="JSON file to update (default models/metrics.json)")
     p.add_argument("--key", help="entry name in the metrics file (default: the dataset name)")
     p.add_argument("--no-baselines", action="store_true")
+    p.add_argument("--exclude-history", action="store_true",
+                   help="leave each user's own input items out of the ranking (model and baselines)")
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -84,8 +90,11 @@ def main(argv=None):
 
     ds = load(args.data, args.attributes)
     train, valid, test = split(ds.seqs)
+    ex = args.exclude_history
     result = {"dataset": ds.name, "users": len(ds.seqs), "items": ds.num_items,
-              "protocol": "leave-one-out, full ranking over all items, ties count half"}
+              "protocol": ("leave-one-out, full ranking over all items the user has not interacted with "
+                           "(own input items excluded), ties count half") if ex else
+                          "leave-one-out, full ranking over all items, ties count half"}
     command = "npm run evaluate -- " + " ".join(sys.argv[1:] if argv is None else argv)
     if args.model:
         enc, tower, ck = load_model(args.model)
@@ -100,13 +109,20 @@ def main(argv=None):
                 refine = MarkovRefine(enc.dim, ck["args"].get("markov_items", 1))
                 refine.load_state_dict(ck["markovRefine"])
                 mk = (mk[0], mk[1], refine.eval())
+        cooc = None
+        if ck.get("cooccurrence"):
+            c = ck["cooccurrence"]
+            cold = set(ck.get("holdout") or [])
+            fit = [[i for i in s if i not in cold] for s in train] if cold else train
+            cooc = (Cooccurrence(fit, ds.num_items, c["neighbors"]), c["weight"], c["window"], c["decay"])
         # valid/test: the served ranking (scorer.onnx over all items); "encoderOnly": the inner
         # product alone, i.e. what pgvector's nearest-neighbour search ranks by
         m = {"model": os.path.normpath(args.model),
-             "valid": summarize(rank_targets(enc, valid, cat_weight=w, markov=mk)),
-             "test": summarize(rank_targets(enc, test, cat_weight=w, markov=mk))}
+             "valid": summarize(rank_targets(enc, valid, cat_weight=w, markov=mk, cooc=cooc, exclude_history=ex)),
+             "test": summarize(rank_targets(enc, test, cat_weight=w, markov=mk, cooc=cooc, exclude_history=ex))}
         if w or mk:
-            m["encoderOnly"] = {"valid": summarize(rank_targets(enc, valid)), "test": summarize(rank_targets(enc, test))}
+            m["encoderOnly"] = {"valid": summarize(rank_targets(enc, valid, exclude_history=ex)),
+                                "test": summarize(rank_targets(enc, test, exclude_history=ex))}
         m["scorerCategoryWeight"] = w
         m["scorerMarkov"] = ck.get("markov")
         meta_path = os.path.join(args.model, "model.json")
@@ -124,8 +140,8 @@ def main(argv=None):
         result["baselines"] = {}
         result["baselinesCommand"] = command
         for name, fn in BASELINES.items():
-            r = {"valid": summarize(fn(train, valid, ds.num_items)),
-                 "test": summarize(fn(train, test, ds.num_items))}
+            r = {"valid": summarize(fn(train, valid, ds.num_items, ex)),
+                 "test": summarize(fn(train, test, ds.num_items, ex))}
             result["baselines"][name] = r
             print(f"{name}: test {fmt(r['test'])}", flush=True)
     result["seconds"] = round(time.time() - t0, 1)
@@ -133,7 +149,7 @@ def main(argv=None):
     path = os.path.abspath(args.metrics)
     allm = json.load(open(path)) if os.path.exists(path) else {}
     # merge, so model and baselines can be evaluated by separate runs into one entry
-    allm.setdefault(args.key or ds.name, {}).update(result)
+    allm.setdefault(args.key or (ds.name + ("-history-excluded" if ex else "")), {}).update(result)
     with open(path, "w") as f:
         json.dump(allm, f, indent=2)
     print(f"wrote {path}")

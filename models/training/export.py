@@ -51,7 +51,9 @@ def write_transitions(path, C):
     return int(indptr[-1])
 
 
-def export(out, ds, enc, scorer, tower, info, parity_seqs, markov=None):
+def export(out, ds, enc, scorer, tower, info, parity_seqs, markov=None, cooc=None, exclude_history=False):
+    """cooc = (Cooccurrence, window, decay) when the scorer has the co-occurrence term;
+    exclude_history: the model was selected with the users' own items left out of the ranking."""
     os.makedirs(out, exist_ok=True)
     enc.eval()
     tower.eval()
@@ -126,10 +128,31 @@ def export(out, ds, enc, scorer, tower, info, parity_seqs, markov=None):
         scorer_args += (cand_tr, newest_out)
         scorer_io = (SCORER_IO[0] + SCORER_MARKOV_INPUTS, SCORER_IO[1])
         dyn.update({"candidate_transitions": {0: "B", 1: "N"}, "newest_out_transitions": {0: "B"}})
+    if scorer.has_cooccurrence:
+        # fixture: the real feature of the scorer rows' histories for their candidates, with each
+        # row's most similar co-occurring items moved in so the term is exercised
+        if not (scorer.has_markov and scorer.items > 1):
+            raise SystemExit("--cooccurrence is exported with --markov-items K > 1 only")
+        matrix, window, decay = cooc
+        hist = torch.stack([ids[fix, -1 - k] for k in range(window)], 1)
+        feat = matrix.feature(hist, decay)
+        rows = []
+        for r in range(len(fix)):
+            near = [int(j) for j in torch.argsort(-feat[r])[:2] if feat[r, j] > 0]
+            rows.append(near + [int(j) for j in cand_ids[r] if int(j) not in near][:nc - len(near)])
+        cand_ids = torch.tensor(rows)
+        hist_k = hist[:, :scorer.items]
+        scorer_args = (u[fix], p[fix], torch.from_numpy(V)[cand_ids], enc.item_attrs[cand_ids],
+                       markov.C[hist_k.unsqueeze(-1), cand_ids.unsqueeze(1)], markov.out[hist_k],
+                       feat.gather(1, cand_ids))
+        scorer_io = (scorer_io[0] + ["candidate_cooccurrence"], scorer_io[1])
+        dyn["candidate_cooccurrence"] = {0: "B", 1: "N"}
     _onnx(scorer, scorer_args, os.path.join(out, "scorer.onnx"), scorer_io, dyn)
     with torch.no_grad():
         s = scorer(*scorer_args)
     transitions = write_transitions(os.path.join(out, "transitions.bin"), markov.C) if scorer.has_markov else 0
+    if scorer.has_cooccurrence:
+        cooc[0].write(os.path.join(out, "cooccurrence.bin"))
 
     # --- content tower: model items' attributes, plus a row with text tokens and a price band
     items = torch.tensor([1, 2, 3, ds.num_items])
@@ -189,7 +212,8 @@ def export(out, ds, enc, scorer, tower, info, parity_seqs, markov=None):
         "observed": {"eventTypes": [], "timeGaps": False},
         "files": {"encoder": "encoder.onnx", "scorer": "scorer.onnx", "content": "content.onnx",
                   "itemEmbeddings": "item_embeddings.f32", "vocab": "vocab.json", "parity": "parity.json",
-                  **({"transitions": "transitions.bin"} if scorer.has_markov else {})},
+                  **({"transitions": "transitions.bin"} if scorer.has_markov else {}),
+                  **({"cooccurrence": "cooccurrence.bin"} if scorer.has_cooccurrence else {})},
         "onnx": {"opset": OPSET,
                  "encoder": {"inputs": ENCODER_IO[0], "outputs": ENCODER_IO[1]},
                  "scorer": {"inputs": scorer_io[0], "outputs": scorer_io[1]},
@@ -200,7 +224,14 @@ def export(out, ds, enc, scorer, tower, info, parity_seqs, markov=None):
                    "markovRefined": scorer.refine is not None,
                    # --markov-items K > 1: the Markov inputs cover the K newest items (models/README.md)
                    **({"markovItems": scorer.items} if scorer.items > 1 else {}),
-                   "transitions": transitions},
+                   "transitions": transitions,
+                   # --cooccurrence: + weight * sum_k decay^k * S[h_k, candidate] (models/README.md)
+                   **({"cooccurrence": {"weight": float(scorer.cooccurrence_weight), "window": cooc[1],
+                                        "decay": cooc[2], "neighbors": cooc[0].neighbors,
+                                        "pairs": cooc[0].pairs}} if scorer.has_cooccurrence else {}),
+                   # --exclude-history: selected and evaluated ranking only items the subject has not
+                   # interacted with; the gateway's default for filter.excludeSeen (models/README.md)
+                   **({"excludeHistory": True} if exclude_history else {})},
         **info,
     }
     with open(os.path.join(out, "model.json"), "w") as f:

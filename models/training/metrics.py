@@ -17,6 +17,16 @@ def ranks_from_scores(scores, targets):
     return (higher.double() + ties.double() / 2).numpy()
 
 
+def exclude_inputs(scores, pairs):
+    """Sets each (input, target) pair's input items to -inf in its row of scores: the protocol
+    variant that ranks only the items the user has not interacted with yet ("history excluded",
+    as the S3-Rec family's full-sort evaluation does)."""
+    for r, (s, _) in enumerate(pairs):
+        if s:
+            scores[r, torch.tensor(s)] = -float("inf")
+    return scores
+
+
 def summarize(ranks):
     ranks = np.asarray(ranks, dtype=np.float64)
     out = {"users": int(len(ranks))}

@@ -248,11 +248,16 @@ class Scorer(nn.Module):
     [+ beta0 * log(1 + c) + beta1 * c / out, the first-order Markov term: c = how often the candidate
     directly followed the subject's newest item in training, out = all transitions out of that item].
     With a MarkovRefine of items = K > 1, the Markov inputs are candidate_transitions [B, K, N] and
-    history_out_transitions [B, K] (the K newest items, models/README.md `scorer.markovItems`)."""
+    history_out_transitions [B, K] (the K newest items, models/README.md `scorer.markovItems`).
+    With cooccurrence_weight (--cooccurrence), + cooccurrence_weight * candidate_cooccurrence [B, N]
+    (models/README.md `scorer.cooccurrence`)."""
 
-    def __init__(self, weight=0.0, markov=None, refine=None):
+    def __init__(self, weight=0.0, markov=None, refine=None, cooccurrence_weight=None):
         super().__init__()
         self.refine = refine  # MarkovRefine or None
+        # --cooccurrence: score += weight * candidate_cooccurrence (cooccurrence.py)
+        self.has_cooccurrence = cooccurrence_weight is not None
+        self.register_buffer("cooccurrence_weight", torch.tensor(float(cooccurrence_weight or 0.0)))
         self.items = refine.items if refine is not None else 1
         self.register_buffer("weight", torch.tensor(float(weight)))
         self.has_markov = markov is not None
@@ -260,7 +265,7 @@ class Scorer(nn.Module):
                                                        dtype=torch.float32))
 
     def forward(self, user_state, category_probs, candidate_embeddings, candidate_attrs,
-                candidate_transitions=None, newest_out_transitions=None):
+                candidate_transitions=None, newest_out_transitions=None, candidate_cooccurrence=None):
         dot = torch.matmul(candidate_embeddings, user_state.unsqueeze(-1)).squeeze(-1)  # [B, N]
         B, N, A = candidate_attrs.shape
         p = torch.gather(category_probs, 1, candidate_attrs.reshape(B, N * A)).reshape(B, N, A)
@@ -283,4 +288,6 @@ class Scorer(nn.Module):
         elif self.has_markov:
             score = score + markov_term(candidate_transitions, newest_out_transitions.unsqueeze(-1),
                                         self.markov)
+        if self.has_cooccurrence:
+            score = score + self.cooccurrence_weight * candidate_cooccurrence
         return score

@@ -86,7 +86,9 @@ def main():
             f"{meta['training']['seconds'] / 60:.1f} min wall-clock including content tower and export, "
             f"{meta['training']['threads']} CPU threads. Scorer category weight (chosen on validation): "
             f"{meta['scorer']['categoryWeight']}.", ""]
-    out.append(section("Amazon Beauty", metrics.get("beauty")))
+    out.append(section("Amazon Beauty, history excluded (the S3-Rec family's protocol; shipped selection)",
+                       metrics.get("beauty-history-excluded")))
+    out.append(section("Amazon Beauty, all items ranked", metrics.get("beauty")))
     out.append(markov_items_section(metrics.get("beauty-markov-items")))
     out.append(section("Amazon Sports and Outdoors", metrics.get("sports_and_outdoors")))
     cold = metrics.get("beauty-coldstart", {}).get("model", {}).get("coldStart")

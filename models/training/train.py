@@ -16,13 +16,15 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from content_training import train_content  # noqa: E402
+from cooccurrence import DECAY, Cooccurrence, select  # noqa: E402
 from data import load, split  # noqa: E402
-from encoder_training import (Markov, encode_pairs, history_items, newest_items, rank_encoded, rank_targets,  # noqa: E402
+from encoder_training import (Markov, encode_pairs, history_items, item_category_logp, newest_items,  # noqa: E402
+                               rank_encoded, rank_targets,
                                train_encoder, unknown_like)
 from export import export  # noqa: E402
 from markov_refine import STEPS, fit_refine  # noqa: E402
-from metrics import fmt, summarize  # noqa: E402
-from model import Encoder, Scorer  # noqa: E402
+from metrics import exclude_inputs, fmt, summarize  # noqa: E402
+from model import Encoder, Scorer, matmul_t  # noqa: E402
 from data import left_pad  # noqa: E402
 
 
@@ -53,6 +55,14 @@ def parse_args(argv=None):
     p.add_argument("--markov-items", type=int, default=1, metavar="K",
                    help="with --markov-refine: the refined term sums the transitions of the K newest items "
                         "(scorer inputs [B, K, N] and [B, K], model.json scorer.markovItems; 1 = newest item only)")
+    p.add_argument("--cooccurrence", action="store_true",
+                   help="add the item co-occurrence term to the scorer (weight and window chosen on validation; "
+                        "needs --markov-refine --markov-items K > 1)")
+    p.add_argument("--cooccurrence-neighbors", type=int, default=50, metavar="M",
+                   help="most similar items kept per item for the co-occurrence term")
+    p.add_argument("--exclude-history", action="store_true",
+                   help="choose the co-occurrence term and report metrics with each user's own input items left out "
+                        "of the ranking (the S3-Rec family's protocol; served with filter.excludeSeen)")
     p.add_argument("--label-smoothing", type=float, default=0.0)
     p.add_argument("--weight-decay", type=float, default=0.0, help="AdamW's decoupled weight decay (0 = Adam)")
     p.add_argument("--cat-weight", type=float, default=0.1, help="weight of the next-attribute loss")
@@ -169,12 +179,34 @@ def main(argv=None):
         v = summarize(rank_encoded(U, P, T, V, enc.item_attrs, best_w, markov=mk, last=last))["NDCG@10"]
         print(f"markov refine: valid NDCG@10 {v:.4f} (plain term {best_v:.4f})", flush=True)
         info["best_valid_ndcg10"] = v
-    scorer = Scorer(best_w, info["beta"].tolist() if args.markov else None, refine)
+    cooc = None
+    if args.cooccurrence:
+        if args.markov_items < 2:
+            raise SystemExit("--cooccurrence needs --markov-refine --markov-items K > 1")
+        matrix = Cooccurrence(train_seqs, ds.num_items, args.cooccurrence_neighbors)
+        hist = history_items(valid, args.markov_items)
+
+        def base_scores(s, e):
+            dots = matmul_t(U[s:e], V)
+            scores = dots + best_w * item_category_logp(P[s:e], enc.item_attrs) if best_w else dots
+            scores = info["markov"].add_refined(scores, dots, hist[s:e], U[s:e], info["beta"], refine)
+            return exclude_inputs(scores, valid[s:e]) if args.exclude_history else scores
+
+        cw, window, _ = select(matrix, base_scores, valid)
+        print(f"cooccurrence: {matrix.pairs} pairs, weight {cw:g}, window {window}", flush=True)
+        if cw > 0:
+            cooc = (matrix, cw, window, DECAY)
+    if args.exclude_history or cooc is not None:
+        info["best_valid_ndcg10"] = summarize(rank_targets(enc, valid, cat_weight=best_w, markov=mk, cooc=cooc,
+                                                           exclude_history=args.exclude_history))["NDCG@10"]
+    scorer = Scorer(best_w, info["beta"].tolist() if args.markov else None, refine,
+                    cooc[1] if cooc is not None else None)
     cold = set(holdout)
     warm_items = [i for i in range(1, ds.num_items + 1) if i not in cold]
     tower = train_content(enc, (torch.cat(Us), torch.cat(Ts)), warm_items, args)
 
-    test_m = summarize(rank_targets(enc, test, cat_weight=best_w, markov=mk))
+    test_m = summarize(rank_targets(enc, test, cat_weight=best_w, markov=mk, cooc=cooc,
+                                    exclude_history=args.exclude_history))
     print(f"test (quick check, selection was on validation): {fmt(test_m)}", flush=True)
     # with --encoder-from, the encoder's own training time plus this run's
     seconds = time.time() - t0 + (info["seconds"] if args.encoder_from else 0.0)
@@ -185,6 +217,10 @@ def main(argv=None):
                                         "content_epochs", "holdout_items", "max_users", "max_steps", "seed")}
     if args.markov_items > 1:  # (absent with the default, so a K = 1 model.json is as before)
         hp["markov_items"] = args.markov_items
+    if args.cooccurrence:
+        hp["cooccurrence"], hp["cooccurrence_neighbors"] = True, args.cooccurrence_neighbors
+    if args.exclude_history:
+        hp["exclude_history"] = True
     meta = export(args.out, ds, enc, scorer, tower, {
         "data": {"sequences": os.path.basename(args.data), "attributes": os.path.basename(args.attributes),
                  "users": len(ds.seqs), "events": sum(map(len, ds.seqs)),
@@ -195,12 +231,16 @@ def main(argv=None):
                      "seconds": info["trainSeconds"], "threads": args.threads,
                      **({"encoderCommand": args.encoder_command} if args.encoder_from else {})},
         "metrics": {"validNDCG@10": info["best_valid_ndcg10"], "test": test_m},
-    }, parity_seqs=[s for s, _ in test[:4]] + [test[0][0][-1:]] + [test[5][0]], markov=info["markov"])
+    }, parity_seqs=[s for s, _ in test[:4]] + [test[0][0][-1:]] + [test[5][0]], markov=info["markov"],
+       cooc=None if cooc is None else (cooc[0], cooc[2], cooc[3]), exclude_history=args.exclude_history)
     torch.save({"args": vars(args), "encoder": enc.state_dict(), "content": tower.state_dict(),
                 "training": {"bestEpoch": info["best_epoch"], "epochsRun": info["epochs_run"],
                              "seconds": info["seconds"], "validNDCG@10": info["best_valid_ndcg10"]},
                 "scorerWeight": best_w, "markov": info["beta"].tolist() if args.markov else None,
-                "markovRefine": refine.state_dict() if refine is not None else None, "holdout": holdout, "history": info["history"]},
+                "markovRefine": refine.state_dict() if refine is not None else None,
+                "cooccurrence": None if cooc is None else {"weight": cooc[1], "window": cooc[2], "decay": cooc[3],
+                                                           "neighbors": args.cooccurrence_neighbors},
+                "holdout": holdout, "history": info["history"]},
                os.path.join(args.out, "checkpoint.pt"))
     print(f"wrote {args.out} ({meta['version']}) in {time.time() - t0:.0f}s", flush=True)
 
