@@ -10,6 +10,8 @@ export interface Context {
   loaders: Loaders;
   /** Batches this request's interest forecasts; absent when no model/engine is configured. */
   forecasts?: ForecastLoader;
+  /** `ForecastFilter.excludeSeen` when a request omits it: the model's `scorer.excludeHistory`. */
+  excludeSeenDefault?: boolean;
   /** Writes retrieval embeddings for changed items, inside `q`'s transaction (absent without a model). */
   embedItems?: (q: Queryable, ids: readonly string[]) => Promise<void>;
 }

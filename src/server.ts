@@ -110,6 +110,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         loaders: createLoaders(db, lookups),
         ...(engine && {
           forecasts: createForecastLoader(engine),
+          excludeSeenDefault: engine.model.manifest.scorer?.excludeHistory ?? false,
           embedItems: (q: Queryable, ids: readonly string[]) => engine.embedItems(q, ids),
         }),
       };

@@ -196,7 +196,12 @@ export type ForecastFilter = {
   categoryIds?: InputMaybe<Array<Scalars['ID']['input']>>;
   /** Leave out items the subject already purchased (default true). */
   excludePurchased?: InputMaybe<Scalars['Boolean']['input']>;
-  /** Leave out items the subject already viewed or interacted with in the forecast's events (default false). */
+  /**
+   * Leave out items the subject already viewed or interacted with in the forecast's events. Default:
+   * the loaded model's `scorer.excludeHistory` (true for the bundled Beauty model, whose data has no
+   * repeated shopper-item pair and whose offline numbers rank only items not yet interacted with;
+   * models/README.md), false otherwise.
+   */
   excludeSeen?: InputMaybe<Scalars['Boolean']['input']>;
   /** Leave out items marked out of stock (default true). */
   inStockOnly?: InputMaybe<Scalars['Boolean']['input']>;

@@ -43,6 +43,8 @@ const manifestSchema = z.object({
           pairs: z.number().int().nonnegative(),
         })
         .optional(),
+      /** Selected and evaluated ranking only items the subject has not interacted with. */
+      excludeHistory: z.boolean().optional(),
     })
     .optional(),
   /** encoder.onnx accepts any sequence length up to maxLen (positions count from the newest). */

@@ -50,7 +50,7 @@ function toRequest(subject: ForecastSubject, args: ForecastArgs, ctx: Context): 
       maxPrice,
       inStockOnly: f.inStockOnly ?? true,
       excludePurchased: f.excludePurchased ?? true,
-      excludeSeen: f.excludeSeen ?? false,
+      excludeSeen: f.excludeSeen ?? ctx.excludeSeenDefault ?? false,
     },
   };
 }

@@ -253,6 +253,39 @@ describe.each(backends)('interestForecast on $name', (backend) => {
     for (const r of recent) expect(viewed).toContain(r.event!.item.id);
   });
 
+  it("defaults excludeSeen to the model's scorer.excludeHistory, and a request can override it", async () => {
+    // the bundled model was selected ranking only items not yet interacted with (models/README.md)
+    expect(f.model.manifest.scorer?.excludeHistory).toBe(true);
+    const viewed = itemsOf(9).slice(0, 3);
+    const rec = await f.server.gql(
+      `mutation($e: [EventInput!]!) { recordEvents(events: $e) { accepted } }`,
+      {
+        e: viewed.map((itemId, k) => ({
+          clientEventId: `exclude-seen-default-${k}`,
+          type: 'VIEW',
+          sessionId: 'beauty:visit-exclude-seen',
+          itemId,
+        })),
+      },
+    );
+    expect(rec.errors).toBeUndefined();
+    const q = (filter: string) =>
+      f.server.gql<{ interestForecast: ForecastData }>(
+        `query { interestForecast(sessionId: "beauty:visit-exclude-seen", first: 20${filter}) {
+          basedOnEvents items { item { id } } } }`,
+      );
+    const byDefault = await q('');
+    expect(byDefault.errors).toBeUndefined();
+    expect(byDefault.data!.interestForecast.basedOnEvents).toBe(3);
+    expect(byDefault.data!.interestForecast.items.some((i) => viewed.includes(i.item.id))).toBe(
+      false,
+    );
+    const kept = await q(', filter: { excludeSeen: false }');
+    expect(kept.errors).toBeUndefined();
+    // co-occurring with each other, the viewed items themselves rank high once allowed back
+    expect(kept.data!.interestForecast.items.some((i) => viewed.includes(i.item.id))).toBe(true);
+  });
+
   it('stores every served forecast with its model version and items', async () => {
     const fc = await forecast({ u: userOf(6), first: 3 });
     const { rows } = await f.db.query<{

@@ -17,6 +17,12 @@ describe('train.py smoke run', () => {
     ['', [], undefined],
     // the refined Markov term over the 3 newest items: scorer inputs [B, K, N] and [B, K]
     [' (--markov-refine --markov-items 3)', ['--markov', '--markov-refine', '--markov-items', '3'], 3],
+    // plus the co-occurrence term, chosen with history excluded: scorer input candidate_cooccurrence [B, N]
+    [
+      ' (--cooccurrence --exclude-history)',
+      ['--markov', '--markov-refine', '--markov-items', '2', '--cooccurrence', '--cooccurrence-neighbors', '20', '--exclude-history'],
+      2,
+    ],
   ] as const)('trains a few steps on 300 Beauty users and exports a loadable model%s', { timeout: 120_000 }, async (
     _label,
     extra,
@@ -47,6 +53,15 @@ describe('train.py smoke run', () => {
     expect(meta.dataset).toBe('beauty');
     expect(meta.dim).toBe(16);
     expect(meta.scorer.markovItems).toBe(markovItems);
+    if (extra.includes('--cooccurrence')) {
+      // the weight is chosen on validation and may be 0 on 300 users; the file exists only when > 0
+      const c = meta.scorer.cooccurrence;
+      expect(run.stdout).toMatch(/cooccurrence: \d+ pairs, weight [\d.]+, window \d+/);
+      if (c) {
+        expect(c.neighbors).toBe(20);
+        expect(fs.statSync(path.join(out, 'cooccurrence.bin')).size).toBe((meta.numItems + 2 + 2 * c.pairs) * 4);
+      }
+    }
     const vocab = readJson<{ items: string[]; attributes: string[] }>(path.join(out, 'vocab.json'));
     expect(vocab.items).toHaveLength(meta.numItems);
     expect(fs.statSync(path.join(out, 'item_embeddings.f32')).size).toBe((meta.numItems + 1) * meta.dim * 4);
