@@ -53,7 +53,7 @@ describe('train.py smoke run', () => {
     expect(meta.dataset).toBe('beauty');
     expect(meta.dim).toBe(16);
     expect(meta.scorer.markovItems).toBe(markovItems);
-    if (extra.includes('--cooccurrence')) {
+    if ((extra as readonly string[]).includes('--cooccurrence')) {
       // the weight is chosen on validation and may be 0 on 300 users; the file exists only when > 0
       const c = meta.scorer.cooccurrence;
       expect(run.stdout).toMatch(/cooccurrence: \d+ pairs, weight [\d.]+, window \d+/);
