@@ -49,6 +49,19 @@ def encode_pairs(enc, pairs, batch=1024):
 
 
 @torch.no_grad()
+def score_encoded(U, P, V, item_attrs=None, cat_weight=0.0, markov=None, last=None, M=None):
+    """[B, num_items + 1]: the scorer's score of every item for user states U, without the
+    co-occurrence term (rank_encoded's arguments; M: attribute_matrix(item_attrs), if at hand)."""
+    scores = dots = matmul_t(U, V)
+    if cat_weight:
+        scores = scores + cat_weight * item_category_logp(P, item_attrs, M)
+    if markov is not None and len(markov) > 2 and markov[2] is not None:
+        scores = markov[0].add_refined(scores, dots, last, U, markov[1], markov[2])
+    elif markov is not None:
+        scores = scores + markov[0].term(last, markov[1])
+    return scores
+
+
 def rank_encoded(U, P, targets, V, item_attrs=None, cat_weight=0.0, batch=2048, markov=None, last=None,
                  cooc=None, hist=None, exclude=None):
     """Ranks over all items by <user_state, item vector> (+ cat_weight * log category
@@ -59,13 +72,8 @@ def rank_encoded(U, P, targets, V, item_attrs=None, cat_weight=0.0, batch=2048, 
     ranks = []
     M = attribute_matrix(item_attrs) if cat_weight else None
     for s in range(0, len(targets), batch):
-        scores = dots = matmul_t(U[s:s + batch], V)
-        if cat_weight:
-            scores = scores + cat_weight * item_category_logp(P[s:s + batch], item_attrs, M)
-        if markov is not None and len(markov) > 2 and markov[2] is not None:
-            scores = markov[0].add_refined(scores, dots, last[s:s + batch], U[s:s + batch], markov[1], markov[2])
-        elif markov is not None:
-            scores = scores + markov[0].term(last[s:s + batch], markov[1])
+        scores = score_encoded(U[s:s + batch], P[s:s + batch], V, item_attrs, cat_weight, markov,
+                               None if last is None else last[s:s + batch], M)
         if cooc is not None and cooc[1]:
             scores = scores + cooc[1] * cooc[0].feature(hist[s:s + batch], cooc[2])
         if exclude is not None:

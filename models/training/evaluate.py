@@ -99,11 +99,12 @@ def main(argv=None):
     if args.model:
         enc, tower, ck = load_model(args.model)
         w = ck["scorerWeight"]
+        # the training part the model saw (held-out items removed): its transition and
+        # co-occurrence counts
+        cold = set(ck.get("holdout") or [])
+        fit = [[i for i in s if i not in cold] for s in train] if cold else train
         mk = None
         if ck.get("markov"):
-            # transition counts of the training part the model saw (held-out items removed)
-            cold = set(ck.get("holdout") or [])
-            fit = [[i for i in s if i not in cold] for s in train] if cold else train
             mk = (Markov(fit, ds.num_items), torch.tensor(ck["markov"]), None)
             if ck.get("markovRefine"):
                 refine = MarkovRefine(enc.dim, ck["args"].get("markov_items", 1))
@@ -112,8 +113,6 @@ def main(argv=None):
         cooc = None
         if ck.get("cooccurrence"):
             c = ck["cooccurrence"]
-            cold = set(ck.get("holdout") or [])
-            fit = [[i for i in s if i not in cold] for s in train] if cold else train
             cooc = (Cooccurrence(fit, ds.num_items, c["neighbors"]), c["weight"], c["window"], c["decay"])
         # valid/test: the served ranking (scorer.onnx over all items); "encoderOnly": the inner
         # product alone, i.e. what pgvector's nearest-neighbour search ranks by

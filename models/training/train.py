@@ -18,13 +18,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from content_training import train_content  # noqa: E402
 from cooccurrence import DECAY, Cooccurrence, select  # noqa: E402
 from data import load, split  # noqa: E402
-from encoder_training import (Markov, encode_pairs, history_items, item_category_logp, newest_items,  # noqa: E402
-                               rank_encoded, rank_targets,
+from encoder_training import (Markov, encode_pairs, history_items, newest_items, rank_encoded,  # noqa: E402
+                               rank_targets, score_encoded,
                                train_encoder, unknown_like)
 from export import export  # noqa: E402
 from markov_refine import STEPS, fit_refine  # noqa: E402
 from metrics import exclude_inputs, fmt, summarize  # noqa: E402
-from model import Encoder, Scorer, matmul_t  # noqa: E402
+from model import Encoder, Scorer  # noqa: E402
 from data import left_pad  # noqa: E402
 
 
@@ -187,9 +187,7 @@ def main(argv=None):
         hist = history_items(valid, args.markov_items)
 
         def base_scores(s, e):
-            dots = matmul_t(U[s:e], V)
-            scores = dots + best_w * item_category_logp(P[s:e], enc.item_attrs) if best_w else dots
-            scores = info["markov"].add_refined(scores, dots, hist[s:e], U[s:e], info["beta"], refine)
+            scores = score_encoded(U[s:e], P[s:e], V, enc.item_attrs, best_w, mk, hist[s:e])
             return exclude_inputs(scores, valid[s:e]) if args.exclude_history else scores
 
         cw, window, _ = select(matrix, base_scores, valid)
