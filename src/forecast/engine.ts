@@ -213,11 +213,9 @@ export class ForecastEngine {
    * to them (filters apply): the Markov successors and the co-occurrence neighbours of the
    * recent items (docs/forecasts.md, "Why neighbours plus successors are enough").
    */
-  private liftable(recentItems: readonly string[]): string[] {
+  private liftable(recentItems: readonly string[]): number[] {
     const { successors, cooccurrenceNeighbors } = this.options.retrieval;
-    const following = this.model.successorsOf(recentItems, successors);
-    const together = this.model.cooccurringWith(recentItems, cooccurrenceNeighbors ?? Infinity);
-    return together.length === 0 ? following : unique([...following, ...together]);
+    return this.model.liftable(recentItems, successors, cooccurrenceNeighbors ?? Infinity);
   }
 
   private usableByModel(r: Resolved): boolean {
@@ -329,7 +327,7 @@ export class ForecastEngine {
                 ? Math.max(this.options.retrieval.candidates, first.request.first)
                 : first.request.first,
               efSearch: this.options.retrieval.efSearch,
-              known: { version: this.model.version, lookup: (id) => this.model.knownItem(id) },
+              known: this.model,
             },
           );
           const ms = performance.now() - t;
@@ -352,6 +350,7 @@ export class ForecastEngine {
               itemId: c.id,
               embedding: c.embedding,
               attributeIds: c.categoryIds,
+              index: c.modelIndex,
             })),
           };
         }),

@@ -91,6 +91,24 @@ export interface Candidate {
   embedding: Float32Array;
   /** External category/attribute ids of the candidate item. */
   attributeIds: readonly string[];
+  /** The item's model index when the caller has it (`KnownItem.index`), else looked up by id. */
+  index?: number;
+}
+
+/** An item the model was trained on, as the model holds it in memory. */
+export interface KnownItem {
+  readonly id: string;
+  /** 1-based index into the model's vocabulary (0 is padding). */
+  readonly index: number;
+  /** The learned embedding (a view into the item matrix). */
+  readonly embedding: Float32Array;
+  /** External attribute ids, the table the model was trained with. */
+  readonly attributeIds: readonly string[];
+}
+
+interface KnownEntry extends KnownItem {
+  /** `attributeIds` as the scorer's int64 attribute indices. */
+  readonly attributeValues: BigInt64Array;
 }
 
 export interface ScorerInput {
@@ -116,8 +134,8 @@ export class Model {
   readonly attributeIndex: Map<string, number>;
   /** `attributeIndex` as int64 tensor values. */
   private readonly attributeBigIndex: Map<string, bigint>;
-  /** Per model item (index - 1): its learned embedding (a view) and attribute ids. */
-  private readonly known: { embedding: Float32Array; attributeIds: readonly string[] }[];
+  /** Per model item (index - 1): its id, learned embedding (a view) and attributes. */
+  private readonly known: KnownEntry[];
   /** ONNX session runs of the encoder so far (≥ encode calls: one per length group). */
   encoderRuns = 0;
 
@@ -141,12 +159,16 @@ export class Model {
     this.attributeBigIndex = new Map(vocab.attributes.map((id, k) => [id, BigInt(k + 1)]));
     // Built once: every forecast looks up tens of candidates (hot path, no allocation).
     const d = manifest.dim;
-    this.known = vocab.items.map((_, k) => ({
-      embedding: itemEmbeddings.subarray((k + 1) * d, (k + 2) * d),
-      attributeIds: Object.freeze(
-        (vocab.itemAttributes[k] ?? []).map((a) => vocab.attributes[a - 1] as string),
-      ),
-    }));
+    this.known = vocab.items.map((id, k) => {
+      const attrs = vocab.itemAttributes[k] ?? [];
+      return {
+        id,
+        index: k + 1,
+        embedding: itemEmbeddings.subarray((k + 1) * d, (k + 2) * d),
+        attributeIds: Object.freeze(attrs.map((a) => vocab.attributes[a - 1] as string)),
+        attributeValues: BigInt64Array.from(attrs, (a) => BigInt(a)),
+      };
+    });
   }
 
   /**
@@ -280,6 +302,10 @@ export class Model {
    * other case).
    */
   successorsOf(fromItemIds: readonly string[], limit: number): string[] {
+    return this.idsOf(this.successorIndices(fromItemIds, limit));
+  }
+
+  private successorIndices(fromItemIds: readonly string[], limit: number): number[] {
     const table = this.transitions;
     if (!table) return [];
     return this.relatedItems(fromItemIds, this.markovItems, (from) =>
@@ -296,11 +322,27 @@ export class Model {
    * has weight 0: it then lifts nothing.
    */
   cooccurringWith(fromItemIds: readonly string[], limit = Infinity): string[] {
+    return this.idsOf(this.cooccurringIndices(fromItemIds, limit));
+  }
+
+  private cooccurringIndices(fromItemIds: readonly string[], limit: number): number[] {
     const table = this.cooccurrence;
     if (!table || this.manifest.scorer?.cooccurrence?.weight === 0) return [];
     return this.relatedItems(fromItemIds, this.cooccurrenceWindow, (from) =>
       table.neighbors(from, limit),
     );
+  }
+
+  /**
+   * Model indices of every item the scorer's non-negative terms can lift for a subject whose
+   * recent known items are `fromItemIds`: `successorsOf(fromItemIds, successors)` followed by
+   * `cooccurringWith(fromItemIds, neighbors)`, without repeats. Indices, not ids: retrieval
+   * and the scorer read them for every candidate of every forecast.
+   */
+  liftable(fromItemIds: readonly string[], successors: number, neighbors = Infinity): number[] {
+    const following = this.successorIndices(fromItemIds, successors);
+    const together = this.cooccurringIndices(fromItemIds, neighbors);
+    return together.length === 0 ? following : [...new Set([...following, ...together])];
   }
 
   /**
@@ -311,14 +353,18 @@ export class Model {
     fromItemIds: readonly string[],
     count: number,
     related: (from: number) => readonly number[],
-  ): string[] {
-    const out = new Set<string>();
+  ): number[] {
+    const out = new Set<number>();
     for (const id of fromItemIds.slice(0, count)) {
       const from = this.itemIndex.get(id);
       if (from === undefined) continue;
-      for (const k of related(from)) out.add(this.vocab.items[k - 1] as string);
+      for (const k of related(from)) out.add(k);
     }
     return [...out];
+  }
+
+  private idsOf(indices: readonly number[]): string[] {
+    return indices.map((k) => this.vocab.items[k - 1] as string);
   }
 
   /**
@@ -375,12 +421,15 @@ export class Model {
     return k === undefined ? undefined : this.known[k - 1]?.embedding;
   }
 
-  /** Learned embedding and attribute ids of an item known to the model, or undefined. */
-  knownItem(
-    itemId: string,
-  ): { readonly embedding: Float32Array; readonly attributeIds: readonly string[] } | undefined {
+  /** An item known to the model (learned embedding, attributes, index), or undefined. */
+  knownItem(itemId: string): KnownItem | undefined {
     const k = this.itemIndex.get(itemId);
     return k === undefined ? undefined : this.known[k - 1];
+  }
+
+  /** The known item at a model index (1 .. numItems), or undefined. */
+  itemAt(index: number): KnownItem | undefined {
+    return this.known[index - 1];
   }
 
   /** Id of the attribute at an index of `categoryProbs`. */
@@ -487,8 +536,15 @@ export class Model {
       states.set(row.userState, b * dim);
       probs.set(row.categoryProbs, b * C);
       row.candidates.forEach((c, n) => {
-        if (lookup) cands[b * N + n] = this.itemIndex.get(c.itemId) ?? 0;
+        const index = c.index ?? this.itemIndex.get(c.itemId) ?? 0;
+        if (lookup) cands[b * N + n] = index;
         embeddings.set(c.embedding, (b * N + n) * dim);
+        // The model's own attribute table (the same frozen array): its int64 values are ready.
+        const entry = index > 0 ? this.known[index - 1] : undefined;
+        if (entry !== undefined && entry.attributeIds === c.attributeIds) {
+          attrs.set(entry.attributeValues.subarray(0, A), (b * N + n) * A);
+          return;
+        }
         let a = 0;
         for (const id of c.attributeIds) {
           const k = this.attributeBigIndex.get(id);

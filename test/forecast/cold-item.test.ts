@@ -45,7 +45,7 @@ describe.each(backends)('new products on $name', (backend) => {
         dataset: 'beauty',
         limit: 1000,
         efSearch: 1000,
-        known: { version: f.model.version, lookup: (id) => f.model.knownItem(id) },
+        known: f.model,
       },
     );
     const hit = found!.find((c) => c.id === 'beauty:new-serum');

@@ -114,8 +114,7 @@ describe.each(backends)('interestForecast on $name', (backend) => {
     const reranks = vi.spyOn(f.model, 'scorerReranks', 'get').mockReturnValue(false);
     // Only the nearest neighbours: a Markov scorer's successors and a co-occurrence scorer's
     // neighbours come on top (markov.test.ts, cooccurrence.test.ts).
-    vi.spyOn(f.model, 'successorsOf').mockReturnValue([]);
-    vi.spyOn(f.model, 'cooccurringWith').mockReturnValue([]);
+    vi.spyOn(f.model, 'liftable').mockReturnValue([]);
     try {
       const top5 = await forecast({ u: userOf(8), first: 5 });
       const top20 = await forecast({ u: userOf(8), first: 20 });

@@ -259,6 +259,16 @@ describe('Model.load with a co-occurrence term', () => {
       expect(model.cooccurrenceOf(id(1), id(3))).toBe(0.25);
       expect(model.cooccurrenceOf(id(3), id(1))).toBe(0);
       expect(model.cooccurrenceOf(id(1), 'beauty:not-in-the-model')).toBe(0);
+      // What retrieval adds: the successors, then the neighbours, as model indices, once each.
+      const recent = [id(1), id(3), id(2)];
+      const lifted = model.liftable(recent, 5);
+      const expected = [...new Set([...model.successorsOf(recent, 5), id(2), id(3), id(4), id(1)])];
+      expect(lifted.map((k) => model.itemAt(k)!.id)).toEqual(expected);
+      expect(model.liftable(recent, 0, 1).map((k) => model.itemAt(k)!.id)).toEqual([
+        id(2),
+        id(4),
+        id(1),
+      ]);
     } finally {
       await model.release();
     }

@@ -23,27 +23,25 @@ describe.each(backends)('candidate retrieval on $name', (backend) => {
   let db: Db;
   let dispose: () => Promise<void>;
   let queries: CandidateQuery[];
+  let model: Model;
   const options: RetrievalOptions = { dataset: 'beauty', limit: 10, efSearch: EF };
 
   beforeAll(async () => {
     ({ db, dispose } = await backend.open(retrievalSettings(EF)));
     const slice = await beautySlice(40);
     await importAmazon(db, { sequences: [slice.sequences], attributes: [slice.attributes] });
-    const model = await Model.load(MODEL_DIR, 'cpu');
-    try {
-      await syncItemEmbeddings(db, model);
-      const seqs = slice.lines.slice(0, 6).map((l) =>
-        l
-          .split(' ')
-          .slice(1)
-          .map((i) => ({ itemId: `beauty:${i}`, type: 'PURCHASE', occurredAt: null })),
-      );
-      queries = (await model.encode(seqs)).map((o) => ({ userState: o.userState, exclude: [] }));
-    } finally {
-      await model.release();
-    }
+    model = await Model.load(MODEL_DIR, 'cpu');
+    await syncItemEmbeddings(db, model);
+    const seqs = slice.lines.slice(0, 6).map((l) =>
+      l
+        .split(' ')
+        .slice(1)
+        .map((i) => ({ itemId: `beauty:${i}`, type: 'PURCHASE', occurredAt: null })),
+    );
+    queries = (await model.encode(seqs)).map((o) => ({ userState: o.userState, exclude: [] }));
   }, 120_000);
   afterAll(async () => {
+    await model?.release();
     await dispose?.();
   });
 
@@ -113,17 +111,18 @@ describe.each(backends)('candidate retrieval on $name', (backend) => {
       [[...plain[0]!, ...plain[1]!].map((c) => c.id)],
     );
     const [shared, onlyB, outOfStock] = rows.map((r) => r.id) as [string, string, string];
+    const index = (id: string) => model.knownItem(id)!.index;
     await db.query(`UPDATE items SET in_stock = false WHERE id = $1`, [outOfStock]);
     try {
       const { value, sql } = await counted(() =>
         retrieveCandidates(
           db,
           [
-            { ...a, include: [shared, neighbour, outOfStock], exclude: [] },
-            { ...b, include: [shared, onlyB, outOfStock], exclude: [shared] },
+            { ...a, include: [shared, neighbour, outOfStock].map(index), exclude: [] },
+            { ...b, include: [shared, onlyB, outOfStock].map(index), exclude: [shared] },
           ],
           filter,
-          options,
+          { ...options, known: model },
         ),
       );
       expect(sql).toHaveLength(1);
@@ -136,6 +135,13 @@ describe.each(backends)('candidate retrieval on $name', (backend) => {
       expect(ib).toContain(onlyB);
       expect(ib).not.toContain(shared);
       for (const list of [ia, ib]) expect(list).not.toContain(outOfStock);
+      // included items come with the model's own vector, attributes and index
+      for (const c of value.flat().filter((c) => c.id === shared || c.id === onlyB)) {
+        const k = model.knownItem(c.id)!;
+        expect(c.embedding).toBe(k.embedding);
+        expect(c.categoryIds).toBe(k.attributeIds);
+        expect(c.modelIndex).toBe(k.index);
+      }
       // each list stays best first, included items scored by the same inner product
       for (const [k, list] of value.entries()) {
         const q = (k === 0 ? a : b).userState;
@@ -152,28 +158,23 @@ describe.each(backends)('candidate retrieval on $name', (backend) => {
   });
 
   it('re-embeds items left on another model version, then vacuums their old rows out of the index', async () => {
-    const model = await Model.load(MODEL_DIR, 'cpu');
-    try {
-      const { rows } = await db.query<{ id: string }>(
-        `SELECT id FROM items WHERE embedding IS NOT NULL ORDER BY id LIMIT 5`,
-      );
-      await db.query(`UPDATE items SET embedding_model_version = 'older' WHERE id = ANY($1)`, [
-        rows.map((r) => r.id),
-      ]);
-      const { value, sql } = await counted(() => syncItemEmbeddings(db, model));
-      expect(value.total).toBe(5);
-      expect(sql.filter((s) => /^\s*VACUUM \(ANALYZE\) items/.test(s))).toHaveLength(1);
-      const again = await counted(() => syncItemEmbeddings(db, model));
-      expect(again.value.total).toBe(0);
-      expect(again.sql.some((s) => s.includes('VACUUM'))).toBe(false);
-      const left = await db.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM items
+    const { rows } = await db.query<{ id: string }>(
+      `SELECT id FROM items WHERE embedding IS NOT NULL ORDER BY id LIMIT 5`,
+    );
+    await db.query(`UPDATE items SET embedding_model_version = 'older' WHERE id = ANY($1)`, [
+      rows.map((r) => r.id),
+    ]);
+    const { value, sql } = await counted(() => syncItemEmbeddings(db, model));
+    expect(value.total).toBe(5);
+    expect(sql.filter((s) => /^\s*VACUUM \(ANALYZE\) items/.test(s))).toHaveLength(1);
+    const again = await counted(() => syncItemEmbeddings(db, model));
+    expect(again.value.total).toBe(0);
+    expect(again.sql.some((s) => s.includes('VACUUM'))).toBe(false);
+    const left = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM items
          WHERE embedding IS NOT NULL AND embedding_model_version IS DISTINCT FROM $1`,
-        [model.version],
-      );
-      expect(left.rows[0]!.n).toBe(0);
-    } finally {
-      await model.release();
-    }
+      [model.version],
+    );
+    expect(left.rows[0]!.n).toBe(0);
   });
 });
