@@ -42,7 +42,8 @@ def encoder_state(path):
 def refine_state(path, dim, items):
     """The --markov-refine module's state_dict from scorer.onnx: biases keep their names; the
     (transposed) Linear weights are the MatMul inputs of /refine/<module>/MatMul, and slot_emb is
-    rows 1.. of the gathered slot table (row 0, the newest item's slot, is the constant 0)."""
+    rows 1.. of the slot table (row 0, the newest item's slot, is the constant 0): gathered per
+    entry in scorers exported before MarkovRefine.slots, a [K, 1, hidden] constant since."""
     m = onnx.load(path)
     init = initializers(m.graph)
     sd = {k[len("refine."):]: v for k, v in init.items() if k.startswith("refine.")}
@@ -51,7 +52,13 @@ def refine_state(path, dim, items):
         if n.op_type == "MatMul" and name[0] == "refine":
             sd[name[1] + ".weight"] = init[n.input[1]].T.contiguous()
         elif n.op_type == "Gather" and name[0] == "refine" and n.input[0].startswith("onnx::"):
+            # scorers exported before MarkovRefine.slots: the slot table gathered per entry
             sd["slot_emb"] = init[n.input[0]][1:].contiguous()
+        elif n.op_type == "Add" and name[0] == "refine" and items > 1:
+            # since then: the table as a [K, 1, hidden] constant added to the hidden layer
+            t = [init[x] for x in n.input if x.startswith("onnx::")]
+            if t and t[0].shape == (items, 1, MarkovRefine.HIDDEN):
+                sd["slot_emb"] = t[0][1:, 0].contiguous()
     refine = MarkovRefine(dim, items)
     refine.load_state_dict(sd, strict=True)
     return refine.eval()
@@ -93,9 +100,11 @@ def main(argv=None):
         raise SystemExit("the rebuilt networks do not reproduce the exported outputs")
 
     refine = None
+    cooc = meta["scorer"].get("cooccurrence")
     if meta["scorer"].get("markovRefined"):
         refine = refine_state(os.path.join(d, meta["files"]["scorer"]), hp["dim"], meta["scorer"].get("markovItems", 1))
-        scorer = Scorer(meta["scorer"]["categoryWeight"], meta["scorer"].get("markov"), refine).eval()
+        scorer = Scorer(meta["scorer"]["categoryWeight"], meta["scorer"].get("markov"), refine,
+                        cooc["weight"] if cooc else None).eval()
         with torch.no_grad():
             scores = scorer(*(torch.tensor(v) for v in parity["scorer"]["inputs"].values()))
         diff = max_diff(scores, parity["scorer"]["outputs"]["scores"])
@@ -111,6 +120,7 @@ def main(argv=None):
                              "validNDCG@10": meta["metrics"]["validNDCG@10"]},
                 "scorerWeight": meta["scorer"]["categoryWeight"], "markov": meta["scorer"].get("markov"),
                 "markovRefine": refine.state_dict() if refine is not None else None,
+                "cooccurrence": None if cooc is None else {k: cooc[k] for k in ("weight", "window", "decay", "neighbors")},
                 "holdout": [], "history": [], "rebuiltFromOnnx": True},
                os.path.join(d, "checkpoint.pt"))
     if meta["data"].get("heldOutItems"):

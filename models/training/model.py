@@ -226,9 +226,12 @@ class MarkovRefine(nn.Module):
                 self.more_gates.bias.copy_(torch.arange(1, items).repeat_interleave(2) * math.log(0.5))
             self.slot_emb = nn.Parameter(torch.zeros(items - 1, self.HIDDEN))
 
-    def forward(self, c, out, u, dot, beta, k=None):
+    def forward(self, c, out, u, dot, beta, k=None, rows=False):
         """c, out, dot: [...] (broadcast together); u: [..., dim] for the same positions; k: [...] the
-        history slot of each entry (items > 1 only; None = the newest item)."""
+        history slot of each entry (items > 1 only; None = the newest item). rows=True: the scorer's
+        layout instead (slots())."""
+        if rows:
+            return self.slots(c, out, u, dot, beta)
         l, r = torch.log1p(c), c / out.clamp(min=1.0)
         lo = torch.log1p(out)
         g = torch.exp(self.gates(u))
@@ -240,6 +243,29 @@ class MarkovRefine(nn.Module):
         g1 = torch.gather(g, -1, (2 * k + 1).unsqueeze(-1))[..., 0]
         slot = torch.cat([torch.zeros_like(self.slot_emb[:1]), self.slot_emb], 0)  # [K, hidden], slot 0 = 0
         m = self.mlp[2](self.mlp[1](self.mlp[0](z) + slot[k]))[..., 0]
+        return (beta[0] * g0 * l + beta[1] * g1 * r) * torch.exp(m)
+
+    def slots(self, c, out, user_state, dot, beta):
+        """forward() in the scorer's layout, the same values: c, dot [B, K, N] (slot k along axis 1),
+        out [B, K], user_state [B, dim]. The gates depend on the user alone, so they are computed
+        once per row and broadcast over the candidates, and each slot's hidden vector is added by
+        broadcasting, not gathered per entry (in ONNX Runtime, per-entry gates and gathers were
+        most of the scorer's time: 3.3 ms for 24 x 140 candidates, K = 2)."""
+        B, K = c.shape[0], c.shape[1]
+        out = out.unsqueeze(-1)  # [B, K, 1]
+        l, r = torch.log1p(c), c / out.clamp(min=1.0)
+        lo = torch.log1p(out).expand_as(c)
+        g = torch.exp(self.gates(user_state))  # [B, 2]
+        if self.items > 1:
+            g = torch.cat([g, torch.exp(self.more_gates(user_state))], -1)
+        g = g.reshape(B, K, 2)
+        g0, g1 = g[:, :, 0:1], g[:, :, 1:2]  # [B, K, 1]
+        z = torch.stack([l, r, lo, dot, l * lo, l / torch.log1p(out.clamp(min=1.0) + 1.0).expand_as(c)], -1)
+        h = self.mlp[0](z)
+        if self.items > 1:
+            slot = torch.cat([torch.zeros_like(self.slot_emb[:1]), self.slot_emb], 0)  # [K, hidden]
+            h = h + slot.unsqueeze(1)  # [K, 1, hidden] against [B, K, N, hidden]
+        m = self.mlp[2](self.mlp[1](h))[..., 0]
         return (beta[0] * g0 * l + beta[1] * g1 * r) * torch.exp(m)
 
 
@@ -269,22 +295,21 @@ class Scorer(nn.Module):
         dot = torch.matmul(candidate_embeddings, user_state.unsqueeze(-1)).squeeze(-1)  # [B, N]
         B, N, A = candidate_attrs.shape
         p = torch.gather(category_probs, 1, candidate_attrs.reshape(B, N * A)).reshape(B, N, A)
-        logp = torch.log(masked_mean(p.unsqueeze(-1), candidate_attrs).squeeze(-1) + 1e-6)
+        # masked mean over the last axis (a reduction over a middle axis of [B, N, A, 1] took
+        # ONNX Runtime 25x longer)
+        present = (candidate_attrs > 0).to(p.dtype)
+        logp = torch.log((p * present).sum(-1) / present.sum(-1).clamp(min=1.0) + 1e-6)
         score = dot + self.weight * logp
         if self.has_markov and self.refine is not None and self.items > 1:
             # candidate_transitions [B, K, N], newest_out_transitions = history_out_transitions [B, K]
-            K = self.items
             c = candidate_transitions
-            out = newest_out_transitions.unsqueeze(-1).expand_as(c)
-            u = user_state.unsqueeze(1).unsqueeze(1).expand(B, K, N, user_state.shape[-1])
-            # each entry's slot: 0 .. K-1 along axis 1 (built from c: torch 1.13's exporter folds an
-            # arange(K).reshape(1, K, 1) constant to the wrong shape)
-            k = (torch.ones_like(c).cumsum(1) - 1.0).long()
-            score = score + self.refine(c, out, u, dot.unsqueeze(1).expand_as(c), self.markov, k).sum(1)
+            term = self.refine(c, newest_out_transitions, user_state, dot.unsqueeze(1).expand_as(c), self.markov,
+                               rows=True)
+            score = score + term.sum(1)
         elif self.has_markov and self.refine is not None:
-            out = newest_out_transitions.unsqueeze(-1).expand_as(candidate_transitions)
-            u = user_state.unsqueeze(1).expand(B, N, user_state.shape[-1])
-            score = score + self.refine(candidate_transitions, out, u, dot, self.markov)
+            term = self.refine(candidate_transitions.unsqueeze(1), newest_out_transitions.unsqueeze(1), user_state,
+                               dot.unsqueeze(1), self.markov, rows=True)
+            score = score + term[:, 0]
         elif self.has_markov:
             score = score + markov_term(candidate_transitions, newest_out_transitions.unsqueeze(-1),
                                         self.markov)
