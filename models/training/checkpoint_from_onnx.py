@@ -120,7 +120,8 @@ def main(argv=None):
                              "validNDCG@10": meta["metrics"]["validNDCG@10"]},
                 "scorerWeight": meta["scorer"]["categoryWeight"], "markov": meta["scorer"].get("markov"),
                 "markovRefine": refine.state_dict() if refine is not None else None,
-                "cooccurrence": None if cooc is None else {k: cooc[k] for k in ("weight", "window", "decay", "neighbors")},
+                "cooccurrence": None if cooc is None else {**{k: cooc[k] for k in ("weight", "window", "decay", "neighbors")},
+                                                           "sequential": cooc.get("sequential")},
                 "holdout": [], "history": [], "rebuiltFromOnnx": True},
                os.path.join(d, "checkpoint.pt"))
     if meta["data"].get("heldOutItems"):

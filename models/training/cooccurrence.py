@@ -2,7 +2,10 @@
 
 S[i, j] = cosine co-occurrence of items i and j over the users' training sequences (the number of
 users whose sequence holds both, divided by sqrt(users with i) * sqrt(users with j), order-free),
-each row pruned to its `neighbors` most similar items. The scorer adds
+plus, with --cooccurrence-sequential G, alpha * log(1 + R[i, j]), where R[i, j] counts how often j
+came 2 to G positions after i in a training sequence (the sequential rules of session-based
+kNN recommenders; the direct successor, gap 1, is the Markov term's), each row pruned to its
+`neighbors` largest entries. The scorer adds
 
     weight * sum over k = 0 .. window - 1 of decay^k * S[h_k, candidate]
 
@@ -13,7 +16,7 @@ adds those neighbours to the candidates.
 
 The counts come from the same training part as the encoder's; the training positions never see the
 term (it is fitted after the encoder and the Markov refine, on validation only), so no
-leave-one-out correction is needed.
+leave-one-out correction is needed. Weight, window and alpha are chosen together on validation.
 """
 import numpy as np
 import torch
@@ -24,10 +27,12 @@ from metrics import ranks_from_scores, summarize
 WEIGHTS = (0.0, 1.0, 2.0, 4.0, 6.0, 8.0, 12.0, 16.0)
 WINDOWS = (3, 5, 10)
 DECAY = 0.8
+# alpha of the sequential-rules part, relative to the cosine part (0 = cosine only)
+SEQUENTIAL_ALPHAS = (0.0, 0.0625, 0.125, 0.25)
 
 
 class Cooccurrence:
-    def __init__(self, seqs, num_items, neighbors):
+    def __init__(self, seqs, num_items, neighbors, sequential_gap=0, alpha=0.0):
         n = num_items + 1
         users_with = np.zeros(n, dtype=np.float64)
         keys = []
@@ -42,6 +47,8 @@ class Cooccurrence:
         rows, cols = keys // n, keys % n
         norm = np.sqrt(np.maximum(users_with, 1.0))
         sim = (counts / norm[rows] / norm[cols]).astype(np.float32)
+        if sequential_gap >= 2 and alpha > 0:
+            rows, cols, sim = _add_sequential(rows, cols, sim, seqs, n, sequential_gap, alpha)
         # each row: most similar first, ties by index; keep the first `neighbors`
         order = np.lexsort((cols, -sim, rows))
         rows, cols, sim = rows[order], cols[order], sim[order]
@@ -50,6 +57,7 @@ class Cooccurrence:
         keep = rank < neighbors
         rows, cols, sim = rows[keep], cols[keep], sim[keep]
         self.neighbors = neighbors
+        self.sequential = {"alpha": float(alpha), "maxGap": int(sequential_gap)} if alpha > 0 else None
         self.num_items = num_items
         self.indptr = np.searchsorted(rows, np.arange(n + 1)).astype(np.int64)
         self.cols, self.sim = cols.astype(np.int64), sim
@@ -81,23 +89,45 @@ class Cooccurrence:
             f.write(self.sim.astype("<f4").tobytes())
 
 
+def _add_sequential(rows, cols, sim, seqs, n, max_gap, alpha):
+    """(rows, cols, sim) + alpha * log(1 + R) over the pairs (i, j) where j came 2 .. max_gap
+    positions after i (i != j), summed where both parts have the pair."""
+    keys = []
+    for s in seqs:
+        a = np.asarray(s, dtype=np.int64)
+        for g in range(2, max_gap + 1):
+            if len(a) > g:
+                k = a[:-g] * n + a[g:]
+                keys.append(k[a[:-g] != a[g:]])
+    seq_keys, seq_counts = np.unique(np.concatenate(keys) if keys else np.zeros(0, np.int64), return_counts=True)
+    keys, inverse = np.unique(np.concatenate([rows * n + cols, seq_keys]), return_inverse=True)
+    values = np.zeros(len(keys), dtype=np.float64)
+    np.add.at(values, inverse, np.concatenate([sim.astype(np.float64), alpha * np.log1p(seq_counts)]))
+    return keys // n, keys % n, values.astype(np.float32)
+
+
 @torch.no_grad()
-def select(cooc, base_scores, pairs, log=print):
-    """Chooses (weight, window) on validation NDCG@10 (decay fixed at the kNN baseline's 0.8).
-    base_scores(start, end) -> [b, num_items + 1]: the scorer without this term for pairs[start:end].
-    Returns (weight, window, {(weight, window): NDCG@10})."""
+def select(coocs, base_scores, pairs, log=print):
+    """Chooses (alpha, weight, window) on validation NDCG@10 (decay fixed at the kNN baseline's 0.8)
+    among the tables `coocs` {alpha: Cooccurrence}. base_scores(start, end) -> [b, num_items + 1]: the
+    scorer without this term for pairs[start:end].
+    Returns (alpha, weight, window, {(alpha, weight, window): NDCG@10})."""
     targets = torch.tensor([p[1] for p in pairs])
-    ranks = {(w, win): [] for w in WEIGHTS for win in WINDOWS}
+    ranks = {(a, w, win): [] for a in coocs for w in WEIGHTS for win in WINDOWS}
     for s in range(0, len(pairs), 1024):
         chunk = pairs[s:s + 1024]
         base = base_scores(s, s + len(chunk))
-        for win in WINDOWS:
-            f = cooc.feature(history_items(chunk, win))
-            for w in WEIGHTS:
-                ranks[(w, win)].append(ranks_from_scores(base + w * f if w else base, targets[s:s + len(chunk)]))
+        t = targets[s:s + len(chunk)]
+        for a, cooc in coocs.items():
+            for win in WINDOWS:
+                f = cooc.feature(history_items(chunk, win))
+                for w in WEIGHTS:
+                    ranks[(a, w, win)].append(ranks_from_scores(base + w * f if w else base, t))
     ndcg = {k: summarize(np.concatenate(v))["NDCG@10"] for k, v in ranks.items()}
-    best = max(ndcg, key=lambda k: (round(ndcg[k], 6), -k[0], -k[1]))
-    for win in WINDOWS:
-        log(f"cooccurrence window {win}: valid NDCG@10 " + " ".join(f"w{w:g}={ndcg[(w, win)]:.4f}" for w in WEIGHTS),
-            flush=True)
-    return best[0], best[1], ndcg
+    # ties: the smaller alpha, weight and window (weight 0 = the term off, whatever alpha says)
+    best = max(ndcg, key=lambda k: (round(ndcg[k], 6), -k[1], -k[0], -k[2]))
+    for a in coocs:
+        for win in WINDOWS:
+            log(f"cooccurrence alpha {a:g} window {win}: valid NDCG@10 "
+                + " ".join(f"w{w:g}={ndcg[(a, w, win)]:.4f}" for w in WEIGHTS), flush=True)
+    return best[0], best[1], best[2], ndcg

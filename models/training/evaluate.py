@@ -113,7 +113,9 @@ def main(argv=None):
         cooc = None
         if ck.get("cooccurrence"):
             c = ck["cooccurrence"]
-            cooc = (Cooccurrence(fit, ds.num_items, c["neighbors"]), c["weight"], c["window"], c["decay"])
+            seq = c.get("sequential") or {"maxGap": 0, "alpha": 0.0}
+            cooc = (Cooccurrence(fit, ds.num_items, c["neighbors"], seq["maxGap"], seq["alpha"]), c["weight"],
+                    c["window"], c["decay"])
         # valid/test: the served ranking (scorer.onnx over all items); "encoderOnly": the inner
         # product alone, i.e. what pgvector's nearest-neighbour search ranks by
         m = {"model": os.path.normpath(args.model),

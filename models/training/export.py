@@ -228,7 +228,9 @@ def export(out, ds, enc, scorer, tower, info, parity_seqs, markov=None, cooc=Non
                    # --cooccurrence: + weight * sum_k decay^k * S[h_k, candidate] (models/README.md)
                    **({"cooccurrence": {"weight": float(scorer.cooccurrence_weight), "window": cooc[1],
                                         "decay": cooc[2], "neighbors": cooc[0].neighbors,
-                                        "pairs": cooc[0].pairs}} if scorer.has_cooccurrence else {}),
+                                        "pairs": cooc[0].pairs,
+                                        **({"sequential": cooc[0].sequential} if cooc[0].sequential else {})}}
+                      if scorer.has_cooccurrence else {}),
                    # --exclude-history: selected and evaluated ranking only items the subject has not
                    # interacted with; the gateway's default for filter.excludeSeen (models/README.md)
                    **({"excludeHistory": True} if exclude_history else {})},

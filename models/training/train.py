@@ -16,7 +16,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from content_training import train_content  # noqa: E402
-from cooccurrence import DECAY, Cooccurrence, select  # noqa: E402
+from cooccurrence import DECAY, SEQUENTIAL_ALPHAS, Cooccurrence, select  # noqa: E402
 from data import load, split  # noqa: E402
 from encoder_training import (Markov, encode_pairs, history_items, newest_items, rank_encoded,  # noqa: E402
                                rank_targets, score_encoded,
@@ -60,6 +60,9 @@ def parse_args(argv=None):
                         "needs --markov-refine --markov-items K > 1)")
     p.add_argument("--cooccurrence-neighbors", type=int, default=50, metavar="M",
                    help="most similar items kept per item for the co-occurrence term")
+    p.add_argument("--cooccurrence-sequential", type=int, default=0, metavar="G",
+                   help="add sequential rules to the co-occurrence table: alpha * log(1 + how often j came 2 .. G "
+                        "positions after i), alpha chosen on validation with the weight and window (0 = off)")
     p.add_argument("--exclude-history", action="store_true",
                    help="choose the co-occurrence term and report metrics with each user's own input items left out "
                         "of the ranking (the S3-Rec family's protocol; served with filter.excludeSeen)")
@@ -183,15 +186,18 @@ def main(argv=None):
     if args.cooccurrence:
         if args.markov_items < 2:
             raise SystemExit("--cooccurrence needs --markov-refine --markov-items K > 1")
-        matrix = Cooccurrence(train_seqs, ds.num_items, args.cooccurrence_neighbors)
+        alphas = SEQUENTIAL_ALPHAS if args.cooccurrence_sequential >= 2 else (0.0,)
+        matrices = {a: Cooccurrence(train_seqs, ds.num_items, args.cooccurrence_neighbors,
+                                    args.cooccurrence_sequential, a) for a in alphas}
         hist = history_items(valid, args.markov_items)
 
         def base_scores(s, e):
             scores = score_encoded(U[s:e], P[s:e], V, enc.item_attrs, best_w, mk, hist[s:e])
             return exclude_inputs(scores, valid[s:e]) if args.exclude_history else scores
 
-        cw, window, _ = select(matrix, base_scores, valid)
-        print(f"cooccurrence: {matrix.pairs} pairs, weight {cw:g}, window {window}", flush=True)
+        alpha, cw, window, _ = select(matrices, base_scores, valid)
+        matrix = matrices[alpha]
+        print(f"cooccurrence: {matrix.pairs} pairs, alpha {alpha:g}, weight {cw:g}, window {window}", flush=True)
         if cw > 0:
             cooc = (matrix, cw, window, DECAY)
     if args.exclude_history or cooc is not None:
@@ -217,6 +223,8 @@ def main(argv=None):
         hp["markov_items"] = args.markov_items
     if args.cooccurrence:
         hp["cooccurrence"], hp["cooccurrence_neighbors"] = True, args.cooccurrence_neighbors
+        if args.cooccurrence_sequential:
+            hp["cooccurrence_sequential"] = args.cooccurrence_sequential
     if args.exclude_history:
         hp["exclude_history"] = True
     meta = export(args.out, ds, enc, scorer, tower, {
@@ -237,7 +245,8 @@ def main(argv=None):
                 "scorerWeight": best_w, "markov": info["beta"].tolist() if args.markov else None,
                 "markovRefine": refine.state_dict() if refine is not None else None,
                 "cooccurrence": None if cooc is None else {"weight": cooc[1], "window": cooc[2], "decay": cooc[3],
-                                                           "neighbors": args.cooccurrence_neighbors},
+                                                           "neighbors": args.cooccurrence_neighbors,
+                                                           "sequential": cooc[0].sequential},
                 "holdout": holdout, "history": info["history"]},
                os.path.join(args.out, "checkpoint.pt"))
     print(f"wrote {args.out} ({meta['version']}) in {time.time() - t0:.0f}s", flush=True)

@@ -68,7 +68,8 @@ function follows(
 /**
  * OFTEN_TOGETHER: the scorer's co-occurrence term, from the recent item whose decayed
  * contribution `decay^k * S[h_k, candidate]` to the candidate's input is the largest (the
- * newest on ties); weight = that item's similarity S. Null when no item the term reads has the
+ * newest on ties); weight = S relative to that item's strongest stored neighbour (1 for it: a
+ * table with sequential rules can hold values above 1). Null when no item the term reads has the
  * candidate among its stored neighbours (or the model has no such term).
  */
 function oftenTogether(
@@ -88,12 +89,17 @@ function oftenTogether(
   }
   if (!best) return null;
   const from = events[best.i] as ExplainedEvent;
+  const strongest = model.strongestCooccurrence(from.itemId as string) ?? best.s;
+  const sequential = model.manifest.scorer?.cooccurrence?.sequential;
   return {
     kind: 'OFTEN_TOGETHER',
     message:
       `shoppers who had ${from.itemId} (${agoText(events, best.i)}) in their history often also ` +
-      `had this one: co-occurrence similarity ${best.s.toFixed(3)} in the model's training histories`,
-    weight: best.s,
+      (sequential
+        ? `had this one, or got it within ${sequential.maxGap} purchases after it: affinity `
+        : `had this one: co-occurrence similarity `) +
+      `${best.s.toFixed(3)} in the model's training histories`,
+    weight: best.s / strongest,
     eventIndex: best.i,
     eventId: from.eventId ?? null,
     categoryId: null,

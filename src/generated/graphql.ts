@@ -234,9 +234,9 @@ export type ForecastReason = {
   /**
    * Strength of the reason in [0, 1]: attention × similarity for events, probability for
    * categories, for FOLLOWS_LATEST / FOLLOWS_RECENT the share of all transitions out of that
-   * event's item that went to this one, for OFTEN_TOGETHER the co-occurrence similarity of that
-   * event's item and this one as the model stores it (for the bundled model: users who had both /
-   * √(users who had each), in (0, 1]).
+   * event's item that went to this one, for OFTEN_TOGETHER the affinity of that event's item and
+   * this one as the model stores it, relative to that item's strongest stored affinity (1 for its
+   * strongest neighbour; the message quotes the stored value).
    */
   weight: Scalars['Float']['output'];
 };
@@ -257,10 +257,11 @@ export type ForecastReasonKind =
    */
   | 'FOLLOWS_RECENT'
   /**
-   * Shoppers who had one of this shopper's recent items in their history often also had this one
-   * (the scorer's item co-occurrence term, `scorer.cooccurrence` in models/README.md): the recent
-   * item whose decayed co-occurrence with this one adds most to its score. `event` / `inputIndex`
-   * is that recent item's event.
+   * Shoppers who had one of this shopper's recent items in their history often also had this one,
+   * or (models whose table has sequential rules) got it within a few purchases after it (the
+   * scorer's item co-occurrence term, `scorer.cooccurrence` in models/README.md): the recent item
+   * whose decayed affinity with this one adds most to its score. `event` / `inputIndex` is that
+   * recent item's event.
    */
   | 'OFTEN_TOGETHER'
   /** The item is among the most popular (baseline mode). */

@@ -84,6 +84,12 @@ export class Cooccurrence {
     return 0;
   }
 
+  /** The largest similarity in row `from` (its first entry), 0 for an empty row. */
+  strongest(from: number): number {
+    const start = this.indptr[from] as number;
+    return start < (this.indptr[from + 1] as number) ? (this.sims[start] as number) : 0;
+  }
+
   /** Up to `limit` stored neighbours of `from`, most similar first. */
   neighbors(from: number, limit = Infinity): number[] {
     const start = this.indptr[from] as number;

@@ -41,6 +41,14 @@ const manifestSchema = z.object({
           decay: z.number().gt(0).max(1),
           neighbors: z.number().int().positive(),
           pairs: z.number().int().nonnegative(),
+          /**
+           * The table's sequential-rules part (absent = cosine co-occurrence alone): S adds
+           * `alpha * log(1 + how often j came 2 .. maxGap positions after i)`. Documentation
+           * only: the gateway reads S from the file either way.
+           */
+          sequential: z
+            .object({ alpha: z.number().positive(), maxGap: z.number().int().min(2) })
+            .optional(),
         })
         .optional(),
       /** Selected and evaluated ranking only items the subject has not interacted with. */
@@ -413,6 +421,16 @@ export class Model {
     if (!this.cooccurrence || this.manifest.scorer?.cooccurrence?.weight === 0) return null;
     if (from === undefined) return null;
     return to === undefined ? 0 : this.cooccurrence.similarity(from, to);
+  }
+
+  /**
+   * The largest S[from, ·] the co-occurrence table stores (`from`'s strongest neighbour), or null
+   * under the same conditions as `cooccurrenceOf`.
+   */
+  strongestCooccurrence(fromItemId: string): number | null {
+    const from = this.itemIndex.get(fromItemId);
+    if (!this.cooccurrence || this.manifest.scorer?.cooccurrence?.weight === 0) return null;
+    return from === undefined ? null : this.cooccurrence.strongest(from);
   }
 
   /** The learned embedding of an item known to the model, or undefined. */

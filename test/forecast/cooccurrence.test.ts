@@ -260,10 +260,13 @@ describe.runIf(hasTerm).each(backends)('co-occurrence term on $name', (backend) 
       expect(r.event!.id).toBe(recent[best]!.id);
       expect(r.event!.item.id).toBe(recent[best]!.item_id);
       expect(r.inputIndex).toBeNull(); // stored events are referred to by `event`
-      expect(r.weight).toBeCloseTo(f.model.cooccurrenceOf(recent[best]!.item_id, it.item.id)!, 6);
+      // the stored affinity relative to that item's strongest neighbour, quoted in the message
+      const s = f.model.cooccurrenceOf(recent[best]!.item_id, it.item.id)!;
+      expect(r.weight).toBeCloseTo(s / f.model.strongestCooccurrence(recent[best]!.item_id)!, 6);
       expect(r.weight).toBeGreaterThan(0);
       expect(r.weight).toBeLessThanOrEqual(1);
       expect(r.message).toContain(recent[best]!.item_id);
+      expect(r.message).toContain(s.toFixed(3));
     }
     expect(quoted).toBeGreaterThan(0);
     expect(items.find((i) => i.item.id === target)!.reasons.map((r) => r.kind)).toContain(

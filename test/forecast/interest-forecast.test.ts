@@ -107,11 +107,20 @@ describe.each(backends)('interestForecast on $name', (backend) => {
     expect(f.model.scorerReranks).toBe(f.model.manifest.scorer?.categoryWeight !== 0);
     const seen: number[] = [];
     const score = f.model.score.bind(f.model);
-    vi.spyOn(f.model, 'score').mockImplementation((inputs) => {
-      seen.push(...inputs.map((r) => r.candidates.length));
-      return score(inputs);
-    });
+    // A scorer that is the inner product (what scorerReranks = false says): the shipped one adds
+    // its Markov and co-occurrence terms, which re-rank.
+    const innerProduct = (inputs: Parameters<typeof score>[0]) =>
+      inputs.map(
+        (r) =>
+          new Float32Array(
+            r.candidates.map((c) => c.embedding.reduce((a, x, j) => a + x * r.userState[j]!, 0)),
+          ),
+      );
     const reranks = vi.spyOn(f.model, 'scorerReranks', 'get').mockReturnValue(false);
+    vi.spyOn(f.model, 'score').mockImplementation(async (inputs) => {
+      seen.push(...inputs.map((r) => r.candidates.length));
+      return f.model.scorerReranks ? score(inputs) : innerProduct(inputs);
+    });
     // Only the nearest neighbours: a Markov scorer's successors and a co-occurrence scorer's
     // neighbours come on top (markov.test.ts, cooccurrence.test.ts).
     vi.spyOn(f.model, 'liftable').mockReturnValue([]);

@@ -259,6 +259,9 @@ describe('Model.load with a co-occurrence term', () => {
       expect(model.cooccurrenceOf(id(1), id(3))).toBe(0.25);
       expect(model.cooccurrenceOf(id(3), id(1))).toBe(0);
       expect(model.cooccurrenceOf(id(1), 'beauty:not-in-the-model')).toBe(0);
+      expect(model.strongestCooccurrence(id(1))).toBe(0.5);
+      expect(model.strongestCooccurrence(id(3))).toBe(0.125);
+      expect(model.strongestCooccurrence(id(4))).toBe(0); // an empty row
       // What retrieval adds: the successors, then the neighbours, as model indices, once each.
       const recent = [id(1), id(3), id(2)];
       const lifted = model.liftable(recent, 5);
@@ -285,6 +288,7 @@ describe('Model.load with a co-occurrence term', () => {
       const first = model.vocab.items[0]!;
       expect(model.cooccurringWith([first])).toEqual([]);
       expect(model.cooccurrenceOf(first, model.vocab.items[1]!)).toBeNull();
+      expect(model.strongestCooccurrence(first)).toBeNull();
       expect(model.cooccurrenceWindow).toBe(3); // the scorer still takes the input
     } finally {
       await model.release();

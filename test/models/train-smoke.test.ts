@@ -17,10 +17,14 @@ describe('train.py smoke run', () => {
     ['', [], undefined],
     // the refined Markov term over the 3 newest items: scorer inputs [B, K, N] and [B, K]
     [' (--markov-refine --markov-items 3)', ['--markov', '--markov-refine', '--markov-items', '3'], 3],
-    // plus the co-occurrence term, chosen with history excluded: scorer input candidate_cooccurrence [B, N]
+    // plus the co-occurrence term with sequential rules, chosen with history excluded: scorer input
+    // candidate_cooccurrence [B, N]
     [
-      ' (--cooccurrence --exclude-history)',
-      ['--markov', '--markov-refine', '--markov-items', '2', '--cooccurrence', '--cooccurrence-neighbors', '20', '--exclude-history'],
+      ' (--cooccurrence --cooccurrence-sequential 3 --exclude-history)',
+      [
+        '--markov', '--markov-refine', '--markov-items', '2', '--cooccurrence', '--cooccurrence-neighbors', '20',
+        '--cooccurrence-sequential', '3', '--exclude-history',
+      ],
       2,
     ],
   ] as const)('trains a few steps on 300 Beauty users and exports a loadable model%s', { timeout: 120_000 }, async (
@@ -56,7 +60,9 @@ describe('train.py smoke run', () => {
     if ((extra as readonly string[]).includes('--cooccurrence')) {
       // the weight is chosen on validation and may be 0 on 300 users; the file exists only when > 0
       const c = meta.scorer.cooccurrence;
-      expect(run.stdout).toMatch(/cooccurrence: \d+ pairs, weight [\d.]+, window \d+/);
+      expect(run.stdout).toMatch(/cooccurrence: \d+ pairs, alpha [\d.]+, weight [\d.]+, window \d+/);
+      // the validation grid covers the sequential part's alpha (0 = the cosine table alone)
+      expect(run.stdout).toMatch(/cooccurrence alpha 0\.125 window 3: valid NDCG@10/);
       if (c) {
         expect(c.neighbors).toBe(20);
         expect(fs.statSync(path.join(out, 'cooccurrence.bin')).size).toBe((meta.numItems + 2 + 2 * c.pairs) * 4);
