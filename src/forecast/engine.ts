@@ -14,7 +14,10 @@ import {
 import type { EncoderOutput, Model, SequenceEvent } from '../inference/model.js';
 import { InferenceScheduler, type SchedulerOptions } from '../inference/scheduler.js';
 import {
-  retrieveCandidates,
+  addIncluded,
+  includedItems,
+  nearestNeighbours,
+  passingItems,
   type CandidateFilter,
   type RetrievedItem,
 } from '../retrieval/candidates.js';
@@ -296,10 +299,12 @@ export class ForecastEngine {
       idx.map((j) => (batch[i] as Resolved).events[j]?.itemId as string),
     );
 
-    // One retrieval statement per distinct filter (usually one for the whole batch), split
-    // into `retrieval.parallel` statements on as many pooled connections: one statement runs
-    // its HNSW scans one after another on one PostgreSQL backend, the longest stage of a
-    // batch; split, several cores share it.
+    // Per distinct filter (usually one for the whole batch): the nearest neighbours, split into
+    // `retrieval.parallel` statements on as many pooled connections (one statement runs its
+    // HNSW scans one after another on one PostgreSQL backend, the longest stage of a batch;
+    // split, several cores share it), and one lookup of the liftable items that pass the
+    // filters. With `prunesLiftable` the lookup waits for the neighbours, which rule out most
+    // co-occurrence neighbours (Model.reachable); otherwise both run at once.
     const candidates: RetrievedItem[][] = new Array(batch.length);
     const retrievalMs: number[] = new Array(batch.length).fill(0);
     const groups = new Map<string, number[]>();
@@ -308,34 +313,51 @@ export class ForecastEngine {
       groups.set(key, [...(groups.get(key) ?? []), i]);
     });
     await Promise.all(
-      [...groups.values()]
-        .flatMap((group) => chunks(group, this.options.retrieval.parallel ?? 1))
-        .map(async (idx) => {
-          const first = batch[idx[0] as number] as Resolved;
-          const t = performance.now();
-          const found = await retrieveCandidates(
-            this.db,
-            idx.map((i) => ({
-              userState: (encoded.value[i] as EncoderOutput).userState,
-              exclude: exclusions(batch[i] as Resolved),
-              include: this.liftable(recentItems[i] as string[]),
-            })),
-            first.request.filter,
-            {
-              dataset: first.dataset,
-              limit: this.model.scorerReranks
-                ? Math.max(this.options.retrieval.candidates, first.request.first)
-                : first.request.first,
-              efSearch: this.options.retrieval.efSearch,
-              known: this.model,
-            },
-          );
-          const ms = performance.now() - t;
-          idx.forEach((i, k) => {
-            candidates[i] = found[k] ?? [];
-            retrievalMs[i] = ms;
+      [...groups.values()].map(async (group) => {
+        const first = batch[group[0] as number] as Resolved;
+        const t = performance.now();
+        const filter = first.request.filter;
+        const options = {
+          dataset: first.dataset,
+          limit: this.model.scorerReranks
+            ? Math.max(this.options.retrieval.candidates, first.request.first)
+            : first.request.first,
+          efSearch: this.options.retrieval.efSearch,
+          known: this.model,
+        };
+        const queries = group.map((i) => ({
+          userState: (encoded.value[i] as EncoderOutput).userState,
+          exclude: exclusions(batch[i] as Resolved),
+          include: this.liftable(recentItems[i] as string[]) as readonly number[],
+        }));
+        const neighbours = Promise.all(
+          chunks(queries, this.options.retrieval.parallel ?? 1).map((part) =>
+            nearestNeighbours(this.db, part, filter, options),
+          ),
+        ).then((parts) => parts.flat());
+        if (this.model.prunesLiftable) {
+          const lists = await neighbours;
+          queries.forEach((q, k) => {
+            q.include = this.model.reachable(
+              recentItems[group[k] as number] as string[],
+              q.userState,
+              q.include,
+              lists[k] as RetrievedItem[],
+              first.request.first,
+            );
           });
-        }),
+        }
+        const [lists, passing] = await Promise.all([
+          neighbours,
+          passingItems(this.db, includedItems(queries, this.model), filter, options),
+        ]);
+        addIncluded(lists, queries, passing, options);
+        const ms = performance.now() - t;
+        group.forEach((i, k) => {
+          candidates[i] = lists[k] ?? [];
+          retrievalMs[i] = ms;
+        });
+      }),
     );
 
     const scored = await this.timed(this.modelCalls.scorer, batch.length, () =>

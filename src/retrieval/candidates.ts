@@ -88,29 +88,19 @@ export function parseVectorLiteral(text: string): Float32Array {
 }
 
 interface Row {
-  /**
-   * The query's index, or -1 for the one row on the included items: its `id` then holds the
-   * JSON array of the included items that pass the filters (null when none does).
-   */
+  /** The query's index. */
   k: number;
-  id: string | null;
+  id: string;
   embedding: string | null;
   similarity: number | null;
   category_ids: string[] | null;
 }
 
 /**
- * Runs one batched nearest-neighbour query; returns candidates per query, best first.
- * Filters run inside the index scan; `hnsw.iterative_scan` keeps scanning when filters reject
- * many neighbours, so selective filters still fill `limit` (pgvector ≥ 0.8).
- *
- * Included items (`include`) are looked up once per batch, not once per query: the queries of
- * a batch share most of them, and a per-query lookup inside the LATERAL scan cost more than
- * the index scan itself. The filters apply to them in SQL, which answers with one JSON array
- * of the items that pass instead of a row each: their embeddings and attributes are the
- * model's, in memory already (a batch of 24 Beauty forecasts includes ~3,000 items; as rows
- * they cost the gateway 3-4 ms of parsing per batch, as one array 0.1 ms). Each query's own
- * `exclude` list and its similarity are applied here.
+ * The nearest neighbours and included items of a batch of queries, each list best first: the
+ * two statements of `nearestNeighbours` and `passingItems`, run at once, merged by
+ * `addIncluded`. Callers that decide what to include from the neighbours (the engine prunes
+ * what cannot reach the top) run the steps themselves.
  */
 export async function retrieveCandidates(
   db: Db,
@@ -118,41 +108,40 @@ export async function retrieveCandidates(
   filter: CandidateFilter,
   options: RetrievalOptions,
 ): Promise<RetrievedItem[][]> {
+  const [lists, passing] = await Promise.all([
+    nearestNeighbours(db, queries, filter, options),
+    passingItems(db, includedItems(queries, options.known), filter, options),
+  ]);
+  return addIncluded(lists, queries, passing, options);
+}
+
+/**
+ * Runs one batched nearest-neighbour query; returns the neighbours per query, best first.
+ * Filters run inside the index scan; `hnsw.iterative_scan` keeps scanning when filters reject
+ * many neighbours, so selective filters still fill `limit` (pgvector ≥ 0.8). `include` is not
+ * read here (`passingItems`, `addIncluded`).
+ */
+export async function nearestNeighbours(
+  db: Db,
+  queries: readonly Omit<CandidateQuery, 'include'>[],
+  filter: CandidateFilter,
+  options: RetrievalOptions,
+): Promise<RetrievedItem[][]> {
   if (queries.length === 0) return [];
   const payload = JSON.stringify(
     queries.map((q, k) => ({ k, v: toVectorLiteral(q.userState), x: q.exclude })),
   );
-  const included = includedItems(queries, options.known);
   const params: unknown[] = [
     payload,
     options.dataset,
     options.known?.version ?? null,
     options.limit,
   ];
-  const param = (v: unknown) => `$${params.push(v)}`;
-  // Only the filters in use appear in the SQL: "$n IS NULL OR …" guards would leave the
-  // planner one generic plan for every combination and cost the index scan its speed.
-  const where = ['i.embedding IS NOT NULL', 'i.dataset = $2'];
-  if (filter.inStockOnly) where.push('i.in_stock');
-  if (filter.minPrice !== null) where.push(`i.price >= ${param(filter.minPrice)}::numeric`);
-  if (filter.maxPrice !== null) where.push(`i.price <= ${param(filter.maxPrice)}::numeric`);
-  if (filter.categoryIds && filter.categoryIds.length > 0) {
-    where.push(`EXISTS (SELECT 1 FROM item_categories f
-      WHERE f.item_id = i.id AND f.category_id = ANY(${param(filter.categoryIds)}::text[]))`);
-  }
+  const where = filterConditions(filter, params);
   // Items embedded by the loaded model: the vector and the attributes are in memory already
   // (shipping 200 vectors back as text was most of a candidate query's cost).
   const known = (a: string) =>
     `${a}.embedding_source = 'model' AND ${a}.embedding_model_version = $3`;
-  const output = (a: string) => `CASE WHEN ${known(a)} THEN NULL ELSE ${a}.embedding::text END
-             AS embedding,
-           CASE WHEN ${known(a)} THEN NULL ELSE ${itemCategoryIdsSql(a)} END AS category_ids`;
-  const includedSql = included.length
-    ? `UNION ALL
-    SELECT -1, json_agg(i.id)::text, NULL::float8, NULL::text, NULL::text[]
-    FROM items i
-    WHERE i.id = ANY(${param(included.map((c) => c.id))}::text[]) AND ${where.join('\n      AND ')}`
-    : '';
   // MATERIALIZED: each query vector is parsed once. Inlined, `q.v` stayed an expression over
   // the jsonb payload that PostgreSQL re-evaluated (jsonb lookup + vector parse) for every row
   // the index scan returned: 0.75 → 0.49 ms per forecast of index-scan time (auto_explain,
@@ -163,7 +152,9 @@ export async function retrieveCandidates(
              ARRAY(SELECT jsonb_array_elements_text(r->'x')) AS exclude
       FROM jsonb_array_elements($1::jsonb) AS r
     )
-    SELECT q.k, c.id, c.similarity, ${output('c')}
+    SELECT q.k, c.id, c.similarity,
+           CASE WHEN ${known('c')} THEN NULL ELSE c.embedding::text END AS embedding,
+           CASE WHEN ${known('c')} THEN NULL ELSE ${itemCategoryIdsSql('c')} END AS category_ids
     FROM q CROSS JOIN LATERAL (
       SELECT i.id, i.embedding, i.embedding_source, i.embedding_model_version,
              -(i.embedding <#> q.v) AS similarity
@@ -171,8 +162,7 @@ export async function retrieveCandidates(
       WHERE ${[...where, 'NOT (i.id = ANY(q.exclude))'].join('\n        AND ')}
       ORDER BY ${options.exact ? '(i.embedding <#> q.v) + 0' : 'i.embedding <#> q.v'}
       LIMIT $4
-    ) c
-    ${includedSql}`;
+    ) c`;
   const settings = retrievalSettings(Math.max(options.efSearch, options.limit));
   const rows = Object.entries(settings).every(([k, v]) => db.settings[k] === v)
     ? (await db.query<Row>(sql, params)).rows
@@ -186,45 +176,103 @@ export async function retrieveCandidates(
         );
         return (await tx.query<Row>(sql, params)).rows;
       });
-  const item = (r: Row & { id: string }, similarity: number): RetrievedItem => {
-    if (r.embedding !== null) {
-      return {
+  const out: RetrievedItem[][] = queries.map(() => []);
+  for (const r of rows) {
+    const similarity = Number(r.similarity);
+    if (r.embedding === null) {
+      const mem = options.known?.knownItem(r.id) ?? missing(r.id);
+      out[r.k]?.push(fromModel(mem, similarity));
+    } else {
+      out[r.k]?.push({
         id: r.id,
         embedding: parseVectorLiteral(r.embedding),
         categoryIds: r.category_ids ?? [],
         similarity,
-      };
+      });
     }
-    const mem = options.known?.knownItem(r.id) ?? missing(r.id);
-    return fromModel(mem, similarity);
-  };
-  const out: RetrievedItem[][] = queries.map(() => []);
-  let passed = new Set<string>();
-  for (const r of rows) {
-    if (r.k < 0) passed = new Set(r.id === null ? [] : (JSON.parse(r.id) as string[]));
-    else out[r.k]?.push(item(r as Row & { id: string }, Number(r.similarity)));
   }
-  queries.forEach((q, k) => {
-    const list = out[k] as RetrievedItem[];
-    if (q.include?.length) {
-      const have = new Set(list.map((c) => c.id));
-      const excluded = new Set(q.exclude);
-      for (const index of q.include) {
-        const c = options.known?.itemAt(index) as KnownItem;
-        if (!passed.has(c.id) || have.has(c.id) || excluded.has(c.id)) continue;
-        have.add(c.id);
-        list.push(fromModel(c, dot(c.embedding, q.userState)));
-      }
-    }
-    // relaxed_order may return neighbours slightly out of order: the scorer re-ranks exactly.
-    list.sort((a, b) => b.similarity - a.similarity);
-  });
+  // relaxed_order may return neighbours slightly out of order: the scorer re-ranks exactly.
+  for (const list of out) list.sort((a, b) => b.similarity - a.similarity);
   return out;
 }
 
+/**
+ * The model indices of `items` (known to the model) that pass the filters in the database: one
+ * statement, answered with one JSON array of ids instead of a row each (a batch of 24 Beauty
+ * forecasts includes up to ~3,000 items; their embeddings and attributes are the model's, in
+ * memory already). Empty `items`: no statement.
+ */
+export async function passingItems(
+  db: Db,
+  items: readonly KnownItem[],
+  filter: CandidateFilter,
+  options: Pick<RetrievalOptions, 'dataset' | 'known'>,
+): Promise<Set<number>> {
+  if (items.length === 0) return new Set();
+  const params: unknown[] = [items.map((c) => c.id), options.dataset];
+  const where = filterConditions(filter, params);
+  const { rows } = await db.query<{ ids: string[] | null }>(
+    `SELECT json_agg(i.id) AS ids FROM items i
+     WHERE i.id = ANY($1::text[]) AND ${where.join(' AND ')}`,
+    params,
+  );
+  const passing = new Set<number>();
+  for (const id of rows[0]?.ids ?? []) {
+    const index = options.known?.knownItem(id)?.index;
+    if (index !== undefined) passing.add(index);
+  }
+  return passing;
+}
+
+/**
+ * Adds to each query's list its included items that passed (`passingItems`), except its own
+ * exclusions and items already listed, with their inner product as similarity; keeps each list
+ * best first. Returns `lists`, changed in place.
+ */
+export function addIncluded(
+  lists: RetrievedItem[][],
+  queries: readonly Pick<CandidateQuery, 'userState' | 'exclude' | 'include'>[],
+  passing: ReadonlySet<number>,
+  options: Pick<RetrievalOptions, 'known'>,
+): RetrievedItem[][] {
+  queries.forEach((q, k) => {
+    const list = lists[k] as RetrievedItem[];
+    if (!q.include?.length) return;
+    const have = new Set(list.map((c) => c.id));
+    const excluded = new Set(q.exclude);
+    for (const index of q.include) {
+      if (!passing.has(index)) continue;
+      const c = options.known?.itemAt(index) as KnownItem;
+      if (have.has(c.id) || excluded.has(c.id)) continue;
+      have.add(c.id);
+      list.push(fromModel(c, dot(c.embedding, q.userState)));
+    }
+    list.sort((a, b) => b.similarity - a.similarity);
+  });
+  return lists;
+}
+
+/**
+ * The WHERE conditions of the filters on `items i`, their values appended to `params` ($2 must
+ * be the dataset). Only the filters in use appear in the SQL: "$n IS NULL OR …" guards would
+ * leave the planner one generic plan for every combination and cost the index scan its speed.
+ */
+function filterConditions(filter: CandidateFilter, params: unknown[]): string[] {
+  const param = (v: unknown) => `$${params.push(v)}`;
+  const where = ['i.embedding IS NOT NULL', 'i.dataset = $2'];
+  if (filter.inStockOnly) where.push('i.in_stock');
+  if (filter.minPrice !== null) where.push(`i.price >= ${param(filter.minPrice)}::numeric`);
+  if (filter.maxPrice !== null) where.push(`i.price <= ${param(filter.maxPrice)}::numeric`);
+  if (filter.categoryIds && filter.categoryIds.length > 0) {
+    where.push(`EXISTS (SELECT 1 FROM item_categories f
+      WHERE f.item_id = i.id AND f.category_id = ANY(${param(filter.categoryIds)}::text[]))`);
+  }
+  return where;
+}
+
 /** The distinct included items of a batch, in order of first appearance. */
-function includedItems(
-  queries: readonly CandidateQuery[],
+export function includedItems(
+  queries: readonly Pick<CandidateQuery, 'include'>[],
   known: KnownCatalogue | undefined,
 ): KnownItem[] {
   const seen = new Set<number>();

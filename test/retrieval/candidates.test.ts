@@ -125,7 +125,9 @@ describe.each(backends)('candidate retrieval on $name', (backend) => {
           { ...options, known: model },
         ),
       );
-      expect(sql).toHaveLength(1);
+      // the neighbours, and one lookup of the batch's included items
+      expect(sql).toHaveLength(2);
+      expect(sql.filter((s) => s.includes('json_agg'))).toHaveLength(1);
       const [ia, ib] = value.map((list) => list.map((c) => c.id)) as [string[], string[]];
       // a: its neighbours plus the shared item; the neighbour is not listed twice
       expect(ia).toHaveLength(11);
