@@ -19,6 +19,7 @@ import {
   nearestNeighbours,
   passingItems,
   type CandidateFilter,
+  type CandidateQuery,
   type RetrievedItem,
 } from '../retrieval/candidates.js';
 import { writeItemEmbeddings } from '../retrieval/embeddings.js';
@@ -325,10 +326,10 @@ export class ForecastEngine {
           efSearch: this.options.retrieval.efSearch,
           known: this.model,
         };
-        const queries = group.map((i) => ({
+        const queries = group.map((i): CandidateQuery => ({
           userState: (encoded.value[i] as EncoderOutput).userState,
           exclude: exclusions(batch[i] as Resolved),
-          include: this.liftable(recentItems[i] as string[]) as readonly number[],
+          include: this.liftable(recentItems[i] as string[]),
         }));
         const neighbours = Promise.all(
           chunks(queries, this.options.retrieval.parallel ?? 1).map((part) =>
@@ -341,7 +342,7 @@ export class ForecastEngine {
             q.include = this.model.reachable(
               recentItems[group[k] as number] as string[],
               q.userState,
-              q.include,
+              q.include ?? [],
               lists[k] as RetrievedItem[],
               first.request.first,
             );

@@ -1,6 +1,8 @@
 // Candidate retrieval: user-state vectors → nearest items by inner product through the pgvector
 // HNSW index on items.embedding, with the forecast's filters applied inside the same SQL.
-// One statement serves a whole batch of forecasts (a LATERAL index scan per user state).
+// One statement serves a whole batch of forecasts (a LATERAL index scan per user state), and one
+// more checks the batch's included items (successors, co-occurrence neighbours) against the
+// filters.
 import { itemCategoryIdsSql } from '../db/items.js';
 import type { Db, SessionSettings } from '../db/client.js';
 import type { KnownItem } from '../inference/model.js';
