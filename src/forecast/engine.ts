@@ -23,6 +23,7 @@ import {
   type RetrievedItem,
 } from '../retrieval/candidates.js';
 import { writeItemEmbeddings } from '../retrieval/embeddings.js';
+import { prunesLiftable, reachable } from '../retrieval/reachable.js';
 import { explainItem, type ForecastReason } from './explain.js';
 import { PopularityRanking } from './popularity.js';
 
@@ -305,7 +306,7 @@ export class ForecastEngine {
     // HNSW scans one after another on one PostgreSQL backend, the longest stage of a batch;
     // split, several cores share it), and one lookup of the liftable items that pass the
     // filters. With `prunesLiftable` the lookup waits for the neighbours, which rule out most
-    // co-occurrence neighbours (Model.reachable); otherwise both run at once.
+    // co-occurrence neighbours (retrieval/reachable.ts); otherwise both run at once.
     const candidates: RetrievedItem[][] = new Array(batch.length);
     const retrievalMs: number[] = new Array(batch.length).fill(0);
     const groups = new Map<string, number[]>();
@@ -336,10 +337,11 @@ export class ForecastEngine {
             nearestNeighbours(this.db, part, filter, options),
           ),
         ).then((parts) => parts.flat());
-        if (this.model.prunesLiftable) {
+        if (prunesLiftable(this.model)) {
           const lists = await neighbours;
           queries.forEach((q, k) => {
-            q.include = this.model.reachable(
+            q.include = reachable(
+              this.model,
               recentItems[group[k] as number] as string[],
               q.userState,
               q.include ?? [],

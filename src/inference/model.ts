@@ -354,63 +354,6 @@ export class Model {
   }
 
   /**
-   * Whether `reachable` can leave out some of the `liftable` items once the nearest neighbours
-   * are known: a scorer that is the inner product plus non-negative lifting terms
-   * (`!scorerReranks`) with a co-occurrence term (without one, every liftable item is a Markov
-   * successor, which `reachable` keeps).
-   */
-  get prunesLiftable(): boolean {
-    return !this.scorerReranks && (this.manifest.scorer?.cooccurrence?.weight ?? 0) > 0;
-  }
-
-  /**
-   * The items of `liftable` (model indices) that can still reach the scorer's top `first`,
-   * given the subject's `first` best nearest neighbours (`neighbours`, filters applied). With
-   * `prunesLiftable`, an item that followed none of the Markov term's newest items scores
-   * exactly `<u, v> + weight * x` (x its co-occurrence input), computed here; every neighbour
-   * scores at least `similarity + weight * x`, as the other terms are never negative. An item
-   * below the `first`-th of those bounds cannot enter the top `first` and is left out (a
-   * margin covers float32 rounding in scorer.onnx). Markov successors are always kept: their
-   * term needs the scorer. Without `prunesLiftable`, or with fewer than `first` neighbours, all
-   * of `liftable`. (Measured on 500 Beauty users: of 115 co-occurrence-only items per forecast,
-   * 6.5 can reach the top 10.)
-   */
-  reachable(
-    recentItemIds: readonly string[],
-    userState: Float32Array,
-    liftable: readonly number[],
-    neighbours: readonly { similarity: number; modelIndex?: number }[],
-    first: number,
-  ): readonly number[] {
-    const cooc = this.cooccurrence;
-    const term = this.manifest.scorer?.cooccurrence;
-    if (!this.prunesLiftable || !cooc || !term || neighbours.length < first) return liftable;
-    const history = recentItemIds.slice(0, term.window).map((id) => this.itemIndex.get(id) ?? 0);
-    const feature = (indices: Int32Array): Float32Array => {
-      const x = new Float32Array(indices.length);
-      cooc.feature(history, term.decay, indices, 0, indices.length, x);
-      return x;
-    };
-    const nx = feature(Int32Array.from(neighbours, (c) => c.modelIndex ?? 0));
-    const bounds = neighbours.map((c, n) => c.similarity + term.weight * (nx[n] as number));
-    const floor = bounds.sort((a, b) => b - a)[first - 1] as number;
-    const margin = 1e-3 * Math.max(1, Math.abs(floor));
-    const lx = feature(Int32Array.from(liftable));
-    const markovFrom = recentItemIds
-      .slice(0, this.markovItems)
-      .map((id) => this.itemIndex.get(id) ?? 0);
-    const { dim } = this.manifest;
-    return liftable.filter((j, n) => {
-      if (markovFrom.some((h) => h > 0 && this.transitions!.count(h, j) > 0)) return true;
-      let dot = 0;
-      for (let d = 0, at = j * dim; d < dim; d++) {
-        dot += (this.itemEmbeddings[at + d] as number) * (userState[d] as number);
-      }
-      return dot + term.weight * (lx[n] as number) >= floor - margin;
-    });
-  }
-
-  /**
    * The items `related(i)` lists (model indices) for each of the first `count` of `fromItemIds`
    * the model knows, in order, without repeats.
    */
@@ -492,8 +435,7 @@ export class Model {
 
   /** The learned embedding of an item known to the model, or undefined. */
   learnedEmbedding(itemId: string): Float32Array | undefined {
-    const k = this.itemIndex.get(itemId);
-    return k === undefined ? undefined : this.known[k - 1]?.embedding;
+    return this.knownItem(itemId)?.embedding;
   }
 
   /** An item known to the model (learned embedding, attributes, index), or undefined. */

@@ -158,13 +158,13 @@ describe.runIf(hasTerm).each(backends)('co-occurrence term on $name', (backend) 
     const { items, candidates } = await forecastFor(events);
     expect(candidates).toContain(target);
     // The stored neighbours of the items the term reads that are not candidates were left out
-    // because they cannot reach the top (Model.reachable): each scores below the served last.
+    // because they cannot reach the top (src/retrieval/reachable.ts): each scores below the served last.
     const inDb = new Set(stored);
     const last = items[items.length - 1]!.score;
     const together = f.model.cooccurringWith(recent).filter((id) => inDb.has(id));
     const left = together.filter((id) => !candidates.includes(id));
     for (const id of left) expect(scoreOf.get(id)!).toBeLessThan(last);
-    // the bound rules out most of them (on Beauty ~95 %, Model.reachable)
+    // the bound rules out most of them (on Beauty ~95 %)
     expect(left.length).toBeGreaterThan(together.length / 2);
     const served = items.map((i) => i.item.id);
     expect(served).toContain(target);

@@ -1,10 +1,11 @@
-// Model.reachable: with the nearest neighbours known, the co-occurrence neighbours that cannot
+// reachable (src/retrieval/reachable.ts): with the nearest neighbours known, the co-occurrence neighbours that cannot
 // reach the scorer's top `first` are left out before the included-items lookup. Checked against
 // the scorer itself over the whole model catalogue, on real Beauty histories.
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Model, type Candidate, type SequenceEvent } from '../../src/inference/model.js';
+import { prunesLiftable, reachable } from '../../src/retrieval/reachable.js';
 import { BEAUTY_TXT } from '../helpers/fixtures.js';
 import { MODEL_DIR } from '../helpers/forecast.js';
 
@@ -12,7 +13,7 @@ const FIRST = 10;
 const hasTerm = !!JSON.parse(fs.readFileSync(path.join(MODEL_DIR, 'model.json'), 'utf8')).scorer
   ?.cooccurrence;
 
-describe.runIf(hasTerm)('Model.reachable', () => {
+describe.runIf(hasTerm)('reachable', () => {
   let model: Model;
   let all: Candidate[];
   const histories: SequenceEvent[][] = [];
@@ -39,7 +40,7 @@ describe.runIf(hasTerm)('Model.reachable', () => {
   const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, x, d) => s + x * b[d]!, 0);
 
   it('keeps every item of the exact top and every Markov successor, and leaves out most of the rest', async () => {
-    expect(model.prunesLiftable).toBe(true);
+    expect(prunesLiftable(model)).toBe(true);
     const encoded = await model.encode(histories);
     let lifted = 0;
     let kept = 0;
@@ -53,7 +54,7 @@ describe.runIf(hasTerm)('Model.reachable', () => {
         .sort((x, y) => y.similarity - x.similarity)
         .slice(0, FIRST);
       const liftable = model.liftable(recent, 1000).filter((j) => !seen.has(model.itemAt(j)!.id));
-      const reach = new Set(model.reachable(recent, u, liftable, neighbours, FIRST));
+      const reach = new Set(reachable(model, recent, u, liftable, neighbours, FIRST));
       lifted += liftable.length;
       kept += reach.size;
       // the scorer's exact top over the whole catalogue lies in neighbours ∪ reachable
@@ -88,13 +89,13 @@ describe.runIf(hasTerm)('Model.reachable', () => {
     const u = all[0]!.embedding;
     const liftable = model.liftable(recent, 1000);
     const few = [{ similarity: 1e9, modelIndex: 1 }];
-    expect(model.reachable(recent, u, liftable, few, FIRST)).toEqual(liftable);
+    expect(reachable(model, recent, u, liftable, few, FIRST)).toEqual(liftable);
     const many = Array.from({ length: FIRST }, () => ({ similarity: 1e9, modelIndex: 1 }));
-    expect(model.reachable(recent, u, liftable, many, FIRST).length).toBeLessThan(liftable.length);
+    expect(reachable(model, recent, u, liftable, many, FIRST).length).toBeLessThan(liftable.length);
     vi.spyOn(model, 'scorerReranks', 'get').mockReturnValue(true);
     try {
-      expect(model.prunesLiftable).toBe(false);
-      expect(model.reachable(recent, u, liftable, many, FIRST)).toEqual(liftable);
+      expect(prunesLiftable(model)).toBe(false);
+      expect(reachable(model, recent, u, liftable, many, FIRST)).toEqual(liftable);
     } finally {
       vi.restoreAllMocks();
     }
