@@ -90,7 +90,9 @@ def main():
                        metrics.get("beauty-history-excluded")))
     out.append(section("Amazon Beauty, all items ranked", metrics.get("beauty")))
     out.append(markov_items_section(metrics.get("beauty-markov-items")))
-    out.append(section("Amazon Sports and Outdoors", metrics.get("sports_and_outdoors")))
+    out.append(section("Amazon Sports and Outdoors, history excluded",
+                       metrics.get("sports_and_outdoors-history-excluded")))
+    out.append(section("Amazon Sports and Outdoors, all items ranked", metrics.get("sports_and_outdoors")))
     cold = metrics.get("beauty-coldstart", {}).get("model", {}).get("coldStart")
     out.append("## Cold start (Beauty, 5% of items held out of training entirely)\n")
     if cold:
