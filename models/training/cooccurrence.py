@@ -32,23 +32,14 @@ SEQUENTIAL_ALPHAS = (0.0, 0.0625, 0.125, 0.25)
 
 
 class Cooccurrence:
-    def __init__(self, seqs, num_items, neighbors, sequential_gap=0, alpha=0.0):
+    def __init__(self, seqs, num_items, neighbors, sequential_gap=0, alpha=0.0, parts=None):
+        """parts: the counts of `pair_counts(seqs, num_items, sequential_gap)`, when already at hand
+        (`grid` builds one table per alpha from one count)."""
         n = num_items + 1
-        users_with = np.zeros(n, dtype=np.float64)
-        keys = []
-        for s in seqs:
-            u = np.unique(np.asarray(s, dtype=np.int64))
-            users_with[u] += 1.0
-            if len(u) > 1:
-                a, b = np.meshgrid(u, u, indexing="ij")
-                m = a != b
-                keys.append(a[m] * n + b[m])
-        keys, counts = np.unique(np.concatenate(keys) if keys else np.zeros(0, np.int64), return_counts=True)
-        rows, cols = keys // n, keys % n
-        norm = np.sqrt(np.maximum(users_with, 1.0))
-        sim = (counts / norm[rows] / norm[cols]).astype(np.float32)
+        keys, sim, seq_keys, seq_counts = parts or pair_counts(seqs, num_items, sequential_gap)
         if sequential_gap >= 2 and alpha > 0:
-            rows, cols, sim = _add_sequential(rows, cols, sim, seqs, n, sequential_gap, alpha)
+            keys, sim = _add_sequential(keys, sim, seq_keys, seq_counts, alpha)
+        rows, cols = keys // n, keys % n
         # each row: most similar first, ties by index; keep the first `neighbors`
         order = np.lexsort((cols, -sim, rows))
         rows, cols, sim = rows[order], cols[order], sim[order]
@@ -63,6 +54,12 @@ class Cooccurrence:
         self.cols, self.sim = cols.astype(np.int64), sim
         self._indptr, self._cols, self._sim = (torch.from_numpy(self.indptr), torch.from_numpy(self.cols),
                                                torch.from_numpy(self.sim))
+
+    @classmethod
+    def grid(cls, seqs, num_items, neighbors, sequential_gap, alphas):
+        """{alpha: table} for each alpha, the pairs counted once."""
+        parts = pair_counts(seqs, num_items, sequential_gap)
+        return {a: cls(seqs, num_items, neighbors, sequential_gap, a, parts) for a in alphas}
 
     @property
     def pairs(self):
@@ -89,21 +86,40 @@ class Cooccurrence:
             f.write(self.sim.astype("<f4").tobytes())
 
 
-def _add_sequential(rows, cols, sim, seqs, n, max_gap, alpha):
-    """(rows, cols, sim) + alpha * log(1 + R) over the pairs (i, j) where j came 2 .. max_gap
-    positions after i (i != j), summed where both parts have the pair."""
+def pair_counts(seqs, num_items, sequential_gap=0):
+    """The cosine part, (pair keys i * n + j, similarity), and the sequential part, (pair keys,
+    how often j came 2 .. sequential_gap positions after i, i != j; empty when gap < 2)."""
+    n = num_items + 1
+    users_with = np.zeros(n, dtype=np.float64)
     keys = []
     for s in seqs:
+        u = np.unique(np.asarray(s, dtype=np.int64))
+        users_with[u] += 1.0
+        if len(u) > 1:
+            a, b = np.meshgrid(u, u, indexing="ij")
+            m = a != b
+            keys.append(a[m] * n + b[m])
+    keys, counts = np.unique(np.concatenate(keys) if keys else np.zeros(0, np.int64), return_counts=True)
+    norm = np.sqrt(np.maximum(users_with, 1.0))
+    sim = (counts / norm[keys // n] / norm[keys % n]).astype(np.float32)
+    seq = []
+    for s in seqs:
         a = np.asarray(s, dtype=np.int64)
-        for g in range(2, max_gap + 1):
+        for g in range(2, sequential_gap + 1):
             if len(a) > g:
                 k = a[:-g] * n + a[g:]
-                keys.append(k[a[:-g] != a[g:]])
-    seq_keys, seq_counts = np.unique(np.concatenate(keys) if keys else np.zeros(0, np.int64), return_counts=True)
-    keys, inverse = np.unique(np.concatenate([rows * n + cols, seq_keys]), return_inverse=True)
+                seq.append(k[a[:-g] != a[g:]])
+    seq_keys, seq_counts = np.unique(np.concatenate(seq) if seq else np.zeros(0, np.int64), return_counts=True)
+    return keys, sim, seq_keys, seq_counts
+
+
+def _add_sequential(keys, sim, seq_keys, seq_counts, alpha):
+    """(keys, sim) + alpha * log(1 + count) of the sequential pairs, summed where both parts have
+    the pair."""
+    keys, inverse = np.unique(np.concatenate([keys, seq_keys]), return_inverse=True)
     values = np.zeros(len(keys), dtype=np.float64)
     np.add.at(values, inverse, np.concatenate([sim.astype(np.float64), alpha * np.log1p(seq_counts)]))
-    return keys // n, keys % n, values.astype(np.float32)
+    return keys, values.astype(np.float32)
 
 
 @torch.no_grad()

@@ -187,8 +187,8 @@ def main(argv=None):
         if args.markov_items < 2:
             raise SystemExit("--cooccurrence needs --markov-refine --markov-items K > 1")
         alphas = SEQUENTIAL_ALPHAS if args.cooccurrence_sequential >= 2 else (0.0,)
-        matrices = {a: Cooccurrence(train_seqs, ds.num_items, args.cooccurrence_neighbors,
-                                    args.cooccurrence_sequential, a) for a in alphas}
+        matrices = Cooccurrence.grid(train_seqs, ds.num_items, args.cooccurrence_neighbors,
+                                     args.cooccurrence_sequential, alphas)
         hist = history_items(valid, args.markov_items)
 
         def base_scores(s, e):
