@@ -247,7 +247,7 @@ export function addIncluded(
       const c = options.known?.itemAt(index) as KnownItem;
       if (have.has(c.id) || excluded.has(c.id)) continue;
       have.add(c.id);
-      list.push(fromModel(c, dot(c.embedding, q.userState)));
+      list.push(fromModel(c, innerProduct(c.embedding, q.userState)));
     }
     list.sort((a, b) => b.similarity - a.similarity);
   });
@@ -301,7 +301,8 @@ function fromModel(c: KnownItem, similarity: number): RetrievedItem {
   };
 }
 
-function dot(a: Float32Array, b: Float32Array): number {
+/** <a, b> of two vectors of one length. */
+export function innerProduct(a: Float32Array, b: Float32Array): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += (a[i] as number) * (b[i] as number);
   return s;

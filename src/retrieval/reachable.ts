@@ -2,7 +2,8 @@
 // reach the scorer's top `first` once its nearest neighbours are known: the rest need neither
 // the included-items lookup nor the scorer (docs/forecasts.md, "Why neighbours plus
 // successors are enough").
-import type { Model } from '../inference/model.js';
+import type { KnownItem, Model } from '../inference/model.js';
+import { innerProduct } from './candidates.js';
 
 /**
  * Whether `reachable` can leave out some liftable items: a scorer that is the inner product
@@ -50,13 +51,9 @@ export function reachable(
   const lx = feature(Int32Array.from(liftable));
   const transitions = model.transitions;
   const markovFrom = transitions ? recentItemIds.slice(0, model.markovItems).map(indexOf) : [];
-  const { dim } = model.manifest;
-  const E = model.itemEmbeddings;
   return liftable.filter((j, n) => {
     if (markovFrom.some((h) => h > 0 && transitions!.count(h, j) > 0)) return true;
-    let dot = 0;
-    for (let d = 0, at = j * dim; d < dim; d++)
-      dot += (E[at + d] as number) * (userState[d] as number);
+    const dot = innerProduct((model.itemAt(j) as KnownItem).embedding, userState);
     return dot + term.weight * (lx[n] as number) >= floor - margin;
   });
 }
