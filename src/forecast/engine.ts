@@ -15,11 +15,11 @@ import type { EncoderOutput, Model, SequenceEvent } from '../inference/model.js'
 import { InferenceScheduler, type SchedulerOptions } from '../inference/scheduler.js';
 import {
   addIncluded,
-  includedItems,
   nearestNeighbours,
-  passingItems,
+  servedTop,
   type CandidateFilter,
   type CandidateQuery,
+  type RetrievalOptions,
   type RetrievedItem,
 } from '../retrieval/candidates.js';
 import { writeItemEmbeddings } from '../retrieval/embeddings.js';
@@ -223,6 +223,18 @@ export class ForecastEngine {
     return this.model.liftable(recentItems, successors, cooccurrenceNeighbors ?? Infinity);
   }
 
+  /** How the candidates of `r` are retrieved (the same for every forecast of its group). */
+  private retrievalOptions(r: Resolved): RetrievalOptions {
+    return {
+      dataset: r.dataset,
+      limit: this.model.scorerReranks
+        ? Math.max(this.options.retrieval.candidates, r.request.first)
+        : r.request.first,
+      efSearch: this.options.retrieval.efSearch,
+      known: this.model,
+    };
+  }
+
   private usableByModel(r: Resolved): boolean {
     return (
       r.dataset === this.model.manifest.dataset && r.events.some((e) => this.model.knows(e.itemId))
@@ -304,45 +316,39 @@ export class ForecastEngine {
     // Per distinct filter (usually one for the whole batch): the nearest neighbours, split into
     // `retrieval.parallel` statements on as many pooled connections (one statement runs its
     // HNSW scans one after another on one PostgreSQL backend, the longest stage of a batch;
-    // split, several cores share it), and one lookup of the liftable items that pass the
-    // filters. With `prunesLiftable` the lookup waits for the neighbours, which rule out most
-    // co-occurrence neighbours (retrieval/reachable.ts); otherwise both run at once.
+    // split, several cores share it), filters applied in the index scan. The liftable items
+    // join them unchecked (with `prunesLiftable`, only those the neighbours leave reachable:
+    // retrieval/reachable.ts); once scored, `servedTop` checks the filters of those that rank.
     const candidates: RetrievedItem[][] = new Array(batch.length);
     const retrievalMs: number[] = new Array(batch.length).fill(0);
-    const groups = new Map<string, number[]>();
+    const groups = new Map<string, { options: RetrievalOptions; members: number[] }>();
     batch.forEach((r, i) => {
       const key = JSON.stringify([r.dataset, r.request.filter, r.request.first]);
-      groups.set(key, [...(groups.get(key) ?? []), i]);
+      const group = groups.get(key);
+      if (group) group.members.push(i);
+      else groups.set(key, { options: this.retrievalOptions(r), members: [i] });
     });
     await Promise.all(
-      [...groups.values()].map(async (group) => {
-        const first = batch[group[0] as number] as Resolved;
+      [...groups.values()].map(async ({ options, members }) => {
+        const first = batch[members[0] as number] as Resolved;
         const t = performance.now();
-        const filter = first.request.filter;
-        const options = {
-          dataset: first.dataset,
-          limit: this.model.scorerReranks
-            ? Math.max(this.options.retrieval.candidates, first.request.first)
-            : first.request.first,
-          efSearch: this.options.retrieval.efSearch,
-          known: this.model,
-        };
-        const queries = group.map((i): CandidateQuery => ({
+        const queries = members.map((i): CandidateQuery => ({
           userState: (encoded.value[i] as EncoderOutput).userState,
           exclude: exclusions(batch[i] as Resolved),
           include: this.liftable(recentItems[i] as string[]),
         }));
-        const neighbours = Promise.all(
-          chunks(queries, this.options.retrieval.parallel ?? 1).map((part) =>
-            nearestNeighbours(this.db, part, filter, options),
-          ),
-        ).then((parts) => parts.flat());
+        const lists = (
+          await Promise.all(
+            chunks(queries, this.options.retrieval.parallel ?? 1).map((part) =>
+              nearestNeighbours(this.db, part, first.request.filter, options),
+            ),
+          )
+        ).flat();
         if (prunesLiftable(this.model)) {
-          const lists = await neighbours;
           queries.forEach((q, k) => {
             q.include = reachable(
               this.model,
-              recentItems[group[k] as number] as string[],
+              recentItems[members[k] as number] as string[],
               q.userState,
               q.include ?? [],
               lists[k] as RetrievedItem[],
@@ -350,13 +356,9 @@ export class ForecastEngine {
             );
           });
         }
-        const [lists, passing] = await Promise.all([
-          neighbours,
-          passingItems(this.db, includedItems(queries, this.model), filter, options),
-        ]);
-        addIncluded(lists, queries, passing, options);
+        addIncluded(lists, queries, null, options);
         const ms = performance.now() - t;
-        group.forEach((i, k) => {
+        members.forEach((i, k) => {
           candidates[i] = lists[k] ?? [];
           retrievalMs[i] = ms;
         });
@@ -382,6 +384,28 @@ export class ForecastEngine {
       ),
     );
 
+    // The served items: each forecast's best `first` that pass its filters.
+    const served: number[][] = new Array(batch.length);
+    await Promise.all(
+      [...groups.values()].map(async ({ options, members }) => {
+        const t = performance.now();
+        const request = (batch[members[0] as number] as Resolved).request;
+        const tops = await servedTop(
+          this.db,
+          members.map((i) => candidates[i] as RetrievedItem[]),
+          members.map((i) => scored.value[i] as Float32Array),
+          request.first,
+          request.filter,
+          options,
+        );
+        const ms = performance.now() - t;
+        members.forEach((i, k) => {
+          served[i] = tops[k] as number[];
+          retrievalMs[i] = (retrievalMs[i] as number) + ms;
+        });
+      }),
+    );
+
     return batch.map((r, i) => {
       const enc = encoded.value[i] as EncoderOutput;
       const explained = r.request.explain
@@ -389,10 +413,7 @@ export class ForecastEngine {
         : [];
       const scores = scored.value[i] as Float32Array;
       const cands = candidates[i] ?? [];
-      const order = cands
-        .map((_, k) => k)
-        .sort((a, b) => (scores[b] as number) - (scores[a] as number));
-      const items = order.slice(0, r.request.first).map((k, rank) => {
+      const items = (served[i] as number[]).map((k, rank) => {
         const c = cands[k] as RetrievedItem;
         return {
           itemId: c.id,

@@ -35,6 +35,11 @@ export interface RetrievedItem {
   similarity: number;
   /** The item's model index when its embedding came from `options.known`, else undefined. */
   modelIndex?: number;
+  /**
+   * An included item added without its filters checked (`addIncluded` without `passing`):
+   * `servedTop` checks it in the database before serving it.
+   */
+  unchecked?: boolean;
 }
 
 export interface RetrievalOptions {
@@ -227,31 +232,86 @@ export async function passingItems(
 }
 
 /**
- * Adds to each query's list its included items that passed (`passingItems`), except its own
- * exclusions and items already listed, with their inner product as similarity; keeps each list
- * best first. Returns `lists`, changed in place.
+ * Adds to each query's list its included items, except its own exclusions and items already
+ * listed, with their inner product as similarity; keeps each list best first. With `passing`
+ * (`passingItems`) only the items that passed the filters; without, all of them, marked
+ * `unchecked` for `servedTop` to check once scored. Returns `lists`, changed in place.
  */
 export function addIncluded(
   lists: RetrievedItem[][],
   queries: readonly Pick<CandidateQuery, 'userState' | 'exclude' | 'include'>[],
-  passing: ReadonlySet<number>,
+  passing: ReadonlySet<number> | null,
   options: Pick<RetrievalOptions, 'known'>,
 ): RetrievedItem[][] {
   queries.forEach((q, k) => {
     const list = lists[k] as RetrievedItem[];
     if (!q.include?.length) return;
-    const have = new Set(list.map((c) => c.id));
+    const have = new Set(list.map((c) => c.modelIndex ?? c.id));
     const excluded = new Set(q.exclude);
     for (const index of q.include) {
-      if (!passing.has(index)) continue;
+      if (passing && !passing.has(index)) continue;
+      if (have.has(index)) continue;
       const c = options.known?.itemAt(index) as KnownItem;
       if (have.has(c.id) || excluded.has(c.id)) continue;
-      have.add(c.id);
-      list.push(fromModel(c, innerProduct(c.embedding, q.userState)));
+      have.add(index);
+      const item = fromModel(c, innerProduct(c.embedding, q.userState));
+      if (!passing) item.unchecked = true;
+      list.push(item);
     }
     list.sort((a, b) => b.similarity - a.similarity);
   });
   return lists;
+}
+
+/**
+ * Each list's best `first` items by `scores` (same positions as the list) that pass the filters:
+ * positions into the list, best first. Nearest neighbours passed them in their own statement;
+ * `unchecked` included items are checked here, only where they rank: first those among each
+ * list's `2 · first` best, then, for a list whose top `first` still holds unchecked items
+ * after the failures are dropped, all of its unchecked items. At most two statements per
+ * call, usually one small one, instead of a lookup of every included item before scoring
+ * (~45 per forecast). Items that passed lose the `unchecked` mark; those that failed keep it
+ * and are left out.
+ */
+export async function servedTop(
+  db: Db,
+  lists: readonly RetrievedItem[][],
+  scores: readonly Float32Array[],
+  first: number,
+  filter: CandidateFilter,
+  options: Pick<RetrievalOptions, 'dataset' | 'known'>,
+): Promise<number[][]> {
+  let ranked = lists.map((list, i) => {
+    const s = scores[i] as Float32Array;
+    return list.map((_, k) => k).sort((a, b) => (s[b] as number) - (s[a] as number));
+  });
+  for (let round = 0; round < 2; round++) {
+    const toCheck = new Map<number, KnownItem>();
+    const checking = ranked.map((order, i) => {
+      const list = lists[i] as RetrievedItem[];
+      const window = round === 0 ? order.slice(0, 2 * first) : order;
+      if (round > 0 && !order.slice(0, first).some((k) => list[k]?.unchecked)) return [];
+      const mine = window.filter((k) => list[k]?.unchecked);
+      for (const k of mine) {
+        const index = (list[k] as RetrievedItem).modelIndex as number;
+        toCheck.set(index, options.known?.itemAt(index) as KnownItem);
+      }
+      return mine;
+    });
+    if (toCheck.size === 0) break;
+    const passing = await passingItems(db, [...toCheck.values()], filter, options);
+    ranked = ranked.map((order, i) => {
+      const list = lists[i] as RetrievedItem[];
+      const failed = new Set<number>();
+      for (const k of checking[i] as number[]) {
+        const c = list[k] as RetrievedItem;
+        if (passing.has(c.modelIndex as number)) c.unchecked = false;
+        else failed.add(k);
+      }
+      return failed.size === 0 ? order : order.filter((k) => !failed.has(k));
+    });
+  }
+  return ranked.map((order) => order.slice(0, first));
 }
 
 /**

@@ -202,16 +202,21 @@ describe.runIf(hasTerm).each(backends)('co-occurrence term on $name', (backend) 
 
   it('applies the filters to co-occurrence neighbours too', async () => {
     const { events, target } = chosen;
-    // out of stock: not retrieved, though the term would lift it
+    // Out of stock: scored (it joins the candidates unchecked) but never served, though the
+    // term lifts it into the top; the next best takes its place.
+    const before = (await forecastFor(events)).items.map((i) => i.item.id);
+    expect(before).toContain(target);
     await f.db.query(`UPDATE items SET in_stock = false WHERE id = $1`, [target]);
     try {
-      const { items, candidates } = await forecastFor(events);
-      expect(candidates).not.toContain(target);
-      expect(items.map((i) => i.item.id)).not.toContain(target);
+      const { items } = await forecastFor(events);
+      const served = items.map((i) => i.item.id);
+      expect(served).not.toContain(target);
+      expect(served).toHaveLength(FIRST);
+      expect(served.slice(0, FIRST - 1)).toEqual(before.filter((id) => id !== target));
     } finally {
       await f.db.query(`UPDATE items SET in_stock = true WHERE id = $1`, [target]);
     }
-    // a category it is in: retrieved; one it is not in: not retrieved
+    // a category it is in: served; one it is not in: not served, and nothing outside it is
     const mine = f.model.knownItem(target)!.attributeIds;
     const other = stored
       .flatMap((id) => f.model.knownItem(id)?.attributeIds ?? [])
@@ -220,9 +225,10 @@ describe.runIf(hasTerm).each(backends)('co-occurrence term on $name', (backend) 
       [mine[0]!, true],
       [other, false],
     ] as const) {
-      const { candidates } = await forecastFor(events, { categoryIds: [category] });
-      expect(candidates.includes(target)).toBe(retrieved);
-      for (const id of candidates) expect(f.model.knownItem(id)!.attributeIds).toContain(category);
+      const { items } = await forecastFor(events, { categoryIds: [category] });
+      const served = items.map((i) => i.item.id);
+      expect(served.includes(target)).toBe(retrieved);
+      for (const id of served) expect(f.model.knownItem(id)!.attributeIds).toContain(category);
     }
   });
 

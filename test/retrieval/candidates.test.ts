@@ -6,8 +6,10 @@ import type { Db } from '../../src/db/client.js';
 import { importAmazon } from '../../src/import/amazon.js';
 import { Model } from '../../src/inference/model.js';
 import {
+  addIncluded,
   retrieveCandidates,
   retrievalSettings,
+  servedTop,
   type CandidateQuery,
   type RetrievalOptions,
 } from '../../src/retrieval/candidates.js';
@@ -156,6 +158,76 @@ describe.each(backends)('candidate retrieval on $name', (backend) => {
       }
     } finally {
       await db.query(`UPDATE items SET in_stock = true WHERE id = $1`, [outOfStock]);
+    }
+  });
+
+  it('serves the best scored items that pass the filters, checking only included items that rank', async () => {
+    const [a] = queries as [CandidateQuery];
+    const known = { ...options, known: model };
+    const [neighbours] = await retrieveCandidates(db, [a], filter, known);
+    const { rows } = await db.query<{ id: string }>(
+      `SELECT id FROM items
+       WHERE dataset = 'beauty' AND embedding IS NOT NULL AND NOT (id = ANY($1::text[]))
+       ORDER BY id LIMIT 8`,
+      [neighbours!.map((c) => c.id)],
+    );
+    const extra = rows.map((r) => r.id);
+    const [u0, u1, u2, u3, u4, u5] = extra as [string, string, string, string, string, string];
+    const outOfStock = [u0, u2, u3, u4];
+    // Scores by id: the included items above every neighbour in the order given, the rest of
+    // them (u6, u7) below; neighbours in their retrieved order.
+    const scoreOf = (top: string[]) =>
+      new Map<string, number>([
+        ...top.map((id, k): [string, number] => [id, 100 - k]),
+        ...neighbours!.map((c, k): [string, number] => [c.id, 50 - k]),
+        ...extra.filter((id) => !top.includes(id)).map((id, k): [string, number] => [id, -k]),
+      ]);
+    const serve = async (top: string[], first: number) => {
+      const lists = addIncluded(
+        [[...neighbours!]],
+        [{ ...a, include: extra.map((id) => model.knownItem(id)!.index) }],
+        null,
+        known,
+      );
+      const list = lists[0]!;
+      expect(
+        list
+          .filter((c) => c.unchecked)
+          .map((c) => c.id)
+          .sort(),
+      ).toEqual([...extra].sort());
+      const byId = scoreOf(top);
+      const scores = Float32Array.from(list, (c) => byId.get(c.id)!);
+      const { value, sql } = await counted(() =>
+        servedTop(db, lists, [scores], first, filter, known),
+      );
+      return { served: value[0]!.map((k) => list[k]!.id), sql, list };
+    };
+    await db.query(`UPDATE items SET in_stock = false WHERE id = ANY($1)`, [outOfStock]);
+    try {
+      // u0 fails, u1 passes; the low-scored included items are never looked up: one statement
+      const one = await serve([u0, u1], 3);
+      expect(one.served).toEqual([u1, neighbours![0]!.id, neighbours![1]!.id]);
+      expect(one.sql).toHaveLength(1);
+      expect(one.list.filter((c) => c.unchecked === false).map((c) => c.id)).toEqual([u1]);
+      // (an item that fails keeps its mark: it is dropped, never served)
+      expect(one.list.filter((c) => c.unchecked).length).toBe(extra.length - 1);
+      // every item of the 2·first window fails: a second statement checks the rest
+      const two = await serve([u0, u2, u3, u4, u5], 2);
+      expect(two.served).toEqual([u5, neighbours![0]!.id]);
+      expect(two.sql).toHaveLength(2);
+      expect(
+        two.list
+          .filter((c) => c.unchecked)
+          .map((c) => c.id)
+          .sort(),
+      ).toEqual(outOfStock.sort());
+      // nothing unchecked ranks: no statement at all
+      const none = await serve([], 4);
+      expect(none.served).toEqual(neighbours!.slice(0, 4).map((c) => c.id));
+      expect(none.sql).toHaveLength(0);
+    } finally {
+      await db.query(`UPDATE items SET in_stock = true WHERE id = ANY($1)`, [outOfStock]);
     }
   });
 
