@@ -66,9 +66,24 @@ function machineBusyMs(): number {
   return (n.reduce((a, b) => a + b, 0) - (n[3] ?? 0) - (n[4] ?? 0)) * TICK_MS; // minus idle, iowait
 }
 
+/** CPU milliseconds of `pid` and its child processes (GATEWAY_WORKERS' workers). */
+function withChildrenCpuMs(pid: number): number {
+  let ms = cpuMsOf(pid);
+  for (const child of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${child}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) ms += cpuMsOf(child);
+    } catch {
+      /* gone */
+    }
+  }
+  return ms;
+}
+
 function cpuSnapshot(serverPid: number) {
   return {
-    server: cpuMsOf(serverPid),
+    server: withChildrenCpuMs(serverPid),
     postgres: postgresCpuMs(),
     load: cpuMsOf(process.pid),
     machine: machineBusyMs(),

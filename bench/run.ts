@@ -42,6 +42,8 @@ const { values: opts } = parseArgs({
     concurrency: { type: 'string', default: '1,8,32,64' },
     'recall-users': { type: 'string', default: '1000' },
     model: { type: 'string', default: 'models/beauty' },
+    /** GATEWAY_WORKERS of the extra scenarios (1: none). */
+    workers: { type: 'string', default: '2' },
   },
 });
 const databaseUrl = opts['database-url'] as string;
@@ -83,6 +85,17 @@ async function loadScenarios(userIds: string[]) {
     },
     popularity: { FORECAST_MODE: 'popularity' },
   };
+  // The same with GATEWAY_WORKERS (src/cluster.ts): one gateway process runs its JavaScript on
+  // one core; these show what the machine's other cores add, batches merging per worker.
+  const workers = Number(opts.workers);
+  if (workers > 1) {
+    for (const name of ['batched', 'unbatched', 'popularity']) {
+      scenarios[`${name} ×${workers} workers`] = {
+        ...scenarios[name],
+        GATEWAY_WORKERS: String(workers),
+      };
+    }
+  }
   const out: Record<
     string,
     (LoadResult & { inference: unknown; onnxMsPerBatch: number | null; meanBatch: number | null })[]
@@ -237,7 +250,13 @@ async function main(): Promise<void> {
     `Batched / unbatched throughput at concurrency 32: **${ratio.toFixed(2)}×** ` +
       `(against unbatched-parallel: ${ratioParallel.toFixed(2)}×). ` +
       `Popularity (no model at all) / unbatched: ${ceiling.toFixed(2)}×, the ceiling of that ` +
-      `ratio for this request on this machine.`,
+      `ratio for this request on this machine.` +
+      (c32(`batched ×${opts.workers} workers`)
+        ? ` With GATEWAY_WORKERS=${opts.workers}: batched / unbatched ` +
+          `${((c32(`batched ×${opts.workers} workers`)?.reqPerSec ?? 0) / (c32(`unbatched ×${opts.workers} workers`)?.reqPerSec ?? 1)).toFixed(2)}×, ` +
+          `batched ×${opts.workers} workers / batched (one process) ` +
+          `${((c32(`batched ×${opts.workers} workers`)?.reqPerSec ?? 0) / (c32('batched')?.reqPerSec ?? 1)).toFixed(2)}×.`
+        : ''),
     '',
     `HNSW (ef_search ${defaults.retrieval.efSearch}, iterative scan) vs exact search over ${Number(opts['recall-users'])} users: ` +
       Object.entries(model.recall)

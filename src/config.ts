@@ -8,6 +8,7 @@ const intFrom = (def: number, min: number, max: number) =>
 
 const schema = z.object({
   PORT: intFrom(4000, 0, 65535),
+  GATEWAY_WORKERS: intFrom(1, 1, 64),
   HOST: z.string().default('127.0.0.1'),
   // Empty counts as unset (`DATABASE_URL= npm start` → embedded PGlite).
   DATABASE_URL: z.preprocess(
@@ -49,6 +50,8 @@ const schema = z.object({
 
 export interface Config {
   port: number;
+  /** Gateway processes sharing the port (src/cluster.ts); above 1 only with PostgreSQL. */
+  workers: number;
   host: string;
   /** Real PostgreSQL when set; embedded PGlite in `dataDir` otherwise. */
   databaseUrl: string | undefined;
@@ -103,9 +106,17 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if (e.GATEWAY_WORKERS > 1 && e.DATABASE_URL === undefined) {
+    throw new ConfigError(
+      `invalid configuration:\n  GATEWAY_WORKERS: ${e.GATEWAY_WORKERS} processes need DATABASE_URL ` +
+        '(PostgreSQL): the embedded PGlite database belongs to one process; set GATEWAY_WORKERS=1 ' +
+        'or DATABASE_URL',
+    );
+  }
   const abs = (p: string) => path.resolve(cwd, p);
   return {
     port: e.PORT,
+    workers: e.GATEWAY_WORKERS,
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
     dataDir: abs(e.DATA_DIR),

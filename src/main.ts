@@ -1,7 +1,11 @@
 // Entry point: configuration → database → migrations → (sample import into an empty
-// database) → HTTP server.
+// database) → model and item embeddings → HTTP server. With GATEWAY_WORKERS > 1 the primary
+// process does everything up to the embeddings once, then forks that many workers, each a
+// whole gateway on the same port (src/cluster.ts).
+import cluster from 'node:cluster';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { clusterCounters, engineCounters, runPrimary } from './cluster.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import type { Db } from './db/client.js';
 import { openDb } from './db/index.js';
@@ -14,12 +18,10 @@ import { retrievalSettings } from './retrieval/candidates.js';
 import { syncItemEmbeddings } from './retrieval/embeddings.js';
 import { buildServer } from './server.js';
 
-/** Loads the model and starts the forecast engine; null (forecasts answer UNAVAILABLE) when
- * MODEL_DIR holds no model yet, so that the data API still starts on a bare checkout. */
-async function startForecasting(
-  db: Db,
-  config: Config,
-): Promise<{ engine: ForecastEngine; close: () => Promise<void> } | null> {
+/** Loads the model and writes its item embeddings where they are missing or stale; null when
+ * MODEL_DIR holds no model yet (forecasts then answer UNAVAILABLE), so that the data API still
+ * starts on a bare checkout. */
+async function loadModel(db: Db, config: Config): Promise<Model | null> {
   if (!existsSync(path.join(config.modelDir, 'model.json'))) {
     console.error(
       `no model in ${config.modelDir} (model.json missing): serving data without interestForecast`,
@@ -56,6 +58,16 @@ async function startForecasting(
       `item embeddings written: ${synced.learned} learned, ${synced.content} from the content tower`,
     );
   }
+  return model;
+}
+
+/** The model (loadModel) and the forecast engine over it; null without a model. */
+async function startForecasting(
+  db: Db,
+  config: Config,
+): Promise<{ engine: ForecastEngine; close: () => Promise<void> } | null> {
+  const model = await loadModel(db, config);
+  if (!model) return null;
   const engine = new ForecastEngine(db, model, {
     inference: config.inference,
     retrieval: config.retrieval,
@@ -69,8 +81,8 @@ async function startForecasting(
   };
 }
 
-async function main(): Promise<void> {
-  const config = loadConfig(process.env);
+/** The database, migrated and (AUTO_IMPORT) holding the sample; idempotent. */
+async function openPrepared(config: Config): Promise<Db> {
   // Candidate queries' settings for every connection: no transaction per retrieval.
   const db = await openDb({ ...config, settings: retrievalSettings(config.retrieval.efSearch) });
   const where =
@@ -84,8 +96,32 @@ async function main(): Promise<void> {
     );
     if (imported) console.error(`imported the bundled sample in ${imported.seconds.toFixed(1)} s`);
   }
+  return db;
+}
+
+/** The cluster's primary: prepares the database once, then runs the workers. */
+async function primary(config: Config): Promise<void> {
+  const db = await openPrepared(config);
+  try {
+    await (await loadModel(db, config))?.release();
+  } finally {
+    await db.close();
+  }
+  runPrimary(config.workers, (line) => console.error(line));
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig(process.env);
+  if (config.workers > 1 && cluster.isPrimary) return primary(config);
+  // A worker finds the database prepared: every step below is a no-op read for it.
+  const db = await openPrepared(config);
   const forecasting = await startForecasting(db, config);
-  const app = await buildServer({ config, db, ...(forecasting && { engine: forecasting.engine }) });
+  const engine = forecasting?.engine;
+  const app = await buildServer({
+    config,
+    db,
+    ...(engine && { engine, counters: clusterCounters(() => engineCounters(engine)) }),
+  });
   const shutdown = async () => {
     await app.close();
     await forecasting?.close();
@@ -95,7 +131,11 @@ async function main(): Promise<void> {
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
   const address = await app.listen({ port: config.port, host: config.host });
-  console.error(`Foresight GraphQL at ${address}/graphql`);
+  console.error(
+    cluster.isWorker
+      ? `gateway worker ${process.pid} at ${address}/graphql`
+      : `Foresight GraphQL at ${address}/graphql`,
+  );
 }
 
 main().catch((err: unknown) => {

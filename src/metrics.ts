@@ -1,7 +1,6 @@
 // Prometheus text exposition of the gateway's own counters (GET /metrics): merged forecast
 // batches and their sizes, ONNX calls and their time, queue depth and overload rejections.
-import type { ModelCallStats } from './forecast/engine.js';
-import type { SchedulerStats } from './inference/scheduler.js';
+import type { InferenceCounters } from './cluster.js';
 
 const SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
 
@@ -16,11 +15,12 @@ function metric(
   for (const [labels, v] of samples) lines.push(`${name}${labels} ${v}`);
 }
 
+/** The counters of every gateway worker (summed in a cluster) and what the gateway runs. */
 export function renderMetrics(
-  batches: SchedulerStats,
-  modelCalls: Record<string, ModelCallStats>,
-  info: { modelVersion: string; provider: string; storage: string; encoderRuns: number },
+  counters: InferenceCounters,
+  info: { modelVersion: string; provider: string; storage: string },
 ): string {
+  const { forecast: batches, modelCalls, encoderRuns } = counters;
   const lines: string[] = [];
   metric(
     lines,
@@ -33,6 +33,13 @@ export function renderMetrics(
         1,
       ],
     ],
+  );
+  metric(
+    lines,
+    'foresight_gateway_workers',
+    'gauge',
+    'Gateway processes the counters below are summed over (GATEWAY_WORKERS).',
+    [['', counters.workers]],
   );
   metric(lines, 'foresight_forecast_batches_total', 'counter', 'Merged forecast batches run.', [
     ['', batches.batches],
@@ -73,7 +80,7 @@ export function renderMetrics(
     'foresight_onnx_runs_total',
     'counter',
     'ONNX Runtime session runs: an encoder call runs once per history-length group (at most 3).',
-    calls.map(([m, s]) => [`{model="${m}"}`, m === 'encoder' ? info.encoderRuns : s.calls]),
+    calls.map(([m, s]) => [`{model="${m}"}`, m === 'encoder' ? encoderRuns : s.calls]),
   );
   metric(
     lines,

@@ -6,7 +6,7 @@ import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Config } from './config.js';
 import type { Context } from './context.js';
@@ -15,6 +15,7 @@ import type { Resolvers } from './generated/graphql.js';
 import type { ForecastEngine } from './forecast/engine.js';
 import { createForecastLoader } from './loaders/forecast.js';
 import { createLoaders, createSharedLookups } from './loaders/index.js';
+import { engineCounters, type InferenceCounters } from './cluster.js';
 import { renderMetrics } from './metrics.js';
 import { resolvers as defaultResolvers } from './resolvers/index.js';
 
@@ -35,6 +36,11 @@ export interface ServerDeps {
   resolvers?: Resolvers;
   /** Serves interestForecast (and /metrics, /debug/inference) when given. */
   engine?: ForecastEngine;
+  /**
+   * The counters /metrics and /debug/inference report: by default the engine's own; in a
+   * cluster, all workers' (src/cluster.ts, clusterCounters).
+   */
+  counters?: () => Promise<InferenceCounters>;
   /** Adds per-request members to the context (e.g. the forecast loader, src/loaders/forecast*). */
   extendContext?: (base: Context) => Partial<Context>;
   /** Pino logger options; `false` silences request logging (tests). */
@@ -119,22 +125,30 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
   if (engine) {
-    app.get('/metrics', async (_req, reply) =>
-      reply.type('text/plain; version=0.0.4').send(
-        renderMetrics(engine.scheduler.stats, engine.modelCalls, {
+    const counters = deps.counters ?? (() => Promise.resolve(engineCounters(engine)));
+    // A cluster worker collects every worker's counters; when one does not answer, the
+    // endpoints say so (503) rather than report part of the cluster as the whole.
+    const collected = async (reply: FastifyReply): Promise<InferenceCounters | null> => {
+      try {
+        return await counters();
+      } catch (err) {
+        reply.code(503).send({ error: (err as Error).message });
+        return null;
+      }
+    };
+    app.get('/metrics', async (_req, reply) => {
+      const c = await collected(reply);
+      if (!c) return reply;
+      return reply.type('text/plain; version=0.0.4').send(
+        renderMetrics(c, {
           modelVersion: engine.model.version,
           provider: engine.model.provider,
           storage: db.kind,
-          encoderRuns: engine.model.encoderRuns,
         }),
-      ),
-    );
+      );
+    });
     // Raw counters (exact batch-size distribution) for benchmarks and debugging.
-    app.get('/debug/inference', async () => ({
-      forecast: engine.scheduler.stats,
-      modelCalls: engine.modelCalls,
-      encoderRuns: engine.model.encoderRuns,
-    }));
+    app.get('/debug/inference', async (_req, reply) => (await collected(reply)) ?? reply);
   }
   app.get('/readyz', async (_req, reply) => {
     try {

@@ -11,8 +11,11 @@ import { openPostgres } from '../../src/db/postgres.js';
 
 export interface Backend {
   name: 'pglite' | 'postgres';
-  /** A new, migrated, empty database and a function that disposes of it. */
-  open(settings?: SessionSettings): Promise<{ db: Db; dispose: () => Promise<void> }>;
+  /**
+   * A new, migrated, empty database and a function that disposes of it; `url` for another
+   * process to connect to it (PostgreSQL only).
+   */
+  open(settings?: SessionSettings): Promise<{ db: Db; dispose: () => Promise<void>; url?: string }>;
 }
 
 const adminUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -54,6 +57,7 @@ const postgres: Backend = {
     await migrate(db, { EMBEDDING_DIM: 64 });
     return {
       db,
+      url: url.toString(),
       dispose: async () => {
         await db.close();
         const a = new pg.Client({ connectionString: adminUrl });

@@ -1,0 +1,220 @@
+// Several gateway processes on one port (GATEWAY_WORKERS > 1, PostgreSQL only), with
+// node:cluster. One Node.js process runs JavaScript on one core: HTTP, GraphQL and the
+// forecast pipeline of every request share its event loop, so on a machine with more cores a
+// single gateway leaves them to PostgreSQL alone. The primary prepares the database once
+// (src/main.ts), forks the workers, replaces one that dies and stops them all on SIGTERM or
+// SIGINT. Every worker is a whole gateway (its own model sessions, scheduler and connection
+// pool: batches merge per worker); /metrics and /debug/inference answer for all of them
+// together, their counters summed over the cluster's IPC channel.
+import cluster, { type Worker } from 'node:cluster';
+import type { ForecastEngine, ModelCallStats } from './forecast/engine.js';
+import type { SchedulerStats } from './inference/scheduler.js';
+
+/** The forecast counters /metrics and /debug/inference report. */
+export interface InferenceCounters {
+  forecast: SchedulerStats;
+  modelCalls: Record<string, ModelCallStats>;
+  encoderRuns: number;
+  /** Gateway processes these counters are the sum of. */
+  workers: number;
+  /** Their process ids. */
+  pids: number[];
+}
+
+/** One engine's counters (one gateway process). */
+export function engineCounters(engine: ForecastEngine): InferenceCounters {
+  return {
+    forecast: engine.scheduler.stats,
+    modelCalls: engine.modelCalls,
+    encoderRuns: engine.model.encoderRuns,
+    workers: 1,
+    pids: [process.pid],
+  };
+}
+
+/** The counters of several workers as one: every count summed, batch sizes merged. */
+export function sumCounters(list: readonly InferenceCounters[]): InferenceCounters {
+  const forecast: SchedulerStats = {
+    batches: 0,
+    items: 0,
+    rejected: 0,
+    batchSizes: {},
+    runMsTotal: 0,
+    queueDepth: 0,
+  };
+  const modelCalls: Record<string, ModelCallStats> = {};
+  let encoderRuns = 0;
+  let workers = 0;
+  const pids: number[] = [];
+  for (const c of list) {
+    forecast.batches += c.forecast.batches;
+    forecast.items += c.forecast.items;
+    forecast.rejected += c.forecast.rejected;
+    forecast.runMsTotal += c.forecast.runMsTotal;
+    forecast.queueDepth += c.forecast.queueDepth;
+    for (const [size, n] of Object.entries(c.forecast.batchSizes)) {
+      const k = Number(size);
+      forecast.batchSizes[k] = (forecast.batchSizes[k] ?? 0) + n;
+    }
+    for (const [graph, s] of Object.entries(c.modelCalls)) {
+      const sum = (modelCalls[graph] ??= { calls: 0, items: 0, ms: 0 });
+      sum.calls += s.calls;
+      sum.items += s.items;
+      sum.ms += s.ms;
+    }
+    encoderRuns += c.encoderRuns;
+    workers += c.workers;
+    pids.push(...c.pids);
+  }
+  return { forecast, modelCalls, encoderRuns, workers, pids };
+}
+
+/** IPC messages between the primary and its workers (tagged, so others pass through). */
+type Message =
+  | { foresight: 'collect'; id: number } // worker → primary: counters of all, please
+  | { foresight: 'report'; id: number } // primary → every worker: your counters
+  | { foresight: 'counters'; id: number; counters: InferenceCounters } // worker → primary
+  | { foresight: 'collected'; id: number; counters: InferenceCounters; missing: number };
+
+const isMessage = (m: unknown): m is Message =>
+  typeof m === 'object' && m !== null && 'foresight' in m;
+
+/** How long the primary waits for every worker's counters before answering without them. */
+const COLLECT_TIMEOUT_MS = 2000;
+/** Deaths within RESTART_WINDOW_MS that stop the primary instead of forking again. */
+const MAX_RESTARTS = 5;
+const RESTART_WINDOW_MS = 60_000;
+
+/**
+ * Runs the cluster's primary: forks `workers` processes running this same entry point,
+ * replaces a worker that exits on its own (up to MAX_RESTARTS within a minute, then stops
+ * everything with exit code 1), answers the workers' counter collections, and stops them on
+ * SIGTERM/SIGINT, exiting once they have.
+ */
+export function runPrimary(workers: number, log: (line: string) => void): void {
+  let stopping = false;
+  const deaths: number[] = [];
+  const fork = () => cluster.fork();
+  for (let i = 0; i < workers; i++) fork();
+  let listening = 0;
+  cluster.on('listening', (_w, address) => {
+    if (++listening === workers) {
+      log(
+        `Foresight GraphQL at http://${address.address}:${address.port}/graphql (${workers} workers)`,
+      );
+    }
+  });
+
+  const stop = (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    const alive = Object.values(cluster.workers ?? {}).filter((w): w is Worker => !!w);
+    if (alive.length === 0) process.exit(code);
+    let left = alive.length;
+    for (const w of alive) {
+      w.once('exit', () => --left === 0 && process.exit(code));
+      w.process.kill('SIGTERM');
+    }
+  };
+  process.once('SIGTERM', () => stop(0));
+  process.once('SIGINT', () => stop(0));
+
+  cluster.on('exit', (w, code, signal) => {
+    if (stopping) return;
+    const now = Date.now();
+    deaths.push(now);
+    while ((deaths[0] as number) < now - RESTART_WINDOW_MS) deaths.shift();
+    log(`gateway worker ${w.process.pid} exited (${signal ?? `code ${code}`})`);
+    if (deaths.length > MAX_RESTARTS) {
+      log(`${deaths.length} worker exits within a minute: stopping`);
+      stop(1);
+    } else fork();
+  });
+
+  // Counter collections: ask every live worker, sum what comes back. The primary numbers its
+  // own rounds; the answer carries the asking worker's number.
+  let nextRound = 1;
+  const rounds = new Map<
+    number,
+    {
+      from: Worker;
+      askedAs: number;
+      expected: number;
+      got: InferenceCounters[];
+      timer: NodeJS.Timeout;
+    }
+  >();
+  const answer = (round: number) => {
+    const r = rounds.get(round);
+    if (!r) return;
+    rounds.delete(round);
+    clearTimeout(r.timer);
+    if (!r.from.isConnected()) return;
+    const reply: Message = {
+      foresight: 'collected',
+      id: r.askedAs,
+      counters: sumCounters(r.got),
+      missing: r.expected - r.got.length,
+    };
+    r.from.send(reply);
+  };
+  cluster.on('message', (from, m: unknown) => {
+    if (!isMessage(m)) return;
+    if (m.foresight === 'collect') {
+      const round = nextRound++;
+      const live = Object.values(cluster.workers ?? {}).filter(
+        (w): w is Worker => !!w && w.isConnected(),
+      );
+      rounds.set(round, {
+        from,
+        askedAs: m.id,
+        expected: live.length,
+        got: [],
+        timer: setTimeout(() => answer(round), COLLECT_TIMEOUT_MS),
+      });
+      const ask: Message = { foresight: 'report', id: round };
+      for (const w of live) w.send(ask);
+    } else if (m.foresight === 'counters') {
+      const r = rounds.get(m.id);
+      if (!r) return;
+      r.got.push(m.counters);
+      if (r.got.length === r.expected) answer(m.id);
+    }
+  });
+}
+
+/**
+ * In a worker: answers the primary's requests for this worker's counters with `local()`, and
+ * returns a function that collects the counters of all workers (rejects after a timeout, or
+ * when some worker did not answer). Outside a cluster: the local counters.
+ */
+export function clusterCounters(local: () => InferenceCounters): () => Promise<InferenceCounters> {
+  if (!cluster.isWorker || !process.send) return () => Promise.resolve(local());
+  const waiting = new Map<number, (c: InferenceCounters, missing: number) => void>();
+  let nextId = 1;
+  process.on('message', (m: unknown) => {
+    if (!isMessage(m)) return;
+    if (m.foresight === 'report') {
+      const reply: Message = { foresight: 'counters', id: m.id, counters: local() };
+      process.send?.(reply);
+    } else if (m.foresight === 'collected') {
+      waiting.get(m.id)?.(m.counters, m.missing);
+    }
+  });
+  return () =>
+    new Promise((resolve, reject) => {
+      const id = nextId++;
+      const timer = setTimeout(() => {
+        waiting.delete(id);
+        reject(new Error('the cluster primary did not answer the counter collection'));
+      }, COLLECT_TIMEOUT_MS * 2);
+      waiting.set(id, (counters, missing) => {
+        clearTimeout(timer);
+        waiting.delete(id);
+        if (missing > 0) reject(new Error(`${missing} gateway workers did not report counters`));
+        else resolve(counters);
+      });
+      const ask: Message = { foresight: 'collect', id };
+      process.send?.(ask);
+    });
+}
