@@ -51,6 +51,21 @@ describe.each(backends)('forecast batching on $name', (backend) => {
     expect(f.model.encoderRuns - runs0).toBeGreaterThanOrEqual(1);
     expect(f.model.encoderRuns - runs0).toBeLessThanOrEqual(3);
     expect(f.engine.modelCalls.scorer.calls - sc0.calls).toBe(1);
+    // …and /debug/inference and /metrics (one process here) report the same counters
+    const origin = new URL(f.server.url).origin;
+    const debug = (await (await fetch(`${origin}/debug/inference`)).json()) as {
+      modelCalls: { encoder: { calls: number } };
+      workers: number;
+      pids: number[];
+    };
+    expect(debug.modelCalls.encoder.calls).toBe(f.engine.modelCalls.encoder.calls);
+    expect(debug.workers).toBe(1);
+    expect(debug.pids).toEqual([process.pid]);
+    const metrics = await (await fetch(`${origin}/metrics`)).text();
+    expect(metrics).toMatch(/^foresight_gateway_workers 1$/m);
+    expect(metrics).toContain(
+      `foresight_onnx_calls_total{model="encoder"} ${f.engine.modelCalls.encoder.calls}`,
+    );
   });
 
   it('issues the same number of SQL statements for 10 and for 50 forecasts', async () => {
