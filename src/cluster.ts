@@ -8,7 +8,7 @@
 // together, their counters summed over the cluster's IPC channel.
 import cluster, { type Worker } from 'node:cluster';
 import type { ForecastEngine, ModelCallStats } from './forecast/engine.js';
-import type { SchedulerStats } from './inference/scheduler.js';
+import { emptySchedulerStats, type SchedulerStats } from './inference/scheduler.js';
 
 /** The forecast counters /metrics and /debug/inference report. */
 export interface InferenceCounters {
@@ -34,14 +34,7 @@ export function engineCounters(engine: ForecastEngine): InferenceCounters {
 
 /** The counters of several workers as one: every count summed, batch sizes merged. */
 export function sumCounters(list: readonly InferenceCounters[]): InferenceCounters {
-  const forecast: SchedulerStats = {
-    batches: 0,
-    items: 0,
-    rejected: 0,
-    batchSizes: {},
-    runMsTotal: 0,
-    queueDepth: 0,
-  };
+  const forecast = emptySchedulerStats();
   const modelCalls: Record<string, ModelCallStats> = {};
   let encoderRuns = 0;
   let workers = 0;

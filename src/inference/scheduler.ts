@@ -43,6 +43,11 @@ export interface SchedulerStats {
   queueDepth: number;
 }
 
+/** Counters before the first batch (and the zero of a sum of several schedulers'). */
+export function emptySchedulerStats(): SchedulerStats {
+  return { batches: 0, items: 0, rejected: 0, batchSizes: {}, runMsTotal: 0, queueDepth: 0 };
+}
+
 /** Raised when the queue is full; maps to GraphQL code UNAVAILABLE. */
 export class QueueFullError extends Error {
   constructor(
@@ -69,14 +74,7 @@ export class InferenceScheduler<I, O> {
   private closed = false;
   private submissionSeq = 0;
   private listeners: ((b: BatchRecord) => void)[] = [];
-  readonly stats: SchedulerStats = {
-    batches: 0,
-    items: 0,
-    rejected: 0,
-    batchSizes: {},
-    runMsTotal: 0,
-    queueDepth: 0,
-  };
+  readonly stats: SchedulerStats = emptySchedulerStats();
 
   constructor(
     private readonly runner: (inputs: I[]) => Promise<O[]>,
