@@ -42,7 +42,8 @@ const schema = z.object({
     (v) => (v === '' ? undefined : v),
     z.coerce.number().int().min(0).max(10_000).optional(),
   ),
-  RETRIEVAL_PARALLEL: intFrom(2, 1, 16),
+  // Unset: 2 with one gateway process, 1 with several (their batches already run side by side).
+  RETRIEVAL_PARALLEL: z.coerce.number().int().min(1).max(16).optional(),
   FORECAST_MODE: z.enum(['model', 'popularity']).default('model'),
   GRAPHQL_INTROSPECTION: z.enum(['true', 'false']).default('true'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -141,7 +142,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
       efSearch: e.RETRIEVAL_EF_SEARCH,
       successors: e.RETRIEVAL_SUCCESSORS,
       cooccurrenceNeighbors: e.RETRIEVAL_COOCCURRENCE_NEIGHBORS ?? null,
-      parallel: e.RETRIEVAL_PARALLEL,
+      parallel: e.RETRIEVAL_PARALLEL ?? (e.GATEWAY_WORKERS > 1 ? 1 : 2),
     },
     forecastMode: e.FORECAST_MODE,
     introspection: e.GRAPHQL_INTROSPECTION === 'true',

@@ -1,5 +1,6 @@
 // Configuration knobs whose default is not a plain number: RETRIEVAL_COOCCURRENCE_NEIGHBORS
-// (unset = every stored co-occurrence neighbour, what keeps retrieval exact).
+// (unset = every stored co-occurrence neighbour, what keeps retrieval exact) and
+// RETRIEVAL_PARALLEL (unset = 2, or 1 with several gateway workers).
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 
@@ -27,5 +28,21 @@ describe('RETRIEVAL_COOCCURRENCE_NEIGHBORS', () => {
         /RETRIEVAL_COOCCURRENCE_NEIGHBORS/,
       );
     }
+  });
+});
+
+describe('RETRIEVAL_PARALLEL', () => {
+  const pg = { DATABASE_URL: 'postgres://x@127.0.0.1/db' };
+  it('defaults to 2 statements with one gateway process and 1 with several', () => {
+    expect(loadConfig({}).retrieval.parallel).toBe(2);
+    expect(loadConfig({ ...pg, GATEWAY_WORKERS: '2' }).retrieval.parallel).toBe(1);
+  });
+
+  it('takes an explicit value either way, and refuses 0', () => {
+    expect(loadConfig({ RETRIEVAL_PARALLEL: '3' }).retrieval.parallel).toBe(3);
+    expect(
+      loadConfig({ ...pg, GATEWAY_WORKERS: '2', RETRIEVAL_PARALLEL: '2' }).retrieval.parallel,
+    ).toBe(2);
+    expect(() => loadConfig({ RETRIEVAL_PARALLEL: '0' })).toThrow(/RETRIEVAL_PARALLEL/);
   });
 });

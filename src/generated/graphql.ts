@@ -639,7 +639,7 @@ export type RecordedEvent = {
 /** A recommended item with its rank and score. */
 export type ScoredItem = {
   __typename?: 'ScoredItem';
-  /** The item. */
+  /** The item. Selecting only its `id` (and `__typename`) costs no catalogue lookup. */
   item: Item;
   /** 1-based rank. */
   rank: Scalars['Int']['output'];

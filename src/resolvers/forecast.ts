@@ -1,6 +1,6 @@
 // interestForecast on Query, User and Session: validates arguments into an engine request and
 // resolves it through the per-request forecast loader.
-import { GraphQLError } from 'graphql';
+import { GraphQLError, Kind, type GraphQLResolveInfo } from 'graphql';
 import type { Context } from '../context.js';
 import {
   ForecastInputError,
@@ -13,6 +13,7 @@ import type {
   ForecastMode,
   Resolvers,
 } from '../generated/graphql.js';
+import type { ItemRow } from '../db/items.js';
 import { QueueFullError } from '../inference/scheduler.js';
 import { badUserInput } from './errors.js';
 
@@ -53,6 +54,15 @@ function toRequest(subject: ForecastSubject, args: ForecastArgs, ctx: Context): 
       excludeSeen: f.excludeSeen ?? ctx.excludeSeenDefault ?? false,
     },
   };
+}
+
+/** Whether every selection of the resolved field asks for `id` or `__typename` alone. */
+function selectsIdOnly(info: GraphQLResolveInfo): boolean {
+  return info.fieldNodes.every((node) =>
+    (node.selectionSet?.selections ?? []).every(
+      (s) => s.kind === Kind.FIELD && (s.name.value === 'id' || s.name.value === '__typename'),
+    ),
+  );
 }
 
 async function load(ctx: Context, request: ForecastRequest) {
@@ -152,7 +162,12 @@ export const forecastResolvers: Resolvers = {
     embeddingModelVersion: (item) => item.embeddingModelVersion,
   },
   ScoredItem: {
-    item: async (it, _, { loaders }) => {
+    item: async (it, _, { loaders }, info) => {
+      // A forecast's items are catalogue rows its own batch just read (the nearest neighbours,
+      // the checked included items, the popularity ranking), and the API deletes no item: a
+      // selection of `id` alone is answered without looking the row up again. No other field
+      // of Item is selected then, so none reads the missing columns.
+      if (selectsIdOnly(info)) return { id: it.itemId } as ItemRow;
       const row = await loaders.item.load(it.itemId);
       if (!row)
         throw new GraphQLError(`item ${it.itemId} no longer exists`, {

@@ -127,6 +127,36 @@ describe.each(backends)('forecast batching on $name', (backend) => {
     expect(lookups('categories')).toBe(records.length);
   });
 
+  it('answers items selected by id alone without looking them up, the same ids as with a lookup', async () => {
+    const served = async (selection: string) => {
+      const sql: string[] = [];
+      const off = f.db.onQuery((s) => sql.push(s));
+      try {
+        const res = await f.server.gql<{
+          users: { edges: { node: { interestForecast: { items: { item: { id: string } }[] } } }[] };
+        }>(
+          `{ users(first: 4, dataset: "beauty") { edges { node {
+            interestForecast(first: 4) { items { item { ${selection} } } } } } } }`,
+        );
+        expect(res.errors).toBeUndefined();
+        return {
+          ids: res.data!.users.edges.map((e) =>
+            e.node.interestForecast.items.map((i) => i.item.id),
+          ),
+          lookups: sql.filter((s) => s.includes('FROM items WHERE id = ANY')).length,
+        };
+      } finally {
+        off();
+      }
+    };
+    const bare = await served('id __typename');
+    const full = await served('id title');
+    expect(bare.lookups).toBe(0);
+    expect(full.lookups).toBe(1);
+    expect(bare.ids).toEqual(full.ids);
+    for (const ids of bare.ids) expect(ids).toHaveLength(4);
+  });
+
   it('answers UNAVAILABLE at once when the inference queue is full, then keeps serving', async () => {
     const small = new ForecastEngine(f.db, f.model, {
       inference: { maxBatch: 8, maxDelayMs: 1, maxQueue: 10 },
