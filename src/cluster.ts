@@ -77,20 +77,27 @@ const COLLECT_TIMEOUT_MS = 2000;
 /** Deaths within RESTART_WINDOW_MS that stop the primary instead of forking again. */
 const MAX_RESTARTS = 5;
 const RESTART_WINDOW_MS = 60_000;
+/** How long the workers have to stop after SIGTERM before they are killed. */
+const STOP_GRACE_MS = 10_000;
 
 /**
  * Runs the cluster's primary: forks `workers` processes running this same entry point,
  * replaces a worker that exits on its own (up to MAX_RESTARTS within a minute, then stops
- * everything with exit code 1), answers the workers' counter collections, and stops them on
- * SIGTERM/SIGINT, exiting once they have.
+ * everything with exit code 1), answers the workers' counter collections (summed over the
+ * workers that serve HTTP), and stops them on SIGTERM/SIGINT, exiting once they have (killing
+ * those still running after STOP_GRACE_MS).
  */
 export function runPrimary(workers: number, log: (line: string) => void): void {
   let stopping = false;
   const deaths: number[] = [];
   const fork = () => cluster.fork();
   for (let i = 0; i < workers; i++) fork();
+  // Workers serving HTTP: the ones a counter collection asks (one still loading its model
+  // has no counters yet).
+  const ready = new Set<Worker>();
   let listening = 0;
-  cluster.on('listening', (_w, address) => {
+  cluster.on('listening', (w, address) => {
+    ready.add(w);
     if (++listening === workers) {
       log(
         `Foresight GraphQL at http://${address.address}:${address.port}/graphql (${workers} workers)`,
@@ -108,11 +115,17 @@ export function runPrimary(workers: number, log: (line: string) => void): void {
       w.once('exit', () => --left === 0 && process.exit(code));
       w.process.kill('SIGTERM');
     }
+    // A worker that has not finished its requests and closed within the grace period is
+    // killed.
+    setTimeout(() => {
+      for (const w of alive) if (!w.isDead()) w.process.kill('SIGKILL');
+    }, STOP_GRACE_MS).unref();
   };
   process.once('SIGTERM', () => stop(0));
   process.once('SIGINT', () => stop(0));
 
   cluster.on('exit', (w, code, signal) => {
+    ready.delete(w);
     if (stopping) return;
     const now = Date.now();
     deaths.push(now);
@@ -155,9 +168,7 @@ export function runPrimary(workers: number, log: (line: string) => void): void {
     if (!isMessage(m)) return;
     if (m.foresight === 'collect') {
       const round = nextRound++;
-      const live = Object.values(cluster.workers ?? {}).filter(
-        (w): w is Worker => !!w && w.isConnected(),
-      );
+      const live = [...ready].filter((w) => w.isConnected());
       rounds.set(round, {
         from,
         askedAs: m.id,
