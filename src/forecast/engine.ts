@@ -321,16 +321,19 @@ export class ForecastEngine {
     // retrieval/reachable.ts); once scored, `servedTop` checks the filters of those that rank.
     const candidates: RetrievedItem[][] = new Array(batch.length);
     const retrievalMs: number[] = new Array(batch.length).fill(0);
-    const groups = new Map<string, { options: RetrievalOptions; members: number[] }>();
+    // `request`: the group's first; its dataset, filter and `first` are the group's.
+    const groups = new Map<
+      string,
+      { request: ForecastRequest; options: RetrievalOptions; members: number[] }
+    >();
     batch.forEach((r, i) => {
       const key = JSON.stringify([r.dataset, r.request.filter, r.request.first]);
       const group = groups.get(key);
       if (group) group.members.push(i);
-      else groups.set(key, { options: this.retrievalOptions(r), members: [i] });
+      else groups.set(key, { request: r.request, options: this.retrievalOptions(r), members: [i] });
     });
     await Promise.all(
-      [...groups.values()].map(async ({ options, members }) => {
-        const first = batch[members[0] as number] as Resolved;
+      [...groups.values()].map(async ({ request, options, members }) => {
         const t = performance.now();
         const queries = members.map((i): CandidateQuery => ({
           userState: (encoded.value[i] as EncoderOutput).userState,
@@ -340,7 +343,7 @@ export class ForecastEngine {
         const lists = (
           await Promise.all(
             chunks(queries, this.options.retrieval.parallel ?? 1).map((part) =>
-              nearestNeighbours(this.db, part, first.request.filter, options),
+              nearestNeighbours(this.db, part, request.filter, options),
             ),
           )
         ).flat();
@@ -352,7 +355,7 @@ export class ForecastEngine {
               q.userState,
               q.include ?? [],
               lists[k] as RetrievedItem[],
-              first.request.first,
+              request.first,
             );
           });
         }
@@ -387,9 +390,8 @@ export class ForecastEngine {
     // The served items: each forecast's best `first` that pass its filters.
     const served: number[][] = new Array(batch.length);
     await Promise.all(
-      [...groups.values()].map(async ({ options, members }) => {
+      [...groups.values()].map(async ({ request, options, members }) => {
         const t = performance.now();
-        const request = (batch[members[0] as number] as Resolved).request;
         const tops = await servedTop(
           this.db,
           members.map((i) => candidates[i] as RetrievedItem[]),

@@ -209,7 +209,7 @@ export async function nearestNeighbours(
  * forecasts includes up to ~3,000 items; their embeddings and attributes are the model's, in
  * memory already). Empty `items`: no statement.
  */
-export async function passingItems(
+async function passingItems(
   db: Db,
   items: readonly KnownItem[],
   filter: CandidateFilter,
@@ -333,7 +333,7 @@ function filterConditions(filter: CandidateFilter, params: unknown[]): string[] 
 }
 
 /** The distinct included items of a batch, in order of first appearance. */
-export function includedItems(
+function includedItems(
   queries: readonly Pick<CandidateQuery, 'include'>[],
   known: KnownCatalogue | undefined,
 ): KnownItem[] {
