@@ -35,11 +35,19 @@ const databaseUrl = opts['database-url'] as string;
 
 const TICK_MS = 10; // USER_HZ = 100 on Linux
 
+/** The fields of /proc/<pid>/stat after the command name (f[0] = state, f[1] = ppid). */
+function statFields(pid: number | string): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** The ids of the processes running now. */
+const processIds = () => readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+
 /** CPU milliseconds (user + system) of one process, from /proc. */
 function cpuMsOf(pid: number | string): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const f = statFields(pid);
     return (Number(f[11]) + Number(f[12])) * TICK_MS; // utime, stime
   } catch {
     return 0; // exited
@@ -49,7 +57,7 @@ function cpuMsOf(pid: number | string): number {
 /** CPU milliseconds of every PostgreSQL process (backends included). */
 function postgresCpuMs(): number {
   let ms = 0;
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+  for (const pid of processIds()) {
     try {
       if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres') ms += cpuMsOf(pid);
     } catch {
@@ -69,11 +77,9 @@ function machineBusyMs(): number {
 /** CPU milliseconds of `pid` and its child processes (GATEWAY_WORKERS' workers). */
 function withChildrenCpuMs(pid: number): number {
   let ms = cpuMsOf(pid);
-  for (const child of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+  for (const child of processIds()) {
     try {
-      const stat = readFileSync(`/proc/${child}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid) ms += cpuMsOf(child);
+      if (Number(statFields(child)[1]) === pid) ms += cpuMsOf(child);
     } catch {
       /* gone */
     }

@@ -50,6 +50,8 @@ const databaseUrl = opts['database-url'] as string;
 const duration = Number(opts.duration);
 const concurrencies = (opts.concurrency as string).split(',').map(Number);
 const log = (msg: string) => console.error(`[bench] ${msg}`);
+/** The name of a scenario run with GATEWAY_WORKERS = --workers. */
+const withWorkers = (name: string) => `${name} ×${Number(opts.workers)} workers`;
 /** The serving defaults (src/config.ts), for the in-process measurements. */
 const defaults = loadConfig({});
 
@@ -90,7 +92,7 @@ async function loadScenarios(userIds: string[]) {
   const workers = Number(opts.workers);
   if (workers > 1) {
     for (const name of ['batched', 'unbatched', 'popularity']) {
-      scenarios[`${name} ×${workers} workers`] = {
+      scenarios[withWorkers(name)] = {
         ...scenarios[name],
         GATEWAY_WORKERS: String(workers),
       };
@@ -236,12 +238,13 @@ async function main(): Promise<void> {
   const file = `bench/results/forecast-${at.slice(0, 10)}.json`;
   await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);
   const c32 = (name: string) => load[name]?.find((r) => r.concurrency === 32);
-  const ratio = (c32('batched')?.reqPerSec ?? 0) / (c32('unbatched')?.reqPerSec ?? 1);
-  const ratioParallel =
-    (c32('batched')?.reqPerSec ?? 0) / (c32('unbatched-parallel')?.reqPerSec ?? 1);
+  /** req/s of scenario `a` over scenario `b` at concurrency 32. */
+  const ratio32 = (a: string, b: string) => (c32(a)?.reqPerSec ?? 0) / (c32(b)?.reqPerSec ?? 1);
+  const ratio = ratio32('batched', 'unbatched');
+  const ratioParallel = ratio32('batched', 'unbatched-parallel');
   // The same request without any model (popularity) bounds what batching can reach: the
   // batched path cannot be faster than the request with the model's work removed.
-  const ceiling = (c32('popularity')?.reqPerSec ?? 0) / (c32('unbatched')?.reqPerSec ?? 1);
+  const ceiling = ratio32('popularity', 'unbatched');
   const summary = [
     `Run ${at} on ${result.host.cpus} × ${result.host.cpuModel}, Node ${process.version}, ${duration} s per point, execution provider ${model.provider}, model ${model.modelVersion}.`,
     '',
@@ -251,11 +254,11 @@ async function main(): Promise<void> {
       `(against unbatched-parallel: ${ratioParallel.toFixed(2)}×). ` +
       `Popularity (no model at all) / unbatched: ${ceiling.toFixed(2)}×, the ceiling of that ` +
       `ratio for this request on this machine.` +
-      (c32(`batched ×${opts.workers} workers`)
+      (c32(withWorkers('batched'))
         ? ` With GATEWAY_WORKERS=${opts.workers}: batched / unbatched ` +
-          `${((c32(`batched ×${opts.workers} workers`)?.reqPerSec ?? 0) / (c32(`unbatched ×${opts.workers} workers`)?.reqPerSec ?? 1)).toFixed(2)}×, ` +
-          `batched ×${opts.workers} workers / batched (one process) ` +
-          `${((c32(`batched ×${opts.workers} workers`)?.reqPerSec ?? 0) / (c32('batched')?.reqPerSec ?? 1)).toFixed(2)}×.`
+          `${ratio32(withWorkers('batched'), withWorkers('unbatched')).toFixed(2)}×, ` +
+          `${withWorkers('batched')} / batched (one process) ` +
+          `${ratio32(withWorkers('batched'), 'batched').toFixed(2)}×.`
         : ''),
     '',
     `HNSW (ef_search ${defaults.retrieval.efSearch}, iterative scan) vs exact search over ${Number(opts['recall-users'])} users: ` +
