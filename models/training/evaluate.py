@@ -10,6 +10,12 @@ Needs the model directory's checkpoint.pt (written by train.py next to the ONNX 
 With --exclude-history each user's own input items are left out of the ranking (the S3-Rec
 family's full-sort protocol; the gateway's filter.excludeSeen), for the model and the baselines
 alike, and the entry is stored under "<dataset>-history-excluded".
+
+A model trained with --holdout-users is evaluated on the users it was trained on (valid/test,
+baselines fitted on the same training part), and on the held-out users as cold-start shoppers:
+input = their first k items (--prefix), target = item k + 1, ranked over all items by the model
+and the baselines; users whose first k + 1 items include a held-out item (--holdout-items) are
+left out. The entry is stored under "<dataset>-cold-users" (+ "-history-excluded").
 """
 import argparse
 import json
@@ -72,6 +78,34 @@ def cold_start(enc, tower, test, holdout, w=0.0, mk=None):
     }
 
 
+def prefix_pairs(seqs, k, cold=frozenset()):
+    """(first k items, item k + 1) of each sequence longer than k whose first k + 1 items are all
+    warm (none of them in `cold`)."""
+    return [(s[:k], s[k]) for s in seqs if len(s) > k and not cold.intersection(s[:k + 1])]
+
+
+def cold_users(enc, ck, seqs, fit, num_items, prefixes, w, mk, cooc, ex, baselines=True):
+    """The held-out users' first items (see the module doc): {k: {method: summary}}, the model as
+    served and by its inner product alone, the baselines fitted on `fit` (the model's training part)."""
+    cold = set(ck.get("holdout") or [])
+    users = [seqs[u] for u in ck["holdoutUsers"]]
+    out = {"heldOutUsers": len(users),
+           "protocol": "input = a held-out user's first k items, target = item k + 1, full ranking over all items"
+                       + (" except the input items" if ex else "") + ", ties count half",
+           "prefixes": {}}
+    for k in prefixes:
+        pairs = prefix_pairs(users, k, cold)
+        rows = {"model (as served: scorer.onnx over all items)":
+                summarize(rank_targets(enc, pairs, cat_weight=w, markov=mk, cooc=cooc, exclude_history=ex)),
+                "model, encoder inner product only": summarize(rank_targets(enc, pairs, exclude_history=ex))}
+        if baselines:
+            rows.update({name: summarize(fn(fit, pairs, num_items, ex)) for name, fn in BASELINES.items()})
+        out["prefixes"][str(k)] = {"skippedColdItems": len(users) - len(pairs), "rows": rows}
+        for name, m in rows.items():
+            print(f"cold users, first {k}: {name}: users {m['users']} {fmt(m, (10, 20))}", flush=True)
+    return out
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", required=True)
@@ -83,13 +117,18 @@ def main(argv=None):
     p.add_argument("--no-baselines", action="store_true")
     p.add_argument("--exclude-history", action="store_true",
                    help="leave each user's own input items out of the ranking (model and baselines)")
+    p.add_argument("--prefix", default="1,2", metavar="K,K",
+                   help="with a model trained with --holdout-users: the held-out users' prefix lengths to rank")
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     t0 = time.time()
 
-    ds = load(args.data, args.attributes)
-    train, valid, test = split(ds.seqs)
+    enc, tower, ck = load_model(args.model) if args.model else (None, None, {})
+    # the users the model was trained on (--max-users, --holdout-users); the held-out ones are cold
+    ds = load(args.data, args.attributes, (ck.get("args") or {}).get("max_users") or None)
+    held = set(ck.get("holdoutUsers") or [])
+    train, valid, test = split([s for u, s in enumerate(ds.seqs) if u not in held])
     ex = args.exclude_history
     result = {"dataset": ds.name, "users": len(ds.seqs), "items": ds.num_items,
               "protocol": ("leave-one-out, full ranking over all items the user has not interacted with "
@@ -97,7 +136,6 @@ def main(argv=None):
                           "leave-one-out, full ranking over all items, ties count half"}
     command = "npm run evaluate -- " + " ".join(sys.argv[1:] if argv is None else argv)
     if args.model:
-        enc, tower, ck = load_model(args.model)
         w = ck["scorerWeight"]
         # the training part the model saw (held-out items removed): its transition and
         # co-occurrence counts
@@ -137,12 +175,18 @@ def main(argv=None):
             print("cold start:", json.dumps(m["coldStart"], indent=1), flush=True)
         result["model"] = m
         result["modelCommand"] = command
+        if held:
+            result["coldUsers"] = cold_users(enc, ck, ds.seqs, fit, ds.num_items,
+                                             [int(k) for k in args.prefix.split(",")], w, mk, cooc, ex,
+                                             not args.no_baselines)
     if not args.no_baselines:
         result["baselines"] = {}
         result["baselinesCommand"] = command
+        # fitted on the model's training part (held-out items removed; the same as train without a model)
+        fit = fit if args.model else train
         for name, fn in BASELINES.items():
-            r = {"valid": summarize(fn(train, valid, ds.num_items, ex)),
-                 "test": summarize(fn(train, test, ds.num_items, ex))}
+            r = {"valid": summarize(fn(fit, valid, ds.num_items, ex)),
+                 "test": summarize(fn(fit, test, ds.num_items, ex))}
             result["baselines"][name] = r
             print(f"{name}: test {fmt(r['test'])}", flush=True)
     result["seconds"] = round(time.time() - t0, 1)
@@ -150,7 +194,8 @@ def main(argv=None):
     path = os.path.abspath(args.metrics)
     allm = json.load(open(path)) if os.path.exists(path) else {}
     # merge, so model and baselines can be evaluated by separate runs into one entry
-    allm.setdefault(args.key or (ds.name + ("-history-excluded" if ex else "")), {}).update(result)
+    key = ds.name + ("-cold-users" if held else "") + ("-history-excluded" if ex else "")
+    allm.setdefault(args.key or key, {}).update(result)
     with open(path, "w") as f:
         json.dump(allm, f, indent=2)
     print(f"wrote {path}")

@@ -63,6 +63,34 @@ def markov_items_section(entry):
     return "\n".join(out + [""])
 
 
+def cold_users_section(metrics):
+    """The entries evaluate.py wrote for --holdout-users models ("coldUsers"): one row per dataset,
+    prefix length and method."""
+    entries = [e for e in metrics.values() if isinstance(e, dict) and "coldUsers" in e]
+    out = ["## Cold-start shoppers (users held out of training, ranked from their first 1 or 2 items)", ""]
+    if not entries:
+        return "\n".join(out + ["(not evaluated)", ""])
+    out += ["A random 10% of the users is removed from training entirely (`--holdout-users`: encoder, transition "
+            "and co-occurrence counts, validation); the baselines are fitted on the same training part. Input = a "
+            "held-out user's first k items, target = item k + 1, full ranking. Users whose first k + 1 items "
+            "include a held-out item (`--holdout-items`) are left out.", "",
+            "| dataset | first k items | method | users | " + " | ".join(f"HR@{k} | NDCG@{k}" for k in KS) + " |",
+            "|---|---|---|---|" + "---|" * (2 * len(KS))]
+    for e in entries:
+        for k, p in e["coldUsers"]["prefixes"].items():
+            out += [row(f"{e['dataset']} | {k} | {name} | {m['users']}", m) for name, m in p["rows"].items()]
+    out.append("")
+    for e in entries:
+        c, m, t = e["coldUsers"], e["model"], e["model"].get("training", {})
+        skipped = ", ".join(f"{p['skippedColdItems']} for k = {k}" for k, p in c["prefixes"].items())
+        out += [f"- {e['dataset']}: {c['heldOutUsers']} of {e['users']} users held out ({skipped} left out for "
+                f"held-out items); {c['protocol']}. Model `{m.get('version', '')}` trained with `{t.get('command')}` "
+                f"(best epoch {t.get('bestEpoch')} of {t.get('epochsRun')}, {t.get('seconds', 0) / 60:.1f} min); "
+                f"on its training users' test: HR@10 {m['test']['HR@10']:.4f}, NDCG@10 {m['test']['NDCG@10']:.4f}. "
+                f"Evaluated with `{e['modelCommand']}`."]
+    return "\n".join(out + [""])
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--model", default=os.path.join(MODELS, "beauty"))
@@ -110,6 +138,7 @@ def main():
                     + (f" The encoder came from `{t['encoderCommand']}`." if t.get("encoderCommand") else ""), ""]
     else:
         out += ["(not evaluated)", ""]
+    out.append(cold_users_section(metrics))
     out += ["## Files", "", "| file | bytes |", "|---|---|"] + [f"| {f} | {s:,} |" for f, s in sizes.items()]
     out.append("")
     with open(args.out, "w") as f:

@@ -72,6 +72,9 @@ def parse_args(argv=None):
     p.add_argument("--content-epochs", type=int, default=5)
     p.add_argument("--holdout-items", type=float, default=0.0,
                    help="fraction of items removed from training entirely (cold-start evaluation)")
+    p.add_argument("--holdout-users", type=float, default=0.0, metavar="FRACTION",
+                   help="fraction of users (drawn with --seed) removed from training entirely: encoder, transition "
+                        "and co-occurrence counts, validation (evaluate.py ranks their first items: cold-start users)")
     p.add_argument("--encoder-from", metavar="CHECKPOINT",
                    help="take the encoder (and Markov weights) from a checkpoint.pt of the same data and "
                         "settings instead of training it; the content tower, scorer and export run as usual")
@@ -89,7 +92,8 @@ def encoder_from(enc, path, train_seqs, args):
     ck = torch.load(path)
     defaults = vars(parse_args(["--data", "", "--attributes", "", "--out", ""]))
     ck["args"] = {**defaults, **ck["args"]}  # options added since the checkpoint was written
-    for k in ("dim", "max_len", "blocks", "heads", "block", "markov", "holdout_items", "seed", "max_users"):
+    for k in ("dim", "max_len", "blocks", "heads", "block", "markov", "holdout_items", "holdout_users", "seed",
+              "max_users"):
         if ck["args"].get(k) != getattr(args, k):
             raise SystemExit(f"--encoder-from: {path} was trained with --{k.replace('_', '-')} "
                              f"{ck['args'].get(k)}, not {getattr(args, k)}")
@@ -112,14 +116,32 @@ def encoder_from(enc, path, train_seqs, args):
             "epochs_run": t.get("epochsRun", 0), "seconds": t.get("seconds", 0.0), "history": ck.get("history", [])}
 
 
+def held_out_users(num_users, fraction, seed):
+    """Row indices (file order) of the users --holdout-users removes from training, ascending. A
+    random stream of its own, so --holdout-items draws the same items with or without it."""
+    n = int(round(fraction * num_users))
+    return sorted(int(u) for u in np.random.default_rng([seed, 1]).choice(num_users, n, replace=False))
+
+
+def write_heldout(path, ds, items, users):
+    """heldout.json: the held-out items and users as the gateway's external ids (models/README.md)."""
+    with open(path, "w") as f:
+        json.dump({"dataset": ds.name, "items": [f"{ds.name}:{ds.item_raw[i - 1]}" for i in items],
+                   "users": [f"{ds.name}:{ds.users[u]}" for u in users]}, f)
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if not 0 <= args.holdout_users < 1:
+        raise SystemExit(f"--holdout-users must be at least 0 and below 1, not {args.holdout_users:g}")
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
     t0 = time.time()
     ds = load(args.data, args.attributes, args.max_users or None)
-    train_seqs, valid, test = split(ds.seqs)
+    held_users = held_out_users(len(ds.seqs), args.holdout_users, args.seed) if args.holdout_users > 0 else []
+    gone = set(held_users)
+    train_seqs, valid, test = split([s for u, s in enumerate(ds.seqs) if u not in gone])
     holdout = []
     if args.holdout_items > 0:
         rng = np.random.default_rng(args.seed)
@@ -129,7 +151,8 @@ def main(argv=None):
         train_seqs = [[i for i in s if i not in cold] for s in train_seqs]
         valid = [([i for i in s if i not in cold], t) for s, t in valid if t not in cold]
     print(f"{ds.name}: {len(ds.seqs)} users, {ds.num_items} items, {ds.num_attrs} attributes, "
-          f"{sum(map(len, ds.seqs))} events; held-out items: {len(holdout)}", flush=True)
+          f"{sum(map(len, ds.seqs))} events; held-out items: {len(holdout)}"
+          + (f", held-out users: {len(held_users)}" if held_users else ""), flush=True)
 
     enc = Encoder(ds.num_items, ds.num_attrs, ds.item_attrs, args.dim, args.max_len, args.blocks,
                   args.heads, args.dropout, args.block)
@@ -227,11 +250,16 @@ def main(argv=None):
             hp["cooccurrence_sequential"] = args.cooccurrence_sequential
     if args.exclude_history:
         hp["exclude_history"] = True
+    data = {}
+    if held_users:  # (absent without --holdout-users, so model.json is as before)
+        hp["holdout_users"] = args.holdout_users
+        data = {"heldOutUsers": len(held_users),
+                "trainedOn": "leave-one-out training part of the users not held out (--holdout-users)"}
     meta = export(args.out, ds, enc, scorer, tower, {
         "data": {"sequences": os.path.basename(args.data), "attributes": os.path.basename(args.attributes),
                  "users": len(ds.seqs), "events": sum(map(len, ds.seqs)),
                  "trainedOn": "leave-one-out training part (each user's sequence without the last two items)",
-                 "heldOutItems": len(holdout)},
+                 "heldOutItems": len(holdout), **data},
         "training": {"command": "npm run train -- " + " ".join(sys.argv[1:] if argv is None else argv),
                      "hyperParameters": hp, "bestEpoch": info["best_epoch"], "epochsRun": info["epochs_run"],
                      "seconds": info["trainSeconds"], "threads": args.threads,
@@ -247,8 +275,10 @@ def main(argv=None):
                 "cooccurrence": None if cooc is None else {"weight": cooc[1], "window": cooc[2], "decay": cooc[3],
                                                            "neighbors": args.cooccurrence_neighbors,
                                                            "sequential": cooc[0].sequential},
-                "holdout": holdout, "history": info["history"]},
+                "holdout": holdout, "holdoutUsers": held_users, "history": info["history"]},
                os.path.join(args.out, "checkpoint.pt"))
+    if holdout or held_users:
+        write_heldout(os.path.join(args.out, "heldout.json"), ds, holdout, held_users)
     print(f"wrote {args.out} ({meta['version']}) in {time.time() - t0:.0f}s", flush=True)
 
 

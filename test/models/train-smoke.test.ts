@@ -84,4 +84,95 @@ describe('train.py smoke run', () => {
       }
     }
   });
+
+  it('rejects --holdout-users outside [0, 1) before training', () => {
+    const run = spawnSync(
+      PYTHON,
+      ['models/training/train.py', '--data', 'data/amazon/Beauty.txt', '--attributes', 'data/amazon/Beauty_item2attributes.json',
+        '--out', path.join(os.tmpdir(), 'foresight-smoke-never-written'), '--holdout-users', '1'],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toMatch(/--holdout-users must be at least 0 and below 1, not 1/);
+    expect(run.stdout).not.toMatch(/epoch/);
+  });
+
+  it('holds users out of training (--holdout-users) and evaluate.py ranks their first 1 and 2 items', { timeout: 120_000 }, () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'foresight-smoke-'));
+    outs.push(out);
+    const data = ['--data', 'data/amazon/Beauty.txt', '--attributes', 'data/amazon/Beauty_item2attributes.json'];
+    const train = spawnSync(
+      PYTHON,
+      [
+        'models/training/train.py', ...data, '--out', out, '--max-users', '300', '--max-steps', '3', '--epochs', '1',
+        '--content-epochs', '1', '--dim', '16', '--holdout-users', '0.2', '--holdout-items', '0.05', '--markov',
+        '--markov-refine', '--markov-items', '2', '--cooccurrence', '--cooccurrence-neighbors', '20', '--exclude-history',
+      ],
+      { encoding: 'utf8', timeout: 110_000 },
+    );
+    expect(train.status, train.stderr + train.stdout).toBe(0);
+    const meta = readModelMeta(out) as ReturnType<typeof readModelMeta> & { data: Record<string, unknown> };
+    expect(meta.data.heldOutUsers).toBe(60);
+    const heldout = readJson<{ dataset: string; items: string[]; users: string[] }>(path.join(out, 'heldout.json'));
+    expect(heldout.dataset).toBe('beauty');
+    expect(heldout.users).toHaveLength(60);
+    expect(heldout.items).toHaveLength(meta.data.heldOutItems as number);
+    expect(heldout.items.length).toBe(Math.round(0.05 * meta.numItems));
+    const vocab = new Set(readJson<{ items: string[] }>(path.join(out, 'vocab.json')).items);
+    expect(heldout.items.every((id) => vocab.has(id))).toBe(true);
+
+    // the transition counts are those of the other 240 users' training parts, held-out items removed
+    const lines = fs.readFileSync('data/amazon/Beauty.txt', 'utf8').split('\n').map((l) => l.trim().split(/\s+/))
+      .filter((p) => p.length >= 2).slice(0, 300);
+    const heldUsers = new Set(heldout.users);
+    const heldItems = new Set(heldout.items);
+    const warm = (raw: string) => !heldItems.has(`beauty:${raw}`);
+    const transitions = (users: string[][]) => users.reduce((sum, [, ...items]) => {
+      const kept = (items.length < 3 ? items : items.slice(0, -2)).filter(warm);
+      return sum + Math.max(0, kept.length - 1);
+    }, 0);
+    const trainUsers = lines.filter(([u]) => !heldUsers.has(`beauty:${u}`));
+    expect(trainUsers).toHaveLength(240);
+    const bin = fs.readFileSync(path.join(out, 'transitions.bin'));
+    const ints = new Int32Array(bin.buffer, bin.byteOffset, bin.length / 4);
+    const nnz = ints[meta.numItems + 1]!;
+    const counted = ints.subarray(meta.numItems + 2 + nnz).reduce((a, b) => a + b, 0);
+    expect(counted).toBe(transitions(trainUsers));
+    expect(counted).toBeLessThan(transitions(lines));
+
+    const metricsFile = path.join(out, 'metrics.json');
+    const evaluate = spawnSync(
+      PYTHON,
+      ['models/training/evaluate.py', ...data, '--model', out, '--metrics', metricsFile, '--exclude-history', '--threads', '1'],
+      { encoding: 'utf8', timeout: 110_000 },
+    );
+    expect(evaluate.status, evaluate.stderr + evaluate.stdout).toBe(0);
+    type Summary = Record<string, number>;
+    const entry = readJson<Record<string, {
+      users: number;
+      model: { test: Summary };
+      coldUsers: { heldOutUsers: number; prefixes: Record<string, { skippedColdItems: number; rows: Record<string, Summary> }> };
+    }>>(metricsFile)['beauty-cold-users-history-excluded']!;
+    expect(entry.users).toBe(300);
+    expect(entry.model.test.users).toBe(240); // the warm users' leave-one-out (5-core: all have >= 3 events)
+    expect(entry.coldUsers.heldOutUsers).toBe(60);
+    expect(Object.keys(entry.coldUsers.prefixes)).toEqual(['1', '2']);
+    const coldUsers = lines.filter(([u]) => heldUsers.has(`beauty:${u}`));
+    for (const k of [1, 2]) {
+      // held-out users whose first k + 1 items are all warm
+      const expected = coldUsers.filter(([, ...items]) => items.length > k && items.slice(0, k + 1).every(warm)).length;
+      const { skippedColdItems, rows } = entry.coldUsers.prefixes[String(k)]!;
+      expect(skippedColdItems).toBe(60 - expected);
+      expect(Object.keys(rows)).toEqual([
+        'model (as served: scorer.onnx over all items)', 'model, encoder inner product only', 'most popular',
+        'last-item transition counts', 'item co-occurrence kNN (last 5 items, decayed)',
+      ]);
+      for (const m of Object.values(rows)) {
+        expect(m.users).toBe(expected);
+        expect(m['HR@10']).toBeGreaterThanOrEqual(m['HR@5']!);
+        expect(m['HR@20']).toBeLessThanOrEqual(1);
+        expect(m['NDCG@10']).toBeLessThanOrEqual(m['HR@10']!);
+      }
+    }
+  });
 });
