@@ -13,6 +13,8 @@ export interface SubjectEventRow {
 
 export interface SubjectHistory {
   dataset: string;
+  /** The user's profile attributes (for a session: its user's; `{}` when anonymous). */
+  profile: Record<string, unknown>;
   /** The newest events, oldest first. */
   events: SubjectEventRow[];
 }
@@ -30,8 +32,14 @@ export async function subjectHistories(
 ): Promise<Map<string, SubjectHistory>> {
   if (ids.length === 0) return new Map();
   const [table, column] = subject === 'user' ? ['users', 'user_id'] : ['sessions', 'session_id'];
-  const { rows } = await q.query<SubjectEventRow & { subject: string; dataset: string }>(
-    `SELECT s.id AS subject, s.dataset, e.id::text AS id, e.user_id AS "userId",
+  const profile =
+    subject === 'user'
+      ? 's.profile'
+      : `coalesce((SELECT u.profile FROM users u WHERE u.id = s.user_id), '{}'::jsonb)`;
+  const { rows } = await q.query<
+    SubjectEventRow & { subject: string; dataset: string; profile: Record<string, unknown> }
+  >(
+    `SELECT s.id AS subject, s.dataset, ${profile} AS profile, e.id::text AS id, e.user_id AS "userId",
             e.session_id AS "sessionId", e.type, e.item_id AS "itemId",
             e.occurred_at AS "occurredAt", e.seq
      FROM ${table} s
@@ -43,9 +51,9 @@ export async function subjectHistories(
     [ids, limit],
   );
   const out = new Map<string, SubjectHistory>();
-  for (const { subject: id, dataset, ...event } of rows) {
+  for (const { subject: id, dataset, profile, ...event } of rows) {
     let h = out.get(id);
-    if (!h) out.set(id, (h = { dataset, events: [] }));
+    if (!h) out.set(id, (h = { dataset, profile, events: [] }));
     if (event.id !== null) h.events.push(event); // null: a subject without events
   }
   return out;
@@ -61,6 +69,8 @@ export interface ForecastRecord {
   items: { itemId: string; rank: number; score: number }[];
   categories: { categoryId: string; probability: number }[];
   purchaseProbability: number | null;
+  /** Which path served it (forecast/coldstart.ts ForecastStrategy). */
+  strategy: string;
   createdAt: Date;
 }
 
@@ -81,10 +91,10 @@ export async function insertForecasts(
   await q.query(
     `WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true))
      INSERT INTO forecasts (id, mode, model_version, user_id, session_id, based_on_events,
-                            items, categories, purchase_probability, created_at)
+                            items, categories, purchase_probability, strategy, created_at)
      SELECT (r->>'id')::uuid, r->>'mode', r->>'modelVersion', r->>'userId', r->>'sessionId',
             (r->>'basedOnEvents')::int, r->'items', r->'categories',
-            (r->>'purchaseProbability')::real, (r->>'createdAt')::timestamptz
+            (r->>'purchaseProbability')::real, r->>'strategy', (r->>'createdAt')::timestamptz
      FROM async_commit, jsonb_array_elements($1::jsonb) AS r`,
     [JSON.stringify(records)],
   );

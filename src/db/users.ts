@@ -56,3 +56,17 @@ export function insertUsers(
     { profile: 'text::jsonb' },
   );
 }
+
+/** Creates the user or replaces its profile (the dataset is kept for an existing user). */
+export async function upsertUser(
+  q: Queryable,
+  user: { id: string; dataset: string; profile: Record<string, unknown> },
+): Promise<UserRow> {
+  const { rows } = await q.query<UserRow>(
+    `INSERT INTO users (id, dataset, profile) VALUES ($1, $2, $3::jsonb)
+     ON CONFLICT (id) DO UPDATE SET profile = EXCLUDED.profile
+     RETURNING ${COLUMNS}`,
+    [user.id, user.dataset, JSON.stringify(user.profile)],
+  );
+  return rows[0] as UserRow;
+}

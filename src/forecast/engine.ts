@@ -24,6 +24,12 @@ import {
 } from '../retrieval/candidates.js';
 import { writeItemEmbeddings } from '../retrieval/embeddings.js';
 import { prunesLiftable, reachable } from '../retrieval/reachable.js';
+import {
+  rankingSources,
+  serveFromSources,
+  type ForecastContext,
+  type ForecastStrategy,
+} from './coldstart.js';
 import { explainItem, type ForecastReason } from './explain.js';
 import { PopularityRanking } from './popularity.js';
 
@@ -45,6 +51,8 @@ export interface ForecastRequest {
   filter: ForecastFilter;
   explain: boolean;
   mode: ForecastMode;
+  /** What the visitor is looking at: its item joins the model's input as the newest VIEW. */
+  context: ForecastContext | null;
 }
 
 export interface ForecastItem {
@@ -63,6 +71,9 @@ export interface Forecast {
   id: string;
   modelVersion: string;
   mode: ForecastMode;
+  /** Which path served it: the model, or which fallback (forecast/coldstart.ts). */
+  strategy: ForecastStrategy;
+  strategyDetail: string | null;
   generatedAt: Date;
   basedOnEvents: number;
   items: ForecastItem[];
@@ -110,6 +121,9 @@ interface Resolved {
   rows: SubjectEventRow[] | null;
   userId: string | null;
   sessionId: string | null;
+  profile: Record<string, unknown>;
+  /** The last of `events` is the request's context item, not a stored or given event. */
+  contextEvent: boolean;
 }
 
 export interface EngineOptions {
@@ -198,7 +212,7 @@ export class ForecastEngine {
     });
     const [modelOut, popularOut] = await Promise.all([
       this.forecastWithModel(modelIdx.map((i) => resolved[i] as Resolved)),
-      this.forecastByPopularity(popularIdx.map((i) => resolved[i] as Resolved)),
+      this.forecastWithFallbacks(popularIdx.map((i) => resolved[i] as Resolved)),
     ]);
     modelIdx.forEach((i, k) => (results[i] = modelOut[k] as Forecast));
     popularIdx.forEach((i, k) => (results[i] = popularOut[k] as Forecast));
@@ -250,24 +264,46 @@ export class ForecastEngine {
     const sessionIds = unique(
       requests.flatMap((r) => (r.subject.kind === 'session' ? [r.subject.sessionId] : [])),
     );
-    const anonItems = unique(
-      requests.flatMap((r) =>
-        r.subject.kind === 'anonymous'
+    const itemIds = unique(
+      requests.flatMap((r) => [
+        ...(r.subject.kind === 'anonymous'
           ? r.subject.events.flatMap((e) => (e.itemId ? [e.itemId] : []))
-          : [],
-      ),
+          : []),
+        ...(r.context?.itemId ? [r.context.itemId] : []),
+      ]),
     );
-    const [users, sessions, knownItems] = await Promise.all([
+    const categoryIds = unique(
+      requests.flatMap((r) => (r.context?.categoryId ? [r.context.categoryId] : [])),
+    );
+    const existing = (table: string, ids: string[]) =>
+      ids.length
+        ? this.db
+            .query<{ id: string }>(`SELECT id FROM ${table} WHERE id = ANY($1::text[])`, [ids])
+            .then((r) => new Set(r.rows.map((x) => x.id)))
+        : Promise.resolve(new Set<string>());
+    const [users, sessions, knownItems, knownCategories] = await Promise.all([
       subjectHistories(this.db, 'user', userIds, HISTORY_LIMIT),
       subjectHistories(this.db, 'session', sessionIds, HISTORY_LIMIT),
-      anonItems.length
-        ? this.db
-            .query<{ id: string }>(`SELECT id FROM items WHERE id = ANY($1::text[])`, [anonItems])
-            .then((r) => new Set(r.rows.map((x) => x.id)))
-        : new Set<string>(),
+      existing('items', itemIds),
+      existing('categories', categoryIds),
     ]);
     return requests.map((request): Resolved | Error => {
       const s = request.subject;
+      const ctx = request.context;
+      if (ctx?.itemId && !knownItems.has(ctx.itemId))
+        return new ForecastInputError(
+          'BAD_USER_INPUT',
+          `context.itemId: no item with id "${ctx.itemId}"`,
+        );
+      if (ctx?.categoryId && !knownCategories.has(ctx.categoryId))
+        return new ForecastInputError(
+          'BAD_USER_INPUT',
+          `context.categoryId: no category with id "${ctx.categoryId}"`,
+        );
+      // The context item is what the visitor is looking at now: the newest event.
+      const withContext = (events: readonly SequenceEvent[]) =>
+        ctx?.itemId ? [...events, { itemId: ctx.itemId, type: 'VIEW', occurredAt: null }] : events;
+      const contextEvent = Boolean(ctx?.itemId);
       if (s.kind === 'user' || s.kind === 'session') {
         const id = s.kind === 'user' ? s.userId : s.sessionId;
         const history = (s.kind === 'user' ? users : sessions).get(id);
@@ -278,9 +314,13 @@ export class ForecastEngine {
           request,
           dataset: history.dataset,
           rows,
-          events: rows.map((r) => ({ itemId: r.itemId, type: r.type, occurredAt: r.occurredAt })),
+          events: withContext(
+            rows.map((r) => ({ itemId: r.itemId, type: r.type, occurredAt: r.occurredAt })),
+          ),
           userId: s.kind === 'user' ? id : (rows[0]?.userId ?? null),
           sessionId: s.kind === 'session' ? id : null,
+          profile: history.profile,
+          contextEvent,
         };
       }
       const missing = s.events.findIndex((e) => e.itemId !== null && !knownItems.has(e.itemId));
@@ -294,9 +334,11 @@ export class ForecastEngine {
         request,
         dataset: this.model.manifest.dataset,
         rows: null,
-        events: s.events,
+        events: withContext(s.events),
         userId: null,
         sessionId: null,
+        profile: {},
+        contextEvent,
       };
     });
   }
@@ -433,10 +475,17 @@ export class ForecastEngine {
             : null,
         };
       });
+      // Served from the context item alone when no event of the subject's own is on a known item.
+      const own = r.contextEvent ? r.events.slice(0, -1) : r.events;
+      const fromContext = !own.some((e) => this.model.knows(e.itemId));
       return {
         id: randomUUID(),
         modelVersion: this.model.version,
         mode: 'MODEL' as const,
+        strategy: fromContext ? ('CONTEXT_ITEM_MODEL' as const) : ('SEQUENCE_MODEL' as const),
+        strategyDetail: fromContext
+          ? `the sequence model from the context item ${r.request.context?.itemId} alone`
+          : null,
         generatedAt: new Date(),
         // what the encoder saw: the newest maxLen events on items it knows
         basedOnEvents: Math.min(
@@ -458,50 +507,49 @@ export class ForecastEngine {
     });
   }
 
-  private async forecastByPopularity(batch: readonly Resolved[]): Promise<Forecast[]> {
+  /**
+   * Subjects the model does not serve: the popularity baseline (`mode: POPULARITY`), or, for a
+   * model forecast of a shopper the model cannot read, the cold-start chain of
+   * forecast/coldstart.ts (context category, profile segment, dataset, catalogue, global).
+   */
+  private async forecastWithFallbacks(batch: readonly Resolved[]): Promise<Forecast[]> {
     return Promise.all(
       batch.map(async (r) => {
         const t0 = performance.now();
-        const snap = await this.popularity.get(r.dataset);
-        const f = r.request.filter;
-        const excluded = new Set(exclusions(r));
-        const wanted = f.categoryIds && f.categoryIds.length > 0 ? new Set(f.categoryIds) : null;
-        const top = snap.items[0]?.count ?? 1;
-        const items = snap.items
-          .filter(
-            (it) =>
-              !excluded.has(it.id) &&
-              (!f.inStockOnly || it.inStock) &&
-              (f.minPrice === null || (it.price !== null && it.price >= f.minPrice)) &&
-              (f.maxPrice === null || (it.price !== null && it.price <= f.maxPrice)) &&
-              (!wanted || it.categoryIds.some((c) => wanted.has(c))),
-          )
-          .slice(0, r.request.first)
-          .map((it, rank) => ({
-            itemId: it.id,
-            rank: rank + 1,
-            score: it.count,
-            reasons: r.request.explain
-              ? [
-                  {
-                    kind: 'POPULAR' as const,
-                    message: `among the most interacted items of ${r.dataset} (${it.count} interactions)`,
-                    weight: it.count / top,
-                    eventIndex: null,
-                    eventId: null,
-                    categoryId: null,
-                  },
-                ]
-              : null,
-          }));
+        const coldStart = r.request.mode === 'MODEL';
+        const ranked = await serveFromSources(
+          rankingSources(this.popularity, r.dataset, r.profile, r.request.context, coldStart),
+          r.request.filter,
+          new Set(exclusions(r)),
+          r.request.first,
+        );
+        const items = ranked.items.map(({ item: it, source }, rank) => ({
+          itemId: it.id,
+          rank: rank + 1,
+          score: it.count,
+          reasons: r.request.explain
+            ? [
+                {
+                  kind: 'POPULAR' as const,
+                  message: `${source.detail}: ${it.count} interactions with this item`,
+                  weight: it.count / Math.max(1, source.snapshot.items[0]?.count ?? 1),
+                  eventIndex: null,
+                  eventId: null,
+                  categoryId: null,
+                },
+              ]
+            : null,
+        }));
         return {
           id: randomUUID(),
           modelVersion: POPULARITY_VERSION,
           mode: 'POPULARITY' as const,
+          strategy: ranked.strategy,
+          strategyDetail: ranked.detail,
           generatedAt: new Date(),
           basedOnEvents: 0,
           items,
-          categories: snap.categories.slice(0, MAX_CATEGORIES),
+          categories: ranked.categories.slice(0, MAX_CATEGORIES),
           purchaseProbability: null,
           executionProvider: 'none',
           timing: {
@@ -567,6 +615,7 @@ function toRecord(f: Forecast, r: Resolved): ForecastRecord {
     items: f.items.map(({ itemId, rank, score }) => ({ itemId, rank, score })),
     categories: f.categories.slice(0, 10),
     purchaseProbability: f.purchaseProbability,
+    strategy: f.strategy,
     createdAt: f.generatedAt,
   };
 }

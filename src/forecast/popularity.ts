@@ -1,6 +1,8 @@
-// Popularity baseline: the most-interacted items of a dataset. It is what a storefront shows
-// without a model, so the API serves it on request for comparison, and for shoppers the model
-// knows nothing about (no events on items it was trained on).
+// Popularity rankings: the most-interacted items of a scope — a dataset (the baseline a
+// storefront shows without a model, served on request for comparison), one category of it,
+// the shoppers of one profile segment, or every dataset at once — and a dataset's catalogue
+// newest first (a shop with products but no events yet). They serve shoppers the model cannot
+// read (forecast/coldstart.ts).
 import { itemCategoryIdsSql } from '../db/items.js';
 import type { Queryable } from '../db/client.js';
 
@@ -16,11 +18,49 @@ export interface PopularitySnapshot {
   items: PopularItem[];
   /** Share of category-tagged interactions per category, largest first; sums to 1. */
   categories: { categoryId: string; probability: number }[];
+  /** Interactions (events with an item) in the scope, not only those of the listed items. */
+  interactions: number;
 }
 
-const TOP_ITEMS = 2000;
+export type PopularityScope =
+  | { kind: 'dataset'; dataset: string }
+  | { kind: 'category'; dataset: string; categoryId: string }
+  /** Users of `dataset` whose profile contains every attribute of `segment`. */
+  | { kind: 'segment'; dataset: string; segment: Record<string, string | number | boolean> }
+  | { kind: 'catalogue'; dataset: string }
+  | { kind: 'global' };
 
-/** Per-dataset popularity, recomputed at most every `ttlMs` (one aggregate query). */
+const TOP_ITEMS = 2000;
+const MAX_CACHED = 1000;
+
+/** The scope's interactions as (item_id) rows, with its parameters after $1 = TOP_ITEMS. */
+function interactionsOf(scope: PopularityScope): { from: string; params: unknown[] } {
+  switch (scope.kind) {
+    case 'dataset':
+      return {
+        from: `SELECT item_id FROM events WHERE dataset = $2 AND item_id IS NOT NULL`,
+        params: [scope.dataset],
+      };
+    case 'category':
+      return {
+        from: `SELECT e.item_id FROM item_categories ic JOIN events e ON e.item_id = ic.item_id
+               WHERE ic.category_id = $3 AND e.dataset = $2`,
+        params: [scope.dataset, scope.categoryId],
+      };
+    case 'segment':
+      return {
+        from: `SELECT e.item_id FROM users u JOIN events e ON e.user_id = u.id
+               WHERE u.dataset = $2 AND u.profile @> $3::jsonb AND e.item_id IS NOT NULL`,
+        params: [scope.dataset, JSON.stringify(scope.segment)],
+      };
+    case 'catalogue':
+      throw new Error('the catalogue scope has no interactions');
+    case 'global':
+      return { from: `SELECT item_id FROM events WHERE item_id IS NOT NULL`, params: [] };
+  }
+}
+
+/** Per-scope rankings, recomputed at most every `ttlMs` (one aggregate query per scope). */
 export class PopularityRanking {
   private readonly cache = new Map<string, { at: number; snapshot: Promise<PopularitySnapshot> }>();
 
@@ -30,31 +70,50 @@ export class PopularityRanking {
   ) {}
 
   get(dataset: string): Promise<PopularitySnapshot> {
-    const hit = this.cache.get(dataset);
+    return this.of({ kind: 'dataset', dataset });
+  }
+
+  of(scope: PopularityScope): Promise<PopularitySnapshot> {
+    const key = JSON.stringify(scope);
+    const hit = this.cache.get(key);
     if (hit && Date.now() - hit.at < this.ttlMs) return hit.snapshot;
-    const snapshot = this.compute(dataset);
-    this.cache.set(dataset, { at: Date.now(), snapshot });
-    snapshot.catch(() => this.cache.delete(dataset));
+    const snapshot = this.compute(scope);
+    this.cache.delete(key);
+    // Oldest first in insertion order: a bounded cache however many segments are asked for.
+    if (this.cache.size >= MAX_CACHED) this.cache.delete(this.cache.keys().next().value as string);
+    this.cache.set(key, { at: Date.now(), snapshot });
+    snapshot.catch(() => this.cache.delete(key));
     return snapshot;
   }
 
-  private async compute(dataset: string): Promise<PopularitySnapshot> {
-    const { rows } = await this.db.query<{
+  private async compute(scope: PopularityScope): Promise<PopularitySnapshot> {
+    const columns = `i.price::float8 AS price, i.in_stock, ${itemCategoryIdsSql('i')} AS category_ids`;
+    type Row = {
       id: string;
       n: number;
+      total: number;
       price: number | null;
       in_stock: boolean;
       category_ids: string[];
-    }>(
-      `SELECT c.item_id AS id, c.n, i.price::float8 AS price, i.in_stock,
-              ${itemCategoryIdsSql('i')} AS category_ids
-       FROM (SELECT item_id, count(*)::int AS n FROM events
-             WHERE dataset = $1 AND item_id IS NOT NULL
-             GROUP BY item_id ORDER BY n DESC, item_id LIMIT $2) c
-       JOIN items i ON i.id = c.item_id
-       ORDER BY c.n DESC, c.item_id`,
-      [dataset, TOP_ITEMS],
-    );
+    };
+    let rows: Row[];
+    if (scope.kind === 'catalogue') {
+      ({ rows } = await this.db.query<Row>(
+        `SELECT i.id, 0 AS n, 0 AS total, ${columns} FROM items i WHERE i.dataset = $2
+         ORDER BY i.created_at DESC, i.id LIMIT $1`,
+        [TOP_ITEMS, scope.dataset],
+      ));
+    } else {
+      const { from, params } = interactionsOf(scope);
+      ({ rows } = await this.db.query<Row>(
+        `SELECT c.item_id AS id, c.n, c.total::float8 AS total, ${columns}
+         FROM (SELECT item_id, count(*)::int AS n, sum(count(*)) OVER () AS total
+               FROM (${from}) x GROUP BY item_id ORDER BY n DESC, item_id LIMIT $1) c
+         JOIN items i ON i.id = c.item_id
+         ORDER BY c.n DESC, c.item_id`,
+        [TOP_ITEMS, ...params],
+      ));
+    }
     const items = rows.map((r) => ({
       id: r.id,
       count: r.n,
@@ -71,8 +130,9 @@ export class PopularityRanking {
       }
     }
     const categories = [...perCategory]
+      .filter(([, n]) => n > 0)
       .map(([categoryId, n]) => ({ categoryId, probability: n / total }))
       .sort((a, b) => b.probability - a.probability);
-    return { items, categories };
+    return { items, categories, interactions: rows[0]?.total ?? 0 };
   }
 }

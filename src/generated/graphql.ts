@@ -8,6 +8,9 @@ import type { SessionRow } from '../db/sessions.js';
 import type { EventRow } from '../db/events.js';
 import type { Forecast, ForecastItem } from '../forecast/engine.js';
 import type { ForecastReason as ForecastReasonModel } from '../forecast/explain.js';
+import type { Timeline, TimelineBucketShares } from '../evolution/timeline.js';
+import type { CategoryWeight, Drift, CategoryShift as CategoryShiftModel } from '../evolution/distribution.js';
+import type { Trends, Trend } from '../evolution/trends.js';
 import type { Context } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -91,6 +94,51 @@ export type CategoryProbability = {
   category: Category;
   /** Probability in [0, 1]. */
   probability: Scalars['Float']['output'];
+};
+
+/** A category's share of a run of events. */
+export type CategoryShare = {
+  __typename?: 'CategoryShare';
+  /** The category. */
+  category: Category;
+  /** Share of the run's category mass, in [0, 1]. */
+  share: Scalars['Float']['output'];
+  /** Events' weight in the category (each event adds 1/k to each of its item's k categories). */
+  weight: Scalars['Float']['output'];
+};
+
+/** A category's share in the recent and in the long-term window. */
+export type CategoryShift = {
+  __typename?: 'CategoryShift';
+  /** The category. */
+  category: Category;
+  /** recentShare − longTermShare. */
+  change: Scalars['Float']['output'];
+  /** Share among the long-term window's events. */
+  longTermShare: Scalars['Float']['output'];
+  /** Share among the recent window's events (not smoothed). */
+  recentShare: Scalars['Float']['output'];
+};
+
+/** A category's interactions in the two windows. */
+export type CategoryTrend = {
+  __typename?: 'CategoryTrend';
+  /** The category. */
+  category: Category;
+  /**
+   * Ratio of add-one smoothed shares, ((r + 1) / (R + 1)) / ((p + 1) / (P + 1)) with r, p this
+   * category's and R, P all interactions of the recent and previous window: 1 = unchanged share,
+   * above 1 = growing; finite for a category new in the recent window.
+   */
+  growth: Scalars['Float']['output'];
+  /** Interactions in the previous window. */
+  previousCount: Scalars['Int']['output'];
+  /** previousCount / the previous window's interactions. */
+  previousShare: Scalars['Float']['output'];
+  /** Interactions with its items in the recent window (at least `minSupport`). */
+  recentCount: Scalars['Int']['output'];
+  /** recentCount / the window's interactions (an item of k categories counts in each). */
+  recentShare: Scalars['Float']['output'];
 };
 
 /** Origin of an item's retrieval embedding. */
@@ -190,6 +238,22 @@ export type EventType =
   /** Looked at an item's page. */
   | 'VIEW';
 
+/** What the visitor is looking at when the forecast is asked for. Not stored as an event. */
+export type ForecastContext = {
+  /**
+   * The category on screen: when the model cannot serve the shopper, the most interacted items
+   * of this category come first (strategy CATEGORY_POPULARITY). Must exist (BAD_USER_INPUT).
+   */
+  categoryId?: InputMaybe<Scalars['ID']['input']>;
+  /**
+   * The item on screen: the model reads it as the newest VIEW after the subject's events, so a
+   * shopper without history is still served by the model (strategy CONTEXT_ITEM_MODEL) when the
+   * model knows the item. A reason that points at it has `event: null` and `inputIndex` = the
+   * number of the subject's events read (it counts as the newest). Must exist (BAD_USER_INPUT).
+   */
+  itemId?: InputMaybe<Scalars['ID']['input']>;
+};
+
 /** Candidate filters. They are applied in SQL during retrieval, so `first` items still come back when enough match. */
 export type ForecastFilter = {
   /** Only items in at least one of these categories. */
@@ -269,6 +333,33 @@ export type ForecastReasonKind =
   /** A past event that weighed heavily in the forecast and points to this item. */
   | 'RECENT_EVENT';
 
+/**
+ * Which path served a forecast. The model serves every shopper with at least one event on an item
+ * it knows (or a context item it knows); the others (no events yet, events only on items of another
+ * dataset or unknown to the model) fall back along this chain, most specific first, each source
+ * filling the slots the one before left empty (so a forecast is empty only when no item of the
+ * dataset passes the filter). `mode: POPULARITY` starts at DATASET_POPULARITY.
+ */
+export type ForecastStrategy =
+  /** The dataset's newest items: it has items but no interactions yet. */
+  | 'CATALOGUE'
+  /** Most interacted items of the context category (`context.categoryId`). */
+  | 'CATEGORY_POPULARITY'
+  /** The sequence model from the context item alone: the subject has no event it can read. */
+  | 'CONTEXT_ITEM_MODEL'
+  /** Most interacted items of the subject's dataset (the popularity baseline). */
+  | 'DATASET_POPULARITY'
+  /** Most interacted items of every dataset: the subject's dataset has no items at all. */
+  | 'GLOBAL_POPULARITY'
+  /**
+   * Most interacted items among the dataset's shoppers with the same profile attributes: all the
+   * shopper's scalar attributes together, else the single attribute with most interactions; a
+   * segment needs 20 interactions to be used. `strategyDetail` names the segment.
+   */
+  | 'SEGMENT_POPULARITY'
+  /** The sequence model from the subject's events (and the context item, when given). */
+  | 'SEQUENCE_MODEL';
+
 /** Latency breakdown of one forecast, in milliseconds. */
 export type ForecastTiming = {
   __typename?: 'ForecastTiming';
@@ -280,6 +371,82 @@ export type ForecastTiming = {
   queueMs: Scalars['Float']['output'];
   /** Time of the pgvector candidate query. */
   retrievalMs: Scalars['Float']['output'];
+};
+
+/** One bucket of an interest timeline. */
+export type InterestBucket = {
+  __typename?: 'InterestBucket';
+  /**
+   * The bucket's categories, largest share first. An event on an item of k categories adds 1/k to
+   * each, so the shares of a bucket sum to 1.
+   */
+  categories: Array<CategoryShare>;
+  /** Events on items with at least one category: the denominator of the shares. */
+  categorisedEvents: Scalars['Int']['output'];
+  /** End of a calendar bucket (exclusive); null for EVENTS buckets. */
+  end?: Maybe<Scalars['DateTime']['output']>;
+  /** Events in the bucket (all types, with or without an item). */
+  eventCount: Scalars['Int']['output'];
+  /** Position in the history (1 = oldest) of the bucket's first event. */
+  firstPosition: Scalars['Int']['output'];
+  /** Position in the history of the bucket's last event. */
+  lastPosition: Scalars['Int']['output'];
+  /** Start of a calendar bucket (inclusive); null for EVENTS buckets. */
+  start?: Maybe<Scalars['DateTime']['output']>;
+};
+
+
+/** One bucket of an interest timeline. */
+export type InterestBucketCategoriesArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/**
+ * How far a shopper's recent interests have moved from their long-term ones. Computed from
+ * categorised events (events on items with categories): the recent window is the newest `recent`
+ * of them, the long-term window every categorised event before it (up to 5,000 events read).
+ */
+export type InterestDrift = {
+  __typename?: 'InterestDrift';
+  /** Categories whose share grew by at least 0.05, largest growth first. */
+  gained: Array<CategoryShift>;
+  /** Categorised events in the long-term window. */
+  longTermEvents: Scalars['Int']['output'];
+  /** Categories whose share fell by at least 0.05, largest fall first. */
+  lost: Array<CategoryShift>;
+  /** score ≥ threshold: the shopper is moving to other categories. */
+  migrating: Scalars['Boolean']['output'];
+  /** Categorised events in the recent window. */
+  recentEvents: Scalars['Int']['output'];
+  /**
+   * Jensen–Shannon divergence (base 2, in [0, 1]) between the recent window's category shares,
+   * shrunk toward the long-term shares by 2 pseudo-events (so that a short window is not yet a
+   * migration), and the long-term shares: 0 when the recent window is in the same proportions as
+   * the history, 1 when they share no category.
+   */
+  score: Scalars['Float']['output'];
+  /** The threshold, chosen on held-out data (docs/interests.md). */
+  threshold: Scalars['Float']['output'];
+};
+
+
+/**
+ * How far a shopper's recent interests have moved from their long-term ones. Computed from
+ * categorised events (events on items with categories): the recent window is the newest `recent`
+ * of them, the long-term window every categorised event before it (up to 5,000 events read).
+ */
+export type InterestDriftGainedArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+/**
+ * How far a shopper's recent interests have moved from their long-term ones. Computed from
+ * categorised events (events on items with categories): the recent window is the newest `recent`
+ * of them, the long-term window every categorised event before it (up to 5,000 events read).
+ */
+export type InterestDriftLostArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 /** A forecast of a shopper's next interests. Every served forecast is stored under its id. */
@@ -307,6 +474,10 @@ export type InterestForecast = {
    * honestly estimate one.
    */
   purchaseProbability?: Maybe<Scalars['Float']['output']>;
+  /** Which path served it: the model, or which cold-start fallback (the first that served an item). */
+  strategy: ForecastStrategy;
+  /** The strategy in words, e.g. the segment or category ranked; null for SEQUENCE_MODEL. */
+  strategyDetail?: Maybe<Scalars['String']['output']>;
   /** Where the time went, for debugging. */
   timing: ForecastTiming;
 };
@@ -315,6 +486,25 @@ export type InterestForecast = {
 /** A forecast of a shopper's next interests. Every served forecast is stored under its id. */
 export type InterestForecastCategoriesArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** A shopper's category distribution per bucket, oldest bucket first. */
+export type InterestTimeline = {
+  __typename?: 'InterestTimeline';
+  /** How the events are grouped. */
+  bucket: TimelineBucket;
+  /**
+   * The newest `last` buckets that hold events, oldest first (buckets without events are left
+   * out). When the history is longer than the 5,000 newest events read, the oldest bucket read is
+   * dropped because it may be incomplete.
+   */
+  buckets: Array<InterestBucket>;
+  /** Events read (the newest, at most 5,000). */
+  readEvents: Scalars['Int']['output'];
+  /** Events per bucket for EVENTS; null for calendar buckets. */
+  size?: Maybe<Scalars['Int']['output']>;
+  /** Events left out of calendar buckets because they have no time. */
+  undatedEvents: Scalars['Int']['output'];
 };
 
 /**
@@ -418,6 +608,23 @@ export type ItemInput = {
   title?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** An item's interactions in the two windows (fields as in CategoryTrend). */
+export type ItemTrend = {
+  __typename?: 'ItemTrend';
+  /** Ratio of add-one smoothed shares (see CategoryTrend.growth). */
+  growth: Scalars['Float']['output'];
+  /** The item. */
+  item: Item;
+  /** Interactions in the previous window. */
+  previousCount: Scalars['Int']['output'];
+  /** previousCount / the previous window's interactions. */
+  previousShare: Scalars['Float']['output'];
+  /** Interactions in the recent window (at least `minSupport`). */
+  recentCount: Scalars['Int']['output'];
+  /** recentCount / the window's interactions. */
+  recentShare: Scalars['Float']['output'];
+};
+
 /** Writes: behaviour ingestion and catalogue changes. */
 export type Mutation = {
   __typename?: 'Mutation';
@@ -434,6 +641,11 @@ export type Mutation = {
    * loses its content embedding until it is re-embedded; a learned (model) embedding is kept.
    */
   upsertItem: Item;
+  /**
+   * Creates a user or replaces its profile; its events are untouched. BAD_USER_INPUT (naming
+   * `input.profile.<key>`) for a profile outside the rules of UserInput.profile; nothing is written.
+   */
+  upsertUser: User;
 };
 
 
@@ -446,6 +658,12 @@ export type MutationRecordEventsArgs = {
 /** Writes: behaviour ingestion and catalogue changes. */
 export type MutationUpsertItemArgs = {
   input: ItemInput;
+};
+
+
+/** Writes: behaviour ingestion and catalogue changes. */
+export type MutationUpsertUserArgs = {
+  input: UserInput;
 };
 
 /** Relay pagination state of a connection page. */
@@ -491,6 +709,14 @@ export type Query = {
   itemsByIds: Array<Maybe<Item>>;
   /** A session by id; null when there is none. */
   session?: Maybe<Session>;
+  /**
+   * Categories whose share of the dataset's interactions grew most in the recent `window` days.
+   * Needs dated events (DIGINETICA, events recorded through recordEvents); BAD_USER_INPUT for an
+   * unknown dataset, a dataset without dated events, or arguments out of range.
+   */
+  trendingCategories: Trending;
+  /** Items whose share of the dataset's interactions grew most (arguments as trendingCategories). */
+  trendingItems: Trending;
   /** A user by id; null when there is none. */
   user?: Maybe<User>;
   /** Users, ordered by id. */
@@ -539,6 +765,7 @@ export type QueryEventArgs = {
  * directions at once); a page holds at most the server's MAX_PAGE_SIZE (default 100) nodes.
  */
 export type QueryInterestForecastArgs = {
+  context?: InputMaybe<ForecastContext>;
   explain?: InputMaybe<Scalars['Boolean']['input']>;
   filter?: InputMaybe<ForecastFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
@@ -590,6 +817,34 @@ export type QueryItemsByIdsArgs = {
  */
 export type QuerySessionArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+/**
+ * Read access to the catalogue, the shoppers and their behaviour. List fields are Relay cursor
+ * connections: page forward with `first`/`after`, backward with `last`/`before` (not both
+ * directions at once); a page holds at most the server's MAX_PAGE_SIZE (default 100) nodes.
+ */
+export type QueryTrendingCategoriesArgs = {
+  asOf?: InputMaybe<Scalars['Date']['input']>;
+  dataset: Scalars['String']['input'];
+  first?: InputMaybe<Scalars['Int']['input']>;
+  minSupport?: InputMaybe<Scalars['Int']['input']>;
+  window?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+/**
+ * Read access to the catalogue, the shoppers and their behaviour. List fields are Relay cursor
+ * connections: page forward with `first`/`after`, backward with `last`/`before` (not both
+ * directions at once); a page holds at most the server's MAX_PAGE_SIZE (default 100) nodes.
+ */
+export type QueryTrendingItemsArgs = {
+  asOf?: InputMaybe<Scalars['Date']['input']>;
+  dataset: Scalars['String']['input'];
+  first?: InputMaybe<Scalars['Int']['input']>;
+  minSupport?: InputMaybe<Scalars['Int']['input']>;
+  window?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -663,6 +918,8 @@ export type Session = {
   id: Scalars['ID']['output'];
   /** Forecast from this session's events only (see Query.interestForecast). */
   interestForecast: InterestForecast;
+  /** The session's category distribution over time (see User.interestTimeline). */
+  interestTimeline: InterestTimeline;
   /** Time of the session's latest event; null when unknown (as for startedAt). */
   lastEventAt?: Maybe<Scalars['DateTime']['output']>;
   /**
@@ -686,10 +943,19 @@ export type SessionEventsArgs = {
 
 /** One visit of a shopper to the shop. Anonymous when it has no user. */
 export type SessionInterestForecastArgs = {
+  context?: InputMaybe<ForecastContext>;
   explain?: InputMaybe<Scalars['Boolean']['input']>;
   filter?: InputMaybe<ForecastFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
   mode?: InputMaybe<ForecastMode>;
+};
+
+
+/** One visit of a shopper to the shop. Anonymous when it has no user. */
+export type SessionInterestTimelineArgs = {
+  bucket?: InputMaybe<TimelineBucket>;
+  last?: InputMaybe<Scalars['Int']['input']>;
+  size?: InputMaybe<Scalars['Int']['input']>;
 };
 
 /** A page of sessions. */
@@ -710,6 +976,51 @@ export type SessionEdge = {
   node: Session;
 };
 
+/**
+ * How a timeline groups events. Calendar buckets (UTC) read each event's time: `occurredAt`, or
+ * the day for sources that give only the day (DIGINETICA); events without either are left out and
+ * counted in `undatedEvents`. Amazon review sequences have no times at all: use EVENTS for them
+ * (the gateway never invents a date).
+ */
+export type TimelineBucket =
+  /** One UTC calendar day. */
+  | 'DAY'
+  /**
+   * A run of `size` events by position in the history (1–size, size+1–2·size, …; for a user, the
+   * position across all their sessions; for a session, within it), for sources without times.
+   */
+  | 'EVENTS'
+  /** One calendar month (UTC). */
+  | 'MONTH'
+  /** One ISO week (Monday to Sunday, UTC). */
+  | 'WEEK';
+
+/**
+ * What grew in a dataset: interaction shares in the recent window of days against the window
+ * of the same length just before it.
+ */
+export type Trending = {
+  __typename?: 'Trending';
+  /** Last day of the recent window (the dataset's newest event day unless `asOf` was given). */
+  asOf: Scalars['Date']['output'];
+  /** Most growing first (by growth, then recent count). */
+  categories?: Maybe<Array<CategoryTrend>>;
+  /** The dataset. */
+  dataset: Scalars['String']['output'];
+  /** Most growing first (by growth, then recent count). */
+  items?: Maybe<Array<ItemTrend>>;
+  /** First day of the previous window. */
+  previousFrom: Scalars['Date']['output'];
+  /** Interactions in the previous window. */
+  previousInteractions: Scalars['Int']['output'];
+  /** First day of the recent window. */
+  recentFrom: Scalars['Date']['output'];
+  /** Interactions (events with an item) in the recent window. */
+  recentInteractions: Scalars['Int']['output'];
+  /** Length of each window in days. */
+  window: Scalars['Int']['output'];
+};
+
 /** A shopper. Ids are namespaced by data set (e.g. `beauty:1`, `diginetica:18278`). */
 export type User = {
   __typename?: 'User';
@@ -721,8 +1032,18 @@ export type User = {
   events: EventConnection;
   /** Namespaced user id. */
   id: Scalars['ID']['output'];
+  /**
+   * How far the user's recent interests moved from their long-term ones; null when the history has
+   * fewer than `recent` + 3 categorised events (no long-term window to compare with).
+   */
+  interestDrift?: Maybe<InterestDrift>;
   /** This user's interest forecast (see Query.interestForecast). */
   interestForecast: InterestForecast;
+  /**
+   * The user's category distribution over time, across sessions. BAD_USER_INPUT for a size or
+   * last out of range.
+   */
+  interestTimeline: InterestTimeline;
   /** Profile attributes given by the shop (a JSON object; empty when none are known). */
   profile: Scalars['JSON']['output'];
   /** The user's sessions, ordered by id. Empty for sources without sessions (Amazon reviews). */
@@ -740,11 +1061,26 @@ export type UserEventsArgs = {
 
 
 /** A shopper. Ids are namespaced by data set (e.g. `beauty:1`, `diginetica:18278`). */
+export type UserInterestDriftArgs = {
+  recent?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+/** A shopper. Ids are namespaced by data set (e.g. `beauty:1`, `diginetica:18278`). */
 export type UserInterestForecastArgs = {
+  context?: InputMaybe<ForecastContext>;
   explain?: InputMaybe<Scalars['Boolean']['input']>;
   filter?: InputMaybe<ForecastFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
   mode?: InputMaybe<ForecastMode>;
+};
+
+
+/** A shopper. Ids are namespaced by data set (e.g. `beauty:1`, `diginetica:18278`). */
+export type UserInterestTimelineArgs = {
+  bucket?: InputMaybe<TimelineBucket>;
+  last?: InputMaybe<Scalars['Int']['input']>;
+  size?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -772,6 +1108,20 @@ export type UserEdge = {
   cursor: Scalars['String']['output'];
   /** The user. */
   node: User;
+};
+
+/**
+ * A shopper's profile as the shop knows it: attributes that segment shoppers without history
+ * (ForecastStrategy SEGMENT_POPULARITY), e.g. `{"country": "DE", "loyalty": "gold"}`.
+ */
+export type UserInput = {
+  /** Namespaced user id (`<dataset>:<id>`); created when it does not exist. */
+  id: Scalars['ID']['input'];
+  /**
+   * Replaces the stored profile: an object of at most 32 attributes, keys of 1–64 letters, digits,
+   * `_`, `-` or `.`, values strings (at most 200 characters), finite numbers, booleans or null.
+   */
+  profile: Scalars['JSON']['input'];
 };
 
 
@@ -854,6 +1204,9 @@ export type ResolversTypes = {
   CategoryConnection: ResolverTypeWrapper<Omit<CategoryConnection, 'edges'> & { edges: Array<ResolversTypes['CategoryEdge']> }>;
   CategoryEdge: ResolverTypeWrapper<Omit<CategoryEdge, 'node'> & { node: ResolversTypes['Category'] }>;
   CategoryProbability: ResolverTypeWrapper<{ categoryId: string; probability: number }>;
+  CategoryShare: ResolverTypeWrapper<CategoryWeight>;
+  CategoryShift: ResolverTypeWrapper<CategoryShiftModel>;
+  CategoryTrend: ResolverTypeWrapper<Trend>;
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   EmbeddingSource: EmbeddingSource;
@@ -863,19 +1216,25 @@ export type ResolversTypes = {
   EventInput: EventInput;
   EventType: EventType;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
+  ForecastContext: ForecastContext;
   ForecastFilter: ForecastFilter;
   ForecastMode: ForecastMode;
   ForecastReason: ResolverTypeWrapper<ForecastReasonModel>;
   ForecastReasonKind: ForecastReasonKind;
+  ForecastStrategy: ForecastStrategy;
   ForecastTiming: ResolverTypeWrapper<ForecastTiming>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  InterestBucket: ResolverTypeWrapper<TimelineBucketShares>;
+  InterestDrift: ResolverTypeWrapper<Drift>;
   InterestForecast: ResolverTypeWrapper<Forecast>;
+  InterestTimeline: ResolverTypeWrapper<Timeline>;
   Item: ResolverTypeWrapper<ItemRow>;
   ItemConnection: ResolverTypeWrapper<Omit<ItemConnection, 'edges'> & { edges: Array<ResolversTypes['ItemEdge']> }>;
   ItemEdge: ResolverTypeWrapper<Omit<ItemEdge, 'node'> & { node: ResolversTypes['Item'] }>;
   ItemFilter: ItemFilter;
   ItemInput: ItemInput;
+  ItemTrend: ResolverTypeWrapper<Trend>;
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
@@ -887,9 +1246,12 @@ export type ResolversTypes = {
   SessionConnection: ResolverTypeWrapper<Omit<SessionConnection, 'edges'> & { edges: Array<ResolversTypes['SessionEdge']> }>;
   SessionEdge: ResolverTypeWrapper<Omit<SessionEdge, 'node'> & { node: ResolversTypes['Session'] }>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  TimelineBucket: TimelineBucket;
+  Trending: ResolverTypeWrapper<Trends>;
   User: ResolverTypeWrapper<UserRow>;
   UserConnection: ResolverTypeWrapper<Omit<UserConnection, 'edges'> & { edges: Array<ResolversTypes['UserEdge']> }>;
   UserEdge: ResolverTypeWrapper<Omit<UserEdge, 'node'> & { node: ResolversTypes['User'] }>;
+  UserInput: UserInput;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -901,6 +1263,9 @@ export type ResolversParentTypes = {
   CategoryConnection: Omit<CategoryConnection, 'edges'> & { edges: Array<ResolversParentTypes['CategoryEdge']> };
   CategoryEdge: Omit<CategoryEdge, 'node'> & { node: ResolversParentTypes['Category'] };
   CategoryProbability: { categoryId: string; probability: number };
+  CategoryShare: CategoryWeight;
+  CategoryShift: CategoryShiftModel;
+  CategoryTrend: Trend;
   Date: Scalars['Date']['output'];
   DateTime: Scalars['DateTime']['output'];
   Event: EventRow;
@@ -908,17 +1273,22 @@ export type ResolversParentTypes = {
   EventEdge: Omit<EventEdge, 'node'> & { node: ResolversParentTypes['Event'] };
   EventInput: EventInput;
   Float: Scalars['Float']['output'];
+  ForecastContext: ForecastContext;
   ForecastFilter: ForecastFilter;
   ForecastReason: ForecastReasonModel;
   ForecastTiming: ForecastTiming;
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
+  InterestBucket: TimelineBucketShares;
+  InterestDrift: Drift;
   InterestForecast: Forecast;
+  InterestTimeline: Timeline;
   Item: ItemRow;
   ItemConnection: Omit<ItemConnection, 'edges'> & { edges: Array<ResolversParentTypes['ItemEdge']> };
   ItemEdge: Omit<ItemEdge, 'node'> & { node: ResolversParentTypes['Item'] };
   ItemFilter: ItemFilter;
   ItemInput: ItemInput;
+  ItemTrend: Trend;
   JSON: Scalars['JSON']['output'];
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
@@ -930,9 +1300,11 @@ export type ResolversParentTypes = {
   SessionConnection: Omit<SessionConnection, 'edges'> & { edges: Array<ResolversParentTypes['SessionEdge']> };
   SessionEdge: Omit<SessionEdge, 'node'> & { node: ResolversParentTypes['Session'] };
   String: Scalars['String']['output'];
+  Trending: Trends;
   User: UserRow;
   UserConnection: Omit<UserConnection, 'edges'> & { edges: Array<ResolversParentTypes['UserEdge']> };
   UserEdge: Omit<UserEdge, 'node'> & { node: ResolversParentTypes['User'] };
+  UserInput: UserInput;
 };
 
 export type AboutResolvers<ContextType = Context, ParentType extends ResolversParentTypes['About'] = ResolversParentTypes['About']> = {
@@ -961,6 +1333,28 @@ export type CategoryEdgeResolvers<ContextType = Context, ParentType extends Reso
 export type CategoryProbabilityResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CategoryProbability'] = ResolversParentTypes['CategoryProbability']> = {
   category?: Resolver<ResolversTypes['Category'], ParentType, ContextType>;
   probability?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+};
+
+export type CategoryShareResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CategoryShare'] = ResolversParentTypes['CategoryShare']> = {
+  category?: Resolver<ResolversTypes['Category'], ParentType, ContextType>;
+  share?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  weight?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+};
+
+export type CategoryShiftResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CategoryShift'] = ResolversParentTypes['CategoryShift']> = {
+  category?: Resolver<ResolversTypes['Category'], ParentType, ContextType>;
+  change?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  longTermShare?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  recentShare?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+};
+
+export type CategoryTrendResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CategoryTrend'] = ResolversParentTypes['CategoryTrend']> = {
+  category?: Resolver<ResolversTypes['Category'], ParentType, ContextType>;
+  growth?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  previousCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  previousShare?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  recentCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  recentShare?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
 };
 
 export interface DateScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['Date'], any> {
@@ -1011,6 +1405,26 @@ export type ForecastTimingResolvers<ContextType = Context, ParentType extends Re
   retrievalMs?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
 };
 
+export type InterestBucketResolvers<ContextType = Context, ParentType extends ResolversParentTypes['InterestBucket'] = ResolversParentTypes['InterestBucket']> = {
+  categories?: Resolver<Array<ResolversTypes['CategoryShare']>, ParentType, ContextType, RequireFields<InterestBucketCategoriesArgs, 'first'>>;
+  categorisedEvents?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  end?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  eventCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  firstPosition?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  lastPosition?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  start?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+};
+
+export type InterestDriftResolvers<ContextType = Context, ParentType extends ResolversParentTypes['InterestDrift'] = ResolversParentTypes['InterestDrift']> = {
+  gained?: Resolver<Array<ResolversTypes['CategoryShift']>, ParentType, ContextType, RequireFields<InterestDriftGainedArgs, 'first'>>;
+  longTermEvents?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  lost?: Resolver<Array<ResolversTypes['CategoryShift']>, ParentType, ContextType, RequireFields<InterestDriftLostArgs, 'first'>>;
+  migrating?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  recentEvents?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  score?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  threshold?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+};
+
 export type InterestForecastResolvers<ContextType = Context, ParentType extends ResolversParentTypes['InterestForecast'] = ResolversParentTypes['InterestForecast']> = {
   basedOnEvents?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   categories?: Resolver<Array<ResolversTypes['CategoryProbability']>, ParentType, ContextType, RequireFields<InterestForecastCategoriesArgs, 'first'>>;
@@ -1021,7 +1435,17 @@ export type InterestForecastResolvers<ContextType = Context, ParentType extends 
   mode?: Resolver<ResolversTypes['ForecastMode'], ParentType, ContextType>;
   modelVersion?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   purchaseProbability?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  strategy?: Resolver<ResolversTypes['ForecastStrategy'], ParentType, ContextType>;
+  strategyDetail?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   timing?: Resolver<ResolversTypes['ForecastTiming'], ParentType, ContextType>;
+};
+
+export type InterestTimelineResolvers<ContextType = Context, ParentType extends ResolversParentTypes['InterestTimeline'] = ResolversParentTypes['InterestTimeline']> = {
+  bucket?: Resolver<ResolversTypes['TimelineBucket'], ParentType, ContextType>;
+  buckets?: Resolver<Array<ResolversTypes['InterestBucket']>, ParentType, ContextType>;
+  readEvents?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  size?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  undatedEvents?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type ItemResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Item'] = ResolversParentTypes['Item']> = {
@@ -1050,6 +1474,15 @@ export type ItemEdgeResolvers<ContextType = Context, ParentType extends Resolver
   node?: Resolver<ResolversTypes['Item'], ParentType, ContextType>;
 };
 
+export type ItemTrendResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ItemTrend'] = ResolversParentTypes['ItemTrend']> = {
+  growth?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  item?: Resolver<ResolversTypes['Item'], ParentType, ContextType>;
+  previousCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  previousShare?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  recentCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  recentShare?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+};
+
 export interface JsonScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['JSON'], any> {
   name: 'JSON';
 }
@@ -1057,6 +1490,7 @@ export interface JsonScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes
 export type MutationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   recordEvents?: Resolver<ResolversTypes['RecordEventsPayload'], ParentType, ContextType, RequireFields<MutationRecordEventsArgs, 'events'>>;
   upsertItem?: Resolver<ResolversTypes['Item'], ParentType, ContextType, RequireFields<MutationUpsertItemArgs, 'input'>>;
+  upsertUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationUpsertUserArgs, 'input'>>;
 };
 
 export type PageInfoResolvers<ContextType = Context, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
@@ -1076,6 +1510,8 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   items?: Resolver<ResolversTypes['ItemConnection'], ParentType, ContextType, Partial<QueryItemsArgs>>;
   itemsByIds?: Resolver<Array<Maybe<ResolversTypes['Item']>>, ParentType, ContextType, RequireFields<QueryItemsByIdsArgs, 'ids'>>;
   session?: Resolver<Maybe<ResolversTypes['Session']>, ParentType, ContextType, RequireFields<QuerySessionArgs, 'id'>>;
+  trendingCategories?: Resolver<ResolversTypes['Trending'], ParentType, ContextType, RequireFields<QueryTrendingCategoriesArgs, 'dataset' | 'first' | 'minSupport' | 'window'>>;
+  trendingItems?: Resolver<ResolversTypes['Trending'], ParentType, ContextType, RequireFields<QueryTrendingItemsArgs, 'dataset' | 'first' | 'minSupport' | 'window'>>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserArgs, 'id'>>;
   users?: Resolver<ResolversTypes['UserConnection'], ParentType, ContextType, Partial<QueryUsersArgs>>;
 };
@@ -1103,6 +1539,7 @@ export type SessionResolvers<ContextType = Context, ParentType extends Resolvers
   events?: Resolver<ResolversTypes['EventConnection'], ParentType, ContextType, Partial<SessionEventsArgs>>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   interestForecast?: Resolver<ResolversTypes['InterestForecast'], ParentType, ContextType, RequireFields<SessionInterestForecastArgs, 'explain' | 'first'>>;
+  interestTimeline?: Resolver<ResolversTypes['InterestTimeline'], ParentType, ContextType, RequireFields<SessionInterestTimelineArgs, 'bucket' | 'last' | 'size'>>;
   lastEventAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   startedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
@@ -1118,12 +1555,26 @@ export type SessionEdgeResolvers<ContextType = Context, ParentType extends Resol
   node?: Resolver<ResolversTypes['Session'], ParentType, ContextType>;
 };
 
+export type TrendingResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Trending'] = ResolversParentTypes['Trending']> = {
+  asOf?: Resolver<ResolversTypes['Date'], ParentType, ContextType>;
+  categories?: Resolver<Maybe<Array<ResolversTypes['CategoryTrend']>>, ParentType, ContextType>;
+  dataset?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  items?: Resolver<Maybe<Array<ResolversTypes['ItemTrend']>>, ParentType, ContextType>;
+  previousFrom?: Resolver<ResolversTypes['Date'], ParentType, ContextType>;
+  previousInteractions?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  recentFrom?: Resolver<ResolversTypes['Date'], ParentType, ContextType>;
+  recentInteractions?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  window?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
 export type UserResolvers<ContextType = Context, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User']> = {
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   dataset?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   events?: Resolver<ResolversTypes['EventConnection'], ParentType, ContextType, Partial<UserEventsArgs>>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  interestDrift?: Resolver<Maybe<ResolversTypes['InterestDrift']>, ParentType, ContextType, RequireFields<UserInterestDriftArgs, 'recent'>>;
   interestForecast?: Resolver<ResolversTypes['InterestForecast'], ParentType, ContextType, RequireFields<UserInterestForecastArgs, 'explain' | 'first'>>;
+  interestTimeline?: Resolver<ResolversTypes['InterestTimeline'], ParentType, ContextType, RequireFields<UserInterestTimelineArgs, 'bucket' | 'last' | 'size'>>;
   profile?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
   sessions?: Resolver<ResolversTypes['SessionConnection'], ParentType, ContextType, Partial<UserSessionsArgs>>;
 };
@@ -1144,6 +1595,9 @@ export type Resolvers<ContextType = Context> = {
   CategoryConnection?: CategoryConnectionResolvers<ContextType>;
   CategoryEdge?: CategoryEdgeResolvers<ContextType>;
   CategoryProbability?: CategoryProbabilityResolvers<ContextType>;
+  CategoryShare?: CategoryShareResolvers<ContextType>;
+  CategoryShift?: CategoryShiftResolvers<ContextType>;
+  CategoryTrend?: CategoryTrendResolvers<ContextType>;
   Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
   Event?: EventResolvers<ContextType>;
@@ -1151,10 +1605,14 @@ export type Resolvers<ContextType = Context> = {
   EventEdge?: EventEdgeResolvers<ContextType>;
   ForecastReason?: ForecastReasonResolvers<ContextType>;
   ForecastTiming?: ForecastTimingResolvers<ContextType>;
+  InterestBucket?: InterestBucketResolvers<ContextType>;
+  InterestDrift?: InterestDriftResolvers<ContextType>;
   InterestForecast?: InterestForecastResolvers<ContextType>;
+  InterestTimeline?: InterestTimelineResolvers<ContextType>;
   Item?: ItemResolvers<ContextType>;
   ItemConnection?: ItemConnectionResolvers<ContextType>;
   ItemEdge?: ItemEdgeResolvers<ContextType>;
+  ItemTrend?: ItemTrendResolvers<ContextType>;
   JSON?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
@@ -1165,6 +1623,7 @@ export type Resolvers<ContextType = Context> = {
   Session?: SessionResolvers<ContextType>;
   SessionConnection?: SessionConnectionResolvers<ContextType>;
   SessionEdge?: SessionEdgeResolvers<ContextType>;
+  Trending?: TrendingResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
   UserConnection?: UserConnectionResolvers<ContextType>;
   UserEdge?: UserEdgeResolvers<ContextType>;

@@ -17,6 +17,7 @@ import {
   pageEventsOfUsers,
   type EventRow,
 } from '../db/events.js';
+import { categorisedHistories, type CategorisedHistory } from '../db/interests.js';
 import { getItemsByIds, type ItemRow } from '../db/items.js';
 import type { Page, PageRequest } from '../db/paging.js';
 import { getSessionsByIds, pageSessionsOfUsers, type SessionRow } from '../db/sessions.js';
@@ -108,6 +109,20 @@ function pagesOf<R>(
   );
 }
 
+/** Events read for a timeline or a drift score: the newest ones (schema/evolution.graphql). */
+export const EVOLUTION_EVENTS = 5000;
+
+/** A subject's newest EVOLUTION_EVENTS events with their categories; null for an unknown id. */
+function categorisedHistoriesOf(
+  q: Queryable,
+  subject: 'user' | 'session',
+): DataLoader<string, CategorisedHistory | null> {
+  return new DataLoader(async (ids) => {
+    const found = await categorisedHistories(q, subject, ids, EVOLUTION_EVENTS);
+    return ids.map((id) => found.get(id) ?? null);
+  });
+}
+
 export function createLoaders(q: Queryable, shared: SharedLookups = createSharedLookups(q)) {
   return {
     item: cachedView(shared.item),
@@ -126,6 +141,8 @@ export function createLoaders(q: Queryable, shared: SharedLookups = createShared
     sessionsOfUser: pagesOf<SessionRow>((ids, page) => pageSessionsOfUsers(q, ids, page)),
     eventsOfUser: pagesOf<EventRow>((ids, page) => pageEventsOfUsers(q, ids, page)),
     eventsOfSession: pagesOf<EventRow>((ids, page) => pageEventsOfSessions(q, ids, page)),
+    categorisedHistoryOfUser: categorisedHistoriesOf(q, 'user'),
+    categorisedHistoryOfSession: categorisedHistoriesOf(q, 'session'),
   };
 }
 

@@ -9,6 +9,7 @@ import {
   type ForecastSubject,
 } from '../forecast/engine.js';
 import type {
+  ForecastContext as ForecastContextArg,
   ForecastFilter as ForecastFilterArg,
   ForecastMode,
   Resolvers,
@@ -25,6 +26,7 @@ interface ForecastArgs {
   filter?: ForecastFilterArg | null;
   explain?: boolean | null;
   mode?: ForecastMode | null;
+  context?: ForecastContextArg | null;
 }
 
 function toRequest(subject: ForecastSubject, args: ForecastArgs, ctx: Context): ForecastRequest {
@@ -44,6 +46,10 @@ function toRequest(subject: ForecastSubject, args: ForecastArgs, ctx: Context): 
     subject,
     first,
     explain: args.explain ?? false,
+    context:
+      args.context && (args.context.itemId != null || args.context.categoryId != null)
+        ? { itemId: args.context.itemId ?? null, categoryId: args.context.categoryId ?? null }
+        : null,
     mode: args.mode ?? (ctx.config.forecastMode === 'popularity' ? 'POPULARITY' : 'MODEL'),
     filter: {
       categoryIds: f.categoryIds && f.categoryIds.length > 0 ? [...f.categoryIds].sort() : null,

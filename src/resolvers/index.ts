@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import type { Resolvers } from '../generated/graphql.js';
 import { catalogResolvers } from './catalog.js';
 import { eventResolvers } from './events.js';
+import { evolutionResolvers } from './evolution.js';
 import { forecastResolvers } from './forecast.js';
 import { DateScalar, DateTime, JSONScalar } from './scalars.js';
 import { shopperResolvers } from './shoppers.js';
@@ -26,6 +27,7 @@ export const modules: Resolvers[] = [
   shopperResolvers,
   eventResolvers,
   forecastResolvers,
+  evolutionResolvers,
 ];
 
 /** Merges resolver maps type by type (later modules add fields; they must not redefine one). */

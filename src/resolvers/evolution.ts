@@ -1,0 +1,128 @@
+// Interest evolution: timelines and drift on User and Session, trending items and categories.
+import { GraphQLError } from 'graphql';
+import type { CategorisedHistory } from '../db/interests.js';
+import { DRIFT, interestDrift } from '../evolution/distribution.js';
+import { interestTimeline, type TimelineBucket } from '../evolution/timeline.js';
+import {
+  MAX_TREND_WINDOW_DAYS,
+  TrendInputError,
+  trending,
+  type TrendRequest,
+} from '../evolution/trends.js';
+import type { Resolvers } from '../generated/graphql.js';
+import type { Context } from '../context.js';
+import { badUserInput } from './errors.js';
+
+const MAX_LIST = 50;
+
+/** An integer argument in [min, max], or BAD_USER_INPUT naming it. */
+function intArg(
+  field: string,
+  value: number | null | undefined,
+  def: number,
+  min: number,
+  max: number,
+) {
+  const v = value ?? def;
+  if (!Number.isInteger(v) || v < min || v > max)
+    throw badUserInput(field, `must be an integer between ${min} and ${max}, got ${v}`);
+  return v;
+}
+
+function timelineOf(
+  history: CategorisedHistory | null,
+  args: { bucket?: TimelineBucket | null; size?: number | null; last?: number | null },
+  positionsBySeq: boolean,
+) {
+  const bucket = args.bucket ?? 'EVENTS';
+  const size = intArg('size', args.size, 10, 1, 1000);
+  const last = intArg('last', args.last, 12, 1, 100);
+  if (!history)
+    throw new GraphQLError('the subject no longer exists', { extensions: { code: 'NOT_FOUND' } });
+  // A user's `seq` is its place in the whole history; a session's events are numbered within it.
+  const positions = history.events.map((e, i) => (positionsBySeq ? e.seq : i + 1));
+  return interestTimeline(history.events, positions, bucket, size, last, history.truncated);
+}
+
+async function trendsOf(
+  by: 'item' | 'category',
+  args: {
+    dataset: string;
+    window?: number | null;
+    first?: number | null;
+    minSupport?: number | null;
+    asOf?: string | null;
+  },
+  ctx: Context,
+  defaultSupport: number,
+) {
+  const req: TrendRequest = {
+    dataset: args.dataset,
+    window: intArg('window', args.window, 7, 1, MAX_TREND_WINDOW_DAYS),
+    first: intArg('first', args.first, 10, 1, 100),
+    minSupport: intArg('minSupport', args.minSupport, defaultSupport, 1, 1_000_000),
+    asOf: args.asOf ?? null,
+  };
+  try {
+    return await trending(ctx.db, by, req);
+  } catch (err) {
+    if (err instanceof TrendInputError) throw badUserInput(err.field, err.message);
+    throw err;
+  }
+}
+
+export const evolutionResolvers: Resolvers = {
+  Query: {
+    trendingCategories: (_, args, ctx) => trendsOf('category', args, ctx, 10),
+    trendingItems: (_, args, ctx) => trendsOf('item', args, ctx, 5),
+  },
+  User: {
+    interestTimeline: async (user, args, { loaders }) =>
+      timelineOf(await loaders.categorisedHistoryOfUser.load(user.id), args, true),
+    interestDrift: async (user, args, { loaders }) => {
+      const recent = intArg('recent', args.recent, DRIFT.recent, 1, 100);
+      const history = await loaders.categorisedHistoryOfUser.load(user.id);
+      return history ? interestDrift(history.events, recent) : null;
+    },
+  },
+  Session: {
+    interestTimeline: async (s, args, { loaders }) =>
+      timelineOf(await loaders.categorisedHistoryOfSession.load(s.id), args, false),
+  },
+  InterestBucket: {
+    categories: (b, args) =>
+      b.categories.slice(0, intArg('categories.first', args.first, 5, 1, MAX_LIST)),
+  },
+  InterestDrift: {
+    gained: (d, args) => d.gained.slice(0, intArg('gained.first', args.first, 5, 1, MAX_LIST)),
+    lost: (d, args) => d.lost.slice(0, intArg('lost.first', args.first, 5, 1, MAX_LIST)),
+  },
+  CategoryShare: {
+    category: (c, _, { loaders }) => categoryOf(c.categoryId, loaders),
+  },
+  CategoryShift: {
+    category: (c, _, { loaders }) => categoryOf(c.categoryId, loaders),
+  },
+  Trending: {
+    categories: (t) => (t.by === 'category' ? t.trends : null),
+    items: (t) => (t.by === 'item' ? t.trends : null),
+  },
+  CategoryTrend: {
+    category: (t, _, { loaders }) => categoryOf(t.id, loaders),
+  },
+  ItemTrend: {
+    item: async (t, _, { loaders }) => {
+      const row = await loaders.item.load(t.id);
+      if (!row)
+        throw new GraphQLError(`item ${t.id} not found`, { extensions: { code: 'NOT_FOUND' } });
+      return row;
+    },
+  },
+};
+
+async function categoryOf(id: string, loaders: Context['loaders']) {
+  const row = await loaders.category.load(id);
+  if (!row)
+    throw new GraphQLError(`category ${id} not found`, { extensions: { code: 'NOT_FOUND' } });
+  return row;
+}
