@@ -17,6 +17,7 @@ import { createForecastLoader } from './loaders/forecast.js';
 import { createLoaders, createSharedLookups } from './loaders/index.js';
 import { engineCounters, type InferenceCounters } from './cluster.js';
 import { renderMetrics } from './metrics.js';
+import { TrendCache } from './evolution/trends.js';
 import { resolvers as defaultResolvers } from './resolvers/index.js';
 
 export const SCHEMA_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../schema');
@@ -107,6 +108,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await apollo.start();
   // Concurrent requests' lookups by id merge into shared statements (src/loaders/index.ts).
   const lookups = createSharedLookups(db);
+  const trends = new TrendCache(db);
 
   await app.register(fastifyApollo(apollo), {
     context: async (): Promise<Context> => {
@@ -114,6 +116,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         config,
         db,
         loaders: createLoaders(db, lookups),
+        trends,
         ...(engine && {
           forecasts: createForecastLoader(engine),
           excludeSeenDefault: engine.model.manifest.scorer?.excludeHistory ?? false,

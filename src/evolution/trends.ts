@@ -3,6 +3,7 @@
 // going from 1 to 3 interactions does not top the list.
 import type { Queryable } from '../db/client.js';
 import { datasetDays, windowCounts } from '../db/interests.js';
+import { TtlCache } from '../ttl-cache.js';
 
 export const MAX_TREND_WINDOW_DAYS = 366;
 
@@ -61,6 +62,26 @@ const DAY_MS = 86_400_000;
 const addDays = (day: string, n: number) =>
   new Date(Date.parse(`${day}T00:00:00Z`) + n * DAY_MS).toISOString().slice(0, 10);
 
+/**
+ * Trends of one server, each computed at most every `ttlMs` (default 30 s): the same window
+ * is asked by every storefront page, and a day-range aggregate costs milliseconds of the
+ * database per call (bench/README.md).
+ */
+export class TrendCache {
+  private readonly cache: TtlCache<Trends>;
+
+  constructor(
+    private readonly q: Queryable,
+    ttlMs = 30_000,
+  ) {
+    this.cache = new TtlCache(ttlMs, 256);
+  }
+
+  get(by: 'item' | 'category', req: TrendRequest): Promise<Trends> {
+    return this.cache.get(JSON.stringify([by, req]), () => trending(this.q, by, req));
+  }
+}
+
 export async function trending(
   q: Queryable,
   by: 'item' | 'category',
@@ -77,23 +98,23 @@ export async function trending(
   const asOf = req.asOf ?? days.newestDay;
   const recentFrom = addDays(asOf, 1 - req.window);
   const previousFrom = addDays(recentFrom, -req.window);
-  const { totals, counts } = await windowCounts(q, by, req.dataset, {
-    previousFrom,
-    recentFrom,
-    end: addDays(asOf, 1),
-  });
-  const trends = counts
-    .filter((c) => c.recent >= req.minSupport)
-    .map((c) => ({
-      id: c.key,
-      recentCount: c.recent,
-      previousCount: c.previous,
-      recentShare: totals.recent ? c.recent / totals.recent : 0,
-      previousShare: totals.previous ? c.previous / totals.previous : 0,
-      growth: (c.recent + 1) / (totals.recent + 1) / ((c.previous + 1) / (totals.previous + 1)),
-    }))
-    .sort((a, b) => b.growth - a.growth || b.recentCount - a.recentCount || (a.id < b.id ? -1 : 1))
-    .slice(0, req.first);
+  const { totals, counts } = await windowCounts(
+    q,
+    by,
+    req.dataset,
+    { previousFrom, recentFrom, end: addDays(asOf, 1) },
+    req.minSupport,
+    req.first,
+  );
+  // Ranked (growth, then recent count, then id) and cut to `first` by the statement.
+  const trends = counts.map((c) => ({
+    id: c.key,
+    recentCount: c.recent,
+    previousCount: c.previous,
+    recentShare: totals.recent ? c.recent / totals.recent : 0,
+    previousShare: totals.previous ? c.previous / totals.previous : 0,
+    growth: (c.recent + 1) / (totals.recent + 1) / ((c.previous + 1) / (totals.previous + 1)),
+  }));
   return {
     dataset: req.dataset,
     window: req.window,

@@ -5,6 +5,7 @@
 // read (forecast/coldstart.ts).
 import { itemCategoryIdsSql } from '../db/items.js';
 import type { Queryable } from '../db/client.js';
+import { TtlCache } from '../ttl-cache.js';
 
 export interface PopularItem {
   id: string;
@@ -62,28 +63,21 @@ function interactionsOf(scope: PopularityScope): { from: string; params: unknown
 
 /** Per-scope rankings, recomputed at most every `ttlMs` (one aggregate query per scope). */
 export class PopularityRanking {
-  private readonly cache = new Map<string, { at: number; snapshot: Promise<PopularitySnapshot> }>();
+  private readonly cache: TtlCache<PopularitySnapshot>;
 
   constructor(
     private readonly db: Queryable,
-    private readonly ttlMs = 60_000,
-  ) {}
+    ttlMs = 60_000,
+  ) {
+    this.cache = new TtlCache(ttlMs, MAX_CACHED);
+  }
 
   get(dataset: string): Promise<PopularitySnapshot> {
     return this.of({ kind: 'dataset', dataset });
   }
 
   of(scope: PopularityScope): Promise<PopularitySnapshot> {
-    const key = JSON.stringify(scope);
-    const hit = this.cache.get(key);
-    if (hit && Date.now() - hit.at < this.ttlMs) return hit.snapshot;
-    const snapshot = this.compute(scope);
-    this.cache.delete(key);
-    // Oldest first in insertion order: a bounded cache however many segments are asked for.
-    if (this.cache.size >= MAX_CACHED) this.cache.delete(this.cache.keys().next().value as string);
-    this.cache.set(key, { at: Date.now(), snapshot });
-    snapshot.catch(() => this.cache.delete(key));
-    return snapshot;
+    return this.cache.get(JSON.stringify(scope), () => this.compute(scope));
   }
 
   private async compute(scope: PopularityScope): Promise<PopularitySnapshot> {

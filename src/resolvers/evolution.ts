@@ -3,12 +3,7 @@ import { GraphQLError } from 'graphql';
 import type { CategorisedHistory } from '../db/interests.js';
 import { DRIFT, interestDrift } from '../evolution/distribution.js';
 import { interestTimeline, type TimelineBucket } from '../evolution/timeline.js';
-import {
-  MAX_TREND_WINDOW_DAYS,
-  TrendInputError,
-  trending,
-  type TrendRequest,
-} from '../evolution/trends.js';
+import { MAX_TREND_WINDOW_DAYS, TrendInputError, type TrendRequest } from '../evolution/trends.js';
 import type { Resolvers } from '../generated/graphql.js';
 import type { Context } from '../context.js';
 import { badUserInput } from './errors.js';
@@ -64,7 +59,7 @@ async function trendsOf(
     asOf: args.asOf ?? null,
   };
   try {
-    return await trending(ctx.db, by, req);
+    return await ctx.trends.get(by, req);
   } catch (err) {
     if (err instanceof TrendInputError) throw badUserInput(err.field, err.message);
     throw err;
@@ -81,8 +76,11 @@ export const evolutionResolvers: Resolvers = {
       timelineOf(await loaders.categorisedHistoryOfUser.load(user.id), args, true),
     interestDrift: async (user, args, { loaders }) => {
       const recent = intArg('recent', args.recent, DRIFT.recent, 1, 100);
+      const threshold = args.threshold ?? DRIFT.threshold;
+      if (!(threshold >= 0 && threshold <= 1))
+        throw badUserInput('threshold', `must be between 0 and 1, got ${threshold}`);
       const history = await loaders.categorisedHistoryOfUser.load(user.id);
-      return history ? interestDrift(history.events, recent) : null;
+      return history ? interestDrift(history.events, recent, threshold) : null;
     },
   },
   Session: {

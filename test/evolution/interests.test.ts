@@ -263,6 +263,34 @@ describe.each(backends)('interest evolution on $name', (backend) => {
     expect(await drift('shop:drift-short')).toBeNull(); // 1 long-term event < 3
     const res = await server.gql(DRIFT, { u: 'shop:drift-short', recent: 0 });
     expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'recent' });
+    // The default window is 5 events: 11 events leave a long-term window of 6.
+    const d = await ok<{
+      user: {
+        interestDrift: {
+          recentEvents: number;
+          longTermEvents: number;
+          threshold: number;
+          migrating: boolean;
+        };
+      };
+    }>(
+      `query($u: ID!, $t: Float) { user(id: $u) { interestDrift(threshold: $t) { recentEvents longTermEvents threshold migrating } } }`,
+      { u: 'shop:drift-short', t: 0 },
+    );
+    expect(d.user.interestDrift).toEqual({
+      recentEvents: 5,
+      longTermEvents: 6,
+      threshold: 0,
+      migrating: true,
+    });
+    const bad = await server.gql(
+      `query($u: ID!) { user(id: $u) { interestDrift(threshold: 1.5) { score } } }`,
+      { u: 'shop:drift-short' },
+    );
+    expect(bad.errors?.[0]?.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'threshold',
+    });
   });
 
   /** DIGINETICA events per category and day, counted from the fixture files. */
@@ -358,6 +386,20 @@ describe.each(backends)('interest evolution on $name', (backend) => {
     );
   });
 
+  it('answers a repeated trend request from the server cache, without reading events', async () => {
+    const vars = { d: 'diginetica', w: 21, min: 4 };
+    const eventReads = async (fn: () => Promise<unknown>) => {
+      const sent: string[] = [];
+      const off = db.onQuery((sql) => sent.push(sql));
+      await fn().finally(off);
+      return sent.filter((sql) => sql.includes('FROM events')).length;
+    };
+    const first = await ok(TRENDING, vars);
+    expect(await eventReads(async () => expect(await ok(TRENDING, vars)).toEqual(first))).toBe(0);
+    // another window is its own entry: the day probe and the window counts
+    expect(await eventReads(() => ok(TRENDING, { ...vars, w: 22 }))).toBe(2);
+  });
+
   it('rejects bad trend arguments with BAD_USER_INPUT naming the argument', async () => {
     const cases: [Record<string, unknown>, string][] = [
       [{ d: 'diginetica', w: 0 }, 'window'],
@@ -403,6 +445,8 @@ describe.each(backends)('interest evolution on $name', (backend) => {
         t.previousFrom,
         t.recentFrom,
         end,
+        10, // minSupport's default
+        10, // first's default
       ]);
       return rows.map((r) => r['QUERY PLAN']).join('\n');
     });
