@@ -60,8 +60,8 @@ export function jensenShannon(p: ReadonlyMap<string, number>, q: ReadonlyMap<str
 
 /** The drift settings; docs/interests.md says how the threshold was chosen. */
 export const DRIFT = {
-  /** Events in the recent window, by default. */
-  recent: 10,
+  /** Events in the recent window, by default (most Amazon histories are shorter than 13). */
+  recent: 5,
   /**
    * Pseudo-events of the long-term distribution added to the recent window (shrinkage toward
    * the shopper's own history): a window of 3 events that happen to fall in new categories is
@@ -70,8 +70,11 @@ export const DRIFT = {
   prior: 2,
   /** Categorised long-term events needed for a score. */
   minLongTerm: 3,
-  /** `migrating` when the score reaches this (chosen on validation targets: docs/interests.md). */
-  threshold: 0.5,
+  /**
+   * `migrating` when the score reaches this: chosen on Beauty's validation targets with the
+   * default window (docs/interests.md, "Drift").
+   */
+  threshold: 0.3,
   /** Share change that lists a category as gained or lost. */
   minShift: 0.05,
 } as const;

@@ -1035,6 +1035,7 @@ export type User = {
   /**
    * How far the user's recent interests moved from their long-term ones; null when the history has
    * fewer than `recent` + 3 categorised events (no long-term window to compare with).
+   * BAD_USER_INPUT for `recent` or `threshold` out of range.
    */
   interestDrift?: Maybe<InterestDrift>;
   /** This user's interest forecast (see Query.interestForecast). */
@@ -1063,6 +1064,7 @@ export type UserEventsArgs = {
 /** A shopper. Ids are namespaced by data set (e.g. `beauty:1`, `diginetica:18278`). */
 export type UserInterestDriftArgs = {
   recent?: InputMaybe<Scalars['Int']['input']>;
+  threshold?: InputMaybe<Scalars['Float']['input']>;
 };
 
 
