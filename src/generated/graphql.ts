@@ -452,7 +452,7 @@ export type InterestDriftLostArgs = {
 /** A forecast of a shopper's next interests. Every served forecast is stored under its id. */
 export type InterestForecast = {
   __typename?: 'InterestForecast';
-  /** Number of the subject's events the model read: the newest events on items it knows, at most its maximum sequence length (50). */
+  /** Number of the subject's events the model read: the newest events on items it knows, at most its maximum sequence length (50); a known context item counts as one. 0 for the popularity sources. */
   basedOnEvents: Scalars['Int']['output'];
   /** Next-category distribution, most likely first; probabilities sum to at most 1. */
   categories: Array<CategoryProbability>;

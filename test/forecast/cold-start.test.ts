@@ -130,6 +130,21 @@ describe.each(backends)('cold-start shoppers on $name', (backend) => {
       expect(fc.items[k]!.score).toBeLessThanOrEqual(fc.items[k - 1]!.score);
   });
 
+  it('serves a first-time anonymous visitor from the category on screen', async () => {
+    const { rows } = await f.db.query<{ category_id: string }>(
+      `SELECT category_id FROM item_categories ORDER BY category_id LIMIT 1`,
+    );
+    const res = await ok<{ interestForecast: Fc }>(
+      `query($c: ID!) { interestForecast(recentEvents: [], first: 3, context: { categoryId: $c }) {
+        id mode strategy strategyDetail basedOnEvents items { rank score item { id categories { id } } reasons { kind message } } } }`,
+      { c: rows[0]!.category_id },
+    );
+    expect(res.interestForecast.strategy).toBe('CATEGORY_POPULARITY');
+    expect(res.interestForecast.basedOnEvents).toBe(0);
+    for (const i of res.interestForecast.items)
+      expect(i.item.categories.map((c) => c.id)).toContain(rows[0]!.category_id);
+  });
+
   it('serves the model from the context item alone, leaving that item out', async () => {
     await newUser('beauty:viewer');
     const itemId = `beauty:${f.lines[3]!.split(' ')[1]}`;
