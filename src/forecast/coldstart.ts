@@ -3,6 +3,7 @@
 // category the visitor is looking at, within the shopper's profile segment, within the
 // dataset, the dataset's newest products when it has no interactions yet, and every dataset's
 // popularity when it has no products — each filling the slots the one before left empty.
+import type { CandidateFilter } from '../retrieval/candidates.js';
 import type { PopularItem, PopularityRanking, PopularitySnapshot } from './popularity.js';
 
 /** Which path served a forecast; the schema's ForecastStrategy documents each. */
@@ -137,14 +138,6 @@ export function rankingSources(
   return sources;
 }
 
-/** The filters a ranked item must pass (those of ForecastFilter that popularity can check). */
-export interface ItemFilter {
-  categoryIds: readonly string[] | null;
-  minPrice: number | null;
-  maxPrice: number | null;
-  inStockOnly: boolean;
-}
-
 export interface ServedRanking {
   strategy: ForecastStrategy;
   detail: string;
@@ -160,7 +153,7 @@ export interface ServedRanking {
  */
 export async function serveFromSources(
   sources: readonly (() => Promise<RankingSource | null>)[],
-  filter: ItemFilter,
+  filter: CandidateFilter,
   excluded: ReadonlySet<string>,
   first: number,
 ): Promise<ServedRanking> {
