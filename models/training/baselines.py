@@ -61,7 +61,7 @@ def cooccurrence_knn(fit, pairs, n, exclude_history=False):
     C = np.zeros((n + 1, n + 1), dtype=np.float32)
     users_with = np.zeros(n + 1, dtype=np.float32)
     for s in seqs:
-        u = np.unique(s)
+        u = np.unique(np.asarray(s, dtype=np.int64))
         users_with[u] += 1.0
         if len(u) > 1:
             a, b = np.meshgrid(u, u, indexing="ij")
