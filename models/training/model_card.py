@@ -70,10 +70,10 @@ def cold_users_section(metrics):
     out = ["## Cold-start shoppers (users held out of training, ranked from their first 1 or 2 items)", ""]
     if not entries:
         return "\n".join(out + ["(not evaluated)", ""])
-    out += ["A random 10% of the users is removed from training entirely (`--holdout-users`: encoder, transition "
-            "and co-occurrence counts, validation); the baselines are fitted on the same training part. Input = a "
-            "held-out user's first k items, target = item k + 1, full ranking. Users whose first k + 1 items "
-            "include a held-out item (`--holdout-items`) are left out.", "",
+    out += ["A random fraction of the users (below) is removed from training entirely (`--holdout-users`: encoder, "
+            "transition and co-occurrence counts, validation); the baselines are fitted on the same training part. "
+            "Input = a held-out user's first k items, target = item k + 1, full ranking. Users whose first k + 1 "
+            "items include a held-out item (`--holdout-items`) are left out.", "",
             "| dataset | first k items | method | users | " + " | ".join(f"HR@{k} | NDCG@{k}" for k in KS) + " |",
             "|---|---|---|---|" + "---|" * (2 * len(KS))]
     for e in entries:
