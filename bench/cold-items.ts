@@ -1,8 +1,7 @@
 // Cold-start products measured through the API: a model trained with items held out of every
 // training sequence (`npm run train -- … --holdout-items 0.05`, which writes heldout.json) is
 // served by the real gateway; the held-out products are upserted through `upsertItem` with
-// their attributes under new ids (so the content tower embeds them, as for a product added
-// today; the model's vocabulary still lists the old ids, untrained), and each
+// their attributes (so the content tower embeds them, as for a product added today), and each
 // Beauty shopper's last item is forecast from the items before it (anonymous `recentEvents`,
 // first 20). HR@20 / NDCG@20 of shoppers whose target is a held-out item (cold) against those
 // whose target the model was trained on (warm).
@@ -88,38 +87,30 @@ async function main(): Promise<void> {
   );
   const server = await startServer({ DATABASE_URL: databaseUrl, MODEL_DIR: modelDir }, 4701);
   try {
-    // The exported model still lists the held-out items in its vocabulary (with id embeddings
-    // that were never trained), so the gateway would treat them as known. They arrive instead
-    // as new products under new ids (`beauty:cold-<n>`) with their attributes, through the
-    // API, and the old rows are marked out of stock so that no untrained vector is served.
-    const renamed = new Map([...heldOut].map((id) => [id, `beauty:cold-${id.slice(7)}`]));
+    // The held-out products arrive through the API with their attributes, as a new product
+    // would: the model lists them in its vocabulary but, reading heldout.json, knows them not.
     let content = 0;
-    for (const [id, fresh] of renamed) {
+    for (const id of heldOut) {
       const categoryIds = (attrs[id.slice('beauty:'.length)] ?? []).map((a) => `beauty:a${a}`);
-      await gql(server.url, UPSERT, { input: { id, categoryIds, inStock: false } });
       const r = await gql<{ upsertItem: { embeddingSource: string } }>(server.url, UPSERT, {
-        input: { id: fresh, categoryIds },
+        input: { id, categoryIds },
       });
       if (r.upsertItem.embeddingSource === 'CONTENT') content++;
     }
-    log(
-      `upserted ${heldOut.size} held-out items as new products, ${content} embedded by the content tower`,
-    );
-    const served = (id: string) => renamed.get(id) ?? id;
+    log(`upserted ${heldOut.size} held-out items, ${content} embedded by the content tower`);
 
     // Leave-one-out test rows: the last item is the target, the items before it the input.
     const rows = lines.map((l) => {
       const items = l
         .split(' ')
         .slice(1)
-        .map((i) => served(`beauty:${i}`));
+        .map((i) => `beauty:${i}`);
       return { input: items.slice(0, -1), target: items[items.length - 1]! };
     });
-    const isCold = (id: string) => id.startsWith('beauty:cold-');
-    const cold = rows.filter((r) => isCold(r.target));
+    const cold = rows.filter((r) => heldOut.has(r.target));
     let seed = 7;
     const warm = rows
-      .filter((r) => !isCold(r.target))
+      .filter((r) => !heldOut.has(r.target))
       .map((r) => ({ r, key: (seed = (seed * 1103515245 + 12345) & 0x7fffffff) }))
       .sort((a, b) => a.key - b.key)
       .slice(0, Number(opts.warm))

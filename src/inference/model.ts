@@ -161,8 +161,15 @@ export class Model {
     readonly transitions: Transitions | null,
     /** Item co-occurrence similarities (cooccurrence.bin), when the scorer has that term. */
     readonly cooccurrence: Cooccurrence | null,
+    /**
+     * Items the vocabulary lists but training never saw (heldout.json of a model trained with
+     * --holdout-items): unknown to the model, so they are served as new products are.
+     */
+    heldOut: ReadonlySet<string> = new Set(),
   ) {
-    this.itemIndex = new Map(vocab.items.map((id, k) => [id, k + 1]));
+    this.itemIndex = new Map(
+      vocab.items.flatMap((id, k): [string, number][] => (heldOut.has(id) ? [] : [[id, k + 1]])),
+    );
     this.attributeIndex = new Map(vocab.attributes.map((id, k) => [id, k + 1]));
     this.attributeBigIndex = new Map(vocab.attributes.map((id, k) => [id, BigInt(k + 1)]));
     // Built once: every forecast looks up tens of candidates (hot path, no allocation).
@@ -231,6 +238,7 @@ export class Model {
       cooc && f.cooccurrence
         ? Cooccurrence.parse(await read(f.cooccurrence), manifest.numItems, cooc, f.cooccurrence)
         : null;
+    const heldOut = await readHeldOutItems(path.join(dir, 'heldout.json'));
     const thread = worker ? new OnnxThread() : null;
     const open = (file: string, preference: 'auto' | 'cuda' | 'cpu') =>
       thread
@@ -255,6 +263,7 @@ export class Model {
         enc.fallbackReason,
         transitions,
         cooccurrence,
+        heldOut,
       );
     } catch (err) {
       await Promise.all(opened.map((x) => x.release()));
@@ -832,4 +841,20 @@ export function hashTokens(text: string, buckets: number): number[] {
     }
     return 1 + (h % buckets);
   });
+}
+
+/** The held-out item ids of an evaluation model (models/README.md), empty when there is none. */
+async function readHeldOutItems(file: string): Promise<Set<string>> {
+  let raw: string;
+  try {
+    raw = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Set();
+    throw err;
+  }
+  try {
+    return new Set(z.object({ items: z.array(z.string()) }).parse(JSON.parse(raw)).items);
+  } catch (err) {
+    throw new Error(`cannot read ${file}`, { cause: err });
+  }
 }
