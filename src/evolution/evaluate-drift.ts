@@ -95,6 +95,36 @@ async function histories(db: Db, dataset: string): Promise<CategorisedEvent[][]>
   return out;
 }
 
+const RESAMPLES = 1000;
+
+/**
+ * 95 % percentile bootstrap interval of `stat` over users (resampled with replacement, fixed
+ * seed, so a run reproduces); resamples where the statistic is undefined are skipped.
+ */
+function bootstrap(
+  obs: readonly Observation[],
+  stat: (o: Observation[]) => number,
+): [number, number] {
+  // mulberry32: 32-bit integer arithmetic (Math.imul), uniform in [0, 1)
+  let seed = 20261202;
+  const next = () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const values: number[] = [];
+  for (let b = 0; b < RESAMPLES; b++) {
+    const sample = Array.from(obs, () => obs[Math.floor(next() * obs.length)] as Observation);
+    const v = stat(sample);
+    if (Number.isFinite(v)) values.push(v);
+  }
+  values.sort((x, y) => x - y);
+  const at = (q: number) =>
+    values[Math.min(values.length - 1, Math.floor(q * values.length))] ?? NaN;
+  return [at(0.025), at(0.975)];
+}
+
 function evaluate(hs: CategorisedEvent[][], recent: number, top: number) {
   const valid = observations(hs, recent, 2, top);
   const test = observations(hs, recent, 1, top);
@@ -112,7 +142,9 @@ function evaluate(hs: CategorisedEvent[][], recent: number, top: number) {
     threshold: best,
     outsideRate: base,
     ...r,
+    liftCI: bootstrap(test, (o) => rates(o, best).lift),
     auc: auc(test),
+    aucCI: bootstrap(test, auc),
     thresholdAtDefault: rates(test, DRIFT.threshold),
   };
 }
@@ -175,12 +207,12 @@ async function main(): Promise<number> {
   await writeFile(values.out, JSON.stringify({ top, results }, null, 2) + '\n');
   const f = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '–');
   console.log(
-    `\n| dataset | recent | test users | threshold (valid) | migrating | P(outside) | P(outside \\| migrating) | P(outside \\| not) | lift | AUC | lift at ${DRIFT.threshold} |`,
+    `\n| dataset | recent | test users | threshold (valid) | migrating | P(outside) | P(outside \\| migrating) | P(outside \\| not) | lift [95 % CI] | AUC [95 % CI] | lift at ${DRIFT.threshold} |`,
   );
   console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of results as ReturnType<typeof evaluate>[] & { dataset: string }[])
     console.log(
-      `| ${(r as { dataset: string }).dataset} | ${r.recent} | ${r.testUsers} | ${r.threshold} | ${r.migrating} | ${f(r.outsideRate)} | ${f(r.outsideIfMigrating)} | ${f(r.outsideIfNot)} | ${f(r.lift)} | ${f(r.auc)} | ${f(r.thresholdAtDefault.lift)} (${r.thresholdAtDefault.migrating}) |`,
+      `| ${(r as { dataset: string }).dataset} | ${r.recent} | ${r.testUsers} | ${r.threshold} | ${r.migrating} | ${f(r.outsideRate)} | ${f(r.outsideIfMigrating)} | ${f(r.outsideIfNot)} | ${f(r.lift)} [${f(r.liftCI[0])}, ${f(r.liftCI[1])}] | ${f(r.auc)} [${f(r.aucCI[0])}, ${f(r.aucCI[1])}] | ${f(r.thresholdAtDefault.lift)} (${r.thresholdAtDefault.migrating}) |`,
     );
   return 0;
 }
