@@ -32,7 +32,7 @@ from baselines import BASELINES  # noqa: E402
 from cooccurrence import Cooccurrence  # noqa: E402
 from data import load, split  # noqa: E402
 from encoder_training import Markov, rank_targets  # noqa: E402
-from metrics import fmt, summarize  # noqa: E402
+from metrics import fmt, paired_lead, summarize  # noqa: E402
 from model import ContentTower, Encoder, MarkovRefine  # noqa: E402
 from content_training import content_inputs  # noqa: E402
 
@@ -95,12 +95,20 @@ def cold_users(enc, ck, seqs, fit, num_items, prefixes, w, mk, cooc, ex, baselin
            "prefixes": {}}
     for k in prefixes:
         pairs = prefix_pairs(users, k, cold)
-        rows = {"model (as served: scorer.onnx over all items)":
-                summarize(rank_targets(enc, pairs, cat_weight=w, markov=mk, cooc=cooc, exclude_history=ex)),
+        served = rank_targets(enc, pairs, cat_weight=w, markov=mk, cooc=cooc, exclude_history=ex)
+        rows = {"model (as served: scorer.onnx over all items)": summarize(served),
                 "model, encoder inner product only": summarize(rank_targets(enc, pairs, exclude_history=ex))}
+        leads = {}
         if baselines:
-            rows.update({name: summarize(fn(fit, pairs, num_items, ex)) for name, fn in BASELINES.items()})
-        out["prefixes"][str(k)] = {"skippedColdItems": len(users) - len(pairs), "rows": rows}
+            for name, fn in BASELINES.items():
+                ranks = fn(fit, pairs, num_items, ex)
+                rows[name] = summarize(ranks)
+                leads[name] = paired_lead(served, ranks)
+        out["prefixes"][str(k)] = {"skippedColdItems": len(users) - len(pairs), "rows": rows,
+                                   "servedLeadNDCG@10": leads}
+        for name, d in leads.items():
+            print(f"cold users, first {k}: model lead over {name}: NDCG@10 {d['lead']:+.4f} "
+                  f"[{d['low']:+.4f}, {d['high']:+.4f}]", flush=True)
         for name, m in rows.items():
             print(f"cold users, first {k}: {name}: users {m['users']} {fmt(m, (10, 20))}", flush=True)
     return out
