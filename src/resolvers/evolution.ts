@@ -1,12 +1,11 @@
 // Interest evolution: timelines and drift on User and Session, trending items and categories.
-import { GraphQLError } from 'graphql';
 import type { CategorisedHistory } from '../db/interests.js';
 import { DRIFT, interestDrift } from '../evolution/distribution.js';
 import { interestTimeline, type TimelineBucket } from '../evolution/timeline.js';
 import { MAX_TREND_WINDOW_DAYS, TrendInputError, type TrendRequest } from '../evolution/trends.js';
 import type { Resolvers } from '../generated/graphql.js';
 import type { Context } from '../context.js';
-import { badUserInput } from './errors.js';
+import { badUserInput, notFound } from './errors.js';
 
 const MAX_LIST = 50;
 
@@ -32,8 +31,7 @@ function timelineOf(
   const bucket = args.bucket ?? 'EVENTS';
   const size = intArg('size', args.size, 10, 1, 1000);
   const last = intArg('last', args.last, 12, 1, 100);
-  if (!history)
-    throw new GraphQLError('the subject no longer exists', { extensions: { code: 'NOT_FOUND' } });
+  if (!history) throw notFound('the user or session');
   // A user's `seq` is its place in the whole history; a session's events are numbered within it.
   const positions = history.events.map((e, i) => (positionsBySeq ? e.seq : i + 1));
   return interestTimeline(history.events, positions, bucket, size, last, history.truncated);
@@ -111,8 +109,7 @@ export const evolutionResolvers: Resolvers = {
   ItemTrend: {
     item: async (t, _, { loaders }) => {
       const row = await loaders.item.load(t.id);
-      if (!row)
-        throw new GraphQLError(`item ${t.id} not found`, { extensions: { code: 'NOT_FOUND' } });
+      if (!row) throw notFound(`item ${t.id}`);
       return row;
     },
   },
@@ -120,7 +117,6 @@ export const evolutionResolvers: Resolvers = {
 
 async function categoryOf(id: string, loaders: Context['loaders']) {
   const row = await loaders.category.load(id);
-  if (!row)
-    throw new GraphQLError(`category ${id} not found`, { extensions: { code: 'NOT_FOUND' } });
+  if (!row) throw notFound(`category ${id}`);
   return row;
 }
