@@ -4,7 +4,7 @@
 // dataset, the dataset's newest products when it has no interactions yet, and every dataset's
 // popularity when it has no products — each filling the slots the one before left empty.
 import type { CandidateFilter } from '../retrieval/candidates.js';
-import type { PopularItem, PopularityRanking, PopularitySnapshot } from './popularity.js';
+import type { PopularItem, PopularityRanking, PopularitySnapshot, Segment } from './popularity.js';
 
 /** Which path served a forecast; the schema's ForecastStrategy documents each. */
 export type ForecastStrategy =
@@ -22,10 +22,8 @@ export interface ForecastContext {
   categoryId: string | null;
 }
 
-export type Segment = Record<string, string | number | boolean>;
-
 /** Interactions a profile segment needs before its popularity is used. */
-export const MIN_SEGMENT_INTERACTIONS = 20;
+const MIN_SEGMENT_INTERACTIONS = 20;
 const MAX_SEGMENT_KEYS = 8;
 
 export interface RankingSource {
@@ -36,16 +34,21 @@ export interface RankingSource {
 }
 
 /**
- * The profile's scalar attributes (strings, numbers, booleans; at most 8, by key) as the
- * candidate segments, most specific first: all of them together, then each alone.
+ * The profile's scalar attributes (strings, numbers, booleans; at most 8, by key) as candidate
+ * segments: all of them together (`whole`, when there are several), and each alone.
  */
-export function candidateSegments(profile: Record<string, unknown>): Segment[] {
+function candidateSegments(profile: Record<string, unknown>): {
+  whole: Segment | null;
+  singles: Segment[];
+} {
   const scalars = Object.entries(profile)
     .filter(([, v]) => ['string', 'number', 'boolean'].includes(typeof v))
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .slice(0, MAX_SEGMENT_KEYS) as [string, string | number | boolean][];
-  const singles = scalars.map(([k, v]) => ({ [k]: v }));
-  return scalars.length > 1 ? [Object.fromEntries(scalars), ...singles] : singles;
+  return {
+    whole: scalars.length > 1 ? Object.fromEntries(scalars) : null,
+    singles: scalars.map(([k, v]) => ({ [k]: v })),
+  };
 }
 
 /**
@@ -58,30 +61,27 @@ async function segmentSource(
   dataset: string,
   profile: Record<string, unknown>,
 ): Promise<RankingSource | null> {
-  const segments = candidateSegments(profile);
-  if (segments.length === 0) return null;
-  const snaps = await Promise.all(
-    segments.map((segment) => popularity.of({ kind: 'segment', dataset, segment })),
-  );
-  const qualifies = (k: number) =>
-    (snaps[k] as PopularitySnapshot).interactions >= MIN_SEGMENT_INTERACTIONS;
-  let best = -1;
-  if (segments.length > 1 && qualifies(0)) best = 0;
-  else
-    snaps.forEach((s, k) => {
-      if (k === 0 && segments.length > 1) return;
-      if (
-        qualifies(k) &&
-        (best < 0 || s.interactions > (snaps[best] as PopularitySnapshot).interactions)
-      )
-        best = k;
-    });
-  if (best < 0) return null;
-  const snapshot = snaps[best] as PopularitySnapshot;
+  const { whole, singles } = candidateSegments(profile);
+  const ranked = (segment: Segment) =>
+    popularity
+      .of({ kind: 'segment', dataset, segment })
+      .then((snapshot) => ({ segment, snapshot }));
+  const [together, alone] = await Promise.all([
+    whole ? ranked(whole) : null,
+    Promise.all(singles.map(ranked)),
+  ]);
+  const enough = (c: { snapshot: PopularitySnapshot }) =>
+    c.snapshot.interactions >= MIN_SEGMENT_INTERACTIONS;
+  // Stable sort: among equally supported attributes the first by key wins.
+  const best =
+    together && enough(together)
+      ? together
+      : alone.filter(enough).sort((a, b) => b.snapshot.interactions - a.snapshot.interactions)[0];
+  if (!best) return null;
   return {
     strategy: 'SEGMENT_POPULARITY',
-    detail: `most interacted items of ${dataset} shoppers with profile ${JSON.stringify(segments[best])} (${snapshot.interactions} interactions)`,
-    snapshot,
+    detail: `most interacted items of ${dataset} shoppers with profile ${JSON.stringify(best.segment)} (${best.snapshot.interactions} interactions)`,
+    snapshot: best.snapshot,
   };
 }
 

@@ -23,11 +23,14 @@ export interface PopularitySnapshot {
   interactions: number;
 }
 
+/** Profile attributes that a segment's users all have (`users.profile @> segment`). */
+export type Segment = Record<string, string | number | boolean>;
+
 export type PopularityScope =
   | { kind: 'dataset'; dataset: string }
   | { kind: 'category'; dataset: string; categoryId: string }
   /** Users of `dataset` whose profile contains every attribute of `segment`. */
-  | { kind: 'segment'; dataset: string; segment: Record<string, string | number | boolean> }
+  | { kind: 'segment'; dataset: string; segment: Segment }
   | { kind: 'catalogue'; dataset: string }
   | { kind: 'global' };
 
@@ -70,10 +73,6 @@ export class PopularityRanking {
     ttlMs = 60_000,
   ) {
     this.cache = new TtlCache(ttlMs, MAX_CACHED);
-  }
-
-  get(dataset: string): Promise<PopularitySnapshot> {
-    return this.of({ kind: 'dataset', dataset });
   }
 
   of(scope: PopularityScope): Promise<PopularitySnapshot> {
