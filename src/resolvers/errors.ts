@@ -13,3 +13,10 @@ export function notFound(what: string): GraphQLError {
     extensions: { code: 'NOT_FOUND' },
   });
 }
+
+/** The row a non-null field points at, or NOT_FOUND naming it (e.g. `category beauty:a1`). */
+export async function found<R>(row: Promise<R | null>, what: string): Promise<R> {
+  const r = await row;
+  if (!r) throw notFound(what);
+  return r;
+}

@@ -5,7 +5,7 @@ import { interestTimeline, type TimelineBucket } from '../evolution/timeline.js'
 import { MAX_TREND_WINDOW_DAYS, TrendInputError, type TrendRequest } from '../evolution/trends.js';
 import type { Resolvers } from '../generated/graphql.js';
 import type { Context } from '../context.js';
-import { badUserInput, notFound } from './errors.js';
+import { badUserInput, found, notFound } from './errors.js';
 
 const MAX_LIST = 50;
 
@@ -94,29 +94,21 @@ export const evolutionResolvers: Resolvers = {
     lost: (d, args) => d.lost.slice(0, intArg('lost.first', args.first, 5, 1, MAX_LIST)),
   },
   CategoryShare: {
-    category: (c, _, { loaders }) => categoryOf(c.categoryId, loaders),
+    category: (c, _, { loaders }) =>
+      found(loaders.category.load(c.categoryId), `category ${c.categoryId}`),
   },
   CategoryShift: {
-    category: (c, _, { loaders }) => categoryOf(c.categoryId, loaders),
+    category: (c, _, { loaders }) =>
+      found(loaders.category.load(c.categoryId), `category ${c.categoryId}`),
   },
   Trending: {
     categories: (t) => (t.by === 'category' ? t.trends : null),
     items: (t) => (t.by === 'item' ? t.trends : null),
   },
   CategoryTrend: {
-    category: (t, _, { loaders }) => categoryOf(t.id, loaders),
+    category: (t, _, { loaders }) => found(loaders.category.load(t.id), `category ${t.id}`),
   },
   ItemTrend: {
-    item: async (t, _, { loaders }) => {
-      const row = await loaders.item.load(t.id);
-      if (!row) throw notFound(`item ${t.id}`);
-      return row;
-    },
+    item: (t, _, { loaders }) => found(loaders.item.load(t.id), `item ${t.id}`),
   },
 };
-
-async function categoryOf(id: string, loaders: Context['loaders']) {
-  const row = await loaders.category.load(id);
-  if (!row) throw notFound(`category ${id}`);
-  return row;
-}

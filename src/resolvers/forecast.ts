@@ -16,7 +16,7 @@ import type {
 } from '../generated/graphql.js';
 import type { ItemRow } from '../db/items.js';
 import { QueueFullError } from '../inference/scheduler.js';
-import { badUserInput } from './errors.js';
+import { badUserInput, found } from './errors.js';
 
 export const MAX_FORECAST_ITEMS = 100;
 export const MAX_ANONYMOUS_EVENTS = 200;
@@ -188,13 +188,7 @@ export const forecastResolvers: Resolvers = {
     category: (r, _, { loaders }) => (r.categoryId ? loaders.category.load(r.categoryId) : null),
   },
   CategoryProbability: {
-    category: async (c, _, { loaders }) => {
-      const row = await loaders.category.load(c.categoryId);
-      if (!row)
-        throw new GraphQLError(`category ${c.categoryId} not found`, {
-          extensions: { code: 'NOT_FOUND' },
-        });
-      return row;
-    },
+    category: (c, _, { loaders }) =>
+      found(loaders.category.load(c.categoryId), `category ${c.categoryId}`),
   },
 };
