@@ -66,11 +66,14 @@ export interface ForecastRecord {
   userId: string | null;
   sessionId: string | null;
   basedOnEvents: number;
-  items: { itemId: string; rank: number; score: number }[];
+  /** The served slate: per item its rank, score and the policy's propensity for it there. */
+  items: { itemId: string; rank: number; score: number; propensity: number; explored: boolean }[];
   categories: { categoryId: string; probability: number }[];
   purchaseProbability: number | null;
   /** Which path served it (forecast/coldstart.ts ForecastStrategy). */
   strategy: string;
+  /** The serving policy (exploration/policy.ts PolicyLog: key, ε, pool sizes, seed). */
+  policy: { key: string };
   createdAt: Date;
 }
 
@@ -91,10 +94,11 @@ export async function insertForecasts(
   await q.query(
     `WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true))
      INSERT INTO forecasts (id, mode, model_version, user_id, session_id, based_on_events,
-                            items, categories, purchase_probability, strategy, created_at)
+                            items, categories, purchase_probability, strategy, policy, created_at)
      SELECT (r->>'id')::uuid, r->>'mode', r->>'modelVersion', r->>'userId', r->>'sessionId',
             (r->>'basedOnEvents')::int, r->'items', r->'categories',
-            (r->>'purchaseProbability')::real, r->>'strategy', (r->>'createdAt')::timestamptz
+            (r->>'purchaseProbability')::real, r->>'strategy', r->'policy',
+            (r->>'createdAt')::timestamptz
      FROM async_commit, jsonb_array_elements($1::jsonb) AS r`,
     [JSON.stringify(records)],
   );

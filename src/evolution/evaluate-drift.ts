@@ -13,6 +13,7 @@ import { openPglite } from '../db/pglite.js';
 import { classifyAmazonFiles, importAmazon } from '../import/amazon.js';
 import { importDiginetica } from '../import/diginetica.js';
 import { DRIFT, interestDrift, type CategorisedEvent } from './distribution.js';
+import { bootstrapInterval } from '../random.js';
 
 const USAGE = `usage: npm run evaluate:drift -- [--amazon <seq.txt,attrs.json>]… [--diginetica <file,…>]
   [--recent 3,5,10] [--top 3] [--out models/drift-metrics.json]
@@ -95,34 +96,12 @@ async function histories(db: Db, dataset: string): Promise<CategorisedEvent[][]>
   return out;
 }
 
-const RESAMPLES = 1000;
-
-/**
- * 95 % percentile bootstrap interval of `stat` over users (resampled with replacement, fixed
- * seed, so a run reproduces); resamples where the statistic is undefined are skipped.
- */
+/** 95 % bootstrap interval of `stat` over users (src/random.ts). */
 function bootstrap(
   obs: readonly Observation[],
   stat: (o: Observation[]) => number,
 ): [number, number] {
-  // mulberry32: 32-bit integer arithmetic (Math.imul), uniform in [0, 1)
-  let seed = 20261202;
-  const next = () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const values: number[] = [];
-  for (let b = 0; b < RESAMPLES; b++) {
-    const sample = Array.from(obs, () => obs[Math.floor(next() * obs.length)] as Observation);
-    const v = stat(sample);
-    if (Number.isFinite(v)) values.push(v);
-  }
-  values.sort((x, y) => x - y);
-  const at = (q: number) =>
-    values[Math.min(values.length - 1, Math.floor(q * values.length))] ?? NaN;
-  return [at(0.025), at(0.975)];
+  return bootstrapInterval(obs, stat);
 }
 
 function evaluate(hs: CategorisedEvent[][], recent: number, top: number) {

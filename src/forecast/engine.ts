@@ -30,6 +30,16 @@ import {
   type ForecastContext,
   type ForecastStrategy,
 } from './coldstart.js';
+import type { PolicyCandidate } from '../exploration/diversity.js';
+import {
+  drawSeed,
+  GREEDY,
+  policyDepth,
+  serveSlate,
+  type PolicyLog,
+  type ServingPolicy,
+  type Slate,
+} from '../exploration/policy.js';
 import { explainItem, type ForecastReason } from './explain.js';
 import { PopularityRanking } from './popularity.js';
 
@@ -53,12 +63,18 @@ export interface ForecastRequest {
   mode: ForecastMode;
   /** What the visitor is looking at: its item joins the model's input as the newest VIEW. */
   context: ForecastContext | null;
+  /** How the slate is chosen from the scored items (exploration/policy.ts); default greedy. */
+  policy?: ServingPolicy;
 }
 
 export interface ForecastItem {
   itemId: string;
   rank: number;
   score: number;
+  /** Probability that the serving policy showed this item at this rank (1 when greedy). */
+  propensity: number;
+  /** Drawn from the exploration pool rather than the greedy slate. */
+  explored: boolean;
   reasons: ForecastReason[] | null;
 }
 
@@ -74,6 +90,8 @@ export interface Forecast {
   /** Which path served it: the model, or which fallback (forecast/coldstart.ts). */
   strategy: ForecastStrategy;
   strategyDetail: string | null;
+  /** The serving policy as stored with the forecast (exploration/policy.ts). */
+  policy: PolicyLog;
   generatedAt: Date;
   basedOnEvents: number;
   items: ForecastItem[];
@@ -242,8 +260,8 @@ export class ForecastEngine {
     return {
       dataset: r.dataset,
       limit: this.model.scorerReranks
-        ? Math.max(this.options.retrieval.candidates, r.request.first)
-        : r.request.first,
+        ? Math.max(this.options.retrieval.candidates, depth(r.request))
+        : depth(r.request),
       efSearch: this.options.retrieval.efSearch,
       known: this.model,
     };
@@ -363,19 +381,26 @@ export class ForecastEngine {
     // retrieval/reachable.ts); once scored, `servedTop` checks the filters of those that rank.
     const candidates: RetrievedItem[][] = new Array(batch.length);
     const retrievalMs: number[] = new Array(batch.length).fill(0);
-    // `request`: the group's first; its dataset, filter and `first` are the group's.
+    // `request`: the group's first; its dataset, filter and depth (the ranked items its policy
+    // chooses from: `first` for greedy slates) are the group's.
     const groups = new Map<
       string,
-      { request: ForecastRequest; options: RetrievalOptions; members: number[] }
+      { request: ForecastRequest; options: RetrievalOptions; members: number[]; depth: number }
     >();
     batch.forEach((r, i) => {
-      const key = JSON.stringify([r.dataset, r.request.filter, r.request.first]);
+      const key = JSON.stringify([r.dataset, r.request.filter, depth(r.request)]);
       const group = groups.get(key);
       if (group) group.members.push(i);
-      else groups.set(key, { request: r.request, options: this.retrievalOptions(r), members: [i] });
+      else
+        groups.set(key, {
+          request: r.request,
+          options: this.retrievalOptions(r),
+          members: [i],
+          depth: depth(r.request),
+        });
     });
     await Promise.all(
-      [...groups.values()].map(async ({ request, options, members }) => {
+      [...groups.values()].map(async ({ request, options, members, depth: ranked }) => {
         const t = performance.now();
         const queries = members.map((i): CandidateQuery => ({
           userState: (encoded.value[i] as EncoderOutput).userState,
@@ -397,7 +422,7 @@ export class ForecastEngine {
               q.userState,
               q.include ?? [],
               lists[k] as RetrievedItem[],
-              request.first,
+              ranked,
             );
           });
         }
@@ -429,16 +454,16 @@ export class ForecastEngine {
       ),
     );
 
-    // The served items: each forecast's best `first` that pass its filters.
+    // The servable items: each forecast's best `depth` that pass its filters, best first.
     const served: number[][] = new Array(batch.length);
     await Promise.all(
-      [...groups.values()].map(async ({ request, options, members }) => {
+      [...groups.values()].map(async ({ request, options, members, depth: ranked }) => {
         const t = performance.now();
         const tops = await servedTop(
           this.db,
           members.map((i) => candidates[i] as RetrievedItem[]),
           members.map((i) => scored.value[i] as Float32Array),
-          request.first,
+          ranked,
           request.filter,
           options,
         );
@@ -457,12 +482,28 @@ export class ForecastEngine {
         : [];
       const scores = scored.value[i] as Float32Array;
       const cands = candidates[i] ?? [];
-      const items = (served[i] as number[]).map((k, rank) => {
+      const ranked = served[i] as number[];
+      const slate = chooseSlate(
+        r.request,
+        ranked.map((k) => {
+          const c = cands[k] as RetrievedItem;
+          return {
+            id: c.id,
+            score: scores[k] as number,
+            categoryIds: c.categoryIds,
+            embedding: c.embedding,
+          };
+        }),
+      );
+      const items = slate.slots.map((slot, rank) => {
+        const k = ranked[slot.index] as number;
         const c = cands[k] as RetrievedItem;
         return {
           itemId: c.id,
           rank: rank + 1,
           score: scores[k] as number,
+          propensity: slot.propensity,
+          explored: slot.explored,
           reasons: r.request.explain
             ? explainItem(
                 this.model,
@@ -486,6 +527,7 @@ export class ForecastEngine {
         strategyDetail: fromContext
           ? `the sequence model from the context item ${r.request.context?.itemId} alone`
           : null,
+        policy: slate.log,
         generatedAt: new Date(),
         // what the encoder saw: the newest maxLen events on items it knows
         basedOnEvents: Math.min(
@@ -521,31 +563,46 @@ export class ForecastEngine {
           rankingSources(this.popularity, r.dataset, r.profile, r.request.context, coldStart),
           r.request.filter,
           new Set(exclusions(r)),
-          r.request.first,
+          depth(r.request),
         );
-        const items = ranked.items.map(({ item: it, source }, rank) => ({
-          itemId: it.id,
-          rank: rank + 1,
-          score: it.count,
-          reasons: r.request.explain
-            ? [
-                {
-                  kind: 'POPULAR' as const,
-                  message: `${source.detail}: ${it.count} interactions with this item`,
-                  weight: it.count / Math.max(1, source.snapshot.items[0]?.count ?? 1),
-                  eventIndex: null,
-                  eventId: null,
-                  categoryId: null,
-                },
-              ]
-            : null,
-        }));
+        const slate = chooseSlate(
+          r.request,
+          ranked.items.map(({ item: it }) => ({
+            id: it.id,
+            score: it.count,
+            categoryIds: it.categoryIds,
+            embedding: null,
+          })),
+        );
+        const items = slate.slots.map((slot, rank) => {
+          const { item: it, source } = ranked.items[slot.index] as (typeof ranked.items)[number];
+          return {
+            itemId: it.id,
+            rank: rank + 1,
+            score: it.count,
+            propensity: slot.propensity,
+            explored: slot.explored,
+            reasons: r.request.explain
+              ? [
+                  {
+                    kind: 'POPULAR' as const,
+                    message: `${source.detail}: ${it.count} interactions with this item`,
+                    weight: it.count / Math.max(1, source.snapshot.items[0]?.count ?? 1),
+                    eventIndex: null,
+                    eventId: null,
+                    categoryId: null,
+                  },
+                ]
+              : null,
+          };
+        });
         return {
           id: randomUUID(),
           modelVersion: POPULARITY_VERSION,
           mode: 'POPULARITY' as const,
           strategy: ranked.strategy,
           strategyDetail: ranked.detail,
+          policy: slate.log,
           generatedAt: new Date(),
           basedOnEvents: 0,
           items,
@@ -567,6 +624,19 @@ export class ForecastEngine {
   close(): void {
     this.scheduler.close();
   }
+}
+
+/** How many ranked items the request's serving policy chooses its slate from. */
+function depth(request: ForecastRequest): number {
+  return policyDepth(request.first, request.policy ?? GREEDY);
+}
+
+/** The request's slate from its servable items, best first (exploration/policy.ts). */
+function chooseSlate(request: ForecastRequest, ranked: PolicyCandidate[]): Slate {
+  const policy = request.policy ?? GREEDY;
+  // Only exploring policies draw: a greedy or diversified slate needs no seed.
+  const seed = policy.exploration && policy.exploration.epsilon > 0 ? drawSeed(policy) : 0;
+  return serveSlate(ranked, request.first, policy, seed);
 }
 
 function exclusions(r: Resolved): string[] {
@@ -612,7 +682,14 @@ function toRecord(f: Forecast, r: Resolved): ForecastRecord {
     userId: r.userId,
     sessionId: r.sessionId,
     basedOnEvents: f.basedOnEvents,
-    items: f.items.map(({ itemId, rank, score }) => ({ itemId, rank, score })),
+    items: f.items.map(({ itemId, rank, score, propensity, explored }) => ({
+      itemId,
+      rank,
+      score,
+      propensity,
+      explored,
+    })),
+    policy: f.policy,
     categories: f.categories.slice(0, 10),
     purchaseProbability: f.purchaseProbability,
     strategy: f.strategy,

@@ -1,6 +1,8 @@
 // interestForecast over HTTP with the shipped ONNX model and pgvector retrieval: shapes and
 // invariants, filters, explanations tied to the user's real events, errors, baseline mode.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Forecast, ForecastRequest } from '../../src/forecast/engine.js';
+import { GREEDY, slotPropensity, type ServingPolicy } from '../../src/exploration/policy.js';
 import { backends } from '../helpers/backends.js';
 import { openForecastFixture, type ForecastFixture } from '../helpers/forecast.js';
 
@@ -299,12 +301,60 @@ describe.each(backends)('interestForecast on $name', (backend) => {
     const { rows } = await f.db.query<{
       model_version: string;
       user_id: string;
-      items: { itemId: string }[];
-    }>('SELECT model_version, user_id, items FROM forecasts WHERE id = $1', [fc.id]);
+      items: { itemId: string; propensity: number; explored: boolean }[];
+      policy: { key: string };
+    }>('SELECT model_version, user_id, items, policy FROM forecasts WHERE id = $1', [fc.id]);
     expect(rows).toHaveLength(1);
     expect(rows[0]!.model_version).toBe(f.model.version);
     expect(rows[0]!.user_id).toBe(userOf(6));
     expect(rows[0]!.items.map((i) => i.itemId)).toEqual(fc.items.map((i) => i.item.id));
+    // the impression log: a greedy slate shows each item with probability 1
+    expect(rows[0]!.policy.key).toBe('greedy');
+    expect(rows[0]!.items.every((i) => i.propensity === 1 && !i.explored)).toBe(true);
+  });
+
+  it('explores slots with exact, stored propensities when a policy asks', async () => {
+    const request = (policy: ServingPolicy): ForecastRequest => ({
+      subject: { kind: 'user', userId: userOf(8) },
+      first: 10,
+      explain: false,
+      mode: 'MODEL',
+      context: null,
+      filter: {
+        categoryIds: null,
+        minPrice: null,
+        maxPrice: null,
+        inStockOnly: true,
+        excludePurchased: true,
+        excludeSeen: true,
+      },
+      policy,
+    });
+    const explore: ServingPolicy = {
+      exploration: { epsilon: 0.5, pool: 30 },
+      diversity: null,
+      seed: 11,
+    };
+    const [greedy, explored, again] = (await f.engine.forecast([
+      request(GREEDY),
+      request(explore),
+      request(explore),
+    ])) as Forecast[];
+    // same seed, same slate; unexplored slots keep the greedy item
+    expect(explored!.items.map((i) => i.itemId)).toEqual(again!.items.map((i) => i.itemId));
+    expect(explored!.items.some((i) => i.explored)).toBe(true);
+    explored!.items.forEach((it, k) => {
+      if (!it.explored) expect(it.itemId).toBe(greedy!.items[k]!.itemId);
+      expect(it.propensity).toBeCloseTo(slotPropensity(k + 1, it.explored, 0.5, 30), 12);
+    });
+    const { rows } = await f.db.query<{
+      items: { itemId: string; propensity: number; explored: boolean }[];
+      policy: { key: string; seed: number; explorationPool: number };
+    }>('SELECT items, policy FROM forecasts WHERE id = $1', [explored!.id]);
+    expect(rows[0]!.policy).toMatchObject({ key: 'eps(0.5,30)', seed: 11, explorationPool: 30 });
+    expect(rows[0]!.items.map((i) => i.propensity)).toEqual(
+      explored!.items.map((i) => i.propensity),
+    );
   });
 
   it('serves the popularity baseline on request', async () => {
