@@ -141,6 +141,27 @@ export type CategoryTrend = {
   recentShare: Scalars['Float']['output'];
 };
 
+/**
+ * Diversity re-ranking, applied after scoring and before exploration. With exploration, the cap
+ * holds for the greedy slots; an explored slot may exceed it.
+ */
+export type DiversityInput = {
+  /**
+   * Maximal marginal relevance trade-off λ in [0, 1]: each next item maximises
+   * λ·relevance − (1 − λ)·(largest cosine similarity of its embedding to an item already chosen);
+   * relevance is the score min-max scaled over the pool. 1 keeps the model's order. Omitted: no MMR.
+   */
+  lambda?: InputMaybe<Scalars['Float']['input']>;
+  /**
+   * At most this many items of the slate may share any one category (an item counts for each of
+   * its categories). The slate is shorter than `first` when the pool holds too few items within
+   * the cap.
+   */
+  maxPerCategory?: InputMaybe<Scalars['Int']['input']>;
+  /** How many of the best-scored items the re-ranking chooses from (≥ `first`, at most 300; default the larger of 50 and `first`). */
+  pool?: InputMaybe<Scalars['Int']['input']>;
+};
+
 /** Origin of an item's retrieval embedding. */
 export type EmbeddingSource =
   /** Computed from the item's content (attributes, text, price) by the content tower. */
@@ -237,6 +258,21 @@ export type EventType =
   | 'SEARCH'
   /** Looked at an item's page. */
   | 'VIEW';
+
+/**
+ * Epsilon-greedy over slots: every slot of the slate independently, with probability `epsilon`,
+ * shows the next item of a uniformly shuffled pool of the `pool` items ranked right after the
+ * slate instead of its own. The probability of each served slot is exact and returned as
+ * `ScoredItem.propensity`.
+ */
+export type ExplorationInput = {
+  /** Probability that a slot shows an explored item, in (0, 1]; 0 turns exploration off. */
+  epsilon: Scalars['Float']['input'];
+  /** How many items ranked after the slate the explored items are drawn from (1–200). */
+  pool?: InputMaybe<Scalars['Int']['input']>;
+  /** Seed of the draws, for a reproducible slate; omitted: a fresh random seed per forecast. */
+  seed?: InputMaybe<Scalars['Int']['input']>;
+};
 
 /** What the visitor is looking at when the forecast is asked for. Not stored as an event. */
 export type ForecastContext = {
@@ -468,6 +504,8 @@ export type InterestForecast = {
   mode: ForecastMode;
   /** Version of the model that produced it (or `popularity-baseline`). */
   modelVersion: Scalars['String']['output'];
+  /** The serving policy, e.g. `greedy`, `eps(0.1,50)`, `mmr(0.7,50)+cap(2,50)`. */
+  policy: Scalars['String']['output'];
   /**
    * Probability that this visit ends in a purchase. Null when the model has no purchase head:
    * the bundled Amazon model is trained on purchase-with-review sequences only, so it cannot
@@ -766,7 +804,9 @@ export type QueryEventArgs = {
  */
 export type QueryInterestForecastArgs = {
   context?: InputMaybe<ForecastContext>;
+  diversity?: InputMaybe<DiversityInput>;
   explain?: InputMaybe<Scalars['Boolean']['input']>;
+  exploration?: InputMaybe<ExplorationInput>;
   filter?: InputMaybe<ForecastFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
   mode?: InputMaybe<ForecastMode>;
@@ -894,8 +934,12 @@ export type RecordedEvent = {
 /** A recommended item with its rank and score. */
 export type ScoredItem = {
   __typename?: 'ScoredItem';
+  /** Whether this slot was drawn from the exploration pool. */
+  explored: Scalars['Boolean']['output'];
   /** The item. Selecting only its `id` (and `__typename`) costs no catalogue lookup. */
   item: Item;
+  /** Probability that the serving policy showed this item at this rank (1 for greedy slots). */
+  propensity: Scalars['Float']['output'];
   /** 1-based rank. */
   rank: Scalars['Int']['output'];
   /** Why it was recommended; null unless `explain: true`. */
@@ -944,7 +988,9 @@ export type SessionEventsArgs = {
 /** One visit of a shopper to the shop. Anonymous when it has no user. */
 export type SessionInterestForecastArgs = {
   context?: InputMaybe<ForecastContext>;
+  diversity?: InputMaybe<DiversityInput>;
   explain?: InputMaybe<Scalars['Boolean']['input']>;
+  exploration?: InputMaybe<ExplorationInput>;
   filter?: InputMaybe<ForecastFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
   mode?: InputMaybe<ForecastMode>;
@@ -1071,7 +1117,9 @@ export type UserInterestDriftArgs = {
 /** A shopper. Ids are namespaced by data set (e.g. `beauty:1`, `diginetica:18278`). */
 export type UserInterestForecastArgs = {
   context?: InputMaybe<ForecastContext>;
+  diversity?: InputMaybe<DiversityInput>;
   explain?: InputMaybe<Scalars['Boolean']['input']>;
+  exploration?: InputMaybe<ExplorationInput>;
   filter?: InputMaybe<ForecastFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
   mode?: InputMaybe<ForecastMode>;
@@ -1211,12 +1259,14 @@ export type ResolversTypes = {
   CategoryTrend: ResolverTypeWrapper<Trend>;
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
+  DiversityInput: DiversityInput;
   EmbeddingSource: EmbeddingSource;
   Event: ResolverTypeWrapper<EventRow>;
   EventConnection: ResolverTypeWrapper<Omit<EventConnection, 'edges'> & { edges: Array<ResolversTypes['EventEdge']> }>;
   EventEdge: ResolverTypeWrapper<Omit<EventEdge, 'node'> & { node: ResolversTypes['Event'] }>;
   EventInput: EventInput;
   EventType: EventType;
+  ExplorationInput: ExplorationInput;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   ForecastContext: ForecastContext;
   ForecastFilter: ForecastFilter;
@@ -1270,10 +1320,12 @@ export type ResolversParentTypes = {
   CategoryTrend: Trend;
   Date: Scalars['Date']['output'];
   DateTime: Scalars['DateTime']['output'];
+  DiversityInput: DiversityInput;
   Event: EventRow;
   EventConnection: Omit<EventConnection, 'edges'> & { edges: Array<ResolversParentTypes['EventEdge']> };
   EventEdge: Omit<EventEdge, 'node'> & { node: ResolversParentTypes['Event'] };
   EventInput: EventInput;
+  ExplorationInput: ExplorationInput;
   Float: Scalars['Float']['output'];
   ForecastContext: ForecastContext;
   ForecastFilter: ForecastFilter;
@@ -1436,6 +1488,7 @@ export type InterestForecastResolvers<ContextType = Context, ParentType extends 
   items?: Resolver<Array<ResolversTypes['ScoredItem']>, ParentType, ContextType>;
   mode?: Resolver<ResolversTypes['ForecastMode'], ParentType, ContextType>;
   modelVersion?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  policy?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   purchaseProbability?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
   strategy?: Resolver<ResolversTypes['ForecastStrategy'], ParentType, ContextType>;
   strategyDetail?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -1530,7 +1583,9 @@ export type RecordedEventResolvers<ContextType = Context, ParentType extends Res
 };
 
 export type ScoredItemResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ScoredItem'] = ResolversParentTypes['ScoredItem']> = {
+  explored?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   item?: Resolver<ResolversTypes['Item'], ParentType, ContextType>;
+  propensity?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   rank?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   reasons?: Resolver<Maybe<Array<ResolversTypes['ForecastReason']>>, ParentType, ContextType>;
   score?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;

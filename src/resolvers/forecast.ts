@@ -8,7 +8,14 @@ import {
   type ForecastRequest,
   type ForecastSubject,
 } from '../forecast/engine.js';
+import {
+  MAX_DIVERSITY_POOL,
+  MAX_EXPLORATION_POOL,
+  type ServingPolicy,
+} from '../exploration/policy.js';
 import type {
+  DiversityInput,
+  ExplorationInput,
   ForecastContext as ForecastContextArg,
   ForecastFilter as ForecastFilterArg,
   ForecastMode,
@@ -27,6 +34,48 @@ interface ForecastArgs {
   explain?: boolean | null;
   mode?: ForecastMode | null;
   context?: ForecastContextArg | null;
+  exploration?: ExplorationInput | null;
+  diversity?: DiversityInput | null;
+}
+
+/** The serving policy of the arguments, checked (exploration/policy.ts). */
+function toPolicy(first: number, args: ForecastArgs): ServingPolicy {
+  const e = args.exploration;
+  const d = args.diversity;
+  if (e) {
+    if (!(e.epsilon >= 0 && e.epsilon <= 1))
+      throw badUserInput('exploration.epsilon', `must be between 0 and 1, got ${e.epsilon}`);
+    const pool = e.pool ?? 50;
+    if (!Number.isInteger(pool) || pool < 1 || pool > MAX_EXPLORATION_POOL)
+      throw badUserInput(
+        'exploration.pool',
+        `must be between 1 and ${MAX_EXPLORATION_POOL}, got ${pool}`,
+      );
+  }
+  if (d) {
+    if (d.lambda != null && !(d.lambda >= 0 && d.lambda <= 1))
+      throw badUserInput('diversity.lambda', `must be between 0 and 1, got ${d.lambda}`);
+    if (d.maxPerCategory != null && (!Number.isInteger(d.maxPerCategory) || d.maxPerCategory < 1))
+      throw badUserInput('diversity.maxPerCategory', `must be ≥ 1, got ${d.maxPerCategory}`);
+    const pool = d.pool ?? Math.max(50, first);
+    if (!Number.isInteger(pool) || pool < first || pool > MAX_DIVERSITY_POOL)
+      throw badUserInput(
+        'diversity.pool',
+        `must be between first (${first}) and ${MAX_DIVERSITY_POOL}, got ${pool}`,
+      );
+  }
+  return {
+    exploration: e && e.epsilon > 0 ? { epsilon: e.epsilon, pool: e.pool ?? 50 } : null,
+    diversity:
+      d && (d.lambda != null || d.maxPerCategory != null)
+        ? {
+            lambda: d.lambda ?? null,
+            maxPerCategory: d.maxPerCategory ?? null,
+            pool: d.pool ?? Math.max(50, first),
+          }
+        : null,
+    seed: e?.seed ?? null,
+  };
 }
 
 function toRequest(subject: ForecastSubject, args: ForecastArgs, ctx: Context): ForecastRequest {
@@ -45,6 +94,7 @@ function toRequest(subject: ForecastSubject, args: ForecastArgs, ctx: Context): 
   return {
     subject,
     first,
+    policy: toPolicy(first, args),
     explain: args.explain ?? false,
     context:
       args.context && (args.context.itemId != null || args.context.categoryId != null)
@@ -134,6 +184,7 @@ export const forecastResolvers: Resolvers = {
       load(ctx, toRequest({ kind: 'session', sessionId: s.id }, args, ctx)),
   },
   InterestForecast: {
+    policy: (f) => f.policy.key,
     categories: async (f, args, { loaders }) => {
       const first = args.first ?? 5;
       if (!Number.isInteger(first) || first < 1 || first > MAX_CATEGORIES) {

@@ -357,6 +357,40 @@ describe.each(backends)('interestForecast on $name', (backend) => {
     );
   });
 
+  it('takes exploration and diversity over HTTP, and refuses bad settings', async () => {
+    const Q = `query($u: ID!, $e: ExplorationInput, $d: DiversityInput) {
+      interestForecast(userId: $u, first: 10, exploration: $e, diversity: $d) {
+        policy items { rank propensity explored item { id categories { id } } }
+      }
+    }`;
+    const res = await f.server.gql(Q, {
+      u: userOf(9),
+      e: { epsilon: 0.3, pool: 20, seed: 5 },
+      d: { maxPerCategory: 3 },
+    });
+    expect(res.errors).toBeUndefined();
+    const fc = res.data.interestForecast;
+    expect(fc.policy).toBe('cap(3,50)+eps(0.3,20)');
+    for (const it of fc.items)
+      expect(it.propensity).toBeCloseTo(slotPropensity(it.rank, it.explored, 0.3, 20), 12);
+    // the cap holds for the greedy slots
+    const perCategory = new Map<string, number>();
+    for (const it of fc.items.filter((i: { explored: boolean }) => !i.explored))
+      for (const c of it.item.categories) perCategory.set(c.id, (perCategory.get(c.id) ?? 0) + 1);
+    expect(Math.max(0, ...perCategory.values())).toBeLessThanOrEqual(3);
+    for (const [vars, field] of [
+      [{ e: { epsilon: 1.5 } }, 'exploration.epsilon'],
+      [{ e: { epsilon: 0.1, pool: 0 } }, 'exploration.pool'],
+      [{ d: { lambda: -1 } }, 'diversity.lambda'],
+      [{ d: { maxPerCategory: 0 } }, 'diversity.maxPerCategory'],
+      [{ d: { lambda: 0.5, pool: 5 } }, 'diversity.pool'],
+    ] as const) {
+      const bad = await f.server.gql(Q, { u: userOf(9), ...vars });
+      expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      expect(bad.errors?.[0]?.message).toContain(field);
+    }
+  });
+
   it('serves the popularity baseline on request', async () => {
     const fc = await forecast({ u: userOf(7), first: 10, mode: 'POPULARITY' });
     expect(fc.mode).toBe('POPULARITY');
