@@ -23,11 +23,14 @@ export interface EventRow {
   occurredOn: string | null;
   sessionOffsetMs: number | null;
   seq: number;
+  /** The served forecast this event is feedback on. */
+  forecastId?: string | null;
 }
 
 const COLUMNS = `id::text AS id, client_event_id AS "clientEventId", dataset, user_id AS "userId",
   session_id AS "sessionId", type, item_id AS "itemId", query, occurred_at AS "occurredAt",
-  to_char(occurred_on, 'YYYY-MM-DD') AS "occurredOn", session_offset_ms::float8 AS "sessionOffsetMs", seq`;
+  to_char(occurred_on, 'YYYY-MM-DD') AS "occurredOn", session_offset_ms::float8 AS "sessionOffsetMs", seq,
+  forecast_id::text AS "forecastId"`;
 
 /** A user's history, newest first. */
 export const USER_EVENTS_KEYSET: Keyset = {
@@ -129,6 +132,8 @@ export interface EventSubmission {
   itemId: string | null;
   query: string | null;
   occurredAt: Date | null;
+  /** Feedback on this served forecast (a uuid, checked by the caller's shape check). */
+  forecastId?: string | null;
 }
 
 /** Rejects a batch because of one event; `field` is a path such as `events[3].itemId`. */
@@ -241,6 +246,7 @@ async function insertFresh(
     );
     for (const r of rows) sessionUser.set(r.id, r.userId);
   }
+  await checkFeedback(tx, fresh, sessionUser);
   const newSessions = new Map<string, string | null>();
   const claims = new Map<string, string>();
   for (const { e, index } of fresh) {
@@ -302,6 +308,7 @@ async function insertFresh(
       e.query,
       e.occurredAt ?? receivedAt,
       seq,
+      e.forecastId ?? null,
     ];
     const ph = values.map((v) => {
       params.push(v);
@@ -310,7 +317,7 @@ async function insertFresh(
     return `(${ph.join(', ')})`;
   });
   const { rows } = await tx.query<EventRow>(
-    `INSERT INTO events (client_event_id, dataset, user_id, session_id, type, item_id, query, occurred_at, seq)
+    `INSERT INTO events (client_event_id, dataset, user_id, session_id, type, item_id, query, occurred_at, seq, forecast_id)
      VALUES ${tuples.join(', ')}
      ON CONFLICT (client_event_id) DO NOTHING
      RETURNING ${COLUMNS}`,
@@ -328,4 +335,48 @@ async function insertFresh(
       [sessionIds],
     );
   return rows;
+}
+
+/**
+ * Feedback events must follow a forecast that exists, was served to their shopper (its user or
+ * its session; an anonymous visitor's forecast to anyone) and served their item.
+ */
+async function checkFeedback(
+  tx: Queryable,
+  fresh: { e: EventSubmission; index: number }[],
+  sessionUser: Map<string, string | null>,
+): Promise<void> {
+  const ids = [...new Set(fresh.flatMap(({ e }) => (e.forecastId ? [e.forecastId] : [])))];
+  if (ids.length === 0) return;
+  const { rows } = await tx.query<{
+    id: string;
+    userId: string | null;
+    sessionId: string | null;
+    itemIds: string[];
+  }>(
+    `SELECT id::text AS id, user_id AS "userId", session_id AS "sessionId",
+            ARRAY(SELECT x->>'itemId' FROM jsonb_array_elements(items) x) AS "itemIds"
+     FROM forecasts WHERE id = ANY($1::uuid[])`,
+    [ids],
+  );
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  for (const { e, index } of fresh) {
+    if (!e.forecastId) continue;
+    const field = `events[${index}].forecastId`;
+    const f = byId.get(e.forecastId);
+    if (!f) throw new EventBatchError(field, `no served forecast with id "${e.forecastId}"`);
+    const owner = e.userId ?? (e.sessionId ? sessionUser.get(e.sessionId) : null) ?? null;
+    const anonymous = f.userId === null && f.sessionId === null;
+    const mine =
+      anonymous ||
+      (f.userId !== null && f.userId === owner) ||
+      (f.sessionId !== null && f.sessionId === e.sessionId);
+    if (!mine)
+      throw new EventBatchError(field, `forecast "${e.forecastId}" was served to another shopper`);
+    if (!e.itemId || !f.itemIds.includes(e.itemId))
+      throw new EventBatchError(
+        field,
+        `forecast "${e.forecastId}" did not serve item "${e.itemId ?? ''}"`,
+      );
+  }
 }

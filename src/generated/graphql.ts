@@ -178,6 +178,8 @@ export type Event = {
   __typename?: 'Event';
   /** The client's idempotency key for this event (imported events: derived from the source row). */
   clientEventId: Scalars['ID']['output'];
+  /** The served forecast this event is feedback on; null for ordinary events. */
+  forecastId?: Maybe<Scalars['ID']['output']>;
   /** Server-assigned event id. */
   id: Scalars['ID']['output'];
   /** The item acted on; null for searches. */
@@ -231,6 +233,13 @@ export type EventInput = {
    * same ids never stores an event twice.
    */
   clientEventId: Scalars['ID']['input'];
+  /**
+   * Feedback: the served forecast this event follows (a VIEW = a click on a recommendation, a
+   * CART, a PURCHASE). `itemId` must be an item that forecast served, and the event's shopper
+   * the forecast's (its user, or its session; forecasts of anonymous visitors take any shopper).
+   * Otherwise the batch fails with BAD_USER_INPUT on `events[i].forecastId`.
+   */
+  forecastId?: InputMaybe<Scalars['ID']['input']>;
   /** The item acted on; required for VIEW, CART and PURCHASE; must exist in the catalogue. */
   itemId?: InputMaybe<Scalars['ID']['input']>;
   /** When it happened; defaults to the time the gateway receives the batch. */
@@ -1421,6 +1430,7 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
 
 export type EventResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Event'] = ResolversParentTypes['Event']> = {
   clientEventId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  forecastId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   item?: Resolver<Maybe<ResolversTypes['Item']>, ParentType, ContextType>;
   occurredAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;

@@ -3,6 +3,8 @@ import { EventBatchError, recordEventBatch, type EventSubmission } from '../db/e
 import type { EventInput, Resolvers } from '../generated/graphql.js';
 import { badUserInput } from './errors.js';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 function toSubmission(e: EventInput, i: number): EventSubmission {
   const field = (name: string) => `events[${i}].${name}`;
   const clientEventId = e.clientEventId.trim();
@@ -13,6 +15,11 @@ function toSubmission(e: EventInput, i: number): EventSubmission {
     throw badUserInput(field('itemId'), `is required for ${e.type} events`);
   if (e.type === 'SEARCH' && !e.query?.trim())
     throw badUserInput(field('query'), 'is required for SEARCH events');
+  const forecastId = e.forecastId?.trim().toLowerCase() || null;
+  if (forecastId !== null && !UUID.test(forecastId))
+    throw badUserInput(field('forecastId'), `"${e.forecastId}" is not a forecast id (a UUID)`);
+  if (forecastId !== null && e.type === 'SEARCH')
+    throw badUserInput(field('forecastId'), 'feedback needs an event on an item, not a SEARCH');
   return {
     clientEventId,
     type: e.type,
@@ -21,6 +28,7 @@ function toSubmission(e: EventInput, i: number): EventSubmission {
     itemId: e.itemId || null,
     query: e.query ?? null,
     occurredAt: e.occurredAt ?? null,
+    forecastId,
   };
 }
 
@@ -51,6 +59,7 @@ export const eventResolvers: Resolvers = {
   },
   Event: {
     sequence: (e) => e.seq,
+    forecastId: (e) => e.forecastId ?? null,
     user: (e, _, { loaders }) => (e.userId ? loaders.user.load(e.userId) : null),
     session: (e, _, { loaders }) => (e.sessionId ? loaders.session.load(e.sessionId) : null),
     item: (e, _, { loaders }) => (e.itemId ? loaders.item.load(e.itemId) : null),

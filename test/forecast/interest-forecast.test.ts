@@ -391,6 +391,66 @@ describe.each(backends)('interestForecast on $name', (backend) => {
     }
   });
 
+  it('links feedback events to the forecast that served their item, once', async () => {
+    const fc = await forecast({ u: userOf(10), first: 5 });
+    const served = fc.items[2]!.item.id;
+    const RECORD = `mutation($events: [EventInput!]!) {
+      recordEvents(events: $events) { accepted duplicates results { event { id forecastId } } }
+    }`;
+    const click = {
+      clientEventId: `fb-${fc.id}`,
+      type: 'VIEW',
+      userId: userOf(10),
+      itemId: served,
+      forecastId: fc.id,
+    };
+    const ok = await f.server.gql(RECORD, { events: [click] });
+    expect(ok.errors).toBeUndefined();
+    expect(ok.data.recordEvents.accepted).toBe(1);
+    expect(ok.data.recordEvents.results[0].event.forecastId).toBe(fc.id);
+    const again = await f.server.gql(RECORD, { events: [click] });
+    expect(again.data.recordEvents).toMatchObject({ accepted: 0, duplicates: 1 });
+    const count = async () =>
+      (await f.db.query<{ n: number }>('SELECT count(*)::int AS n FROM events')).rows[0]!.n;
+    const before = await count();
+    for (const [event, message] of [
+      [
+        {
+          ...click,
+          clientEventId: 'fb-unknown',
+          forecastId: '00000000-0000-4000-8000-000000000000',
+        },
+        'no served forecast',
+      ],
+      [
+        { ...click, clientEventId: 'fb-malformed', forecastId: 'not-a-uuid' },
+        'is not a forecast id',
+      ],
+      [{ ...click, clientEventId: 'fb-foreign', userId: userOf(11) }, 'another shopper'],
+      [
+        {
+          ...click,
+          clientEventId: 'fb-item',
+          itemId: lineItemNotIn(fc),
+        },
+        'did not serve',
+      ],
+    ] as const) {
+      // an ordinary event in the same batch is not written either
+      const ordinary = {
+        clientEventId: `ok-${event.clientEventId}`,
+        type: 'VIEW',
+        userId: userOf(10),
+        itemId: served,
+      };
+      const bad = await f.server.gql(RECORD, { events: [ordinary, event] });
+      expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      expect(bad.errors?.[0]?.extensions?.field).toBe('events[1].forecastId');
+      expect(bad.errors?.[0]?.message).toContain(message);
+    }
+    expect(await count()).toBe(before);
+  });
+
   it('serves the popularity baseline on request', async () => {
     const fc = await forecast({ u: userOf(7), first: 10, mode: 'POPULARITY' });
     expect(fc.mode).toBe('POPULARITY');
@@ -484,3 +544,9 @@ describe.each(backends)('interestForecast on $name', (backend) => {
     );
   });
 });
+
+/** An item of the imported slice that the forecast did not serve. */
+function lineItemNotIn(fc: { items: { item: { id: string } }[] }): string {
+  const served = new Set(fc.items.map((i) => i.item.id));
+  for (let k = 1; ; k++) if (!served.has(`beauty:${k}`)) return `beauty:${k}`;
+}
