@@ -35,6 +35,7 @@ const config: CodegenConfig = {
           Event: '../db/events.js#EventRow',
           InterestForecast: '../forecast/engine.js#Forecast',
           ScoredItem: '../forecast/engine.js#ForecastItem',
+          ForecastOutcome: '../db/outcomes.js#OutcomeRow',
           ForecastReason: '../forecast/explain.js#ForecastReason as ForecastReasonModel',
           CategoryProbability: '{ categoryId: string; probability: number }',
           InterestTimeline: '../evolution/timeline.js#Timeline',

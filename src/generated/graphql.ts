@@ -7,6 +7,7 @@ import type { UserRow } from '../db/users.js';
 import type { SessionRow } from '../db/sessions.js';
 import type { EventRow } from '../db/events.js';
 import type { Forecast, ForecastItem } from '../forecast/engine.js';
+import type { OutcomeRow } from '../db/outcomes.js';
 import type { ForecastReason as ForecastReasonModel } from '../forecast/explain.js';
 import type { Timeline, TimelineBucketShares } from '../evolution/timeline.js';
 import type { CategoryWeight, Drift, CategoryShift as CategoryShiftModel } from '../evolution/distribution.js';
@@ -326,6 +327,29 @@ export type ForecastMode =
   | 'MODEL'
   /** Most-interacted items of the subject's dataset: a baseline to compare against. */
   | 'POPULARITY';
+
+/** Impressions and feedback of one model version under one serving policy. */
+export type ForecastOutcome = {
+  __typename?: 'ForecastOutcome';
+  /** Impressions followed by a linked CART. */
+  carts: Scalars['Int']['output'];
+  /** clicks / impressions; null without impressions. */
+  clickThroughRate?: Maybe<Scalars['Float']['output']>;
+  /** Impressions followed by a linked VIEW, CART or PURCHASE (each counted once). */
+  clicks: Scalars['Int']['output'];
+  /** Forecasts served. */
+  forecasts: Scalars['Int']['output'];
+  /** Items served (slots shown). */
+  impressions: Scalars['Int']['output'];
+  /** Model version (or `popularity-baseline`). */
+  modelVersion: Scalars['String']['output'];
+  /** Serving policy key (see InterestForecast.policy). */
+  policy: Scalars['String']['output'];
+  /** purchases / impressions; null without impressions. */
+  purchaseRate?: Maybe<Scalars['Float']['output']>;
+  /** Impressions followed by a linked PURCHASE. */
+  purchases: Scalars['Int']['output'];
+};
 
 /** One reason behind a recommended item. */
 export type ForecastReason = {
@@ -742,6 +766,12 @@ export type Query = {
   /** An event by its server id; null when there is none. */
   event?: Maybe<Event>;
   /**
+   * Outcomes of the forecasts served in [since, until), per model version and serving policy:
+   * impressions and the feedback events linked to them (`EventInput.forecastId`). Read from the
+   * stored forecasts and events, so it covers every gateway process.
+   */
+  forecastOutcomes: Array<ForecastOutcome>;
+  /**
    * Forecast the short-term interests of a known user, of one session, or of an anonymous
    * visitor described by inline recent events. Give exactly one of `userId`, `sessionId` or
    * `recentEvents`. Errors: BAD_USER_INPUT (none or several subjects, bad arguments), NOT_FOUND
@@ -803,6 +833,17 @@ export type QueryCategoryArgs = {
  */
 export type QueryEventArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+/**
+ * Read access to the catalogue, the shoppers and their behaviour. List fields are Relay cursor
+ * connections: page forward with `first`/`after`, backward with `last`/`before` (not both
+ * directions at once); a page holds at most the server's MAX_PAGE_SIZE (default 100) nodes.
+ */
+export type QueryForecastOutcomesArgs = {
+  since?: InputMaybe<Scalars['DateTime']['input']>;
+  until?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
 
@@ -1280,6 +1321,7 @@ export type ResolversTypes = {
   ForecastContext: ForecastContext;
   ForecastFilter: ForecastFilter;
   ForecastMode: ForecastMode;
+  ForecastOutcome: ResolverTypeWrapper<OutcomeRow>;
   ForecastReason: ResolverTypeWrapper<ForecastReasonModel>;
   ForecastReasonKind: ForecastReasonKind;
   ForecastStrategy: ForecastStrategy;
@@ -1338,6 +1380,7 @@ export type ResolversParentTypes = {
   Float: Scalars['Float']['output'];
   ForecastContext: ForecastContext;
   ForecastFilter: ForecastFilter;
+  ForecastOutcome: OutcomeRow;
   ForecastReason: ForecastReasonModel;
   ForecastTiming: ForecastTiming;
   ID: Scalars['ID']['output'];
@@ -1451,6 +1494,18 @@ export type EventConnectionResolvers<ContextType = Context, ParentType extends R
 export type EventEdgeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['EventEdge'] = ResolversParentTypes['EventEdge']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['Event'], ParentType, ContextType>;
+};
+
+export type ForecastOutcomeResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ForecastOutcome'] = ResolversParentTypes['ForecastOutcome']> = {
+  carts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  clickThroughRate?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  clicks?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  forecasts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  impressions?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  modelVersion?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  policy?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  purchaseRate?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  purchases?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type ForecastReasonResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ForecastReason'] = ResolversParentTypes['ForecastReason']> = {
@@ -1570,6 +1625,7 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   categories?: Resolver<ResolversTypes['CategoryConnection'], ParentType, ContextType, RequireFields<QueryCategoriesArgs, 'rootsOnly'>>;
   category?: Resolver<Maybe<ResolversTypes['Category']>, ParentType, ContextType, RequireFields<QueryCategoryArgs, 'id'>>;
   event?: Resolver<Maybe<ResolversTypes['Event']>, ParentType, ContextType, RequireFields<QueryEventArgs, 'id'>>;
+  forecastOutcomes?: Resolver<Array<ResolversTypes['ForecastOutcome']>, ParentType, ContextType, Partial<QueryForecastOutcomesArgs>>;
   interestForecast?: Resolver<ResolversTypes['InterestForecast'], ParentType, ContextType, RequireFields<QueryInterestForecastArgs, 'explain' | 'first'>>;
   item?: Resolver<Maybe<ResolversTypes['Item']>, ParentType, ContextType, RequireFields<QueryItemArgs, 'id'>>;
   items?: Resolver<ResolversTypes['ItemConnection'], ParentType, ContextType, Partial<QueryItemsArgs>>;
@@ -1670,6 +1726,7 @@ export type Resolvers<ContextType = Context> = {
   Event?: EventResolvers<ContextType>;
   EventConnection?: EventConnectionResolvers<ContextType>;
   EventEdge?: EventEdgeResolvers<ContextType>;
+  ForecastOutcome?: ForecastOutcomeResolvers<ContextType>;
   ForecastReason?: ForecastReasonResolvers<ContextType>;
   ForecastTiming?: ForecastTimingResolvers<ContextType>;
   InterestBucket?: InterestBucketResolvers<ContextType>;

@@ -22,6 +22,7 @@ import type {
   Resolvers,
 } from '../generated/graphql.js';
 import type { ItemRow } from '../db/items.js';
+import { forecastOutcomes } from '../db/outcomes.js';
 import { QueueFullError } from '../inference/scheduler.js';
 import { badUserInput, found } from './errors.js';
 
@@ -143,7 +144,13 @@ async function load(ctx: Context, request: ForecastRequest) {
 }
 
 export const forecastResolvers: Resolvers = {
+  ForecastOutcome: {
+    clickThroughRate: (o) => (o.impressions > 0 ? o.clicks / o.impressions : null),
+    purchaseRate: (o) => (o.impressions > 0 ? o.purchases / o.impressions : null),
+  },
   Query: {
+    forecastOutcomes: (_, { since, until }, { db }) =>
+      forecastOutcomes(db, since ?? null, until ?? null),
     interestForecast: (_, args, ctx) => {
       const given = [args.userId, args.sessionId, args.recentEvents].filter((x) => x != null);
       if (given.length !== 1) {

@@ -449,6 +449,27 @@ describe.each(backends)('interestForecast on $name', (backend) => {
       expect(bad.errors?.[0]?.message).toContain(message);
     }
     expect(await count()).toBe(before);
+    // a purchase on the same impression: one click (not two), one purchase
+    const buy = { ...click, clientEventId: `buy-${fc.id}`, type: 'PURCHASE' };
+    expect((await f.server.gql(RECORD, { events: [buy] })).errors).toBeUndefined();
+    const since = new Date(Date.now() - 3_600_000).toISOString();
+    const out = await f.server.gql(
+      `query($since: DateTime) { forecastOutcomes(since: $since) {
+        modelVersion policy forecasts impressions clicks carts purchases clickThroughRate purchaseRate } }`,
+      { since },
+    );
+    expect(out.errors).toBeUndefined();
+    const { rows } = await f.db.query<{ forecasts: number; impressions: number }>(
+      `SELECT count(*)::int AS forecasts, coalesce(sum(jsonb_array_length(items)), 0)::int AS impressions
+       FROM forecasts WHERE model_version = $1 AND coalesce(policy->>'key', 'greedy') = 'greedy'`,
+      [f.model.version],
+    );
+    const greedy = out.data.forecastOutcomes.find(
+      (o: { modelVersion: string; policy: string }) =>
+        o.modelVersion === f.model.version && o.policy === 'greedy',
+    );
+    expect(greedy).toMatchObject({ ...rows[0], clicks: 1, carts: 0, purchases: 1 });
+    expect(greedy.clickThroughRate).toBeCloseTo(1 / greedy.impressions, 12);
   });
 
   it('serves the popularity baseline on request', async () => {
