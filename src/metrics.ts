@@ -1,6 +1,7 @@
 // Prometheus text exposition of the gateway's own counters (GET /metrics): merged forecast
 // batches and their sizes, ONNX calls and their time, queue depth and overload rejections.
 import type { InferenceCounters } from './cluster.js';
+import type { OutcomeRow } from './db/outcomes.js';
 
 const SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
 
@@ -19,6 +20,7 @@ function metric(
 export function renderMetrics(
   counters: InferenceCounters,
   info: { modelVersion: string; provider: string; storage: string },
+  outcomes: readonly OutcomeRow[] = [],
 ): string {
   const { forecast: batches, modelCalls, encoderRuns } = counters;
   const lines: string[] = [];
@@ -95,6 +97,26 @@ export function renderMetrics(
     'counter',
     'Time spent in ONNX Runtime calls.',
     calls.map(([m, s]) => [`{model="${m}"}`, Number((s.ms / 1000).toFixed(6))]),
+  );
+  const label = (o: OutcomeRow, extra = '') =>
+    `{model_version="${o.modelVersion}",policy="${o.policy}"${extra}}`;
+  metric(
+    lines,
+    'foresight_impressions_total',
+    'counter',
+    'Items served in stored forecasts, per model version and serving policy.',
+    outcomes.map((o) => [label(o), o.impressions]),
+  );
+  metric(
+    lines,
+    'foresight_feedback_total',
+    'counter',
+    'Impressions followed by linked feedback (recordEvents forecastId), each counted once per outcome.',
+    outcomes.flatMap((o): [string, number][] => [
+      [label(o, ',outcome="click"'), o.clicks],
+      [label(o, ',outcome="cart"'), o.carts],
+      [label(o, ',outcome="purchase"'), o.purchases],
+    ]),
   );
   return `${lines.join('\n')}\n`;
 }

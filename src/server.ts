@@ -17,6 +17,8 @@ import { createForecastLoader } from './loaders/forecast.js';
 import { createLoaders, createSharedLookups } from './loaders/index.js';
 import { engineCounters, type InferenceCounters } from './cluster.js';
 import { renderMetrics } from './metrics.js';
+import { forecastOutcomes, type OutcomeRow } from './db/outcomes.js';
+import { TtlCache } from './ttl-cache.js';
 import { TrendCache } from './evolution/trends.js';
 import { resolvers as defaultResolvers } from './resolvers/index.js';
 
@@ -139,15 +141,23 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         return null;
       }
     };
+    // Impressions and feedback come from the stored forecasts and events (right for every
+    // worker of a cluster), recomputed at most every 15 s however often /metrics is scraped.
+    const outcomes = new TtlCache<OutcomeRow[]>(15_000, 1);
     app.get('/metrics', async (_req, reply) => {
       const c = await collected(reply);
       if (!c) return reply;
+      const served = await outcomes.get('all', () => forecastOutcomes(db, null, null));
       return reply.type('text/plain; version=0.0.4').send(
-        renderMetrics(c, {
-          modelVersion: engine.model.version,
-          provider: engine.model.provider,
-          storage: db.kind,
-        }),
+        renderMetrics(
+          c,
+          {
+            modelVersion: engine.model.version,
+            provider: engine.model.provider,
+            storage: db.kind,
+          },
+          served,
+        ),
       );
     });
     // Raw counters (exact batch-size distribution) for benchmarks and debugging.

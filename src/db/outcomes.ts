@@ -23,7 +23,8 @@ export async function forecastOutcomes(
     `WITH imp AS (
        SELECT f.id, f.model_version, coalesce(f.policy->>'key', 'greedy') AS policy,
               x->>'itemId' AS item_id
-       FROM forecasts f, jsonb_array_elements(f.items) x
+       -- LEFT JOIN: a forecast with an empty slate still counts as served
+       FROM forecasts f LEFT JOIN LATERAL jsonb_array_elements(f.items) x ON true
        WHERE ($1::timestamptz IS NULL OR f.created_at >= $1)
          AND ($2::timestamptz IS NULL OR f.created_at < $2)
      ), fb AS (
@@ -32,7 +33,7 @@ export async function forecastOutcomes(
        FROM events WHERE forecast_id IS NOT NULL GROUP BY forecast_id, item_id
      )
      SELECT imp.model_version AS "modelVersion", imp.policy,
-            count(DISTINCT imp.id)::int AS forecasts, count(*)::int AS impressions,
+            count(DISTINCT imp.id)::int AS forecasts, count(imp.item_id)::int AS impressions,
             count(fb.forecast_id)::int AS clicks,
             count(*) FILTER (WHERE fb.carted)::int AS carts,
             count(*) FILTER (WHERE fb.purchased)::int AS purchases

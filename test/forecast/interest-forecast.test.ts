@@ -470,6 +470,11 @@ describe.each(backends)('interestForecast on $name', (backend) => {
     );
     expect(greedy).toMatchObject({ ...rows[0], clicks: 1, carts: 0, purchases: 1 });
     expect(greedy.clickThroughRate).toBeCloseTo(1 / greedy.impressions, 12);
+    // the same figures on /metrics (its first scrape in this suite: nothing cached yet)
+    const metrics = await (await fetch(f.server.url.replace(/\/graphql$/, '/metrics'))).text();
+    const labels = `model_version="${f.model.version}",policy="greedy"`;
+    expect(metrics).toContain(`foresight_impressions_total{${labels}} ${greedy.impressions}`);
+    expect(metrics).toContain(`foresight_feedback_total{${labels},outcome="purchase"} 1`);
   });
 
   it('serves the popularity baseline on request', async () => {
