@@ -47,8 +47,8 @@ export function similarity(a: PolicyCandidate, b: PolicyCandidate): number {
 /**
  * `ranked` (best first) re-ordered: the first `want` positions chosen by MMR among the first
  * `settings.pool` items, every chosen item within the category cap; then the items the cap or
- * the pool left out, in their original order, flagged as beyond the cap where they break it
- * (the caller serves the chosen prefix; exploration draws from the rest). Relevance is the
+ * the pool left out, in their original order (the caller serves the `chosen` prefix;
+ * exploration draws from the rest). Relevance is the
  * score min-max scaled to [0, 1] over the pool, so λ weighs like against like whatever the
  * scale of the scores (model logits or interaction counts).
  */

@@ -1,6 +1,6 @@
 // Serving policies: how a forecast's slate is chosen from its scored candidates, and with what
 // probability each slot shows its item (the propensity the impression log keeps for off-policy
-// evaluation, src/exploration/ope.ts).
+// evaluation).
 //
 // Greedy: the best `first` items in score order (after diversity re-ranking, when asked).
 // Epsilon-greedy over slots: the greedy slate, then every slot independently, with probability
@@ -59,13 +59,13 @@ export interface PolicyLog {
   seed: number | null;
 }
 
-/** A stable, readable name of a policy: `greedy`, `eps(0.1,50)`, `mmr(0.7,30)+cap(2)`… */
+/** A stable, readable name of a policy: `greedy`, `eps(0.1,50)`, `mmr(0.7,30)+cap(2,30)`… */
 export function policyKey(p: ServingPolicy): string {
   const parts: string[] = [];
   const d = p.diversity;
   if (d?.lambda != null && d.lambda < 1) parts.push(`mmr(${d.lambda},${d.pool})`);
   if (d?.maxPerCategory != null) parts.push(`cap(${d.maxPerCategory},${d.pool})`);
-  if (p.exploration && p.exploration.epsilon > 0)
+  if (p.exploration && explores(p))
     parts.push(`eps(${p.exploration.epsilon},${p.exploration.pool})`);
   return parts.length ? parts.join('+') : 'greedy';
 }
@@ -73,12 +73,12 @@ export function policyKey(p: ServingPolicy): string {
 /** How many ranked candidates the policy needs to choose a slate of `first` from. */
 export function policyDepth(first: number, p: ServingPolicy): number {
   const ranked = p.diversity ? Math.max(first, p.diversity.pool) : first;
-  return ranked + (p.exploration && p.exploration.epsilon > 0 ? p.exploration.pool : 0);
+  return ranked + (p.exploration && explores(p) ? p.exploration.pool : 0);
 }
 
-/** Whether the policy serves the plain best `first` (no re-ranking, no draws). */
-export function isGreedy(p: ServingPolicy): boolean {
-  return policyKey(p) === 'greedy';
+/** Whether the policy draws slots (ε > 0): only then does a slate need a seed. */
+function explores(p: ServingPolicy): boolean {
+  return (p.exploration?.epsilon ?? 0) > 0;
 }
 
 /** P(Binomial(n, p) ≥ m). */
@@ -110,9 +110,9 @@ export function slotPropensity(
   return explored ? (epsilon * (1 - q)) / pool : 1 - epsilon + epsilon * q;
 }
 
-/** A seed for a forecast's draws: the policy's, else a fresh one. */
+/** A seed for a forecast's draws: the policy's, else a fresh one; 0 when it draws nothing. */
 export function drawSeed(p: ServingPolicy): number {
-  return p.seed ?? randomInt(0, 2 ** 31);
+  return explores(p) ? (p.seed ?? randomInt(0, 2 ** 31)) : 0;
 }
 
 /**
@@ -133,13 +133,13 @@ export function serveSlate(
     slateSize = d.chosen;
   }
   const epsilon = p.exploration?.epsilon ?? 0;
-  const pool = epsilon > 0 ? order.slice(slateSize, slateSize + (p.exploration?.pool ?? 0)) : [];
+  const pool = explores(p) ? order.slice(slateSize, slateSize + (p.exploration?.pool ?? 0)) : [];
   const log: PolicyLog = {
     key: policyKey(p),
     epsilon,
     explorationPool: pool.length,
     diversity: p.diversity,
-    seed: epsilon > 0 ? seed : null,
+    seed: explores(p) ? seed : null,
   };
   const slots: SlateSlot[] = order
     .slice(0, slateSize)

@@ -388,7 +388,8 @@ export class ForecastEngine {
       { request: ForecastRequest; options: RetrievalOptions; members: number[]; depth: number }
     >();
     batch.forEach((r, i) => {
-      const key = JSON.stringify([r.dataset, r.request.filter, depth(r.request)]);
+      const ranked = depth(r.request);
+      const key = JSON.stringify([r.dataset, r.request.filter, ranked]);
       const group = groups.get(key);
       if (group) group.members.push(i);
       else
@@ -396,7 +397,7 @@ export class ForecastEngine {
           request: r.request,
           options: this.retrievalOptions(r),
           members: [i],
-          depth: depth(r.request),
+          depth: ranked,
         });
     });
     await Promise.all(
@@ -634,9 +635,7 @@ function depth(request: ForecastRequest): number {
 /** The request's slate from its servable items, best first (exploration/policy.ts). */
 function chooseSlate(request: ForecastRequest, ranked: PolicyCandidate[]): Slate {
   const policy = request.policy ?? GREEDY;
-  // Only exploring policies draw: a greedy or diversified slate needs no seed.
-  const seed = policy.exploration && policy.exploration.epsilon > 0 ? drawSeed(policy) : 0;
-  return serveSlate(ranked, request.first, policy, seed);
+  return serveSlate(ranked, request.first, policy, drawSeed(policy));
 }
 
 function exclusions(r: Resolved): string[] {

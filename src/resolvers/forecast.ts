@@ -43,14 +43,19 @@ interface ForecastArgs {
 function toPolicy(first: number, args: ForecastArgs): ServingPolicy {
   const e = args.exploration;
   const d = args.diversity;
+  const explorationPool = e?.pool ?? 50;
+  const diversityPool = d?.pool ?? Math.max(50, first);
   if (e) {
     if (!(e.epsilon >= 0 && e.epsilon <= 1))
       throw badUserInput('exploration.epsilon', `must be between 0 and 1, got ${e.epsilon}`);
-    const pool = e.pool ?? 50;
-    if (!Number.isInteger(pool) || pool < 1 || pool > MAX_EXPLORATION_POOL)
+    if (
+      !Number.isInteger(explorationPool) ||
+      explorationPool < 1 ||
+      explorationPool > MAX_EXPLORATION_POOL
+    )
       throw badUserInput(
         'exploration.pool',
-        `must be between 1 and ${MAX_EXPLORATION_POOL}, got ${pool}`,
+        `must be between 1 and ${MAX_EXPLORATION_POOL}, got ${explorationPool}`,
       );
   }
   if (d) {
@@ -58,21 +63,24 @@ function toPolicy(first: number, args: ForecastArgs): ServingPolicy {
       throw badUserInput('diversity.lambda', `must be between 0 and 1, got ${d.lambda}`);
     if (d.maxPerCategory != null && (!Number.isInteger(d.maxPerCategory) || d.maxPerCategory < 1))
       throw badUserInput('diversity.maxPerCategory', `must be ≥ 1, got ${d.maxPerCategory}`);
-    const pool = d.pool ?? Math.max(50, first);
-    if (!Number.isInteger(pool) || pool < first || pool > MAX_DIVERSITY_POOL)
+    if (
+      !Number.isInteger(diversityPool) ||
+      diversityPool < first ||
+      diversityPool > MAX_DIVERSITY_POOL
+    )
       throw badUserInput(
         'diversity.pool',
-        `must be between first (${first}) and ${MAX_DIVERSITY_POOL}, got ${pool}`,
+        `must be between first (${first}) and ${MAX_DIVERSITY_POOL}, got ${diversityPool}`,
       );
   }
   return {
-    exploration: e && e.epsilon > 0 ? { epsilon: e.epsilon, pool: e.pool ?? 50 } : null,
+    exploration: e && e.epsilon > 0 ? { epsilon: e.epsilon, pool: explorationPool } : null,
     diversity:
       d && (d.lambda != null || d.maxPerCategory != null)
         ? {
             lambda: d.lambda ?? null,
             maxPerCategory: d.maxPerCategory ?? null,
-            pool: d.pool ?? Math.max(50, first),
+            pool: diversityPool,
           }
         : null,
     seed: e?.seed ?? null,
