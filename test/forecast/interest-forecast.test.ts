@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Forecast, ForecastRequest } from '../../src/forecast/engine.js';
 import { GREEDY, slotPropensity, type ServingPolicy } from '../../src/exploration/policy.js';
+import { evaluatePolicies } from '../../src/exploration/policy-reports.js';
 import { backends } from '../helpers/backends.js';
 import { openForecastFixture, type ForecastFixture } from '../helpers/forecast.js';
 
@@ -475,6 +476,75 @@ describe.each(backends)('interestForecast on $name', (backend) => {
     const labels = `model_version="${f.model.version}",policy="greedy"`;
     expect(metrics).toContain(`foresight_impressions_total{${labels}} ${greedy.impressions}`);
     expect(metrics).toContain(`foresight_feedback_total{${labels},outcome="purchase"} 1`);
+  });
+
+  it("estimates from its own stored log exactly the logging policy's click rate", async () => {
+    const policy: ServingPolicy = {
+      exploration: { epsilon: 0.4, pool: 15 },
+      diversity: null,
+      seed: null,
+    };
+    const users = Array.from({ length: 12 }, (_, k) => userOf(20 + k));
+    const served = (await f.engine.forecast(
+      users.map((userId, k) => ({
+        subject: { kind: 'user', userId },
+        first: 10,
+        explain: false,
+        mode: 'MODEL',
+        context: null,
+        filter: {
+          categoryIds: null,
+          minPrice: null,
+          maxPrice: null,
+          inStockOnly: true,
+          excludePurchased: true,
+          excludeSeen: true,
+        },
+        policy: { ...policy, seed: 100 + k },
+      })),
+    )) as Forecast[];
+    // feedback on one slot of every other forecast (explored or not), sent twice
+    const clicks = served.flatMap((fc, k) =>
+      k % 2 ? [] : [{ fc, slot: fc.items[k % fc.items.length]!, userId: users[k]! }],
+    );
+    const events = clicks.map(({ fc, slot, userId }) => ({
+      clientEventId: `ope-${fc.id}`,
+      type: 'CART',
+      userId,
+      itemId: slot.itemId,
+      forecastId: fc.id,
+    }));
+    const RECORD = `mutation($events: [EventInput!]!) { recordEvents(events: $events) { accepted } }`;
+    for (let send = 0; send < 2; send++)
+      expect((await f.server.gql(RECORD, { events })).errors).toBeUndefined();
+    const filter = {
+      since: null,
+      until: null,
+      modelVersion: f.model.version,
+      policy: 'eps(0.4,15)',
+    };
+    const [own, greedy] = await evaluatePolicies(f.db, filter, [0.4, 0], ['click'], 200);
+    const impressions = served.reduce((a, fc) => a + fc.items.length, 0);
+    expect(own).toMatchObject({ forecasts: 12, impressions, unsupported: 0, targetEpsilon: 0.4 });
+    expect(own!.logged).toBeCloseTo(clicks.length / impressions, 12);
+    expect(own!.ips).toBeCloseTo(own!.logged, 12);
+    expect(own!.snips).toBeCloseTo(own!.logged, 12);
+    // greedy from the same log: each clicked greedy slot weighs 1 / its propensity, explored 0
+    const expected =
+      clicks.reduce((a, { slot }) => a + (slot.explored ? 0 : 1 / slot.propensity), 0) /
+      impressions;
+    expect(greedy!.ips).toBeCloseTo(expected, 12);
+    // the greedy log cannot say what exploring would have done
+    await f.server.gql(FORECAST, { u: users[0] });
+    const fromGreedy = await evaluatePolicies(
+      f.db,
+      { ...filter, policy: 'greedy' },
+      [0.1],
+      ['click'],
+      50,
+    );
+    expect(fromGreedy[0]!.unsupported).toBe(fromGreedy[0]!.forecasts);
+    expect(fromGreedy[0]!.ips).toBeNull();
   });
 
   it('serves the popularity baseline on request', async () => {
