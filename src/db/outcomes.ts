@@ -19,27 +19,27 @@ export async function forecastOutcomes(
   since: Date | null,
   until: Date | null,
 ): Promise<OutcomeRow[]> {
+  // Per forecast, an index probe of its feedback (events_forecast_idx): no join whose plan
+  // depends on fresh statistics. Feedback only ever names items the forecast served
+  // (db/events.ts checkFeedback), so distinct items = impressions with that outcome.
   const { rows } = await q.query<OutcomeRow>(
-    `WITH imp AS (
-       SELECT f.id, f.model_version, coalesce(f.policy->>'key', 'greedy') AS policy,
-              x->>'itemId' AS item_id
-       -- LEFT JOIN: a forecast with an empty slate still counts as served
-       FROM forecasts f LEFT JOIN LATERAL jsonb_array_elements(f.items) x ON true
-       WHERE ($1::timestamptz IS NULL OR f.created_at >= $1)
-         AND ($2::timestamptz IS NULL OR f.created_at < $2)
-     ), fb AS (
-       SELECT forecast_id, item_id, bool_or(type = 'CART') AS carted,
-              bool_or(type = 'PURCHASE') AS purchased
-       FROM events WHERE forecast_id IS NOT NULL GROUP BY forecast_id, item_id
-     )
-     SELECT imp.model_version AS "modelVersion", imp.policy,
-            count(DISTINCT imp.id)::int AS forecasts, count(imp.item_id)::int AS impressions,
-            count(fb.forecast_id)::int AS clicks,
-            count(*) FILTER (WHERE fb.carted)::int AS carts,
-            count(*) FILTER (WHERE fb.purchased)::int AS purchases
-     FROM imp LEFT JOIN fb ON fb.forecast_id = imp.id AND fb.item_id = imp.item_id
-     GROUP BY imp.model_version, imp.policy
-     ORDER BY imp.model_version, imp.policy`,
+    `SELECT f.model_version AS "modelVersion", coalesce(f.policy->>'key', 'greedy') AS policy,
+            count(*)::int AS forecasts,
+            coalesce(sum(jsonb_array_length(f.items)), 0)::int AS impressions,
+            coalesce(sum(fb.clicks), 0)::int AS clicks,
+            coalesce(sum(fb.carts), 0)::int AS carts,
+            coalesce(sum(fb.purchases), 0)::int AS purchases
+     FROM forecasts f
+     CROSS JOIN LATERAL (
+       SELECT count(DISTINCT e.item_id) AS clicks,
+              count(DISTINCT e.item_id) FILTER (WHERE e.type = 'CART') AS carts,
+              count(DISTINCT e.item_id) FILTER (WHERE e.type = 'PURCHASE') AS purchases
+       FROM events e WHERE e.forecast_id = f.id
+     ) fb
+     WHERE ($1::timestamptz IS NULL OR f.created_at >= $1)
+       AND ($2::timestamptz IS NULL OR f.created_at < $2)
+     GROUP BY 1, 2
+     ORDER BY 1, 2`,
     [since, until],
   );
   return rows;
