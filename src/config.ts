@@ -20,6 +20,8 @@ const schema = z.object({
   ),
   DATA_DIR: z.string().default('.data/pglite'),
   MODEL_DIR: z.string().default('models/beauty'),
+  // The purchase-intent model; a directory without intent.json = none (probabilities null).
+  INTENT_MODEL_DIR: z.string().default('models/intent'),
   EMBEDDING_DIM: intFrom(64, 1, 16_000),
   AUTO_IMPORT: z.enum(['true', 'false']).default('true'),
   SAMPLE_SEQUENCES: z.string().default('data/amazon/Beauty.txt'),
@@ -58,6 +60,7 @@ export interface Config {
   databaseUrl: string | undefined;
   dataDir: string;
   modelDir: string;
+  intentModelDir: string;
   /** Dimension of items.embedding: the model's `dim` (models/<name>/model.json). */
   embeddingDim: number;
   /** Import the bundled sample into an empty database at start-up. */
@@ -122,6 +125,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     databaseUrl: e.DATABASE_URL,
     dataDir: abs(e.DATA_DIR),
     modelDir: abs(e.MODEL_DIR),
+    intentModelDir: abs(e.INTENT_MODEL_DIR),
     embeddingDim: e.EMBEDDING_DIM,
     autoImport: e.AUTO_IMPORT === 'true',
     sample: { sequences: abs(e.SAMPLE_SEQUENCES), attributes: abs(e.SAMPLE_ATTRIBUTES) },

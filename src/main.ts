@@ -14,6 +14,7 @@ import { importSampleIfEmpty } from './import/sample.js';
 import { createProgress } from './import/progress.js';
 import { ForecastEngine } from './forecast/engine.js';
 import { Model } from './inference/model.js';
+import { IntentModel } from './intent/model.js';
 import { retrievalSettings } from './retrieval/candidates.js';
 import { syncItemEmbeddings } from './retrieval/embeddings.js';
 import { buildServer } from './server.js';
@@ -61,6 +62,17 @@ async function loadModel(db: Db, config: Config): Promise<Model | null> {
   return model;
 }
 
+/** The purchase-intent model, or null (and a line saying so) when its directory has none. */
+async function loadIntentModel(config: Config): Promise<IntentModel | null> {
+  if (!existsSync(path.join(config.intentModelDir, 'intent.json'))) {
+    console.error(`no purchase-intent model in ${config.intentModelDir}: purchaseIntent is null`);
+    return null;
+  }
+  const intent = await IntentModel.load(config.intentModelDir, config.inference.provider);
+  console.error(`purchase-intent model ${intent.version} on ${intent.provider.toUpperCase()}`);
+  return intent;
+}
+
 /** The model (loadModel) and the forecast engine over it; null without a model. */
 async function startForecasting(
   db: Db,
@@ -68,15 +80,18 @@ async function startForecasting(
 ): Promise<{ engine: ForecastEngine; close: () => Promise<void> } | null> {
   const model = await loadModel(db, config);
   if (!model) return null;
+  const intent = await loadIntentModel(config);
   const engine = new ForecastEngine(db, model, {
     inference: config.inference,
     retrieval: config.retrieval,
+    intent,
   });
   return {
     engine,
     close: async () => {
       engine.close();
       await model.release();
+      await intent?.release();
     },
   };
 }

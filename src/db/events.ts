@@ -1,5 +1,6 @@
 // The append-only behaviour log: lookups, per-user / per-session pages, bulk import and the
 // transactional, idempotent ingestion of event batches from the API.
+import type { PageKind, Visit } from '../intent/features.js';
 import { insertIgnoringConflicts } from './bulk.js';
 import type { Db, Queryable } from './client.js';
 import { existingItemIds } from './items.js';
@@ -25,12 +26,26 @@ export interface EventRow {
   seq: number;
   /** The served forecast this event is feedback on. */
   forecastId?: string | null;
+  /** The page view a VIEW recorded (migration 014); null otherwise. */
+  page?: PageViewFields | null;
+}
+
+/** A page view as a VIEW event records it (what the purchase-intent model reads). */
+export interface PageViewFields {
+  kind: PageKind;
+  durationSeconds: number;
+  value: number | null;
+  bounceRate: number | null;
+  exitRate: number | null;
 }
 
 const COLUMNS = `id::text AS id, client_event_id AS "clientEventId", dataset, user_id AS "userId",
   session_id AS "sessionId", type, item_id AS "itemId", query, occurred_at AS "occurredAt",
   to_char(occurred_on, 'YYYY-MM-DD') AS "occurredOn", session_offset_ms::float8 AS "sessionOffsetMs", seq,
-  forecast_id::text AS "forecastId"`;
+  forecast_id::text AS "forecastId",
+  CASE WHEN page_kind IS NULL THEN NULL ELSE json_build_object('kind', page_kind,
+    'durationSeconds', page_duration_s, 'value', page_value, 'bounceRate', page_bounce_rate,
+    'exitRate', page_exit_rate) END AS page`;
 
 /** A user's history, newest first. */
 export const USER_EVENTS_KEYSET: Keyset = {
@@ -134,6 +149,10 @@ export interface EventSubmission {
   occurredAt: Date | null;
   /** Feedback on this served forecast (a uuid, checked by the caller's shape check). */
   forecastId?: string | null;
+  /** The page view (VIEW events; range-checked by the caller). */
+  page?: PageViewFields | null;
+  /** Visit attributes for the event's session (merged into sessions.visit, later wins). */
+  visit?: Visit | null;
 }
 
 /** Rejects a batch because of one event; `field` is a path such as `events[3].itemId`. */
@@ -309,6 +328,11 @@ async function insertFresh(
       e.occurredAt ?? receivedAt,
       seq,
       e.forecastId ?? null,
+      e.page?.kind ?? null,
+      e.page?.durationSeconds ?? null,
+      e.page?.value ?? null,
+      e.page?.bounceRate ?? null,
+      e.page?.exitRate ?? null,
     ];
     const ph = values.map((v) => {
       params.push(v);
@@ -317,13 +341,22 @@ async function insertFresh(
     return `(${ph.join(', ')})`;
   });
   const { rows } = await tx.query<EventRow>(
-    `INSERT INTO events (client_event_id, dataset, user_id, session_id, type, item_id, query, occurred_at, seq, forecast_id)
+    `INSERT INTO events (client_event_id, dataset, user_id, session_id, type, item_id, query,
+                         occurred_at, seq, forecast_id, page_kind, page_duration_s, page_value,
+                         page_bounce_rate, page_exit_rate)
      VALUES ${tuples.join(', ')}
      ON CONFLICT (client_event_id) DO NOTHING
      RETURNING ${COLUMNS}`,
     params,
   );
 
+  // Visit attributes, in batch order: a later event's values replace an earlier one's.
+  for (const { e } of fresh)
+    if (e.visit && e.sessionId)
+      await tx.query('UPDATE sessions SET visit = visit || $2::jsonb WHERE id = $1', [
+        e.sessionId,
+        JSON.stringify(e.visit),
+      ]);
   if (sessionIds.length)
     await tx.query(
       `UPDATE sessions s SET

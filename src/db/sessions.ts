@@ -1,5 +1,6 @@
 // Shopping sessions (a visit); anonymous when user_id is null.
 import { insertIgnoringConflicts } from './bulk.js';
+import type { Visit } from '../intent/features.js';
 import type { Queryable } from './client.js';
 import { selectPagesOfParents, type Keyset, type Page, type PageRequest } from './paging.js';
 
@@ -9,9 +10,11 @@ export interface SessionRow {
   userId: string | null;
   startedAt: Date | null;
   lastEventAt: Date | null;
+  /** Visit attributes sent with its events (migration 014); `{}` when none. */
+  visit: Visit;
 }
 
-const COLUMNS = `id, dataset, user_id AS "userId", started_at AS "startedAt", last_event_at AS "lastEventAt"`;
+const COLUMNS = `id, dataset, user_id AS "userId", started_at AS "startedAt", last_event_at AS "lastEventAt", visit`;
 export const SESSION_KEYSET: Keyset = {
   columns: ['id'],
   types: ['text'],

@@ -40,6 +40,14 @@ import {
   type ServingPolicy,
   type Slate,
 } from '../exploration/policy.js';
+import type { PageViewRecord } from '../intent/features.js';
+import type { IntentModel } from '../intent/model.js';
+import {
+  NO_INTENT_MODEL,
+  purchaseIntents,
+  type IntentSubject,
+  type PurchaseIntent,
+} from '../intent/service.js';
 import { explainItem, type ForecastReason } from './explain.js';
 import { PopularityRanking } from './popularity.js';
 
@@ -48,7 +56,12 @@ export type ForecastMode = 'MODEL' | 'POPULARITY';
 export type ForecastSubject =
   | { kind: 'user'; userId: string }
   | { kind: 'session'; sessionId: string }
-  | { kind: 'anonymous'; events: readonly SequenceEvent[] };
+  | {
+      kind: 'anonymous';
+      events: readonly SequenceEvent[];
+      /** The page views among `events` (purchase intent reads them). */
+      pages?: readonly PageViewRecord[];
+    };
 
 export interface ForecastFilter extends CandidateFilter {
   excludePurchased: boolean;
@@ -97,7 +110,10 @@ export interface Forecast {
   items: ForecastItem[];
   /** Most likely first, at most MAX_CATEGORIES. */
   categories: CategoryShare[];
+  /** The intent model's probability when it has one, else the sequence model's purchase head. */
   purchaseProbability: number | null;
+  /** The purchase-intent model's answer (intent/service.ts), or why there is none. */
+  purchaseIntent: PurchaseIntent;
   executionProvider: string;
   timing: { queueMs: number; inferenceMs: number; retrievalMs: number; batchSize: number };
   /** The stored events the forecast used (oldest first); null for anonymous visitors. */
@@ -158,6 +174,8 @@ export interface EngineOptions {
     cooccurrenceNeighbors?: number | null;
     parallel?: number;
   };
+  /** The session-level purchase-intent model (models/intent); null or absent = none. */
+  intent?: IntentModel | null;
 }
 
 /**
@@ -234,6 +252,7 @@ export class ForecastEngine {
     ]);
     modelIdx.forEach((i, k) => (results[i] = modelOut[k] as Forecast));
     popularIdx.forEach((i, k) => (results[i] = popularOut[k] as Forecast));
+    await this.addPurchaseIntent(results, resolved);
     const records: ForecastRecord[] = [];
     results.forEach((f, i) => {
       if (f instanceof Error) return;
@@ -243,6 +262,30 @@ export class ForecastEngine {
     });
     await insertForecasts(this.db, records);
     return results;
+  }
+
+  /** Every forecast's purchase intent: one statement and one intent-model call per batch. */
+  private async addPurchaseIntent(
+    results: (Forecast | Error)[],
+    resolved: readonly (Resolved | Error)[],
+  ): Promise<void> {
+    const ok = results.flatMap((f, i) => (f instanceof Error ? [] : [{ f, i }]));
+    const subjects = ok.map(({ i }): IntentSubject => {
+      const subject = (resolved[i] as Resolved).request.subject;
+      if (subject.kind === 'anonymous') return { kind: 'anonymous', pages: subject.pages ?? [] };
+      return subject.kind === 'session' ? subject : { kind: 'user' };
+    });
+    const intents = await purchaseIntents(
+      this.db,
+      this.options.intent ?? null,
+      subjects,
+      new Date(),
+    );
+    ok.forEach(({ f }, k) => {
+      const intent = intents[k] as PurchaseIntent;
+      f.purchaseIntent = intent;
+      if (intent.probability !== null) f.purchaseProbability = intent.probability;
+    });
   }
 
   /**
@@ -538,6 +581,7 @@ export class ForecastEngine {
         items,
         categories: topCategories(this.model, enc.categoryProbs),
         purchaseProbability: enc.purchaseProbability,
+        purchaseIntent: NO_INTENT_MODEL,
         executionProvider: this.model.provider,
         timing: {
           queueMs: 0, // set by run()
@@ -609,6 +653,7 @@ export class ForecastEngine {
           items,
           categories: ranked.categories.slice(0, MAX_CATEGORIES),
           purchaseProbability: null,
+          purchaseIntent: NO_INTENT_MODEL,
           executionProvider: 'none',
           timing: {
             queueMs: 0, // set by run()

@@ -47,6 +47,8 @@ export type AnonymousEventInput = {
   itemId?: InputMaybe<Scalars['ID']['input']>;
   /** When it happened (ISO-8601); omit when unknown. */
   occurredAt?: InputMaybe<Scalars['DateTime']['input']>;
+  /** On a VIEW: the page view (see EventInput.page). */
+  page?: InputMaybe<PageViewInput>;
   /** What the visitor did. */
   type: EventType;
 };
@@ -192,6 +194,8 @@ export type Event = {
   occurredAt?: Maybe<Scalars['DateTime']['output']>;
   /** The day it happened, when the source gives only the day (DIGINETICA `eventdate`). */
   occurredOn?: Maybe<Scalars['Date']['output']>;
+  /** The page view this VIEW recorded; null for other events. */
+  page?: Maybe<PageView>;
   /** Search text for SEARCH events; null otherwise. */
   query?: Maybe<Scalars['String']['output']>;
   /**
@@ -245,6 +249,11 @@ export type EventInput = {
   itemId?: InputMaybe<Scalars['ID']['input']>;
   /** When it happened; defaults to the time the gateway receives the batch. */
   occurredAt?: InputMaybe<Scalars['DateTime']['input']>;
+  /**
+   * On a VIEW: the page view's kind and time on page (what the purchase-intent model reads). A
+   * VIEW with a page needs a sessionId; its itemId may be omitted for pages without an item.
+   */
+  page?: InputMaybe<PageViewInput>;
   /** Search text; required for SEARCH. */
   query?: InputMaybe<Scalars['String']['input']>;
   /** The visit (created on first sight). At least one of userId and sessionId. */
@@ -253,6 +262,8 @@ export type EventInput = {
   type: EventType;
   /** The signed-in shopper (created on first sight). At least one of userId and sessionId. */
   userId?: InputMaybe<Scalars['ID']['input']>;
+  /** Attributes of the event's visit, stored with its session (needs a sessionId). */
+  visit?: InputMaybe<VisitInput>;
 };
 
 /**
@@ -540,6 +551,12 @@ export type InterestForecast = {
   /** The serving policy, e.g. `greedy`, `eps(0.1,50)`, `mmr(0.7,50)+cap(2,50)`. */
   policy: Scalars['String']['output'];
   /**
+   * The purchase-intent model's probability for a session (`sessionId`, or anonymous
+   * `recentEvents` with page views), its source, or why there is none.
+   * `purchaseProbability` holds the same probability.
+   */
+  purchaseIntent: PurchaseIntent;
+  /**
    * Probability that this visit ends in a purchase. Null when the model has no purchase head:
    * the bundled Amazon model is trained on purchase-with-review sequences only, so it cannot
    * honestly estimate one.
@@ -749,6 +766,67 @@ export type PageInfo = {
   /** Cursor of the first node of this page; null when the page is empty. */
   startCursor?: Maybe<Scalars['String']['output']>;
 };
+
+/** The kind of page a page view shows (the UCI Online Shoppers page groups). */
+export type PageKind =
+  /** Account, login, order and other administrative pages. */
+  | 'ADMINISTRATIVE'
+  /** About, contact, help and other informational pages. */
+  | 'INFORMATIONAL'
+  /** Product and category pages. */
+  | 'PRODUCT';
+
+/** A page view as stored with its event. */
+export type PageView = {
+  __typename?: 'PageView';
+  bounceRate?: Maybe<Scalars['Float']['output']>;
+  durationSeconds: Scalars['Float']['output'];
+  exitRate?: Maybe<Scalars['Float']['output']>;
+  kind: PageKind;
+  value?: Maybe<Scalars['Float']['output']>;
+};
+
+/**
+ * What a VIEW event records about the page when it is a page view: its kind, the seconds spent
+ * on it, and the page-level metrics the shop's web analytics reports for that page (Google
+ * Analytics' page value, bounce rate and exit rate), where it reports them.
+ */
+export type PageViewInput = {
+  /** The page's bounce rate in the shop's analytics, 0–1. */
+  bounceRate?: InputMaybe<Scalars['Float']['input']>;
+  /** Seconds spent on the page, 0–86,400. */
+  durationSeconds: Scalars['Float']['input'];
+  /** The page's exit rate in the shop's analytics, 0–1. */
+  exitRate?: InputMaybe<Scalars['Float']['input']>;
+  kind: PageKind;
+  /** The page's value in the shop's analytics (average revenue credited to it), ≥ 0. */
+  value?: InputMaybe<Scalars['Float']['input']>;
+};
+
+/** The purchase-intent model's answer for a forecast's session. */
+export type PurchaseIntent = {
+  __typename?: 'PurchaseIntent';
+  /** Whether `probability` reaches the model's decision threshold (F1-optimal on validation). */
+  likely?: Maybe<Scalars['Boolean']['output']>;
+  /** The intent model's version; null without a probability. */
+  modelVersion?: Maybe<Scalars['String']['output']>;
+  /** Page views the features were computed from (0 for AGGREGATE). */
+  pageViews: Scalars['Int']['output'];
+  /** Probability that the visit ends in a purchase, in [0, 1]; null when `source` is NONE. */
+  probability?: Maybe<Scalars['Float']['output']>;
+  /** Why there is no probability (no intent model, not a session, no page views); null otherwise. */
+  reason?: Maybe<Scalars['String']['output']>;
+  source: PurchaseIntentSource;
+};
+
+/** Where a forecast's purchase probability came from. */
+export type PurchaseIntentSource =
+  /** Per-session aggregate features imported with the session (UCI import): no events behind them. */
+  | 'AGGREGATE'
+  /** The session's own page views (recorded events or `recentEvents`). */
+  | 'EVENTS'
+  /** No probability: see `reason`. */
+  | 'NONE';
 
 /**
  * Read access to the catalogue, the shoppers and their behaviour. List fields are Relay cursor
@@ -1023,6 +1101,8 @@ export type Session = {
   startedAt?: Maybe<Scalars['DateTime']['output']>;
   /** The signed-in shopper; null for an anonymous session. */
   user?: Maybe<User>;
+  /** The visit's attributes as recorded (empty when none were sent). */
+  visit: Visit;
 };
 
 
@@ -1224,6 +1304,40 @@ export type UserInput = {
   profile: Scalars['JSON']['input'];
 };
 
+/** The visit attributes stored with a session. */
+export type Visit = {
+  __typename?: 'Visit';
+  browser?: Maybe<Scalars['Int']['output']>;
+  operatingSystem?: Maybe<Scalars['Int']['output']>;
+  region?: Maybe<Scalars['Int']['output']>;
+  specialDay?: Maybe<Scalars['Float']['output']>;
+  trafficType?: Maybe<Scalars['Int']['output']>;
+  visitorType?: Maybe<VisitorType>;
+};
+
+/**
+ * Attributes of the visit (session) that the purchase-intent model reads, as codes of the shop's
+ * own analytics (the UCI data set's are integers ≥ 1). Any may be omitted: an unknown code counts
+ * as none. Sent with any event of the session; later values replace earlier ones.
+ */
+export type VisitInput = {
+  browser?: InputMaybe<Scalars['Int']['input']>;
+  operatingSystem?: InputMaybe<Scalars['Int']['input']>;
+  region?: InputMaybe<Scalars['Int']['input']>;
+  /** Closeness of the visit to a special shopping day, 0–1 (UCI SpecialDay); omitted: 0. */
+  specialDay?: InputMaybe<Scalars['Float']['input']>;
+  /** Traffic source code (e.g. the analytics' channel id). */
+  trafficType?: InputMaybe<Scalars['Int']['input']>;
+  /** Omitted: RETURNING when the session's user has other sessions, else NEW. */
+  visitorType?: InputMaybe<VisitorType>;
+};
+
+/** Whether the visitor has been here before (the UCI VisitorType). */
+export type VisitorType =
+  | 'NEW'
+  | 'OTHER'
+  | 'RETURNING';
+
 
 
 export type ResolverTypeWrapper<T> = Promise<T> | T;
@@ -1341,6 +1455,11 @@ export type ResolversTypes = {
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
+  PageKind: PageKind;
+  PageView: ResolverTypeWrapper<PageView>;
+  PageViewInput: PageViewInput;
+  PurchaseIntent: ResolverTypeWrapper<PurchaseIntent>;
+  PurchaseIntentSource: PurchaseIntentSource;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RecordEventsPayload: ResolverTypeWrapper<Omit<RecordEventsPayload, 'results'> & { results: Array<ResolversTypes['RecordedEvent']> }>;
   RecordedEvent: ResolverTypeWrapper<Omit<RecordedEvent, 'event'> & { event: ResolversTypes['Event'] }>;
@@ -1355,6 +1474,9 @@ export type ResolversTypes = {
   UserConnection: ResolverTypeWrapper<Omit<UserConnection, 'edges'> & { edges: Array<ResolversTypes['UserEdge']> }>;
   UserEdge: ResolverTypeWrapper<Omit<UserEdge, 'node'> & { node: ResolversTypes['User'] }>;
   UserInput: UserInput;
+  Visit: ResolverTypeWrapper<Visit>;
+  VisitInput: VisitInput;
+  VisitorType: VisitorType;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -1398,6 +1520,9 @@ export type ResolversParentTypes = {
   JSON: Scalars['JSON']['output'];
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
+  PageView: PageView;
+  PageViewInput: PageViewInput;
+  PurchaseIntent: PurchaseIntent;
   Query: Record<PropertyKey, never>;
   RecordEventsPayload: Omit<RecordEventsPayload, 'results'> & { results: Array<ResolversParentTypes['RecordedEvent']> };
   RecordedEvent: Omit<RecordedEvent, 'event'> & { event: ResolversParentTypes['Event'] };
@@ -1411,6 +1536,8 @@ export type ResolversParentTypes = {
   UserConnection: Omit<UserConnection, 'edges'> & { edges: Array<ResolversParentTypes['UserEdge']> };
   UserEdge: Omit<UserEdge, 'node'> & { node: ResolversParentTypes['User'] };
   UserInput: UserInput;
+  Visit: Visit;
+  VisitInput: VisitInput;
 };
 
 export type AboutResolvers<ContextType = Context, ParentType extends ResolversParentTypes['About'] = ResolversParentTypes['About']> = {
@@ -1478,6 +1605,7 @@ export type EventResolvers<ContextType = Context, ParentType extends ResolversPa
   item?: Resolver<Maybe<ResolversTypes['Item']>, ParentType, ContextType>;
   occurredAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   occurredOn?: Resolver<Maybe<ResolversTypes['Date']>, ParentType, ContextType>;
+  page?: Resolver<Maybe<ResolversTypes['PageView']>, ParentType, ContextType>;
   query?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   sequence?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   session?: Resolver<Maybe<ResolversTypes['Session']>, ParentType, ContextType>;
@@ -1554,6 +1682,7 @@ export type InterestForecastResolvers<ContextType = Context, ParentType extends 
   mode?: Resolver<ResolversTypes['ForecastMode'], ParentType, ContextType>;
   modelVersion?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   policy?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  purchaseIntent?: Resolver<ResolversTypes['PurchaseIntent'], ParentType, ContextType>;
   purchaseProbability?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
   strategy?: Resolver<ResolversTypes['ForecastStrategy'], ParentType, ContextType>;
   strategyDetail?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -1620,6 +1749,23 @@ export type PageInfoResolvers<ContextType = Context, ParentType extends Resolver
   startCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
+export type PageViewResolvers<ContextType = Context, ParentType extends ResolversParentTypes['PageView'] = ResolversParentTypes['PageView']> = {
+  bounceRate?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  durationSeconds?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  exitRate?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['PageKind'], ParentType, ContextType>;
+  value?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+};
+
+export type PurchaseIntentResolvers<ContextType = Context, ParentType extends ResolversParentTypes['PurchaseIntent'] = ResolversParentTypes['PurchaseIntent']> = {
+  likely?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
+  modelVersion?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  pageViews?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  probability?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  reason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['PurchaseIntentSource'], ParentType, ContextType>;
+};
+
 export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   about?: Resolver<ResolversTypes['About'], ParentType, ContextType>;
   categories?: Resolver<ResolversTypes['CategoryConnection'], ParentType, ContextType, RequireFields<QueryCategoriesArgs, 'rootsOnly'>>;
@@ -1666,6 +1812,7 @@ export type SessionResolvers<ContextType = Context, ParentType extends Resolvers
   lastEventAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   startedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+  visit?: Resolver<ResolversTypes['Visit'], ParentType, ContextType>;
 };
 
 export type SessionConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SessionConnection'] = ResolversParentTypes['SessionConnection']> = {
@@ -1712,6 +1859,15 @@ export type UserEdgeResolvers<ContextType = Context, ParentType extends Resolver
   node?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
 };
 
+export type VisitResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Visit'] = ResolversParentTypes['Visit']> = {
+  browser?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  operatingSystem?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  region?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  specialDay?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  trafficType?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  visitorType?: Resolver<Maybe<ResolversTypes['VisitorType']>, ParentType, ContextType>;
+};
+
 export type Resolvers<ContextType = Context> = {
   About?: AboutResolvers<ContextType>;
   Category?: CategoryResolvers<ContextType>;
@@ -1740,6 +1896,8 @@ export type Resolvers<ContextType = Context> = {
   JSON?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
+  PageView?: PageViewResolvers<ContextType>;
+  PurchaseIntent?: PurchaseIntentResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   RecordEventsPayload?: RecordEventsPayloadResolvers<ContextType>;
   RecordedEvent?: RecordedEventResolvers<ContextType>;
@@ -1751,5 +1909,6 @@ export type Resolvers<ContextType = Context> = {
   User?: UserResolvers<ContextType>;
   UserConnection?: UserConnectionResolvers<ContextType>;
   UserEdge?: UserEdgeResolvers<ContextType>;
+  Visit?: VisitResolvers<ContextType>;
 };
 

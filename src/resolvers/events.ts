@@ -1,6 +1,12 @@
 // Behaviour events: lookup, fields, and batch ingestion (recordEvents).
-import { EventBatchError, recordEventBatch, type EventSubmission } from '../db/events.js';
-import type { EventInput, Resolvers } from '../generated/graphql.js';
+import {
+  EventBatchError,
+  recordEventBatch,
+  type EventSubmission,
+  type PageViewFields,
+} from '../db/events.js';
+import type { EventInput, PageViewInput, Resolvers, VisitInput } from '../generated/graphql.js';
+import { MAX_PAGE_SECONDS, type Visit } from '../intent/features.js';
 import { badUserInput } from './errors.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -11,7 +17,11 @@ function toSubmission(e: EventInput, i: number): EventSubmission {
   if (clientEventId === '') throw badUserInput(field('clientEventId'), 'must not be empty');
   if (!e.userId && !e.sessionId)
     throw badUserInput(field('userId'), 'give a userId or a sessionId (or both)');
-  if (e.type !== 'SEARCH' && !e.itemId)
+  if (e.page && e.type !== 'VIEW')
+    throw badUserInput(field('page'), `a page view is a VIEW event, not ${e.type}`);
+  if ((e.page || e.visit) && !e.sessionId)
+    throw badUserInput(field('sessionId'), 'is required with page or visit (they describe a visit)');
+  if (e.type !== 'SEARCH' && !e.itemId && !e.page)
     throw badUserInput(field('itemId'), `is required for ${e.type} events`);
   if (e.type === 'SEARCH' && !e.query?.trim())
     throw badUserInput(field('query'), 'is required for SEARCH events');
@@ -29,7 +39,43 @@ function toSubmission(e: EventInput, i: number): EventSubmission {
     query: e.query ?? null,
     occurredAt: e.occurredAt ?? null,
     forecastId,
+    page: e.page ? toPageView(e.page, field('page')) : null,
+    visit: e.visit ? toVisit(e.visit, field('visit')) : null,
   };
+}
+
+/** A page view input, range-checked; `at` names it in errors (`events[2].page`). */
+export function toPageView(p: PageViewInput, at: string): PageViewFields {
+  const check = (name: string, x: number | null | undefined, max: number, what: string) => {
+    if (x == null) return null;
+    if (!Number.isFinite(x) || x < 0 || x > max)
+      throw badUserInput(`${at}.${name}`, `${x} is not ${what}`);
+    return x;
+  };
+  return {
+    kind: p.kind,
+    durationSeconds: check('durationSeconds', p.durationSeconds, MAX_PAGE_SECONDS, 'a duration of 0–86,400 seconds') as number,
+    value: check('value', p.value, Number.MAX_VALUE, 'a page value ≥ 0'),
+    bounceRate: check('bounceRate', p.bounceRate, 1, 'a rate in [0, 1]'),
+    exitRate: check('exitRate', p.exitRate, 1, 'a rate in [0, 1]'),
+  };
+}
+
+function toVisit(v: VisitInput, at: string): Visit {
+  const visit: Visit = {};
+  if (v.visitorType) visit.visitorType = v.visitorType;
+  for (const name of ['trafficType', 'operatingSystem', 'browser', 'region'] as const) {
+    const x = v[name];
+    if (x == null) continue;
+    if (x < 1) throw badUserInput(`${at}.${name}`, `${x} is not a code ≥ 1`);
+    visit[name] = x;
+  }
+  if (v.specialDay != null) {
+    if (!(v.specialDay >= 0 && v.specialDay <= 1))
+      throw badUserInput(`${at}.specialDay`, `${v.specialDay} is not in [0, 1]`);
+    visit.specialDay = v.specialDay;
+  }
+  return visit;
 }
 
 export const eventResolvers: Resolvers = {
@@ -60,6 +106,7 @@ export const eventResolvers: Resolvers = {
   Event: {
     sequence: (e) => e.seq,
     forecastId: (e) => e.forecastId ?? null,
+    page: (e) => e.page ?? null,
     user: (e, _, { loaders }) => (e.userId ? loaders.user.load(e.userId) : null),
     session: (e, _, { loaders }) => (e.sessionId ? loaders.session.load(e.sessionId) : null),
     item: (e, _, { loaders }) => (e.itemId ? loaders.item.load(e.itemId) : null),

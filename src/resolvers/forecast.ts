@@ -24,7 +24,9 @@ import type {
 import type { ItemRow } from '../db/items.js';
 import { forecastOutcomes } from '../db/outcomes.js';
 import { QueueFullError } from '../inference/scheduler.js';
+import type { PageViewRecord } from '../intent/features.js';
 import { badUserInput, found } from './errors.js';
+import { toPageView } from './events.js';
 
 export const MAX_FORECAST_ITEMS = 100;
 export const MAX_ANONYMOUS_EVENTS = 200;
@@ -178,6 +180,13 @@ export const forecastResolvers: Resolvers = {
             `at most ${MAX_ANONYMOUS_EVENTS} events, got ${events.length}`,
           );
         }
+        const pages = events.flatMap((e, i): PageViewRecord[] => {
+          if (!e.page) return [];
+          if (e.type !== 'VIEW')
+            throw badUserInput(`recentEvents[${i}].page`, `a page view is a VIEW, not ${e.type}`);
+          const page = toPageView(e.page, `recentEvents[${i}].page`);
+          return [{ ...page, occurredAt: e.occurredAt ?? null }];
+        });
         subject = {
           kind: 'anonymous',
           events: events.map((e) => ({
@@ -185,6 +194,7 @@ export const forecastResolvers: Resolvers = {
             type: e.type,
             occurredAt: e.occurredAt ?? null,
           })),
+          pages,
         };
       }
       return load(ctx, toRequest(subject, args, ctx));

@@ -68,6 +68,7 @@ export const shopperResolvers: Resolvers = {
   },
   Session: {
     user: (s, _, { loaders }) => (s.userId ? loaders.user.load(s.userId) : null),
+    visit: (s) => s.visit ?? {},
     events: async (s, args, { loaders, config }) => {
       const page = pageRequest(args, config.maxPageSize, 2);
       return toConnection(await loaders.eventsOfSession.load({ parentId: s.id, page }), eventKey);

@@ -4,6 +4,7 @@ import type { Db } from '../../src/db/client.js';
 import { ForecastEngine, type EngineOptions } from '../../src/forecast/engine.js';
 import { importAmazon } from '../../src/import/amazon.js';
 import { Model } from '../../src/inference/model.js';
+import { IntentModel } from '../../src/intent/model.js';
 import { retrievalSettings } from '../../src/retrieval/candidates.js';
 import { syncItemEmbeddings } from '../../src/retrieval/embeddings.js';
 import type { Backend } from './backends.js';
@@ -12,12 +13,14 @@ import { startServer, type TestServer } from './server.js';
 
 // TEST_MODEL_DIR: serve another Beauty model directory (e.g. a candidate before it is shipped).
 export const MODEL_DIR = process.env.TEST_MODEL_DIR ?? 'models/beauty';
+export const INTENT_MODEL_DIR = 'models/intent';
 const RETRIEVAL = { candidates: 100, efSearch: 100, successors: 100 };
 
 export interface ForecastFixture {
   db: Db;
   model: Model;
   engine: ForecastEngine;
+  intent: IntentModel;
   server: TestServer;
   lines: string[];
   close(): Promise<void>;
@@ -32,22 +35,26 @@ export async function openForecastFixture(
   const slice = await beautySlice(opts.users ?? 120);
   await importAmazon(db, { sequences: [slice.sequences], attributes: [slice.attributes] });
   const model = await Model.load(MODEL_DIR, 'cpu');
+  const intent = await IntentModel.load(INTENT_MODEL_DIR, 'cpu');
   await syncItemEmbeddings(db, model);
   const engine = new ForecastEngine(db, model, {
     inference: { maxBatch: 64, maxDelayMs: 2, maxQueue: 1024, ...opts.inference },
     retrieval: RETRIEVAL,
+    intent,
   });
   const server = await startServer(db, {}, { engine });
   return {
     db,
     model,
     engine,
+    intent,
     server,
     lines: slice.lines,
     async close() {
       await server.close();
       engine.close();
       await model.release();
+      await intent.release();
       await dispose();
     },
   };

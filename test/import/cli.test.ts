@@ -45,6 +45,6 @@ describe('npm run import (PGlite)', () => {
   it('exits with 2 and the usage on bad arguments', async () => {
     const res = await cli(['--format', 'csv', 'x.csv'], {});
     expect(res.code).toBe(2);
-    expect(res.stderr).toMatch(/--format must be amazon or diginetica/);
+    expect(res.stderr).toMatch(/--format must be amazon, diginetica or uci-shoppers/);
   });
 });

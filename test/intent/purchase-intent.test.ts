@@ -1,0 +1,177 @@
+// Purchase intent served live, on both back-ends, over HTTP with the shipped intent model: a
+// session recorded page by page through recordEvents, a session imported from the UCI file, an
+// anonymous visitor's page views; no probability (with its reason) for a session without page
+// kinds and for a user; bad page views refused with nothing written.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { importUciShoppers } from '../../src/import/uci.js';
+import { backends } from '../helpers/backends.js';
+import { openForecastFixture, type ForecastFixture } from '../helpers/forecast.js';
+import { pageViewsOf, parityRows, UCI_CSV } from './uci-rows.js';
+
+const VISITOR = ['RETURNING', 'NEW', 'OTHER'] as const;
+const INTENT = `purchaseProbability
+  purchaseIntent { probability likely modelVersion source pageViews reason }`;
+const BY_SESSION = `query($s: ID!) { interestForecast(sessionId: $s, first: 3) { ${INTENT} } }`;
+const RECORD = `mutation($events: [EventInput!]!) { recordEvents(events: $events) { accepted } }`;
+
+interface Intent {
+  probability: number | null;
+  likely: boolean | null;
+  modelVersion: string | null;
+  source: string;
+  pageViews: number;
+  reason: string | null;
+}
+
+describe.each(backends)('purchase intent on $name', (backend) => {
+  let f: ForecastFixture;
+  const rows = parityRows();
+  beforeAll(async () => {
+    f = await openForecastFixture(backend, { users: 20 });
+  }, 120_000);
+  afterAll(async () => {
+    await f?.close();
+  });
+
+  async function intentOf(
+    sessionId: string,
+  ): Promise<{ purchaseProbability: number | null; purchaseIntent: Intent }> {
+    const res = await f.server.gql(BY_SESSION, { s: sessionId });
+    expect(res.errors).toBeUndefined();
+    return res.data.interestForecast;
+  }
+
+  const eventCount = async () =>
+    (await f.db.query<{ n: number }>('SELECT count(*)::int AS n FROM events')).rows[0]!.n;
+
+  it('scores a session recorded page by page as PyTorch scores its UCI row', async () => {
+    // rows with at most 60 page views: one recordEvents batch each
+    const chosen = rows
+      .filter((r) => r.features[0]! + r.features[2]! + r.features[4]! <= 60)
+      .filter((r) => r.features[0]! + r.features[2]! + r.features[4]! > 0)
+      .slice(0, 6);
+    expect(chosen.length).toBe(6);
+    for (const r of chosen) {
+      const sessionId = `web:uci-row-${r.row}`;
+      const events = pageViewsOf(r.features).map((v, k) => ({
+        clientEventId: `${sessionId}:${k}`,
+        type: 'VIEW',
+        sessionId,
+        occurredAt: v.occurredAt,
+        page: {
+          kind: v.kind,
+          durationSeconds: v.durationSeconds,
+          value: v.value,
+          bounceRate: v.bounceRate,
+          exitRate: v.exitRate,
+        },
+        ...(k === 0 && {
+          visit: {
+            visitorType: VISITOR[r.features[15]!],
+            specialDay: r.features[9],
+            operatingSystem: r.features[11],
+            browser: r.features[12],
+            region: r.features[13],
+            trafficType: r.features[14],
+          },
+        }),
+      }));
+      const res = await f.server.gql(RECORD, { events });
+      expect(res.errors).toBeUndefined();
+      const fc = await intentOf(sessionId);
+      expect(fc.purchaseIntent).toMatchObject({
+        source: 'EVENTS',
+        pageViews: events.length,
+        modelVersion: f.intent.version,
+        reason: null,
+      });
+      expect(Math.abs(fc.purchaseIntent.probability! - r.probability)).toBeLessThan(1e-5);
+      expect(fc.purchaseProbability).toBe(fc.purchaseIntent.probability);
+      expect(fc.purchaseIntent.likely).toBe(r.probability >= f.intent.manifest.threshold);
+    }
+    // the stored forecast keeps the probability it served
+    const { rows: stored } = await f.db.query<{ p: number }>(
+      `SELECT purchase_probability AS p FROM forecasts WHERE session_id = $1
+       ORDER BY created_at DESC LIMIT 1`,
+      [`web:uci-row-${chosen[0]!.row}`],
+    );
+    expect(Math.abs(stored[0]!.p - chosen[0]!.probability)).toBeLessThan(1e-5);
+  });
+
+  it('serves imported UCI sessions from their aggregate features', async () => {
+    const report = await importUciShoppers(f.db, UCI_CSV);
+    expect(report.counts.sessions).toEqual({ read: 12_330, inserted: 12_330 });
+    expect(report.rejected).toBe(0);
+    expect((await importUciShoppers(f.db, UCI_CSV)).counts.sessions.inserted).toBe(0);
+    for (const r of rows.slice(0, 5)) {
+      const fc = await intentOf(`uci:s${r.row}`);
+      expect(fc.purchaseIntent).toMatchObject({ source: 'AGGREGATE', pageViews: 0 });
+      expect(Math.abs(fc.purchaseIntent.probability! - r.probability)).toBeLessThan(1e-5);
+    }
+  });
+
+  it('scores an anonymous visitor from the page views in recentEvents', async () => {
+    const res = await f.server.gql(
+      `query($e: [AnonymousEventInput!]) { interestForecast(recentEvents: $e, first: 3) { ${INTENT} } }`,
+      {
+        e: [
+          { type: 'VIEW', page: { kind: 'PRODUCT', durationSeconds: 40, value: 12.5 } },
+          { type: 'VIEW', page: { kind: 'ADMINISTRATIVE', durationSeconds: 15 } },
+        ],
+      },
+    );
+    expect(res.errors).toBeUndefined();
+    const intent = res.data.interestForecast.purchaseIntent as Intent;
+    expect(intent).toMatchObject({ source: 'EVENTS', pageViews: 2, reason: null });
+    expect(intent.probability).toBeGreaterThanOrEqual(0);
+    expect(intent.probability).toBeLessThanOrEqual(1);
+  });
+
+  it('gives no probability, with the reason, without page kinds or for a user', async () => {
+    const user = `beauty:${f.lines[0]!.split(' ')[0]}`;
+    const item = `beauty:${f.lines[0]!.split(' ')[1]}`;
+    await f.server.gql(RECORD, {
+      events: [{ clientEventId: 'plain-view', type: 'VIEW', sessionId: 'web:plain', itemId: item }],
+    });
+    const plain = await intentOf('web:plain');
+    expect(plain.purchaseProbability).toBeNull();
+    expect(plain.purchaseIntent).toMatchObject({ probability: null, source: 'NONE', pageViews: 0 });
+    expect(plain.purchaseIntent.reason).toContain('no page views');
+    const res = await f.server.gql(
+      `query($u: ID!) { interestForecast(userId: $u, first: 3) { ${INTENT} } }`,
+      { u: user },
+    );
+    expect(res.data.interestForecast.purchaseIntent.reason).toContain('per visit');
+  });
+
+  it('refuses bad page views with BAD_USER_INPUT and writes nothing', async () => {
+    const before = await eventCount();
+    const ok = {
+      clientEventId: 'bad-batch-ok',
+      type: 'VIEW',
+      sessionId: 'web:bad',
+      page: { kind: 'PRODUCT', durationSeconds: 3 },
+    };
+    for (const [bad, field] of [
+      [{ page: { kind: 'CHECKOUT', durationSeconds: 3 } }, null],
+      [{ page: { kind: 'PRODUCT', durationSeconds: -1 } }, 'events[1].page.durationSeconds'],
+      [{ page: { kind: 'PRODUCT', durationSeconds: 90_000 } }, 'events[1].page.durationSeconds'],
+      [
+        { page: { kind: 'PRODUCT', durationSeconds: 2, bounceRate: 1.5 } },
+        'events[1].page.bounceRate',
+      ],
+      [{ page: { kind: 'PRODUCT', durationSeconds: 2, value: -4 } }, 'events[1].page.value'],
+      [{ type: 'CART', itemId: 'beauty:1' }, 'events[1].page'],
+      [{ sessionId: null, userId: 'web:u1' }, 'events[1].sessionId'],
+      [{ visit: { specialDay: 2 } }, 'events[1].visit.specialDay'],
+      [{ visit: { browser: 0 } }, 'events[1].visit.browser'],
+    ] as const) {
+      const res = await f.server.gql(RECORD, {
+        events: [ok, { ...ok, clientEventId: 'bad-batch-bad', ...bad }],
+      });
+      expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      if (field) expect(res.errors?.[0]?.extensions?.field).toBe(field);
+    }
+    expect(await eventCount()).toBe(before);
+  });
+});
