@@ -6,11 +6,10 @@
 // Uses (and on first use fills) the PostgreSQL database `foresight_evolution` on 127.0.0.1
 // with the bundled Beauty sample and ../shared/data/diginetica; writes
 // bench/results/evolution-<date>.json.
-import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { drive, startServer, type LoadResult } from './load.js';
+import { drive, ensureDatabase, importFiles, startServer, type LoadResult } from './load.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -64,15 +63,7 @@ const SCENARIOS: Record<string, [string, 'beauty' | 'diginetica' | 'cold' | 'non
 };
 
 async function prepare(): Promise<Record<string, string[]>> {
-  const url = new URL(databaseUrl);
-  const admin = new URL(databaseUrl);
-  admin.pathname = '/postgres';
-  const a = new pg.Client({ connectionString: admin.toString() });
-  await a.connect();
-  const name = url.pathname.slice(1);
-  if ((await a.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 0)
-    await a.query(`CREATE DATABASE "${name}"`);
-  await a.end();
+  await ensureDatabase(databaseUrl);
   const db = new pg.Client({ connectionString: databaseUrl });
   await db.connect();
   const has = async (dataset: string) =>
@@ -81,11 +72,7 @@ async function prepare(): Promise<Record<string, string[]>> {
         .query('SELECT 1 FROM events WHERE dataset = $1 LIMIT 1', [dataset])
         .catch(() => ({ rowCount: 0 }))
     ).rowCount! > 0;
-  const run = (format: string, files: string[]) =>
-    execFileSync('npx', ['tsx', 'src/import/cli.ts', '--format', format, ...files], {
-      env: { ...process.env, DATABASE_URL: databaseUrl },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
+  const run = (format: string, files: string[]) => importFiles(databaseUrl, format, files);
   if (!(await has('beauty')))
     run('amazon', ['data/amazon/Beauty.txt', 'data/amazon/Beauty_item2attributes.json']);
   if (!(await has('diginetica')))

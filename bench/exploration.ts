@@ -6,11 +6,17 @@
 //
 // Uses (and on first use fills) the PostgreSQL database `foresight_exploration` on 127.0.0.1
 // with the bundled Beauty sample; writes bench/results/exploration-<date>.json.
-import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { drive, startServer, USER_SAMPLE_SQL, type LoadResult } from './load.js';
+import {
+  drive,
+  ensureDatabase,
+  importFiles,
+  startServer,
+  USER_SAMPLE_SQL,
+  type LoadResult,
+} from './load.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -43,15 +49,7 @@ const SCENARIOS: Record<string, string> = {
 const PLAIN = 'MODEL, greedy (plain)';
 
 async function prepare(): Promise<string[]> {
-  const url = new URL(databaseUrl);
-  const admin = new URL(databaseUrl);
-  admin.pathname = '/postgres';
-  const a = new pg.Client({ connectionString: admin.toString() });
-  await a.connect();
-  const name = url.pathname.slice(1);
-  if ((await a.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 0)
-    await a.query(`CREATE DATABASE "${name}"`);
-  await a.end();
+  await ensureDatabase(databaseUrl);
   const db = new pg.Client({ connectionString: databaseUrl });
   await db.connect();
   const imported = await db
@@ -59,21 +57,10 @@ async function prepare(): Promise<string[]> {
     .then((r) => r.rowCount! > 0)
     .catch(() => false);
   if (!imported)
-    execFileSync(
-      'npx',
-      [
-        'tsx',
-        'src/import/cli.ts',
-        '--format',
-        'amazon',
-        'data/amazon/Beauty.txt',
-        'data/amazon/Beauty_item2attributes.json',
-      ],
-      {
-        env: { ...process.env, DATABASE_URL: databaseUrl },
-        stdio: ['ignore', 'inherit', 'inherit'],
-      },
-    );
+    importFiles(databaseUrl, 'amazon', [
+      'data/amazon/Beauty.txt',
+      'data/amazon/Beauty_item2attributes.json',
+    ]);
   const users = (await db.query<{ id: string }>(USER_SAMPLE_SQL)).rows.map((r) => r.id);
   await db.end();
   return users;

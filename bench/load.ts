@@ -1,8 +1,9 @@
 // Load scenario for the forecast benchmark: a server process with a given configuration,
 // driven by autocannon at several concurrencies with users drawn from the data.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import autocannon from 'autocannon';
+import pg from 'pg';
 
 /** Each request of the load: one forecast of a Beauty user, with items and top categories. */
 export const QUERY = `query Forecast($u: ID!) {
@@ -168,4 +169,27 @@ export async function drive(
       mean: times.reduce((a, b) => a + b, 0) / Math.max(1, times.length),
     },
   };
+}
+
+/** Creates the database of `databaseUrl` when its server lacks it (connecting to `postgres`). */
+export async function ensureDatabase(databaseUrl: string): Promise<void> {
+  const admin = new URL(databaseUrl);
+  admin.pathname = '/postgres';
+  const a = new pg.Client({ connectionString: admin.toString() });
+  await a.connect();
+  try {
+    const name = new URL(databaseUrl).pathname.slice(1);
+    if ((await a.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 0)
+      await a.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await a.end();
+  }
+}
+
+/** Runs the project's importer (`npm run import`) into `databaseUrl`. */
+export function importFiles(databaseUrl: string, format: string, files: string[]): void {
+  execFileSync('npx', ['tsx', 'src/import/cli.ts', '--format', format, ...files], {
+    env: { ...process.env, DATABASE_URL: databaseUrl },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
 }

@@ -315,22 +315,7 @@ describe.each(backends)('interestForecast on $name', (backend) => {
   });
 
   it('explores slots with exact, stored propensities when a policy asks', async () => {
-    const request = (policy: ServingPolicy): ForecastRequest => ({
-      subject: { kind: 'user', userId: userOf(8) },
-      first: 10,
-      explain: false,
-      mode: 'MODEL',
-      context: null,
-      filter: {
-        categoryIds: null,
-        minPrice: null,
-        maxPrice: null,
-        inStockOnly: true,
-        excludePurchased: true,
-        excludeSeen: true,
-      },
-      policy,
-    });
+    const request = (policy: ServingPolicy) => engineRequest(userOf(8), policy);
     const explore: ServingPolicy = {
       exploration: { epsilon: 0.5, pool: 30 },
       diversity: null,
@@ -486,22 +471,7 @@ describe.each(backends)('interestForecast on $name', (backend) => {
     };
     const users = Array.from({ length: 12 }, (_, k) => userOf(20 + k));
     const served = (await f.engine.forecast(
-      users.map((userId, k) => ({
-        subject: { kind: 'user', userId },
-        first: 10,
-        explain: false,
-        mode: 'MODEL',
-        context: null,
-        filter: {
-          categoryIds: null,
-          minPrice: null,
-          maxPrice: null,
-          inStockOnly: true,
-          excludePurchased: true,
-          excludeSeen: true,
-        },
-        policy: { ...policy, seed: 100 + k },
-      })),
+      users.map((userId, k) => engineRequest(userId, { ...policy, seed: 100 + k })),
     )) as Forecast[];
     // feedback on one slot of every other forecast (explored or not), sent twice
     const clicks = served.flatMap((fc, k) =>
@@ -642,6 +612,26 @@ describe.each(backends)('interestForecast on $name', (backend) => {
 });
 
 /** An item of the imported slice that the forecast did not serve. */
+/** A forecast request to the engine itself, for a user, under a serving policy. */
+function engineRequest(userId: string, policy: ServingPolicy): ForecastRequest {
+  return {
+    subject: { kind: 'user', userId },
+    first: 10,
+    explain: false,
+    mode: 'MODEL',
+    context: null,
+    filter: {
+      categoryIds: null,
+      minPrice: null,
+      maxPrice: null,
+      inStockOnly: true,
+      excludePurchased: true,
+      excludeSeen: true,
+    },
+    policy,
+  };
+}
+
 function lineItemNotIn(fc: { items: { item: { id: string } }[] }): string {
   const served = new Set(fc.items.map((i) => i.item.id));
   for (let k = 1; ; k++) if (!served.has(`beauty:${k}`)) return `beauty:${k}`;
