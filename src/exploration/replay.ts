@@ -33,9 +33,10 @@ import { catalogueCoverage, exposureGini, intraListDiversity } from './slate-met
 
 const USAGE = `usage: npm run evaluate:replay -- --data <Name.txt> --attributes <Name_item2attributes.json>
   --model <dir> [--postgres URL] [--users N] [--epsilon 0.2] [--pool 20] [--lambda 0.7]
-  [--cap 3] [--diversity-pool 50] [--out FILE.json]
+  [--cap 3] [--diversity-pool 50] [--out FILE.json] [--keep]
 defaults: the bundled Beauty files and models/beauty, an embedded database; --postgres: a
-PostgreSQL server on which a temporary database is created and dropped`;
+PostgreSQL server on which a temporary database is created and dropped (kept with --keep, e.g.
+for npm run evaluate:policy -- --database-url <its url>)`;
 
 const FIRST = 10;
 const BATCH = 256;
@@ -67,8 +68,10 @@ export interface ArmResult {
   storedClicks: number;
 }
 
+/** A fresh database: embedded, or a temporary one on `postgres`, dropped unless `keep`. */
 async function openReplayDb(
   postgres: string | undefined,
+  keep: boolean,
 ): Promise<{ db: Db; dispose: () => Promise<void> }> {
   const settings = retrievalSettings(loadConfig(process.env).retrieval.efSearch);
   if (!postgres) {
@@ -93,7 +96,8 @@ async function openReplayDb(
     db,
     dispose: async () => {
       await db.close();
-      await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      if (keep) console.error(`kept the replay's database: ${url.toString()}`);
+      else await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     },
   };
 }
@@ -268,6 +272,7 @@ async function main(): Promise<number> {
       cap: { type: 'string', default: '3' },
       'diversity-pool': { type: 'string', default: '50' },
       out: { type: 'string' },
+      keep: { type: 'boolean' },
       help: { type: 'boolean' },
     },
   });
@@ -327,7 +332,7 @@ async function main(): Promise<number> {
 
   const config = loadConfig(process.env);
   const dir = await mkdtemp(path.join(tmpdir(), 'foresight-replay-'));
-  const { db, dispose } = await openReplayDb(values.postgres);
+  const { db, dispose } = await openReplayDb(values.postgres, values.keep ?? false);
   const model = await Model.load(values.model, 'cpu', config.inference.threads);
   const engine = new ForecastEngine(db, model, {
     inference: config.inference,
