@@ -2,7 +2,9 @@
 // and by event ingestion. Returns how many rows were actually new.
 import type { Queryable } from './client.js';
 
-const MAX_PARAMS = 60_000; // PostgreSQL allows 65,535 bind parameters per statement
+// PostgreSQL takes 65,535 bind parameters per statement, but PGlite 0.4.6 answers a statement
+// of more than 32,767 with no rows and no error (and nothing written): stay below both.
+const MAX_PARAMS = 32_000;
 
 export async function insertIgnoringConflicts(
   q: Queryable,
