@@ -14,7 +14,7 @@ export interface ParityRow {
 }
 
 export const parityRows = (): ParityRow[] =>
-  JSON.parse(readFileSync(`${INTENT_DIR}/parity.json`, 'utf8')) as ParityRow[];
+  (JSON.parse(readFileSync(`${INTENT_DIR}/parity.json`, 'utf8')) as { rows: ParityRow[] }).rows;
 
 /** The CSV's fields of data row `row` (0-based after the header). */
 export function uciFields(row: number): string[] {
