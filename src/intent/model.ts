@@ -18,6 +18,9 @@ const manifestSchema = z.object({
 export type IntentManifest = z.infer<typeof manifestSchema>;
 
 export class IntentModel {
+  /** ONNX calls so far and the rows they scored (one call per merged forecast batch). */
+  readonly calls = { calls: 0, rows: 0 };
+
   private constructor(
     readonly manifest: IntentManifest,
     private readonly session: ort.InferenceSession,
@@ -50,6 +53,8 @@ export class IntentModel {
     const width = INTENT_FEATURES.length;
     const data = new Float32Array(rows.length * width);
     rows.forEach((r, i) => data.set(r, i * width));
+    this.calls.calls += 1;
+    this.calls.rows += rows.length;
     const out = await this.session.run({
       [this.manifest.input]: new ort.Tensor('float32', data, [rows.length, width]),
     });

@@ -2,6 +2,7 @@
 // rows (models/intent/parity.json) equal the gateway's reading of the same CSV rows and its
 // features computed from page views that reproduce them; the ONNX model gives PyTorch's
 // probabilities.
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   featuresFromPageViews,
@@ -81,5 +82,20 @@ describe('the shipped intent model on ONNX Runtime', () => {
       expect(x).toBeLessThanOrEqual(1);
       expect(Math.abs(x - rows[k]!.probability)).toBeLessThan(1e-5);
     });
+  });
+
+  it('takes the unknown-value paths as PyTorch does (January, unseen codes, code 0)', async () => {
+    const { probes } = JSON.parse(readFileSync(`${INTENT_DIR}/parity.json`, 'utf8')) as {
+      probes: { features: number[]; probability: number }[];
+    };
+    const p = await model.predict(probes.map((r) => r.features));
+    p.forEach((x, k) => expect(Math.abs(x - probes[k]!.probability)).toBeLessThan(1e-5));
+    // an unknown code (0: "not sent") reads as none, like an unseen one
+    const base = rows[1]!.features;
+    const [zero, unseen] = await model.predict([
+      base.map((x, k) => (k === 12 ? 0 : x)),
+      base.map((x, k) => (k === 12 ? 99 : x)),
+    ]);
+    expect(zero).toBeCloseTo(unseen!, 6);
   });
 });

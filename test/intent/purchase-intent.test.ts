@@ -98,9 +98,41 @@ describe.each(backends)('purchase intent on $name', (backend) => {
     expect(Math.abs(stored[0]!.p - chosen[0]!.probability)).toBeLessThan(1e-5);
   });
 
+  it('scores a merged batch of sessions with one intent-model call', async () => {
+    const sessions = rows.slice(0, 8).map((r) => `uci:s${r.row}`);
+    await importUciShoppers(f.db, UCI_CSV);
+    const before = { ...f.intent.calls };
+    const out = await f.engine.forecast(
+      sessions.map((sessionId) => ({
+        subject: { kind: 'session', sessionId },
+        first: 3,
+        explain: false,
+        mode: 'MODEL',
+        context: null,
+        filter: {
+          categoryIds: null,
+          minPrice: null,
+          maxPrice: null,
+          inStockOnly: false,
+          excludePurchased: true,
+          excludeSeen: false,
+        },
+      })),
+    );
+    expect(f.intent.calls.calls - before.calls).toBe(1);
+    expect(f.intent.calls.rows - before.rows).toBe(8);
+    out.forEach((fc, k) => {
+      if (fc instanceof Error) throw fc;
+      expect(Math.abs(fc.purchaseIntent.probability! - rows[k]!.probability)).toBeLessThan(1e-5);
+    });
+  });
+
   it('serves imported UCI sessions from their aggregate features', async () => {
+    const { rows: n } = await f.db.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM sessions WHERE dataset = 'uci'",
+    );
     const report = await importUciShoppers(f.db, UCI_CSV);
-    expect(report.counts.sessions).toEqual({ read: 12_330, inserted: 12_330 });
+    expect(report.counts.sessions).toEqual({ read: 12_330, inserted: 12_330 - n[0]!.n });
     expect(report.rejected).toBe(0);
     expect((await importUciShoppers(f.db, UCI_CSV)).counts.sessions.inserted).toBe(0);
     for (const r of rows.slice(0, 5)) {
