@@ -3,7 +3,10 @@
 -- reports them, the page's value, bounce rate and exit rate. A session keeps its visit's
 -- attributes (visitor type, traffic source, device codes, closeness to a special day) and, for
 -- sessions imported from a per-session aggregate source (UCI), the aggregate features
--- themselves. All nullable: existing rows are unchanged.
+-- themselves. A served forecast names the intent model behind its purchase probability. All
+-- nullable: existing rows are unchanged. (The CHECKs on the new columns make PostgreSQL scan
+-- `events` once under the ALTER's lock: trivial on the columns' NULLs, but a large events table
+-- is read in full; on such a table add them NOT VALID and VALIDATE later.)
 ALTER TABLE events
   ADD COLUMN page_kind text CHECK (page_kind IN ('ADMINISTRATIVE', 'INFORMATIONAL', 'PRODUCT')),
   ADD COLUMN page_duration_s double precision CHECK (page_duration_s >= 0),
@@ -17,3 +20,5 @@ CREATE INDEX IF NOT EXISTS events_session_pages_idx ON events (session_id, seq)
 ALTER TABLE sessions
   ADD COLUMN visit jsonb NOT NULL DEFAULT '{}'::jsonb,
   ADD COLUMN intent_aggregate jsonb;
+
+ALTER TABLE forecasts ADD COLUMN purchase_intent jsonb;

@@ -350,13 +350,18 @@ async function insertFresh(
     params,
   );
 
-  // Visit attributes, in batch order: a later event's values replace an earlier one's.
+  // Visit attributes, merged per session in batch order (a later event's values replace an
+  // earlier one's), then one statement for the batch.
+  const visits = new Map<string, Visit>();
   for (const { e } of fresh)
     if (e.visit && e.sessionId)
-      await tx.query('UPDATE sessions SET visit = visit || $2::jsonb WHERE id = $1', [
-        e.sessionId,
-        JSON.stringify(e.visit),
-      ]);
+      visits.set(e.sessionId, { ...visits.get(e.sessionId), ...e.visit });
+  if (visits.size)
+    await tx.query(
+      `UPDATE sessions s SET visit = s.visit || v.visit
+       FROM unnest($1::text[], $2::jsonb[]) AS v(id, visit) WHERE s.id = v.id`,
+      [[...visits.keys()], [...visits.values()].map((v) => JSON.stringify(v))],
+    );
   if (sessionIds.length)
     await tx.query(
       `UPDATE sessions s SET

@@ -44,7 +44,10 @@ export async function subjectHistories(
             e.occurred_at AS "occurredAt", e.seq
      FROM ${table} s
      LEFT JOIN LATERAL (
-       SELECT * FROM events e WHERE e.${column} = s.id ORDER BY e.seq DESC, e.id DESC LIMIT $2
+       -- page views without an item (purchase intent's) are no behaviour on items
+       SELECT * FROM events e
+       WHERE e.${column} = s.id AND (e.item_id IS NOT NULL OR e.page_kind IS NULL)
+       ORDER BY e.seq DESC, e.id DESC LIMIT $2
      ) e ON true
      WHERE s.id = ANY($1::text[])
      ORDER BY s.id, e.seq, e.id`,
@@ -70,6 +73,8 @@ export interface ForecastRecord {
   items: { itemId: string; rank: number; score: number; propensity: number; explored: boolean }[];
   categories: { categoryId: string; probability: number }[];
   purchaseProbability: number | null;
+  /** The intent model and source behind purchaseProbability when it is the intent model's. */
+  purchaseIntent: { modelVersion: string | null; source: string } | null;
   /** Which path served it (forecast/coldstart.ts ForecastStrategy). */
   strategy: string;
   /** The serving policy (exploration/policy.ts PolicyLog: key, ε, pool sizes, seed). */
@@ -94,10 +99,11 @@ export async function insertForecasts(
   await q.query(
     `WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true))
      INSERT INTO forecasts (id, mode, model_version, user_id, session_id, based_on_events,
-                            items, categories, purchase_probability, strategy, policy, created_at)
+                            items, categories, purchase_probability, purchase_intent, strategy,
+                            policy, created_at)
      SELECT (r->>'id')::uuid, r->>'mode', r->>'modelVersion', r->>'userId', r->>'sessionId',
             (r->>'basedOnEvents')::int, r->'items', r->'categories',
-            (r->>'purchaseProbability')::real, r->>'strategy', r->'policy',
+            (r->>'purchaseProbability')::real, r->'purchaseIntent', r->>'strategy', r->'policy',
             (r->>'createdAt')::timestamptz
      FROM async_commit, jsonb_array_elements($1::jsonb) AS r`,
     [JSON.stringify(records)],

@@ -1,16 +1,19 @@
-// What the purchase-intent model reads of stored sessions: their page views (events with a
-// page kind, oldest first), their visit attributes, whether their user came before, and the
-// aggregate features of sessions imported from a per-session source (UCI).
-import type { PageKind, PageViewRecord, Visit } from '../intent/features.js';
+// What the purchase-intent model reads of stored sessions: the summary of their page views
+// (events with a page kind; one row per session, however many pages), their visit attributes,
+// whether their user came before, and the aggregate features of sessions imported from a
+// per-session source (UCI).
+import type { PageViewSummary, Visit } from '../intent/features.js';
 import type { Queryable } from './client.js';
 
 export interface SessionIntentInput {
   visit: Visit;
-  /** The session's user has a session created before this one. */
+  /** The session's user has a session that started (or was first seen) before this one. */
   returning: boolean;
-  pages: PageViewRecord[];
+  /** Page views of the session: their count and summary (null without page views). */
+  pageViews: number;
+  summary: PageViewSummary | null;
   /** Imported aggregate features (sessions.intent_aggregate), null for live sessions. */
-  aggregate: { features: number[] } | null;
+  aggregate: { features: unknown } | null;
 }
 
 /** The intent inputs of the sessions of `ids` that exist, in one statement. */
@@ -23,26 +26,45 @@ export async function sessionIntentInputs(
     id: string;
     visit: Visit;
     returning: boolean;
-    aggregate: { features: number[] } | null;
-    pages: (Omit<PageViewRecord, 'occurredAt' | 'kind'> & {
-      kind: PageKind;
-      occurredAt: string | null;
-    })[];
+    aggregate: { features: unknown } | null;
+    n: number;
+    adminPages: number;
+    infoPages: number;
+    productPages: number;
+    adminSeconds: number;
+    infoSeconds: number;
+    productSeconds: number;
+    bounceRate: number | null;
+    exitRate: number | null;
+    value: number | null;
+    firstAt: Date | null;
   }>(
     `SELECT s.id, s.visit, s.intent_aggregate AS aggregate,
             (s.user_id IS NOT NULL AND EXISTS (
                SELECT 1 FROM sessions o
-               WHERE o.user_id = s.user_id AND o.id <> s.id AND o.created_at < s.created_at
+               WHERE o.user_id = s.user_id AND o.id <> s.id
+                 AND coalesce(o.started_at, o.created_at) < coalesce(s.started_at, s.created_at)
             )) AS returning,
-            coalesce((
-              SELECT json_agg(json_build_object(
-                       'kind', e.page_kind, 'durationSeconds', e.page_duration_s,
-                       'value', e.page_value, 'bounceRate', e.page_bounce_rate,
-                       'exitRate', e.page_exit_rate, 'occurredAt', e.occurred_at)
-                     ORDER BY e.seq, e.id)
-              FROM events e WHERE e.session_id = s.id AND e.page_kind IS NOT NULL
-            ), '[]'::json) AS pages
-     FROM sessions s WHERE s.id = ANY($1::text[])`,
+            p.*
+     FROM sessions s
+     CROSS JOIN LATERAL (
+       SELECT count(*)::int AS n,
+              count(*) FILTER (WHERE e.page_kind = 'ADMINISTRATIVE')::int AS "adminPages",
+              count(*) FILTER (WHERE e.page_kind = 'INFORMATIONAL')::int AS "infoPages",
+              count(*) FILTER (WHERE e.page_kind = 'PRODUCT')::int AS "productPages",
+              coalesce(sum(e.page_duration_s) FILTER (WHERE e.page_kind = 'ADMINISTRATIVE'), 0)
+                AS "adminSeconds",
+              coalesce(sum(e.page_duration_s) FILTER (WHERE e.page_kind = 'INFORMATIONAL'), 0)
+                AS "infoSeconds",
+              coalesce(sum(e.page_duration_s) FILTER (WHERE e.page_kind = 'PRODUCT'), 0)
+                AS "productSeconds",
+              avg(e.page_bounce_rate) AS "bounceRate", avg(e.page_exit_rate) AS "exitRate",
+              avg(e.page_value) AS value,
+              (array_agg(e.occurred_at ORDER BY e.seq, e.id)
+                 FILTER (WHERE e.occurred_at IS NOT NULL))[1] AS "firstAt"
+       FROM events e WHERE e.session_id = s.id AND e.page_kind IS NOT NULL
+     ) p
+     WHERE s.id = ANY($1::text[])`,
     [ids],
   );
   return new Map(
@@ -52,10 +74,26 @@ export async function sessionIntentInputs(
         visit: r.visit ?? {},
         returning: r.returning,
         aggregate: r.aggregate,
-        pages: r.pages.map((p) => ({
-          ...p,
-          occurredAt: p.occurredAt === null ? null : new Date(p.occurredAt),
-        })),
+        pageViews: r.n,
+        summary:
+          r.n === 0
+            ? null
+            : {
+                pages: {
+                  ADMINISTRATIVE: r.adminPages,
+                  INFORMATIONAL: r.infoPages,
+                  PRODUCT: r.productPages,
+                },
+                seconds: {
+                  ADMINISTRATIVE: Number(r.adminSeconds),
+                  INFORMATIONAL: Number(r.infoSeconds),
+                  PRODUCT: Number(r.productSeconds),
+                },
+                bounceRate: r.bounceRate === null ? null : Number(r.bounceRate),
+                exitRate: r.exitRate === null ? null : Number(r.exitRate),
+                value: r.value === null ? null : Number(r.value),
+                firstAt: r.firstAt === null ? null : new Date(r.firstAt),
+              },
       },
     ]),
   );

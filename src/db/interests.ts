@@ -45,7 +45,8 @@ export async function categorisedHistories(
      FROM ${table} s
      LEFT JOIN LATERAL (
        SELECT id, seq, item_id, occurred_at, occurred_on FROM events e
-       WHERE e.${column} = s.id ORDER BY e.seq DESC, e.id DESC LIMIT $2
+       WHERE e.${column} = s.id AND (e.item_id IS NOT NULL OR e.page_kind IS NULL)
+       ORDER BY e.seq DESC, e.id DESC LIMIT $2
      ) e ON true
      WHERE s.id = ANY($1::text[])
      ORDER BY s.id, e.seq, e.id`,

@@ -41,7 +41,7 @@ function parseOptions(values: {
   logged?: string;
   'model-version'?: string;
 }): Options {
-  const targets = values.target.split(',').map(Number);
+  const targets = values.target.split(',').map((t) => (t.trim() === '' ? NaN : Number(t)));
   const rewards = values.reward.split(',') as Reward[];
   const resamples = Number(values.resamples);
   if (!targets.every((t) => t >= 0 && t <= 1))

@@ -43,6 +43,7 @@ import {
 import type { PageViewRecord } from '../intent/features.js';
 import type { IntentModel } from '../intent/model.js';
 import {
+  intentFailed,
   NO_INTENT_MODEL,
   purchaseIntents,
   type IntentSubject,
@@ -275,12 +276,13 @@ export class ForecastEngine {
       if (subject.kind === 'anonymous') return { kind: 'anonymous', pages: subject.pages ?? [] };
       return subject.kind === 'session' ? subject : { kind: 'user' };
     });
+    // Intent is an extra: when its statement or model fails, the forecasts are still served.
     const intents = await purchaseIntents(
       this.db,
       this.options.intent ?? null,
       subjects,
       new Date(),
-    );
+    ).catch((err: unknown) => intentFailed(err, subjects.length));
     ok.forEach(({ f }, k) => {
       const intent = intents[k] as PurchaseIntent;
       f.purchaseIntent = intent;
@@ -736,6 +738,10 @@ function toRecord(f: Forecast, r: Resolved): ForecastRecord {
     policy: f.policy,
     categories: f.categories.slice(0, 10),
     purchaseProbability: f.purchaseProbability,
+    purchaseIntent:
+      f.purchaseIntent.probability === null
+        ? null
+        : { modelVersion: f.purchaseIntent.modelVersion, source: f.purchaseIntent.source },
     strategy: f.strategy,
     createdAt: f.generatedAt,
   };

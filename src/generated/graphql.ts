@@ -1328,7 +1328,7 @@ export type VisitInput = {
   specialDay?: InputMaybe<Scalars['Float']['input']>;
   /** Traffic source code (e.g. the analytics' channel id). */
   trafficType?: InputMaybe<Scalars['Int']['input']>;
-  /** Omitted: RETURNING when the session's user has other sessions, else NEW. */
+  /** Omitted: RETURNING when the session's user has an earlier session, else NEW. */
   visitorType?: InputMaybe<VisitorType>;
 };
 

@@ -55,40 +55,67 @@ export interface Visit {
 /** The model's VisitorType codes (UCI Returning_Visitor, New_Visitor, Other). */
 const VISITOR_CODE: Record<VisitorType, number> = { RETURNING: 0, NEW: 1, OTHER: 2 };
 
-const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+/**
+ * What the features need of a session's page views: counts and total seconds per kind, the
+ * means of the page metrics over the pages that report them (null where none does), and the
+ * time of the first page view. Computed here for inline page views and by SQL for stored ones
+ * (db/intent.ts), so a stored session of any length reads one row.
+ */
+export interface PageViewSummary {
+  pages: Record<PageKind, number>;
+  seconds: Record<PageKind, number>;
+  bounceRate: number | null;
+  exitRate: number | null;
+  value: number | null;
+  firstAt: Date | null;
+}
+
+/** The summary of page views (oldest first); null without page views. */
+export function summarisePageViews(pages: readonly PageViewRecord[]): PageViewSummary | null {
+  if (pages.length === 0) return null;
+  const per = (f: (p: PageViewRecord) => number) =>
+    Object.fromEntries(
+      PAGE_KINDS.map((k) => [k, pages.filter((p) => p.kind === k).reduce((a, p) => a + f(p), 0)]),
+    ) as Record<PageKind, number>;
+  const mean = (f: (p: PageViewRecord) => number | null) => {
+    const xs = pages.map(f).filter((x): x is number => x !== null);
+    return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null;
+  };
+  return {
+    pages: per(() => 1),
+    seconds: per((p) => p.durationSeconds),
+    bounceRate: mean((p) => p.bounceRate),
+    exitRate: mean((p) => p.exitRate),
+    value: mean((p) => p.value),
+    firstAt: pages.find((p) => p.occurredAt)?.occurredAt ?? null,
+  };
+}
 
 /**
- * The features of a session from its page views (oldest first) and visit: page counts and
- * total seconds per kind; BounceRates, ExitRates and PageValues as the mean over the pages
+ * The features of a session from the summary of its page views and its visit: page counts and
+ * total seconds per kind; BounceRates, ExitRates and PageValues as the means over the pages
  * whose analytics reports them (0 where none does); Month and Weekend of the first page view
  * (UTC; `now` when no view has a time); the visit's codes (0 = unknown, which the model reads as
  * no category) and SpecialDay (0 when not sent); VisitorType as sent, else `defaultVisitor`.
- * Null without page views.
  */
-export function featuresFromPageViews(
-  pages: readonly PageViewRecord[],
+export function featuresFromSummary(
+  s: PageViewSummary,
   visit: Visit,
   defaultVisitor: VisitorType,
   now: Date,
-): number[] | null {
-  if (pages.length === 0) return null;
-  const count = (k: PageKind) => pages.filter((p) => p.kind === k).length;
-  const seconds = (k: PageKind) =>
-    pages.filter((p) => p.kind === k).reduce((a, p) => a + p.durationSeconds, 0);
-  const reported = (f: (p: PageViewRecord) => number | null) =>
-    mean(pages.map(f).filter((x): x is number => x !== null));
-  const at = pages.find((p) => p.occurredAt)?.occurredAt ?? now;
+): number[] {
+  const at = s.firstAt ?? now;
   const day = at.getUTCDay();
   return [
-    count('ADMINISTRATIVE'),
-    seconds('ADMINISTRATIVE'),
-    count('INFORMATIONAL'),
-    seconds('INFORMATIONAL'),
-    count('PRODUCT'),
-    seconds('PRODUCT'),
-    reported((p) => p.bounceRate),
-    reported((p) => p.exitRate),
-    reported((p) => p.value),
+    s.pages.ADMINISTRATIVE,
+    s.seconds.ADMINISTRATIVE,
+    s.pages.INFORMATIONAL,
+    s.seconds.INFORMATIONAL,
+    s.pages.PRODUCT,
+    s.seconds.PRODUCT,
+    s.bounceRate ?? 0,
+    s.exitRate ?? 0,
+    s.value ?? 0,
     visit.specialDay ?? 0,
     at.getUTCMonth() + 1,
     visit.operatingSystem ?? 0,
@@ -99,6 +126,21 @@ export function featuresFromPageViews(
     day === 0 || day === 6 ? 1 : 0,
   ];
 }
+
+/** The features of page views (oldest first) and a visit; null without page views. */
+export function featuresFromPageViews(
+  pages: readonly PageViewRecord[],
+  visit: Visit,
+  defaultVisitor: VisitorType,
+  now: Date,
+): number[] | null {
+  const s = summarisePageViews(pages);
+  return s && featuresFromSummary(s, visit, defaultVisitor, now);
+}
+
+/** Page rates and SpecialDay lie in [0, 1]; visit codes are integers ≥ 1. */
+export const isRate = (x: number) => Number.isFinite(x) && x >= 0 && x <= 1;
+export const isCode = (x: number) => Number.isInteger(x) && x >= 1;
 
 const MONTHS: Record<string, number> = {
   Jan: 1,
@@ -148,8 +190,14 @@ export function featuresFromUciRow(fields: readonly string[]): {
     if (k === 15) return VISITOR_CODE[visitorType];
     if (k === 16) return bool(s, 'Weekend') ? 1 : 0;
     const x = Number(s);
+    const name = INTENT_FEATURES[k] as string;
     if (s.trim() === '' || !Number.isFinite(x) || x < 0)
-      throw new Error(`${INTENT_FEATURES[k]}: "${s}" is not a number ≥ 0`);
+      throw new Error(`${name}: "${s}" is not a number ≥ 0`);
+    // the same ranges the API holds page views and visits to (resolvers/events.ts)
+    if ((k === 6 || k === 7 || k === 9) && !isRate(x))
+      throw new Error(`${name}: "${s}" is not in [0, 1]`);
+    if (k >= 11 && k <= 14 && !isCode(x))
+      throw new Error(`${name}: "${s}" is not an integer code ≥ 1`);
     return x;
   });
   return { features, visitorType, revenue: bool(fields[17] as string, 'Revenue') };

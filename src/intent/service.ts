@@ -4,7 +4,12 @@
 // without page views get no probability, with the reason.
 import type { Queryable } from '../db/client.js';
 import { sessionIntentInputs } from '../db/intent.js';
-import { featuresFromPageViews, type PageViewRecord } from './features.js';
+import {
+  featuresFromPageViews,
+  featuresFromSummary,
+  INTENT_FEATURES,
+  type PageViewRecord,
+} from './features.js';
 import type { IntentModel } from './model.js';
 
 export interface PurchaseIntent {
@@ -30,6 +35,15 @@ const none = (reason: string, pageViews = 0): PurchaseIntent => ({
   reason,
 });
 
+/** The answer when the intent statement or model failed (the forecast is served without it). */
+export function intentFailed(err: unknown, n: number): PurchaseIntent[] {
+  console.error('purchase intent failed for a forecast batch:', err);
+  return Array.from({ length: n }, () => INTENT_FAILED);
+}
+const INTENT_FAILED = none(
+  "the purchase-intent model failed on this batch (the gateway's log says why)",
+);
+
 export const NO_INTENT_MODEL = none(
   'no purchase-intent model is loaded (INTENT_MODEL_DIR holds no intent.json)',
 );
@@ -37,6 +51,18 @@ const PER_SESSION = none(
   'purchase intent is per visit: ask with sessionId, or recentEvents with page views',
 );
 const NO_PAGES = none('no page views with a page kind (EventInput.page) in this visit');
+const BAD_AGGREGATE = none(
+  `the session's imported aggregate is not ${INTENT_FEATURES.length} finite numbers`,
+);
+
+/** Stored aggregate features, checked: they come from the database, not from the model. */
+function aggregateFeatures(x: unknown): number[] | null {
+  return Array.isArray(x) &&
+    x.length === INTENT_FEATURES.length &&
+    x.every((v) => typeof v === 'number' && Number.isFinite(v))
+    ? (x as number[])
+    : null;
+}
 
 /** One PurchaseIntent per subject, in order. */
 export async function purchaseIntents(
@@ -60,13 +86,14 @@ export async function purchaseIntents(
       features = featuresFromPageViews(s.pages, {}, 'NEW', now);
     } else {
       const input = sessions.get(s.sessionId);
-      if (input?.aggregate && input.pages.length === 0) {
-        features = input.aggregate.features;
+      if (input?.aggregate && input.pageViews === 0) {
+        features = aggregateFeatures(input.aggregate.features);
+        if (!features) return BAD_AGGREGATE;
         source = 'AGGREGATE';
-      } else if (input) {
-        pageViews = input.pages.length;
+      } else if (input?.summary) {
+        pageViews = input.pageViews;
         const visitor = input.returning ? 'RETURNING' : 'NEW';
-        features = featuresFromPageViews(input.pages, input.visit, visitor, now);
+        features = featuresFromSummary(input.summary, input.visit, visitor, now);
       }
     }
     if (!features) return NO_PAGES;

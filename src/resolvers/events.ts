@@ -6,7 +6,7 @@ import {
   type PageViewFields,
 } from '../db/events.js';
 import type { EventInput, PageViewInput, Resolvers, VisitInput } from '../generated/graphql.js';
-import { MAX_PAGE_SECONDS, type Visit } from '../intent/features.js';
+import { isCode, isRate, MAX_PAGE_SECONDS, type Visit } from '../intent/features.js';
 import { badUserInput } from './errors.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -67,11 +67,11 @@ function toVisit(v: VisitInput, at: string): Visit {
   for (const name of ['trafficType', 'operatingSystem', 'browser', 'region'] as const) {
     const x = v[name];
     if (x == null) continue;
-    if (x < 1) throw badUserInput(`${at}.${name}`, `${x} is not a code ≥ 1`);
+    if (!isCode(x)) throw badUserInput(`${at}.${name}`, `${x} is not a code ≥ 1`);
     visit[name] = x;
   }
   if (v.specialDay != null) {
-    if (!(v.specialDay >= 0 && v.specialDay <= 1))
+    if (!isRate(v.specialDay))
       throw badUserInput(`${at}.specialDay`, `${v.specialDay} is not in [0, 1]`);
     visit.specialDay = v.specialDay;
   }

@@ -114,6 +114,49 @@ describe('off-policy estimates (IPS, SNIPS)', () => {
   });
 });
 
+describe('off-policy estimates where the pool runs out before the slate does', () => {
+  // 6 slots, a pool of 2: from slot 3 on the pool can be used up (q_k > 0).
+  const first = 6;
+  const pool = 2;
+  const items: PolicyCandidate[] = ranked.slice(0, first + pool);
+  const draw = (epsilon: number, seed: number) =>
+    serveSlate(items, first, { exploration: { epsilon, pool }, diversity: null, seed }, seed);
+  /** The target's click rate per impression by Monte Carlo over its own slates (expected
+   * clicks per slate, so no Bernoulli noise): independent of slotPropensity. */
+  const monteCarlo = (epsilon: number, n = 40_000) => {
+    let clicks = 0;
+    for (let t = 0; t < n; t++)
+      draw(epsilon, 900_000 + t).slots.forEach((s, k) => (clicks += click(s.index, k + 1)));
+    return clicks / (n * first);
+  };
+  const coin = mulberry32(11);
+  const logs: LoggedForecast[] = Array.from({ length: 10_000 }, (_, t) => {
+    const slate = draw(0.5, t);
+    return {
+      id: `g${t}`,
+      modelVersion: 'sim',
+      policy: slate.log,
+      slots: slate.slots.map((s, k) => ({
+        itemId: `i${s.index}`,
+        rank: k + 1,
+        propensity: s.propensity,
+        explored: s.explored,
+        clicked: coin() < click(s.index, k + 1),
+        purchased: false,
+      })),
+    };
+  });
+
+  it.each([0, 0.2, 0.8])('lands on the Monte-Carlo rate of ε′ %s', (target) => {
+    const truth = monteCarlo(target);
+    const e = estimatePolicy(logs, target, 'click', 300);
+    expect(e.unsupported).toBe(0);
+    const half = (e.ipsCI![1] - e.ipsCI![0]) / 2;
+    expect(truth).toBeGreaterThan(e.ipsCI![0] - half);
+    expect(truth).toBeLessThan(e.ipsCI![1] + half);
+  });
+});
+
 describe('slate metrics', () => {
   const slates = [
     ['a', 'b'],

@@ -505,7 +505,7 @@ describe.each(backends)('interestForecast on $name', (backend) => {
       impressions;
     expect(greedy!.ips).toBeCloseTo(expected, 12);
     // the greedy log cannot say what exploring would have done
-    await f.server.gql(FORECAST, { u: users[0] });
+    expect((await f.server.gql(FORECAST, { u: users[0] })).errors).toBeUndefined();
     const fromGreedy = await evaluatePolicies(
       f.db,
       { ...filter, policy: 'greedy' },

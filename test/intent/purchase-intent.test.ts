@@ -4,6 +4,7 @@
 // kinds and for a user; bad page views refused with nothing written.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importUciShoppers } from '../../src/import/uci.js';
+import { featuresFromPageViews } from '../../src/intent/features.js';
 import { backends } from '../helpers/backends.js';
 import { openForecastFixture, type ForecastFixture } from '../helpers/forecast.js';
 import { pageViewsOf, parityRows, UCI_CSV } from './uci-rows.js';
@@ -90,11 +91,12 @@ describe.each(backends)('purchase intent on $name', (backend) => {
       expect(fc.purchaseIntent.likely).toBe(r.probability >= f.intent.manifest.threshold);
     }
     // the stored forecast keeps the probability it served
-    const { rows: stored } = await f.db.query<{ p: number }>(
-      `SELECT purchase_probability AS p FROM forecasts WHERE session_id = $1
-       ORDER BY created_at DESC LIMIT 1`,
+    const { rows: stored } = await f.db.query<{ p: number; intent: unknown }>(
+      `SELECT purchase_probability AS p, purchase_intent AS intent FROM forecasts
+       WHERE session_id = $1 ORDER BY created_at DESC LIMIT 1`,
       [`web:uci-row-${chosen[0]!.row}`],
     );
+    expect(stored[0]!.intent).toEqual({ modelVersion: f.intent.version, source: 'EVENTS' });
     expect(Math.abs(stored[0]!.p - chosen[0]!.probability)).toBeLessThan(1e-5);
   });
 
@@ -143,20 +145,70 @@ describe.each(backends)('purchase intent on $name', (backend) => {
   });
 
   it('scores an anonymous visitor from the page views in recentEvents', async () => {
+    const at = '2026-11-14T09:30:00.000Z'; // a Saturday in November
+    const pages = [
+      { kind: 'PRODUCT', durationSeconds: 40, value: 12.5, bounceRate: 0.01 },
+      { kind: 'PRODUCT', durationSeconds: 95 },
+      { kind: 'ADMINISTRATIVE', durationSeconds: 15, exitRate: 0.05 },
+    ] as const;
     const res = await f.server.gql(
       `query($e: [AnonymousEventInput!]) { interestForecast(recentEvents: $e, first: 3) { ${INTENT} } }`,
-      {
-        e: [
-          { type: 'VIEW', page: { kind: 'PRODUCT', durationSeconds: 40, value: 12.5 } },
-          { type: 'VIEW', page: { kind: 'ADMINISTRATIVE', durationSeconds: 15 } },
-        ],
-      },
+      { e: pages.map((page) => ({ type: 'VIEW', occurredAt: at, page })) },
     );
     expect(res.errors).toBeUndefined();
     const intent = res.data.interestForecast.purchaseIntent as Intent;
-    expect(intent).toMatchObject({ source: 'EVENTS', pageViews: 2, reason: null });
-    expect(intent.probability).toBeGreaterThanOrEqual(0);
-    expect(intent.probability).toBeLessThanOrEqual(1);
+    expect(intent).toMatchObject({ source: 'EVENTS', pageViews: 3, reason: null });
+    const features = featuresFromPageViews(
+      pages.map((p) => ({
+        value: null,
+        bounceRate: null,
+        exitRate: null,
+        ...p,
+        occurredAt: new Date(at),
+      })),
+      {},
+      'NEW',
+      new Date(),
+    )!;
+    expect(features.slice(0, 11)).toEqual([1, 15, 0, 0, 2, 135, 0.01, 0.05, 12.5, 0, 11]);
+    expect(features[16]).toBe(1);
+    const [expected] = await f.intent.predict([features]);
+    expect(intent.probability).toBeCloseTo(expected!, 6);
+  });
+
+  it("counts a signed-in shopper's later visit as RETURNING unless told otherwise", async () => {
+    const r = rows.find((x) => x.features[4]! > 0 && x.features[4]! <= 30)!;
+    const record = (sessionId: string, n: number, daysEarlier: number) =>
+      f.server.gql(RECORD, {
+        events: pageViewsOf(r.features)
+          .slice(0, n)
+          .map((v, k) => ({
+            clientEventId: `${sessionId}:${k}`,
+            type: 'VIEW',
+            userId: 'web:returner',
+            sessionId,
+            occurredAt: new Date(Date.parse(v.occurredAt) - daysEarlier * 86_400_000).toISOString(),
+            page: { kind: v.kind, durationSeconds: v.durationSeconds, value: v.value },
+          })),
+      });
+    expect((await record('web:first-visit', 1, 7)).errors).toBeUndefined();
+    expect((await record('web:second-visit', 99, 0)).errors).toBeUndefined();
+    const views = pageViewsOf(r.features).map((v) => ({
+      ...v,
+      bounceRate: null,
+      exitRate: null,
+      occurredAt: new Date(v.occurredAt),
+    }));
+    const [returning, fresh] = await f.intent.predict([
+      featuresFromPageViews(views, {}, 'RETURNING', new Date())!,
+      featuresFromPageViews(views, {}, 'NEW', new Date())!,
+    ]);
+    expect(returning).not.toBeCloseTo(fresh!, 4);
+    expect((await intentOf('web:second-visit')).purchaseIntent.probability).toBeCloseTo(
+      returning!,
+      6,
+    );
+    expect((await intentOf('web:first-visit')).purchaseIntent.source).toBe('EVENTS');
   });
 
   it('gives no probability, with the reason, without page kinds or for a user', async () => {
@@ -205,5 +257,22 @@ describe.each(backends)('purchase intent on $name', (backend) => {
       if (field) expect(res.errors?.[0]?.extensions?.field).toBe(field);
     }
     expect(await eventCount()).toBe(before);
+    // refused inside the transaction (an unknown item): the visit of the batch's first event is
+    // not stored either, nor its new session
+    const sessions = async () =>
+      (await f.db.query<{ n: number }>('SELECT count(*)::int AS n FROM sessions')).rows[0]!.n;
+    const sessionsBefore = await sessions();
+    const res = await f.server.gql(RECORD, {
+      events: [
+        { ...ok, clientEventId: 'tx-visit', sessionId: 'web:tx', visit: { browser: 5 } },
+        { ...ok, clientEventId: 'tx-item', sessionId: 'web:tx', itemId: 'beauty:no-such-item' },
+      ],
+    });
+    expect(res.errors?.[0]?.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'events[1].itemId',
+    });
+    expect(await eventCount()).toBe(before);
+    expect(await sessions()).toBe(sessionsBefore);
   });
 });
