@@ -354,8 +354,7 @@ async function insertFresh(
   // earlier one's), then one statement for the batch.
   const visits = new Map<string, Visit>();
   for (const { e } of fresh)
-    if (e.visit && e.sessionId)
-      visits.set(e.sessionId, { ...visits.get(e.sessionId), ...e.visit });
+    if (e.visit && e.sessionId) visits.set(e.sessionId, { ...visits.get(e.sessionId), ...e.visit });
   if (visits.size)
     await tx.query(
       `UPDATE sessions s SET visit = s.visit || v.visit

@@ -20,7 +20,10 @@ function toSubmission(e: EventInput, i: number): EventSubmission {
   if (e.page && e.type !== 'VIEW')
     throw badUserInput(field('page'), `a page view is a VIEW event, not ${e.type}`);
   if ((e.page || e.visit) && !e.sessionId)
-    throw badUserInput(field('sessionId'), 'is required with page or visit (they describe a visit)');
+    throw badUserInput(
+      field('sessionId'),
+      'is required with page or visit (they describe a visit)',
+    );
   if (e.type !== 'SEARCH' && !e.itemId && !e.page)
     throw badUserInput(field('itemId'), `is required for ${e.type} events`);
   if (e.type === 'SEARCH' && !e.query?.trim())
@@ -54,7 +57,12 @@ export function toPageView(p: PageViewInput, at: string): PageViewFields {
   };
   return {
     kind: p.kind,
-    durationSeconds: check('durationSeconds', p.durationSeconds, MAX_PAGE_SECONDS, 'a duration of 0–86,400 seconds') as number,
+    durationSeconds: check(
+      'durationSeconds',
+      p.durationSeconds,
+      MAX_PAGE_SECONDS,
+      'a duration of 0–86,400 seconds',
+    ) as number,
     value: check('value', p.value, Number.MAX_VALUE, 'a page value ≥ 0'),
     bounceRate: check('bounceRate', p.bounceRate, 1, 'a rate in [0, 1]'),
     exitRate: check('exitRate', p.exitRate, 1, 'a rate in [0, 1]'),
