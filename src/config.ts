@@ -19,6 +19,21 @@ const schema = z.object({
       .optional(),
   ),
   DATA_DIR: z.string().default('.data/pglite'),
+  // Storefront origins allowed to call /graphql from a browser (CORS), comma-separated exact
+  // origins such as https://shop.example; empty = same origin only.
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((o) => o.trim())
+        .filter((o) => o !== ''),
+    )
+    .refine((origins) => origins.every(isOrigin), {
+      message:
+        'must list exact origins (scheme://host[:port], no path, no wildcard), comma-separated',
+    }),
   MODEL_DIR: z.string().default('models/beauty'),
   // The purchase-intent model; a directory without intent.json = none (probabilities null).
   INTENT_MODEL_DIR: z.string().default('models/intent'),
@@ -59,6 +74,8 @@ export interface Config {
   /** Real PostgreSQL when set; embedded PGlite in `dataDir` otherwise. */
   databaseUrl: string | undefined;
   dataDir: string;
+  /** Browser origins allowed by CORS; empty = none beyond the gateway's own. */
+  corsOrigins: string[];
   modelDir: string;
   intentModelDir: string;
   /** Dimension of items.embedding: the model's `dim` (models/<name>/model.json). */
@@ -102,6 +119,16 @@ export interface Config {
 
 export class ConfigError extends Error {}
 
+/** `https://shop.example` or `http://localhost:3000`: what a browser sends as Origin. */
+function isOrigin(s: string): boolean {
+  try {
+    const u = new URL(s);
+    return (u.protocol === 'https:' || u.protocol === 'http:') && u.origin === s;
+  } catch {
+    return false;
+  }
+}
+
 /** Parses and validates configuration; throws ConfigError naming every bad variable. */
 export function loadConfig(env: Record<string, string | undefined>, cwd = process.cwd()): Config {
   const parsed = schema.safeParse(env);
@@ -124,6 +151,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
     dataDir: abs(e.DATA_DIR),
+    corsOrigins: e.CORS_ORIGINS,
     modelDir: abs(e.MODEL_DIR),
     intentModelDir: abs(e.INTENT_MODEL_DIR),
     embeddingDim: e.EMBEDDING_DIM,

@@ -6,6 +6,7 @@ import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
+import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Config } from './config.js';
@@ -112,6 +113,18 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const lookups = createSharedLookups(db);
   const trends = new TrendCache(db);
 
+  // CORS for the listed storefront origins only: preflights answered, other origins get no
+  // Access-Control-* headers (their browsers then refuse the response). Apollo's CSRF
+  // prevention stays on: a cross-origin POST must be JSON (preflighted) or carry a header.
+  if (config.corsOrigins.length > 0) {
+    const allowed = new Set(config.corsOrigins);
+    await app.register(cors, {
+      origin: (origin, cb) => cb(null, origin !== undefined && allowed.has(origin)),
+      methods: ['GET', 'POST'],
+      allowedHeaders: ['content-type', 'apollo-require-preflight', 'x-apollo-operation-name'],
+      maxAge: 600,
+    });
+  }
   await app.register(fastifyApollo(apollo), {
     context: async (): Promise<Context> => {
       const base: Context = {

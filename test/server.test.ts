@@ -1,5 +1,5 @@
 // The HTTP front: GraphQL responses are never cached by clients or proxies (every forecast is
-// a new, stored one).
+// a new, stored one); CORS only for the configured storefront origins.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../src/db/client.js';
 import { openPglite } from '../src/db/pglite.js';
@@ -46,5 +46,42 @@ describe('GraphQL over HTTP', () => {
       await prod.close();
       await off.close();
     }
+  });
+
+  it('answers CORS preflights and requests for the listed storefront origins only', async () => {
+    const shop = 'https://shop.example';
+    const listed = await startServer(db, { CORS_ORIGINS: `${shop}, http://localhost:3000` });
+    try {
+      const preflight = (url: string, origin: string) =>
+        fetch(url, {
+          method: 'OPTIONS',
+          headers: {
+            origin,
+            'access-control-request-method': 'POST',
+            'access-control-request-headers': 'content-type',
+          },
+        });
+      const ok = await preflight(listed.url, shop);
+      expect(ok.status).toBe(204);
+      expect(ok.headers.get('access-control-allow-origin')).toBe(shop);
+      expect(ok.headers.get('access-control-allow-methods')).toContain('POST');
+      expect(ok.headers.get('access-control-allow-headers')).toContain('content-type');
+      const post = await fetch(listed.url, {
+        method: 'POST',
+        headers: { origin: shop, 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ __typename }' }),
+      });
+      expect(post.headers.get('access-control-allow-origin')).toBe(shop);
+      expect(post.headers.get('vary')).toMatch(/origin/i);
+      // another origin, and the default configuration: no CORS headers at all
+      const other = await preflight(listed.url, 'https://evil.example');
+      expect(other.headers.get('access-control-allow-origin')).toBeNull();
+      const closed = await preflight(server.url, shop);
+      expect(closed.headers.get('access-control-allow-origin')).toBeNull();
+    } finally {
+      await listed.close();
+    }
+    for (const bad of ['*', 'shop.example', 'https://shop.example/path'])
+      await expect(startServer(db, { CORS_ORIGINS: bad })).rejects.toThrow(/CORS_ORIGINS/);
   });
 });
