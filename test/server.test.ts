@@ -84,4 +84,27 @@ describe('GraphQL over HTTP', () => {
     for (const bad of ['*', 'shop.example', 'https://shop.example/path'])
       await expect(startServer(db, { CORS_ORIGINS: bad })).rejects.toThrow(/CORS_ORIGINS/);
   });
+
+  it('serves the explorer and its assets from this installation, no CDN', async () => {
+    const base = server.url.replace(/\/graphql$/, '');
+    const html = await fetch(`${base}/explorer`);
+    expect(html.status).toBe(200);
+    expect(html.headers.get('content-type')).toMatch(/^text\/html/);
+    const text = await html.text();
+    expect(text).not.toMatch(/https?:\/\//); // nothing from another host
+    expect(text).toContain('query ForecastForUser'); // the examples, preloaded
+    for (const [name, type] of [
+      ['react.js', 'text/javascript'],
+      ['react-dom.js', 'text/javascript'],
+      ['graphiql.js', 'text/javascript'],
+      ['graphiql.css', 'text/css'],
+    ]) {
+      expect(text).toContain(`/explorer/assets/${name}`);
+      const res = await fetch(`${base}/explorer/assets/${name}`);
+      expect(res.status, name).toBe(200);
+      expect(res.headers.get('content-type')).toContain(type);
+      expect((await res.arrayBuffer()).byteLength).toBeGreaterThan(10_000);
+    }
+    expect((await fetch(`${base}/explorer/assets/..%2Fpackage.json`)).status).toBe(404);
+  });
 });
