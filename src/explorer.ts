@@ -33,6 +33,7 @@ function page(examples: string): string {
 <head>
   <meta charset="utf-8">
   <title>Foresight GraphQL explorer</title>
+  <link rel="icon" href="data:,">
   <link rel="stylesheet" href="/explorer/assets/graphiql.css">
   <style>html, body, #graphiql { height: 100%; margin: 0; }</style>
 </head>
