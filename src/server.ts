@@ -15,6 +15,7 @@ import type { Db, Queryable } from './db/client.js';
 import type { Resolvers } from './generated/graphql.js';
 import type { ForecastEngine } from './forecast/engine.js';
 import { createForecastLoader } from './loaders/forecast.js';
+import { registerDashboard } from './dashboard.js';
 import { EXAMPLES_FILE, registerExplorer } from './explorer.js';
 import { createLoaders, createSharedLookups } from './loaders/index.js';
 import { engineCounters, type InferenceCounters } from './cluster.js';
@@ -144,6 +145,16 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
   registerExplorer(app, EXAMPLES_FILE);
+  await registerDashboard(
+    app,
+    engine
+      ? {
+          dataset: engine.model.manifest.dataset,
+          version: engine.model.version,
+          metricsFile: path.join(path.dirname(config.modelDir), 'metrics.json'),
+        }
+      : null,
+  );
   if (engine) {
     const counters = deps.counters ?? (() => Promise.resolve(engineCounters(engine)));
     // A cluster worker collects every worker's counters; when one does not answer, the

@@ -1,17 +1,12 @@
 // The offline explorer in a real browser (Debian's chromium, driven by playwright-core; no
 // browser download): GraphiQL renders from the gateway's own assets, loads the schema from
 // /graphql, runs an operation, asks no other host for anything and logs no console errors.
-import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/client.js';
 import { openPglite } from '../../src/db/pglite.js';
 import { startServer, type TestServer } from '../helpers/server.js';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-// Under CI a missing browser fails the suite instead of skipping it.
-const haveBrowser = existsSync(CHROMIUM) || process.env.CI === 'true';
-if (!haveBrowser) console.warn(`browser suites skipped: no ${CHROMIUM}`);
+import { haveBrowser, launch, watch } from './browser.js';
 
 describe.runIf(haveBrowser)('the explorer in chromium', () => {
   let db: Db;
@@ -20,16 +15,7 @@ describe.runIf(haveBrowser)('the explorer in chromium', () => {
   beforeAll(async () => {
     db = await openPglite(undefined);
     server = await startServer(db);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    });
+    browser = await launch();
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
@@ -40,11 +26,7 @@ describe.runIf(haveBrowser)('the explorer in chromium', () => {
   it('renders GraphiQL offline, loads the schema and runs an operation', async () => {
     const base = server.url.replace(/\/graphql$/, '');
     const page = await browser.newPage();
-    const errors: string[] = [];
-    const elsewhere: string[] = [];
-    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-    page.on('pageerror', (e) => errors.push(e.message));
-    page.on('request', (r) => !r.url().startsWith(base) && elsewhere.push(r.url()));
+    const { errors, elsewhere } = watch(page, base);
     const introspected = page.waitForResponse(
       (r) => r.url() === server.url && (r.request().postData() ?? '').includes('__schema'),
     );

@@ -1,0 +1,302 @@
+// The Foresight dashboard (served at /dashboard, bundled by esbuild when the gateway starts):
+// pick a shopper and see their recent events, the forecast with its reasons, the next-category
+// distribution, the interest timeline and drift; the model view shows the offline metrics and
+// the live serving counters. Everything comes from this gateway: GraphQL, /metrics and
+// /dashboard/model.json.
+
+interface GqlError {
+  message: string;
+  extensions?: { code?: string };
+}
+
+async function gql<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
+  const res = await fetch('/graphql', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as { data?: T; errors?: GqlError[] };
+  if (body.errors?.length) throw new Error(body.errors.map((e) => e.message).join('; '));
+  return body.data as T;
+}
+
+/** An element with text or children; text is always set as text, never parsed as HTML. */
+function el(tag: string, attrs: Record<string, string> = {}, ...children: (Node | string)[]) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  for (const c of children) e.append(c);
+  return e;
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+const num = (x: number | null | undefined, digits = 4) =>
+  x === null || x === undefined ? '–' : x.toFixed(digits);
+
+const SHOPPER = `query Shopper($u: ID!) {
+  user(id: $u) {
+    id dataset
+    events(first: 10) { edges { node { sequence type occurredAt item { id title categories { name } } } } }
+    interestTimeline(bucket: EVENTS, size: 5) {
+      buckets { firstPosition lastPosition eventCount categories(first: 3) { share category { name } } }
+    }
+    interestDrift(recent: 5) {
+      score migrating gained(first: 3) { change category { name } } lost(first: 3) { change category { name } }
+    }
+    interestForecast(first: 10, explain: true) {
+      id modelVersion mode strategy basedOnEvents executionProvider
+      items { rank score item { id title categories { name } } reasons { kind message } }
+      categories(first: 8) { probability category { id name } }
+    }
+  }
+}`;
+
+interface ShopperData {
+  user: {
+    id: string;
+    dataset: string;
+    events: {
+      edges: {
+        node: {
+          sequence: number;
+          type: string;
+          occurredAt: string | null;
+          item: { id: string; title: string | null; categories: { name: string }[] } | null;
+        };
+      }[];
+    };
+    interestTimeline: {
+      buckets: {
+        firstPosition: number;
+        lastPosition: number;
+        eventCount: number;
+        categories: { share: number; category: { name: string } }[];
+      }[];
+    };
+    interestDrift: {
+      score: number;
+      migrating: boolean;
+      gained: { change: number; category: { name: string } }[];
+      lost: { change: number; category: { name: string } }[];
+    } | null;
+    interestForecast: {
+      id: string;
+      modelVersion: string;
+      mode: string;
+      strategy: string;
+      basedOnEvents: number;
+      executionProvider: string;
+      items: {
+        rank: number;
+        score: number;
+        item: { id: string; title: string | null; categories: { name: string }[] };
+        reasons: { kind: string; message: string }[] | null;
+      }[];
+      categories: { probability: number; category: { id: string; name: string } }[];
+    };
+  } | null;
+}
+
+const itemLabel = (it: { id: string; title: string | null; categories: { name: string }[] }) =>
+  `${it.title ?? it.id} (${it.categories.map((c) => c.name).join(', ') || 'no category'})`;
+
+/** Horizontal bars, one per category, as inline SVG. */
+function categoryChart(cats: { probability: number; category: { name: string } }[]): SVGElement {
+  const ns = 'http://www.w3.org/2000/svg';
+  const row = 26;
+  const width = 560;
+  const label = 200;
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('viewBox', `0 0 ${width} ${row * cats.length + 4}`);
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', 'next-category distribution');
+  svg.classList.add('chart');
+  const top = Math.max(...cats.map((c) => c.probability), 1e-9);
+  cats.forEach((c, k) => {
+    const y = k * row + 2;
+    const text = document.createElementNS(ns, 'text');
+    text.setAttribute('x', '0');
+    text.setAttribute('y', String(y + 17));
+    text.textContent = c.category.name;
+    const bar = document.createElementNS(ns, 'rect');
+    bar.setAttribute('x', String(label));
+    bar.setAttribute('y', String(y + 4));
+    bar.setAttribute('height', String(row - 8));
+    bar.setAttribute('width', String(((width - label - 70) * c.probability) / top));
+    bar.classList.add('bar');
+    const value = document.createElementNS(ns, 'text');
+    value.setAttribute('x', String(label + ((width - label - 70) * c.probability) / top + 6));
+    value.setAttribute('y', String(y + 17));
+    value.textContent = pct(c.probability);
+    svg.append(text, bar, value);
+  });
+  return svg;
+}
+
+function table(head: string[], rows: (string | Node)[][], cls = ''): HTMLElement {
+  return el(
+    'table',
+    cls ? { class: cls } : {},
+    el('thead', {}, el('tr', {}, ...head.map((h) => el('th', {}, h)))),
+    el('tbody', {}, ...rows.map((r) => el('tr', {}, ...r.map((c) => el('td', {}, c))))),
+  );
+}
+
+async function showShopper(userId: string): Promise<void> {
+  const out = document.getElementById('shopper') as HTMLElement;
+  out.replaceChildren(el('p', { class: 'muted' }, `Loading ${userId}…`));
+  let data: ShopperData;
+  try {
+    data = await gql<ShopperData>(SHOPPER, { u: userId });
+  } catch (err) {
+    out.replaceChildren(el('p', { class: 'error' }, (err as Error).message));
+    return;
+  }
+  const u = data.user;
+  if (!u) {
+    out.replaceChildren(el('p', { class: 'error' }, `No shopper "${userId}".`));
+    return;
+  }
+  const f = u.interestForecast;
+  const drift = u.interestDrift;
+  out.replaceChildren(
+    el(
+      'section',
+      {},
+      el('h2', {}, 'Recent events'),
+      table(
+        ['#', 'type', 'when', 'item'],
+        u.events.edges.map(({ node: e }) => [
+          String(e.sequence),
+          e.type,
+          e.occurredAt ?? 'no time (source has none)',
+          e.item ? itemLabel(e.item) : '–',
+        ]),
+        'events',
+      ),
+    ),
+    el(
+      'section',
+      { class: 'forecast' },
+      el('h2', {}, 'Forecast'),
+      el(
+        'p',
+        { class: 'muted' },
+        `${f.mode} · ${f.strategy} · model ${f.modelVersion} on ${f.executionProvider} · from ${f.basedOnEvents} events · forecast ${f.id}`,
+      ),
+      table(
+        ['rank', 'score', 'item', 'why'],
+        f.items.map((it) => [
+          String(it.rank),
+          num(it.score, 3),
+          itemLabel(it.item),
+          el('ul', {}, ...(it.reasons ?? []).map((r) => el('li', {}, r.message))),
+        ]),
+        'items',
+      ),
+      el('h3', {}, 'Next-category distribution'),
+      categoryChart(f.categories),
+    ),
+    el(
+      'section',
+      {},
+      el('h2', {}, 'Interest timeline (runs of 5 events)'),
+      table(
+        ['events', 'count', 'top categories'],
+        u.interestTimeline.buckets.map((b) => [
+          `${b.firstPosition}–${b.lastPosition}`,
+          String(b.eventCount),
+          b.categories.map((c) => `${c.category.name} ${pct(c.share)}`).join(' · '),
+        ]),
+        'timeline',
+      ),
+      el('h3', {}, 'Drift of the newest 5 events'),
+      drift
+        ? el(
+            'p',
+            { class: 'drift' },
+            `score ${num(drift.score, 3)} ${drift.migrating ? '(migrating)' : '(stable)'} · gained: ` +
+              (drift.gained.map((g) => `${g.category.name} +${pct(g.change)}`).join(', ') ||
+                'none') +
+              ' · lost: ' +
+              (drift.lost.map((g) => `${g.category.name} ${pct(g.change)}`).join(', ') || 'none'),
+          )
+        : el('p', { class: 'muted' }, 'Too few events for a drift score.'),
+    ),
+  );
+}
+
+interface ModelSummary {
+  version: string;
+  protocol: string;
+  rows: {
+    method: string;
+    'HR@10': number;
+    'NDCG@10': number;
+    'HR@20': number;
+    'NDCG@20': number;
+  }[];
+}
+
+/** The counters of /metrics worth a glance: name{labels} value lines of a few families. */
+async function liveCounters(): Promise<string[][]> {
+  const text = await (await fetch('/metrics')).text();
+  const keep =
+    /^(foresight_forecasts_total|foresight_forecast_batches_total|foresight_onnx_calls_total|foresight_impressions_total|foresight_feedback_total)\b/;
+  return text
+    .split('\n')
+    .filter((l) => keep.test(l))
+    .map((l) => {
+      const i = l.lastIndexOf(' ');
+      return [l.slice(0, i), l.slice(i + 1)];
+    });
+}
+
+async function showModel(): Promise<void> {
+  const out = document.getElementById('model') as HTMLElement;
+  try {
+    const m = (await (await fetch('/dashboard/model.json')).json()) as ModelSummary;
+    const counters = await liveCounters();
+    out.replaceChildren(
+      el('h2', {}, `Model ${m.version}`),
+      el('p', { class: 'muted' }, `Offline, test split: ${m.protocol}`),
+      table(
+        ['method', 'HR@10', 'NDCG@10', 'HR@20', 'NDCG@20'],
+        m.rows.map((r) => [
+          r.method,
+          num(r['HR@10']),
+          num(r['NDCG@10']),
+          num(r['HR@20']),
+          num(r['NDCG@20']),
+        ]),
+        'metrics',
+      ),
+      el('h3', {}, 'Live serving counters (/metrics)'),
+      table(['counter', 'value'], counters, 'counters'),
+    );
+  } catch (err) {
+    out.replaceChildren(el('p', { class: 'error' }, (err as Error).message));
+  }
+}
+
+async function main(): Promise<void> {
+  const form = document.getElementById('pick') as HTMLFormElement;
+  const input = document.getElementById('user') as HTMLInputElement;
+  const list = document.getElementById('users') as HTMLDataListElement;
+  const { users } = await gql<{ users: { edges: { node: { id: string } }[] } }>(
+    '{ users(first: 20) { edges { node { id } } } }',
+  );
+  list.replaceChildren(...users.edges.map(({ node }) => el('option', { value: node.id })));
+  const wanted = new URLSearchParams(location.search).get('user');
+  input.value = wanted ?? users.edges[0]?.node.id ?? '';
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    history.replaceState(null, '', `?user=${encodeURIComponent(input.value)}`);
+    // the model view after the forecast, so that its counters include it
+    void showShopper(input.value.trim()).then(showModel);
+  });
+  if (input.value) await showShopper(input.value);
+  await showModel();
+  document.body.dataset.ready = 'true';
+}
+
+void main();

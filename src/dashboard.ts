@@ -1,0 +1,76 @@
+// The dashboard (dashboard/): its TypeScript bundled by esbuild once when the gateway starts
+// (no build step, no CDN), served at /dashboard with its page, stylesheet and a summary of the
+// shipped model's offline metrics (/dashboard/model.json, from models/metrics.json).
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import type { FastifyInstance } from 'fastify';
+
+const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
+const DIR = path.join(ROOT, 'dashboard');
+
+interface MetricsEntry {
+  protocol: string;
+  model: { version: string; test: Record<string, number> };
+  baselines: Record<string, { test: Record<string, number> }>;
+}
+
+/** The model's and the baselines' test figures of one protocol of models/metrics.json. */
+async function modelSummary(metricsFile: string, key: string, version: string) {
+  const all = JSON.parse(await readFile(metricsFile, 'utf8')) as Record<string, MetricsEntry>;
+  const m = all[key];
+  if (!m) return { version, protocol: `no "${key}" entry in ${metricsFile}`, rows: [] };
+  const row = (method: string, t: Record<string, number>) => ({
+    method,
+    'HR@10': t['HR@10'],
+    'NDCG@10': t['NDCG@10'],
+    'HR@20': t['HR@20'],
+    'NDCG@20': t['NDCG@20'],
+  });
+  return {
+    version: m.model.version ?? version,
+    protocol: m.protocol,
+    rows: [
+      row('model', m.model.test),
+      ...Object.entries(m.baselines).map(([name, b]) => row(name, b.test)),
+    ],
+  };
+}
+
+/**
+ * Registers /dashboard, /dashboard/app.js, /dashboard/style.css and /dashboard/model.json;
+ * `model` names the served model's dataset and version (null without a model).
+ */
+export async function registerDashboard(
+  app: FastifyInstance,
+  model: { dataset: string; version: string; metricsFile: string } | null,
+): Promise<void> {
+  const bundled = await build({
+    entryPoints: [path.join(DIR, 'main.ts')],
+    bundle: true,
+    write: false,
+    format: 'iife',
+    target: 'es2020',
+    minify: true,
+    logLevel: 'silent',
+  });
+  const js = bundled.outputFiles[0]?.text ?? '';
+  const [html, css] = await Promise.all([
+    readFile(path.join(DIR, 'index.html'), 'utf8'),
+    readFile(path.join(DIR, 'style.css'), 'utf8'),
+  ]);
+  const summary = model
+    ? await modelSummary(model.metricsFile, `${model.dataset}-history-excluded`, model.version)
+    : { version: 'none loaded', protocol: 'no model: forecasts are unavailable', rows: [] };
+  app.get('/dashboard', async (_req, reply) =>
+    reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(html),
+  );
+  app.get('/dashboard/app.js', async (_req, reply) =>
+    reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(js),
+  );
+  app.get('/dashboard/style.css', async (_req, reply) =>
+    reply.type('text/css; charset=utf-8').header('cache-control', 'no-cache').send(css),
+  );
+  app.get('/dashboard/model.json', async () => summary);
+}
