@@ -1,10 +1,26 @@
-// GraphQL Code Generator: resolver types from schema/*.graphql, mapped onto the db row types.
-// Output (src/generated/graphql.ts) is committed; regenerate with `npm run codegen`.
+// GraphQL Code Generator: resolver types from schema/*.graphql, mapped onto the db row types,
+// and the storefront example's typed documents (client preset) from its operations. Output
+// (src/generated/graphql.ts, examples/storefront/src/gql/) is committed; regenerate with
+// `npm run codegen`. CI regenerates and fails on any difference, or on an operation that no
+// longer validates against schema/.
 import type { CodegenConfig } from '@graphql-codegen/cli';
 
 const config: CodegenConfig = {
   schema: 'schema/*.graphql',
   generates: {
+    'examples/storefront/src/gql/': {
+      documents: 'examples/storefront/operations/*.graphql',
+      preset: 'client',
+      config: {
+        // Node's ESM resolution: imports with their .js extension
+        emitLegacyCommonJSImports: false,
+        documentMode: 'string',
+        useTypeImports: true,
+        enumsAsTypes: true,
+        scalars: { DateTime: 'string', Date: 'string', JSON: 'Record<string, unknown>' },
+      },
+      presetConfig: { fragmentMasking: false },
+    },
     'src/generated/graphql.ts': {
       plugins: [
         {

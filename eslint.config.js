@@ -3,7 +3,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.data/', 'coverage/', 'src/generated/', 'models/', 'data/'] },
+  {
+    ignores: [
+      'node_modules/',
+      '.data/',
+      'coverage/',
+      'src/generated/',
+      'examples/storefront/src/gql/',
+      'models/',
+      'data/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

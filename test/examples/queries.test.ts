@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { buildSchema, parse, validate } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { loadTypeDefs } from '../src/server.js';
+import { loadTypeDefs } from '../../src/server.js';
 
 describe('examples/queries.graphql', () => {
   it('validates every operation against schema/', () => {

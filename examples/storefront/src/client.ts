@@ -1,0 +1,43 @@
+// A typed storefront client for Foresight: every operation is a document compiled from
+// examples/storefront/operations/*.graphql by GraphQL Code Generator's client preset, so its
+// variables and result are checked by TypeScript against the gateway's schema.
+import type { TypedDocumentString } from './gql/graphql.js';
+
+export class ForesightError extends Error {
+  constructor(
+    message: string,
+    /** GraphQL `extensions.code` of the first error (BAD_USER_INPUT, NOT_FOUND, …). */
+    readonly code: string | undefined,
+    /** The input field it names, when it names one (`events[2].itemId`). */
+    readonly field: string | undefined,
+  ) {
+    super(message);
+    this.name = 'ForesightError';
+  }
+}
+
+export class ForesightClient {
+  /** `url`: the gateway's GraphQL endpoint, e.g. http://127.0.0.1:4000/graphql. */
+  constructor(private readonly url: string) {}
+
+  async request<TResult, TVariables>(
+    document: TypedDocumentString<TResult, TVariables>,
+    ...[variables]: TVariables extends Record<string, never> ? [] : [TVariables]
+  ): Promise<TResult> {
+    const res = await fetch(this.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ query: document.toString(), variables }),
+    });
+    const body = (await res.json()) as {
+      data?: TResult;
+      errors?: { message: string; extensions?: { code?: string; field?: string } }[];
+    };
+    const first = body.errors?.[0];
+    if (first)
+      throw new ForesightError(first.message, first.extensions?.code, first.extensions?.field);
+    if (!body.data)
+      throw new ForesightError(`HTTP ${res.status} without data`, undefined, undefined);
+    return body.data;
+  }
+}
