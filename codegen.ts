@@ -1,26 +1,33 @@
 // GraphQL Code Generator: resolver types from schema/*.graphql, mapped onto the db row types,
-// and the storefront example's typed documents (client preset) from its operations. Output
-// (src/generated/graphql.ts, examples/storefront/src/gql/) is committed; regenerate with
+// and typed documents (client preset) for the storefront example's and the dashboard's
+// operations. Output (src/generated/graphql.ts, examples/storefront/src/gql/, dashboard/gql/) is
+// committed; regenerate with
 // `npm run codegen`. CI regenerates and fails on any difference, or on an operation that no
 // longer validates against schema/.
 import type { CodegenConfig } from '@graphql-codegen/cli';
 
+/** Typed documents (client preset) for the operations of `documents`. */
+function clientDocuments(documents: string) {
+  return {
+    documents,
+    preset: 'client' as const,
+    config: {
+      // Node's ESM resolution: imports with their .js extension
+      emitLegacyCommonJSImports: false,
+      documentMode: 'string' as const,
+      useTypeImports: true,
+      enumsAsTypes: true,
+      scalars: { DateTime: 'string', Date: 'string', JSON: 'Record<string, unknown>' },
+    },
+    presetConfig: { fragmentMasking: false as const },
+  };
+}
+
 const config: CodegenConfig = {
   schema: 'schema/*.graphql',
   generates: {
-    'examples/storefront/src/gql/': {
-      documents: 'examples/storefront/operations/*.graphql',
-      preset: 'client',
-      config: {
-        // Node's ESM resolution: imports with their .js extension
-        emitLegacyCommonJSImports: false,
-        documentMode: 'string',
-        useTypeImports: true,
-        enumsAsTypes: true,
-        scalars: { DateTime: 'string', Date: 'string', JSON: 'Record<string, unknown>' },
-      },
-      presetConfig: { fragmentMasking: false },
-    },
+    'examples/storefront/src/gql/': clientDocuments('examples/storefront/operations/*.graphql'),
+    'dashboard/gql/': clientDocuments('dashboard/operations.graphql'),
     'src/generated/graphql.ts': {
       plugins: [
         {

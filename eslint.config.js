@@ -10,6 +10,7 @@ export default tseslint.config(
       'coverage/',
       'src/generated/',
       'examples/storefront/src/gql/',
+      'dashboard/gql/',
       'models/',
       'data/',
     ],

@@ -3,21 +3,26 @@
 // distribution, the interest timeline and drift; the model view shows the offline metrics and
 // the live serving counters. Everything comes from this gateway: GraphQL, /metrics and
 // /dashboard/model.json.
+import {
+  DashboardShopperDocument,
+  DashboardUsersDocument,
+  type DashboardShopperQuery,
+  type TypedDocumentString,
+} from './gql/graphql.js';
 
-interface GqlError {
-  message: string;
-  extensions?: { code?: string };
-}
-
-async function gql<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
+/** Runs a typed document (dashboard/gql/, from dashboard/operations.graphql) on /graphql. */
+async function gql<TResult, TVariables>(
+  document: TypedDocumentString<TResult, TVariables>,
+  variables?: TVariables,
+): Promise<TResult> {
   const res = await fetch('/graphql', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query, variables }),
+    body: JSON.stringify({ query: document.toString(), variables }),
   });
-  const body = (await res.json()) as { data?: T; errors?: GqlError[] };
+  const body = (await res.json()) as { data?: TResult; errors?: { message: string }[] };
   if (body.errors?.length) throw new Error(body.errors.map((e) => e.message).join('; '));
-  return body.data as T;
+  return body.data as TResult;
 }
 
 /** An element with text or children; text is always set as text, never parsed as HTML. */
@@ -32,69 +37,7 @@ const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
 const num = (x: number | null | undefined, digits = 4) =>
   x === null || x === undefined ? '–' : x.toFixed(digits);
 
-const SHOPPER = `query Shopper($u: ID!) {
-  user(id: $u) {
-    id dataset
-    events(first: 10) { edges { node { sequence type occurredAt item { id title categories { name } } } } }
-    interestTimeline(bucket: EVENTS, size: 5) {
-      buckets { firstPosition lastPosition eventCount categories(first: 3) { share category { name } } }
-    }
-    interestDrift(recent: 5) {
-      score migrating gained(first: 3) { change category { name } } lost(first: 3) { change category { name } }
-    }
-    interestForecast(first: 10, explain: true) {
-      id modelVersion mode strategy basedOnEvents executionProvider
-      items { rank score item { id title categories { name } } reasons { kind message } }
-      categories(first: 8) { probability category { id name } }
-    }
-  }
-}`;
-
-interface ShopperData {
-  user: {
-    id: string;
-    dataset: string;
-    events: {
-      edges: {
-        node: {
-          sequence: number;
-          type: string;
-          occurredAt: string | null;
-          item: { id: string; title: string | null; categories: { name: string }[] } | null;
-        };
-      }[];
-    };
-    interestTimeline: {
-      buckets: {
-        firstPosition: number;
-        lastPosition: number;
-        eventCount: number;
-        categories: { share: number; category: { name: string } }[];
-      }[];
-    };
-    interestDrift: {
-      score: number;
-      migrating: boolean;
-      gained: { change: number; category: { name: string } }[];
-      lost: { change: number; category: { name: string } }[];
-    } | null;
-    interestForecast: {
-      id: string;
-      modelVersion: string;
-      mode: string;
-      strategy: string;
-      basedOnEvents: number;
-      executionProvider: string;
-      items: {
-        rank: number;
-        score: number;
-        item: { id: string; title: string | null; categories: { name: string }[] };
-        reasons: { kind: string; message: string }[] | null;
-      }[];
-      categories: { probability: number; category: { id: string; name: string } }[];
-    };
-  } | null;
-}
+type ShopperData = DashboardShopperQuery;
 
 const itemLabel = (it: { id: string; title: string | null; categories: { name: string }[] }) =>
   `${it.title ?? it.id} (${it.categories.map((c) => c.name).join(', ') || 'no category'})`;
@@ -146,7 +89,7 @@ async function showShopper(userId: string): Promise<void> {
   out.replaceChildren(el('p', { class: 'muted' }, `Loading ${userId}…`));
   let data: ShopperData;
   try {
-    data = await gql<ShopperData>(SHOPPER, { u: userId });
+    data = await gql(DashboardShopperDocument, { u: userId });
   } catch (err) {
     out.replaceChildren(el('p', { class: 'error' }, (err as Error).message));
     return;
@@ -282,9 +225,7 @@ async function main(): Promise<void> {
   const form = document.getElementById('pick') as HTMLFormElement;
   const input = document.getElementById('user') as HTMLInputElement;
   const list = document.getElementById('users') as HTMLDataListElement;
-  const { users } = await gql<{ users: { edges: { node: { id: string } }[] } }>(
-    '{ users(first: 20) { edges { node { id } } } }',
-  );
+  const { users } = await gql(DashboardUsersDocument);
   list.replaceChildren(...users.edges.map(({ node }) => el('option', { value: node.id })));
   const wanted = new URLSearchParams(location.search).get('user');
   input.value = wanted ?? users.edges[0]?.node.id ?? '';

@@ -33,10 +33,20 @@ describe.runIf(haveBrowser)('the explorer in chromium', () => {
     await page.goto(`${base}/explorer`);
     await page.locator('.graphiql-container').waitFor({ timeout: 30_000 });
     expect((await introspected).status()).toBe(200);
-    // replace the examples with one operation and run it
-    await page.locator('.graphiql-query-editor .CodeMirror').click();
+    // the examples are loaded into the editor; replace them with one operation and run it
+    const editor = page.locator('.graphiql-query-editor .CodeMirror');
+    await expect
+      .poll(() => editor.innerText(), { timeout: 30_000 })
+      .toContain('Example operations');
+    await editor.click();
     await page.keyboard.press('Control+A');
     await page.keyboard.type('{ __typename }');
+    await page.keyboard.press('Escape'); // close the autocompletion popup, if any
+    // GraphiQL takes the editor's text into its state after a debounce (and stores it): run
+    // only then, or the button would offer the examples' operations instead
+    await expect
+      .poll(() => page.evaluate(() => localStorage.getItem('graphiql:query')))
+      .toBe('{ __typename }');
     const answered = page.waitForResponse(
       (r) => r.url() === server.url && (r.request().postData() ?? '').includes('__typename'),
     );
