@@ -13,6 +13,15 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
+/** Shuffles `xs` in place into a uniform permutation (Fisher–Yates), drawing from `next`. */
+export function shuffleInPlace<T>(xs: T[], next: () => number): T[] {
+  for (let i = xs.length - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    [xs[i], xs[j]] = [xs[j] as T, xs[i] as T];
+  }
+  return xs;
+}
+
 /**
  * 95 % percentile bootstrap interval of `stat` over `units` (resampled with replacement,
  * `resamples` times, fixed seed so a run reproduces); resamples where the statistic is not a

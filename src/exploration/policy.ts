@@ -11,7 +11,7 @@
 //   q_k = P(Binomial(k − 1, ε) ≥ M)   (the pool ran out before slot k: it keeps g_k)
 // and they sum to 1 over the items that can be there. No item appears twice.
 import { randomInt } from 'node:crypto';
-import { mulberry32 } from '../random.js';
+import { mulberry32, shuffleInPlace } from '../random.js';
 import { diversify, type DiversitySettings, type PolicyCandidate } from './diversity.js';
 
 export interface ExplorationSettings {
@@ -147,11 +147,8 @@ export function serveSlate(
   if (pool.length === 0) return { slots, log };
 
   const next = mulberry32(seed);
-  // Fisher–Yates: a uniform permutation of the pool, consumed slot by slot.
-  for (let i = pool.length - 1; i > 0; i--) {
-    const j = Math.floor(next() * (i + 1));
-    [pool[i], pool[j]] = [pool[j] as number, pool[i] as number];
-  }
+  // A uniform permutation of the pool, consumed slot by slot.
+  shuffleInPlace(pool, next);
   let used = 0;
   slots.forEach((slot, k) => {
     const replace = next() < epsilon;

@@ -25,7 +25,7 @@ import { amazonDataset, importAmazon } from '../import/amazon.js';
 import { Model } from '../inference/model.js';
 import { retrievalSettings } from '../retrieval/candidates.js';
 import { syncItemEmbeddings } from '../retrieval/embeddings.js';
-import { mulberry32 } from '../random.js';
+import { mulberry32, shuffleInPlace } from '../random.js';
 import { similarity } from './diversity.js';
 import { GREEDY, policyKey, type ServingPolicy } from './policy.js';
 import { evaluatePolicies, reportTable } from './policy-reports.js';
@@ -116,12 +116,10 @@ async function prepareHistories(
     .filter((t) => t.length >= 3); // a user id and at least two items
   let chosen = lines;
   if (users > 0 && users < lines.length) {
-    const next = mulberry32(20261203);
-    const order = lines.map((_, k) => k);
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = Math.floor(next() * (i + 1));
-      [order[i], order[j]] = [order[j] as number, order[i] as number];
-    }
+    const order = shuffleInPlace(
+      lines.map((_, k) => k),
+      mulberry32(20261203),
+    );
     chosen = order
       .slice(0, users)
       .sort((a, b) => a - b)
