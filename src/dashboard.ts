@@ -38,6 +38,26 @@ async function modelSummary(metricsFile: string, key: string, version: string) {
   };
 }
 
+/** The page, stylesheet and bundled script, built once per process (every server shares them). */
+let assets: Promise<{ js: string; html: string; css: string }> | undefined;
+
+async function loadAssets(): Promise<{ js: string; html: string; css: string }> {
+  const [bundled, html, css] = await Promise.all([
+    build({
+      entryPoints: [path.join(DIR, 'main.ts')],
+      bundle: true,
+      write: false,
+      format: 'iife',
+      target: 'es2020',
+      minify: true,
+      logLevel: 'silent',
+    }),
+    readFile(path.join(DIR, 'index.html'), 'utf8'),
+    readFile(path.join(DIR, 'style.css'), 'utf8'),
+  ]);
+  return { js: bundled.outputFiles[0]?.text ?? '', html, css };
+}
+
 /**
  * Registers /dashboard, /dashboard/app.js, /dashboard/style.css and /dashboard/model.json;
  * `model` names the served model's dataset and version (null without a model).
@@ -46,20 +66,7 @@ export async function registerDashboard(
   app: FastifyInstance,
   model: { dataset: string; version: string; metricsFile: string } | null,
 ): Promise<void> {
-  const bundled = await build({
-    entryPoints: [path.join(DIR, 'main.ts')],
-    bundle: true,
-    write: false,
-    format: 'iife',
-    target: 'es2020',
-    minify: true,
-    logLevel: 'silent',
-  });
-  const js = bundled.outputFiles[0]?.text ?? '';
-  const [html, css] = await Promise.all([
-    readFile(path.join(DIR, 'index.html'), 'utf8'),
-    readFile(path.join(DIR, 'style.css'), 'utf8'),
-  ]);
+  const { js, html, css } = await (assets ??= loadAssets());
   const summary = model
     ? await modelSummary(model.metricsFile, `${model.dataset}-history-excluded`, model.version)
     : { version: 'none loaded', protocol: 'no model: forecasts are unavailable', rows: [] };

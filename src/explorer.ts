@@ -57,15 +57,18 @@ function page(examples: string): string {
 `;
 }
 
+/** The assets' contents (1.4 MB), read once per process: every server shares them. */
+let assets: Map<string, { body: Buffer; type: string }> | undefined;
+
 /** Registers GET /explorer and its assets; `examplesFile` is preloaded into the editor. */
 export function registerExplorer(app: FastifyInstance, examplesFile: string): void {
   const html = page(readFileSync(examplesFile, 'utf8'));
-  const files = new Map(
+  const files = (assets ??= new Map(
     Object.entries(ASSETS).map(([name, [pkg, file, type]]) => [
       name,
       { body: readFileSync(packageFile(pkg, file)), type },
     ]),
-  );
+  ));
   app.get('/explorer', async (_req, reply) =>
     reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(html),
   );
