@@ -17,8 +17,7 @@ function toSubmission(e: EventInput, i: number): EventSubmission {
   if (clientEventId === '') throw badUserInput(field('clientEventId'), 'must not be empty');
   if (!e.userId && !e.sessionId)
     throw badUserInput(field('userId'), 'give a userId or a sessionId (or both)');
-  if (e.page && e.type !== 'VIEW')
-    throw badUserInput(field('page'), `a page view is a VIEW event, not ${e.type}`);
+  const page = e.page ? toPageView(e.page, e.type, field('page')) : null;
   if ((e.page || e.visit) && !e.sessionId)
     throw badUserInput(
       field('sessionId'),
@@ -42,13 +41,17 @@ function toSubmission(e: EventInput, i: number): EventSubmission {
     query: e.query ?? null,
     occurredAt: e.occurredAt ?? null,
     forecastId,
-    page: e.page ? toPageView(e.page, field('page')) : null,
+    page,
     visit: e.visit ? toVisit(e.visit, field('visit')) : null,
   };
 }
 
-/** A page view input, range-checked; `at` names it in errors (`events[2].page`). */
-export function toPageView(p: PageViewInput, at: string): PageViewFields {
+/**
+ * A page view input of an event of `type`, checked (a VIEW, values in range); `at` names it in
+ * errors (`events[2].page`).
+ */
+export function toPageView(p: PageViewInput, type: string, at: string): PageViewFields {
+  if (type !== 'VIEW') throw badUserInput(at, `a page view is a VIEW event, not ${type}`);
   const check = (name: string, x: number | null | undefined, max: number, what: string) => {
     if (x == null) return null;
     if (!Number.isFinite(x) || x < 0 || x > max)

@@ -182,9 +182,7 @@ export const forecastResolvers: Resolvers = {
         }
         const pages = events.flatMap((e, i): PageViewRecord[] => {
           if (!e.page) return [];
-          if (e.type !== 'VIEW')
-            throw badUserInput(`recentEvents[${i}].page`, `a page view is a VIEW, not ${e.type}`);
-          const page = toPageView(e.page, `recentEvents[${i}].page`);
+          const page = toPageView(e.page, e.type, `recentEvents[${i}].page`);
           return [{ ...page, occurredAt: e.occurredAt ?? null }];
         });
         subject = {
