@@ -1,4 +1,5 @@
 // Server back-end: a node-postgres Pool against a real PostgreSQL with pgvector.
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import {
   DbError,
@@ -97,4 +98,28 @@ function startupOptions(url: string, settings: SessionSettings): string {
   ]
     .filter(Boolean)
     .join(' ');
+}
+
+/**
+ * A new, empty database `<prefix>_<random hex>` on the server of `adminUrl` (test suites, the
+ * replay): its URL, and `drop` to remove it again (connections to it are closed by force).
+ */
+export async function createTemporaryDatabase(
+  adminUrl: string,
+  prefix: string,
+): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
+  const admin = async (sql: string) => {
+    const c = new pg.Client({ connectionString: adminUrl });
+    await c.connect();
+    try {
+      await c.query(sql);
+    } finally {
+      await c.end();
+    }
+  };
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }

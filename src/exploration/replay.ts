@@ -7,19 +7,17 @@
 // diversity (categories and embeddings), Gini of exposure; then off-policy estimates from the
 // exploring policy's own logs (npm run evaluate:policy's estimators) against what greedy
 // actually got on the same shoppers.
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { loadConfig } from '../config.js';
 import type { Db } from '../db/client.js';
 import { recordEventBatch, type EventSubmission } from '../db/events.js';
 import { migrate } from '../db/migrate.js';
 import { forecastOutcomes } from '../db/outcomes.js';
 import { openPglite } from '../db/pglite.js';
-import { openPostgres } from '../db/postgres.js';
+import { createTemporaryDatabase, openPostgres } from '../db/postgres.js';
 import { ForecastEngine, type Forecast, type ForecastRequest } from '../forecast/engine.js';
 import { amazonDataset, importAmazon } from '../import/amazon.js';
 import { Model } from '../inference/model.js';
@@ -78,26 +76,14 @@ async function openReplayDb(
     const db = await openPglite(undefined, settings);
     return { db, dispose: () => db.close() };
   }
-  const name = `foresight_replay_${randomBytes(4).toString('hex')}`;
-  const admin = async (sql: string) => {
-    const c = new pg.Client({ connectionString: postgres });
-    await c.connect();
-    try {
-      await c.query(sql);
-    } finally {
-      await c.end();
-    }
-  };
-  await admin(`CREATE DATABASE ${name}`);
-  const url = new URL(postgres);
-  url.pathname = `/${name}`;
-  const db = await openPostgres(url.toString(), 10, settings);
+  const { url, drop } = await createTemporaryDatabase(postgres, 'foresight_replay');
+  const db = await openPostgres(url, 10, settings);
   return {
     db,
     dispose: async () => {
       await db.close();
-      if (keep) console.error(`kept the replay's database: ${url.toString()}`);
-      else await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      if (keep) console.error(`kept the replay's database: ${url}`);
+      else await drop();
     },
   };
 }

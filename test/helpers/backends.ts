@@ -2,12 +2,11 @@
 // (a fresh database per suite, dropped afterwards) when TEST_DATABASE_URL answers — default
 // postgres://postgres@127.0.0.1:5432/test. Under CI=true an unreachable PostgreSQL fails the
 // suites instead of skipping them.
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { Db, SessionSettings } from '../../src/db/client.js';
 import { migrate } from '../../src/db/migrate.js';
 import { openPglite } from '../../src/db/pglite.js';
-import { openPostgres } from '../../src/db/postgres.js';
+import { createTemporaryDatabase, openPostgres } from '../../src/db/postgres.js';
 
 export interface Backend {
   name: 'pglite' | 'postgres';
@@ -46,24 +45,15 @@ const pglite: Backend = {
 const postgres: Backend = {
   name: 'postgres',
   async open(settings) {
-    const name = `foresight_t_${randomBytes(6).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: adminUrl });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const url = new URL(adminUrl);
-    url.pathname = `/${name}`;
-    const db = await openPostgres(url.toString(), undefined, settings);
+    const { url, drop } = await createTemporaryDatabase(adminUrl, 'foresight_t');
+    const db = await openPostgres(url, undefined, settings);
     await migrate(db, { EMBEDDING_DIM: 64 });
     return {
       db,
-      url: url.toString(),
+      url,
       dispose: async () => {
         await db.close();
-        const a = new pg.Client({ connectionString: adminUrl });
-        await a.connect();
-        await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        await a.end();
+        await drop();
       },
     };
   },
