@@ -59,6 +59,7 @@ const config: CodegenConfig = {
           InterestForecast: '../forecast/engine.js#Forecast',
           ScoredItem: '../forecast/engine.js#ForecastItem',
           ForecastOutcome: '../db/outcomes.js#OutcomeRow',
+          ApiKey: '../security/keys.js#ApiKey as ApiKeyModel',
           ForecastReason: '../forecast/explain.js#ForecastReason as ForecastReasonModel',
           CategoryProbability: '{ categoryId: string; probability: number }',
           InterestTimeline: '../evolution/timeline.js#Timeline',

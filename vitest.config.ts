@@ -3,6 +3,10 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // One graphql instance: Vite would resolve the package's `module` build (index.mjs) for our
+  // sources while Apollo Server, loaded by Node, gets its `main` (index.js). Two instances
+  // break `instanceof GraphQLError`, and with it the codes of errors thrown in Apollo plugins.
+  resolve: { alias: { graphql: 'graphql/index.js' } },
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 60_000,

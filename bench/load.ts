@@ -121,6 +121,7 @@ export async function drive(
   concurrency: number,
   durationS: number,
   query: string,
+  headers: Record<string, string> = {},
 ): Promise<LoadResult> {
   let seed = 12345;
   const nextUser = () => {
@@ -134,7 +135,7 @@ export async function drive(
     method: 'POST',
     connections: concurrency,
     duration: durationS,
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...headers },
     requests: [
       {
         setupRequest: (req) => ({

@@ -7,8 +7,17 @@ import {
   DashboardShopperDocument,
   DashboardUsersDocument,
   type DashboardShopperQuery,
+  type DashboardUsersQuery,
   type TypedDocumentString,
 } from './gql/graphql.js';
+
+const KEY_STORAGE = 'foresight-api-key';
+
+/** The API key typed into the header (kept for this tab only), as request headers. */
+function auth(): Record<string, string> {
+  const key = sessionStorage.getItem(KEY_STORAGE);
+  return key ? { authorization: `Bearer ${key}` } : {};
+}
 
 /** Runs a typed document (dashboard/gql/, from dashboard/operations.graphql) on /graphql. */
 async function gql<TResult, TVariables>(
@@ -17,9 +26,12 @@ async function gql<TResult, TVariables>(
 ): Promise<TResult> {
   const res = await fetch('/graphql', {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...auth() },
     body: JSON.stringify({ query: document.toString(), variables }),
   });
+  if (res.status === 401) {
+    throw new Error('this gateway requires an API key: enter one with the read scope above');
+  }
   const body = (await res.json()) as { data?: TResult; errors?: { message: string }[] };
   if (body.errors?.length) throw new Error(body.errors.map((e) => e.message).join('; '));
   return body.data as TResult;
@@ -182,7 +194,9 @@ interface ModelSummary {
 
 /** The counters of /metrics worth a glance: name{labels} value lines of a few families. */
 async function liveCounters(): Promise<string[][]> {
-  const text = await (await fetch('/metrics')).text();
+  const res = await fetch('/metrics', { headers: auth() });
+  if (!res.ok) return [['(needs an API key with the metrics scope)', String(res.status)]];
+  const text = await res.text();
   const keep =
     /^(foresight_forecasts_total|foresight_forecast_batches_total|foresight_onnx_calls_total|foresight_impressions_total|foresight_feedback_total)\b/;
   return text
@@ -225,7 +239,22 @@ async function main(): Promise<void> {
   const form = document.getElementById('pick') as HTMLFormElement;
   const input = document.getElementById('user') as HTMLInputElement;
   const list = document.getElementById('users') as HTMLDataListElement;
-  const { users } = await gql(DashboardUsersDocument);
+  const key = document.getElementById('key') as HTMLInputElement;
+  key.value = sessionStorage.getItem(KEY_STORAGE) ?? '';
+  key.addEventListener('change', () => {
+    if (key.value.trim()) sessionStorage.setItem(KEY_STORAGE, key.value.trim());
+    else sessionStorage.removeItem(KEY_STORAGE);
+    location.reload();
+  });
+  let users: DashboardUsersQuery['users'];
+  try {
+    ({ users } = await gql(DashboardUsersDocument));
+  } catch (err) {
+    const out = document.getElementById('shopper') as HTMLElement;
+    out.replaceChildren(el('p', { class: 'error' }, (err as Error).message));
+    document.body.dataset.ready = 'true';
+    return;
+  }
   list.replaceChildren(...users.edges.map(({ node }) => el('option', { value: node.id })));
   const wanted = new URLSearchParams(location.search).get('user');
   input.value = wanted ?? users.edges[0]?.node.id ?? '';

@@ -77,17 +77,22 @@ const COLLECT_TIMEOUT_MS = 2000;
 /** Deaths within RESTART_WINDOW_MS that stop the primary instead of forking again. */
 const MAX_RESTARTS = 5;
 const RESTART_WINDOW_MS = 60_000;
-/** How long the workers have to stop after SIGTERM before they are killed. */
-const STOP_GRACE_MS = 10_000;
+/** Time a worker is given beyond its own SHUTDOWN_TIMEOUT_MS before it is killed. */
+const STOP_MARGIN_MS = 2_000;
 
 /**
  * Runs the cluster's primary: forks `workers` processes running this same entry point,
  * replaces a worker that exits on its own (up to MAX_RESTARTS within a minute, then stops
  * everything with exit code 1), answers the workers' counter collections (summed over the
  * workers that serve HTTP), and stops them on SIGTERM/SIGINT, exiting once they have (killing
- * those still running after STOP_GRACE_MS).
+ * those still running `shutdownTimeoutMs` + STOP_MARGIN_MS after: their own graceful shutdown
+ * gets its whole SHUTDOWN_TIMEOUT_MS).
  */
-export function runPrimary(workers: number, log: (line: string) => void): void {
+export function runPrimary(
+  workers: number,
+  log: (line: string) => void,
+  shutdownTimeoutMs: number,
+): void {
   let stopping = false;
   const deaths: number[] = [];
   const fork = () => cluster.fork();
@@ -119,7 +124,7 @@ export function runPrimary(workers: number, log: (line: string) => void): void {
     // killed.
     setTimeout(() => {
       for (const w of alive) if (!w.isDead()) w.process.kill('SIGKILL');
-    }, STOP_GRACE_MS).unref();
+    }, shutdownTimeoutMs + STOP_MARGIN_MS).unref();
   };
   process.once('SIGTERM', () => stop(0));
   process.once('SIGINT', () => stop(0));

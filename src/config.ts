@@ -34,6 +34,29 @@ const schema = z.object({
       message:
         'must list exact origins (scheme://host[:port], no path, no wildcard), comma-separated',
     }),
+  // API keys (docs/security.md): auto = open on a loopback HOST until a key exists, keys
+  // required otherwise; required = always; off = never (loopback HOST only).
+  AUTH: z.enum(['auto', 'required', 'off']).default('auto'),
+  API_KEY_CACHE_MS: intFrom(5000, 0, 600_000),
+  // Requests per minute per key (token bucket of RATE_LIMIT_BURST); 0 = no limit.
+  RATE_LIMIT: intFrom(6000, 0, 10_000_000),
+  RATE_LIMIT_BURST: intFrom(200, 1, 1_000_000),
+  MAX_QUERY_DEPTH: intFrom(15, 1, 1000),
+  MAX_QUERY_COST: intFrom(50_000, 1, 100_000_000),
+  MAX_ALIASES: intFrom(30, 0, 10_000),
+  // Operations per batched HTTP request (a JSON array); 1 = batching off.
+  MAX_BATCH: intFrom(10, 1, 1000),
+  BODY_LIMIT: intFrom(1_048_576, 1024, 100 * 1_048_576),
+  // Comma-separated .graphql files or directories: keys without `admin` may run only these.
+  OPERATION_ALLOW_LIST: z
+    .string()
+    .default('')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((p) => p.trim())
+        .filter((p) => p !== ''),
+    ),
   MODEL_DIR: z.string().default('models/beauty'),
   // The purchase-intent model; a directory without intent.json = none (probabilities null).
   INTENT_MODEL_DIR: z.string().default('models/intent'),
@@ -43,6 +66,7 @@ const schema = z.object({
   SAMPLE_ATTRIBUTES: z.string().default('data/amazon/Beauty_item2attributes.json'),
   MAX_PAGE_SIZE: intFrom(100, 1, 10_000),
   MAX_EVENT_BATCH: intFrom(1000, 1, 100_000),
+  SHUTDOWN_TIMEOUT_MS: intFrom(10_000, 0, 600_000),
   INFERENCE_MAX_BATCH: intFrom(64, 1, 4096),
   INFERENCE_MAX_DELAY_MS: z.coerce.number().min(0).max(1000).default(0),
   INFERENCE_MAX_QUEUE: intFrom(2048, 1, 1_000_000),
@@ -76,6 +100,7 @@ export interface Config {
   dataDir: string;
   /** Browser origins allowed by CORS; empty = none beyond the gateway's own. */
   corsOrigins: string[];
+  security: SecurityConfig;
   modelDir: string;
   intentModelDir: string;
   /** Dimension of items.embedding: the model's `dim` (models/<name>/model.json). */
@@ -115,9 +140,32 @@ export interface Config {
   /** Schema introspection on /graphql (explicit: Apollo's default depends on NODE_ENV). */
   introspection: boolean;
   logLevel: string;
+  /** Longest a SIGTERM/SIGINT shutdown may take (drain requests, close model and database). */
+  shutdownTimeoutMs: number;
+}
+
+export interface SecurityConfig {
+  auth: 'auto' | 'required' | 'off';
+  /** How long a key lookup (and so a revocation elsewhere) is cached, per process. */
+  keyCacheMs: number;
+  /** Requests per minute per key unless the key sets its own; 0 = none. */
+  rateLimit: number;
+  rateLimitBurst: number;
+  maxDepth: number;
+  maxCost: number;
+  maxAliases: number;
+  maxBatch: number;
+  bodyLimit: number;
+  /** Absolute paths of the allowed operations' files or directories; empty = any operation. */
+  allowList: string[];
 }
 
 export class ConfigError extends Error {}
+
+/** A HOST that only this machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
 
 /** `https://shop.example` or `http://localhost:3000`: what a browser sends as Origin. */
 function isOrigin(s: string): boolean {
@@ -144,6 +192,12 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
         'or DATABASE_URL',
     );
   }
+  if (e.AUTH === 'off' && !isLoopbackHost(e.HOST)) {
+    throw new ConfigError(
+      `invalid configuration:\n  AUTH: off is only allowed with a loopback HOST (got ${e.HOST}); ` +
+        'create an API key (npm run keys -- create) or bind HOST=127.0.0.1 behind a proxy',
+    );
+  }
   const abs = (p: string) => path.resolve(cwd, p);
   return {
     port: e.PORT,
@@ -152,6 +206,18 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     databaseUrl: e.DATABASE_URL,
     dataDir: abs(e.DATA_DIR),
     corsOrigins: e.CORS_ORIGINS,
+    security: {
+      auth: e.AUTH,
+      keyCacheMs: e.API_KEY_CACHE_MS,
+      rateLimit: e.RATE_LIMIT,
+      rateLimitBurst: e.RATE_LIMIT_BURST,
+      maxDepth: e.MAX_QUERY_DEPTH,
+      maxCost: e.MAX_QUERY_COST,
+      maxAliases: e.MAX_ALIASES,
+      maxBatch: e.MAX_BATCH,
+      bodyLimit: e.BODY_LIMIT,
+      allowList: e.OPERATION_ALLOW_LIST.map(abs),
+    },
     modelDir: abs(e.MODEL_DIR),
     intentModelDir: abs(e.INTENT_MODEL_DIR),
     embeddingDim: e.EMBEDDING_DIM,
@@ -179,5 +245,6 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     forecastMode: e.FORECAST_MODE,
     introspection: e.GRAPHQL_INTROSPECTION === 'true',
     logLevel: e.LOG_LEVEL,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };
 }

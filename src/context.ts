@@ -4,11 +4,19 @@ import type { Db, Queryable } from './db/client.js';
 import type { ForecastLoader } from './loaders/forecast.js';
 import type { TrendCache } from './evolution/trends.js';
 import type { Loaders } from './loaders/index.js';
+import type { ModelRollouts } from './rollout/rollouts.js';
+import type { EngineLease, EngineSlot } from './rollout/slot.js';
+import type { Principal } from './security/guard.js';
+import type { KeyStore } from './security/keys.js';
 
 export interface Context {
   config: Config;
   db: Db;
   loaders: Loaders;
+  /** Who the request acts for (src/security/guard.ts); absent outside HTTP (in-process runs). */
+  principal?: Principal;
+  /** API key lookups, to forget after a key is created or revoked. */
+  keys?: KeyStore;
   /** Trending items and categories, shared by the server's requests (cached for 30 s). */
   trends: TrendCache;
   /** Batches this request's interest forecasts; absent when no model/engine is configured. */
@@ -17,4 +25,12 @@ export interface Context {
   excludeSeenDefault?: boolean;
   /** Writes retrieval embeddings for changed items, inside `q`'s transaction (absent without a model). */
   embedItems?: (q: Queryable, ids: readonly string[]) => Promise<void>;
+  /** The serving model and its run-time rollout (src/rollout/); absent without a model. */
+  models?: {
+    slot: EngineSlot;
+    /** Absent when this server cannot switch models (built over a fixed engine). */
+    rollouts?: ModelRollouts;
+    /** This request's hold on the serving engine, released once the response is sent. */
+    lease: EngineLease;
+  };
 }

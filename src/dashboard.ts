@@ -18,7 +18,15 @@ interface MetricsEntry {
 
 /** The model's and the baselines' test figures of one protocol of models/metrics.json. */
 async function modelSummary(metricsFile: string, key: string, version: string) {
-  const all = JSON.parse(await readFile(metricsFile, 'utf8')) as Record<string, MetricsEntry>;
+  let raw: string;
+  try {
+    raw = await readFile(metricsFile, 'utf8');
+  } catch (err) {
+    // A model rolled out from a directory of its own (src/rollout/) may have no metrics beside it.
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    return { version, protocol: `no offline metrics: ${metricsFile} is missing`, rows: [] };
+  }
+  const all = JSON.parse(raw) as Record<string, MetricsEntry>;
   const m = all[key];
   if (!m) return { version, protocol: `no "${key}" entry in ${metricsFile}`, rows: [] };
   const row = (method: string, t: Record<string, number>) => ({
@@ -60,16 +68,30 @@ async function loadAssets(): Promise<{ js: string; html: string; css: string }> 
 
 /**
  * Registers /dashboard, /dashboard/app.js, /dashboard/style.css and /dashboard/model.json;
- * `model` names the served model's dataset and version (null without a model).
+ * `model` names the serving model's dataset and version (null without a model), asked at
+ * every request: a rollout switches it (src/rollout/).
  */
 export async function registerDashboard(
   app: FastifyInstance,
-  model: { dataset: string; version: string; metricsFile: string } | null,
+  model: () => { dataset: string; version: string; metricsFile: string } | null,
 ): Promise<void> {
   const { js, html, css } = await (assets ??= loadAssets());
-  const summary = model
-    ? await modelSummary(model.metricsFile, `${model.dataset}-history-excluded`, model.version)
-    : { version: 'none loaded', protocol: 'no model: forecasts are unavailable', rows: [] };
+  const none = {
+    version: 'none loaded',
+    protocol: 'no model: forecasts are unavailable',
+    rows: [],
+  };
+  let cached: { version: string; summary: ReturnType<typeof modelSummary> } | null = null;
+  const summary = () => {
+    const m = model();
+    if (!m) return none;
+    if (cached?.version !== m.version) {
+      const key = `${m.dataset}-history-excluded`;
+      cached = { version: m.version, summary: modelSummary(m.metricsFile, key, m.version) };
+    }
+    return cached.summary;
+  };
+  await summary(); // a broken metrics file fails the start, as before
   app.get('/dashboard', async (_req, reply) =>
     reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(html),
   );
@@ -79,5 +101,5 @@ export async function registerDashboard(
   app.get('/dashboard/style.css', async (_req, reply) =>
     reply.type('text/css; charset=utf-8').header('cache-control', 'no-cache').send(css),
   );
-  app.get('/dashboard/model.json', async () => summary);
+  app.get('/dashboard/model.json', async () => summary());
 }

@@ -1,6 +1,8 @@
 // A GraphQL explorer that works without internet: GraphiQL and React from this installation's
 // node_modules, served at /explorer with the example operations (examples/queries.graphql)
 // preloaded. Apollo Sandbox (GET /graphql) loads from a CDN and stays for machines online.
+import { ErrorCode } from './resolvers/errors.js';
+import { sendCodedError } from './security/guard.js';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -74,7 +76,13 @@ export function registerExplorer(app: FastifyInstance, examplesFile: string): vo
   );
   app.get<{ Params: { name: string } }>('/explorer/assets/:name', async (req, reply) => {
     const f = files.get(req.params.name);
-    if (!f) return reply.code(404).send({ error: `no explorer asset "${req.params.name}"` });
+    if (!f)
+      return sendCodedError(
+        reply,
+        404,
+        ErrorCode.ROUTE_NOT_FOUND,
+        `no explorer asset "${req.params.name}"`,
+      );
     return reply.type(f.type).header('cache-control', 'public, max-age=86400').send(f.body);
   });
 }

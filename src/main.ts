@@ -16,8 +16,18 @@ import { ForecastEngine } from './forecast/engine.js';
 import { Model } from './inference/model.js';
 import { IntentModel } from './intent/model.js';
 import { retrievalSettings } from './retrieval/candidates.js';
-import { syncItemEmbeddings } from './retrieval/embeddings.js';
+import { embeddingColumnDim, syncItemEmbeddings } from './retrieval/embeddings.js';
+import { ModelRollouts } from './rollout/rollouts.js';
+import { EngineSlot } from './rollout/slot.js';
 import { buildServer } from './server.js';
+import { gracefulShutdown, type Readiness } from './shutdown.js';
+
+/** Loads a model directory on the configured execution provider (at start-up and rollouts). */
+function openModel(dir: string, config: Config): Promise<Model> {
+  return Model.load(dir, config.inference.provider, config.inference.threads, {
+    worker: config.inference.worker,
+  });
+}
 
 /** Loads the model and writes its item embeddings where they are missing or stale; null when
  * MODEL_DIR holds no model yet (forecasts then answer UNAVAILABLE), so that the data API still
@@ -29,22 +39,13 @@ async function loadModel(db: Db, config: Config): Promise<Model | null> {
     );
     return null;
   }
-  const model = await Model.load(
-    config.modelDir,
-    config.inference.provider,
-    config.inference.threads,
-    { worker: config.inference.worker },
-  );
+  const model = await openModel(config.modelDir, config);
   console.error(
     `model ${model.version} on ONNX Runtime ${model.provider.toUpperCase()}` +
       (model.providerNote ? ` (${model.providerNote})` : ''),
   );
   // The vector column's dimension was fixed by the first migration (EMBEDDING_DIM).
-  const { rows } = await db.query<{ dim: number }>(
-    `SELECT atttypmod AS dim FROM pg_attribute
-     WHERE attrelid = 'items'::regclass AND attname = 'embedding'`,
-  );
-  const columnDim = rows[0]?.dim;
+  const columnDim = await embeddingColumnDim(db);
   if (columnDim !== model.manifest.dim) {
     await model.release();
     throw new ConfigError(
@@ -73,24 +74,39 @@ async function loadIntentModel(config: Config): Promise<IntentModel | null> {
   return intent;
 }
 
-/** The model (loadModel) and the forecast engine over it; null without a model. */
+/**
+ * The model (loadModel), the engine slot serving it and the run-time rollouts that switch it
+ * (src/rollout/); null without a model.
+ */
 async function startForecasting(
   db: Db,
   config: Config,
-): Promise<{ engine: ForecastEngine; close: () => Promise<void> } | null> {
+): Promise<{ slot: EngineSlot; rollouts: ModelRollouts; close: () => Promise<void> } | null> {
   const model = await loadModel(db, config);
   if (!model) return null;
   const intent = await loadIntentModel(config);
-  const engine = new ForecastEngine(db, model, {
-    inference: config.inference,
-    retrieval: config.retrieval,
-    intent,
+  const createEngine = (m: Model) =>
+    new ForecastEngine(db, m, { inference: config.inference, retrieval: config.retrieval, intent });
+  const slot = new EngineSlot({
+    engine: createEngine(model),
+    directory: config.modelDir,
+    loadedAt: new Date(),
+  });
+  const rollouts = new ModelRollouts({
+    db,
+    slot,
+    createEngine,
+    load: (dir) => openModel(dir, config),
+    workers: config.workers,
   });
   return {
-    engine,
+    slot,
+    rollouts,
     close: async () => {
-      engine.close();
-      await model.release();
+      for (const serving of [slot.current, slot.previous]) {
+        serving?.engine.close();
+        await serving?.engine.model.release();
+      }
       await intent?.release();
     },
   };
@@ -122,7 +138,7 @@ async function primary(config: Config): Promise<void> {
   } finally {
     await db.close();
   }
-  runPrimary(config.workers, (line) => console.error(line));
+  runPrimary(config.workers, (line) => console.error(line), config.shutdownTimeoutMs);
 }
 
 async function main(): Promise<void> {
@@ -131,20 +147,38 @@ async function main(): Promise<void> {
   // A worker finds the database prepared: every step below is a no-op read for it.
   const db = await openPrepared(config);
   const forecasting = await startForecasting(db, config);
-  const engine = forecasting?.engine;
+  const readiness: Readiness = { draining: false };
   const app = await buildServer({
     config,
     db,
-    ...(engine && { engine, counters: clusterCounters(() => engineCounters(engine)) }),
+    readiness,
+    ...(forecasting && {
+      slot: forecasting.slot,
+      rollouts: forecasting.rollouts,
+      counters: clusterCounters(() => engineCounters(forecasting.slot.current.engine)),
+    }),
   });
-  const shutdown = async () => {
-    await app.close();
-    await forecasting?.close();
-    await db.close();
-    process.exit(0);
+  // Once only: a cluster worker gets both the terminal's SIGINT and the primary's SIGTERM.
+  // Further signals are ignored; SHUTDOWN_TIMEOUT_MS bounds the wait.
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    console.error(`${signal} received`);
+    gracefulShutdown(app, [() => forecasting?.close(), () => db.close()], {
+      readiness,
+      timeoutMs: config.shutdownTimeoutMs,
+      log: (line) => console.error(line),
+    }).then(
+      (outcome) => process.exit(outcome === 'closed' ? 0 : 1),
+      (err: unknown) => {
+        console.error(err);
+        process.exit(1);
+      },
+    );
   };
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
   const address = await app.listen({ port: config.port, host: config.host });
   console.error(
     cluster.isWorker

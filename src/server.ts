@@ -8,10 +8,10 @@ import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/di
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
 import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
-import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { buildSchema, GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Config } from './config.js';
 import type { Context } from './context.js';
-import type { Db, Queryable } from './db/client.js';
+import { isConnectionError, type Db, type Queryable } from './db/client.js';
 import type { Resolvers } from './generated/graphql.js';
 import type { ForecastEngine } from './forecast/engine.js';
 import { createForecastLoader } from './loaders/forecast.js';
@@ -24,6 +24,14 @@ import { forecastOutcomes, type OutcomeRow } from './db/outcomes.js';
 import { TtlCache } from './ttl-cache.js';
 import { TrendCache } from './evolution/trends.js';
 import { resolvers as defaultResolvers } from './resolvers/index.js';
+import { CLIENT_CODES, ErrorCode } from './resolvers/errors.js';
+import type { ModelRollouts } from './rollout/rollouts.js';
+import { EngineSlot } from './rollout/slot.js';
+import { installGuard, sendCodedError } from './security/guard.js';
+import { KnownOperationTypesRule } from './security/limits.js';
+import { checkScopeMap } from './security/scopes.js';
+import { installTransportErrors } from './security/transport.js';
+import type { Readiness } from './shutdown.js';
 
 export const SCHEMA_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../schema');
 
@@ -40,8 +48,11 @@ export interface ServerDeps {
   config: Config;
   db: Db;
   resolvers?: Resolvers;
-  /** Serves interestForecast (and /metrics, /debug/inference) when given. */
+  /** Serves interestForecast (and /metrics, /debug/inference) when given: a fixed engine. */
   engine?: ForecastEngine;
+  /** The switchable engine instead (src/rollout/slot.ts); `rollouts` switch it at run time. */
+  slot?: EngineSlot;
+  rollouts?: ModelRollouts;
   /**
    * The counters /metrics and /debug/inference report: by default the engine's own; in a
    * cluster, all workers' (src/cluster.ts, clusterCounters).
@@ -51,22 +62,12 @@ export interface ServerDeps {
   extendContext?: (base: Context) => Partial<Context>;
   /** Pino logger options; `false` silences request logging (tests). */
   logger?: boolean | { level: string };
+  /** Set to draining by gracefulShutdown (src/shutdown.ts): /readyz then answers 503. */
+  readiness?: Readiness;
 }
 
-/** Codes that describe the client's request and may be shown to it as they are. */
-const CLIENT_CODES = new Set([
-  'BAD_USER_INPUT',
-  'NOT_FOUND',
-  'GRAPHQL_PARSE_FAILED',
-  'GRAPHQL_VALIDATION_FAILED',
-  'PERSISTED_QUERY_NOT_FOUND',
-  'PERSISTED_QUERY_NOT_SUPPORTED',
-  'OPERATION_RESOLUTION_FAILURE',
-  'BAD_REQUEST',
-  'UNAUTHENTICATED',
-  'FORBIDDEN',
-  'UNAVAILABLE',
-]);
+/** Most lexical tokens in a GraphQL document: the largest shipped operation has about 150. */
+const MAX_TOKENS = 10_000;
 
 /**
  * `cache-control: no-store` on every GraphQL response, as Apollo's cache-control plugin sends
@@ -85,14 +86,51 @@ const noStore: ApolloServerPlugin<Context> = {
 
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const { config, db, engine } = deps;
-  const app = Fastify({ logger: deps.logger ?? { level: config.logLevel } });
+  const slot =
+    deps.slot ??
+    (engine && new EngineSlot({ engine, directory: config.modelDir, loadedAt: new Date() }));
+  const app = Fastify({
+    logger: deps.logger ?? { level: config.logLevel },
+    bodyLimit: config.security.bodyLimit,
+    // A URL Fastify cannot decode (malformed percent-encoding) gets a coded answer too.
+    frameworkErrors: (_err, _req, reply) =>
+      sendCodedError(
+        reply,
+        400,
+        ErrorCode.BAD_REQUEST,
+        'the URL is not valid (malformed percent-encoding)',
+      ),
+  });
+  // While draining, every response closes its connection: app.close() closes the keep-alive
+  // sockets that are idle when it starts, but one whose request was still running would
+  // otherwise stay open (keepAliveTimeout, 72 s) and hold the shutdown up after it answers.
+  const readiness = deps.readiness ?? { draining: false };
+  app.addHook('onSend', async (_req, reply) => {
+    if (readiness.draining) reply.header('connection', 'close');
+  });
+  installTransportErrors(app, config.security.bodyLimit);
+  const guard = installGuard(app, config, db);
+  const typeDefs = loadTypeDefs();
+  checkScopeMap(buildSchema(typeDefs));
 
   const apollo = new ApolloServer<Context>({
-    typeDefs: loadTypeDefs(),
+    typeDefs,
     resolvers: (deps.resolvers ?? defaultResolvers) as never,
-    plugins: [fastifyApolloDrainPlugin(app), ApolloServerPluginCacheControlDisabled(), noStore],
+    plugins: [
+      fastifyApolloDrainPlugin(app),
+      ApolloServerPluginCacheControlDisabled(),
+      noStore,
+      guard.plugin,
+    ],
+    allowBatchedHttpRequests: config.security.maxBatch > 1,
     includeStacktraceInErrorResponses: false,
+    // src/main.ts owns SIGINT/SIGTERM (gracefulShutdown); Apollo's own handlers would close the
+    // server beside it and then re-raise the signal, killing the process mid-shutdown.
+    stopOnTerminationSignals: false,
     introspection: config.introspection,
+    validationRules: [KnownOperationTypesRule],
+    // Refused while parsing, before a deep or huge document costs a recursion per level.
+    parseOptions: { maxTokens: MAX_TOKENS },
     formatError: (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
       const code = formatted.extensions?.code;
       const original = unwrapResolverError(error);
@@ -101,12 +139,29 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         original instanceof GraphQLError ||
         Object.prototype.toString.call(original) === '[object GraphQLError]';
       if (typeof code === 'string' && CLIENT_CODES.has(code) && isGraphQLError) return formatted;
+      // Not our fault either: PostgreSQL went away (restart, failover, terminated backend).
+      // Every mutation is idempotent (recordEvents by clientEventId), so a retry is safe.
+      if (isConnectionError(original)) {
+        app.log.warn({ err: original, path: formatted.path }, 'database connection lost');
+        return {
+          message: 'The database connection was lost; the request may be retried.',
+          ...(formatted.path && { path: formatted.path }),
+          extensions: { code: ErrorCode.UNAVAILABLE, retryable: true },
+        };
+      }
+      // Apollo's own refusals without a code (a persisted query's hash that does not match its
+      // text, an unsupported version) carry a 4xx status: the client's request is at fault.
+      const status = (original as GraphQLError | undefined)?.extensions?.http as
+        { status?: number } | undefined;
+      if (isGraphQLError && status?.status && status.status >= 400 && status.status < 500) {
+        return { message: formatted.message, extensions: { code: ErrorCode.BAD_REQUEST } };
+      }
       // Anything else is our fault: log it whole, tell the client only that it happened.
       app.log.error({ err: original, path: formatted.path }, 'internal error in GraphQL request');
       return {
         message: 'Internal server error',
         ...(formatted.path && { path: formatted.path }),
-        extensions: { code: 'INTERNAL_SERVER_ERROR' },
+        extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
       };
     },
   });
@@ -128,35 +183,40 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     });
   }
   await app.register(fastifyApollo(apollo), {
-    context: async (): Promise<Context> => {
+    context: async (request, reply): Promise<Context> => {
+      // The engine serving when the request starts serves all of it (src/rollout/slot.ts).
+      const lease = await slot?.acquireFor(reply.raw);
       const base: Context = {
         config,
         db,
+        keys: guard.keys,
+        ...(request.principal && { principal: request.principal }),
         loaders: createLoaders(db, lookups),
         trends,
-        ...(engine && {
-          forecasts: createForecastLoader(engine),
-          excludeSeenDefault: engine.model.manifest.scorer?.excludeHistory ?? false,
-          embedItems: (q: Queryable, ids: readonly string[]) => engine.embedItems(q, ids),
-        }),
+        ...(slot &&
+          lease && {
+            forecasts: createForecastLoader(lease),
+            excludeSeenDefault: lease.engine.model.manifest.scorer?.excludeHistory ?? false,
+            embedItems: (q: Queryable, ids: readonly string[]) => lease.embedItems(q, ids),
+            models: { slot, lease, ...(deps.rollouts && { rollouts: deps.rollouts }) },
+          }),
       };
       return deps.extendContext ? { ...base, ...deps.extendContext(base) } : base;
     },
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
   registerExplorer(app, EXAMPLES_FILE);
-  await registerDashboard(
-    app,
-    engine
-      ? {
-          dataset: engine.model.manifest.dataset,
-          version: engine.model.version,
-          metricsFile: path.join(path.dirname(config.modelDir), 'metrics.json'),
-        }
-      : null,
-  );
-  if (engine) {
-    const counters = deps.counters ?? (() => Promise.resolve(engineCounters(engine)));
+  await registerDashboard(app, () => {
+    const serving = slot?.current;
+    if (!serving) return null;
+    return {
+      dataset: serving.engine.model.manifest.dataset,
+      version: serving.engine.model.version,
+      metricsFile: path.join(path.dirname(serving.directory), 'metrics.json'),
+    };
+  });
+  if (slot) {
+    const counters = deps.counters ?? (() => Promise.resolve(engineCounters(slot.current.engine)));
     // A cluster worker collects every worker's counters; when one does not answer, the
     // endpoints say so (503) rather than report part of the cluster as the whole.
     const collected = async (reply: FastifyReply): Promise<InferenceCounters | null> => {
@@ -174,12 +234,13 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       const c = await collected(reply);
       if (!c) return reply;
       const served = await outcomes.get('all', () => forecastOutcomes(db, null, null));
+      const { model } = slot.current.engine;
       return reply.type('text/plain; version=0.0.4').send(
         renderMetrics(
           c,
           {
-            modelVersion: engine.model.version,
-            provider: engine.model.provider,
+            modelVersion: model.version,
+            provider: model.provider,
             storage: db.kind,
           },
           served,
@@ -190,6 +251,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     app.get('/debug/inference', async (_req, reply) => (await collected(reply)) ?? reply);
   }
   app.get('/readyz', async (_req, reply) => {
+    if (readiness.draining) return reply.code(503).send({ status: 'draining', storage: db.kind });
     try {
       await db.query('SELECT 1');
       return { status: 'ready', storage: db.kind };

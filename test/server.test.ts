@@ -2,6 +2,7 @@
 // a new, stored one); CORS only for the configured storefront origins.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../src/db/client.js';
+import { migrate } from '../src/db/migrate.js';
 import { openPglite } from '../src/db/pglite.js';
 import { startServer, type TestServer } from './helpers/server.js';
 
@@ -10,6 +11,7 @@ describe('GraphQL over HTTP', () => {
   let server: TestServer;
   beforeAll(async () => {
     db = await openPglite(undefined);
+    await migrate(db, { EMBEDDING_DIM: 64 }); // the API key check reads api_keys
     server = await startServer(db);
   });
   afterAll(async () => {

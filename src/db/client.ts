@@ -55,3 +55,42 @@ export class DbError extends Error {
     this.code = (cause as { code?: string } | null)?.code;
   }
 }
+
+/** SQLSTATEs (besides class 08, connection exception) after which the session is gone or was
+ * never opened: admin_shutdown, crash_shutdown, cannot_connect_now, too_many_connections. */
+const CONNECTION_SQLSTATES: ReadonlySet<string> = new Set(['57P01', '57P02', '57P03', '53300']);
+const SOCKET_ERRNOS: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE']);
+/** What node-postgres and pg-pool raise for a connection that ended under them (pg 8):
+ * "Connection terminated unexpectedly" / "… due to connection timeout", and "Client has
+ * encountered a connection error and is not queryable" for a client used after that. */
+const DRIVER_MESSAGE = /^(Connection terminated|Client has encountered a connection error)/;
+
+/**
+ * True when `err` (or an error in its `cause` chain, or one of an AggregateError's) says the
+ * connection to the database was lost or could not be opened, rather than that the statement
+ * failed: the request may succeed when retried on a new connection. Severity FATAL means the
+ * server ended the session, whatever the code (e.g. 55000 for a database that does not
+ * currently accept connections).
+ */
+export function isConnectionError(err: unknown): boolean {
+  const seen = new Set<unknown>();
+  const visit = (e: unknown): boolean => {
+    if (typeof e !== 'object' || e === null || seen.has(e)) return false;
+    seen.add(e);
+    const { code, severity, message, cause, errors } = e as {
+      code?: unknown;
+      severity?: unknown;
+      message?: unknown;
+      cause?: unknown;
+      errors?: unknown;
+    };
+    if (typeof code === 'string') {
+      if (code.startsWith('08') || CONNECTION_SQLSTATES.has(code) || SOCKET_ERRNOS.has(code))
+        return true;
+    }
+    if (severity === 'FATAL' || severity === 'PANIC') return true;
+    if (typeof message === 'string' && DRIVER_MESSAGE.test(message)) return true;
+    return visit(cause) || (Array.isArray(errors) && errors.some(visit));
+  };
+  return visit(err);
+}

@@ -22,6 +22,9 @@ export async function openPostgres(
   const pool = new pg.Pool({
     connectionString: url,
     max: maxConnections,
+    // A database host that stops answering (rather than refusing) fails a connect in 5 s,
+    // not after the operating system's TCP timeout: the request gets UNAVAILABLE to retry.
+    connectionTimeoutMillis: 5_000,
     ...(Object.keys(settings).length > 0 && { options: startupOptions(url, settings) }),
   });
   const listeners = new QueryListeners();
@@ -63,23 +66,49 @@ export async function openPostgres(
     settings: { ...settings },
     ...wrap(pool),
     async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-      const client = await pool.connect();
-      // A connection whose ROLLBACK failed may still be inside the transaction: destroy it
-      // rather than hand it to the next caller.
+      // A checked-out client has no pool listener: a connection that dies between statements
+      // (restart, pg_terminate_backend) would emit 'error' to nobody and crash the process.
+      // The listener goes on in the callback, in the tick the pool hands the client over: the
+      // server's termination notice can be parsed in that same tick (one TCP read with the
+      // end of the client's previous query), before an awaited connect() would resume. A
+      // client that saw an error, or whose ROLLBACK failed (it may still be inside the
+      // transaction), is destroyed rather than handed to the next caller.
       let broken: Error | undefined;
+      const onError = (err: Error) => {
+        broken ??= err;
+      };
+      let client: pg.PoolClient;
       try {
-        listeners.emit('BEGIN');
-        await client.query('BEGIN');
+        client = await new Promise<pg.PoolClient>((resolve, reject) =>
+          pool.connect((err, c) => {
+            if (err || !c) return reject(err ?? new Error('pool handed over no client'));
+            c.on('error', onError);
+            resolve(c);
+          }),
+        );
+      } catch (err) {
+        throw new DbError(`cannot connect to PostgreSQL: ${(err as Error).message}`, err);
+      }
+      const control = async (sql: 'BEGIN' | 'COMMIT') => {
+        listeners.emit(sql);
+        try {
+          await client.query(sql);
+        } catch (err) {
+          throw new DbError(`${sql} failed: ${(err as Error).message}`, err);
+        }
+      };
+      try {
+        await control('BEGIN');
         const result = await fn(wrap(client));
-        listeners.emit('COMMIT');
-        await client.query('COMMIT');
+        await control('COMMIT');
         return result;
       } catch (err) {
         await client.query('ROLLBACK').catch((e: unknown) => {
-          broken = e instanceof Error ? e : new Error(String(e));
+          broken ??= e instanceof Error ? e : new Error(String(e));
         });
         throw err;
       } finally {
+        client.removeListener('error', onError);
         client.release(broken);
       }
     },

@@ -8,6 +8,7 @@ import type { SessionRow } from '../db/sessions.js';
 import type { EventRow } from '../db/events.js';
 import type { Forecast, ForecastItem } from '../forecast/engine.js';
 import type { OutcomeRow } from '../db/outcomes.js';
+import type { ApiKey as ApiKeyModel } from '../security/keys.js';
 import type { ForecastReason as ForecastReasonModel } from '../forecast/explain.js';
 import type { Timeline, TimelineBucketShares } from '../evolution/timeline.js';
 import type { CategoryWeight, Drift, CategoryShift as CategoryShiftModel } from '../evolution/distribution.js';
@@ -52,6 +53,45 @@ export type AnonymousEventInput = {
   /** What the visitor did. */
   type: EventType;
 };
+
+/** An API key. Its secret is never stored or shown again after `createApiKey`. */
+export type ApiKey = {
+  __typename?: 'ApiKey';
+  createdAt: Scalars['DateTime']['output'];
+  /** The key's public id: the `<id>` of `fsk_<id>_<secret>`, and what request logs name. */
+  id: Scalars['ID']['output'];
+  /** Last authenticated request (written at most once a minute per gateway process). */
+  lastUsedAt?: Maybe<Scalars['DateTime']['output']>;
+  name: Scalars['String']['output'];
+  /** Requests per minute this key may send; null = the gateway's RATE_LIMIT. */
+  ratePerMinute?: Maybe<Scalars['Int']['output']>;
+  /** When it was revoked; null while active. */
+  revokedAt?: Maybe<Scalars['DateTime']['output']>;
+  scopes: Array<ApiScope>;
+};
+
+/** A new API key. */
+export type ApiKeyInput = {
+  /** What the key is for (1–100 characters), e.g. `storefront-web`. */
+  name: Scalars['String']['input'];
+  /** Requests per minute (1–1,000,000); omit for the gateway's RATE_LIMIT. */
+  ratePerMinute?: InputMaybe<Scalars['Int']['input']>;
+  /** At least one scope. */
+  scopes: Array<ApiScope>;
+};
+
+/** What an API key may do (docs/security.md). `ADMIN` implies every other scope. */
+export type ApiScope =
+  /** Everything, including API keys and model rollout. */
+  | 'ADMIN'
+  /** `/metrics`, `/debug/inference` and `modelStatus` (a Prometheus scraper's key). */
+  | 'METRICS'
+  /** Every query (catalogue, shoppers, events, forecasts, evolution, exploration outcomes). */
+  | 'READ'
+  /** `upsertItem`: catalogue changes. */
+  | 'WRITE_CATALOG'
+  /** `recordEvents` and `upsertUser`: a storefront's behaviour and shopper writes. */
+  | 'WRITE_EVENTS';
 
 /**
  * A node of the category tree. The Amazon data's categories are anonymised attribute ids
@@ -142,6 +182,14 @@ export type CategoryTrend = {
   recentCount: Scalars['Int']['output'];
   /** recentCount / the window's interactions (an item of k categories counts in each). */
   recentShare: Scalars['Float']['output'];
+};
+
+/** A new API key with its token: the only time the token is shown. */
+export type CreatedApiKey = {
+  __typename?: 'CreatedApiKey';
+  key: ApiKey;
+  /** `fsk_<id>_<secret>`: send it as `Authorization: Bearer <token>`. */
+  token: Scalars['String']['output'];
 };
 
 /**
@@ -713,17 +761,121 @@ export type ItemTrend = {
   recentShare: Scalars['Float']['output'];
 };
 
+/** One validation check of a candidate model. */
+export type ModelCheck = {
+  __typename?: 'ModelCheck';
+  /** What was found, e.g. `scores max |Δ| 2.00e+0; tolerance 0.0001`. */
+  detail: Scalars['String']['output'];
+  /**
+   * What was checked: `manifest`, `version`, `dimension`, `dataset`, `parity` (parity.json
+   * readable), `contract.<graph>` and `parity.<graph>` for the encoder, scorer and content
+   * graphs, `load`, `vocabulary`.
+   */
+  name: Scalars['String']['output'];
+  /** Whether it passed. */
+  passed: Scalars['Boolean']['output'];
+};
+
+/** One switch of the serving model. */
+export type ModelRollout = {
+  __typename?: 'ModelRollout';
+  /**
+   * The candidate's validation checks, all passed (a failed one refuses the rollout, listed in
+   * the error's `extensions.checks`); empty for a rollback.
+   */
+  checks: Array<ModelCheck>;
+  /** Absolute path of the directory of the model switched to. */
+  directory: Scalars['String']['output'];
+  /** Item embeddings rewritten for the new model (every item of its dataset). */
+  embeddingsWritten: Scalars['Int']['output'];
+  /** Version served before the switch. */
+  from: Scalars['String']['output'];
+  /** Rollout or rollback. */
+  kind: ModelRolloutKind;
+  /**
+   * How long new requests waited, in milliseconds: finishing the requests in flight, rewriting
+   * the item embeddings, swapping.
+   */
+  pauseMs: Scalars['Float']['output'];
+  /** When the new model started serving. */
+  switchedAt: Scalars['DateTime']['output'];
+  /** Version served since. */
+  to: Scalars['String']['output'];
+};
+
+/** Whether a switch brought in a new model or went back to the previous one. */
+export type ModelRolloutKind =
+  /** `rollbackModel`: the previous model again. */
+  | 'ROLLBACK'
+  /** `rolloutModel`: a newly loaded, validated model. */
+  | 'ROLLOUT';
+
+/** The serving model and what happened to it in this gateway process. */
+export type ModelStatus = {
+  __typename?: 'ModelStatus';
+  /**
+   * The model served before the last switch, kept loaded so that `rollbackModel` is quick; null
+   * before the first switch.
+   */
+  previous?: Maybe<ServedModel>;
+  /** The directory a rollout (or rollback) in progress switches to; null when none runs. */
+  rolloutInProgress?: Maybe<Scalars['String']['output']>;
+  /** This process's switches since it started, newest first (at most 20). */
+  rollouts: Array<ModelRollout>;
+  /**
+   * The model forecasts come from now; null when the gateway was started without one (forecasts
+   * are then unavailable and a rollout needs a restart with MODEL_DIR).
+   */
+  serving?: Maybe<ServedModel>;
+};
+
 /** Writes: behaviour ingestion and catalogue changes. */
 export type Mutation = {
   __typename?: 'Mutation';
+  /**
+   * Creates an API key (needs `ADMIN`; on a fresh gateway bound to loopback without keys, any
+   * local client is admin, so the first key can be made here or with `npm run keys -- create`).
+   * Once a key exists, every request needs one (AUTH=auto). BAD_USER_INPUT naming the field
+   * for an empty name or no scopes.
+   */
+  createApiKey: CreatedApiKey;
   /**
    * Stores a batch of events, all or nothing: if any event is invalid (unknown item, missing
    * field, session of another user, …) the call fails with BAD_USER_INPUT naming the event
    * (`events[i].field`) and nothing of the batch is written. Idempotent by `clientEventId`:
    * sending the same batch again stores nothing new and reports the events as duplicates.
+   * A call that fails with UNAVAILABLE (`retryable`: the database connection was lost) may or may
+   * not have stored the batch: send the same batch, with the same clientEventIds, again.
    * Users and sessions are created on first sight. At most MAX_EVENT_BATCH (default 1000) events.
    */
   recordEvents: RecordEventsPayload;
+  /**
+   * Revokes a key (needs `ADMIN`): refused by every gateway process within API_KEY_CACHE_MS
+   * (default 5 s). Idempotent; NOT_FOUND for an unknown id.
+   */
+  revokeApiKey: ApiKey;
+  /**
+   * Switches back to the model served before the last switch, by the same procedure as
+   * `rolloutModel` (its item embeddings rewritten from it; no checks rerun). Rolling back twice
+   * returns to the newer model. Needs the `admin` scope. Errors: NOT_FOUND (this process has
+   * served one model only), ROLLOUT_CONFLICT, UNAVAILABLE (as for `rolloutModel`).
+   */
+  rollbackModel: ModelRollout;
+  /**
+   * Loads the model directory `directory` (resolved against the gateway's working directory),
+   * validates it (`ModelRollout.checks`: manifest, version, dimension, dataset, each ONNX graph's
+   * contract and export parity, loading, vocabulary) and, when every check passes, switches
+   * forecasts to it: new GraphQL requests wait (they do not fail) while the requests in flight
+   * finish and the dataset's item embeddings are rewritten in one transaction, then the new model
+   * serves. The model it replaces stays loaded for `rollbackModel`. Needs the `admin` scope.
+   * Errors: BAD_USER_INPUT (`directory` is not a directory with a model.json),
+   * MODEL_VALIDATION_FAILED (`extensions.checks` lists every check; the serving model is
+   * untouched), ROLLOUT_CONFLICT (a rollout or rollback is in progress), NOT_FOUND, UNAVAILABLE
+   * (the gateway runs several processes, GATEWAY_WORKERS > 1: restart it with MODEL_DIR instead;
+   * or it was started without a model; or requests in flight did not finish within 30 s, with
+   * `extensions.retryable`).
+   */
+  rolloutModel: ModelRollout;
   /**
    * Creates an item or replaces its fields and categories (catalogue changes). A changed item
    * loses its content embedding until it is re-embedded; a learned (model) embedding is kept.
@@ -738,8 +890,26 @@ export type Mutation = {
 
 
 /** Writes: behaviour ingestion and catalogue changes. */
+export type MutationCreateApiKeyArgs = {
+  input: ApiKeyInput;
+};
+
+
+/** Writes: behaviour ingestion and catalogue changes. */
 export type MutationRecordEventsArgs = {
   events: Array<EventInput>;
+};
+
+
+/** Writes: behaviour ingestion and catalogue changes. */
+export type MutationRevokeApiKeyArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+/** Writes: behaviour ingestion and catalogue changes. */
+export type MutationRolloutModelArgs = {
+  directory: Scalars['String']['input'];
 };
 
 
@@ -837,6 +1007,8 @@ export type Query = {
   __typename?: 'Query';
   /** The server's version and storage back-end, for health dashboards. */
   about: About;
+  /** Every API key, revoked ones included, oldest first. Needs `ADMIN`. */
+  apiKeys: Array<ApiKey>;
   /** Categories, ordered by id. */
   categories: CategoryConnection;
   /** A category by id; null when there is none. */
@@ -862,6 +1034,12 @@ export type Query = {
   items: ItemConnection;
   /** Items by id, in the order asked; null for unknown ids. */
   itemsByIds: Array<Maybe<Item>>;
+  /**
+   * The forecast model this gateway process serves, the one `rollbackModel` would return to, and
+   * this process's recent rollouts and rollbacks. Each process of a cluster answers for itself.
+   * Needs the `METRICS` scope (it names directories on the server).
+   */
+  modelStatus: ModelStatus;
   /** A session by id; null when there is none. */
   session?: Maybe<Session>;
   /**
@@ -1074,6 +1252,23 @@ export type ScoredItem = {
   reasons?: Maybe<Array<ForecastReason>>;
   /** Model score (higher is more likely; not a probability), or interaction count for the baseline. */
   score: Scalars['Float']['output'];
+};
+
+/** A model loaded in this gateway process. */
+export type ServedModel = {
+  __typename?: 'ServedModel';
+  /** Dataset the model was trained on (its items' id prefix). */
+  dataset: Scalars['String']['output'];
+  /** Embedding dimension (= items.embedding). */
+  dim: Scalars['Int']['output'];
+  /** Absolute path of the model directory it was loaded from. */
+  directory: Scalars['String']['output'];
+  /** When this process loaded it. */
+  loadedAt: Scalars['DateTime']['output'];
+  /** ONNX Runtime execution provider its sessions run on: `cuda` or `cpu`. */
+  provider: Scalars['String']['output'];
+  /** `version` of its model.json: what `InterestForecast.modelVersion` names. */
+  version: Scalars['String']['output'];
 };
 
 /** One visit of a shopper to the shop. Anonymous when it has no user. */
@@ -1413,6 +1608,9 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 export type ResolversTypes = {
   About: ResolverTypeWrapper<About>;
   AnonymousEventInput: AnonymousEventInput;
+  ApiKey: ResolverTypeWrapper<ApiKeyModel>;
+  ApiKeyInput: ApiKeyInput;
+  ApiScope: ApiScope;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Category: ResolverTypeWrapper<CategoryRow>;
   CategoryConnection: ResolverTypeWrapper<Omit<CategoryConnection, 'edges'> & { edges: Array<ResolversTypes['CategoryEdge']> }>;
@@ -1421,6 +1619,7 @@ export type ResolversTypes = {
   CategoryShare: ResolverTypeWrapper<CategoryWeight>;
   CategoryShift: ResolverTypeWrapper<CategoryShiftModel>;
   CategoryTrend: ResolverTypeWrapper<Trend>;
+  CreatedApiKey: ResolverTypeWrapper<Omit<CreatedApiKey, 'key'> & { key: ResolversTypes['ApiKey'] }>;
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   DiversityInput: DiversityInput;
@@ -1453,6 +1652,10 @@ export type ResolversTypes = {
   ItemInput: ItemInput;
   ItemTrend: ResolverTypeWrapper<Trend>;
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
+  ModelCheck: ResolverTypeWrapper<ModelCheck>;
+  ModelRollout: ResolverTypeWrapper<ModelRollout>;
+  ModelRolloutKind: ModelRolloutKind;
+  ModelStatus: ResolverTypeWrapper<ModelStatus>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   PageKind: PageKind;
@@ -1464,6 +1667,7 @@ export type ResolversTypes = {
   RecordEventsPayload: ResolverTypeWrapper<Omit<RecordEventsPayload, 'results'> & { results: Array<ResolversTypes['RecordedEvent']> }>;
   RecordedEvent: ResolverTypeWrapper<Omit<RecordedEvent, 'event'> & { event: ResolversTypes['Event'] }>;
   ScoredItem: ResolverTypeWrapper<ForecastItem>;
+  ServedModel: ResolverTypeWrapper<ServedModel>;
   Session: ResolverTypeWrapper<SessionRow>;
   SessionConnection: ResolverTypeWrapper<Omit<SessionConnection, 'edges'> & { edges: Array<ResolversTypes['SessionEdge']> }>;
   SessionEdge: ResolverTypeWrapper<Omit<SessionEdge, 'node'> & { node: ResolversTypes['Session'] }>;
@@ -1483,6 +1687,8 @@ export type ResolversTypes = {
 export type ResolversParentTypes = {
   About: About;
   AnonymousEventInput: AnonymousEventInput;
+  ApiKey: ApiKeyModel;
+  ApiKeyInput: ApiKeyInput;
   Boolean: Scalars['Boolean']['output'];
   Category: CategoryRow;
   CategoryConnection: Omit<CategoryConnection, 'edges'> & { edges: Array<ResolversParentTypes['CategoryEdge']> };
@@ -1491,6 +1697,7 @@ export type ResolversParentTypes = {
   CategoryShare: CategoryWeight;
   CategoryShift: CategoryShiftModel;
   CategoryTrend: Trend;
+  CreatedApiKey: Omit<CreatedApiKey, 'key'> & { key: ResolversParentTypes['ApiKey'] };
   Date: Scalars['Date']['output'];
   DateTime: Scalars['DateTime']['output'];
   DiversityInput: DiversityInput;
@@ -1518,6 +1725,9 @@ export type ResolversParentTypes = {
   ItemInput: ItemInput;
   ItemTrend: Trend;
   JSON: Scalars['JSON']['output'];
+  ModelCheck: ModelCheck;
+  ModelRollout: ModelRollout;
+  ModelStatus: ModelStatus;
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
   PageView: PageView;
@@ -1527,6 +1737,7 @@ export type ResolversParentTypes = {
   RecordEventsPayload: Omit<RecordEventsPayload, 'results'> & { results: Array<ResolversParentTypes['RecordedEvent']> };
   RecordedEvent: Omit<RecordedEvent, 'event'> & { event: ResolversParentTypes['Event'] };
   ScoredItem: ForecastItem;
+  ServedModel: ServedModel;
   Session: SessionRow;
   SessionConnection: Omit<SessionConnection, 'edges'> & { edges: Array<ResolversParentTypes['SessionEdge']> };
   SessionEdge: Omit<SessionEdge, 'node'> & { node: ResolversParentTypes['Session'] };
@@ -1543,6 +1754,16 @@ export type ResolversParentTypes = {
 export type AboutResolvers<ContextType = Context, ParentType extends ResolversParentTypes['About'] = ResolversParentTypes['About']> = {
   storage?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type ApiKeyResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ApiKey'] = ResolversParentTypes['ApiKey']> = {
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  lastUsedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  ratePerMinute?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  revokedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  scopes?: Resolver<Array<ResolversTypes['ApiScope']>, ParentType, ContextType>;
 };
 
 export type CategoryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Category'] = ResolversParentTypes['Category']> = {
@@ -1588,6 +1809,11 @@ export type CategoryTrendResolvers<ContextType = Context, ParentType extends Res
   previousShare?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   recentCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   recentShare?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+};
+
+export type CreatedApiKeyResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CreatedApiKey'] = ResolversParentTypes['CreatedApiKey']> = {
+  key?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType>;
+  token?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export interface DateScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['Date'], any> {
@@ -1736,8 +1962,36 @@ export interface JsonScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes
   name: 'JSON';
 }
 
+export type ModelCheckResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ModelCheck'] = ResolversParentTypes['ModelCheck']> = {
+  detail?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  passed?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+};
+
+export type ModelRolloutResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ModelRollout'] = ResolversParentTypes['ModelRollout']> = {
+  checks?: Resolver<Array<ResolversTypes['ModelCheck']>, ParentType, ContextType>;
+  directory?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  embeddingsWritten?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  from?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['ModelRolloutKind'], ParentType, ContextType>;
+  pauseMs?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  switchedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  to?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type ModelStatusResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ModelStatus'] = ResolversParentTypes['ModelStatus']> = {
+  previous?: Resolver<Maybe<ResolversTypes['ServedModel']>, ParentType, ContextType>;
+  rolloutInProgress?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  rollouts?: Resolver<Array<ResolversTypes['ModelRollout']>, ParentType, ContextType>;
+  serving?: Resolver<Maybe<ResolversTypes['ServedModel']>, ParentType, ContextType>;
+};
+
 export type MutationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
+  createApiKey?: Resolver<ResolversTypes['CreatedApiKey'], ParentType, ContextType, RequireFields<MutationCreateApiKeyArgs, 'input'>>;
   recordEvents?: Resolver<ResolversTypes['RecordEventsPayload'], ParentType, ContextType, RequireFields<MutationRecordEventsArgs, 'events'>>;
+  revokeApiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
+  rollbackModel?: Resolver<ResolversTypes['ModelRollout'], ParentType, ContextType>;
+  rolloutModel?: Resolver<ResolversTypes['ModelRollout'], ParentType, ContextType, RequireFields<MutationRolloutModelArgs, 'directory'>>;
   upsertItem?: Resolver<ResolversTypes['Item'], ParentType, ContextType, RequireFields<MutationUpsertItemArgs, 'input'>>;
   upsertUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationUpsertUserArgs, 'input'>>;
 };
@@ -1768,6 +2022,7 @@ export type PurchaseIntentResolvers<ContextType = Context, ParentType extends Re
 
 export type QueryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   about?: Resolver<ResolversTypes['About'], ParentType, ContextType>;
+  apiKeys?: Resolver<Array<ResolversTypes['ApiKey']>, ParentType, ContextType>;
   categories?: Resolver<ResolversTypes['CategoryConnection'], ParentType, ContextType, RequireFields<QueryCategoriesArgs, 'rootsOnly'>>;
   category?: Resolver<Maybe<ResolversTypes['Category']>, ParentType, ContextType, RequireFields<QueryCategoryArgs, 'id'>>;
   event?: Resolver<Maybe<ResolversTypes['Event']>, ParentType, ContextType, RequireFields<QueryEventArgs, 'id'>>;
@@ -1776,6 +2031,7 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   item?: Resolver<Maybe<ResolversTypes['Item']>, ParentType, ContextType, RequireFields<QueryItemArgs, 'id'>>;
   items?: Resolver<ResolversTypes['ItemConnection'], ParentType, ContextType, Partial<QueryItemsArgs>>;
   itemsByIds?: Resolver<Array<Maybe<ResolversTypes['Item']>>, ParentType, ContextType, RequireFields<QueryItemsByIdsArgs, 'ids'>>;
+  modelStatus?: Resolver<ResolversTypes['ModelStatus'], ParentType, ContextType>;
   session?: Resolver<Maybe<ResolversTypes['Session']>, ParentType, ContextType, RequireFields<QuerySessionArgs, 'id'>>;
   trendingCategories?: Resolver<ResolversTypes['Trending'], ParentType, ContextType, RequireFields<QueryTrendingCategoriesArgs, 'dataset' | 'first' | 'minSupport' | 'window'>>;
   trendingItems?: Resolver<ResolversTypes['Trending'], ParentType, ContextType, RequireFields<QueryTrendingItemsArgs, 'dataset' | 'first' | 'minSupport' | 'window'>>;
@@ -1801,6 +2057,15 @@ export type ScoredItemResolvers<ContextType = Context, ParentType extends Resolv
   rank?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   reasons?: Resolver<Maybe<Array<ResolversTypes['ForecastReason']>>, ParentType, ContextType>;
   score?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+};
+
+export type ServedModelResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ServedModel'] = ResolversParentTypes['ServedModel']> = {
+  dataset?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  dim?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  directory?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  loadedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  provider?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type SessionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Session'] = ResolversParentTypes['Session']> = {
@@ -1870,6 +2135,7 @@ export type VisitResolvers<ContextType = Context, ParentType extends ResolversPa
 
 export type Resolvers<ContextType = Context> = {
   About?: AboutResolvers<ContextType>;
+  ApiKey?: ApiKeyResolvers<ContextType>;
   Category?: CategoryResolvers<ContextType>;
   CategoryConnection?: CategoryConnectionResolvers<ContextType>;
   CategoryEdge?: CategoryEdgeResolvers<ContextType>;
@@ -1877,6 +2143,7 @@ export type Resolvers<ContextType = Context> = {
   CategoryShare?: CategoryShareResolvers<ContextType>;
   CategoryShift?: CategoryShiftResolvers<ContextType>;
   CategoryTrend?: CategoryTrendResolvers<ContextType>;
+  CreatedApiKey?: CreatedApiKeyResolvers<ContextType>;
   Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
   Event?: EventResolvers<ContextType>;
@@ -1894,6 +2161,9 @@ export type Resolvers<ContextType = Context> = {
   ItemEdge?: ItemEdgeResolvers<ContextType>;
   ItemTrend?: ItemTrendResolvers<ContextType>;
   JSON?: GraphQLScalarType;
+  ModelCheck?: ModelCheckResolvers<ContextType>;
+  ModelRollout?: ModelRolloutResolvers<ContextType>;
+  ModelStatus?: ModelStatusResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   PageView?: PageViewResolvers<ContextType>;
@@ -1902,6 +2172,7 @@ export type Resolvers<ContextType = Context> = {
   RecordEventsPayload?: RecordEventsPayloadResolvers<ContextType>;
   RecordedEvent?: RecordedEventResolvers<ContextType>;
   ScoredItem?: ScoredItemResolvers<ContextType>;
+  ServedModel?: ServedModelResolvers<ContextType>;
   Session?: SessionResolvers<ContextType>;
   SessionConnection?: SessionConnectionResolvers<ContextType>;
   SessionEdge?: SessionEdgeResolvers<ContextType>;

@@ -71,6 +71,16 @@ const manifestSchema = z.object({
 });
 export type ModelManifest = z.infer<typeof manifestSchema>;
 
+/** A model directory's model.json, validated; throws naming the file (zod's issues as `cause`). */
+export async function readManifest(dir: string): Promise<ModelManifest> {
+  const file = path.join(dir, 'model.json');
+  try {
+    return manifestSchema.parse(JSON.parse(await readFile(file, 'utf8')));
+  } catch (err) {
+    throw new Error(`cannot read model manifest ${file}`, { cause: err });
+  }
+}
+
 const vocabSchema = z.object({
   items: z.array(z.string()),
   attributes: z.array(z.string()),
@@ -197,12 +207,7 @@ export class Model {
     { worker = false }: { worker?: boolean } = {},
   ): Promise<Model> {
     const read = (f: string) => readFile(path.join(dir, f));
-    let manifest: ModelManifest;
-    try {
-      manifest = manifestSchema.parse(JSON.parse((await read('model.json')).toString('utf8')));
-    } catch (err) {
-      throw new Error(`cannot read model manifest ${path.join(dir, 'model.json')}`, { cause: err });
-    }
+    const manifest = await readManifest(dir);
     const f = manifest.files;
     const vocab = vocabSchema.parse(JSON.parse((await read(f.vocab)).toString('utf8')));
     if (

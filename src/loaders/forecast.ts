@@ -6,7 +6,8 @@ import type { Forecast, ForecastEngine, ForecastRequest } from '../forecast/engi
 
 export type ForecastLoader = DataLoader<ForecastRequest, Forecast, string>;
 
-export function createForecastLoader(engine: ForecastEngine): ForecastLoader {
+/** `engine`: the serving engine, or a request's lease on it (src/rollout/slot.ts). */
+export function createForecastLoader(engine: Pick<ForecastEngine, 'forecast'>): ForecastLoader {
   return new DataLoader((requests) => engine.forecast(requests), {
     cacheKeyFn: (r) => JSON.stringify(r),
   });

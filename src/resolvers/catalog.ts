@@ -4,7 +4,7 @@ import { datasetOf } from '../db/events.js';
 import { existingCategoryIds } from '../db/categories.js';
 import { getItemsByIds, listItems, upsertItem, type ItemFilter } from '../db/items.js';
 import type { Resolvers } from '../generated/graphql.js';
-import { badUserInput } from './errors.js';
+import { badUserInput, checkLength } from './errors.js';
 import { idKey, pageRequest, toConnection } from './paging.js';
 
 function itemFilter(f: Record<string, unknown> | null | undefined): ItemFilter {
@@ -53,6 +53,8 @@ export const catalogResolvers: Resolvers = {
   Mutation: {
     upsertItem: async (_, { input }, { db, embedItems }) => {
       if (input.id.trim() === '') throw badUserInput('input.id', 'must not be empty');
+      checkLength('input.id', input.id);
+      checkLength('input.brand', input.brand, 500); // indexed (items_brand_idx)
       if (input.price != null && (!Number.isFinite(input.price) || input.price < 0))
         throw badUserInput('input.price', 'must be ≥ 0');
       // items.price is numeric(12, 2)

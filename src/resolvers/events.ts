@@ -7,12 +7,14 @@ import {
 } from '../db/events.js';
 import type { EventInput, PageViewInput, Resolvers, VisitInput } from '../generated/graphql.js';
 import { isCode, isRate, MAX_PAGE_SECONDS, type Visit } from '../intent/features.js';
-import { badUserInput } from './errors.js';
+import { badUserInput, checkLength } from './errors.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function toSubmission(e: EventInput, i: number): EventSubmission {
   const field = (name: string) => `events[${i}].${name}`;
+  for (const name of ['clientEventId', 'userId', 'sessionId', 'itemId', 'forecastId'] as const)
+    checkLength(field(name), e[name]);
   const clientEventId = e.clientEventId.trim();
   if (clientEventId === '') throw badUserInput(field('clientEventId'), 'must not be empty');
   if (!e.userId && !e.sessionId)

@@ -1,10 +1,12 @@
 // All resolver modules, merged. A new module (e.g. forecasts) is added to `modules` below.
 import { createRequire } from 'node:module';
 import type { Resolvers } from '../generated/graphql.js';
+import { accessResolvers } from './access.js';
 import { catalogResolvers } from './catalog.js';
 import { eventResolvers } from './events.js';
 import { evolutionResolvers } from './evolution.js';
 import { forecastResolvers } from './forecast.js';
+import { rolloutResolvers } from './rollout.js';
 import { DateScalar, DateTime, JSONScalar } from './scalars.js';
 import { shopperResolvers } from './shoppers.js';
 
@@ -28,6 +30,8 @@ export const modules: Resolvers[] = [
   eventResolvers,
   forecastResolvers,
   evolutionResolvers,
+  accessResolvers,
+  rolloutResolvers,
 ];
 
 /** Merges resolver maps type by type (later modules add fields; they must not redefine one). */

@@ -81,22 +81,35 @@ export async function writeItemEmbeddings(
   return { learned, content };
 }
 
-/**
- * Brings every item of the model's dataset up to the model's version. Cheap when nothing
- * changed (one indexed count), so it runs at every start. `db` must not be inside a
- * transaction (it vacuums).
- */
-export async function syncItemEmbeddings(
-  db: Queryable,
-  model: Model,
-  onProgress?: (done: number, total: number) => void,
-): Promise<{ learned: number; content: number; total: number }> {
+/** The dimension of items.embedding, `vector(n)`, fixed by the first migration (EMBEDDING_DIM). */
+export async function embeddingColumnDim(db: Queryable): Promise<number | undefined> {
+  const { rows } = await db.query<{ dim: number }>(
+    `SELECT atttypmod AS dim FROM pg_attribute
+     WHERE attrelid = 'items'::regclass AND attname = 'embedding'`,
+  );
+  return rows[0]?.dim;
+}
+
+/** Records the model in model_versions (once per version), as every forecast names it. */
+export async function recordModelVersion(db: Queryable, model: Model): Promise<void> {
   const m = model.manifest;
   await db.query(
     `INSERT INTO model_versions (version, dataset, dim, manifest) VALUES ($1, $2, $3, $4)
      ON CONFLICT (version) DO NOTHING`,
     [m.version, m.dataset, m.dim, JSON.stringify(m)],
   );
+}
+
+/**
+ * Writes the model's embedding for every item of its dataset that holds another version's (or
+ * none); inside `db`'s transaction when `db` is one (src/rollout/slot.ts switches that way).
+ */
+export async function writeStaleEmbeddings(
+  db: Queryable,
+  model: Model,
+  onProgress?: (done: number, total: number) => void,
+): Promise<{ learned: number; content: number; total: number }> {
+  const m = model.manifest;
   const { rows } = await db.query<{ id: string }>(
     `SELECT id FROM items
      WHERE dataset = $1 AND embedding_model_version IS DISTINCT FROM $2 ORDER BY id`,
@@ -110,12 +123,41 @@ export async function syncItemEmbeddings(
     totals.content += part.content;
     onProgress?.(Math.min(ids.length, start + WRITE_CHUNK * 4), ids.length);
   }
+  return totals;
+}
+
+/**
+ * After `rewritten` rows got the model's embeddings: vacuums items and stamps
+ * model_versions.embeddings_at. `db` must not be inside a transaction (VACUUM cannot be).
+ */
+export async function finishEmbeddings(
+  db: Queryable,
+  model: Model,
+  rewritten: number,
+): Promise<void> {
   // Rewritten rows leave their old versions in the HNSW index until a vacuum: index scans
   // then spend their ef_search budget on dead entries (measured: recall@10 at ef_search 64
   // fell from 0.965 to 0.921 after two model versions, 24k dead rows, autovacuum off). Vacuum
   // them now; fresh statistics also let the planner pick the index. Runs only when something
   // was rewritten (a new model version, new items); VACUUM cannot run inside a transaction.
-  if (ids.length > 0) await db.query('VACUUM (ANALYZE) items');
-  await db.query(`UPDATE model_versions SET embeddings_at = now() WHERE version = $1`, [m.version]);
+  if (rewritten > 0) await db.query('VACUUM (ANALYZE) items');
+  await db.query(`UPDATE model_versions SET embeddings_at = now() WHERE version = $1`, [
+    model.version,
+  ]);
+}
+
+/**
+ * Brings every item of the model's dataset up to the model's version. Cheap when nothing
+ * changed (one indexed count), so it runs at every start. `db` must not be inside a
+ * transaction (it vacuums).
+ */
+export async function syncItemEmbeddings(
+  db: Queryable,
+  model: Model,
+  onProgress?: (done: number, total: number) => void,
+): Promise<{ learned: number; content: number; total: number }> {
+  await recordModelVersion(db, model);
+  const totals = await writeStaleEmbeddings(db, model, onProgress);
+  await finishEmbeddings(db, model, totals.total);
   return totals;
 }

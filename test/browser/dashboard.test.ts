@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey } from '../../src/security/keys.js';
 import { backends } from '../helpers/backends.js';
 import { openForecastFixture, type ForecastFixture } from '../helpers/forecast.js';
 import { haveBrowser, launch, watch } from './browser.js';
@@ -68,6 +69,31 @@ describe.runIf(haveBrowser)('the dashboard in chromium', () => {
       });
     expect(errors, errors.join('\n')).toEqual([]);
     expect(elsewhere).toEqual([]);
+    await page.close();
+  }, 120_000);
+
+  // Last: once a key exists, the fixture's gateway requires keys (AUTH=auto).
+  it('asks for an API key once keys are required, and works with one', async () => {
+    const base = f.server.url.replace(/\/graphql$/, '');
+    const { token } = await createApiKey(f.db, { name: 'dash', scopes: ['read', 'metrics'] });
+    // the gateway learns that a key exists within API_KEY_CACHE_MS (5 s)
+    const anonymous = () =>
+      fetch(f.server.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ about { version } }' }),
+      }).then((r) => r.status);
+    await expect.poll(anonymous, { timeout: 15_000, interval: 500 }).toBe(401);
+    const page = await browser.newPage();
+    await page.goto(`${base}/dashboard`);
+    await page.locator('body[data-ready="true"]').waitFor({ timeout: 60_000 });
+    expect(await page.locator('#shopper p.error').innerText()).toContain('requires an API key');
+    await page.fill('#key', token);
+    await page.locator('#key').dispatchEvent('change'); // stores it and reloads
+    await page.waitForLoadState('load');
+    await page.locator('body[data-ready="true"]').waitFor({ timeout: 60_000 });
+    await page.locator('table.items tbody tr').first().waitFor({ timeout: 60_000 });
+    expect(await page.locator('table.counters').innerText()).toMatch(/foresight_forecasts_total/);
     await page.close();
   }, 120_000);
 });

@@ -9,8 +9,10 @@ import {
   TrackEventsDocument,
   VisitorForecastDocument,
 } from '../../examples/storefront/src/gql/graphql.js';
+import { createApiKey } from '../../src/security/keys.js';
 import { backends } from '../helpers/backends.js';
 import { openForecastFixture, type ForecastFixture } from '../helpers/forecast.js';
+import { startServer } from '../helpers/server.js';
 
 describe('the typed storefront client', () => {
   let f: ForecastFixture;
@@ -64,5 +66,30 @@ describe('the typed storefront client', () => {
       code: 'BAD_USER_INPUT',
       field: 'events[0].itemId',
     });
+  });
+
+  // Last: the key it creates makes the fixture's gateway require keys (AUTH=auto).
+  it('runs with a storefront key on a gateway that allows only its operations', async () => {
+    const guarded = await startServer(
+      f.db,
+      { OPERATION_ALLOW_LIST: 'examples/storefront/operations' },
+      { engine: f.engine },
+    );
+    try {
+      const { token } = await createApiKey(f.db, { name: 'web', scopes: ['read', 'write:events'] });
+      const keyed = new ForesightClient(guarded.url, token);
+      const userId = `beauty:${f.lines[3]!.split(' ')[0]}`;
+      const forecast = await keyed.request(StorefrontForecastDocument, { userId, first: 3 });
+      expect(forecast.interestForecast.items).toHaveLength(3);
+      const { item } = await keyed.request(ItemDetailsDocument, {
+        id: forecast.interestForecast.items[0]!.item.id,
+      });
+      expect(item?.id).toBe(forecast.interestForecast.items[0]!.item.id);
+      await expect(
+        new ForesightClient(guarded.url).request(ItemDetailsDocument, { id: 'beauty:1' }),
+      ).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    } finally {
+      await guarded.close();
+    }
   });
 });

@@ -23,6 +23,8 @@ export interface ForecastFixture {
   intent: IntentModel;
   server: TestServer;
   lines: string[];
+  /** Another engine configured as `engine` (same options and intent model), e.g. for a rollout. */
+  createEngine(model: Model): ForecastEngine;
   close(): Promise<void>;
 }
 
@@ -37,11 +39,13 @@ export async function openForecastFixture(
   const model = await Model.load(MODEL_DIR, 'cpu');
   const intent = await IntentModel.load(INTENT_MODEL_DIR, 'cpu');
   await syncItemEmbeddings(db, model);
-  const engine = new ForecastEngine(db, model, {
-    inference: { maxBatch: 64, maxDelayMs: 2, maxQueue: 1024, ...opts.inference },
-    retrieval: RETRIEVAL,
-    intent,
-  });
+  const createEngine = (m: Model) =>
+    new ForecastEngine(db, m, {
+      inference: { maxBatch: 64, maxDelayMs: 2, maxQueue: 1024, ...opts.inference },
+      retrieval: RETRIEVAL,
+      intent,
+    });
+  const engine = createEngine(model);
   const server = await startServer(db, {}, { engine });
   return {
     db,
@@ -50,6 +54,7 @@ export async function openForecastFixture(
     intent,
     server,
     lines: slice.lines,
+    createEngine,
     async close() {
       await server.close();
       engine.close();

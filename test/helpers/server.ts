@@ -14,7 +14,12 @@ export interface GqlResponse<D = any> {
 export interface TestServer {
   url: string;
   app: FastifyInstance;
-  gql<D = any>(query: string, variables?: Record<string, unknown>): Promise<GqlResponse<D>>;
+  /** POSTs an operation; `headers` add to the JSON content type (e.g. an Authorization). */
+  gql<D = any>(
+    query: string,
+    variables?: Record<string, unknown>,
+    headers?: Record<string, string>,
+  ): Promise<GqlResponse<D>>;
   /** Runs `fn` and returns how many SQL statements it caused. */
   countStatements(fn: () => Promise<unknown>): Promise<number>;
   close(): Promise<void>;
@@ -32,10 +37,14 @@ export async function startServer(
   return {
     url,
     app,
-    async gql<D>(query: string, variables?: Record<string, unknown>): Promise<GqlResponse<D>> {
+    async gql<D>(
+      query: string,
+      variables?: Record<string, unknown>,
+      headers: Record<string, string> = {},
+    ): Promise<GqlResponse<D>> {
       const res = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...headers },
         body: JSON.stringify({ query, variables }),
       });
       const body = (await res.json()) as GqlResponse<D>;

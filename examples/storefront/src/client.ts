@@ -6,7 +6,8 @@ import type { TypedDocumentString } from './gql/graphql.js';
 export class ForesightError extends Error {
   constructor(
     message: string,
-    /** GraphQL `extensions.code` of the first error (BAD_USER_INPUT, NOT_FOUND, …). */
+    /** GraphQL `extensions.code` of the first error (BAD_USER_INPUT, NOT_FOUND,
+     * UNAUTHENTICATED, RATE_LIMITED, …). */
     readonly code: string | undefined,
     /** The input field it names, when it names one (`events[2].itemId`). */
     readonly field: string | undefined,
@@ -17,8 +18,15 @@ export class ForesightError extends Error {
 }
 
 export class ForesightClient {
-  /** `url`: the gateway's GraphQL endpoint, e.g. http://127.0.0.1:4000/graphql. */
-  constructor(private readonly url: string) {}
+  /**
+   * `url`: the gateway's GraphQL endpoint, e.g. http://127.0.0.1:4000/graphql; `apiKey`: a key
+   * with the scopes the operations need (read, write:events), once the gateway requires keys
+   * (docs/security.md).
+   */
+  constructor(
+    private readonly url: string,
+    private readonly apiKey?: string,
+  ) {}
 
   async request<TResult, TVariables>(
     document: TypedDocumentString<TResult, TVariables>,
@@ -26,7 +34,11 @@ export class ForesightClient {
   ): Promise<TResult> {
     const res = await fetch(this.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json',
+        ...(this.apiKey && { authorization: `Bearer ${this.apiKey}` }),
+      },
       body: JSON.stringify({ query: document.toString(), variables }),
     });
     const body = (await res.json()) as {

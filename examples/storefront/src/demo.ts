@@ -1,5 +1,5 @@
 // What a storefront page does, against a running gateway (`npm start`):
-//   npx tsx examples/storefront/src/demo.ts [http://127.0.0.1:4000/graphql] [beauty:1]
+//   [FORESIGHT_API_KEY=fsk_…] npx tsx examples/storefront/src/demo.ts [http://127.0.0.1:4000/graphql] [beauty:1]
 // Shows a product page, reports the view, then asks the shopper's forecast and an anonymous
 // visitor's, all through the typed documents.
 import { ForesightClient } from './client.js';
@@ -11,7 +11,7 @@ import {
 } from './gql/graphql.js';
 
 const [url = 'http://127.0.0.1:4000/graphql', userId = 'beauty:1'] = process.argv.slice(2);
-const client = new ForesightClient(url);
+const client = new ForesightClient(url, process.env.FORESIGHT_API_KEY);
 
 const before = await client.request(StorefrontForecastDocument, { userId, first: 5 });
 const top = before.interestForecast.items[0];

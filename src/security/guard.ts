@@ -1,0 +1,306 @@
+// The gateway's protections, in request order (docs/security.md):
+//  1. onRequest: the API key (Authorization: Bearer fsk_… or X-API-Key) → the request's
+//     Principal, or UNAUTHENTICATED; failed attempts are rate-limited per client address.
+//  2. body parsing: BODY_LIMIT, JSON syntax and content type (coded errors, transportErrors).
+//  3. preHandler: batch size (MAX_BATCH) and the key's rate limit (RATE_LIMITED, Retry-After).
+//  4. Apollo, once the operation is parsed and validated, before anything runs: the
+//     allow-list (OPERATION_NOT_ALLOWED), the scopes of its root fields (FORBIDDEN), and its
+//     depth, aliases and cost (QUERY_TOO_DEEP, TOO_MANY_ALIASES, QUERY_TOO_COSTLY).
+// Every refusal happens before a resolver runs, so a refused request writes nothing.
+import type { ApolloServerPlugin } from '@apollo/server';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { getVariableValues, GraphQLError, Kind } from 'graphql';
+import { isLoopbackHost, type Config } from '../config.js';
+import type { Queryable } from '../db/client.js';
+import { ErrorCode } from '../resolvers/errors.js';
+import { AllowList } from './allow-list.js';
+import { KeyStore } from './keys.js';
+import { findNul, measureOperation } from './limits.js';
+import { RateLimiter } from './rate-limit.js';
+import { hasScope, requiredScope, type Scope } from './scopes.js';
+
+/** Who a request acts for. */
+export interface Principal {
+  /** The API key's id; null when the gateway is open (AUTH=off, or auto without keys). */
+  keyId: string | null;
+  name: string;
+  scopes: readonly Scope[];
+  /** Requests per minute; 0 = unlimited. */
+  ratePerMinute: number;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+/** Failed authentication attempts per client address per minute. */
+const FAILED_AUTH_PER_MINUTE = 30;
+
+/** Routes that need a key (when keys are enforced) and the scope the route itself needs. */
+const PROTECTED: Readonly<Record<string, Scope | null>> = {
+  '/graphql': null, // per operation (the Apollo plugin)
+  '/metrics': 'metrics',
+  '/debug/inference': 'metrics',
+};
+
+/** A JSON error body in GraphQL's shape, for refusals made before GraphQL runs. */
+export function sendCodedError(
+  reply: FastifyReply,
+  status: number,
+  code: ErrorCode,
+  message: string,
+  extensions: Record<string, unknown> = {},
+): FastifyReply {
+  return reply
+    .code(status)
+    .type('application/json; charset=utf-8')
+    .header('cache-control', 'no-store')
+    .send({ errors: [{ message, extensions: { code, ...extensions } }] });
+}
+
+function bearer(request: FastifyRequest): string | null | undefined {
+  const auth = request.headers.authorization;
+  if (auth !== undefined) {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
+    return m ? m[1]! : null; // null: a header that is not a bearer token
+  }
+  const key = request.headers['x-api-key'];
+  if (typeof key === 'string') return key.trim();
+  return key === undefined ? undefined : null;
+}
+
+export interface Guard {
+  keys: KeyStore;
+  /** The Apollo plugin of step 4. */
+  plugin: ApolloServerPlugin<{ principal?: Principal }>;
+  /** Whether a key is required right now (AUTH, HOST and whether any key exists). */
+  enforced(): Promise<boolean>;
+}
+
+/** Registers steps 1–3 on `app` and returns the Apollo plugin of step 4. */
+export function installGuard(app: FastifyInstance, config: Config, db: Queryable): Guard {
+  const sec = config.security;
+  const keys = new KeyStore(db, sec.keyCacheMs);
+  const limiter = new RateLimiter(sec.rateLimitBurst);
+  const failures = new RateLimiter(FAILED_AUTH_PER_MINUTE);
+  const allowList = sec.allowList.length > 0 ? AllowList.load(sec.allowList) : null;
+  const loopback = isLoopbackHost(config.host);
+
+  const enforced = async (): Promise<boolean> => {
+    if (sec.auth === 'required') return true;
+    if (sec.auth === 'off') return false;
+    return !loopback || (await keys.anyActive());
+  };
+  const open: Principal = {
+    keyId: null,
+    name: sec.auth === 'off' ? 'open (AUTH=off)' : 'open (loopback, no API key exists)',
+    scopes: ['admin'],
+    ratePerMinute: 0,
+  };
+
+  const refuseAuth = (request: FastifyRequest, reply: FastifyReply, message: string) => {
+    const ip = request.ip;
+    const admission = failures.take(`fail:${ip}`, FAILED_AUTH_PER_MINUTE);
+    request.log.info({ code: ErrorCode.UNAUTHENTICATED }, 'request refused: no valid API key');
+    if (!admission.allowed) {
+      reply.header('retry-after', String(admission.retryAfterS));
+      return sendCodedError(
+        reply,
+        429,
+        ErrorCode.RATE_LIMITED,
+        'too many failed authentication attempts from this address',
+        {
+          retryAfterSeconds: admission.retryAfterS,
+        },
+      );
+    }
+    reply.header('www-authenticate', 'Bearer realm="foresight"');
+    return sendCodedError(reply, 401, ErrorCode.UNAUTHENTICATED, message);
+  };
+
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', async (request, reply) => {
+    const route = request.routeOptions.url;
+    if (route === undefined || !(route in PROTECTED)) return;
+    // The GraphQL landing page (GET without an operation) is a static page: no key needed.
+    if (
+      route === '/graphql' &&
+      request.method === 'GET' &&
+      !/[?&](query|extensions)=/.test(request.url)
+    )
+      return;
+    const token = bearer(request);
+    if (token === null) {
+      return refuseAuth(request, reply, 'the Authorization header must be "Bearer <API key>"');
+    }
+    if (token === undefined) {
+      if (await enforced()) {
+        return refuseAuth(
+          request,
+          reply,
+          'an API key is required: send "Authorization: Bearer <key>" (keys: npm run keys -- create)',
+        );
+      }
+      request.principal = open;
+    } else {
+      const key = await keys.verify(token);
+      if (!key) return refuseAuth(request, reply, 'the API key is unknown or revoked');
+      request.principal = {
+        keyId: key.id,
+        name: key.name,
+        scopes: key.scopes,
+        ratePerMinute: key.ratePerMinute ?? sec.rateLimit,
+      };
+      request.log = request.log.child({ apiKey: key.id });
+      reply.log = request.log;
+    }
+    const needed = PROTECTED[route];
+    if (needed && !hasScope(request.principal.scopes, needed)) {
+      request.log.info({ code: ErrorCode.FORBIDDEN, needed }, 'request refused: scope');
+      return sendCodedError(
+        reply,
+        403,
+        ErrorCode.FORBIDDEN,
+        `this endpoint needs an API key with the ${needed} scope`,
+        {
+          scope: needed,
+        },
+      );
+    }
+  });
+
+  app.addHook('preHandler', async (request, reply) => {
+    const principal = request.principal;
+    if (request.routeOptions.url !== '/graphql' || !principal) return;
+    const operations = Array.isArray(request.body) ? request.body.length : 1;
+    if (operations > sec.maxBatch) {
+      return sendCodedError(
+        reply,
+        400,
+        ErrorCode.BATCH_TOO_LARGE,
+        sec.maxBatch === 1
+          ? 'batched requests are off (MAX_BATCH=1): send one operation per request'
+          : `a batch holds at most ${sec.maxBatch} operations (MAX_BATCH), got ${operations}`,
+        { limit: sec.maxBatch },
+      );
+    }
+    if (principal.ratePerMinute > 0 && principal.keyId !== null) {
+      const admission = limiter.take(principal.keyId, principal.ratePerMinute, operations);
+      reply.header('ratelimit-limit', String(principal.ratePerMinute));
+      reply.header('ratelimit-remaining', String(admission.remaining));
+      if (!admission.allowed) {
+        request.log.info({ code: ErrorCode.RATE_LIMITED }, 'request refused: rate limit');
+        reply.header('retry-after', String(admission.retryAfterS));
+        return sendCodedError(
+          reply,
+          429,
+          ErrorCode.RATE_LIMITED,
+          `rate limit of ${principal.ratePerMinute} requests per minute for this key reached; retry after ${admission.retryAfterS} s`,
+          { retryAfterSeconds: admission.retryAfterS, limitPerMinute: principal.ratePerMinute },
+        );
+      }
+    }
+  });
+
+  const refuse = (
+    code: ErrorCode,
+    status: number,
+    message: string,
+    ext: Record<string, unknown> = {},
+  ) => new GraphQLError(message, { extensions: { code, ...ext, http: { status } } });
+
+  const plugin: ApolloServerPlugin<{ principal?: Principal }> = {
+    async requestDidStart({ request }) {
+      // A persisted query sent by hash alone: the allow-list holds its text.
+      const hash = (request.extensions?.persistedQuery as { sha256Hash?: unknown } | undefined)
+        ?.sha256Hash;
+      if (allowList && request.query === undefined && typeof hash === 'string') {
+        const text = allowList.text(hash);
+        if (text !== undefined) request.query = text;
+      }
+      return {
+        async didResolveOperation({ document, operation, request: req, contextValue, schema }) {
+          if (!operation) return; // Apollo has answered OPERATION_RESOLUTION_FAILURE already
+          const principal = contextValue.principal;
+          if (principal) {
+            const admin = hasScope(principal.scopes, 'admin');
+            if (allowList && !admin && !allowList.allows(document)) {
+              throw refuse(
+                ErrorCode.OPERATION_NOT_ALLOWED,
+                403,
+                'this operation is not on the allow-list (OPERATION_ALLOW_LIST); only admin keys may run other operations',
+              );
+            }
+            for (const sel of operation.selectionSet.selections) {
+              if (sel.kind !== Kind.FIELD || sel.name.value.startsWith('__')) continue;
+              const needed = requiredScope(operation.operation, sel.name.value);
+              if (!hasScope(principal.scopes, needed)) {
+                throw refuse(
+                  ErrorCode.FORBIDDEN,
+                  403,
+                  `${operation.operation} field ${sel.name.value} needs an API key with the ${needed} scope; this key has ${principal.scopes.join(', ')}`,
+                  { scope: needed },
+                );
+              }
+            }
+          }
+          // Costs and NUL checks read the coerced variables (defaults applied); invalid ones
+          // are left to Apollo, which refuses them as BAD_USER_INPUT before anything runs.
+          const { coerced } = getVariableValues(
+            schema,
+            operation.variableDefinitions ?? [],
+            req.variables ?? {},
+          );
+          if (!coerced) return;
+          const nul = findNul(document, coerced);
+          if (nul !== null) {
+            throw refuse(
+              ErrorCode.BAD_USER_INPUT,
+              400,
+              `${nul}: strings must not contain NUL (U+0000)`,
+              {
+                field: nul,
+              },
+            );
+          }
+          const shape = measureOperation(schema, document, operation, coerced, {
+            maxDepth: sec.maxDepth,
+            maxAliases: sec.maxAliases,
+            maxCost: sec.maxCost,
+          });
+          if (shape.depth > sec.maxDepth) {
+            throw refuse(
+              ErrorCode.QUERY_TOO_DEEP,
+              400,
+              `selections nest deeper than ${sec.maxDepth} levels (MAX_QUERY_DEPTH)`,
+              {
+                limit: sec.maxDepth,
+              },
+            );
+          }
+          if (shape.aliases > sec.maxAliases) {
+            throw refuse(
+              ErrorCode.TOO_MANY_ALIASES,
+              400,
+              `more than ${sec.maxAliases} aliases (MAX_ALIASES)`,
+              {
+                limit: sec.maxAliases,
+              },
+            );
+          }
+          if (shape.cost > sec.maxCost) {
+            throw refuse(
+              ErrorCode.QUERY_TOO_COSTLY,
+              400,
+              `the operation may resolve more than ${sec.maxCost} fields (MAX_QUERY_COST): lower the first/last arguments or split it`,
+              { limit: sec.maxCost, cost: shape.cost },
+            );
+          }
+        },
+      };
+    },
+  };
+  return { keys, plugin, enforced };
+}

@@ -1,0 +1,197 @@
+// API keys: `fsk_<id>_<secret>`, the id public (it names the key in logs and in `keys list`),
+// the secret 32 random bytes in base64url of which only the SHA-256 is stored
+// (migrations/015.do.api-keys.sql). Verification looks the key up by id and compares hashes in
+// constant time. KeyStore caches lookups for a few seconds, so that a request costs no SQL
+// statement; a revocation takes effect within that time (API_KEY_CACHE_MS).
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Queryable } from '../db/client.js';
+import { isScope, SCOPES, type Scope } from './scopes.js';
+
+export interface ApiKey {
+  id: string;
+  name: string;
+  scopes: Scope[];
+  ratePerMinute: number | null;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+}
+
+interface ApiKeyRow {
+  id: string;
+  name: string;
+  scopes: string[];
+  rate_per_minute: number | null;
+  created_at: Date;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+}
+
+const COLUMNS = 'id, name, scopes, rate_per_minute, created_at, last_used_at, revoked_at';
+const TOKEN = /^fsk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
+
+/** Why a key's fields were refused (the CLI and createApiKey report it to the caller). */
+export class ApiKeyInputError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function toKey(r: ApiKeyRow): ApiKey {
+  return {
+    id: r.id,
+    name: r.name,
+    scopes: r.scopes.filter(isScope),
+    ratePerMinute: r.rate_per_minute,
+    createdAt: r.created_at,
+    lastUsedAt: r.last_used_at,
+    revokedAt: r.revoked_at,
+  };
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest();
+
+export interface NewApiKey {
+  name: string;
+  scopes: readonly string[];
+  ratePerMinute?: number | null;
+}
+
+/** Checks a new key's fields; the returned scopes are deduplicated, in SCOPES order. */
+function checkNewKey(input: NewApiKey): Scope[] {
+  const name = input.name.trim();
+  if (name.length === 0 || name.length > 100) {
+    throw new ApiKeyInputError('name', 'must be 1 to 100 characters');
+  }
+  if (/\p{Cc}/u.test(name))
+    throw new ApiKeyInputError('name', 'must not contain control characters');
+  const unknown = input.scopes.filter((s) => !isScope(s));
+  if (unknown.length > 0) {
+    throw new ApiKeyInputError(
+      'scopes',
+      `unknown scope ${unknown.map((s) => JSON.stringify(s)).join(', ')}; scopes are ${SCOPES.join(', ')}`,
+    );
+  }
+  if (input.scopes.length === 0) {
+    throw new ApiKeyInputError('scopes', `at least one of ${SCOPES.join(', ')}`);
+  }
+  const rate = input.ratePerMinute;
+  if (
+    rate !== undefined &&
+    rate !== null &&
+    !(Number.isInteger(rate) && rate >= 1 && rate <= 1e6)
+  ) {
+    throw new ApiKeyInputError('ratePerMinute', 'must be an integer from 1 to 1000000');
+  }
+  return SCOPES.filter((s) => input.scopes.includes(s));
+}
+
+/** Creates a key; `token` is the only copy of its secret (show it once). */
+export async function createApiKey(
+  db: Queryable,
+  input: NewApiKey,
+): Promise<{ key: ApiKey; token: string }> {
+  const scopes = checkNewKey(input);
+  const id = randomBytes(6).toString('hex');
+  const secret = randomBytes(32).toString('base64url');
+  const { rows } = await db.query<ApiKeyRow>(
+    `INSERT INTO api_keys (id, name, secret_sha256, scopes, rate_per_minute)
+     VALUES ($1, $2, $3, $4, $5) RETURNING ${COLUMNS}`,
+    [id, input.name.trim(), sha256(secret), scopes, input.ratePerMinute ?? null],
+  );
+  return { key: toKey(rows[0]!), token: `fsk_${id}_${secret}` };
+}
+
+export async function listApiKeys(db: Queryable): Promise<ApiKey[]> {
+  const { rows } = await db.query<ApiKeyRow>(
+    `SELECT ${COLUMNS} FROM api_keys ORDER BY created_at, id`,
+  );
+  return rows.map(toKey);
+}
+
+/** Revokes key `id` (idempotent: an already revoked key keeps its first revocation time);
+ * null when there is no such key. */
+export async function revokeApiKey(db: Queryable, id: string): Promise<ApiKey | null> {
+  const { rows } = await db.query<ApiKeyRow>(
+    `UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1
+     RETURNING ${COLUMNS}`,
+    [id],
+  );
+  return rows[0] ? toKey(rows[0]) : null;
+}
+
+/** The key a token names, when its secret matches and it is not revoked; null otherwise. */
+export async function verifyToken(db: Queryable, token: string): Promise<ApiKey | null> {
+  const m = TOKEN.exec(token);
+  if (!m) return null;
+  const { rows } = await db.query<ApiKeyRow & { secret_sha256: Buffer }>(
+    `SELECT ${COLUMNS}, secret_sha256 FROM api_keys WHERE id = $1 AND revoked_at IS NULL`,
+    [m[1]],
+  );
+  const row = rows[0];
+  if (!row) return null;
+  const stored = Buffer.from(row.secret_sha256);
+  return stored.length === 32 && timingSafeEqual(stored, sha256(m[2]!)) ? toKey(row) : null;
+}
+
+/** Whether any key is active: in AUTH=auto, the gateway requires keys once one exists. */
+export async function anyActiveKey(db: Queryable): Promise<boolean> {
+  const { rows } = await db.query('SELECT 1 FROM api_keys WHERE revoked_at IS NULL LIMIT 1');
+  return rows.length > 0;
+}
+
+/**
+ * Cached verification for the request path: a token's outcome (key or refusal) and whether
+ * any key exists are each read at most once per `ttlMs`. Tokens are cached by their SHA-256,
+ * never as given. `last_used_at` is written at most once per key per minute, after the answer.
+ */
+export class KeyStore {
+  private readonly tokens = new Map<string, { key: ApiKey | null; at: number }>();
+  private active: { value: boolean; at: number } | null = null;
+  private readonly touched = new Map<string, number>();
+
+  constructor(
+    private readonly db: Queryable,
+    private readonly ttlMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async verify(token: string): Promise<ApiKey | null> {
+    const cacheKey = sha256(token).toString('base64');
+    const hit = this.tokens.get(cacheKey);
+    if (hit && this.now() - hit.at < this.ttlMs) return hit.key;
+    const key = await verifyToken(this.db, token);
+    if (this.ttlMs > 0) {
+      // Bounded: a flood of distinct bad tokens must not grow the map without limit.
+      if (this.tokens.size >= 10_000) this.tokens.clear();
+      this.tokens.set(cacheKey, { key, at: this.now() });
+    }
+    if (key) this.touch(key.id);
+    return key;
+  }
+
+  async anyActive(): Promise<boolean> {
+    if (this.active && this.now() - this.active.at < this.ttlMs) return this.active.value;
+    const value = await anyActiveKey(this.db);
+    this.active = { value, at: this.now() };
+    return value;
+  }
+
+  /** Forgets cached outcomes (after a key was created or revoked through this process). */
+  invalidate(): void {
+    this.tokens.clear();
+    this.active = null;
+  }
+
+  private touch(id: string): void {
+    const t = this.now();
+    if (t - (this.touched.get(id) ?? -Infinity) < 60_000) return;
+    this.touched.set(id, t);
+    this.db
+      .query('UPDATE api_keys SET last_used_at = now() WHERE id = $1', [id])
+      .catch(() => this.touched.delete(id)); // best effort: retried on the next request
+  }
+}

@@ -1,0 +1,67 @@
+// Per-key request rate limits: one token bucket per key (or per client address for requests
+// without one), refilled continuously at the key's rate per minute up to `burst` tokens. A
+// batched HTTP request takes one token per operation. Per process: with GATEWAY_WORKERS = N
+// a key may send up to N times its rate (docs/security.md).
+
+export interface Admission {
+  allowed: boolean;
+  /** Whole seconds until the request would be admitted (the Retry-After header); 0 if allowed. */
+  retryAfterS: number;
+  /** Tokens left after this request (the RateLimit-Remaining header). */
+  remaining: number;
+}
+
+interface Bucket {
+  tokens: number;
+  at: number;
+}
+
+export class RateLimiter {
+  private readonly buckets = new Map<string, Bucket>();
+
+  constructor(
+    private readonly burst: number,
+    private readonly now: () => number = Date.now,
+    /** Buckets kept at most; idle full ones are dropped first when it is reached. */
+    private readonly maxBuckets = 100_000,
+  ) {}
+
+  /** Takes `cost` tokens from `key`'s bucket at `perMinute`, or says how long to wait. */
+  take(key: string, perMinute: number, cost = 1): Admission {
+    const t = this.now();
+    const capacity = Math.min(this.burst, perMinute);
+    const perMs = perMinute / 60_000;
+    let b = this.buckets.get(key);
+    if (!b) {
+      if (this.buckets.size >= this.maxBuckets) this.prune(t, perMs);
+      b = { tokens: capacity, at: t };
+      this.buckets.set(key, b);
+    }
+    b.tokens = Math.min(capacity, b.tokens + (t - b.at) * perMs);
+    b.at = t;
+    if (cost > capacity) {
+      // Never admissible at this rate: waiting would not help.
+      return {
+        allowed: false,
+        retryAfterS: Math.ceil(60 * (cost / perMinute)),
+        remaining: Math.floor(b.tokens),
+      };
+    }
+    if (b.tokens >= cost) {
+      b.tokens -= cost;
+      return { allowed: true, retryAfterS: 0, remaining: Math.floor(b.tokens) };
+    }
+    return {
+      allowed: false,
+      retryAfterS: Math.max(1, Math.ceil((cost - b.tokens) / perMs / 1000)),
+      remaining: Math.floor(b.tokens),
+    };
+  }
+
+  private prune(t: number, perMs: number): void {
+    for (const [k, b] of this.buckets) {
+      if (b.tokens + (t - b.at) * perMs >= this.burst) this.buckets.delete(k);
+    }
+    if (this.buckets.size >= this.maxBuckets) this.buckets.clear();
+  }
+}

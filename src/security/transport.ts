@@ -1,0 +1,116 @@
+// Refusals Fastify makes before GraphQL runs (body too large, invalid JSON, an unsupported
+// content type, an unknown route or method) answered in GraphQL's error shape with their own
+// codes, and never a stack trace: a client can switch on `errors[0].extensions.code` for
+// every answer of the gateway.
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { isConnectionError } from '../db/client.js';
+import { ErrorCode } from '../resolvers/errors.js';
+import { sendCodedError } from './guard.js';
+
+const BY_FASTIFY_CODE: Readonly<
+  Record<string, { status: number; code: ErrorCode; message: string }>
+> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: {
+    status: 413,
+    code: ErrorCode.PAYLOAD_TOO_LARGE,
+    message: 'request body too large',
+  },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    status: 400,
+    code: ErrorCode.BAD_REQUEST,
+    message: 'the Content-Length header does not match the body',
+  },
+  FST_ERR_CTP_INVALID_JSON_BODY: {
+    status: 400,
+    code: ErrorCode.INVALID_JSON,
+    message: 'the body is not valid JSON',
+  },
+  FST_ERR_CTP_EMPTY_JSON_BODY: {
+    status: 400,
+    code: ErrorCode.INVALID_JSON,
+    message: 'the body is empty but Content-Type is application/json',
+  },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    status: 415,
+    code: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+    message: 'unsupported Content-Type: send application/json',
+  },
+};
+
+export function installTransportErrors(app: FastifyInstance, bodyLimit: number): void {
+  // JSON only: text/plain (Fastify parses it by default) gets 415 like form and multipart bodies.
+  app.removeContentTypeParser('text/plain');
+  // Fastify decodes a body leniently, turning invalid UTF-8 into U+FFFD that would then be
+  // stored; decode strictly and refuse such a body as INVALID_JSON. The default parser keeps
+  // its checks (empty body, __proto__ / constructor poisoning).
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    let text: string;
+    try {
+      text = utf8.decode(body as Buffer);
+    } catch {
+      const err = new Error('the body is not valid UTF-8') as FastifyError;
+      err.statusCode = 400;
+      err.code = 'FST_ERR_CTP_INVALID_JSON_BODY';
+      return done(err, undefined);
+    }
+    return parseJson(request, text, done);
+  });
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const known = error.code ? BY_FASTIFY_CODE[error.code] : undefined;
+    if (known) {
+      const extra = known.code === ErrorCode.PAYLOAD_TOO_LARGE ? { limitBytes: bodyLimit } : {};
+      const message =
+        known.code === ErrorCode.PAYLOAD_TOO_LARGE
+          ? `${known.message}: at most ${bodyLimit} bytes (BODY_LIMIT)`
+          : known.message;
+      return sendCodedError(reply, known.status, known.code, message, extra);
+    }
+    // JSON.parse's SyntaxError from Fastify's parser carries status 400 without a code.
+    if (error instanceof SyntaxError && error.statusCode === 400) {
+      return sendCodedError(reply, 400, ErrorCode.INVALID_JSON, 'the body is not valid JSON');
+    }
+    // A hook's SQL (the API key lookup) on a lost database connection: retryable.
+    if (isConnectionError(error)) {
+      request.log.warn({ err: error }, 'database connection lost');
+      reply.header('retry-after', '1');
+      return sendCodedError(
+        reply,
+        503,
+        ErrorCode.UNAVAILABLE,
+        'the database connection was lost; the request may be retried',
+        { retryable: true },
+      );
+    }
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      return sendCodedError(reply, status, ErrorCode.BAD_REQUEST, error.message);
+    }
+    request.log.error({ err: error }, 'internal error');
+    return sendCodedError(reply, 500, ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error');
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const url = request.url.split('?')[0]!;
+    const methods = (['GET', 'POST', 'HEAD'] as const).filter(
+      (m) => m !== request.method && app.hasRoute({ method: m, url }),
+    );
+    if (methods.length > 0) {
+      reply.header('allow', methods.join(', '));
+      return sendCodedError(
+        reply,
+        405,
+        ErrorCode.METHOD_NOT_ALLOWED,
+        `${request.method} is not allowed on ${url}; use ${methods.join(' or ')}`,
+      );
+    }
+    return sendCodedError(
+      reply,
+      404,
+      ErrorCode.ROUTE_NOT_FOUND,
+      `no route ${request.method} ${url}`,
+    );
+  });
+}

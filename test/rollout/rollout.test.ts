@@ -1,0 +1,361 @@
+// Run-time model rollout over GraphQL: a validated candidate directory takes over the forecasts
+// (and the item embeddings) atomically, a rollback restores the previous model, and a candidate
+// that fails a check (parity, ONNX files, dimension) never serves.
+import { mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Db } from '../../src/db/client.js';
+import type { ForecastEngine } from '../../src/forecast/engine.js';
+import { Model } from '../../src/inference/model.js';
+import { ModelRollouts } from '../../src/rollout/rollouts.js';
+import { EngineSlot } from '../../src/rollout/slot.js';
+import { backends } from '../helpers/backends.js';
+import { MODEL_DIR, openForecastFixture, type ForecastFixture } from '../helpers/forecast.js';
+import { startServer, type TestServer } from '../helpers/server.js';
+
+const FORECASTS = `{ users(first: 6, dataset: "beauty") { edges { node { id
+  interestForecast(first: 10) { modelVersion items { item { id } score } } } } } }`;
+const STATUS = `{ modelStatus {
+  serving { version dataset dim directory provider loadedAt }
+  previous { version directory }
+  rolloutInProgress
+  rollouts { kind from to directory pauseMs embeddingsWritten switchedAt checks { name passed } }
+} }`;
+const ROLLOUT = `mutation($d: String!) { rolloutModel(directory: $d) {
+  kind from to directory pauseMs embeddingsWritten switchedAt checks { name passed detail } } }`;
+const ROLLBACK = `mutation { rollbackModel { kind from to directory pauseMs embeddingsWritten } }`;
+
+const CHECKS = [
+  'manifest',
+  'version',
+  'dimension',
+  'dataset',
+  'contract.encoder',
+  'parity.encoder',
+  'contract.scorer',
+  'parity.scorer',
+  'contract.content',
+  'parity.content',
+  'load',
+  'vocabulary',
+];
+
+type Json = Record<string, any>;
+const temps: string[] = [];
+
+/**
+ * A candidate model directory: models/beauty linked file by file, with model.json (and
+ * parity.json) edited, and `files` replaced (null: removed).
+ */
+async function candidate(edit: {
+  manifest?: (m: Json) => void;
+  parity?: (p: Json) => void;
+  files?: Record<string, Buffer | null>;
+}): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'foresight-rollout-'));
+  temps.push(dir);
+  const source = path.resolve(MODEL_DIR);
+  for (const f of await readdir(source)) {
+    const replaced = edit.files?.[f];
+    if (replaced === null) continue;
+    if (replaced) await writeFile(path.join(dir, f), replaced);
+    else if (f === 'model.json' || (f === 'parity.json' && edit.parity)) {
+      const json = JSON.parse(await readFile(path.join(source, f), 'utf8')) as Json;
+      (f === 'model.json' ? edit.manifest : edit.parity)?.(json);
+      await writeFile(path.join(dir, f), JSON.stringify(json));
+    } else await symlink(path.join(source, f), path.join(dir, f));
+  }
+  return dir;
+}
+
+const withVersion = (version: string) => candidate({ manifest: (m) => (m.version = version) });
+
+describe.each(backends)('model rollout on $name', (backend) => {
+  let f: ForecastFixture;
+  let slot: EngineSlot;
+  let server: TestServer;
+  let original: string;
+
+  const forecasts = async () => {
+    const res = await server.gql(FORECASTS);
+    expect(res.errors).toBeUndefined();
+    return res.data.users.edges.map((e: Json) => ({ user: e.node.id, ...e.node.interestForecast }));
+  };
+  const storedVersions = async () =>
+    (
+      await f.db.query<{ v: string }>(
+        `SELECT DISTINCT embedding_model_version AS v FROM items WHERE dataset = 'beauty'`,
+      )
+    ).rows.map((r) => r.v);
+  /** The rollout's error, asserting there is exactly one and no data. */
+  const refused = async (directory: string) => {
+    const res = await server.gql(ROLLOUT, { d: directory });
+    expect(res.data).toBeNull();
+    expect(res.errors).toHaveLength(1);
+    return res.errors![0] as { message: string; extensions: Json };
+  };
+  const failedChecks = (err: { extensions: Json }) =>
+    (err.extensions.checks as { name: string; passed: boolean }[])
+      .filter((c) => !c.passed)
+      .map((c) => c.name);
+
+  beforeAll(async () => {
+    f = await openForecastFixture(backend, { users: 60 });
+    original = f.model.version;
+    slot = new EngineSlot({
+      engine: f.engine,
+      directory: path.resolve(MODEL_DIR),
+      loadedAt: new Date(),
+    });
+    const rollouts = new ModelRollouts({
+      db: f.db,
+      slot,
+      load: (dir) => Model.load(dir, 'cpu'),
+      createEngine: f.createEngine,
+      workers: 1,
+    });
+    server = await startServer(f.db, {}, { slot, rollouts });
+  }, 180_000);
+
+  afterAll(async () => {
+    await server?.close();
+    for (const s of [slot?.current, slot?.previous]) {
+      if (!s || s.engine === f.engine) continue;
+      s.engine.close();
+      await s.engine.model.release();
+    }
+    await f?.close();
+    await Promise.all(temps.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+  });
+
+  it('rolls out a new version (all checks passed) and rolls back to identical forecasts', async () => {
+    const before = await forecasts();
+    expect(before.map((x: Json) => x.modelVersion)).toEqual(before.map(() => original));
+    const dir = await withVersion('beauty-rollout-a');
+    // Resolved against the working directory.
+    const res = await server.gql(ROLLOUT, { d: path.relative(process.cwd(), dir) });
+    expect(res.errors).toBeUndefined();
+    const r = res.data.rolloutModel;
+    expect(r).toMatchObject({
+      kind: 'ROLLOUT',
+      from: original,
+      to: 'beauty-rollout-a',
+      directory: dir,
+    });
+    expect(r.checks.map((c: Json) => c.name)).toEqual(CHECKS);
+    expect(r.checks.filter((c: Json) => !c.passed)).toEqual([]);
+    const stored = await f.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM items WHERE dataset = 'beauty'`,
+    );
+    expect(r.embeddingsWritten).toBe(stored.rows[0]!.n);
+    expect(r.pauseMs).toBeGreaterThan(0);
+    console.info(
+      `${backend.name}: rollout pause ${r.pauseMs.toFixed(1)} ms, ${r.embeddingsWritten} embeddings`,
+    );
+
+    const after = await forecasts();
+    expect(after.map((x: Json) => x.modelVersion)).toEqual(before.map(() => 'beauty-rollout-a'));
+    expect(await storedVersions()).toEqual(['beauty-rollout-a']);
+    const recorded = await f.db.query(
+      `SELECT 1 FROM model_versions WHERE version = 'beauty-rollout-a'`,
+    );
+    expect(recorded.rows).toHaveLength(1);
+    const status = (await server.gql(STATUS)).data.modelStatus;
+    expect(status.serving).toMatchObject({
+      version: 'beauty-rollout-a',
+      dataset: 'beauty',
+      dim: 64,
+      directory: dir,
+      provider: 'cpu',
+    });
+    expect(status.previous).toEqual({ version: original, directory: path.resolve(MODEL_DIR) });
+    expect(status.rolloutInProgress).toBeNull();
+    expect(status.rollouts).toHaveLength(1);
+    expect(status.rollouts[0]).toMatchObject({
+      kind: 'ROLLOUT',
+      from: original,
+      to: 'beauty-rollout-a',
+    });
+
+    const back = await server.gql(ROLLBACK);
+    expect(back.errors).toBeUndefined();
+    expect(back.data.rollbackModel).toMatchObject({
+      kind: 'ROLLBACK',
+      from: 'beauty-rollout-a',
+      to: original,
+      directory: path.resolve(MODEL_DIR),
+      embeddingsWritten: r.embeddingsWritten,
+    });
+    expect(await forecasts()).toEqual(before);
+    expect(await storedVersions()).toEqual([original]);
+    const again = (await server.gql(STATUS)).data.modelStatus;
+    expect(again.serving.version).toBe(original);
+    expect(again.previous.version).toBe('beauty-rollout-a');
+    expect(again.rollouts.map((x: Json) => x.kind)).toEqual(['ROLLBACK', 'ROLLOUT']);
+  });
+
+  it('refuses a candidate whose scorer misses parity.json beyond the tolerance; the old model keeps serving', async () => {
+    const dir = await candidate({
+      manifest: (m) => (m.version = 'beauty-perturbed'),
+      parity: (p) => (p.scorer.outputs.scores[0][0] += 10 * p.tolerance),
+    });
+    const before = await server.gql(STATUS);
+    const err = await refused(dir);
+    expect(err.extensions.code).toBe('MODEL_VALIDATION_FAILED');
+    expect(failedChecks(err)).toEqual(['parity.scorer']);
+    expect(err.message).toContain('parity.scorer');
+    const check = err.extensions.checks.find((c: Json) => c.name === 'parity.scorer');
+    expect(check.detail).toMatch(/^scores max \|Δ\| 1\.00e-3; tolerance 0\.0001$/);
+    expect((await forecasts()).every((x: Json) => x.modelVersion === original)).toBe(true);
+    expect(await storedVersions()).toEqual([original]);
+    expect(await server.gql(STATUS)).toEqual(before);
+  });
+
+  it('refuses a corrupt or missing ONNX file and a wrong dimension', async () => {
+    const corrupt = await candidate({
+      manifest: (m) => (m.version = 'beauty-corrupt'),
+      files: { 'scorer.onnx': Buffer.from('not an onnx graph') },
+    });
+    const missing = await candidate({
+      manifest: (m) => (m.version = 'beauty-missing'),
+      files: { 'content.onnx': null },
+    });
+    const narrow = await candidate({
+      manifest: (m) => {
+        m.version = 'beauty-dim-32';
+        m.dim = 32;
+      },
+    });
+    for (const [dir, failing] of [
+      [corrupt, ['contract.scorer']],
+      [missing, ['contract.content']],
+      [narrow, ['dimension']],
+    ] as const) {
+      const err = await refused(dir);
+      expect(err.extensions.code).toBe('MODEL_VALIDATION_FAILED');
+      expect(failedChecks(err)).toEqual(failing);
+    }
+    expect(await storedVersions()).toEqual([original]);
+    expect((await server.gql(STATUS)).data.modelStatus.serving.version).toBe(original);
+  });
+
+  it('refuses a path that is not a model directory, naming `directory`', async () => {
+    const err = await refused('test');
+    expect(err.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'directory' });
+    expect(err.message).toBe(
+      `directory: ${path.resolve('test')} is not a directory with a model.json`,
+    );
+  });
+
+  it('serves every forecast during a switch wholly from one of the two models', async () => {
+    // Item embeddings twice the shipped ones: a forecast mixing the new model with the old
+    // embeddings (or the reverse) would score differently from both models' own.
+    const raw = await readFile(path.resolve(MODEL_DIR, 'item_embeddings.f32'));
+    const doubled = Float32Array.from(
+      new Float32Array(raw.buffer, raw.byteOffset, raw.length / 4),
+      (x) => 2 * x,
+    );
+    const dir = await candidate({
+      manifest: (m) => (m.version = 'beauty-rollout-d'),
+      files: { 'item_embeddings.f32': Buffer.from(doubled.buffer) },
+    });
+    const before = await forecasts();
+    let switched = false;
+    const responses: Json[][] = [];
+    const errors: unknown[] = [];
+    const loop = async () => {
+      while (!switched) {
+        const res = await server.gql(FORECASTS);
+        if (res.errors) errors.push(res.errors);
+        else
+          responses.push(
+            res.data.users.edges.map((e: Json) => ({
+              user: e.node.id,
+              ...e.node.interestForecast,
+            })),
+          );
+      }
+    };
+    const loops = Array.from({ length: 4 }, loop);
+    const res = await server.gql(ROLLOUT, { d: dir });
+    switched = true;
+    await Promise.all(loops);
+    expect(res.errors).toBeUndefined();
+    expect(errors).toEqual([]);
+    const after = await forecasts();
+    expect(after.every((x: Json) => x.modelVersion === 'beauty-rollout-d')).toBe(true);
+    expect(after[0].items[0].score).not.toBeCloseTo(before[0].items[0].score, 3);
+    expect(responses.length).toBeGreaterThan(4);
+    for (const response of responses) {
+      // One request, one model: every forecast of a response names the same version, and has
+      // that model's items and scores.
+      const version = response[0]!.modelVersion;
+      expect([original, 'beauty-rollout-d']).toContain(version);
+      const expected = version === original ? before : after;
+      expect(response.map((x) => x.modelVersion)).toEqual(expected.map(() => version));
+      expect(response.map((x) => x.items.map((i: Json) => i.item.id))).toEqual(
+        expected.map((x: Json) => x.items.map((i: Json) => i.item.id)),
+      );
+      response.forEach((x, k) =>
+        x.items.forEach((i: Json, n: number) =>
+          expect(i.score).toBeCloseTo(expected[k].items[n].score, 4),
+        ),
+      );
+    }
+    // The loops started before the rollout: the old model served some of them.
+    expect(responses.some((r) => r[0]!.modelVersion === original)).toBe(true);
+    expect((await server.gql(ROLLBACK)).errors).toBeUndefined();
+    expect(await storedVersions()).toEqual([original]);
+  });
+
+  it('answers ROLLOUT_CONFLICT to a rollout sent while another one runs', async () => {
+    const [one, two] = await Promise.all([
+      withVersion('beauty-rollout-e1'),
+      withVersion('beauty-rollout-e2'),
+    ]);
+    const answers = await Promise.all([
+      server.gql(ROLLOUT, { d: one }),
+      server.gql(ROLLOUT, { d: two }),
+    ]);
+    // Whichever arrived first runs; the other is refused, naming it.
+    const won = answers.filter((a) => !a.errors);
+    const lost = answers.filter((a) => a.errors);
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(1);
+    const winner = won[0]!.data.rolloutModel as Json;
+    expect(['beauty-rollout-e1', 'beauty-rollout-e2']).toContain(winner.to);
+    expect(lost[0]!.errors![0]!.extensions?.code).toBe('ROLLOUT_CONFLICT');
+    expect(lost[0]!.errors![0]!.message).toContain(winner.directory);
+    expect(await storedVersions()).toEqual([winner.to]);
+    expect((await server.gql(ROLLBACK)).errors).toBeUndefined();
+    expect((await server.gql(STATUS)).data.modelStatus.serving.version).toBe(original);
+  });
+});
+
+describe('model rollout in a cluster', () => {
+  it('is refused with GATEWAY_WORKERS > 1, pointing at a restart with MODEL_DIR', async () => {
+    const serving = {
+      engine: {} as ForecastEngine,
+      directory: 'models/beauty',
+      loadedAt: new Date(),
+    };
+    const rollouts = new ModelRollouts({
+      db: {} as Db,
+      slot: new EngineSlot(serving),
+      load: () => Promise.reject(new Error('not loaded in a cluster')),
+      createEngine: () => ({}) as ForecastEngine,
+      workers: 2,
+    });
+    const refusal = {
+      code: 'UNAVAILABLE',
+      extensions: { retryable: false },
+      message: expect.stringMatching(
+        /runs 2 \(GATEWAY_WORKERS\).*restart the cluster with MODEL_DIR/,
+      ),
+    };
+    await expect(rollouts.rollout('models/beauty')).rejects.toMatchObject(refusal);
+    await expect(rollouts.rollback()).rejects.toMatchObject(refusal);
+    expect(rollouts.inProgress).toBeNull();
+  });
+});
