@@ -8,15 +8,7 @@
 // with the bundled Beauty sample; writes bench/results/exploration-<date>.json.
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
-import {
-  drive,
-  ensureDatabase,
-  importFiles,
-  startServer,
-  USER_SAMPLE_SQL,
-  type LoadResult,
-} from './load.js';
+import { drive, median, prepareBeautyUsers, startServer, type LoadResult } from './load.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -48,32 +40,8 @@ const SCENARIOS: Record<string, string> = {
 };
 const PLAIN = 'MODEL, greedy (plain)';
 
-async function prepare(): Promise<string[]> {
-  await ensureDatabase(databaseUrl);
-  const db = new pg.Client({ connectionString: databaseUrl });
-  await db.connect();
-  const imported = await db
-    .query("SELECT 1 FROM events WHERE dataset = 'beauty' LIMIT 1")
-    .then((r) => r.rowCount! > 0)
-    .catch(() => false);
-  if (!imported)
-    importFiles(databaseUrl, 'amazon', [
-      'data/amazon/Beauty.txt',
-      'data/amazon/Beauty_item2attributes.json',
-    ]);
-  const users = (await db.query<{ id: string }>(USER_SAMPLE_SQL)).rows.map((r) => r.id);
-  await db.end();
-  return users;
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
-
 async function main(): Promise<void> {
-  const users = await prepare();
+  const users = await prepareBeautyUsers(databaseUrl);
   const server = await startServer({ DATABASE_URL: databaseUrl }, 4710);
   const concurrency = Number(opts.concurrency);
   const duration = Number(opts.duration);

@@ -194,3 +194,31 @@ export function importFiles(databaseUrl: string, format: string, files: string[]
     stdio: ['ignore', 'inherit', 'inherit'],
   });
 }
+
+/** The bundled Beauty sample in `databaseUrl` (created and imported on first use), and the
+ * benchmarks' user sample (USER_SAMPLE_SQL). */
+export async function prepareBeautyUsers(databaseUrl: string): Promise<string[]> {
+  await ensureDatabase(databaseUrl);
+  const db = new pg.Client({ connectionString: databaseUrl });
+  await db.connect();
+  try {
+    const imported = await db
+      .query("SELECT 1 FROM events WHERE dataset = 'beauty' LIMIT 1")
+      .then((r) => r.rowCount! > 0)
+      .catch(() => false);
+    if (!imported)
+      importFiles(databaseUrl, 'amazon', [
+        'data/amazon/Beauty.txt',
+        'data/amazon/Beauty_item2attributes.json',
+      ]);
+    return (await db.query<{ id: string }>(USER_SAMPLE_SQL)).rows.map((r) => r.id);
+  } finally {
+    await db.end();
+  }
+}
+
+export const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};

@@ -15,20 +15,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildSchema, parse, type OperationDefinitionNode } from 'graphql';
-import pg from 'pg';
 import { migrate } from '../src/db/migrate.js';
 import { openPostgres } from '../src/db/postgres.js';
 import { createApiKey } from '../src/security/keys.js';
 import { measureOperation } from '../src/security/limits.js';
 import { loadTypeDefs } from '../src/server.js';
-import {
-  drive,
-  ensureDatabase,
-  importFiles,
-  startServer,
-  USER_SAMPLE_SQL,
-  type LoadResult,
-} from './load.js';
+import { drive, median, prepareBeautyUsers, startServer, type LoadResult } from './load.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -52,20 +44,7 @@ const QUERY = `query Forecast($u: ID!) {
 `;
 
 async function prepare(): Promise<{ users: string[]; token: string }> {
-  await ensureDatabase(databaseUrl);
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  const imported = await client
-    .query("SELECT 1 FROM events WHERE dataset = 'beauty' LIMIT 1")
-    .then((r) => r.rowCount! > 0)
-    .catch(() => false);
-  if (!imported)
-    importFiles(databaseUrl, 'amazon', [
-      'data/amazon/Beauty.txt',
-      'data/amazon/Beauty_item2attributes.json',
-    ]);
-  const users = (await client.query<{ id: string }>(USER_SAMPLE_SQL)).rows.map((r) => r.id);
-  await client.end();
+  const users = await prepareBeautyUsers(databaseUrl);
   const db = await openPostgres(databaseUrl, 1);
   await migrate(db, { EMBEDDING_DIM: 64 }); // api_keys, on a database filled before it existed
   const { token } = await createApiKey(db, {
@@ -89,12 +68,6 @@ function shapeWalkMicros(): number {
   for (let i = 0; i < n; i++) measureOperation(schema, doc, op, { u: 'x' }, limits);
   return Number(process.hrtime.bigint() - t0) / 1000 / n;
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 
 async function main(): Promise<void> {
   const { users, token } = await prepare();
