@@ -4,6 +4,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/client.js';
+import { migrate } from '../../src/db/migrate.js';
 import { openPglite } from '../../src/db/pglite.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { haveBrowser, launch, watch } from './browser.js';
@@ -14,6 +15,7 @@ describe.runIf(haveBrowser)('the explorer in chromium', () => {
   let browser: Browser;
   beforeAll(async () => {
     db = await openPglite(undefined);
+    await migrate(db, { EMBEDDING_DIM: 64 }); // the API key check reads api_keys
     server = await startServer(db);
     browser = await launch();
   }, 60_000);
