@@ -9,14 +9,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from data import left_pad
+from data import encoder_inputs, left_pad
 from model import NEG, markov_term, matmul_t
 from metrics import exclude_inputs, fmt, ranks_from_scores, summarize
-
-
-def unknown_like(ids):
-    """Event type / time gap inputs for sources without them: 1 (unknown) where there is an item."""
-    return (ids > 0).long()
 
 
 @torch.no_grad()
@@ -24,8 +19,7 @@ def user_states(enc, seqs, batch=1024):
     enc.eval()
     out = []
     for s in range(0, len(seqs), batch):
-        ids = torch.from_numpy(left_pad(seqs[s:s + batch], enc.max_len))
-        u, p, _ = enc(ids, unknown_like(ids), unknown_like(ids))
+        u, p, _ = enc(*encoder_inputs(seqs[s:s + batch], enc.max_len))
         out.append((u, p))
     return torch.cat([u for u, _ in out]), torch.cat([p for _, p in out])
 
@@ -42,8 +36,7 @@ def encode_pairs(enc, pairs, batch=1024):
     for s in range(0, len(order), batch):
         idx = order[s:s + batch]
         seqs = [pairs[i][0][-enc.max_len:] for i in idx]
-        ids = torch.from_numpy(left_pad(seqs, max(1, max(len(x) for x in seqs))))
-        u, p, _ = enc(ids, unknown_like(ids), unknown_like(ids))
+        u, p, _ = enc(*encoder_inputs(seqs, max(1, max(len(x) for x in seqs))))
         U[idx], P[idx] = u, p
     return U, P, torch.tensor([p[1] for p in pairs], dtype=torch.long)
 
@@ -128,7 +121,8 @@ def item_category_logp(probs, item_attrs, M=None):
 
 
 def make_batches(train_seqs, max_len, batch, rng):
-    """Yields (inputs, targets) left-padded to the longest sequence in the batch (<= max_len).
+    """Yields (inputs, event types, time gaps, targets) left-padded to the longest sequence in the
+    batch (<= max_len), the types and gaps as the gateway feeds them (data.encoder_inputs).
     Sequences are grouped by length so little time goes into padding."""
     seqs = [s[-(max_len + 1):] for s in train_seqs if len(s) >= 2]
     order = rng.permutation(len(seqs))
@@ -141,9 +135,9 @@ def make_batches(train_seqs, max_len, batch, rng):
     for bi in rng.permutation(len(batches)):
         chunk = [seqs[i] for i in batches[bi]]
         width = max(len(s) for s in chunk) - 1
-        x = left_pad([s[:-1] for s in chunk], width)
+        x, ev, gaps = encoder_inputs([s[:-1] for s in chunk], width)
         y = left_pad([s[1:] for s in chunk], width)
-        yield torch.from_numpy(x), torch.from_numpy(y)
+        yield x, ev, gaps, torch.from_numpy(y)
 
 
 class Markov:
@@ -232,8 +226,8 @@ def train_encoder(enc, train_seqs, valid_pairs, args, log=print):
     for epoch in range(1, args.epochs + 1):
         enc.train()
         total, n = 0.0, 0
-        for x, y in make_batches(train_seqs, enc.max_len, args.batch, rng):
-            h, _ = enc.hidden(x, unknown_like(x), unknown_like(x))
+        for x, ev, gaps, y in make_batches(train_seqs, enc.max_len, args.batch, rng):
+            h, _ = enc.hidden(x, ev, gaps)
             m = y > 0
             hp, yp = h[m], y[m]
             if markov is not None and args.negatives:

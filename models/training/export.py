@@ -9,7 +9,7 @@ import numpy as np
 import onnx
 import torch
 
-from data import left_pad
+from data import encoder_inputs
 from model import EVENT_TYPES, PRICE_BANDS_UPPER, TEXT_HASH_BUCKETS, TIME_GAP_BUCKETS_SECONDS
 
 OPSET = 17
@@ -51,9 +51,11 @@ def write_transitions(path, C):
     return int(indptr[-1])
 
 
-def export(out, ds, enc, scorer, tower, info, parity_seqs, markov=None, cooc=None, exclude_history=False):
+def export(out, ds, enc, scorer, tower, info, parity_seqs, markov=None, cooc=None, exclude_history=False,
+           observed=None):
     """cooc = (Cooccurrence, window, decay) when the scorer has the co-occurrence term;
-    exclude_history: the model was selected with the users' own items left out of the ranking."""
+    exclude_history: the model was selected with the users' own items left out of the ranking;
+    observed: model.json `observed` (default: the sequences format's, no event types or times)."""
     os.makedirs(out, exist_ok=True)
     enc.eval()
     tower.eval()
@@ -63,10 +65,9 @@ def export(out, ds, enc, scorer, tower, info, parity_seqs, markov=None, cooc=Non
     V[0] = 0.0
     V.tofile(os.path.join(out, "item_embeddings.f32"))
 
-    # --- encoder: fixtures are real sequences with the event/gap inputs a source without them sends
-    ids = torch.from_numpy(left_pad(parity_seqs, L))
-    ev = (ids > 0).long()
-    gaps = (ids > 0).long()
+    # --- encoder: fixtures are real sequences with the event/gap inputs their source sends (1 =
+    # unknown for the sequences format)
+    ids, ev, gaps = encoder_inputs(parity_seqs, L)
     # one row that exercises known event types and time-gap buckets
     ev[-1] = torch.where(ids[-1] > 0, 2 + torch.arange(L) % 4, torch.zeros(L, dtype=torch.long))
     gaps[-1] = torch.where(ids[-1] > 0, 2 + torch.arange(L) % (len(TIME_GAP_BUCKETS_SECONDS) + 1),
@@ -166,10 +167,11 @@ def export(out, ds, enc, scorer, tower, info, parity_seqs, markov=None, cooc=Non
     with torch.no_grad():
         c = tower(c_attrs, c_text, c_price)
 
-    prefix = ds.name + ":"
+    # sequences format: `<dataset>:<raw>` / `<dataset>:a<raw>`; events format: the gateway's ids as they are
+    prefix = "" if ds.verbatim else ds.name + ":"
     with open(os.path.join(out, "vocab.json"), "w") as f:
         json.dump({"items": [prefix + r for r in ds.item_raw],
-                   "attributes": [prefix + "a" + r for r in ds.attr_raw],
+                   "attributes": [r if ds.verbatim else prefix + "a" + r for r in ds.attr_raw],
                    # the item -> attribute table inside the graph; the gateway scores retrieved
                    # candidates with exactly these attributes (models/README.md)
                    "itemAttributes": [[int(a) for a in row if a > 0] for row in ds.item_attrs[1:]]},
@@ -208,8 +210,9 @@ def export(out, ds, enc, scorer, tower, info, parity_seqs, markov=None, cooc=Non
         "textHashBuckets": TEXT_HASH_BUCKETS,
         "priceBandsUpper": PRICE_BANDS_UPPER,
         "heads": {"category": True, "purchase": False},
-        # the sequences-file format has no event types or timestamps: serving must feed "unknown"
-        "observed": {"eventTypes": [], "timeGaps": False},
+        # the event types and time gaps training saw; the gateway feeds "unknown" for all others
+        # (the sequences-file format has neither)
+        "observed": observed or {"eventTypes": [], "timeGaps": False},
         "files": {"encoder": "encoder.onnx", "scorer": "scorer.onnx", "content": "content.onnx",
                   "itemEmbeddings": "item_embeddings.f32", "vocab": "vocab.json", "parity": "parity.json",
                   **({"transitions": "transitions.bin"} if scorer.has_markov else {}),

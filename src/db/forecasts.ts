@@ -20,6 +20,15 @@ export interface SubjectHistory {
 }
 
 /**
+ * An event's time as the encoder reads it (its time gaps): `occurred_at`, else the day plus the
+ * offset within the session that sources such as DIGINETICA give instead of a clock time, with
+ * the session starting at midnight UTC, as training reads it (src/training/export-dataset.ts
+ * eventTime).
+ */
+const EVENT_TIME_SQL = `coalesce(e.occurred_at,
+  (e.occurred_on::timestamp AT TIME ZONE 'UTC') + e.session_offset_ms * interval '1 millisecond')`;
+
+/**
  * The users (or sessions) of `ids` that exist, each with its dataset and its newest `limit`
  * events, oldest first — in one statement: a LATERAL index scan per subject reads only the
  * events it returns (a window over all of a subject's events cost twice as much).
@@ -41,7 +50,7 @@ export async function subjectHistories(
   >(
     `SELECT s.id AS subject, s.dataset, ${profile} AS profile, e.id::text AS id, e.user_id AS "userId",
             e.session_id AS "sessionId", e.type, e.item_id AS "itemId",
-            e.occurred_at AS "occurredAt", e.seq
+            ${EVENT_TIME_SQL} AS "occurredAt", e.seq
      FROM ${table} s
      LEFT JOIN LATERAL (
        -- page views without an item (purchase intent's) are no behaviour on items

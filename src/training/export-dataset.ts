@@ -22,7 +22,7 @@ export class ExportError extends Error {
 }
 
 /** Rows read per statement: the histories are paged, never held in memory all at once. */
-const PAGE = 20_000;
+const PAGE_SIZE = 20_000;
 
 /** One line of events.jsonl. */
 export interface TrainingSequence {
@@ -82,9 +82,11 @@ async function* historyEvents(
   q: Queryable,
   dataset: string,
   kind: 'user' | 'session',
+  pageSize: number,
 ): AsyncGenerator<EventRow[]> {
   const column = kind === 'user' ? 'user_id' : 'session_id';
-  const which = kind === 'user' ? 'user_id IS NOT NULL' : 'user_id IS NULL AND session_id IS NOT NULL';
+  const which =
+    kind === 'user' ? 'user_id IS NOT NULL' : 'user_id IS NULL AND session_id IS NOT NULL';
   let after: EventRow | undefined;
   for (;;) {
     const params: unknown[] = [dataset];
@@ -100,13 +102,13 @@ async function* historyEvents(
        FROM events
        WHERE dataset = $1 AND item_id IS NOT NULL AND ${which} ${keyset}
        ORDER BY ${column}, seq, id
-       LIMIT ${PAGE}`,
+       LIMIT ${pageSize}`,
       params,
     );
     if (rows.length === 0) return;
     yield rows;
     after = rows[rows.length - 1];
-    if (rows.length < PAGE) return;
+    if (rows.length < pageSize) return;
   }
 }
 
@@ -121,9 +123,14 @@ async function datasetsWithEvents(q: Queryable): Promise<string> {
 /**
  * Writes `dataset`'s events (one sequence per user; per session for events without a user) and
  * the categories of the items they name into `outDir`. Ids are the database's own, verbatim.
- * Throws when the dataset has no events on items.
+ * Throws an ExportError when the dataset has no events on items. `pageSize`: events per statement.
  */
-export async function exportDataset(db: Db, dataset: string, outDir: string): Promise<ExportReport> {
+export async function exportDataset(
+  db: Db,
+  dataset: string,
+  outDir: string,
+  { pageSize = PAGE_SIZE }: { pageSize?: number } = {},
+): Promise<ExportReport> {
   await mkdir(outDir, { recursive: true });
   const files = {
     events: path.join(outDir, EVENTS_FILE),
@@ -150,7 +157,7 @@ export async function exportDataset(db: Db, dataset: string, outDir: string): Pr
       const flush = async () => {
         if (current) await write(JSON.stringify(current) + '\n');
       };
-      for await (const page of historyEvents(db, dataset, kind)) {
+      for await (const page of historyEvents(db, dataset, kind, pageSize)) {
         for (const r of page) {
           if (!current || r.history !== currentHistory) {
             await flush();
@@ -220,7 +227,8 @@ async function main(): Promise<number> {
   const db = await openDb(config);
   try {
     const r = await exportDataset(db, values.dataset, values.out);
-    const source = db.kind === 'postgres' ? 'PostgreSQL (DATABASE_URL)' : `PGlite at ${config.dataDir}`;
+    const source =
+      db.kind === 'postgres' ? 'PostgreSQL (DATABASE_URL)' : `PGlite at ${config.dataDir}`;
     console.log(
       `exported ${r.dataset} from ${source}: ${r.events} events in ` +
         `${r.sequences.user + r.sequences.session} sequences (${r.sequences.user} users, ` +

@@ -24,6 +24,11 @@ export interface ModelMeta {
   numAttributes: number;
   heads: { category: boolean; purchase: boolean };
   dynamicLength?: boolean;
+  eventTypes: string[];
+  /** The encoder inputs training saw (models/README.md); absent = all. */
+  observed?: { eventTypes: string[]; timeGaps: boolean };
+  /** `format: "events"` for models trained on the events format (train.py --events / --from-db). */
+  data?: { format?: string };
   scorer: {
     categoryWeight: number;
     markov?: [number, number] | null;

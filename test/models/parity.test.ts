@@ -3,6 +3,7 @@
 import path from 'node:path';
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { datasetOf } from '../../src/db/events.js';
 import {
   CONTRACT,
   type Fixture,
@@ -105,15 +106,27 @@ describe('model directory', () => {
     },
   );
 
-  it('vocab.json holds namespaced ids in model-index order', () => {
+  it('vocab.json holds the gateway\'s ids of the dataset in model-index order', () => {
     const vocab = readJson<{ items: string[]; attributes: string[] }>(
       path.join(MODEL_DIR, meta.files.vocab),
     );
     expect(vocab.items).toHaveLength(meta.numItems);
     expect(vocab.attributes).toHaveLength(meta.numAttributes);
-    expect(vocab.items.every((id) => id.startsWith(`${meta.dataset}:`))).toBe(true);
-    expect(vocab.attributes.every((id) => /^[a-z0-9_]+:a[^:]+$/.test(id))).toBe(true);
+    expect(vocab.items.every((id) => datasetOf(id) === meta.dataset)).toBe(true);
+    // Amazon sequences files: `<dataset>:a<raw id>`; the events format (trained from the
+    // database): the gateway's category ids as they are
+    const attributeId = meta.data?.format === 'events' ? /^\S+$/ : /^[a-z0-9_]+:a[^:]+$/;
+    expect(vocab.attributes.every((id) => attributeId.test(id))).toBe(true);
     expect(new Set(vocab.items).size).toBe(vocab.items.length);
+    expect(new Set(vocab.attributes).size).toBe(vocab.attributes.length);
+  });
+
+  it('observed names only event types of the model\'s eventTypes', () => {
+    const observed = meta.observed ?? { eventTypes: meta.eventTypes.slice(2), timeGaps: true };
+    expect(observed.eventTypes.every((t) => meta.eventTypes.indexOf(t) >= 2)).toBe(true);
+    expect(typeof observed.timeGaps).toBe('boolean');
+    // the sequences format has neither; the events format says what its data had
+    if (meta.data?.format !== 'events') expect(observed).toEqual({ eventTypes: [], timeGaps: false });
   });
 });
 
@@ -217,11 +230,21 @@ describe('scorer Markov term', () => {
   });
 
   it('is never negative and exactly 0 when every count is 0 (retrieval by neighbours ∪ successors stays exact)', async () => {
-    expect(meta.scorer.categoryWeight).toBe(0); // so that scores without the term = inner product
     const file = path.join(MODEL_DIR, meta.files.scorer);
     const emb = inputs.candidate_embeddings as number[][][];
     const u = inputs.user_state as number[][];
-    const dot = emb.map((row, b) => row.map((v) => v.reduce((s, x, d) => s + x * u[b]![d]!, 0)));
+    const probs = inputs.category_probs as number[][];
+    const attrs = inputs.candidate_attrs as number[][][];
+    const w = meta.scorer.categoryWeight;
+    // the scores without the Markov term: inner product + w * log(mean category probability of
+    // the candidate's attributes + 1e-6) (models/README.md)
+    const dot = emb.map((row, b) =>
+      row.map((v, n) => {
+        const own = attrs[b]![n]!.filter((a) => a > 0);
+        const mean = own.reduce((s, a) => s + probs[b]![a]!, 0) / Math.max(own.length, 1);
+        return v.reduce((s, x, d) => s + x * u[b]![d]!, 0) + (w ? w * Math.log(mean + 1e-6) : 0);
+      }),
+    );
     const { outputs } = await runOnnx(file, inputs);
     const scores = outputs.scores!.data as Float32Array;
     const N = dot[0]!.length;
