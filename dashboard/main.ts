@@ -198,7 +198,7 @@ async function liveCounters(): Promise<string[][]> {
   if (!res.ok) return [['(needs an API key with the metrics scope)', String(res.status)]];
   const text = await res.text();
   const keep =
-    /^(foresight_forecasts_total|foresight_forecast_batches_total|foresight_onnx_calls_total|foresight_impressions_total|foresight_feedback_total)\b/;
+    /^(foresight_forecasts_total|foresight_model_forecasts_total|foresight_forecast_batches_total|foresight_onnx_calls_total|foresight_impressions_total|foresight_feedback_total)\b/;
   return text
     .split('\n')
     .filter((l) => keep.test(l))
@@ -208,10 +208,13 @@ async function liveCounters(): Promise<string[][]> {
     });
 }
 
-async function showModel(): Promise<void> {
+/** The model serving `userId`'s dataset (the id's prefix: `beauty:17` → `beauty`). */
+async function showModel(userId: string): Promise<void> {
   const out = document.getElementById('model') as HTMLElement;
+  const at = userId.indexOf(':');
+  const query = at > 0 ? `?dataset=${encodeURIComponent(userId.slice(0, at))}` : '';
   try {
-    const m = (await (await fetch('/dashboard/model.json')).json()) as ModelSummary;
+    const m = (await (await fetch(`/dashboard/model.json${query}`)).json()) as ModelSummary;
     const counters = await liveCounters();
     out.replaceChildren(
       el('h2', {}, `Model ${m.version}`),
@@ -262,10 +265,11 @@ async function main(): Promise<void> {
     e.preventDefault();
     history.replaceState(null, '', `?user=${encodeURIComponent(input.value)}`);
     // the model view after the forecast, so that its counters include it
-    void showShopper(input.value.trim()).then(showModel);
+    const user = input.value.trim();
+    void showShopper(user).then(() => showModel(user));
   });
   if (input.value) await showShopper(input.value);
-  await showModel();
+  await showModel(input.value);
   document.body.dataset.ready = 'true';
 }
 

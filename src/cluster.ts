@@ -10,32 +10,64 @@ import cluster, { type Worker } from 'node:cluster';
 import type { ForecastEngine, ModelCallStats } from './forecast/engine.js';
 import { emptySchedulerStats, type SchedulerStats } from './inference/scheduler.js';
 
+/** One serving model's share of the counters (MODEL_DIRS: one model per dataset). */
+export interface ModelCounters {
+  dataset: string;
+  modelVersion: string;
+  /** Forecasts its engine computed. */
+  forecasts: number;
+  modelCalls: Record<string, ModelCallStats>;
+}
+
 /** The forecast counters /metrics and /debug/inference report. */
 export interface InferenceCounters {
+  /** Summed over the serving engines (one per dataset). */
   forecast: SchedulerStats;
   modelCalls: Record<string, ModelCallStats>;
   encoderRuns: number;
+  /** Per serving model; absent in counters from before MODEL_DIRS. */
+  models?: ModelCounters[];
   /** Gateway processes these counters are the sum of. */
   workers: number;
   /** Their process ids. */
   pids: number[];
 }
 
-/** One engine's counters (one gateway process). */
-export function engineCounters(engine: ForecastEngine): InferenceCounters {
-  return {
+/** The counters of one gateway process: its serving engines' (one per dataset), summed. */
+export function engineCounters(...engines: ForecastEngine[]): InferenceCounters {
+  const each = engines.map((engine): InferenceCounters => ({
     forecast: engine.scheduler.stats,
     modelCalls: engine.modelCalls,
     encoderRuns: engine.model.encoderRuns,
+    models: [
+      {
+        dataset: engine.model.manifest.dataset,
+        modelVersion: engine.model.version,
+        forecasts: engine.scheduler.stats.items,
+        modelCalls: engine.modelCalls,
+      },
+    ],
     workers: 1,
     pids: [process.pid],
-  };
+  }));
+  return { ...sumCounters(each), workers: 1, pids: [process.pid] };
 }
 
-/** The counters of several workers as one: every count summed, batch sizes merged. */
+const addCalls = (into: Record<string, ModelCallStats>, from: Record<string, ModelCallStats>) => {
+  for (const [graph, s] of Object.entries(from)) {
+    const sum = (into[graph] ??= { calls: 0, items: 0, ms: 0 });
+    sum.calls += s.calls;
+    sum.items += s.items;
+    sum.ms += s.ms;
+  }
+};
+
+/** The counters of several workers (or engines) as one: every count summed, batch sizes and
+ * the per-model counters merged. */
 export function sumCounters(list: readonly InferenceCounters[]): InferenceCounters {
   const forecast = emptySchedulerStats();
   const modelCalls: Record<string, ModelCallStats> = {};
+  const models = new Map<string, ModelCounters>();
   let encoderRuns = 0;
   let workers = 0;
   const pids: number[] = [];
@@ -49,17 +81,19 @@ export function sumCounters(list: readonly InferenceCounters[]): InferenceCounte
       const k = Number(size);
       forecast.batchSizes[k] = (forecast.batchSizes[k] ?? 0) + n;
     }
-    for (const [graph, s] of Object.entries(c.modelCalls)) {
-      const sum = (modelCalls[graph] ??= { calls: 0, items: 0, ms: 0 });
-      sum.calls += s.calls;
-      sum.items += s.items;
-      sum.ms += s.ms;
+    addCalls(modelCalls, c.modelCalls);
+    for (const m of c.models ?? []) {
+      const key = JSON.stringify([m.dataset, m.modelVersion]);
+      const sum = models.get(key) ?? { ...m, forecasts: 0, modelCalls: {} };
+      models.set(key, sum);
+      sum.forecasts += m.forecasts;
+      addCalls(sum.modelCalls, m.modelCalls);
     }
     encoderRuns += c.encoderRuns;
     workers += c.workers;
     pids.push(...c.pids);
   }
-  return { forecast, modelCalls, encoderRuns, workers, pids };
+  return { forecast, modelCalls, encoderRuns, models: [...models.values()], workers, pids };
 }
 
 /** IPC messages between the primary and its workers (tagged, so others pass through). */

@@ -6,6 +6,18 @@ import { z } from 'zod';
 const intFrom = (def: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(def);
 
+/** A comma-separated list, entries trimmed, empty ones dropped; unset = empty. */
+const commaList = () =>
+  z
+    .string()
+    .default('')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((p) => p.trim())
+        .filter((p) => p !== ''),
+    );
+
 const schema = z.object({
   PORT: intFrom(4000, 0, 65535),
   GATEWAY_WORKERS: intFrom(1, 1, 64),
@@ -21,19 +33,10 @@ const schema = z.object({
   DATA_DIR: z.string().default('.data/pglite'),
   // Storefront origins allowed to call /graphql from a browser (CORS), comma-separated exact
   // origins such as https://shop.example; empty = same origin only.
-  CORS_ORIGINS: z
-    .string()
-    .default('')
-    .transform((s) =>
-      s
-        .split(',')
-        .map((o) => o.trim())
-        .filter((o) => o !== ''),
-    )
-    .refine((origins) => origins.every(isOrigin), {
-      message:
-        'must list exact origins (scheme://host[:port], no path, no wildcard), comma-separated',
-    }),
+  CORS_ORIGINS: commaList().refine((origins) => origins.every(isOrigin), {
+    message:
+      'must list exact origins (scheme://host[:port], no path, no wildcard), comma-separated',
+  }),
   // API keys (docs/security.md): auto = open on a loopback HOST until a key exists, keys
   // required otherwise; required = always; off = never (loopback HOST only).
   AUTH: z.enum(['auto', 'required', 'off']).default('auto'),
@@ -48,16 +51,10 @@ const schema = z.object({
   MAX_BATCH: intFrom(10, 1, 1000),
   BODY_LIMIT: intFrom(1_048_576, 1024, 100 * 1_048_576),
   // Comma-separated .graphql files or directories: keys without `admin` may run only these.
-  OPERATION_ALLOW_LIST: z
-    .string()
-    .default('')
-    .transform((s) =>
-      s
-        .split(',')
-        .map((p) => p.trim())
-        .filter((p) => p !== ''),
-    ),
+  OPERATION_ALLOW_LIST: commaList(),
   MODEL_DIR: z.string().default('models/beauty'),
+  // One model directory per dataset, comma-separated; unset or empty = MODEL_DIR alone.
+  MODEL_DIRS: commaList(),
   // The purchase-intent model; a directory without intent.json = none (probabilities null).
   INTENT_MODEL_DIR: z.string().default('models/intent'),
   EMBEDDING_DIM: intFrom(64, 1, 16_000),
@@ -101,6 +98,12 @@ export interface Config {
   /** Browser origins allowed by CORS; empty = none beyond the gateway's own. */
   corsOrigins: string[];
   security: SecurityConfig;
+  /**
+   * The model directories, absolute, one per dataset (MODEL_DIRS, else MODEL_DIR alone); the
+   * first dataset's engine also serves the fallbacks of datasets without a model.
+   */
+  modelDirs: string[];
+  /** The first of `modelDirs`. */
   modelDir: string;
   intentModelDir: string;
   /** Dimension of items.embedding: the model's `dim` (models/<name>/model.json). */
@@ -199,6 +202,19 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     );
   }
   const abs = (p: string) => path.resolve(cwd, p);
+  if (e.MODEL_DIRS.length > 0 && env.MODEL_DIR !== undefined && env.MODEL_DIR !== '') {
+    throw new ConfigError(
+      'invalid configuration:\n  MODEL_DIR, MODEL_DIRS: set one of them (MODEL_DIR is the ' +
+        'one-model shorthand of MODEL_DIRS)',
+    );
+  }
+  const modelDirs = (e.MODEL_DIRS.length > 0 ? e.MODEL_DIRS : [e.MODEL_DIR]).map(abs);
+  const repeated = modelDirs.find((d, i) => modelDirs.indexOf(d) !== i);
+  if (repeated !== undefined) {
+    throw new ConfigError(
+      `invalid configuration:\n  MODEL_DIRS: ${repeated} is listed twice (one directory per dataset)`,
+    );
+  }
   return {
     port: e.PORT,
     workers: e.GATEWAY_WORKERS,
@@ -218,7 +234,8 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
       bodyLimit: e.BODY_LIMIT,
       allowList: e.OPERATION_ALLOW_LIST.map(abs),
     },
-    modelDir: abs(e.MODEL_DIR),
+    modelDirs,
+    modelDir: modelDirs[0] as string,
     intentModelDir: abs(e.INTENT_MODEL_DIR),
     embeddingDim: e.EMBEDDING_DIM,
     autoImport: e.AUTO_IMPORT === 'true',

@@ -4,8 +4,8 @@ import type { Db, Queryable } from './db/client.js';
 import type { ForecastLoader } from './loaders/forecast.js';
 import type { TrendCache } from './evolution/trends.js';
 import type { Loaders } from './loaders/index.js';
+import type { ModelRegistry, RegistryLease } from './forecast/registry.js';
 import type { ModelRollouts } from './rollout/rollouts.js';
-import type { EngineLease, EngineSlot } from './rollout/slot.js';
 import type { Principal } from './security/guard.js';
 import type { KeyStore } from './security/keys.js';
 
@@ -21,16 +21,19 @@ export interface Context {
   trends: TrendCache;
   /** Batches this request's interest forecasts; absent when no model/engine is configured. */
   forecasts?: ForecastLoader;
-  /** `ForecastFilter.excludeSeen` when a request omits it: the model's `scorer.excludeHistory`. */
-  excludeSeenDefault?: boolean;
+  /**
+   * `ForecastFilter.excludeSeen` when a request omits it, for a subject of `dataset`: its
+   * model's `scorer.excludeHistory` (false for a dataset without a model).
+   */
+  excludeSeenDefault?: (dataset: string | null) => boolean;
   /** Writes retrieval embeddings for changed items, inside `q`'s transaction (absent without a model). */
   embedItems?: (q: Queryable, ids: readonly string[]) => Promise<void>;
-  /** The serving model and its run-time rollout (src/rollout/); absent without a model. */
+  /** The serving models (one per dataset) and their run-time rollout (src/rollout/); absent without a model. */
   models?: {
-    slot: EngineSlot;
+    registry: ModelRegistry;
     /** Absent when this server cannot switch models (built over a fixed engine). */
     rollouts?: ModelRollouts;
-    /** This request's hold on the serving engine, released once the response is sent. */
-    lease: EngineLease;
+    /** This request's hold on the serving engines, released once the response is sent. */
+    lease: RegistryLease;
   };
 }

@@ -68,12 +68,13 @@ async function loadAssets(): Promise<{ js: string; html: string; css: string }> 
 
 /**
  * Registers /dashboard, /dashboard/app.js, /dashboard/style.css and /dashboard/model.json;
- * `model` names the serving model's dataset and version (null without a model), asked at
- * every request: a rollout switches it (src/rollout/).
+ * `model` names the serving model's dataset and version (null without a model) for a dataset
+ * (`/dashboard/model.json?dataset=…`; without one, the gateway's first), asked at every
+ * request: a rollout switches it (src/rollout/).
  */
 export async function registerDashboard(
   app: FastifyInstance,
-  model: () => { dataset: string; version: string; metricsFile: string } | null,
+  model: (dataset?: string) => { dataset: string; version: string; metricsFile: string } | null,
 ): Promise<void> {
   const { js, html, css } = await (assets ??= loadAssets());
   const none = {
@@ -81,15 +82,25 @@ export async function registerDashboard(
     protocol: 'no model: forecasts are unavailable',
     rows: [],
   };
-  let cached: { version: string; summary: ReturnType<typeof modelSummary> } | null = null;
-  const summary = () => {
-    const m = model();
-    if (!m) return none;
-    if (cached?.version !== m.version) {
-      const key = `${m.dataset}-history-excluded`;
-      cached = { version: m.version, summary: modelSummary(m.metricsFile, key, m.version) };
+  const cached = new Map<string, ReturnType<typeof modelSummary>>();
+  const summary = (dataset?: string) => {
+    const m = model(dataset);
+    if (!m && dataset !== undefined && model()) {
+      return {
+        version: 'none for this dataset',
+        protocol: `no model serves dataset ${dataset}: its forecasts come from the popularity fallbacks`,
+        rows: [],
+      };
     }
-    return cached.summary;
+    if (!m) return none;
+    let found = cached.get(m.version);
+    if (!found) {
+      const key = `${m.dataset}-history-excluded`;
+      found = modelSummary(m.metricsFile, key, m.version);
+      // Versions served in this process: a handful (one per dataset, rollouts).
+      cached.set(m.version, found);
+    }
+    return found;
   };
   await summary(); // a broken metrics file fails the start, as before
   app.get('/dashboard', async (_req, reply) =>
@@ -101,5 +112,7 @@ export async function registerDashboard(
   app.get('/dashboard/style.css', async (_req, reply) =>
     reply.type('text/css; charset=utf-8').header('cache-control', 'no-cache').send(css),
   );
-  app.get('/dashboard/model.json', async () => summary());
+  app.get<{ Querystring: { dataset?: string } }>('/dashboard/model.json', async (req) =>
+    summary(typeof req.query.dataset === 'string' ? req.query.dataset : undefined),
+  );
 }

@@ -1,7 +1,7 @@
 // Entry point: configuration → database → migrations → (sample import into an empty
-// database) → model and item embeddings → HTTP server. With GATEWAY_WORKERS > 1 the primary
-// process does everything up to the embeddings once, then forks that many workers, each a
-// whole gateway on the same port (src/cluster.ts).
+// database) → models (one per dataset) and their item embeddings → HTTP server. With
+// GATEWAY_WORKERS > 1 the primary process does everything up to the embeddings once, then
+// forks that many workers, each a whole gateway on the same port (src/cluster.ts).
 import cluster from 'node:cluster';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -13,12 +13,17 @@ import { migrate } from './db/migrate.js';
 import { importSampleIfEmpty } from './import/sample.js';
 import { createProgress } from './import/progress.js';
 import { ForecastEngine } from './forecast/engine.js';
-import { Model } from './inference/model.js';
+import { ModelRegistry } from './forecast/registry.js';
+import { Model, readManifest } from './inference/model.js';
 import { IntentModel } from './intent/model.js';
 import { retrievalSettings } from './retrieval/candidates.js';
-import { embeddingColumnDim, syncItemEmbeddings } from './retrieval/embeddings.js';
+import {
+  mismatchedEmbeddingColumns,
+  slotHolding,
+  syncItemEmbeddings,
+} from './retrieval/embeddings.js';
+import type { EmbeddingSlot } from './retrieval/slots.js';
 import { ModelRollouts } from './rollout/rollouts.js';
-import { EngineSlot } from './rollout/slot.js';
 import { buildServer } from './server.js';
 import { gracefulShutdown, type Readiness } from './shutdown.js';
 
@@ -29,38 +34,79 @@ function openModel(dir: string, config: Config): Promise<Model> {
   });
 }
 
-/** Loads the model and writes its item embeddings where they are missing or stale; null when
- * MODEL_DIR holds no model yet (forecasts then answer UNAVAILABLE), so that the data API still
- * starts on a bare checkout. */
-async function loadModel(db: Db, config: Config): Promise<Model | null> {
-  if (!existsSync(path.join(config.modelDir, 'model.json'))) {
-    console.error(
-      `no model in ${config.modelDir} (model.json missing): serving data without interestForecast`,
-    );
-    return null;
+/** A model loaded at start-up and the embedding slot its item vectors are in. */
+interface LoadedModel {
+  model: Model;
+  directory: string;
+  slot: EmbeddingSlot;
+}
+
+/**
+ * The model directories that hold a model, each with its dataset; a directory without
+ * model.json is skipped with a line (so that the data API still starts on a bare checkout, and
+ * a directory whose model is still being trained joins at the next start). Two models of one
+ * dataset are refused.
+ */
+async function modelDirectories(config: Config): Promise<{ dir: string; dataset: string }[]> {
+  const found: { dir: string; dataset: string }[] = [];
+  for (const dir of config.modelDirs) {
+    if (!existsSync(path.join(dir, 'model.json'))) {
+      console.error(`no model in ${dir} (model.json missing): its dataset is served by fallbacks`);
+      continue;
+    }
+    const { dataset } = await readManifest(dir);
+    const twin = found.find((f) => f.dataset === dataset);
+    if (twin) {
+      throw new ConfigError(
+        `invalid configuration:\n  MODEL_DIRS: ${twin.dir} and ${dir} are both models of dataset ` +
+          `${dataset}: list one model directory per dataset (roll a new one out with rolloutModel)`,
+      );
+    }
+    found.push({ dir, dataset });
   }
-  const model = await openModel(config.modelDir, config);
-  console.error(
-    `model ${model.version} on ONNX Runtime ${model.provider.toUpperCase()}` +
-      (model.providerNote ? ` (${model.providerNote})` : ''),
-  );
-  // The vector column's dimension was fixed by the first migration (EMBEDDING_DIM).
-  const columnDim = await embeddingColumnDim(db);
-  if (columnDim !== model.manifest.dim) {
-    await model.release();
-    throw new ConfigError(
-      `model ${model.version} has ${model.manifest.dim}-dimensional embeddings but ` +
-        `items.embedding is vector(${columnDim}): use a model of that dimension, or a new ` +
-        `database created with EMBEDDING_DIM=${model.manifest.dim}`,
-    );
+  return found;
+}
+
+/**
+ * Loads the models of MODEL_DIRS and writes each one's item embeddings where they are missing
+ * or stale, for its own dataset's items, in the slot that already holds its version (else slot
+ * a): a restart after a rollout finds them where the rollout wrote them. Empty when no
+ * directory holds a model (forecasts then answer UNAVAILABLE).
+ */
+async function loadModels(db: Db, config: Config): Promise<LoadedModel[]> {
+  const loaded: LoadedModel[] = [];
+  try {
+    for (const { dir } of await modelDirectories(config)) {
+      const model = await openModel(dir, config);
+      console.error(
+        `model ${model.version} (${model.manifest.dataset}) on ONNX Runtime ${model.provider.toUpperCase()}` +
+          (model.providerNote ? ` (${model.providerNote})` : ''),
+      );
+      // Both slots' columns were created with EMBEDDING_DIM (migrations 001, 016).
+      const wrong = await mismatchedEmbeddingColumns(db, model.manifest.dim);
+      if (wrong.length > 0) {
+        await model.release();
+        throw new ConfigError(
+          `model ${model.version} has ${model.manifest.dim}-dimensional embeddings but ` +
+            wrong.map((c) => `items.${c.column} is vector(${c.dim})`).join(', ') +
+            `: use a model of that dimension, or a new database created with EMBEDDING_DIM=${model.manifest.dim}`,
+        );
+      }
+      const slot = await slotHolding(db, model);
+      loaded.push({ model, directory: dir, slot });
+      const synced = await syncItemEmbeddings(db, model, { slot });
+      if (synced.total > 0) {
+        console.error(
+          `${model.manifest.dataset} item embeddings written (${slot === 'a' ? 'embedding' : 'embedding_b'}): ` +
+            `${synced.learned} learned, ${synced.content} from the content tower`,
+        );
+      }
+    }
+  } catch (err) {
+    await Promise.all(loaded.map((l) => l.model.release()));
+    throw err;
   }
-  const synced = await syncItemEmbeddings(db, model);
-  if (synced.total > 0) {
-    console.error(
-      `item embeddings written: ${synced.learned} learned, ${synced.content} from the content tower`,
-    );
-  }
-  return model;
+  return loaded;
 }
 
 /** The purchase-intent model, or null (and a line saying so) when its directory has none. */
@@ -75,37 +121,48 @@ async function loadIntentModel(config: Config): Promise<IntentModel | null> {
 }
 
 /**
- * The model (loadModel), the engine slot serving it and the run-time rollouts that switch it
- * (src/rollout/); null without a model.
+ * The models (loadModels), the registry serving them (one per dataset) and the run-time
+ * rollouts that switch them (src/rollout/); null without any model.
  */
 async function startForecasting(
   db: Db,
   config: Config,
-): Promise<{ slot: EngineSlot; rollouts: ModelRollouts; close: () => Promise<void> } | null> {
-  const model = await loadModel(db, config);
-  if (!model) return null;
+): Promise<{
+  registry: ModelRegistry;
+  rollouts: ModelRollouts;
+  close: () => Promise<void>;
+} | null> {
+  const loaded = await loadModels(db, config);
+  if (loaded.length === 0) return null;
   const intent = await loadIntentModel(config);
-  const createEngine = (m: Model) =>
-    new ForecastEngine(db, m, { inference: config.inference, retrieval: config.retrieval, intent });
-  const slot = new EngineSlot({
-    engine: createEngine(model),
-    directory: config.modelDir,
-    loadedAt: new Date(),
-  });
+  const createEngine = (m: Model, embeddingSlot: EmbeddingSlot) =>
+    new ForecastEngine(db, m, {
+      inference: config.inference,
+      retrieval: config.retrieval,
+      intent,
+      embeddingSlot,
+    });
+  const registry = new ModelRegistry(
+    loaded.map(({ model, directory, slot }) => ({
+      engine: createEngine(model, slot),
+      directory,
+      loadedAt: new Date(),
+    })),
+  );
   const rollouts = new ModelRollouts({
     db,
-    slot,
+    registry,
     createEngine,
     load: (dir) => openModel(dir, config),
     workers: config.workers,
   });
   return {
-    slot,
+    registry,
     rollouts,
     close: async () => {
-      for (const serving of [slot.current, slot.previous]) {
-        serving?.engine.close();
-        await serving?.engine.model.release();
+      for (const serving of registry.loaded()) {
+        serving.engine.close();
+        await serving.engine.model.release();
       }
       await intent?.release();
     },
@@ -134,7 +191,7 @@ async function openPrepared(config: Config): Promise<Db> {
 async function primary(config: Config): Promise<void> {
   const db = await openPrepared(config);
   try {
-    await (await loadModel(db, config))?.release();
+    await Promise.all((await loadModels(db, config)).map((l) => l.model.release()));
   } finally {
     await db.close();
   }
@@ -153,9 +210,11 @@ async function main(): Promise<void> {
     db,
     readiness,
     ...(forecasting && {
-      slot: forecasting.slot,
+      registry: forecasting.registry,
       rollouts: forecasting.rollouts,
-      counters: clusterCounters(() => engineCounters(forecasting.slot.current.engine)),
+      counters: clusterCounters(() =>
+        engineCounters(...forecasting.registry.serving().map((s) => s.engine)),
+      ),
     }),
   });
   // Once only: a cluster worker gets both the terminal's SIGINT and the primary's SIGTERM.

@@ -16,10 +16,21 @@ function metric(
   for (const [labels, v] of samples) lines.push(`${name}${labels} ${v}`);
 }
 
-/** The counters of every gateway worker (summed in a cluster) and what the gateway runs. */
+/** One serving model, as foresight_info names it. */
+export interface ServingInfo {
+  dataset: string;
+  modelVersion: string;
+  provider: string;
+}
+
+/**
+ * The counters of every gateway worker (summed in a cluster) and what the gateway runs: one
+ * serving model per dataset (MODEL_DIRS). The forecast and ONNX families are totals over the
+ * models; foresight_model_* break them down by dataset and model version.
+ */
 export function renderMetrics(
   counters: InferenceCounters,
-  info: { modelVersion: string; provider: string; storage: string },
+  info: { models: readonly ServingInfo[]; storage: string },
   outcomes: readonly OutcomeRow[] = [],
 ): string {
   const { forecast: batches, modelCalls, encoderRuns } = counters;
@@ -28,13 +39,11 @@ export function renderMetrics(
     lines,
     'foresight_info',
     'gauge',
-    'Model version, execution provider and storage back-end in use.',
-    [
-      [
-        `{model_version="${info.modelVersion}",execution_provider="${info.provider}",storage="${info.storage}"}`,
-        1,
-      ],
-    ],
+    'Serving model (one per dataset), its execution provider and the storage back-end in use.',
+    info.models.map((m): [string, number] => [
+      `{model_version="${m.modelVersion}",dataset="${m.dataset}",execution_provider="${m.provider}",storage="${info.storage}"}`,
+      1,
+    ]),
   );
   metric(
     lines,
@@ -97,6 +106,28 @@ export function renderMetrics(
     'counter',
     'Time spent in ONNX Runtime calls.',
     calls.map(([m, s]) => [`{model="${m}"}`, Number((s.ms / 1000).toFixed(6))]),
+  );
+  const perModel = counters.models ?? [];
+  const model = (m: { dataset: string; modelVersion: string }, extra = '') =>
+    `{dataset="${m.dataset}",model_version="${m.modelVersion}"${extra}}`;
+  metric(
+    lines,
+    'foresight_model_forecasts_total',
+    'counter',
+    "Forecasts computed by each dataset's serving engine (since it was loaded).",
+    perModel.map((m) => [model(m), m.forecasts]),
+  );
+  metric(
+    lines,
+    'foresight_model_onnx_calls_total',
+    'counter',
+    'Model calls per serving model and graph.',
+    perModel.flatMap((m) =>
+      Object.entries(m.modelCalls).map(([g, s]): [string, number] => [
+        model(m, `,model="${g}"`),
+        s.calls,
+      ]),
+    ),
   );
   const label = (o: OutcomeRow, extra = '') =>
     `{model_version="${o.modelVersion}",policy="${o.policy}"${extra}}`;

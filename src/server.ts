@@ -14,6 +14,7 @@ import type { Context } from './context.js';
 import { isConnectionError, type Db, type Queryable } from './db/client.js';
 import type { Resolvers } from './generated/graphql.js';
 import type { ForecastEngine } from './forecast/engine.js';
+import { ModelRegistry } from './forecast/registry.js';
 import { createForecastLoader } from './loaders/forecast.js';
 import { registerDashboard } from './dashboard.js';
 import { EXAMPLES_FILE, registerExplorer } from './explorer.js';
@@ -26,7 +27,6 @@ import { TrendCache } from './evolution/trends.js';
 import { resolvers as defaultResolvers } from './resolvers/index.js';
 import { CLIENT_CODES, ErrorCode } from './resolvers/errors.js';
 import type { ModelRollouts } from './rollout/rollouts.js';
-import { EngineSlot } from './rollout/slot.js';
 import { installGuard, sendCodedError } from './security/guard.js';
 import { KnownOperationTypesRule } from './security/limits.js';
 import { checkScopeMap } from './security/scopes.js';
@@ -48,10 +48,13 @@ export interface ServerDeps {
   config: Config;
   db: Db;
   resolvers?: Resolvers;
-  /** Serves interestForecast (and /metrics, /debug/inference) when given: a fixed engine. */
+  /** Serves interestForecast (and /metrics, /debug/inference) when given: one fixed engine. */
   engine?: ForecastEngine;
-  /** The switchable engine instead (src/rollout/slot.ts); `rollouts` switch it at run time. */
-  slot?: EngineSlot;
+  /**
+   * The models instead, one per dataset, each switchable (src/forecast/registry.ts); `rollouts`
+   * switch them at run time.
+   */
+  registry?: ModelRegistry;
   rollouts?: ModelRollouts;
   /**
    * The counters /metrics and /debug/inference report: by default the engine's own; in a
@@ -86,9 +89,9 @@ const noStore: ApolloServerPlugin<Context> = {
 
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const { config, db, engine } = deps;
-  const slot =
-    deps.slot ??
-    (engine && new EngineSlot({ engine, directory: config.modelDir, loadedAt: new Date() }));
+  const registry =
+    deps.registry ??
+    (engine && new ModelRegistry([{ engine, directory: config.modelDir, loadedAt: new Date() }]));
   const app = Fastify({
     logger: deps.logger ?? { level: config.logLevel },
     bodyLimit: config.security.bodyLimit,
@@ -184,8 +187,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   }
   await app.register(fastifyApollo(apollo), {
     context: async (request, reply): Promise<Context> => {
-      // The engine serving when the request starts serves all of it (src/rollout/slot.ts).
-      const lease = await slot?.acquireFor(reply.raw);
+      // The engines serving when the request starts serve all of it (src/rollout/slot.ts).
+      const lease = registry?.acquireFor(reply.raw);
       const base: Context = {
         config,
         db,
@@ -193,12 +196,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         ...(request.principal && { principal: request.principal }),
         loaders: createLoaders(db, lookups),
         trends,
-        ...(slot &&
+        ...(registry &&
           lease && {
             forecasts: createForecastLoader(lease),
-            excludeSeenDefault: lease.engine.model.manifest.scorer?.excludeHistory ?? false,
+            excludeSeenDefault: (dataset: string | null) => lease.excludeSeenDefault(dataset),
             embedItems: (q: Queryable, ids: readonly string[]) => lease.embedItems(q, ids),
-            models: { slot, lease, ...(deps.rollouts && { rollouts: deps.rollouts }) },
+            models: { registry, lease, ...(deps.rollouts && { rollouts: deps.rollouts }) },
           }),
       };
       return deps.extendContext ? { ...base, ...deps.extendContext(base) } : base;
@@ -206,8 +209,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
   registerExplorer(app, EXAMPLES_FILE);
-  await registerDashboard(app, () => {
-    const serving = slot?.current;
+  // The dashboard's model view: the dataset asked for, else the first served.
+  await registerDashboard(app, (dataset) => {
+    const name = dataset ?? registry?.datasets[0];
+    const serving = name === undefined ? undefined : registry?.slotOf(name)?.current;
     if (!serving) return null;
     return {
       dataset: serving.engine.model.manifest.dataset,
@@ -215,8 +220,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       metricsFile: path.join(path.dirname(serving.directory), 'metrics.json'),
     };
   });
-  if (slot) {
-    const counters = deps.counters ?? (() => Promise.resolve(engineCounters(slot.current.engine)));
+  if (registry) {
+    const serving = () => registry.serving().map((s) => s.engine);
+    const counters = deps.counters ?? (() => Promise.resolve(engineCounters(...serving())));
     // A cluster worker collects every worker's counters; when one does not answer, the
     // endpoints say so (503) rather than report part of the cluster as the whole.
     const collected = async (reply: FastifyReply): Promise<InferenceCounters | null> => {
@@ -234,18 +240,14 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       const c = await collected(reply);
       if (!c) return reply;
       const served = await outcomes.get('all', () => forecastOutcomes(db, null, null));
-      const { model } = slot.current.engine;
-      return reply.type('text/plain; version=0.0.4').send(
-        renderMetrics(
-          c,
-          {
-            modelVersion: model.version,
-            provider: model.provider,
-            storage: db.kind,
-          },
-          served,
-        ),
-      );
+      const models = serving().map(({ model }) => ({
+        dataset: model.manifest.dataset,
+        modelVersion: model.version,
+        provider: model.provider,
+      }));
+      return reply
+        .type('text/plain; version=0.0.4')
+        .send(renderMetrics(c, { models, storage: db.kind }, served));
     });
     // Raw counters (exact batch-size distribution) for benchmarks and debugging.
     app.get('/debug/inference', async (_req, reply) => (await collected(reply)) ?? reply);

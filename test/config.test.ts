@@ -1,6 +1,7 @@
 // Configuration knobs whose default is not a plain number: RETRIEVAL_COOCCURRENCE_NEIGHBORS
-// (unset = every stored co-occurrence neighbour, what keeps retrieval exact) and
-// RETRIEVAL_PARALLEL (unset = 2, or 1 with several gateway workers).
+// (unset = every stored co-occurrence neighbour, what keeps retrieval exact),
+// RETRIEVAL_PARALLEL (unset = 2, or 1 with several gateway workers) and MODEL_DIRS (unset =
+// MODEL_DIR alone).
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 
@@ -44,5 +45,37 @@ describe('RETRIEVAL_PARALLEL', () => {
       loadConfig({ ...pg, GATEWAY_WORKERS: '2', RETRIEVAL_PARALLEL: '2' }).retrieval.parallel,
     ).toBe(2);
     expect(() => loadConfig({ RETRIEVAL_PARALLEL: '0' })).toThrow(/RETRIEVAL_PARALLEL/);
+  });
+});
+
+describe('MODEL_DIRS', () => {
+  const cwd = '/srv/foresight';
+  it('defaults to MODEL_DIR alone, resolved against the working directory', () => {
+    expect(loadConfig({}, cwd).modelDirs).toEqual(['/srv/foresight/models/beauty']);
+    expect(loadConfig({ MODEL_DIR: 'models/x' }, cwd)).toMatchObject({
+      modelDirs: ['/srv/foresight/models/x'],
+      modelDir: '/srv/foresight/models/x',
+    });
+  });
+
+  it('lists one directory per dataset, in order, spaces and empty entries ignored', () => {
+    const config = loadConfig({ MODEL_DIRS: ' models/beauty, models/diginetica ,' }, cwd);
+    expect(config.modelDirs).toEqual([
+      '/srv/foresight/models/beauty',
+      '/srv/foresight/models/diginetica',
+    ]);
+    expect(config.modelDir).toBe('/srv/foresight/models/beauty');
+  });
+
+  it('refuses MODEL_DIR beside it, and a directory listed twice', () => {
+    expect(() => loadConfig({ MODEL_DIR: 'models/beauty', MODEL_DIRS: 'models/x' })).toThrow(
+      /MODEL_DIR, MODEL_DIRS: set one of them/,
+    );
+    expect(() => loadConfig({ MODEL_DIRS: 'models/beauty,./models/beauty' }, cwd)).toThrow(
+      ConfigError,
+    );
+    expect(() => loadConfig({ MODEL_DIRS: 'models/beauty,./models/beauty' }, cwd)).toThrow(
+      '/srv/foresight/models/beauty is listed twice',
+    );
   });
 });

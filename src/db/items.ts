@@ -14,13 +14,18 @@ export interface ItemRow {
   attributes: Record<string, unknown>;
   createdAt: Date;
   updatedAt: Date;
+  /** Embedding slot a (items.embedding); Item.embeddingSource reads the serving model's slot. */
   embeddingSource: 'model' | 'content' | null;
   embeddingModelVersion: string | null;
+  /** Embedding slot b (items.embedding_b, migration 016). */
+  embeddingBSource: 'model' | 'content' | null;
+  embeddingBModelVersion: string | null;
 }
 
 export const ITEM_COLUMNS = `id, dataset, title, description, brand, price::float8 AS price,
   in_stock AS "inStock", attributes, created_at AS "createdAt", updated_at AS "updatedAt",
-  embedding_source AS "embeddingSource", embedding_model_version AS "embeddingModelVersion"`;
+  embedding_source AS "embeddingSource", embedding_model_version AS "embeddingModelVersion",
+  embedding_b_source AS "embeddingBSource", embedding_b_model_version AS "embeddingBModelVersion"`;
 
 /** SQL for the category ids of item `alias` as an array, in the source's order. */
 export const itemCategoryIdsSql = (alias: string) =>
@@ -90,8 +95,11 @@ export type ItemUpsert = Pick<
   'id' | 'dataset' | 'title' | 'description' | 'brand' | 'price' | 'inStock' | 'attributes'
 > & { categoryIds: string[] };
 
-/** Inserts or replaces an item and its categories. Content changed → its embedding is cleared
- * so that the content tower re-embeds it. Returns the stored row. */
+/** Inserts or replaces an item and its categories. Content changed → its content embeddings
+ * are cleared in both embedding slots (retrieval/slots.ts), so that each model's content tower
+ * re-embeds it (the serving model's at once, in the caller's transaction; the other slot's
+ * model when it is synced: a rollback, a restart); a learned embedding does not depend on the
+ * content and is kept. Returns the stored row. */
 export async function upsertItem(q: Queryable, item: ItemUpsert): Promise<ItemRow> {
   const { rows } = await q.query<ItemRow>(
     `INSERT INTO items AS i (id, dataset, title, description, brand, price, in_stock, attributes)
@@ -102,7 +110,10 @@ export async function upsertItem(q: Queryable, item: ItemUpsert): Promise<ItemRo
        updated_at = now(),
        embedding = CASE WHEN i.embedding_source = 'model' THEN i.embedding END,
        embedding_source = CASE WHEN i.embedding_source = 'model' THEN i.embedding_source END,
-       embedding_model_version = CASE WHEN i.embedding_source = 'model' THEN i.embedding_model_version END
+       embedding_model_version = CASE WHEN i.embedding_source = 'model' THEN i.embedding_model_version END,
+       embedding_b = CASE WHEN i.embedding_b_source = 'model' THEN i.embedding_b END,
+       embedding_b_source = CASE WHEN i.embedding_b_source = 'model' THEN i.embedding_b_source END,
+       embedding_b_model_version = CASE WHEN i.embedding_b_source = 'model' THEN i.embedding_b_model_version END
      RETURNING ${ITEM_COLUMNS}`,
     [
       item.id,

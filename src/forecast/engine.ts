@@ -5,6 +5,7 @@
 // call and a constant number of SQL statements.
 import { randomUUID } from 'node:crypto';
 import type { Db, Queryable } from '../db/client.js';
+import { datasetOf } from '../db/events.js';
 import {
   insertForecasts,
   subjectHistories,
@@ -23,6 +24,7 @@ import {
   type RetrievedItem,
 } from '../retrieval/candidates.js';
 import { writeItemEmbeddings } from '../retrieval/embeddings.js';
+import type { EmbeddingSlot } from '../retrieval/slots.js';
 import { prunesLiftable, reachable } from '../retrieval/reachable.js';
 import {
   rankingSources,
@@ -177,6 +179,25 @@ export interface EngineOptions {
   };
   /** The session-level purchase-intent model (models/intent); null or absent = none. */
   intent?: IntentModel | null;
+  /** The item-embedding columns the model's vectors are in (retrieval/slots.ts; default a). */
+  embeddingSlot?: EmbeddingSlot;
+}
+
+/**
+ * The dataset of a forecast's subject, from its ids alone (they are namespaced `dataset:raw`,
+ * db/events.ts datasetOf): the user's or the session's; for an anonymous visitor the context
+ * item's (the newest event), else the newest event's item's, else the context category's; null
+ * when nothing names one (the engine then takes its model's dataset).
+ */
+export function subjectDataset(
+  subject: ForecastSubject,
+  context: ForecastContext | null,
+): string | null {
+  if (subject.kind === 'user') return datasetOf(subject.userId);
+  if (subject.kind === 'session') return datasetOf(subject.sessionId);
+  const newest = [...subject.events].reverse().find((e) => e.itemId !== null)?.itemId;
+  const id = context?.itemId ?? newest ?? context?.categoryId;
+  return id == null ? null : datasetOf(id);
 }
 
 /**
@@ -193,6 +214,8 @@ export class ForecastEngine {
     scorer: { calls: 0, items: 0, ms: 0 },
   };
   readonly popularity: PopularityRanking;
+  /** Where the model's item vectors are (retrieval/slots.ts). */
+  readonly embeddingSlot: EmbeddingSlot;
 
   constructor(
     private readonly db: Db,
@@ -201,6 +224,7 @@ export class ForecastEngine {
   ) {
     this.scheduler = new InferenceScheduler((batch) => this.run(batch), options.inference);
     this.popularity = new PopularityRanking(db);
+    this.embeddingSlot = options.embeddingSlot ?? 'a';
   }
 
   /**
@@ -219,7 +243,7 @@ export class ForecastEngine {
   async embedItems(q: Queryable, ids: readonly string[]): Promise<void> {
     const prefix = `${this.model.manifest.dataset}:`;
     const mine = ids.filter((id) => id.startsWith(prefix));
-    if (mine.length > 0) await writeItemEmbeddings(q, this.model, mine);
+    if (mine.length > 0) await writeItemEmbeddings(q, this.model, mine, this.embeddingSlot);
   }
 
   private async timed<T>(
@@ -309,6 +333,7 @@ export class ForecastEngine {
         : depth(r.request),
       efSearch: this.options.retrieval.efSearch,
       known: this.model,
+      slot: this.embeddingSlot,
     };
   }
 
@@ -395,7 +420,7 @@ export class ForecastEngine {
       }
       return {
         request,
-        dataset: this.model.manifest.dataset,
+        dataset: subjectDataset(s, ctx) ?? this.model.manifest.dataset,
         rows: null,
         events: withContext(s.events),
         userId: null,
@@ -643,12 +668,16 @@ export class ForecastEngine {
               : null,
           };
         });
+        // A subject of a dataset without a model of its own (src/forecast/registry.ts).
+        const unserved = coldStart && r.dataset !== this.model.manifest.dataset;
         return {
           id: randomUUID(),
           modelVersion: POPULARITY_VERSION,
           mode: 'POPULARITY' as const,
           strategy: ranked.strategy,
-          strategyDetail: ranked.detail,
+          strategyDetail: unserved
+            ? `${ranked.detail}; no model serves dataset ${r.dataset}`
+            : ranked.detail,
           policy: slate.log,
           generatedAt: new Date(),
           basedOnEvents: 0,

@@ -192,6 +192,20 @@ export type CreatedApiKey = {
   token: Scalars['String']['output'];
 };
 
+/** The models of one dataset. */
+export type DatasetModels = {
+  __typename?: 'DatasetModels';
+  /** The dataset (the id prefix of its users, sessions and items). */
+  dataset: Scalars['String']['output'];
+  /**
+   * The model it served before its last switch (what `rollbackModel(dataset:)` returns to); null
+   * before its first switch.
+   */
+  previous?: Maybe<ServedModel>;
+  /** The model its forecasts come from now. */
+  serving: ServedModel;
+};
+
 /**
  * Diversity re-ranking, applied after scoring and before exploration. With exploration, the cap
  * holds for the greedy slots; an explored slot may exceed it.
@@ -776,7 +790,7 @@ export type ModelCheck = {
   passed: Scalars['Boolean']['output'];
 };
 
-/** One switch of the serving model. */
+/** One switch of a dataset's serving model. */
 export type ModelRollout = {
   __typename?: 'ModelRollout';
   /**
@@ -784,23 +798,35 @@ export type ModelRollout = {
    * the error's `extensions.checks`); empty for a rollback.
    */
   checks: Array<ModelCheck>;
+  /** The dataset whose model switched. */
+  dataset: Scalars['String']['output'];
   /** Absolute path of the directory of the model switched to. */
   directory: Scalars['String']['output'];
-  /** Item embeddings rewritten for the new model (every item of its dataset). */
+  /**
+   * Item embeddings written for the new model: the items of its dataset whose vector in its slot
+   * was not its own (all of them for a new model; those changed since for a rollback).
+   */
   embeddingsWritten: Scalars['Int']['output'];
-  /** Version served before the switch. */
+  /** Version served before the switch (`popularity-baseline` when the dataset had no model). */
   from: Scalars['String']['output'];
   /** Rollout or rollback. */
   kind: ModelRolloutKind;
   /**
-   * How long new requests waited, in milliseconds: finishing the requests in flight, rewriting
-   * the item embeddings, swapping.
+   * How long new requests were held, in milliseconds: the in-memory switch alone (the embeddings
+   * are written before it, while the old model serves; requests in flight finish on the old
+   * model).
    */
   pauseMs: Scalars['Float']['output'];
   /** When the new model started serving. */
   switchedAt: Scalars['DateTime']['output'];
   /** Version served since. */
   to: Scalars['String']['output'];
+  /**
+   * How long writing the new model's item embeddings took, in milliseconds, while the old model
+   * went on serving (on PostgreSQL including the vacuum of the rewritten rows; PGlite leaves it to
+   * the next start-up, docs/rollout.md).
+   */
+  writeMs: Scalars['Float']['output'];
 };
 
 /** Whether a switch brought in a new model or went back to the previous one. */
@@ -810,12 +836,18 @@ export type ModelRolloutKind =
   /** `rolloutModel`: a newly loaded, validated model. */
   | 'ROLLOUT';
 
-/** The serving model and what happened to it in this gateway process. */
+/** The serving models and what happened to them in this gateway process. */
 export type ModelStatus = {
   __typename?: 'ModelStatus';
   /**
-   * The model served before the last switch, kept loaded so that `rollbackModel` is quick; null
-   * before the first switch.
+   * Every dataset with a model, in the order of MODEL_DIRS (datasets that got their first model
+   * by `rolloutModel` after them): its serving model and the one a rollback would return to.
+   * Subjects of other datasets are served by the popularity fallbacks (`ForecastStrategy`).
+   */
+  datasets: Array<DatasetModels>;
+  /**
+   * The model the first served dataset had before its last switch, kept loaded so that
+   * `rollbackModel` is quick; null before the first switch.
    */
   previous?: Maybe<ServedModel>;
   /** The directory a rollout (or rollback) in progress switches to; null when none runs. */
@@ -823,8 +855,9 @@ export type ModelStatus = {
   /** This process's switches since it started, newest first (at most 20). */
   rollouts: Array<ModelRollout>;
   /**
-   * The model forecasts come from now; null when the gateway was started without one (forecasts
-   * are then unavailable and a rollout needs a restart with MODEL_DIR).
+   * The model forecasts of the first served dataset come from now (`datasets` lists every
+   * dataset's); null when the gateway was started without one (forecasts are then unavailable and
+   * a rollout needs a restart with MODEL_DIR or MODEL_DIRS).
    */
   serving?: Maybe<ServedModel>;
 };
@@ -855,24 +888,28 @@ export type Mutation = {
    */
   revokeApiKey: ApiKey;
   /**
-   * Switches back to the model served before the last switch, by the same procedure as
-   * `rolloutModel` (its item embeddings rewritten from it; no checks rerun). Rolling back twice
-   * returns to the newer model. Needs the `admin` scope. Errors: NOT_FOUND (this process has
-   * served one model only), ROLLOUT_CONFLICT, UNAVAILABLE (as for `rolloutModel`).
+   * Switches a dataset back to the model it served before its last switch, by the same procedure
+   * as `rolloutModel`; that model's item embeddings are still in their slot, so only the items
+   * changed since are re-embedded (no checks rerun). Rolling back twice returns to the newer
+   * model. Needs the `admin` scope. Errors: BAD_USER_INPUT (`dataset` left out while several
+   * datasets have models), NOT_FOUND (no model serves `dataset`, or this process has served one
+   * model only for it), ROLLOUT_CONFLICT, UNAVAILABLE (as for `rolloutModel`).
    */
   rollbackModel: ModelRollout;
   /**
    * Loads the model directory `directory` (resolved against the gateway's working directory),
    * validates it (`ModelRollout.checks`: manifest, version, dimension, dataset, each ONNX graph's
-   * contract and export parity, loading, vocabulary) and, when every check passes, switches
-   * forecasts to it: new GraphQL requests wait (they do not fail) while the requests in flight
-   * finish and the dataset's item embeddings are rewritten in one transaction, then the new model
-   * serves. The model it replaces stays loaded for `rollbackModel`. Needs the `admin` scope.
-   * Errors: BAD_USER_INPUT (`directory` is not a directory with a model.json),
-   * MODEL_VALIDATION_FAILED (`extensions.checks` lists every check; the serving model is
-   * untouched), ROLLOUT_CONFLICT (a rollout or rollback is in progress), NOT_FOUND, UNAVAILABLE
-   * (the gateway runs several processes, GATEWAY_WORKERS > 1: restart it with MODEL_DIR instead;
-   * or it was started without a model; or requests in flight did not finish within 30 s, with
+   * contract and export parity, loading, vocabulary) and, when every check passes, makes it serve
+   * the dataset of its model.json (a dataset without a model gets its first one): the dataset's
+   * item embeddings are written into the embedding slot its serving model does not read, while
+   * that model goes on serving, then forecasts switch to the new model at once (no request
+   * waits; requests in flight finish on the old model). The model it replaces stays loaded, its
+   * embeddings in place, for `rollbackModel`. Needs the `admin` scope. Errors: BAD_USER_INPUT
+   * (`directory` is not a directory with a model.json), MODEL_VALIDATION_FAILED
+   * (`extensions.checks` lists every check; the serving model is untouched), ROLLOUT_CONFLICT (a
+   * rollout or rollback is in progress), UNAVAILABLE (the gateway runs several processes,
+   * GATEWAY_WORKERS > 1: restart it with MODEL_DIRS instead; or it was started without a model;
+   * or requests still used the model whose slot the switch writes after 30 s, with
    * `extensions.retryable`).
    */
   rolloutModel: ModelRollout;
@@ -904,6 +941,12 @@ export type MutationRecordEventsArgs = {
 /** Writes: behaviour ingestion and catalogue changes. */
 export type MutationRevokeApiKeyArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+/** Writes: behaviour ingestion and catalogue changes. */
+export type MutationRollbackModelArgs = {
+  dataset?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -1035,9 +1078,9 @@ export type Query = {
   /** Items by id, in the order asked; null for unknown ids. */
   itemsByIds: Array<Maybe<Item>>;
   /**
-   * The forecast model this gateway process serves, the one `rollbackModel` would return to, and
-   * this process's recent rollouts and rollbacks. Each process of a cluster answers for itself.
-   * Needs the `METRICS` scope (it names directories on the server).
+   * The forecast models this gateway process serves (one per dataset), the ones `rollbackModel`
+   * would return to, and this process's recent rollouts and rollbacks. Each process of a cluster
+   * answers for itself. Needs the `METRICS` scope (it names directories on the server).
    */
   modelStatus: ModelStatus;
   /** A session by id; null when there is none. */
@@ -1259,10 +1302,15 @@ export type ServedModel = {
   __typename?: 'ServedModel';
   /** Dataset the model was trained on (its items' id prefix). */
   dataset: Scalars['String']['output'];
-  /** Embedding dimension (= items.embedding). */
+  /** Embedding dimension (= items.embedding and items.embedding_b). */
   dim: Scalars['Int']['output'];
   /** Absolute path of the model directory it was loaded from. */
   directory: Scalars['String']['output'];
+  /**
+   * The items column holding this model's item vectors, its embedding slot: `embedding` or
+   * `embedding_b` (a rollout writes the one the serving model does not read).
+   */
+  embeddingColumn: Scalars['String']['output'];
   /** When this process loaded it. */
   loadedAt: Scalars['DateTime']['output'];
   /** ONNX Runtime execution provider its sessions run on: `cuda` or `cpu`. */
@@ -1620,6 +1668,7 @@ export type ResolversTypes = {
   CategoryShift: ResolverTypeWrapper<CategoryShiftModel>;
   CategoryTrend: ResolverTypeWrapper<Trend>;
   CreatedApiKey: ResolverTypeWrapper<Omit<CreatedApiKey, 'key'> & { key: ResolversTypes['ApiKey'] }>;
+  DatasetModels: ResolverTypeWrapper<DatasetModels>;
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   DiversityInput: DiversityInput;
@@ -1698,6 +1747,7 @@ export type ResolversParentTypes = {
   CategoryShift: CategoryShiftModel;
   CategoryTrend: Trend;
   CreatedApiKey: Omit<CreatedApiKey, 'key'> & { key: ResolversParentTypes['ApiKey'] };
+  DatasetModels: DatasetModels;
   Date: Scalars['Date']['output'];
   DateTime: Scalars['DateTime']['output'];
   DiversityInput: DiversityInput;
@@ -1814,6 +1864,12 @@ export type CategoryTrendResolvers<ContextType = Context, ParentType extends Res
 export type CreatedApiKeyResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CreatedApiKey'] = ResolversParentTypes['CreatedApiKey']> = {
   key?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType>;
   token?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type DatasetModelsResolvers<ContextType = Context, ParentType extends ResolversParentTypes['DatasetModels'] = ResolversParentTypes['DatasetModels']> = {
+  dataset?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  previous?: Resolver<Maybe<ResolversTypes['ServedModel']>, ParentType, ContextType>;
+  serving?: Resolver<ResolversTypes['ServedModel'], ParentType, ContextType>;
 };
 
 export interface DateScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['Date'], any> {
@@ -1970,6 +2026,7 @@ export type ModelCheckResolvers<ContextType = Context, ParentType extends Resolv
 
 export type ModelRolloutResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ModelRollout'] = ResolversParentTypes['ModelRollout']> = {
   checks?: Resolver<Array<ResolversTypes['ModelCheck']>, ParentType, ContextType>;
+  dataset?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   directory?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   embeddingsWritten?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   from?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1977,9 +2034,11 @@ export type ModelRolloutResolvers<ContextType = Context, ParentType extends Reso
   pauseMs?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   switchedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   to?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  writeMs?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
 };
 
 export type ModelStatusResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ModelStatus'] = ResolversParentTypes['ModelStatus']> = {
+  datasets?: Resolver<Array<ResolversTypes['DatasetModels']>, ParentType, ContextType>;
   previous?: Resolver<Maybe<ResolversTypes['ServedModel']>, ParentType, ContextType>;
   rolloutInProgress?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   rollouts?: Resolver<Array<ResolversTypes['ModelRollout']>, ParentType, ContextType>;
@@ -1990,7 +2049,7 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   createApiKey?: Resolver<ResolversTypes['CreatedApiKey'], ParentType, ContextType, RequireFields<MutationCreateApiKeyArgs, 'input'>>;
   recordEvents?: Resolver<ResolversTypes['RecordEventsPayload'], ParentType, ContextType, RequireFields<MutationRecordEventsArgs, 'events'>>;
   revokeApiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
-  rollbackModel?: Resolver<ResolversTypes['ModelRollout'], ParentType, ContextType>;
+  rollbackModel?: Resolver<ResolversTypes['ModelRollout'], ParentType, ContextType, Partial<MutationRollbackModelArgs>>;
   rolloutModel?: Resolver<ResolversTypes['ModelRollout'], ParentType, ContextType, RequireFields<MutationRolloutModelArgs, 'directory'>>;
   upsertItem?: Resolver<ResolversTypes['Item'], ParentType, ContextType, RequireFields<MutationUpsertItemArgs, 'input'>>;
   upsertUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationUpsertUserArgs, 'input'>>;
@@ -2063,6 +2122,7 @@ export type ServedModelResolvers<ContextType = Context, ParentType extends Resol
   dataset?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   dim?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   directory?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  embeddingColumn?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   loadedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   provider?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -2144,6 +2204,7 @@ export type Resolvers<ContextType = Context> = {
   CategoryShift?: CategoryShiftResolvers<ContextType>;
   CategoryTrend?: CategoryTrendResolvers<ContextType>;
   CreatedApiKey?: CreatedApiKeyResolvers<ContextType>;
+  DatasetModels?: DatasetModelsResolvers<ContextType>;
   Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
   Event?: EventResolvers<ContextType>;

@@ -1,12 +1,13 @@
 // Per-request forecast loader: every interestForecast field resolved in one GraphQL request
-// (e.g. 50 users in a list) becomes one engine batch, hence one encoder call; the engine's
-// schedulers then merge batches across concurrent requests.
+// (e.g. 50 users in a list) becomes one batch per engine (one per dataset with a model,
+// src/forecast/registry.ts), hence one encoder call each; the engines' schedulers then merge
+// batches across concurrent requests.
 import DataLoader from 'dataloader';
 import type { Forecast, ForecastEngine, ForecastRequest } from '../forecast/engine.js';
 
 export type ForecastLoader = DataLoader<ForecastRequest, Forecast, string>;
 
-/** `engine`: the serving engine, or a request's lease on it (src/rollout/slot.ts). */
+/** `engine`: a serving engine, or a request's lease on the serving engines (registry.ts). */
 export function createForecastLoader(engine: Pick<ForecastEngine, 'forecast'>): ForecastLoader {
   return new DataLoader((requests) => engine.forecast(requests), {
     cacheKeyFn: (r) => JSON.stringify(r),

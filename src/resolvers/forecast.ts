@@ -5,6 +5,7 @@ import type { Context } from '../context.js';
 import {
   ForecastInputError,
   MAX_CATEGORIES,
+  subjectDataset,
   type ForecastRequest,
   type ForecastSubject,
 } from '../forecast/engine.js';
@@ -102,15 +103,16 @@ function toRequest(subject: ForecastSubject, args: ForecastArgs, ctx: Context): 
   if (minPrice !== null && maxPrice !== null && maxPrice < minPrice) {
     throw badUserInput('filter.maxPrice', `must be ≥ filter.minPrice (${minPrice})`);
   }
+  const context =
+    args.context && (args.context.itemId != null || args.context.categoryId != null)
+      ? { itemId: args.context.itemId ?? null, categoryId: args.context.categoryId ?? null }
+      : null;
   return {
     subject,
     first,
     policy: toPolicy(first, args),
     explain: args.explain ?? false,
-    context:
-      args.context && (args.context.itemId != null || args.context.categoryId != null)
-        ? { itemId: args.context.itemId ?? null, categoryId: args.context.categoryId ?? null }
-        : null,
+    context,
     mode: args.mode ?? (ctx.config.forecastMode === 'popularity' ? 'POPULARITY' : 'MODEL'),
     filter: {
       categoryIds: f.categoryIds && f.categoryIds.length > 0 ? [...f.categoryIds].sort() : null,
@@ -118,7 +120,8 @@ function toRequest(subject: ForecastSubject, args: ForecastArgs, ctx: Context): 
       maxPrice,
       inStockOnly: f.inStockOnly ?? true,
       excludePurchased: f.excludePurchased ?? true,
-      excludeSeen: f.excludeSeen ?? ctx.excludeSeenDefault ?? false,
+      excludeSeen:
+        f.excludeSeen ?? ctx.excludeSeenDefault?.(subjectDataset(subject, context)) ?? false,
     },
   };
 }
@@ -130,6 +133,23 @@ function selectsIdOnly(info: GraphQLResolveInfo): boolean {
       (s) => s.kind === Kind.FIELD && (s.name.value === 'id' || s.name.value === '__typename'),
     ),
   );
+}
+
+/**
+ * The item's embedding as its dataset's serving model reads it (that model's embedding slot);
+ * null when no model serves the dataset. Without any model: slot a, as stored.
+ */
+function servedEmbedding(
+  item: ItemRow,
+  ctx: Context,
+): { source: ItemRow['embeddingSource']; version: string | null } | null {
+  const slot = ctx.models
+    ? ctx.models.lease.of(item.dataset)?.engine.embeddingSlot
+    : ('a' as const);
+  if (slot === undefined) return null;
+  return slot === 'a'
+    ? { source: item.embeddingSource, version: item.embeddingModelVersion }
+    : { source: item.embeddingBSource, version: item.embeddingBModelVersion };
 }
 
 async function load(ctx: Context, request: ForecastRequest) {
@@ -233,13 +253,11 @@ export const forecastResolvers: Resolvers = {
     },
   },
   Item: {
-    embeddingSource: (item) =>
-      item.embeddingSource === 'model'
-        ? 'MODEL'
-        : item.embeddingSource === 'content'
-          ? 'CONTENT'
-          : null,
-    embeddingModelVersion: (item) => item.embeddingModelVersion,
+    embeddingSource: (item, _, ctx) => {
+      const source = servedEmbedding(item, ctx)?.source;
+      return source === 'model' ? 'MODEL' : source === 'content' ? 'CONTENT' : null;
+    },
+    embeddingModelVersion: (item, _, ctx) => servedEmbedding(item, ctx)?.version ?? null,
   },
   ScoredItem: {
     item: async (it, _, { loaders }, info) => {

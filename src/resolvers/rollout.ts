@@ -1,22 +1,29 @@
-// modelStatus, rolloutModel and rollbackModel (schema/rollout.graphql) over the process's
-// engine slot and rollout controller (src/rollout/).
+// modelStatus, rolloutModel and rollbackModel (schema/rollout.graphql) over the process's model
+// registry (one model per dataset, src/forecast/registry.ts) and rollout controller
+// (src/rollout/).
 import type { Context } from '../context.js';
-import type { Resolvers, ServedModel } from '../generated/graphql.js';
+import type { DatasetModels, Resolvers, ServedModel } from '../generated/graphql.js';
+import { slotColumns } from '../retrieval/slots.js';
 import { RolloutError, type ModelRollouts, type RolloutRecord } from '../rollout/rollouts.js';
-import type { ServingModel } from '../rollout/slot.js';
+import type { EngineSlot, ServingModel } from '../rollout/slot.js';
 import { codedError, ErrorCode } from './errors.js';
 
-function served(s: ServingModel | null): ServedModel | null {
+function served(s: ServingModel | null | undefined): ServedModel | null {
   if (!s) return null;
   const model = s.engine.model;
   return {
     version: model.version,
     dataset: model.manifest.dataset,
     dim: model.manifest.dim,
+    embeddingColumn: slotColumns(s.engine.embeddingSlot).embedding,
     directory: s.directory,
     provider: model.provider,
     loadedAt: s.loadedAt,
   };
+}
+
+function datasetModels(dataset: string, slot: EngineSlot): DatasetModels {
+  return { dataset, serving: served(slot.current) as ServedModel, previous: served(slot.previous) };
 }
 
 /** Runs a switch for this request, answering a refusal with its code. */
@@ -30,11 +37,11 @@ async function switchModel(
       ErrorCode.UNAVAILABLE,
       ctx.models
         ? 'this server cannot switch models at run time'
-        : 'no model is loaded: start the gateway with MODEL_DIR naming a model directory',
+        : 'no model is loaded: start the gateway with MODEL_DIR or MODEL_DIRS naming model directories',
       { retryable: false },
     );
   }
-  // The switch waits for every request holding the serving engine: this one must not.
+  // The switch waits for the requests holding the engines it replaces: this one must not.
   ctx.models?.lease.release();
   try {
     return await run(rollouts);
@@ -48,15 +55,24 @@ async function switchModel(
 
 export const rolloutResolvers: Resolvers = {
   Query: {
-    modelStatus: (_, __, { models }) => ({
-      serving: served(models?.slot.current ?? null),
-      previous: served(models?.slot.previous ?? null),
-      rolloutInProgress: models?.rollouts?.inProgress?.directory ?? null,
-      rollouts: [...(models?.rollouts?.history ?? [])],
-    }),
+    modelStatus: (_, __, { models }) => {
+      const registry = models?.registry;
+      const first = registry?.datasets[0];
+      const slot = first === undefined ? undefined : registry?.slotOf(first);
+      return {
+        serving: served(slot?.current),
+        previous: served(slot?.previous),
+        datasets: (registry?.datasets ?? []).flatMap((d) => {
+          const s = registry?.slotOf(d);
+          return s ? [datasetModels(d, s)] : [];
+        }),
+        rolloutInProgress: models?.rollouts?.inProgress?.directory ?? null,
+        rollouts: [...(models?.rollouts?.history ?? [])],
+      };
+    },
   },
   Mutation: {
     rolloutModel: (_, { directory }, ctx) => switchModel(ctx, (r) => r.rollout(directory)),
-    rollbackModel: (_, __, ctx) => switchModel(ctx, (r) => r.rollback()),
+    rollbackModel: (_, { dataset }, ctx) => switchModel(ctx, (r) => r.rollback(dataset)),
   },
 };

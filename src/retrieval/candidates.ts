@@ -1,11 +1,13 @@
 // Candidate retrieval: user-state vectors → nearest items by inner product through the pgvector
-// HNSW index on items.embedding, with the forecast's filters applied inside the same SQL.
+// HNSW index of the model's embedding slot (items.embedding or items.embedding_b,
+// retrieval/slots.ts), with the forecast's filters applied inside the same SQL.
 // One statement serves a whole batch of forecasts (a LATERAL index scan per user state), and one
 // more checks the batch's included items (successors, co-occurrence neighbours) against the
 // filters.
 import { itemCategoryIdsSql } from '../db/items.js';
 import type { Db, SessionSettings } from '../db/client.js';
 import type { KnownItem } from '../inference/model.js';
+import { slotColumns, type EmbeddingSlot, type SlotColumns } from './slots.js';
 
 export interface CandidateFilter {
   categoryIds: readonly string[] | null;
@@ -44,6 +46,8 @@ export interface RetrievedItem {
 
 export interface RetrievalOptions {
   dataset: string;
+  /** The embedding columns the model's vectors are in (default a: items.embedding). */
+  slot?: EmbeddingSlot;
   limit: number;
   /** HNSW candidate-list size; raised to `limit` when smaller. */
   efSearch: number;
@@ -144,11 +148,11 @@ export async function nearestNeighbours(
     options.known?.version ?? null,
     options.limit,
   ];
-  const where = filterConditions(filter, params);
+  const col = slotColumns(options.slot);
+  const where = filterConditions(filter, params, col);
   // Items embedded by the loaded model: the vector and the attributes are in memory already
   // (shipping 200 vectors back as text was most of a candidate query's cost).
-  const known = (a: string) =>
-    `${a}.embedding_source = 'model' AND ${a}.embedding_model_version = $3`;
+  const known = (a: string) => `${a}.source = 'model' AND ${a}.version = $3`;
   // MATERIALIZED: each query vector is parsed once. Inlined, `q.v` stayed an expression over
   // the jsonb payload that PostgreSQL re-evaluated (jsonb lookup + vector parse) for every row
   // the index scan returned: 0.75 → 0.49 ms per forecast of index-scan time (auto_explain,
@@ -163,11 +167,11 @@ export async function nearestNeighbours(
            CASE WHEN ${known('c')} THEN NULL ELSE c.embedding::text END AS embedding,
            CASE WHEN ${known('c')} THEN NULL ELSE ${itemCategoryIdsSql('c')} END AS category_ids
     FROM q CROSS JOIN LATERAL (
-      SELECT i.id, i.embedding, i.embedding_source, i.embedding_model_version,
-             -(i.embedding <#> q.v) AS similarity
+      SELECT i.id, i.${col.embedding} AS embedding, i.${col.source} AS source,
+             i.${col.version} AS version, -(i.${col.embedding} <#> q.v) AS similarity
       FROM items i
       WHERE ${[...where, 'NOT (i.id = ANY(q.exclude))'].join('\n        AND ')}
-      ORDER BY ${options.exact ? '(i.embedding <#> q.v) + 0' : 'i.embedding <#> q.v'}
+      ORDER BY ${options.exact ? `(i.${col.embedding} <#> q.v) + 0` : `i.${col.embedding} <#> q.v`}
       LIMIT $4
     ) c`;
   const settings = retrievalSettings(Math.max(options.efSearch, options.limit));
@@ -213,11 +217,11 @@ async function passingItems(
   db: Db,
   items: readonly KnownItem[],
   filter: CandidateFilter,
-  options: Pick<RetrievalOptions, 'dataset' | 'known'>,
+  options: Pick<RetrievalOptions, 'dataset' | 'known' | 'slot'>,
 ): Promise<Set<number>> {
   if (items.length === 0) return new Set();
   const params: unknown[] = [items.map((c) => c.id), options.dataset];
-  const where = filterConditions(filter, params);
+  const where = filterConditions(filter, params, slotColumns(options.slot));
   const { rows } = await db.query<{ ids: string[] | null }>(
     `SELECT json_agg(i.id) AS ids FROM items i
      WHERE i.id = ANY($1::text[]) AND ${where.join(' AND ')}`,
@@ -279,7 +283,7 @@ export async function servedTop(
   scores: readonly Float32Array[],
   first: number,
   filter: CandidateFilter,
-  options: Pick<RetrievalOptions, 'dataset' | 'known'>,
+  options: Pick<RetrievalOptions, 'dataset' | 'known' | 'slot'>,
 ): Promise<number[][]> {
   let ranked = lists.map((list, i) => {
     const s = scores[i] as Float32Array;
@@ -316,12 +320,13 @@ export async function servedTop(
 
 /**
  * The WHERE conditions of the filters on `items i`, their values appended to `params` ($2 must
- * be the dataset). Only the filters in use appear in the SQL: "$n IS NULL OR …" guards would
- * leave the planner one generic plan for every combination and cost the index scan its speed.
+ * be the dataset): items with a vector in `col`'s slot. Only the filters in use appear in the
+ * SQL: "$n IS NULL OR …" guards would leave the planner one generic plan for every
+ * combination and cost the index scan its speed.
  */
-function filterConditions(filter: CandidateFilter, params: unknown[]): string[] {
+function filterConditions(filter: CandidateFilter, params: unknown[], col: SlotColumns): string[] {
   const param = (v: unknown) => `$${params.push(v)}`;
-  const where = ['i.embedding IS NOT NULL', 'i.dataset = $2'];
+  const where = [`i.${col.embedding} IS NOT NULL`, 'i.dataset = $2'];
   if (filter.inStockOnly) where.push('i.in_stock');
   if (filter.minPrice !== null) where.push(`i.price >= ${param(filter.minPrice)}::numeric`);
   if (filter.maxPrice !== null) where.push(`i.price <= ${param(filter.maxPrice)}::numeric`);

@@ -1,33 +1,42 @@
-// Run-time model rollout and rollback for one gateway process (docs/rollout.md): a candidate
-// directory is validated (validate.ts), then the slot switches to it (slot.ts) with the item
-// embeddings rewritten in one transaction; the model it replaced stays loaded for a rollback.
+// Run-time model rollout and rollback, per dataset, for one gateway process (docs/rollout.md):
+// a candidate directory is validated (validate.ts); its item embeddings are written into the
+// embedding slot its dataset's serving model does not read, while that model goes on serving;
+// then the dataset's slot (slot.ts) switches to it in memory. The model it replaced stays
+// loaded, its embeddings in place, for a rollback.
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../db/client.js';
-import type { ForecastEngine } from '../forecast/engine.js';
+import { POPULARITY_VERSION, type ForecastEngine } from '../forecast/engine.js';
+import type { ModelRegistry } from '../forecast/registry.js';
 import type { Model } from '../inference/model.js';
 import {
-  finishEmbeddings,
+  markEmbedded,
   recordModelVersion,
+  slotHolding,
+  vacuumItems,
   writeStaleEmbeddings,
 } from '../retrieval/embeddings.js';
+import { otherSlot, type EmbeddingSlot } from '../retrieval/slots.js';
 import { DrainTimeoutError, type EngineSlot, type ServingModel } from './slot.js';
 import { validateCandidate, type ModelCheck } from './validate.js';
 
 export type RolloutKind = 'ROLLOUT' | 'ROLLBACK';
 
-/** One switch of the serving model. */
+/** One switch of a dataset's serving model. */
 export interface RolloutRecord {
   kind: RolloutKind;
-  /** Version served before the switch. */
+  dataset: string;
+  /** Version served before the switch (`popularity-baseline` for a dataset's first model). */
   from: string;
   to: string;
   directory: string;
   /** The candidate's checks (all passed); empty for a rollback. */
   checks: ModelCheck[];
-  /** How long new requests waited: draining, embedding rewrite, swap. */
+  /** How long new requests were held: the in-memory switch alone. */
   pauseMs: number;
-  /** Item embeddings rewritten for the new model. */
+  /** Writing (and vacuuming) the new model's embeddings, while the old model served. */
+  writeMs: number;
+  /** Item embeddings written for the new model (its slot's stale rows). */
   embeddingsWritten: number;
   switchedAt: Date;
 }
@@ -52,15 +61,30 @@ export class RolloutError extends Error {
 
 export interface RolloutOptions {
   db: Db;
-  slot: EngineSlot;
+  registry: ModelRegistry;
   /** Loads a model directory as the gateway serves it (provider, threads, worker). */
   load: (dir: string) => Promise<Model>;
-  /** A forecast engine over a loaded model, configured as the serving one. */
-  createEngine: (model: Model) => ForecastEngine;
+  /** A forecast engine over a loaded model reading `slot`, configured as the serving ones. */
+  createEngine: (model: Model, slot: EmbeddingSlot) => ForecastEngine;
   /** Gateway processes (GATEWAY_WORKERS): a rollout switches one process only. */
   workers: number;
   /** What relative directories are resolved against (default: the process's cwd). */
   cwd?: string;
+  /**
+   * Rows per UPDATE while a switch writes embeddings. Default: 500 on PostgreSQL (forecasts
+   * read beside the write on other connections); 10 on PGlite, whose one connection runs one
+   * statement at a time, so that each of a forecast's statements waits for one short chunk at
+   * most (writeStaleEmbeddings).
+   */
+  writeChunk?: number;
+  /**
+   * When the dead index entries a switch's write leaves are vacuumed: before the switch
+   * (default on PostgreSQL, where a VACUUM does not hold up the forecasts on other
+   * connections), or at the next start-up (default on PGlite, whose one connection a VACUUM
+   * of the whole catalogue holds for tens of seconds; recall of the serving slot dips a little
+   * meanwhile, see vacuumItems).
+   */
+  vacuum?: 'before-switch' | 'at-start-up';
   /** Where problems after a completed switch go (the switch itself is not undone by them). */
   log?: (line: string, err: unknown) => void;
 }
@@ -74,8 +98,8 @@ export class ModelRollouts {
 
   constructor(private readonly options: RolloutOptions) {}
 
-  get slot(): EngineSlot {
-    return this.options.slot;
+  get registry(): ModelRegistry {
+    return this.options.registry;
   }
 
   /** The rollout or rollback in progress (its directory), or null. */
@@ -88,7 +112,10 @@ export class ModelRollouts {
     return this.records;
   }
 
-  /** Validates the model in `directory` and, when every check passes, switches to it. */
+  /**
+   * Validates the model in `directory` and, when every check passes, makes it serve its
+   * dataset (the dataset's first model when none served it).
+   */
   async rollout(directory: string): Promise<RolloutRecord> {
     this.refuseInCluster();
     const dir = path.resolve(this.options.cwd ?? process.cwd(), directory);
@@ -102,7 +129,7 @@ export class ModelRollouts {
       }
       const { checks, model } = await validateCandidate(dir, {
         db: this.options.db,
-        serving: this.slot.current.engine.model,
+        serving: (dataset) => this.registry.slotOf(dataset)?.current.engine.model ?? null,
         load: this.options.load,
       });
       if (!model) {
@@ -113,30 +140,60 @@ export class ModelRollouts {
           { checks },
         );
       }
-      const next = {
-        engine: this.options.createEngine(model),
-        directory: dir,
-        loadedAt: new Date(),
-      };
+      let next: ServingModel | null = null;
       try {
+        const slot = this.registry.slotOf(model.manifest.dataset);
+        // Into the slot the serving model does not read; a first model where a former run
+        // left its vectors, if it did.
+        const target = slot
+          ? otherSlot(slot.current.engine.embeddingSlot)
+          : await slotHolding(this.options.db, model);
+        next = {
+          engine: this.options.createEngine(model, target),
+          directory: dir,
+          loadedAt: new Date(),
+        };
         return await this.switchTo('ROLLOUT', next, checks);
       } catch (err) {
-        next.engine.close();
+        next?.engine.close();
         await model.release();
         throw err;
       }
     });
   }
 
-  /** Switches back to the model served before the last switch (its embeddings rewritten). */
-  async rollback(): Promise<RolloutRecord> {
+  /**
+   * Switches `dataset` back to the model it served before its last switch, whose embeddings
+   * are still in their slot: only the rows changed since are rewritten. `dataset` may be left
+   * out while one dataset has a model.
+   */
+  async rollback(dataset?: string | null): Promise<RolloutRecord> {
     this.refuseInCluster();
-    const previous = this.slot.previous;
+    const served = this.registry.datasets;
+    if (dataset == null && served.length > 1) {
+      throw new RolloutError(
+        'BAD_USER_INPUT',
+        `dataset: required, this gateway serves models for ${served.join(', ')}`,
+        { field: 'dataset' },
+      );
+    }
+    const name = dataset ?? served[0];
+    const slot = name === undefined ? undefined : this.registry.slotOf(name);
+    const previous = slot?.previous;
     return this.exclusive(previous?.directory ?? '(rollback)', async () => {
+      if (!slot) {
+        throw new RolloutError(
+          'NOT_FOUND',
+          name === undefined
+            ? 'no model to roll back: this process serves none'
+            : `no model serves dataset ${name} (served: ${served.join(', ') || 'none'})`,
+          { field: 'dataset' },
+        );
+      }
       if (!previous) {
         throw new RolloutError(
           'NOT_FOUND',
-          `no previous model to roll back to: this process has served only ${this.slot.current.engine.model.version} since it started`,
+          `no previous model to roll back to: this process has served only ${slot.current.engine.model.version} for ${name} since it started`,
         );
       }
       return this.switchTo('ROLLBACK', previous, []);
@@ -148,7 +205,7 @@ export class ModelRollouts {
       throw new RolloutError(
         'UNAVAILABLE',
         `runtime model rollout switches one gateway process, and this gateway runs ${this.options.workers} (GATEWAY_WORKERS): ` +
-          'restart the cluster with MODEL_DIR set to the new model directory instead (docs/rollout.md)',
+          'restart the cluster with MODEL_DIRS (or MODEL_DIR) naming the new model directory instead (docs/rollout.md)',
         { retryable: false },
       );
     }
@@ -169,6 +226,12 @@ export class ModelRollouts {
     }
   }
 
+  /**
+   * The switch to `next` (docs/rollout.md, "What pauses"): wait for requests on the model
+   * that last read `next`'s slot, write `next`'s stale rows there in chunks (the serving model
+   * goes on serving from its own slot), vacuum, write what changed meanwhile, switch in memory;
+   * then wait for the requests still on the old model and write what they changed.
+   */
   private async switchTo(
     kind: RolloutKind,
     next: ServingModel,
@@ -176,43 +239,58 @@ export class ModelRollouts {
   ): Promise<RolloutRecord> {
     const { db } = this.options;
     const model = next.engine.model;
-    const from = this.slot.current.engine.model.version;
-    let switched;
-    try {
-      switched = await this.slot.switchTo(next, () =>
-        db.transaction(async (tx) => {
-          await recordModelVersion(tx, model);
-          return writeStaleEmbeddings(tx, model);
-        }),
-      );
-    } catch (err) {
-      if (err instanceof DrainTimeoutError) {
-        throw new RolloutError(
-          'UNAVAILABLE',
-          `${err.message}: retry when the gateway is quieter`,
-          { retryable: true },
-          { cause: err },
-        );
-      }
-      throw err;
-    }
-    const { result: written, pauseMs, retired } = switched;
+    const dataset = model.manifest.dataset;
+    const target = next.engine.embeddingSlot;
+    const slot = this.registry.slotOf(dataset);
+    const old = slot?.current ?? null;
+    const write = (chunk?: number) =>
+      writeStaleEmbeddings(db, model, { slot: target, ...(chunk && { chunk }) });
+
+    const started = performance.now();
+    // The model kept for a rollback reads the target slot: nobody may still be using it.
+    const reader = slot?.previous;
+    if (slot && reader && reader !== next) await this.drained(slot, reader, true);
+    await recordModelVersion(db, model);
+    const written = await write(this.options.writeChunk ?? (db.kind === 'pglite' ? 10 : 500));
+    // Rewritten rows leave dead entries in both HNSW indexes (an UPDATE re-inserts the row).
+    const vacuum = this.options.vacuum ?? (db.kind === 'pglite' ? 'at-start-up' : 'before-switch');
+    await vacuumItems(db, written.total, vacuum === 'at-start-up');
+    // Items changed while the chunks were written (upsertItem clears both slots' content
+    // embeddings; the serving model re-embedded them in its own slot only).
+    const caughtUp = await write();
+    const writeMs = performance.now() - started;
+
+    let pauseMs = 0;
+    let retired: ServingModel | null = null;
+    if (slot) ({ retired, pauseMs } = slot.switchTo(next));
+    else this.registry.add(next);
     const record: RolloutRecord = {
       kind,
-      from,
+      dataset,
+      from: old?.engine.model.version ?? POPULARITY_VERSION,
       to: model.version,
       directory: next.directory,
       checks,
       pauseMs,
-      embeddingsWritten: written.total,
+      writeMs,
+      embeddingsWritten: written.total + caughtUp.total,
       switchedAt: new Date(),
     };
     this.records.unshift(record);
     this.records.length = Math.min(this.records.length, HISTORY);
+
     // The switch is done: what follows cannot undo it, so its failures are logged, not thrown.
     const log = this.options.log ?? ((line, err) => console.error(line, err));
-    await finishEmbeddings(db, model, written.total).catch((err: unknown) =>
-      log(`model ${model.version}: vacuuming items after the switch failed`, err),
+    const after = async () => {
+      // Requests that started before the switch may still change items with the old model
+      // (its slot only): once they are done, the new model embeds what they changed.
+      if (slot && old) await this.drained(slot, old, false);
+      const late = await write();
+      record.embeddingsWritten += late.total;
+      await markEmbedded(db, model);
+    };
+    await after().catch((err: unknown) =>
+      log(`model ${model.version}: finishing its embeddings after the switch failed`, err),
     );
     if (retired) {
       retired.engine.close();
@@ -221,6 +299,31 @@ export class ModelRollouts {
         .catch((err: unknown) => log(`model ${retired.engine.model.version}: release failed`, err));
     }
     return record;
+  }
+
+  /**
+   * Waits for the requests holding `serving`. Before a write (`refuse`), requests that do not
+   * finish in time abandon the switch (UNAVAILABLE, retryable); after it they are only logged.
+   */
+  private async drained(slot: EngineSlot, serving: ServingModel, refuse: boolean): Promise<void> {
+    try {
+      await slot.drain(serving);
+    } catch (err) {
+      if (!(err instanceof DrainTimeoutError)) throw err;
+      if (refuse) {
+        throw new RolloutError(
+          'UNAVAILABLE',
+          `${err.message}, which reads the embedding slot the switch writes: the switch was abandoned ` +
+            'and the serving model is unchanged; retry when the gateway is quieter',
+          { retryable: true },
+          { cause: err },
+        );
+      }
+      (this.options.log ?? ((line, e) => console.error(line, e)))(
+        `${err.message}: items they change from now on get the new model's embeddings at the next sync (restart, rollback)`,
+        err,
+      );
+    }
   }
 }
 

@@ -1,8 +1,9 @@
-// The forecast engine a gateway process serves, switchable at run time. A forecast must never
-// combine one model's user states with another model's item embeddings (items.embedding holds
-// one model's vectors), so a switch pauses new requests, waits for the ones holding the old
-// engine, rewrites the embeddings, swaps and resumes; requests that arrive meanwhile wait
-// rather than fail.
+// The forecast engine serving one dataset, switchable at run time. A forecast must never combine
+// one model's user states with another model's item embeddings, so each engine reads its own
+// embedding slot (retrieval/slots.ts) and a request keeps the engine it started with to its
+// end. A switch is an assignment: new requests get the new engine at once, those in flight
+// finish on the old one, whose slot nothing writes until they are done (rollouts.ts waits for
+// them with `drain` before it writes into that slot again).
 import type { EventEmitter } from 'node:events';
 import type { Queryable } from '../db/client.js';
 import {
@@ -21,9 +22,9 @@ export interface ServingModel {
 }
 
 /**
- * A request's hold on the engine that was serving when it started: while any lease is held, the
- * slot does not switch. Released once, when the response has been sent (or earlier by the
- * rollout mutations, which must not wait for themselves).
+ * A request's hold on the engine that was serving when it started: while it is held, the
+ * engine's embedding slot is not rewritten. Released once, when the response has been sent (or
+ * earlier by the rollout mutations, which must not wait for themselves).
  */
 export class EngineLease {
   private released = false;
@@ -64,16 +65,14 @@ export class EngineLease {
   }
 }
 
-/** The held leases did not all come back in time; the switch was abandoned. */
+/** Requests still held an engine after the timeout. */
 export class DrainTimeoutError extends Error {
   constructor(
+    readonly version: string,
     readonly held: number,
     readonly timeoutMs: number,
   ) {
-    super(
-      `${held} request(s) still held the serving model after ${timeoutMs} ms; the switch was ` +
-        'abandoned and the serving model is unchanged',
-    );
+    super(`${held} request(s) still held model ${version} after ${timeoutMs} ms`);
     this.name = 'DrainTimeoutError';
   }
 }
@@ -81,14 +80,14 @@ export class DrainTimeoutError extends Error {
 export class EngineSlot {
   private serving: ServingModel;
   private kept: ServingModel | null = null;
-  private held = 0;
-  /** Set while a switch runs: acquire() waits for it. */
-  private pause: Promise<void> | null = null;
-  private onDrained: (() => void) | null = null;
+  /** Leases held, per engine. */
+  private readonly held = new Map<ServingModel, number>();
+  /** Called when an engine's last lease is released. */
+  private readonly onDrained = new Map<ServingModel, Set<() => void>>();
 
   constructor(
     initial: ServingModel,
-    /** How long a switch waits for the held leases before it gives up. */
+    /** How long `drain` waits for the held leases. */
     private readonly drainTimeoutMs = 30_000,
   ) {
     this.serving = initial;
@@ -103,72 +102,73 @@ export class EngineSlot {
     return this.kept;
   }
 
-  /** The serving engine for one request; waits while a switch is in progress. */
-  async acquire(): Promise<EngineLease> {
-    while (this.pause) await this.pause;
-    this.held += 1;
-    return new EngineLease(this.serving, () => {
-      this.held -= 1;
-      if (this.held === 0) this.onDrained?.();
+  /** The serving engine for one request. Never waits: a switch does not pause requests. */
+  acquire(): EngineLease {
+    const serving = this.serving;
+    this.held.set(serving, (this.held.get(serving) ?? 0) + 1);
+    return new EngineLease(serving, () => {
+      const left = (this.held.get(serving) ?? 1) - 1;
+      if (left > 0) return void this.held.set(serving, left);
+      this.held.delete(serving);
+      for (const done of this.onDrained.get(serving) ?? []) done();
     });
   }
 
-  /**
-   * acquire() for one HTTP exchange: released when `response` closes, sent or aborted (also
-   * when it closed while the lease was being waited for).
-   */
-  async acquireFor(response: EventEmitter): Promise<EngineLease> {
-    let closed = false;
-    const early = () => (closed = true);
-    response.once('close', early);
-    const lease = await this.acquire();
-    response.off('close', early);
-    if (closed) lease.release();
-    else response.once('close', () => lease.release());
+  /** acquire() for one HTTP exchange: released when `response` closes, sent or aborted. */
+  acquireFor(response: EventEmitter): EngineLease {
+    const lease = this.acquire();
+    response.once('close', () => lease.release());
     return lease;
   }
 
-  /**
-   * Switches to `next`: new leases wait, the held ones are waited for, `during` runs (the
-   * embedding rewrite, in one transaction), then `next` serves and the waiting requests go on.
-   * The serving model becomes `previous`; the model that was `previous` is returned as
-   * `retired` (unless it is `next`, a rollback) for the caller to close. When `during` throws
-   * or the leases do not come back in time, nothing changes. `pauseMs`: how long new requests
-   * were held.
-   */
-  async switchTo<T>(
-    next: ServingModel,
-    during: () => Promise<T>,
-  ): Promise<{ result: T; pauseMs: number; retired: ServingModel | null }> {
-    if (this.pause) throw new Error('a switch is already in progress');
-    let resume = () => {};
-    this.pause = new Promise<void>((resolve) => (resume = resolve));
-    const started = performance.now();
-    try {
-      await this.drain();
-      const result = await during();
-      const retired = this.kept === next ? null : this.kept;
-      this.kept = this.serving;
-      this.serving = next;
-      return { result, pauseMs: performance.now() - started, retired };
-    } finally {
-      this.pause = null;
-      resume();
-    }
+  /** Leases held on `serving` now. */
+  heldOn(serving: ServingModel): number {
+    return this.held.get(serving) ?? 0;
   }
 
-  private drain(): Promise<void> {
-    if (this.held === 0) return Promise.resolve();
+  /**
+   * Resolves once no request holds `serving`; rejects with DrainTimeoutError when some still
+   * do after the drain timeout. Requests that acquire `serving` meanwhile (only possible while
+   * it serves) are waited for too.
+   */
+  drain(serving: ServingModel): Promise<void> {
+    if (this.heldOn(serving) === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.onDrained = null;
-        reject(new DrainTimeoutError(this.held, this.drainTimeoutMs));
-      }, this.drainTimeoutMs);
-      this.onDrained = () => {
+      const waiters = this.onDrained.get(serving) ?? new Set();
+      this.onDrained.set(serving, waiters);
+      const done = () => {
         clearTimeout(timer);
-        this.onDrained = null;
+        waiters.delete(done);
+        if (waiters.size === 0) this.onDrained.delete(serving);
         resolve();
       };
+      const timer = setTimeout(() => {
+        waiters.delete(done);
+        if (waiters.size === 0) this.onDrained.delete(serving);
+        reject(
+          new DrainTimeoutError(
+            serving.engine.model.version,
+            this.heldOn(serving),
+            this.drainTimeoutMs,
+          ),
+        );
+      }, this.drainTimeoutMs);
+      waiters.add(done);
     });
+  }
+
+  /**
+   * Makes `next` the serving model: requests that start from now on get it, those holding the
+   * old one keep it to their end. The serving model becomes `previous`; the model that was
+   * `previous` is returned as `retired` (unless it is `next`, a rollback) for the caller to
+   * close once `drain` says nobody holds it. `pauseMs`: how long the switch held new requests
+   * (the assignment alone).
+   */
+  switchTo(next: ServingModel): { retired: ServingModel | null; pauseMs: number } {
+    const started = performance.now();
+    const retired = this.kept === next ? null : this.kept;
+    this.kept = this.serving;
+    this.serving = next;
+    return { retired, pauseMs: performance.now() - started };
   }
 }

@@ -15,7 +15,7 @@ import {
 } from '../inference/contract.js';
 import { readManifest, type Model, type ModelManifest } from '../inference/model.js';
 import { ort } from '../inference/onnx.js';
-import { embeddingColumnDim } from '../retrieval/embeddings.js';
+import { mismatchedEmbeddingColumns } from '../retrieval/embeddings.js';
 
 /** One named check and what it found. */
 export interface ModelCheck {
@@ -26,8 +26,8 @@ export interface ModelCheck {
 
 export interface ValidationOptions {
   db: Queryable;
-  /** The model serving now (the candidate must be for its dataset, under another version). */
-  serving: Model;
+  /** The model serving a dataset now, or null (the candidate needs a version of its own). */
+  serving: (dataset: string) => Model | null;
   /** Loads a model directory as the gateway serves it (provider, threads, worker). */
   load: (dir: string) => Promise<Model>;
 }
@@ -56,9 +56,10 @@ export async function validateCandidate(
     checks.push(fail('manifest', describe(err)));
     return { checks, model: null };
   }
-  checks.push(await versionCheck(options.db, manifest, options.serving));
+  const serving = options.serving(manifest.dataset);
+  checks.push(await versionCheck(options.db, manifest, serving));
   checks.push(await dimensionCheck(options.db, manifest));
-  checks.push(datasetCheck(manifest, options.serving));
+  checks.push(datasetCheck(manifest, serving));
   checks.push(...(await graphChecks(dir, manifest)));
   if (checks.some((c) => !c.passed)) return { checks, model: null };
 
@@ -92,9 +93,9 @@ const fail = (name: string, detail: string): ModelCheck => ({ name, passed: fals
 async function versionCheck(
   db: Queryable,
   manifest: ModelManifest,
-  serving: Model,
+  serving: Model | null,
 ): Promise<ModelCheck> {
-  if (manifest.version === serving.version) {
+  if (manifest.version === serving?.version) {
     return fail(
       'version',
       `${manifest.version} is serving already: give the new model a version of its own`,
@@ -116,24 +117,28 @@ async function versionCheck(
   );
 }
 
+/** Both embedding slots' columns must have the candidate's dimension (it may go to either). */
 async function dimensionCheck(db: Queryable, manifest: ModelManifest): Promise<ModelCheck> {
-  const column = await embeddingColumnDim(db);
-  return manifest.dim === column
-    ? pass('dimension', `dim ${manifest.dim} = items.embedding vector(${column})`)
+  const wrong = await mismatchedEmbeddingColumns(db, manifest.dim);
+  return wrong.length === 0
+    ? pass(
+        'dimension',
+        `dim ${manifest.dim} = items.embedding, items.embedding_b vector(${manifest.dim})`,
+      )
     : fail(
         'dimension',
-        `dim ${manifest.dim}, but items.embedding is vector(${column}): use a model of that dimension, or a new database created with EMBEDDING_DIM=${manifest.dim}`,
+        `dim ${manifest.dim}, but ${wrong.map((c) => `items.${c.column} is vector(${c.dim})`).join(', ')}: use a model of that dimension, or a new database created with EMBEDDING_DIM=${manifest.dim}`,
       );
 }
 
-function datasetCheck(manifest: ModelManifest, serving: Model): ModelCheck {
-  const served = serving.manifest.dataset;
-  return manifest.dataset === served
-    ? pass('dataset', `${manifest.dataset}, as the serving model`)
-    : fail(
-        'dataset',
-        `the candidate is for dataset ${manifest.dataset}, this gateway serves ${served}: a gateway serves one model, hence one dataset (a per-dataset model registry is a later issue); run another gateway for ${manifest.dataset}`,
-      );
+/** Which model the candidate replaces: its dataset's serving one, or none (a first model). */
+function datasetCheck(manifest: ModelManifest, serving: Model | null): ModelCheck {
+  return pass(
+    'dataset',
+    serving
+      ? `${manifest.dataset}, served by ${serving.version} until the switch`
+      : `${manifest.dataset}, served by no model yet (popularity fallbacks): its first model`,
+  );
 }
 
 /** `contract.<graph>` and `parity.<graph>` for each ONNX graph, on CPU sessions of its own. */

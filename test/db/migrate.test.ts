@@ -26,6 +26,22 @@ describe.each(backends)('migrations on $name', (backend) => {
     expect(idx[0]?.def).toMatch(/USING hnsw \(embedding vector_ip_ops\)/);
   });
 
+  it('creates the second embedding slot, items.embedding_b, alike (migration 016)', async () => {
+    const { rows } = await db.query<{ name: string; type: string }>(
+      `SELECT attname AS name, format_type(atttypid, atttypmod) AS type FROM pg_attribute
+       WHERE attrelid = 'items'::regclass AND attname LIKE 'embedding_b%' ORDER BY attnum`,
+    );
+    expect(rows).toEqual([
+      { name: 'embedding_b', type: 'vector(64)' },
+      { name: 'embedding_b_source', type: 'text' },
+      { name: 'embedding_b_model_version', type: 'text' },
+    ]);
+    const { rows: idx } = await db.query<{ def: string }>(
+      "SELECT indexdef AS def FROM pg_indexes WHERE indexname = 'items_embedding_b_hnsw_idx'",
+    );
+    expect(idx[0]?.def).toMatch(/USING hnsw \(embedding_b vector_ip_ops\)/);
+  });
+
   it('applies nothing when run again', async () => {
     expect(await migrate(db, { EMBEDDING_DIM: 64 })).toEqual({ applied: [] });
   });

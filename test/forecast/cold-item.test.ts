@@ -2,6 +2,7 @@
 // retrieved by the next forecast; items the model was trained on keep their learned vectors.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseVectorLiteral, retrieveCandidates } from '../../src/retrieval/candidates.js';
+import { syncItemEmbeddings } from '../../src/retrieval/embeddings.js';
 import { backends } from '../helpers/backends.js';
 import { openForecastFixture, type ForecastFixture } from '../helpers/forecast.js';
 
@@ -64,5 +65,31 @@ describe.each(backends)('new products on $name', (backend) => {
     });
     expect(res.errors).toBeUndefined();
     expect(res.data!.upsertItem.embeddingSource).toBe('MODEL');
+  });
+
+  it("clears a changed product's content embeddings in both slots, keeping learned ones", async () => {
+    // Both slots hold the model's vectors (as after a rollout and a rollback).
+    await syncItemEmbeddings(f.db, f.model, { slot: 'b' });
+    const known = `beauty:${f.lines[1]!.split(' ')[1]}`;
+    for (const [id, title] of [
+      ['beauty:new-serum', 'Hydrating serum, 50 ml'],
+      [known, 'Renamed again'],
+    ]) {
+      const res = await f.server.gql(UPSERT, { input: { id, title, price: 20 } });
+      expect(res.errors).toBeUndefined();
+    }
+    const { rows } = await f.db.query(
+      `SELECT id, embedding_source AS a, embedding_model_version AS av,
+              embedding_b_source AS b, embedding_b_model_version AS bv, embedding_b IS NULL AS b_empty
+       FROM items WHERE id = ANY($1) ORDER BY id = $2`,
+      [['beauty:new-serum', known], known],
+    );
+    // The serving model (slot a) re-embedded the new content at once; slot b's content vector
+    // is gone, stale until its model is synced; the learned vector stays in both.
+    const v = f.model.version;
+    expect(rows).toEqual([
+      { id: 'beauty:new-serum', a: 'content', av: v, b: null, bv: null, b_empty: true },
+      { id: known, a: 'model', av: v, b: 'model', bv: v, b_empty: false },
+    ]);
   });
 });

@@ -1,12 +1,17 @@
 // A gateway serving forecasts with the shipped model over a real database holding a slice of
 // Beauty: import → item embeddings written from the model → engine → HTTP server.
 import type { Db } from '../../src/db/client.js';
-import { ForecastEngine, type EngineOptions } from '../../src/forecast/engine.js';
+import {
+  ForecastEngine,
+  type EngineOptions,
+  type ForecastRequest,
+} from '../../src/forecast/engine.js';
 import { importAmazon } from '../../src/import/amazon.js';
 import { Model } from '../../src/inference/model.js';
 import { IntentModel } from '../../src/intent/model.js';
 import { retrievalSettings } from '../../src/retrieval/candidates.js';
 import { syncItemEmbeddings } from '../../src/retrieval/embeddings.js';
+import type { EmbeddingSlot } from '../../src/retrieval/slots.js';
 import type { Backend } from './backends.js';
 import { beautySlice } from './fixtures.js';
 import { startServer, type TestServer } from './server.js';
@@ -23,8 +28,11 @@ export interface ForecastFixture {
   intent: IntentModel;
   server: TestServer;
   lines: string[];
-  /** Another engine configured as `engine` (same options and intent model), e.g. for a rollout. */
-  createEngine(model: Model): ForecastEngine;
+  /**
+   * Another engine configured as `engine` (same options and intent model), e.g. for a rollout;
+   * reading embedding slot `slot` (default a, where `engine`'s vectors are).
+   */
+  createEngine(model: Model, slot?: EmbeddingSlot): ForecastEngine;
   close(): Promise<void>;
 }
 
@@ -39,11 +47,12 @@ export async function openForecastFixture(
   const model = await Model.load(MODEL_DIR, 'cpu');
   const intent = await IntentModel.load(INTENT_MODEL_DIR, 'cpu');
   await syncItemEmbeddings(db, model);
-  const createEngine = (m: Model) =>
+  const createEngine = (m: Model, slot: EmbeddingSlot = 'a') =>
     new ForecastEngine(db, m, {
       inference: { maxBatch: 64, maxDelayMs: 2, maxQueue: 1024, ...opts.inference },
       retrieval: RETRIEVAL,
       intent,
+      embeddingSlot: slot,
     });
   const engine = createEngine(model);
   const server = await startServer(db, {}, { engine });
@@ -62,5 +71,25 @@ export async function openForecastFixture(
       await intent.release();
       await dispose();
     },
+  };
+}
+
+/** A model forecast of `first` items for a user, with the API's default filters (the bundled
+ * model's `excludeSeen`), as the engine takes it. */
+export function userForecastRequest(userId: string, first = 10): ForecastRequest {
+  return {
+    subject: { kind: 'user', userId },
+    first,
+    filter: {
+      categoryIds: null,
+      minPrice: null,
+      maxPrice: null,
+      inStockOnly: true,
+      excludePurchased: true,
+      excludeSeen: true,
+    },
+    explain: false,
+    mode: 'MODEL',
+    context: null,
   };
 }

@@ -13,7 +13,8 @@ import {
   type CandidateQuery,
   type RetrievalOptions,
 } from '../../src/retrieval/candidates.js';
-import { syncItemEmbeddings } from '../../src/retrieval/embeddings.js';
+import { syncItemEmbeddings, writeItemEmbeddings } from '../../src/retrieval/embeddings.js';
+import type { Queryable } from '../../src/db/client.js';
 import { backends } from '../helpers/backends.js';
 import { beautySlice } from '../helpers/fixtures.js';
 import { MODEL_DIR } from '../helpers/forecast.js';
@@ -250,5 +251,67 @@ describe.each(backends)('candidate retrieval on $name', (backend) => {
       [model.version],
     );
     expect(left.rows[0]!.n).toBe(0);
+  });
+
+  it("reads the model's own embedding slot: slot b serves what slot a serves", async () => {
+    const written = await syncItemEmbeddings(db, model, { slot: 'b' });
+    expect(written.total).toBeGreaterThan(0);
+    const a = await retrieveCandidates(db, queries, filter, { ...options, known: model });
+    const b = await retrieveCandidates(db, queries, filter, {
+      ...options,
+      known: model,
+      slot: 'b',
+    });
+    expect(b.map((l) => l.map((c) => c.id))).toEqual(a.map((l) => l.map((c) => c.id)));
+    // Only items with a vector in the slot are candidates: one emptied in b is not returned.
+    const top = a[0]![0]!.id;
+    await db.query(
+      `UPDATE items SET embedding_b = NULL, embedding_b_model_version = NULL WHERE id = $1`,
+      [top],
+    );
+    const [without] = await retrieveCandidates(db, queries.slice(0, 1), filter, {
+      ...options,
+      known: model,
+      slot: 'b',
+    });
+    expect(without!.map((c) => c.id)).not.toContain(top);
+    expect((await syncItemEmbeddings(db, model, { slot: 'b' })).total).toBe(1);
+    await expect(
+      retrieveCandidates(db, queries, filter, { ...options, slot: 'c' as never }),
+    ).rejects.toThrow('no embedding slot "c"');
+  });
+
+  it('does not store a content embedding of an item changed after its content was read', async () => {
+    await db.query(
+      `INSERT INTO items (id, dataset, title) VALUES ('beauty:raced', 'beauty', 'Old title')`,
+    );
+    // A concurrent upsertItem lands between the content read and the write.
+    const racing: Queryable = {
+      exec: (sql) => db.exec(sql),
+      async query<R>(sql: string, params?: unknown[]) {
+        const res = await db.query<R>(sql, params);
+        if (/^\s*SELECT i\.id, i\.title/.test(sql)) {
+          await db.query(
+            `UPDATE items SET title = 'New title', updated_at = now() + interval '1 second'
+             WHERE id = 'beauty:raced'`,
+          );
+        }
+        return res;
+      },
+    };
+    expect(await writeItemEmbeddings(racing, model, ['beauty:raced'], 'b')).toEqual({
+      learned: 0,
+      content: 0,
+    });
+    const stale = await db.query(
+      `SELECT embedding_b IS NULL AS empty FROM items WHERE id = 'beauty:raced'`,
+    );
+    expect(stale.rows).toEqual([{ empty: true }]);
+    // The next pass embeds the new content.
+    expect(await writeItemEmbeddings(db, model, ['beauty:raced'], 'b')).toEqual({
+      learned: 0,
+      content: 1,
+    });
+    await db.query(`DELETE FROM items WHERE id = 'beauty:raced'`);
   });
 });
