@@ -5,7 +5,11 @@ import type { Forecast, ForecastRequest } from '../../src/forecast/engine.js';
 import { GREEDY, slotPropensity, type ServingPolicy } from '../../src/exploration/policy.js';
 import { evaluatePolicies } from '../../src/exploration/policy-reports.js';
 import { backends } from '../helpers/backends.js';
-import { openForecastFixture, type ForecastFixture } from '../helpers/forecast.js';
+import {
+  openForecastFixture,
+  userForecastRequest,
+  type ForecastFixture,
+} from '../helpers/forecast.js';
 
 const FORECAST = `query($u: ID!, $first: Int, $filter: ForecastFilter, $explain: Boolean, $mode: ForecastMode) {
   interestForecast(userId: $u, first: $first, filter: $filter, explain: $explain, mode: $mode) {
@@ -614,22 +618,7 @@ describe.each(backends)('interestForecast on $name', (backend) => {
 /** An item of the imported slice that the forecast did not serve. */
 /** A forecast request to the engine itself, for a user, under a serving policy. */
 function engineRequest(userId: string, policy: ServingPolicy): ForecastRequest {
-  return {
-    subject: { kind: 'user', userId },
-    first: 10,
-    explain: false,
-    mode: 'MODEL',
-    context: null,
-    filter: {
-      categoryIds: null,
-      minPrice: null,
-      maxPrice: null,
-      inStockOnly: true,
-      excludePurchased: true,
-      excludeSeen: true,
-    },
-    policy,
-  };
+  return { ...userForecastRequest(userId), policy };
 }
 
 function lineItemNotIn(fc: { items: { item: { id: string } }[] }): string {

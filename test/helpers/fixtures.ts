@@ -1,5 +1,5 @@
 // Small real slices of the bundled data, written to a temporary directory.
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -26,4 +26,29 @@ export async function beautySlice(
   await writeFile(sequences, lines.join('\n') + '\n');
   await writeFile(attributes, JSON.stringify(sliced));
   return { sequences, attributes, lines };
+}
+
+/** The rows of a test/fixtures/diginetica CSV file (semicolon-separated), header left out. */
+export async function digineticaFixture(file: string): Promise<string[][]> {
+  const text = await readFile(path.resolve('test/fixtures/diginetica', file), 'utf8');
+  return text
+    .split('\n')
+    .slice(1)
+    .filter((l) => l.trim())
+    .map((l) => l.split(';'));
+}
+
+/** Temporary directories removed together by `removeAll` (call it in afterAll). */
+export function tempDirs(): { make: () => Promise<string>; removeAll: () => Promise<void> } {
+  const made: string[] = [];
+  return {
+    make: async () => {
+      const d = await tempDir();
+      made.push(d);
+      return d;
+    },
+    removeAll: async () => {
+      await Promise.all(made.map((d) => rm(d, { recursive: true, force: true })));
+    },
+  };
 }

@@ -5,7 +5,6 @@
 // of the shop's own items, and a VIEW-only and a PURCHASE-only history scored differently.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/client.js';
@@ -16,25 +15,15 @@ import { Model } from '../../src/inference/model.js';
 import { retrievalSettings } from '../../src/retrieval/candidates.js';
 import { syncItemEmbeddings } from '../../src/retrieval/embeddings.js';
 import { backends, type Backend } from '../helpers/backends.js';
-import { tempDir } from '../helpers/fixtures.js';
+import { digineticaFixture, tempDirs } from '../helpers/fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
-const FIXTURES = path.resolve('test/fixtures/diginetica');
 const RETRIEVAL = { candidates: 50, efSearch: 100, successors: 100 };
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
-
-async function dir(): Promise<string> {
-  const d = await tempDir();
-  dirs.push(d);
-  return d;
-}
-
-async function csv(file: string): Promise<string[][]> {
-  const lines = (await readFile(path.join(FIXTURES, file), 'utf8')).split('\n').slice(1);
-  return lines.filter((l) => l.trim()).map((l) => l.split(';'));
-}
+const dirs = tempDirs();
+afterAll(() => dirs.removeAll());
+const dir = dirs.make;
+const csv = digineticaFixture;
 
 const at = (day: string, offsetMs: string) =>
   new Date(Date.parse(`${day}T00:00:00Z`) + Number(offsetMs)).toISOString();

@@ -4,7 +4,6 @@
 // training fed; too small a dataset, bad flags and a failed export are refused before training.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordEventBatch, type EventSubmission } from '../../src/db/events.js';
@@ -13,24 +12,14 @@ import { migrate } from '../../src/db/migrate.js';
 import { openPglite } from '../../src/db/pglite.js';
 import { Model } from '../../src/inference/model.js';
 import { exportDataset } from '../../src/training/export-dataset.js';
-import { tempDir } from '../helpers/fixtures.js';
+import { digineticaFixture, tempDirs } from '../helpers/fixtures.js';
 import { type Fixture, maxAbsDiff, readJson, readModelMeta, runOnnx } from './contract.js';
 
 const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
-const FIXTURES = path.resolve('test/fixtures/diginetica');
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
-
-async function dir(): Promise<string> {
-  const d = await tempDir();
-  dirs.push(d);
-  return d;
-}
-
-async function csv(file: string): Promise<string[][]> {
-  const lines = (await readFile(path.join(FIXTURES, file), 'utf8')).split('\n').slice(1);
-  return lines.filter((l) => l.trim()).map((l) => l.split(';'));
-}
+const dirs = tempDirs();
+afterAll(() => dirs.removeAll());
+const dir = dirs.make;
+const csv = digineticaFixture;
 
 /**
  * A PGlite data directory holding the DIGINETICA views fixture recorded as a live shop's events
