@@ -9,7 +9,7 @@
 // Every refusal happens before a resolver runs, so a refused request writes nothing.
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { getVariableValues, GraphQLError, Kind } from 'graphql';
+import { getVariableValues, GraphQLError } from 'graphql';
 import { isLoopbackHost, type Config } from '../config.js';
 import type { Queryable } from '../db/client.js';
 import { ErrorCode } from '../resolvers/errors.js';
@@ -17,7 +17,7 @@ import { AllowList } from './allow-list.js';
 import { KeyStore } from './keys.js';
 import { findNul, measureOperation } from './limits.js';
 import { RateLimiter } from './rate-limit.js';
-import { hasScope, requiredScope, type Scope } from './scopes.js';
+import { hasScope, requiredScope, rootFields, type Scope } from './scopes.js';
 
 /** Who a request acts for. */
 export interface Principal {
@@ -233,14 +233,13 @@ export function installGuard(app: FastifyInstance, config: Config, db: Queryable
                 'this operation is not on the allow-list (OPERATION_ALLOW_LIST); only admin keys may run other operations',
               );
             }
-            for (const sel of operation.selectionSet.selections) {
-              if (sel.kind !== Kind.FIELD || sel.name.value.startsWith('__')) continue;
-              const needed = requiredScope(operation.operation, sel.name.value);
+            for (const field of rootFields(document, operation)) {
+              const needed = requiredScope(operation.operation, field);
               if (!hasScope(principal.scopes, needed)) {
                 throw refuse(
                   ErrorCode.FORBIDDEN,
                   403,
-                  `${operation.operation} field ${sel.name.value} needs an API key with the ${needed} scope; this key has ${principal.scopes.join(', ')}`,
+                  `${operation.operation} field ${field} needs an API key with the ${needed} scope; this key has ${principal.scopes.join(', ')}`,
                   { scope: needed },
                 );
               }

@@ -2,7 +2,14 @@
 // (`read`) except the administrative ones; every mutation is listed here, and buildServer
 // refuses a schema with a mutation that is not (checkScopeMap), so a new mutation cannot ship
 // unguarded by accident.
-import { GraphQLSchema } from 'graphql';
+import {
+  Kind,
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+} from 'graphql';
 
 export const SCOPES = ['read', 'write:events', 'write:catalog', 'metrics', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -48,4 +55,32 @@ export function checkScopeMap(schema: GraphQLSchema): void {
       `mutations without a scope in src/security/scopes.ts MUTATION_SCOPES: ${missing.join(', ')}`,
     );
   }
+}
+
+/**
+ * The root fields `operation` selects, through fragment spreads and inline fragments too
+ * (`mutation { ...F } fragment F on Mutation { recordEvents … }` selects recordEvents);
+ * introspection fields left out.
+ */
+export function rootFields(document: DocumentNode, operation: OperationDefinitionNode): string[] {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const d of document.definitions)
+    if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+  const fields = new Set<string>();
+  const seen = new Set<string>();
+  const walk = (set: SelectionSetNode) => {
+    for (const sel of set.selections) {
+      if (sel.kind === Kind.FIELD) {
+        if (!sel.name.value.startsWith('__')) fields.add(sel.name.value);
+      } else if (sel.kind === Kind.INLINE_FRAGMENT) {
+        walk(sel.selectionSet);
+      } else if (!seen.has(sel.name.value)) {
+        seen.add(sel.name.value);
+        const frag = fragments.get(sel.name.value);
+        if (frag) walk(frag.selectionSet);
+      }
+    }
+  };
+  walk(operation.selectionSet);
+  return [...fields];
 }

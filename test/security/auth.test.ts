@@ -108,6 +108,20 @@ describe.each(backends)('access control on $name', (backend) => {
     expect(denied.body.data).toBeUndefined();
     const item = await post(server.url, { query: UPSERT_ITEM }, bearer(events));
     expect(item.body.errors[0].extensions.code).toBe('FORBIDDEN');
+    // Root fields reached through a fragment or an inline fragment are checked as well
+    for (const query of [
+      `mutation($events: [EventInput!]!) { ...W } fragment W on Mutation { recordEvents(events: $events) { accepted } }`,
+      `mutation($events: [EventInput!]!) { ... on Mutation { recordEvents(events: $events) { accepted } } }`,
+      `query { ...K } fragment K on Query { apiKeys { id } }`,
+    ]) {
+      const sneaky = await post(
+        server.url,
+        { query, variables: { events: [event(2)] } },
+        bearer(read),
+      );
+      expect(sneaky.status, query).toBe(403);
+      expect(sneaky.body.errors[0].extensions.code, query).toBe('FORBIDDEN');
+    }
     // A catalogue key cannot read, nor list keys
     const reads = await post(server.url, { query: '{ about { version } }' }, bearer(catalog));
     expect(reads.body.errors[0].extensions).toMatchObject({ code: 'FORBIDDEN', scope: 'read' });
