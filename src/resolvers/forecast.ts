@@ -1,6 +1,6 @@
 // interestForecast on Query, User and Session: validates arguments into an engine request and
 // resolves it through the per-request forecast loader.
-import { GraphQLError, Kind, type GraphQLResolveInfo } from 'graphql';
+import { Kind, type GraphQLResolveInfo } from 'graphql';
 import type { Context } from '../context.js';
 import {
   ForecastInputError,
@@ -26,7 +26,7 @@ import type { ItemRow } from '../db/items.js';
 import { forecastOutcomes } from '../db/outcomes.js';
 import { QueueFullError } from '../inference/scheduler.js';
 import type { PageViewRecord } from '../intent/features.js';
-import { badUserInput, found } from './errors.js';
+import { badUserInput, codedError, ErrorCode, found } from './errors.js';
 import { toPageView } from './events.js';
 
 export const MAX_FORECAST_ITEMS = 100;
@@ -154,20 +154,16 @@ function servedEmbedding(
 
 async function load(ctx: Context, request: ForecastRequest) {
   if (!ctx.forecasts) {
-    throw new GraphQLError('forecasts are unavailable: no model is loaded', {
-      extensions: { code: 'UNAVAILABLE' },
-    });
+    throw codedError(ErrorCode.UNAVAILABLE, 'forecasts are unavailable: no model is loaded');
   }
   try {
     return await ctx.forecasts.load(request);
   } catch (err) {
     if (err instanceof ForecastInputError) {
-      throw new GraphQLError(err.message, { extensions: { code: err.code } });
+      throw codedError(err.code, err.message);
     }
     if (err instanceof QueueFullError) {
-      throw new GraphQLError(err.message, {
-        extensions: { code: 'UNAVAILABLE', retryAfterMs: 100 },
-      });
+      throw codedError(ErrorCode.UNAVAILABLE, err.message, { retryAfterMs: 100 });
     }
     throw err;
   }
@@ -267,10 +263,7 @@ export const forecastResolvers: Resolvers = {
       // of Item is selected then, so none reads the missing columns.
       if (selectsIdOnly(info)) return { id: it.itemId } as ItemRow;
       const row = await loaders.item.load(it.itemId);
-      if (!row)
-        throw new GraphQLError(`item ${it.itemId} no longer exists`, {
-          extensions: { code: 'NOT_FOUND' },
-        });
+      if (!row) throw codedError(ErrorCode.NOT_FOUND, `item ${it.itemId} no longer exists`);
       return row;
     },
   },

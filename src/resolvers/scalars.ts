@@ -1,8 +1,8 @@
 // Custom scalars: DateTime (ISO-8601 instant), Date (ISO-8601 day), JSON (an object).
-import { GraphQLError, GraphQLScalarType, Kind, type ValueNode } from 'graphql';
+import { GraphQLScalarType, Kind, type ValueNode } from 'graphql';
+import { codedError, ErrorCode } from './errors.js';
 
-const invalid = (message: string) =>
-  new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
+const invalid = (message: string) => codedError(ErrorCode.BAD_USER_INPUT, message);
 
 function parseDateTime(value: unknown): Date {
   if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(value)) {
