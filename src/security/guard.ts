@@ -125,12 +125,11 @@ export function installGuard(app: FastifyInstance, config: Config, db: Queryable
     const route = request.routeOptions.url;
     if (route === undefined || !(route in PROTECTED)) return;
     // The GraphQL landing page (GET without an operation) is a static page: no key needed.
-    if (
-      route === '/graphql' &&
-      request.method === 'GET' &&
-      !/[?&](query|extensions)=/.test(request.url)
-    )
-      return;
+    // The parameters are read as Apollo reads them (decoded: `%71uery` is `query`).
+    if (route === '/graphql' && request.method === 'GET') {
+      const params = new URLSearchParams(request.url.split('?')[1] ?? '');
+      if (!params.has('query') && !params.has('extensions')) return;
+    }
     const token = bearer(request);
     if (token === null) {
       return refuseAuth(request, reply, 'the Authorization header must be "Bearer <API key>"');
@@ -145,6 +144,9 @@ export function installGuard(app: FastifyInstance, config: Config, db: Queryable
       }
       request.principal = open;
     } else {
+      // Looked up even when the address is over its failed-attempt budget: a valid key
+      // behind the same address (a proxy, a NAT) must not be locked out by others' failures;
+      // unknown tokens' outcomes are cached (KeyStore), so a flood of one costs one lookup.
       const key = await keys.verify(token);
       if (!key) return refuseAuth(request, reply, 'the API key is unknown or revoked');
       request.principal = {
@@ -223,26 +225,29 @@ export function installGuard(app: FastifyInstance, config: Config, db: Queryable
       return {
         async didResolveOperation({ document, operation, request: req, contextValue, schema }) {
           if (!operation) return; // Apollo has answered OPERATION_RESOLUTION_FAILURE already
+          // Every operation that reaches here came through the onRequest hook: no principal
+          // means a path that skipped it, which must not run anything.
           const principal = contextValue.principal;
-          if (principal) {
-            const admin = hasScope(principal.scopes, 'admin');
-            if (allowList && !admin && !allowList.allows(document)) {
+          if (!principal) {
+            throw refuse(ErrorCode.UNAUTHENTICATED, 401, 'an API key is required');
+          }
+          const admin = hasScope(principal.scopes, 'admin');
+          if (allowList && !admin && !allowList.allows(document)) {
+            throw refuse(
+              ErrorCode.OPERATION_NOT_ALLOWED,
+              403,
+              'this operation is not on the allow-list (OPERATION_ALLOW_LIST); only admin keys may run other operations',
+            );
+          }
+          for (const field of rootFields(document, operation)) {
+            const needed = requiredScope(operation.operation, field);
+            if (!hasScope(principal.scopes, needed)) {
               throw refuse(
-                ErrorCode.OPERATION_NOT_ALLOWED,
+                ErrorCode.FORBIDDEN,
                 403,
-                'this operation is not on the allow-list (OPERATION_ALLOW_LIST); only admin keys may run other operations',
+                `${operation.operation} field ${field} needs an API key with the ${needed} scope; this key has ${principal.scopes.join(', ')}`,
+                { scope: needed },
               );
-            }
-            for (const field of rootFields(document, operation)) {
-              const needed = requiredScope(operation.operation, field);
-              if (!hasScope(principal.scopes, needed)) {
-                throw refuse(
-                  ErrorCode.FORBIDDEN,
-                  403,
-                  `${operation.operation} field ${field} needs an API key with the ${needed} scope; this key has ${principal.scopes.join(', ')}`,
-                  { scope: needed },
-                );
-              }
             }
           }
           // Costs and NUL checks read the coerced variables (defaults applied); invalid ones

@@ -4,8 +4,8 @@
 // by that count (the argument's value, its variable's value, or its default; a connection
 // without one pages DEFAULT_PAGE), so `users(first: 100) { … interestForecast(first: 50) … }`
 // costs the 5,000 forecast items it can produce. Fields that run the model weigh more
-// (FIELD_WEIGHTS). Introspection fields (`__schema`, `__type`) are left out: introspection is
-// switched as a whole (GRAPHQL_INTROSPECTION).
+// (FIELD_WEIGHTS); a lookup by a list of ids counts once per id. An introspection field
+// (`__schema`, `__type`) costs INTROSPECTION_COST; its nesting is capped by Apollo.
 import {
   getNamedType,
   isCompositeType,
@@ -47,6 +47,10 @@ export const FIELD_WEIGHTS: Readonly<Record<string, number>> = {
   interestDrift: 5,
 };
 
+/** What one `__schema` or `__type` selection costs: GraphiQL's introspection query passes,
+ * hundreds of aliased copies of it do not. */
+export const INTROSPECTION_COST = 1000;
+
 /** The page a connection without `first`/`last` returns (src/resolvers/paging.ts). */
 const DEFAULT_PAGE = 20;
 const PAGING_ARGS = ['first', 'last'] as const;
@@ -57,6 +61,13 @@ function multiplier(
   node: FieldNode,
   variables: Record<string, unknown>,
 ): number {
+  // A lookup by a list of ids (itemsByIds) resolves once per id.
+  const ids = node.arguments?.find((a) => a.name.value === 'ids');
+  const idsArg = field.args.find((a) => a.name === 'ids');
+  if (ids && idsArg) {
+    const value = valueFromAST(ids.value, idsArg.type, variables);
+    if (Array.isArray(value)) return Math.max(1, value.length);
+  }
   for (const name of PAGING_ARGS) {
     const arg = field.args.find((a) => a.name === name);
     if (!arg) continue;
@@ -91,34 +102,43 @@ export function measureOperation(
     shape.aliases > limits.maxAliases ||
     shape.cost > limits.maxCost;
 
-  // `times`: how often `set` resolves in the whole operation.
+  // `times`: how often `set` resolves in the whole operation. `visited`: the fragments already
+  // spread into the field's selection (as graphql's collectFields merges them: a fragment
+  // spread twice at one level is resolved once, and walked once, so that `{ ...A ...A }`
+  // nested 30 levels deep costs 30 steps, not 2^30).
   const walk = (
     set: SelectionSetNode,
     parent: GraphQLCompositeType,
     depth: number,
     times: number,
-    spreads: readonly string[],
+    visited: Set<string>,
   ): void => {
     for (const sel of set.selections) {
       if (over()) return;
       if (sel.kind === Kind.FRAGMENT_SPREAD) {
         const frag = fragments.get(sel.name.value);
         // Validation has rejected unknown and cyclic spreads; the guard keeps this total.
-        if (!frag || spreads.includes(sel.name.value)) continue;
+        if (!frag || visited.has(sel.name.value)) continue;
+        visited.add(sel.name.value);
         const type = schema.getType(frag.typeCondition.name.value);
         if (!isCompositeType(type)) continue;
-        walk(frag.selectionSet, type, depth, times, [...spreads, sel.name.value]);
+        walk(frag.selectionSet, type, depth, times, visited);
         continue;
       }
       if (sel.kind === Kind.INLINE_FRAGMENT) {
         const type = sel.typeCondition ? schema.getType(sel.typeCondition.name.value) : parent;
         if (!isCompositeType(type)) continue;
-        walk(sel.selectionSet, type, depth, times, spreads);
+        walk(sel.selectionSet, type, depth, times, visited);
         continue;
       }
       const name = sel.name.value;
-      if (name.startsWith('__')) continue; // __typename costs nothing; introspection is switched
       if (sel.alias) shape.aliases++;
+      if (name.startsWith('__')) {
+        // __typename costs nothing; an introspection query costs INTROSPECTION_COST each
+        // time (its own depth is capped by Apollo; it is switched by GRAPHQL_INTROSPECTION)
+        if (name !== '__typename') shape.cost += INTROSPECTION_COST * times;
+        continue;
+      }
       shape.depth = Math.max(shape.depth, depth);
       const field =
         isObjectType(parent) || isInterfaceType(parent) ? parent.getFields()[name] : undefined;
@@ -131,7 +151,7 @@ export function measureOperation(
           child,
           depth + 1,
           times * multiplier(field, sel, variables),
-          spreads,
+          new Set(),
         );
       }
     }
@@ -143,7 +163,7 @@ export function measureOperation(
       : operation.operation === 'subscription'
         ? schema.getSubscriptionType()
         : schema.getQueryType();
-  if (root) walk(operation.selectionSet, root, 1, 1, []);
+  if (root) walk(operation.selectionSet, root, 1, 1, new Set());
   return shape;
 }
 

@@ -84,6 +84,10 @@ export function installTransportErrors(app: FastifyInstance, bodyLimit: number):
         { retryable: true },
       );
     }
+    // A Host header no URL can be built from (the GraphQL integration builds one).
+    if ((error as { code?: string }).code === 'ERR_INVALID_URL') {
+      return sendCodedError(reply, 400, ErrorCode.BAD_REQUEST, 'invalid Host header or URL');
+    }
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) {
       return sendCodedError(reply, status, ErrorCode.BAD_REQUEST, error.message);

@@ -3,6 +3,7 @@
 // nothing written), revocation, hashed storage, AUTH=required and a non-loopback HOST, the
 // depth / alias / cost / batch limits, and the persisted-operation allow-list.
 import { createHash } from 'node:crypto';
+import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import { print, parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -77,6 +78,16 @@ describe.each(backends)('access control on $name', (backend) => {
       { 'x-api-key': token },
     );
     expect(viaHeader.status).toBe(200);
+    // GET with the parameter names percent-encoded, as Apollo decodes them, needs a key too
+    for (const qs of [
+      `?query=${encodeURIComponent('{ apiKeys { id } }')}`,
+      `?%71uery=${encodeURIComponent('{ apiKeys { id } }')}`,
+      `?%65xtensions=${encodeURIComponent('{"persistedQuery":{"version":1,"sha256Hash":"00"}}')}`,
+    ]) {
+      const res = await fetch(server.url + qs, { headers: { 'apollo-require-preflight': 'true' } });
+      expect(res.status, qs).toBe(401);
+      expect(((await res.json()) as any).errors[0].extensions.code).toBe('UNAUTHENTICATED');
+    }
   });
 
   it('stores only a hash of the secret', async () => {
@@ -227,6 +238,55 @@ describe.each(backends)('operation limits on $name', (backend) => {
     expect(
       (await refusal({ query: '{ users(first: 1) { edges { node { id } } } }' })).ext,
     ).toBeUndefined();
+  });
+
+  it('walks a fragment spread twice at one level once (no exponential blow-up)', async () => {
+    // 40 levels of { ...F(n+1) ...F(n+1) }: 2^40 paths if each spread were walked again
+    const levels = 40;
+    const fragments = Array.from({ length: levels }, (_, n) =>
+      n === levels - 1
+        ? `fragment F${n} on Query { __typename }`
+        : `fragment F${n} on Query { ...F${n + 1} ...F${n + 1} }`,
+    );
+    const res = await post(server.url, { query: `query { ...F0 } ${fragments.join(' ')}` });
+    expect(res.status).toBe(200);
+    expect(res.body.data).toEqual({ __typename: 'Query' });
+  });
+
+  it('counts introspection and id lists in the cost', async () => {
+    expect((await refusal({ query: '{ __schema { queryType { name } } }' })).ext).toMatchObject({
+      code: 'QUERY_TOO_COSTLY',
+    });
+    const ids = Array.from({ length: 100 }, (_, k) => `x:${k}`);
+    const q = `query($ids: [ID!]!) { itemsByIds(ids: $ids) { id title brand price inStock } }`;
+    expect((await refusal({ query: q, variables: { ids } })).ext).toMatchObject({
+      code: 'QUERY_TOO_COSTLY',
+    });
+    expect((await refusal({ query: q, variables: { ids: ids.slice(0, 5) } })).ext).toBeUndefined();
+  });
+
+  it('answers a Host header no URL can be built from with BAD_REQUEST', async () => {
+    const { port } = new URL(server.url);
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/graphql',
+          method: 'POST',
+          headers: { host: '[', 'content-type': 'application/json' },
+        },
+        (res) => {
+          let body = '';
+          res.on('data', (c) => (body += c));
+          res.on('end', () => resolve({ status: res.statusCode!, body }));
+        },
+      );
+      req.on('error', reject);
+      req.end(JSON.stringify({ query: '{ about { version } }' }));
+    });
+    expect(answer.status).toBe(400);
+    expect(JSON.parse(answer.body).errors[0].extensions.code).toBe('BAD_REQUEST');
   });
 
   it('refuses too many aliases with TOO_MANY_ALIASES', async () => {
