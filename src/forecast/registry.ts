@@ -112,7 +112,9 @@ export class RegistryLease {
     const byDataset = new Map<string, string[]>();
     for (const id of ids) {
       const d = datasetOf(id);
-      byDataset.set(d, [...(byDataset.get(d) ?? []), id]);
+      const mine = byDataset.get(d);
+      if (mine) mine.push(id);
+      else byDataset.set(d, [id]);
     }
     // One after another: they share the caller's transaction.
     for (const [dataset, mine] of byDataset) await this.leases.get(dataset)?.embedItems(q, mine);

@@ -75,8 +75,6 @@ export interface Guard {
   keys: KeyStore;
   /** The Apollo plugin of step 4. */
   plugin: ApolloServerPlugin<{ principal?: Principal }>;
-  /** Whether a key is required right now (AUTH, HOST and whether any key exists). */
-  enforced(): Promise<boolean>;
 }
 
 /** Registers steps 1–3 on `app` and returns the Apollo plugin of step 4. */
@@ -88,6 +86,7 @@ export function installGuard(app: FastifyInstance, config: Config, db: Queryable
   const allowList = sec.allowList.length > 0 ? AllowList.load(sec.allowList) : null;
   const loopback = isLoopbackHost(config.host);
 
+  /** Whether a key is required right now (AUTH, HOST and whether any key exists). */
   const enforced = async (): Promise<boolean> => {
     if (sec.auth === 'required') return true;
     if (sec.auth === 'off') return false;
@@ -306,5 +305,5 @@ export function installGuard(app: FastifyInstance, config: Config, db: Queryable
       };
     },
   };
-  return { keys, plugin, enforced };
+  return { keys, plugin };
 }
