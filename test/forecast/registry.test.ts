@@ -70,6 +70,10 @@ describe.each(backends)('several datasets, one model each, on $name', (backend) 
   };
   const forecastsOf = (data: Json, alias: string) =>
     (data[alias].edges as Json[]).map((e) => ({ user: e.node.id, ...e.node.interestForecast }));
+  // What a forecast says, without its batch size: a forecast of the dataset without a model
+  // may or may not share another engine's batch, so that size varies from request to request.
+  const answersOf = (data: Json, alias: string) =>
+    forecastsOf(data, alias).map(({ timing: _timing, ...answer }) => answer);
 
   beforeAll(async () => {
     ({ db, dispose } = await backend.open(retrievalSettings(100)));
@@ -231,7 +235,7 @@ describe.each(backends)('several datasets, one model each, on $name', (backend) 
   });
 
   it('rolls out and back one dataset, the others untouched; a rollback names its dataset', async () => {
-    const before = forecastsOf(await ok(MIXED), 'b');
+    const before = answersOf(await ok(MIXED), 'b');
     const candidate = await renamedModel('cosmetics', 'cosmetics-sasrec-2');
     temps.push(candidate);
     const out = (await ok(ROLLOUT, { d: candidate })).rolloutModel;
@@ -260,7 +264,7 @@ describe.each(backends)('several datasets, one model each, on $name', (backend) 
       },
     ]);
     const during = await ok(MIXED);
-    expect(forecastsOf(during, 'b')).toEqual(before);
+    expect(answersOf(during, 'b')).toEqual(before);
     expect(forecastsOf(during, 'c').map((f) => f.modelVersion)).toEqual([
       'cosmetics-sasrec-2',
       'cosmetics-sasrec-2',
@@ -293,7 +297,7 @@ describe.each(backends)('several datasets, one model each, on $name', (backend) 
       embeddingsWritten: 0,
     });
     const after = await ok(MIXED);
-    expect(forecastsOf(after, 'b')).toEqual(before);
+    expect(answersOf(after, 'b')).toEqual(before);
     expect(new Set(forecastsOf(after, 'c').map((f) => f.modelVersion))).toEqual(
       new Set(['cosmetics-sasrec-1']),
     );
