@@ -14,7 +14,8 @@ import { importSampleIfEmpty } from './import/sample.js';
 import { createProgress } from './import/progress.js';
 import { ForecastEngine } from './forecast/engine.js';
 import { ModelRegistry } from './forecast/registry.js';
-import { Model, readManifest } from './inference/model.js';
+import { readManifest } from './inference/manifest.js';
+import { Model } from './inference/model.js';
 import { IntentModel } from './intent/model.js';
 import { retrievalSettings } from './retrieval/candidates.js';
 import {

@@ -13,7 +13,8 @@ import {
   type GraphName,
   type ParityFixture,
 } from '../inference/contract.js';
-import { readManifest, type Model, type ModelManifest } from '../inference/model.js';
+import type { Model } from '../inference/model.js';
+import { readManifest, type ModelManifest } from '../inference/manifest.js';
 import { ort } from '../inference/onnx.js';
 import { mismatchedEmbeddingColumns } from '../retrieval/embeddings.js';
 

@@ -3,6 +3,11 @@
 // src/inference/contract.ts, which the rollout validation uses too.
 import fs from 'node:fs';
 import path from 'node:path';
+import {
+  parseManifest,
+  type ModelManifest,
+  type ScorerManifest,
+} from '../../src/inference/manifest.js';
 
 export {
   CONTRACT,
@@ -15,47 +20,20 @@ export {
   toTensor,
 } from '../../src/inference/contract.js';
 
-export interface ModelMeta {
-  version: string;
-  dataset: string;
-  dim: number;
-  maxLen: number;
-  numItems: number;
-  numAttributes: number;
-  heads: { category: boolean; purchase: boolean };
-  dynamicLength?: boolean;
-  eventTypes: string[];
-  /** The encoder inputs training saw (models/README.md); absent = all. */
-  observed?: { eventTypes: string[]; timeGaps: boolean };
-  /** `format: "events"` for models trained on the events format (train.py --events / --from-db). */
-  data?: { format?: string };
-  scorer: {
-    categoryWeight: number;
-    markov?: [number, number] | null;
-    markovRefined?: boolean;
-    /** K newest items the Markov inputs cover (models/README.md); absent = 1 (newest only). */
-    markovItems?: number;
-    transitions?: number;
-    /** Item co-occurrence term (models/README.md); absent = off. */
-    cooccurrence?: { weight: number; window: number; decay: number; neighbors: number; pairs: number };
-  };
-  files: {
-    encoder: string;
-    scorer: string;
-    content: string;
-    itemEmbeddings: string;
-    vocab: string;
-    transitions?: string;
-    cooccurrence?: string;
-  };
-}
+/**
+ * A model directory's manifest, as the gateway reads it (src/inference/manifest.ts), from an
+ * exporter that writes the scorer section (train.py always does).
+ */
+export type ModelMeta = ModelManifest & { scorer: ScorerManifest };
 
 export function readJson<T>(file: string): T {
   return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
 }
 
 export function readModelMeta(dir: string): ModelMeta {
-  return readJson<ModelMeta>(path.join(dir, 'model.json'));
+  const manifest = parseManifest(readJson(path.join(dir, 'model.json')));
+  if (!manifest.scorer) throw new Error(`${dir}/model.json has no scorer section`);
+  return { ...manifest, scorer: manifest.scorer };
 }
 
 export function readItemEmbeddings(dir: string, meta: ModelMeta): Float32Array {
