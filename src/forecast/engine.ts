@@ -5,6 +5,7 @@
 // call and a constant number of SQL statements.
 import { randomUUID } from 'node:crypto';
 import type { Db, Queryable } from '../db/client.js';
+import { ErrorCode } from '../error-codes.js';
 import { datasetOf } from '../db/events.js';
 import {
   insertForecasts,
@@ -13,7 +14,7 @@ import {
   type SubjectEventRow,
 } from '../db/forecasts.js';
 import type { EncoderOutput, Model, SequenceEvent } from '../inference/model.js';
-import { InferenceScheduler, type SchedulerOptions } from '../inference/scheduler.js';
+import { ForecastBatcher, type BatcherOptions } from './batcher.js';
 import {
   addIncluded,
   nearestNeighbours,
@@ -126,7 +127,7 @@ export interface Forecast {
 /** A request the engine cannot serve because of its input (maps to a client error). */
 export class ForecastInputError extends Error {
   constructor(
-    readonly code: 'NOT_FOUND' | 'BAD_USER_INPUT',
+    readonly code: typeof ErrorCode.NOT_FOUND | typeof ErrorCode.BAD_USER_INPUT,
     message: string,
   ) {
     super(message);
@@ -164,7 +165,7 @@ interface Resolved {
 }
 
 export interface EngineOptions {
-  inference: SchedulerOptions;
+  batching: BatcherOptions;
   /**
    * `parallel`: statements a batch's candidate query is split over (default 1);
    * `cooccurrenceNeighbors`: stored co-occurrence neighbours per recent item (null or absent =
@@ -201,14 +202,14 @@ export function subjectDataset(
 }
 
 /**
- * Serves forecasts in merged batches. The scheduler merges the DataLoader batches of
+ * Serves forecasts in merged batches. The batcher merges the DataLoader batches of
  * concurrent requests (dynamic batching: max batch size, max queue delay, bounded queue);
  * each merged batch then costs one encoder call, one scorer call, one retrieval statement
  * per distinct filter and a constant number of other statements, however many requests it
  * came from.
  */
 export class ForecastEngine {
-  readonly scheduler: InferenceScheduler<Queued, Forecast | Error>;
+  readonly batcher: ForecastBatcher<Queued, Forecast | Error>;
   readonly modelCalls: { encoder: ModelCallStats; scorer: ModelCallStats } = {
     encoder: { calls: 0, items: 0, ms: 0 },
     scorer: { calls: 0, items: 0, ms: 0 },
@@ -222,7 +223,7 @@ export class ForecastEngine {
     readonly model: Model,
     private readonly options: EngineOptions,
   ) {
-    this.scheduler = new InferenceScheduler((batch) => this.run(batch), options.inference);
+    this.batcher = new ForecastBatcher((batch) => this.run(batch), options.batching);
     this.popularity = new PopularityRanking(db);
     this.embeddingSlot = options.embeddingSlot ?? 'a';
   }
@@ -233,7 +234,7 @@ export class ForecastEngine {
    */
   forecast(requests: readonly ForecastRequest[]): Promise<(Forecast | Error)[]> {
     const enqueuedAt = performance.now();
-    return this.scheduler.submit(requests.map((request) => ({ request, enqueuedAt })));
+    return this.batcher.submit(requests.map((request) => ({ request, enqueuedAt })));
   }
 
   /**
@@ -380,12 +381,12 @@ export class ForecastEngine {
       const ctx = request.context;
       if (ctx?.itemId && !knownItems.has(ctx.itemId))
         return new ForecastInputError(
-          'BAD_USER_INPUT',
+          ErrorCode.BAD_USER_INPUT,
           `context.itemId: no item with id "${ctx.itemId}"`,
         );
       if (ctx?.categoryId && !knownCategories.has(ctx.categoryId))
         return new ForecastInputError(
-          'BAD_USER_INPUT',
+          ErrorCode.BAD_USER_INPUT,
           `context.categoryId: no category with id "${ctx.categoryId}"`,
         );
       // The context item is what the visitor is looking at now: the newest event.
@@ -396,7 +397,7 @@ export class ForecastEngine {
         const id = s.kind === 'user' ? s.userId : s.sessionId;
         const history = (s.kind === 'user' ? users : sessions).get(id);
         if (history === undefined)
-          return new ForecastInputError('NOT_FOUND', `no ${s.kind} with id "${id}"`);
+          return new ForecastInputError(ErrorCode.NOT_FOUND, `no ${s.kind} with id "${id}"`);
         const rows = history.events;
         return {
           request,
@@ -414,7 +415,7 @@ export class ForecastEngine {
       const missing = s.events.findIndex((e) => e.itemId !== null && !knownItems.has(e.itemId));
       if (missing >= 0) {
         return new ForecastInputError(
-          'BAD_USER_INPUT',
+          ErrorCode.BAD_USER_INPUT,
           `recentEvents[${missing}].itemId: no item with id "${s.events[missing]?.itemId}"`,
         );
       }
@@ -699,7 +700,7 @@ export class ForecastEngine {
   }
 
   close(): void {
-    this.scheduler.close();
+    this.batcher.close();
   }
 }
 

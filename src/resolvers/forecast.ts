@@ -24,9 +24,10 @@ import type {
 } from '../generated/graphql.js';
 import type { ItemRow } from '../db/items.js';
 import { forecastOutcomes } from '../db/outcomes.js';
-import { QueueFullError } from '../inference/scheduler.js';
+import { QueueFullError } from '../forecast/batcher.js';
 import type { PageViewRecord } from '../intent/features.js';
-import { badUserInput, codedError, ErrorCode, found } from './errors.js';
+import { ErrorCode } from '../error-codes.js';
+import { badUserInput, codedError, found } from './errors.js';
 import { toPageView } from './events.js';
 
 export const MAX_FORECAST_ITEMS = 100;

@@ -6,7 +6,8 @@ import type { DatasetModels, Resolvers, ServedModel } from '../generated/graphql
 import { slotColumns } from '../retrieval/slots.js';
 import { RolloutError, type ModelRollouts, type RolloutRecord } from '../rollout/rollouts.js';
 import type { EngineSlot, ServingModel } from '../rollout/slot.js';
-import { codedError, ErrorCode } from './errors.js';
+import { ErrorCode } from '../error-codes.js';
+import { codedError } from './errors.js';
 
 function served(s: ServingModel | null | undefined): ServedModel | null {
   if (!s) return null;
@@ -47,7 +48,7 @@ async function switchModel(
     return await run(rollouts);
   } catch (err) {
     if (err instanceof RolloutError) {
-      throw codedError(ErrorCode[err.code], err.message, err.extensions);
+      throw codedError(err.code, err.message, err.extensions);
     }
     throw err;
   }

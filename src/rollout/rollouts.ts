@@ -6,6 +6,7 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../db/client.js';
+import { ErrorCode } from '../error-codes.js';
 import { POPULARITY_VERSION, type ForecastEngine } from '../forecast/engine.js';
 import type { ModelRegistry } from '../forecast/registry.js';
 import type { Model } from '../inference/model.js';
@@ -45,11 +46,11 @@ export interface RolloutRecord {
 export class RolloutError extends Error {
   constructor(
     readonly code:
-      | 'BAD_USER_INPUT'
-      | 'MODEL_VALIDATION_FAILED'
-      | 'ROLLOUT_CONFLICT'
-      | 'NOT_FOUND'
-      | 'UNAVAILABLE',
+      | typeof ErrorCode.BAD_USER_INPUT
+      | typeof ErrorCode.MODEL_VALIDATION_FAILED
+      | typeof ErrorCode.ROLLOUT_CONFLICT
+      | typeof ErrorCode.NOT_FOUND
+      | typeof ErrorCode.UNAVAILABLE,
     message: string,
     readonly extensions: Record<string, unknown> = {},
     options?: { cause: unknown },
@@ -122,7 +123,7 @@ export class ModelRollouts {
     return this.exclusive(dir, async () => {
       if (!isModelDirectory(dir)) {
         throw new RolloutError(
-          'BAD_USER_INPUT',
+          ErrorCode.BAD_USER_INPUT,
           `directory: ${dir} is not a directory with a model.json`,
           { field: 'directory' },
         );
@@ -135,7 +136,7 @@ export class ModelRollouts {
       if (!model) {
         const failed = checks.filter((c) => !c.passed).map((c) => c.name);
         throw new RolloutError(
-          'MODEL_VALIDATION_FAILED',
+          ErrorCode.MODEL_VALIDATION_FAILED,
           `the model in ${dir} failed validation (${failed.join(', ')}); the serving model is unchanged`,
           { checks },
         );
@@ -172,7 +173,7 @@ export class ModelRollouts {
     const served = this.registry.datasets;
     if (dataset == null && served.length > 1) {
       throw new RolloutError(
-        'BAD_USER_INPUT',
+        ErrorCode.BAD_USER_INPUT,
         `dataset: required, this gateway serves models for ${served.join(', ')}`,
         { field: 'dataset' },
       );
@@ -183,7 +184,7 @@ export class ModelRollouts {
     return this.exclusive(previous?.directory ?? '(rollback)', async () => {
       if (!slot) {
         throw new RolloutError(
-          'NOT_FOUND',
+          ErrorCode.NOT_FOUND,
           name === undefined
             ? 'no model to roll back: this process serves none'
             : `no model serves dataset ${name} (served: ${served.join(', ') || 'none'})`,
@@ -192,7 +193,7 @@ export class ModelRollouts {
       }
       if (!previous) {
         throw new RolloutError(
-          'NOT_FOUND',
+          ErrorCode.NOT_FOUND,
           `no previous model to roll back to: this process has served only ${slot.current.engine.model.version} for ${name} since it started`,
         );
       }
@@ -203,7 +204,7 @@ export class ModelRollouts {
   private refuseInCluster(): void {
     if (this.options.workers > 1) {
       throw new RolloutError(
-        'UNAVAILABLE',
+        ErrorCode.UNAVAILABLE,
         `runtime model rollout switches one gateway process, and this gateway runs ${this.options.workers} (GATEWAY_WORKERS): ` +
           'restart the cluster with MODEL_DIRS (or MODEL_DIR) naming the new model directory instead (docs/rollout.md)',
         { retryable: false },
@@ -214,7 +215,7 @@ export class ModelRollouts {
   private async exclusive<T>(directory: string, run: () => Promise<T>): Promise<T> {
     if (this.running) {
       throw new RolloutError(
-        'ROLLOUT_CONFLICT',
+        ErrorCode.ROLLOUT_CONFLICT,
         `a rollout to ${this.running.directory} is in progress since ${this.running.startedAt.toISOString()}: wait for it, then check modelStatus`,
       );
     }
@@ -312,7 +313,7 @@ export class ModelRollouts {
       if (!(err instanceof DrainTimeoutError)) throw err;
       if (refuse) {
         throw new RolloutError(
-          'UNAVAILABLE',
+          ErrorCode.UNAVAILABLE,
           `${err.message}, which reads the embedding slot the switch writes: the switch was abandoned ` +
             'and the serving model is unchanged; retry when the gateway is quieter',
           { retryable: true },

@@ -6,6 +6,7 @@
 // them with `drain` before it writes into that slot again).
 import type { EventEmitter } from 'node:events';
 import type { Queryable } from '../db/client.js';
+import { ErrorCode } from '../error-codes.js';
 import {
   ForecastInputError,
   type Forecast,
@@ -58,7 +59,7 @@ export class EngineLease {
 
   private stale(): Error {
     return new ForecastInputError(
-      'BAD_USER_INPUT',
+      ErrorCode.BAD_USER_INPUT,
       'the serving model was switched earlier in this operation: send forecasts and catalogue ' +
         'changes in a request of their own',
     );

@@ -12,7 +12,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { getVariableValues, GraphQLError } from 'graphql';
 import { isLoopbackHost, type Config } from '../config.js';
 import type { Queryable } from '../db/client.js';
-import { ErrorCode } from '../resolvers/errors.js';
+import { ErrorCode } from '../error-codes.js';
 import { AllowList } from './allow-list.js';
 import { KeyStore } from './keys.js';
 import { findNul, measureOperation } from './limits.js';

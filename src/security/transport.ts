@@ -4,7 +4,7 @@
 // every answer of the gateway.
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { isConnectionError } from '../db/client.js';
-import { ErrorCode } from '../resolvers/errors.js';
+import { ErrorCode } from '../error-codes.js';
 import { sendCodedError } from './guard.js';
 
 const BY_FASTIFY_CODE: Readonly<
