@@ -120,7 +120,7 @@ async function main(): Promise<void> {
   log(`start-up sync of ${synced.total} items in ${(initialSyncMs / 1000).toFixed(1)} s`);
   const createEngine = (m: Model, embeddingSlot: EmbeddingSlot = 'a') =>
     new ForecastEngine(db, m, {
-      inference: config.inference,
+      batching: config.inference,
       retrieval: config.retrieval,
       embeddingSlot,
     });

@@ -3,98 +3,11 @@
 // forecast pipeline of every request share its event loop, so on a machine with more cores a
 // single gateway leaves them to PostgreSQL alone. The primary prepares the database once
 // (src/main.ts), forks the workers, replaces one that dies and stops them all on SIGTERM or
-// SIGINT. Every worker is a whole gateway (its own model sessions, scheduler and connection
+// SIGINT. Every worker is a whole gateway (its own model sessions, batcher and connection
 // pool: batches merge per worker); /metrics and /debug/inference answer for all of them
 // together, their counters summed over the cluster's IPC channel.
 import cluster, { type Worker } from 'node:cluster';
-import type { ForecastEngine, ModelCallStats } from './forecast/engine.js';
-import { emptySchedulerStats, type SchedulerStats } from './inference/scheduler.js';
-
-/** One serving model's share of the counters (MODEL_DIRS: one model per dataset). */
-export interface ModelCounters {
-  dataset: string;
-  modelVersion: string;
-  /** Forecasts its engine computed. */
-  forecasts: number;
-  modelCalls: Record<string, ModelCallStats>;
-}
-
-/** The forecast counters /metrics and /debug/inference report. */
-export interface InferenceCounters {
-  /** Summed over the serving engines (one per dataset). */
-  forecast: SchedulerStats;
-  modelCalls: Record<string, ModelCallStats>;
-  encoderRuns: number;
-  /** Per serving model; absent in counters from before MODEL_DIRS. */
-  models?: ModelCounters[];
-  /** Gateway processes these counters are the sum of. */
-  workers: number;
-  /** Their process ids. */
-  pids: number[];
-}
-
-/** The counters of one gateway process: its serving engines' (one per dataset), summed. */
-export function engineCounters(...engines: ForecastEngine[]): InferenceCounters {
-  const each = engines.map((engine): InferenceCounters => ({
-    forecast: engine.scheduler.stats,
-    modelCalls: engine.modelCalls,
-    encoderRuns: engine.model.encoderRuns,
-    models: [
-      {
-        dataset: engine.model.manifest.dataset,
-        modelVersion: engine.model.version,
-        forecasts: engine.scheduler.stats.items,
-        modelCalls: engine.modelCalls,
-      },
-    ],
-    workers: 1,
-    pids: [process.pid],
-  }));
-  return { ...sumCounters(each), workers: 1, pids: [process.pid] };
-}
-
-const addCalls = (into: Record<string, ModelCallStats>, from: Record<string, ModelCallStats>) => {
-  for (const [graph, s] of Object.entries(from)) {
-    const sum = (into[graph] ??= { calls: 0, items: 0, ms: 0 });
-    sum.calls += s.calls;
-    sum.items += s.items;
-    sum.ms += s.ms;
-  }
-};
-
-/** The counters of several workers (or engines) as one: every count summed, batch sizes and
- * the per-model counters merged. */
-export function sumCounters(list: readonly InferenceCounters[]): InferenceCounters {
-  const forecast = emptySchedulerStats();
-  const modelCalls: Record<string, ModelCallStats> = {};
-  const models = new Map<string, ModelCounters>();
-  let encoderRuns = 0;
-  let workers = 0;
-  const pids: number[] = [];
-  for (const c of list) {
-    forecast.batches += c.forecast.batches;
-    forecast.items += c.forecast.items;
-    forecast.rejected += c.forecast.rejected;
-    forecast.runMsTotal += c.forecast.runMsTotal;
-    forecast.queueDepth += c.forecast.queueDepth;
-    for (const [size, n] of Object.entries(c.forecast.batchSizes)) {
-      const k = Number(size);
-      forecast.batchSizes[k] = (forecast.batchSizes[k] ?? 0) + n;
-    }
-    addCalls(modelCalls, c.modelCalls);
-    for (const m of c.models ?? []) {
-      const key = JSON.stringify([m.dataset, m.modelVersion]);
-      const sum = models.get(key) ?? { ...m, forecasts: 0, modelCalls: {} };
-      models.set(key, sum);
-      sum.forecasts += m.forecasts;
-      addCalls(sum.modelCalls, m.modelCalls);
-    }
-    encoderRuns += c.encoderRuns;
-    workers += c.workers;
-    pids.push(...c.pids);
-  }
-  return { forecast, modelCalls, encoderRuns, models: [...models.values()], workers, pids };
-}
+import { sumCounters, type InferenceCounters } from './metrics/counters.js';
 
 /** IPC messages between the primary and its workers (tagged, so others pass through). */
 type Message =

@@ -5,7 +5,8 @@
 import cluster from 'node:cluster';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { clusterCounters, engineCounters, runPrimary } from './cluster.js';
+import { clusterCounters, runPrimary } from './cluster.js';
+import { engineCounters } from './metrics/counters.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import type { Db } from './db/client.js';
 import { openDb } from './db/index.js';
@@ -138,7 +139,7 @@ async function startForecasting(
   const intent = await loadIntentModel(config);
   const createEngine = (m: Model, embeddingSlot: EmbeddingSlot) =>
     new ForecastEngine(db, m, {
-      inference: config.inference,
+      batching: config.inference,
       retrieval: config.retrieval,
       intent,
       embeddingSlot,

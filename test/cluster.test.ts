@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sumCounters, type InferenceCounters } from '../src/cluster.js';
+import { sumCounters, type InferenceCounters } from '../src/metrics/counters.js';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { importAmazon } from '../src/import/amazon.js';
 import { backends } from './helpers/backends.js';

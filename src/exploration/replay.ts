@@ -319,7 +319,7 @@ async function main(): Promise<number> {
   const { db, dispose } = await openReplayDb(values.postgres, values.keep ?? false);
   const model = await Model.load(values.model, 'cpu', config.inference.threads);
   const engine = new ForecastEngine(db, model, {
-    inference: config.inference,
+    batching: config.inference,
     retrieval: config.retrieval,
   });
   const dataset = amazonDataset(values.data);

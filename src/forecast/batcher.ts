@@ -3,7 +3,7 @@
 // maximum batch size; a bounded queue turns overload into an immediate, explicit rejection
 // instead of unbounded latency.
 
-export interface SchedulerOptions {
+export interface BatcherOptions {
   /** Largest merged batch handed to the runner. */
   maxBatch: number;
   /** How long the first queued item may wait for company before its batch runs. */
@@ -33,7 +33,7 @@ export interface BatchRecord {
   queueMs: number;
 }
 
-export interface SchedulerStats {
+export interface BatcherStats {
   batches: number;
   items: number;
   rejected: number;
@@ -44,7 +44,7 @@ export interface SchedulerStats {
 }
 
 /** Counters before the first batch (and the zero of a sum of several schedulers'). */
-export function emptySchedulerStats(): SchedulerStats {
+export function emptyBatcherStats(): BatcherStats {
   return { batches: 0, items: 0, rejected: 0, batchSizes: {}, runMsTotal: 0, queueDepth: 0 };
 }
 
@@ -67,18 +67,18 @@ interface Pending<I, O> {
   reject: (e: unknown) => void;
 }
 
-export class InferenceScheduler<I, O> {
+export class ForecastBatcher<I, O> {
   private queue: Pending<I, O>[] = [];
   private timer: NodeJS.Timeout | undefined;
   private running = 0;
   private closed = false;
   private submissionSeq = 0;
   private listeners: ((b: BatchRecord) => void)[] = [];
-  readonly stats: SchedulerStats = emptySchedulerStats();
+  readonly stats: BatcherStats = emptyBatcherStats();
 
   constructor(
     private readonly runner: (inputs: I[]) => Promise<O[]>,
-    private readonly options: SchedulerOptions,
+    private readonly options: BatcherOptions,
   ) {
     if (options.maxBatch < 1) throw new RangeError('maxBatch must be ≥ 1');
   }

@@ -85,7 +85,7 @@ export class RegistryLease {
   }
 
   /**
-   * Forecasts for requests of any datasets: one batch per engine (each engine's scheduler
+   * Forecasts for requests of any datasets: one batch per engine (each engine's batcher
    * merges it with other requests' batches), answers in the order asked.
    */
   async forecast(requests: readonly ForecastRequest[]): Promise<(Forecast | Error)[]> {

@@ -1,7 +1,7 @@
 // Prometheus text exposition of the gateway's own counters (GET /metrics): merged forecast
 // batches and their sizes, ONNX calls and their time, queue depth and overload rejections.
-import type { InferenceCounters } from './cluster.js';
-import type { OutcomeRow } from './db/outcomes.js';
+import type { OutcomeRow } from '../db/outcomes.js';
+import type { InferenceCounters } from './counters.js';
 
 const SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
 

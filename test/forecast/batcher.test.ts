@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InferenceScheduler, QueueFullError } from '../../src/inference/scheduler.js';
+import { ForecastBatcher, QueueFullError } from '../../src/forecast/batcher.js';
 
 /** A runner whose batches finish only when the test releases them. */
 function gatedRunner() {
@@ -15,10 +15,10 @@ function gatedRunner() {
 
 const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
 
-describe('InferenceScheduler', () => {
+describe('ForecastBatcher', () => {
   it('merges submissions that arrive within the delay into one batch, outputs in order', async () => {
     const calls: number[][] = [];
-    const s = new InferenceScheduler(
+    const s = new ForecastBatcher(
       async (xs: number[]) => {
         calls.push(xs);
         return xs.map((x) => x + 1);
@@ -35,7 +35,7 @@ describe('InferenceScheduler', () => {
 
   it('never hands the runner more than maxBatch items', async () => {
     const sizes: number[] = [];
-    const s = new InferenceScheduler(
+    const s = new ForecastBatcher(
       async (xs: number[]) => {
         sizes.push(xs.length);
         return xs;
@@ -49,7 +49,7 @@ describe('InferenceScheduler', () => {
 
   it('queues work that arrives while a batch runs and runs it as one next batch', async () => {
     const g = gatedRunner();
-    const s = new InferenceScheduler(g.runner, { maxBatch: 64, maxDelayMs: 1, maxQueue: 100 });
+    const s = new ForecastBatcher(g.runner, { maxBatch: 64, maxDelayMs: 1, maxQueue: 100 });
     const first = s.submit([1]);
     await tick(10);
     expect(g.calls).toEqual([[1]]);
@@ -66,7 +66,7 @@ describe('InferenceScheduler', () => {
 
   it('rejects a submission that does not fit in the queue at once, without a hang', async () => {
     const g = gatedRunner();
-    const s = new InferenceScheduler(g.runner, { maxBatch: 2, maxDelayMs: 1, maxQueue: 3 });
+    const s = new ForecastBatcher(g.runner, { maxBatch: 2, maxDelayMs: 1, maxQueue: 3 });
     const running = s.submit([1, 2]); // taken by the runner, leaves the queue
     await tick(5);
     const queued = s.submit([3, 4, 5]); // fills the queue
@@ -83,7 +83,7 @@ describe('InferenceScheduler', () => {
 
   it('fails every item of a failing batch and keeps serving afterwards', async () => {
     let fail = true;
-    const s = new InferenceScheduler(
+    const s = new ForecastBatcher(
       async (xs: number[]) => {
         if (fail) throw new Error('boom');
         return xs;
@@ -97,7 +97,7 @@ describe('InferenceScheduler', () => {
   });
 
   it('reports how many submissions each batch merged', async () => {
-    const s = new InferenceScheduler(async (xs: number[]) => xs, {
+    const s = new ForecastBatcher(async (xs: number[]) => xs, {
       maxBatch: 64,
       maxDelayMs: 10,
       maxQueue: 100,
@@ -110,7 +110,7 @@ describe('InferenceScheduler', () => {
 
   it('runs up to maxInFlight batches at once, and no more', async () => {
     const g = gatedRunner();
-    const s = new InferenceScheduler(g.runner, {
+    const s = new ForecastBatcher(g.runner, {
       maxBatch: 2,
       maxDelayMs: 1,
       maxQueue: 100,
@@ -131,7 +131,7 @@ describe('InferenceScheduler', () => {
 
   it('with spread, shares waiting work among free slots and keeps each submission whole', async () => {
     const g = gatedRunner();
-    const s = new InferenceScheduler(g.runner, {
+    const s = new ForecastBatcher(g.runner, {
       maxBatch: 64,
       maxDelayMs: 0,
       maxQueue: 100,

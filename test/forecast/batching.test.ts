@@ -1,9 +1,9 @@
 // The batching path: one query asking for 50 forecasts is one encoder call and one scorer call
-// with a constant number of SQL statements; concurrent requests are merged by the scheduler;
+// with a constant number of SQL statements; concurrent requests are merged by the batcher;
 // a full queue answers UNAVAILABLE at once instead of hanging.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ForecastEngine } from '../../src/forecast/engine.js';
-import type { BatchRecord } from '../../src/inference/scheduler.js';
+import type { BatchRecord } from '../../src/forecast/batcher.js';
 import { backends } from '../helpers/backends.js';
 import { openForecastFixture, type ForecastFixture } from '../helpers/forecast.js';
 import { startServer } from '../helpers/server.js';
@@ -26,7 +26,7 @@ interface ManyData {
 describe.each(backends)('forecast batching on $name', (backend) => {
   let f: ForecastFixture;
   beforeAll(async () => {
-    f = await openForecastFixture(backend, { users: 80, inference: { maxDelayMs: 25 } });
+    f = await openForecastFixture(backend, { users: 80, batching: { maxDelayMs: 25 } });
   }, 120_000);
   afterAll(async () => {
     await f?.close();
@@ -83,7 +83,7 @@ describe.each(backends)('forecast batching on $name', (backend) => {
   it('merges forecasts of concurrent requests into shared model calls', async () => {
     const calls0 = f.engine.modelCalls.encoder.calls;
     const records: BatchRecord[] = [];
-    const off = f.engine.scheduler.onBatch((b) => records.push(b));
+    const off = f.engine.batcher.onBatch((b) => records.push(b));
     const users = f.lines.slice(10, 18).map((l) => `beauty:${l.split(' ')[0]}`);
     const results = await Promise.all(
       users.map((u) =>
@@ -101,7 +101,7 @@ describe.each(backends)('forecast batching on $name', (backend) => {
 
   it('looks up the items and categories of one merged batch in one statement each, not one per request', async () => {
     const records: BatchRecord[] = [];
-    const off = f.engine.scheduler.onBatch((b) => records.push(b));
+    const off = f.engine.batcher.onBatch((b) => records.push(b));
     const sql: string[] = [];
     const offSql = f.db.onQuery((s) => sql.push(s));
     const users = f.lines.slice(20, 28).map((l) => `beauty:${l.split(' ')[0]}`);
@@ -159,7 +159,7 @@ describe.each(backends)('forecast batching on $name', (backend) => {
 
   it('answers UNAVAILABLE at once when the inference queue is full, then keeps serving', async () => {
     const small = new ForecastEngine(f.db, f.model, {
-      inference: { maxBatch: 8, maxDelayMs: 1, maxQueue: 10 },
+      batching: { maxBatch: 8, maxDelayMs: 1, maxQueue: 10 },
       retrieval: { candidates: 50, efSearch: 50, successors: 100 },
     });
     const server = await startServer(f.db, {}, { engine: small });
@@ -168,7 +168,7 @@ describe.each(backends)('forecast batching on $name', (backend) => {
       const codes = new Set(res.errors?.map((e) => e.extensions?.code));
       expect(codes).toEqual(new Set(['UNAVAILABLE']));
       expect(res.errors?.[0]?.message).toMatch(/queue is full/);
-      expect(small.scheduler.stats.rejected).toBe(50);
+      expect(small.batcher.stats.rejected).toBe(50);
       const ok = await server.gql(MANY, { n: 5 });
       expect(ok.errors).toBeUndefined();
     } finally {
@@ -181,7 +181,7 @@ describe.each(backends)('forecast batching on $name', (backend) => {
     const Q = `query($n: Int) { users(first: $n, dataset: "beauty") {
       edges { node { interestForecast(first: 5) { items { score item { id } } } } } } }`;
     const split = new ForecastEngine(f.db, f.model, {
-      inference: { maxBatch: 64, maxDelayMs: 25, maxQueue: 1024 },
+      batching: { maxBatch: 64, maxDelayMs: 25, maxQueue: 1024 },
       retrieval: { candidates: 100, efSearch: 100, successors: 100, parallel: 3 },
     });
     const server = await startServer(f.db, {}, { engine: split });

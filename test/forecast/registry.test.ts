@@ -57,7 +57,7 @@ describe.each(backends)('several datasets, one model each, on $name', (backend) 
 
   const createEngine = (m: Model, slot: EmbeddingSlot) =>
     new ForecastEngine(db, m, {
-      inference: { maxBatch: 64, maxDelayMs: 2, maxQueue: 1024, maxInFlight: 4 },
+      batching: { maxBatch: 64, maxDelayMs: 2, maxQueue: 1024, maxInFlight: 4 },
       retrieval: { candidates: 100, efSearch: 100, successors: 100 },
       intent,
       embeddingSlot: slot,

@@ -38,7 +38,7 @@ export interface ForecastFixture {
 
 export async function openForecastFixture(
   backend: Backend,
-  opts: { users?: number; inference?: Partial<EngineOptions['inference']> } = {},
+  opts: { users?: number; batching?: Partial<EngineOptions['batching']> } = {},
 ): Promise<ForecastFixture> {
   // As src/main.ts opens it: candidate queries' settings on every connection.
   const { db, dispose } = await backend.open(retrievalSettings(RETRIEVAL.efSearch));
@@ -49,7 +49,7 @@ export async function openForecastFixture(
   await syncItemEmbeddings(db, model);
   const createEngine = (m: Model, slot: EmbeddingSlot = 'a') =>
     new ForecastEngine(db, m, {
-      inference: { maxBatch: 64, maxDelayMs: 2, maxQueue: 1024, ...opts.inference },
+      batching: { maxBatch: 64, maxDelayMs: 2, maxQueue: 1024, ...opts.batching },
       retrieval: RETRIEVAL,
       intent,
       embeddingSlot: slot,

@@ -106,7 +106,7 @@ describe.each(backends)("a shop's own data on $name", (backend) => {
       // The gateway as shipped: the Beauty model, which covers no `shop:` id
       const beauty = await Model.load('models/beauty', 'cpu', 1);
       const shipped = new ForecastEngine(db, beauty, {
-        inference: { maxBatch: 16, maxDelayMs: 1, maxQueue: 256 },
+        batching: { maxBatch: 16, maxDelayMs: 1, maxQueue: 256 },
         retrieval: RETRIEVAL,
       });
       server = await startServer(db, {}, { engine: shipped });
@@ -161,7 +161,7 @@ describe.each(backends)("a shop's own data on $name", (backend) => {
       model = await Model.load(out, 'cpu', 1);
       await syncItemEmbeddings(served, model);
       engine = new ForecastEngine(served, model, {
-        inference: { maxBatch: 16, maxDelayMs: 1, maxQueue: 256 },
+        batching: { maxBatch: 16, maxDelayMs: 1, maxQueue: 256 },
         retrieval: RETRIEVAL,
       });
       server = await startServer(served, {}, { engine });
