@@ -60,7 +60,7 @@ const config: CodegenConfig = {
           ScoredItem: '../forecast/engine.js#ForecastItem',
           ForecastOutcome: '../db/outcomes.js#OutcomeRow',
           ApiKey: '../security/keys.js#ApiKey as ApiKeyModel',
-          ForecastReason: '../forecast/explain.js#ForecastReason as ForecastReasonModel',
+          ForecastReason: '../forecast/reasons.js#ForecastReason as ForecastReasonModel',
           CategoryProbability: '{ categoryId: string; probability: number }',
           InterestTimeline: '../evolution/timeline.js#Timeline',
           InterestBucket: '../evolution/timeline.js#TimelineBucketShares',

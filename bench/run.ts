@@ -15,6 +15,7 @@ import pg from 'pg';
 import { loadConfig } from '../src/config.js';
 import { openDb } from '../src/db/index.js';
 import { subjectHistories } from '../src/db/forecasts.js';
+import { bindTerms } from '../src/forecast/terms/index.js';
 import { Model } from '../src/inference/model.js';
 import { retrieveCandidates } from '../src/retrieval/candidates.js';
 import {
@@ -185,7 +186,7 @@ async function recallAndThroughput(userIds: string[]) {
     }
     // What the benchmark query's forecasts (first: 10) retrieve from the index per forecast:
     // `first` when the scorer ranks by the inner product, RETRIEVAL_CANDIDATES when it re-ranks.
-    const retrievedN = model.scorerReranks ? Math.max(defaults.retrieval.candidates, 10) : 10;
+    const retrievedN = bindTerms(model).reranks ? Math.max(defaults.retrieval.candidates, 10) : 10;
     return {
       recall,
       retrievedN,

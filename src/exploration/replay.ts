@@ -211,11 +211,7 @@ function armMetrics(
     }
   });
   const slates = forecasts.map((f) => f.items.map((it) => it.itemId));
-  const d = model.manifest.dim;
-  const embedding = (id: string) => {
-    const k = model.itemIndex.get(id);
-    return k === undefined ? null : model.itemEmbeddings.subarray(k * d, (k + 1) * d);
-  };
+  const embedding = (id: string) => model.knownItem(id)?.embedding ?? null;
   const candidate = (id: string, withEmbedding: boolean) => ({
     id,
     score: 0,

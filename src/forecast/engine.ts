@@ -26,7 +26,6 @@ import {
 } from '../retrieval/candidates.js';
 import { writeItemEmbeddings } from '../retrieval/embeddings.js';
 import type { EmbeddingSlot } from '../retrieval/slots.js';
-import { prunesLiftable, reachable } from '../retrieval/reachable.js';
 import {
   rankingSources,
   serveFromSources,
@@ -52,7 +51,10 @@ import {
   type IntentSubject,
   type PurchaseIntent,
 } from '../intent/service.js';
-import { explainItem, type ForecastReason } from './explain.js';
+import { explainItem } from './explain.js';
+import type { ForecastReason } from './reasons.js';
+import { bindTerms, type RecentItems, type ScoringTerms } from './terms/index.js';
+import { reachable } from './terms/reachable.js';
 import { PopularityRanking } from './popularity.js';
 
 export type ForecastMode = 'MODEL' | 'POPULARITY';
@@ -217,6 +219,8 @@ export class ForecastEngine {
   readonly popularity: PopularityRanking;
   /** Where the model's item vectors are (retrieval/slots.ts). */
   readonly embeddingSlot: EmbeddingSlot;
+  /** The scorer's terms (src/forecast/terms/), bound to the model. */
+  readonly terms: ScoringTerms;
 
   constructor(
     private readonly db: Db,
@@ -226,6 +230,7 @@ export class ForecastEngine {
     this.batcher = new ForecastBatcher((batch) => this.run(batch), options.batching);
     this.popularity = new PopularityRanking(db);
     this.embeddingSlot = options.embeddingSlot ?? 'a';
+    this.terms = bindTerms(model);
   }
 
   /**
@@ -315,21 +320,11 @@ export class ForecastEngine {
     });
   }
 
-  /**
-   * Items the scorer's non-negative terms can lift above the nearest neighbours, retrieved next
-   * to them (filters apply): the Markov successors and the co-occurrence neighbours of the
-   * recent items (docs/forecasts.md, "Why neighbours plus successors are enough").
-   */
-  private liftable(recentItems: readonly string[]): number[] {
-    const { successors, cooccurrenceNeighbors } = this.options.retrieval;
-    return this.model.liftable(recentItems, successors, cooccurrenceNeighbors ?? Infinity);
-  }
-
   /** How the candidates of `r` are retrieved (the same for every forecast of its group). */
   private retrievalOptions(r: Resolved): RetrievalOptions {
     return {
       dataset: r.dataset,
-      limit: this.model.scorerReranks
+      limit: this.terms.reranks
         ? Math.max(this.options.retrieval.candidates, depth(r.request))
         : depth(r.request),
       efSearch: this.options.retrieval.efSearch,
@@ -437,19 +432,16 @@ export class ForecastEngine {
     const encoded = await this.timed(this.modelCalls.encoder, batch.length, () =>
       this.model.encode(batch.map((r) => r.events)),
     );
-    // The newest events on items the model knows, newest first: the items the Markov and
-    // co-occurrence terms read, in retrieval, scoring and explanations.
-    const recent = batch.map((r) => this.model.recentKnownIndices(r.events));
-    const recentItems = recent.map((idx, i) =>
-      idx.map((j) => (batch[i] as Resolved).events[j]?.itemId as string),
-    );
+    // The newest events on items the model knows, newest first: the items the scorer's terms
+    // read, in retrieval, scoring and explanations.
+    const recent = batch.map((r) => this.terms.recent(r.events));
 
     // Per distinct filter (usually one for the whole batch): the nearest neighbours, split into
     // `retrieval.parallel` statements on as many pooled connections (one statement runs its
     // HNSW scans one after another on one PostgreSQL backend, the longest stage of a batch;
     // split, several cores share it), filters applied in the index scan. The liftable items
     // join them unchecked (with `prunesLiftable`, only those the neighbours leave reachable:
-    // retrieval/reachable.ts); once scored, `servedTop` checks the filters of those that rank.
+    // forecast/terms/reachable.ts); once scored, `servedTop` checks the filters of those that rank.
     const candidates: RetrievedItem[][] = new Array(batch.length);
     const retrievalMs: number[] = new Array(batch.length).fill(0);
     // `request`: the group's first; its dataset, filter and depth (the ranked items its policy
@@ -477,7 +469,9 @@ export class ForecastEngine {
         const queries = members.map((i): CandidateQuery => ({
           userState: (encoded.value[i] as EncoderOutput).userState,
           exclude: exclusions(batch[i] as Resolved),
-          include: this.liftable(recentItems[i] as string[]),
+          // Items the terms can lift above the nearest neighbours, retrieved next to them
+          // (docs/forecasts.md, "Why neighbours plus successors are enough").
+          include: this.terms.lifts(recent[i] as RecentItems, this.options.retrieval),
         }));
         const lists = (
           await Promise.all(
@@ -486,11 +480,12 @@ export class ForecastEngine {
             ),
           )
         ).flat();
-        if (prunesLiftable(this.model)) {
+        if (this.terms.prunes) {
           queries.forEach((q, k) => {
             q.include = reachable(
               this.model,
-              recentItems[members[k] as number] as string[],
+              this.terms,
+              recent[members[k] as number] as RecentItems,
               q.userState,
               q.include ?? [],
               lists[k] as RetrievedItem[],
@@ -512,7 +507,6 @@ export class ForecastEngine {
         batch.map((_, i) => {
           const out = encoded.value[i] as EncoderOutput;
           return {
-            recentItemIds: recentItems[i] as string[],
             userState: out.userState,
             categoryProbs: out.categoryProbs,
             candidates: (candidates[i] ?? []).map((c) => ({
@@ -523,6 +517,7 @@ export class ForecastEngine {
             })),
           };
         }),
+        (candidates, width) => this.terms.feeds(recent, candidates, width),
       ),
     );
 
@@ -579,9 +574,10 @@ export class ForecastEngine {
           reasons: r.request.explain
             ? explainItem(
                 this.model,
+                this.terms,
                 c,
                 explained,
-                recent[i] as number[],
+                recent[i] as RecentItems,
                 enc.eventWeights,
                 enc.categoryProbs,
               )

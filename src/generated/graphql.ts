@@ -9,7 +9,7 @@ import type { EventRow } from '../db/events.js';
 import type { Forecast, ForecastItem } from '../forecast/engine.js';
 import type { OutcomeRow } from '../db/outcomes.js';
 import type { ApiKey as ApiKeyModel } from '../security/keys.js';
-import type { ForecastReason as ForecastReasonModel } from '../forecast/explain.js';
+import type { ForecastReason as ForecastReasonModel } from '../forecast/reasons.js';
 import type { Timeline, TimelineBucketShares } from '../evolution/timeline.js';
 import type { CategoryWeight, Drift, CategoryShift as CategoryShiftModel } from '../evolution/distribution.js';
 import type { Trends, Trend } from '../evolution/trends.js';

@@ -20,52 +20,24 @@ export const CONTRACT = {
     outputs: ['scores'],
   },
   content: { inputs: ['attr_ids', 'text_tokens', 'price_band'], outputs: ['embedding'] },
-  /** Extra scorer inputs when model.json `scorer.markov` is set. */
-  scorerMarkovInputs: ['candidate_transitions', 'newest_out_transitions'],
-  /** Extra scorer inputs instead, when model.json `scorer.markovItems` is set: [B, K, N], [B, K]. */
-  scorerMarkovItemsInputs: ['candidate_transitions', 'history_out_transitions'],
-  /** Extra scorer input when model.json `scorer.cooccurrence` is set: [B, N]. */
-  scorerCooccurrenceInputs: ['candidate_cooccurrence'],
   /** Extra encoder output when model.json `heads.purchase` is true: [B]. */
   encoderPurchaseOutput: 'purchase_prob',
 } as const;
 
-/** The model.json fields that decide which optional inputs and outputs the graphs have. */
-export interface GraphOptions {
-  heads?: { purchase: boolean };
-  scorer?: {
-    markov?: readonly number[] | null;
-    markovItems?: number;
-    cooccurrence?: object;
-  };
-}
-
-/** The scorer's Markov inputs this model takes (none without `scorer.markov`). */
-export function scorerMarkovInputs(meta: GraphOptions): readonly string[] {
-  if (!meta.scorer?.markov) return [];
-  return meta.scorer.markovItems ? CONTRACT.scorerMarkovItemsInputs : CONTRACT.scorerMarkovInputs;
-}
-
-/** Every scorer input beyond the base four that this model takes (Markov, co-occurrence). */
-export function scorerExtraInputs(meta: GraphOptions): readonly string[] {
-  return [
-    ...scorerMarkovInputs(meta),
-    ...(meta.scorer?.cooccurrence ? CONTRACT.scorerCooccurrenceInputs : []),
-  ];
-}
-
 /**
  * How `names` (a session's inputs and outputs) differ from what the contract asks of `graph`
  * for this model; empty when they match. The base inputs come first in contract order, the
- * optional ones after them in any order (they are fed by name).
+ * optional ones after them in any order (they are fed by name): for the scorer,
+ * `scorerTermInputs`, the inputs its terms add (src/forecast/terms/: scorerTermInputs).
  */
 export function contractProblems(
   graph: GraphName,
   names: { inputNames: readonly string[]; outputNames: readonly string[] },
-  meta: GraphOptions,
+  meta: { heads?: { purchase: boolean } },
+  scorerTermInputs: readonly string[],
 ): string[] {
   const base = CONTRACT[graph];
-  const extraInputs = graph === 'scorer' ? scorerExtraInputs(meta) : [];
+  const extraInputs = graph === 'scorer' ? scorerTermInputs : [];
   const outputs: readonly string[] =
     graph === 'encoder' && meta.heads?.purchase
       ? [...base.outputs, CONTRACT.encoderPurchaseOutput]

@@ -73,7 +73,7 @@ export async function writeItemEmbeddings(
     const vectors: string[] = [];
     const sources: string[] = [];
     const readAt: (string | null)[] = [];
-    const cold = part.filter((id) => !model.itemIndex.has(id));
+    const cold = part.filter((id): boolean => !model.knows(id));
     const coldContent = cold.length > 0 ? await loadItemContent(db, cold) : new Map();
     const coldInputs = cold.map(
       (id) => coldContent.get(id)?.input ?? { attributeIds: [], text: null, price: null },
@@ -81,7 +81,7 @@ export async function writeItemEmbeddings(
     const coldVectors = cold.length > 0 ? await model.embedContent(coldInputs) : [];
     const coldById = new Map(cold.map((id, k) => [id, coldVectors[k] as Float32Array]));
     for (const id of part) {
-      const v = model.learnedEmbedding(id);
+      const v = model.knownItem(id)?.embedding;
       if (v) {
         vectors.push(toVectorLiteral(v));
         sources.push('model');

@@ -13,6 +13,7 @@ import {
   type GraphName,
   type ParityFixture,
 } from '../inference/contract.js';
+import { bindTerms, scorerTermInputs } from '../forecast/terms/index.js';
 import type { Model } from '../inference/model.js';
 import { readManifest, type ModelManifest } from '../inference/manifest.js';
 import { ort } from '../inference/onnx.js';
@@ -67,10 +68,22 @@ export async function validateCandidate(
   let model: Model;
   try {
     model = await options.load(dir);
+  } catch (err) {
+    checks.push(fail('load', describe(err)));
+    return { checks, model: null };
+  }
+  try {
+    // The scoring terms read their tables as the serving engine will (src/forecast/terms/).
+    const terms = bindTerms(model).list.map((t) => t.name);
     checks.push(
-      pass('load', `vocabulary, item embeddings and ONNX sessions loaded (${model.provider})`),
+      pass(
+        'load',
+        `vocabulary, item embeddings, ONNX sessions (${model.provider}) and scoring terms ` +
+          `[${terms.join(', ')}] loaded`,
+      ),
     );
   } catch (err) {
+    await model.release();
     checks.push(fail('load', describe(err)));
     return { checks, model: null };
   }
@@ -169,7 +182,7 @@ async function graphCheck(
     return [fail(`contract.${graph}`, `cannot open ${file}: ${describe(err)}`)];
   }
   try {
-    const problems = contractProblems(graph, session, manifest);
+    const problems = contractProblems(graph, session, manifest, scorerTermInputs(manifest));
     const contract =
       problems.length === 0
         ? pass(
@@ -222,7 +235,7 @@ async function vocabularyCheck(db: Queryable, model: Model): Promise<ModelCheck>
   const { rows } = await db.query<{ stored: number; known: number }>(
     `SELECT count(*)::int AS stored, (count(*) FILTER (WHERE id = ANY($2::text[])))::int AS known
      FROM items WHERE dataset = $1`,
-    [dataset, [...model.itemIndex.keys()]],
+    [dataset, model.vocab.items.filter((id) => model.knows(id))],
   );
   const { stored = 0, known = 0 } = rows[0] ?? {};
   const detail = `${known} of ${stored} stored ${dataset} items are in the vocabulary`;

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Candidate, SequenceEvent } from '../../src/inference/model.js';
 import { backends } from '../helpers/backends.js';
 import { MODEL_DIR, openForecastFixture, type ForecastFixture } from '../helpers/forecast.js';
+import { termsOf } from '../helpers/terms.js';
 
 const hasTerm = !!JSON.parse(fs.readFileSync(path.join(MODEL_DIR, 'model.json'), 'utf8')).scorer
   ?.cooccurrence;
@@ -41,6 +42,7 @@ const BY_USER = `query($u: ID!, $first: Int) {
 
 describe.runIf(hasTerm).each(backends)('co-occurrence term on $name', (backend) => {
   let f: ForecastFixture;
+  let t: ReturnType<typeof termsOf>;
   let stored: string[];
   /** A history whose served top holds an item only its co-occurrence neighbours bring in. */
   let chosen: {
@@ -54,6 +56,7 @@ describe.runIf(hasTerm).each(backends)('co-occurrence term on $name', (backend) 
 
   beforeAll(async () => {
     f = await openForecastFixture(backend);
+    t = termsOf(f.model);
     stored = (
       await f.db.query<{ id: string }>(
         `SELECT id FROM items WHERE dataset = 'beauty' AND embedding IS NOT NULL AND in_stock
@@ -79,7 +82,7 @@ describe.runIf(hasTerm).each(backends)('co-occurrence term on $name', (backend) 
    * neighbours (inner-product rank > 3 × FIRST): only the co-occurrence term can bring it in.
    */
   async function chooseHistory() {
-    const window = f.model.recentItemsRead;
+    const window = t.recentItemsRead;
     const histories = f.lines.slice(0, 60).map((line) =>
       line
         .split(' ')
@@ -92,8 +95,8 @@ describe.runIf(hasTerm).each(backends)('co-occurrence term on $name', (backend) 
     const usable = histories.filter((h) => h.length > 0);
     const encoded = await f.model.encode(usable);
     const all = stored.filter((id) => f.model.knows(id)).map(known);
-    const recents = usable.map((h) => f.model.recentKnownItems(h));
-    const scores = await f.model.score(
+    const recents = usable.map((h) => t.recentKnownItems(h));
+    const scores = await t.score(
       usable.map((_, b) => ({
         recentItemIds: recents[b]!,
         userState: encoded[b]!.userState,
@@ -103,8 +106,8 @@ describe.runIf(hasTerm).each(backends)('co-occurrence term on $name', (backend) 
     );
     for (let b = 0; b < usable.length; b++) {
       const recent = recents[b]!;
-      const together = new Set(f.model.cooccurringWith(recent));
-      const successors = new Set(f.model.successorsOf(recent, 1000));
+      const together = new Set(t.cooccurringWith(recent));
+      const successors = new Set(t.successorsOf(recent, 1000));
       const byDot = all
         .map((c) => ({ id: c.itemId, s: dot(c.embedding, encoded[b]!.userState) }))
         .sort((x, y) => y.s - x.s)
@@ -126,9 +129,9 @@ describe.runIf(hasTerm).each(backends)('co-occurrence term on $name', (backend) 
   async function forecastFor(events: SequenceEvent[], filter?: Record<string, unknown>) {
     const seen: string[][] = [];
     const score = f.model.score.bind(f.model);
-    vi.spyOn(f.model, 'score').mockImplementation((inputs) => {
+    vi.spyOn(f.model, 'score').mockImplementation((inputs, termFeeds) => {
       seen.push(...inputs.map((r) => r.candidates.map((c) => c.itemId)));
-      return score(inputs);
+      return score(inputs, termFeeds);
     });
     try {
       const res = await f.server.gql<{ interestForecast: { items: Served[] } }>(ANONYMOUS, {
@@ -146,11 +149,11 @@ describe.runIf(hasTerm).each(backends)('co-occurrence term on $name', (backend) 
 
   it('is in the served model and reads its window of recent items', () => {
     const cooc = f.model.manifest.scorer!.cooccurrence!;
-    expect(f.model.cooccurrence).not.toBeNull();
+    expect(f.model.table('cooccurrence') ?? null).not.toBeNull();
     expect(cooc.weight).toBeGreaterThan(0);
-    expect(f.model.cooccurrenceWindow).toBe(cooc.window);
-    expect(f.model.recentItemsRead).toBe(Math.max(1, f.model.markovItems, cooc.window));
-    expect(f.model.scorerReranks).toBe(false); // the term is ≥ 0: neighbours + lifted items suffice
+    expect(t.cooccurrenceWindow).toBe(cooc.window);
+    expect(t.recentItemsRead).toBe(Math.max(1, t.markovItems, cooc.window));
+    expect(t.scorerReranks).toBe(false); // the term is ≥ 0: neighbours + lifted items suffice
   });
 
   it('retrieves and scores an item only a recent item’s co-occurrence neighbours bring in', async () => {
@@ -158,10 +161,10 @@ describe.runIf(hasTerm).each(backends)('co-occurrence term on $name', (backend) 
     const { items, candidates } = await forecastFor(events);
     expect(candidates).toContain(target);
     // The stored neighbours of the items the term reads that are not candidates were left out
-    // because they cannot reach the top (src/retrieval/reachable.ts): each scores below the served last.
+    // because they cannot reach the top (src/forecast/terms/reachable.ts): each scores below the served last.
     const inDb = new Set(stored);
     const last = items[items.length - 1]!.score;
-    const together = f.model.cooccurringWith(recent).filter((id) => inDb.has(id));
+    const together = t.cooccurringWith(recent).filter((id) => inDb.has(id));
     const left = together.filter((id) => !candidates.includes(id));
     for (const id of left) expect(scoreOf.get(id)!).toBeLessThan(last);
     // the bound rules out most of them (on Beauty ~95 %)
@@ -172,7 +175,7 @@ describe.runIf(hasTerm).each(backends)('co-occurrence term on $name', (backend) 
     expect(exact.filter((id) => served.includes(id)).length).toBeGreaterThanOrEqual(FIRST - 1);
     // its served score is the scorer's, with candidate_cooccurrence as the contract defines it
     const [enc] = await f.model.encode([events]);
-    const [scores] = await f.model.score([
+    const [scores] = await t.score([
       {
         recentItemIds: recent,
         userState: enc!.userState,
@@ -185,9 +188,9 @@ describe.runIf(hasTerm).each(backends)('co-occurrence term on $name', (backend) 
     const { weight, decay, window } = f.model.manifest.scorer!.cooccurrence!;
     const x = recent
       .slice(0, window)
-      .reduce((s, h, k) => s + decay ** k * f.model.cooccurrenceOf(h, target)!, 0);
+      .reduce((s, h, k) => s + decay ** k * t.cooccurrenceOf(h, target)!, 0);
     expect(x).toBeGreaterThan(0);
-    const [without] = await f.model.score([
+    const [without] = await t.score([
       {
         recentItemIds: [],
         userState: enc!.userState,
@@ -266,7 +269,7 @@ describe.runIf(hasTerm).each(backends)('co-occurrence term on $name', (backend) 
     let quoted = 0;
     for (const it of items) {
       const contributions = recent.map(
-        (r, k) => decay ** k * f.model.cooccurrenceOf(r.item_id, it.item.id)!,
+        (r, k) => decay ** k * t.cooccurrenceOf(r.item_id, it.item.id)!,
       );
       const best = contributions.reduce((m, c, k) => (c > contributions[m]! ? k : m), 0);
       const reasons = it.reasons.filter((r) => r.kind === 'OFTEN_TOGETHER');
@@ -279,8 +282,8 @@ describe.runIf(hasTerm).each(backends)('co-occurrence term on $name', (backend) 
       expect(r.event!.item.id).toBe(recent[best]!.item_id);
       expect(r.inputIndex).toBeNull(); // stored events are referred to by `event`
       // the stored affinity relative to that item's strongest neighbour, quoted in the message
-      const s = f.model.cooccurrenceOf(recent[best]!.item_id, it.item.id)!;
-      expect(r.weight).toBeCloseTo(s / f.model.strongestCooccurrence(recent[best]!.item_id)!, 6);
+      const s = t.cooccurrenceOf(recent[best]!.item_id, it.item.id)!;
+      expect(r.weight).toBeCloseTo(s / t.strongestCooccurrence(recent[best]!.item_id)!, 6);
       expect(r.weight).toBeGreaterThan(0);
       expect(r.weight).toBeLessThanOrEqual(1);
       expect(r.message).toContain(recent[best]!.item_id);

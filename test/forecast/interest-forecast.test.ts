@@ -10,6 +10,7 @@ import {
   userForecastRequest,
   type ForecastFixture,
 } from '../helpers/forecast.js';
+import { termsOf } from '../helpers/terms.js';
 
 const FORECAST = `query($u: ID!, $first: Int, $filter: ForecastFilter, $explain: Boolean, $mode: ForecastMode) {
   interestForecast(userId: $u, first: $first, filter: $filter, explain: $explain, mode: $mode) {
@@ -98,9 +99,10 @@ describe.each(backends)('interestForecast on $name', (backend) => {
       const known = f.model.knownItem(it.item.id)!;
       return { itemId: it.item.id, embedding: known.embedding, attributeIds: known.attributeIds };
     });
-    const [scores] = await f.model.score([
+    const t = termsOf(f.model);
+    const [scores] = await t.score([
       {
-        recentItemIds: f.model.recentKnownItems(events),
+        recentItemIds: t.recentKnownItems(events),
         userState: enc!.userState,
         categoryProbs: enc!.categoryProbs,
         candidates,
@@ -111,10 +113,10 @@ describe.each(backends)('interestForecast on $name', (backend) => {
 
   it('re-scores only `first` candidates when the scorer is the inner product, more when it re-ranks', async () => {
     // The shipped model says which it is (models/README.md, scorer.categoryWeight).
-    expect(f.model.scorerReranks).toBe(f.model.manifest.scorer?.categoryWeight !== 0);
+    expect(f.engine.terms.reranks).toBe(f.model.manifest.scorer?.categoryWeight !== 0);
     const seen: number[] = [];
     const score = f.model.score.bind(f.model);
-    // A scorer that is the inner product (what scorerReranks = false says): the shipped one adds
+    // A scorer that is the inner product (what reranks = false says): the shipped one adds
     // its Markov and co-occurrence terms, which re-rank.
     const innerProduct = (inputs: Parameters<typeof score>[0]) =>
       inputs.map(
@@ -123,14 +125,14 @@ describe.each(backends)('interestForecast on $name', (backend) => {
             r.candidates.map((c) => c.embedding.reduce((a, x, j) => a + x * r.userState[j]!, 0)),
           ),
       );
-    const reranks = vi.spyOn(f.model, 'scorerReranks', 'get').mockReturnValue(false);
-    vi.spyOn(f.model, 'score').mockImplementation(async (inputs) => {
+    const reranks = vi.spyOn(f.engine.terms, 'reranks', 'get').mockReturnValue(false);
+    vi.spyOn(f.model, 'score').mockImplementation(async (inputs, termFeeds) => {
       seen.push(...inputs.map((r) => r.candidates.length));
-      return f.model.scorerReranks ? score(inputs) : innerProduct(inputs);
+      return f.engine.terms.reranks ? score(inputs, termFeeds) : innerProduct(inputs);
     });
     // Only the nearest neighbours: a Markov scorer's successors and a co-occurrence scorer's
     // neighbours come on top (markov.test.ts, cooccurrence.test.ts).
-    vi.spyOn(f.model, 'liftable').mockReturnValue([]);
+    vi.spyOn(f.engine.terms, 'lifts').mockReturnValue([]);
     try {
       const top5 = await forecast({ u: userOf(8), first: 5 });
       const top20 = await forecast({ u: userOf(8), first: 20 });

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Candidate, SequenceEvent } from '../../src/inference/model.js';
 import { backends } from '../helpers/backends.js';
 import { openForecastFixture, type ForecastFixture } from '../helpers/forecast.js';
+import { termsOf } from '../helpers/terms.js';
 
 interface Reason {
   kind: string;
@@ -22,9 +23,11 @@ const ANONYMOUS = `query($ev: [AnonymousEventInput!], $first: Int) {
 
 describe.each(backends)('Markov term on $name', (backend) => {
   let f: ForecastFixture;
+  let t: ReturnType<typeof termsOf>;
   let stored: string[];
   beforeAll(async () => {
     f = await openForecastFixture(backend);
+    t = termsOf(f.model);
     stored = (
       await f.db.query<{ id: string }>(
         `SELECT id FROM items WHERE dataset = 'beauty' AND embedding IS NOT NULL ORDER BY id`,
@@ -39,7 +42,7 @@ describe.each(backends)('Markov term on $name', (backend) => {
   function busiestItems(): [string, string] {
     const inDb = new Set(stored);
     const ranked = stored
-      .map((id) => ({ id, n: f.model.successorsOf([id], 1000).filter((s) => inDb.has(s)).length }))
+      .map((id) => ({ id, n: t.successorsOf([id], 1000).filter((s) => inDb.has(s)).length }))
       .sort((a, b) => b.n - a.n || a.id.localeCompare(b.id));
     expect(ranked[1]!.n).toBeGreaterThan(2);
     return [ranked[0]!.id, ranked[1]!.id];
@@ -52,7 +55,7 @@ describe.each(backends)('Markov term on $name', (backend) => {
       { itemId: before, type: 'VIEW', occurredAt: null },
       { itemId: newest, type: 'VIEW', occurredAt: null },
     ];
-    return { newest, before, events, recent: f.model.recentKnownItems(events) };
+    return { newest, before, events, recent: t.recentKnownItems(events) };
   }
 
   async function forecastFor(events: SequenceEvent[], first: number) {
@@ -65,27 +68,27 @@ describe.each(backends)('Markov term on $name', (backend) => {
 
   it('is in the shipped model', () => {
     expect(f.model.manifest.scorer?.markov).toHaveLength(2);
-    expect(f.model.transitions).not.toBeNull();
-    expect(f.model.scorerReranks).toBe(false); // non-negative weights: NN top `first` + successors suffice
-    expect(f.model.markovItems).toBe(f.model.manifest.scorer?.markovItems ?? 1);
+    expect(f.model.table('transitions') ?? null).not.toBeNull();
+    expect(t.scorerReranks).toBe(false); // non-negative weights: NN top `first` + successors suffice
+    expect(t.markovItems).toBe(f.model.manifest.scorer?.markovItems ?? 1);
   });
 
   it('reads the recent items the model names, newest first', () => {
     const { newest, before, recent } = recentPair();
-    expect(recent).toEqual([newest, before].slice(0, f.model.recentItemsRead));
+    expect(recent).toEqual([newest, before].slice(0, t.recentItemsRead));
     // Successors of each, without repeats, the newest item's first.
-    const all = f.model.successorsOf([newest, before], 1000);
+    const all = t.successorsOf([newest, before], 1000);
     expect(new Set(all).size).toBe(all.length);
-    expect(all.slice(0, 3)).toEqual(f.model.successorsOf([newest], 3));
-    if (f.model.markovItems === 1) expect(all).toEqual(f.model.successorsOf([newest], 1000));
+    expect(all.slice(0, 3)).toEqual(t.successorsOf([newest], 3));
+    if (t.markovItems === 1) expect(all).toEqual(t.successorsOf([newest], 1000));
   });
 
   it('scores an item that followed none of the recent items by its inner product alone', async () => {
     const { events, recent } = recentPair();
     const [enc] = await f.model.encode([events]);
-    const followers = new Set(f.model.successorsOf(recent, 1000));
+    const followers = new Set(t.successorsOf(recent, 1000));
     // A co-occurrence term (when the model has one) may lift its neighbours too.
-    const together = new Set(f.model.cooccurringWith(recent));
+    const together = new Set(t.cooccurringWith(recent));
     const cands: Candidate[] = stored.slice(0, 400).flatMap((id) => {
       const k = f.model.knownItem(id);
       return k ? [{ itemId: id, embedding: k.embedding, attributeIds: k.attributeIds }] : [];
@@ -94,7 +97,7 @@ describe.each(backends)('Markov term on $name', (backend) => {
       const k = f.model.knownItem(id);
       if (k) cands.push({ itemId: id, embedding: k.embedding, attributeIds: k.attributeIds });
     }
-    const [scores] = await f.model.score([
+    const [scores] = await t.score([
       {
         recentItemIds: recent,
         userState: enc!.userState,
@@ -125,13 +128,13 @@ describe.each(backends)('Markov term on $name', (backend) => {
     // The bundled model's excludeSeen default (scorer.excludeHistory) leaves the subject's own
     // items out of retrieval and of the reference ranking alike.
     const own = new Set(f.model.manifest.scorer?.excludeHistory ? events.map((e) => e.itemId) : []);
-    const successors = f.model.successorsOf(recent, 1000).filter((s) => inDb.has(s) && !own.has(s));
+    const successors = t.successorsOf(recent, 1000).filter((s) => inDb.has(s) && !own.has(s));
 
     const seen: string[][] = [];
     const score = f.model.score.bind(f.model);
-    vi.spyOn(f.model, 'score').mockImplementation((inputs) => {
+    vi.spyOn(f.model, 'score').mockImplementation((inputs, termFeeds) => {
       seen.push(...inputs.map((r) => r.candidates.map((c) => c.itemId)));
-      return score(inputs);
+      return score(inputs, termFeeds);
     });
     let served: Awaited<ReturnType<typeof forecastFor>>;
     try {
@@ -148,7 +151,7 @@ describe.each(backends)('Markov term on $name', (backend) => {
       const k = own.has(id) ? undefined : f.model.knownItem(id);
       return k ? [{ itemId: id, embedding: k.embedding, attributeIds: k.attributeIds }] : [];
     });
-    const [scores] = await f.model.score([
+    const [scores] = await t.score([
       {
         recentItemIds: recent,
         userState: enc!.userState,
@@ -182,22 +185,22 @@ describe.each(backends)('Markov term on $name', (backend) => {
     let latestReasons = 0;
     for (const { kind, from, inputIndex, needs = 1 } of kinds) {
       for (const it of items) {
-        const t = f.model.transitionOf(from, it.item.id)!;
+        const tr = t.transitionOf(from, it.item.id)!;
         const r = it.reasons.find((x) => x.kind === kind);
         // The reason appears exactly when the item followed that event's item and the model's
         // Markov term reads that far back.
-        expect(!!r).toBe(t.count > 0 && f.model.markovItems >= needs);
+        expect(!!r).toBe(tr.count > 0 && t.markovItems >= needs);
         if (!r) continue;
         if (kind === 'FOLLOWS_LATEST') latestReasons++;
         expect(r.inputIndex).toBe(inputIndex);
-        expect(r.weight).toBeCloseTo(t.count / t.out, 6);
-        expect(r.message).toContain(`${t.count} time`);
+        expect(r.weight).toBeCloseTo(tr.count / tr.out, 6);
+        expect(r.message).toContain(`${tr.count} time`);
       }
     }
     expect(latestReasons).toBeGreaterThan(0);
     // Only the items the term reads are quoted: never the oldest event here (K ≤ 2 assumed
     // by this fixture; a model reading 3+ items may quote it).
-    if (f.model.markovItems <= 2) {
+    if (t.markovItems <= 2) {
       expect(
         items
           .flatMap((it) => it.reasons)

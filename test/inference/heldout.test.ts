@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Model } from '../../src/inference/model.js';
+import { termsOf } from '../helpers/terms.js';
 
 const SHIPPED = path.resolve('models/beauty');
 
@@ -28,11 +29,17 @@ describe('held-out items of an evaluation model', () => {
       expect(model.knows('beauty:1')).toBe(false);
       expect(model.knows('beauty:2')).toBe(false);
       expect(model.knows('beauty:3')).toBe(true);
-      expect(model.learnedEmbedding('beauty:1')).toBeUndefined();
-      expect(model.learnedEmbedding('beauty:3')).toEqual(shipped.learnedEmbedding('beauty:3'));
+      expect(model.knownItem('beauty:1')?.embedding).toBeUndefined();
+      expect(model.knownItem('beauty:3')?.embedding).toEqual(
+        shipped.knownItem('beauty:3')?.embedding,
+      );
       const events = ['beauty:3', 'beauty:1', 'beauty:4'].map((itemId) => ({ itemId }));
-      expect(model.recentKnownItems(events)).toEqual(['beauty:4', 'beauty:3']);
-      expect(shipped.recentKnownItems(events)).toEqual(['beauty:4', 'beauty:1', 'beauty:3']);
+      expect(termsOf(model).recentKnownItems(events)).toEqual(['beauty:4', 'beauty:3']);
+      expect(termsOf(shipped).recentKnownItems(events)).toEqual([
+        'beauty:4',
+        'beauty:1',
+        'beauty:3',
+      ]);
     } finally {
       await model.release();
       await shipped.release();

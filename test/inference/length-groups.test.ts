@@ -1,7 +1,8 @@
 // Encoder runs grouped by history length: the grouping is a partition of the batch into at
 // most three runs, and grouped encoding gives each row what it gets encoded alone.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Model, lengthGroups, type SequenceEvent } from '../../src/inference/model.js';
+import { lengthGroups } from '../../src/inference/length-groups.js';
+import { Model, type SequenceEvent } from '../../src/inference/model.js';
 import { beautySlice } from '../helpers/fixtures.js';
 import { MODEL_DIR } from '../helpers/forecast.js';
 

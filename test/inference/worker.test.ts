@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Model, type SequenceEvent } from '../../src/inference/model.js';
 import { beautySlice } from '../helpers/fixtures.js';
+import { termsOf } from '../helpers/terms.js';
 import { MODEL_DIR } from '../helpers/forecast.js';
 
 describe('Model on a worker thread', () => {
@@ -34,7 +35,7 @@ describe('Model on a worker thread', () => {
     const inputs = a.slice(0, 5).map((out, i) => {
       const seq = seqs[i] as SequenceEvent[];
       return {
-        recentItemIds: main.recentKnownItems(seq),
+        recentItemIds: termsOf(main).recentKnownItems(seq),
         userState: out.userState,
         categoryProbs: out.categoryProbs,
         candidates: seqs.slice(5, 15).map((s) => {
@@ -44,15 +45,18 @@ describe('Model on a worker thread', () => {
         }),
       };
     });
-    const [sa, sb] = await Promise.all([main.score(inputs), worker.score(inputs)]);
+    const [sa, sb] = await Promise.all([
+      termsOf(main).score(inputs),
+      termsOf(worker).score(inputs),
+    ]);
     expect(sb).toEqual(sa);
     expect(sa[0]!.length).toBe(10);
     const content = [{ attributeIds: ['beauty:1'], text: 'rose face cream', price: 12 }];
     expect(await worker.embedContent(content)).toEqual(await main.embedContent(content));
     // The inputs that borrowed the model's embedding matrix were not handed to the worker.
     expect(inputs[0]!.candidates[0]!.embedding.length).toBe(main.manifest.dim);
-    expect(worker.learnedEmbedding(inputs[0]!.candidates[0]!.itemId)).toEqual(
-      main.learnedEmbedding(inputs[0]!.candidates[0]!.itemId),
+    expect(worker.knownItem(inputs[0]!.candidates[0]!.itemId)?.embedding).toEqual(
+      main.knownItem(inputs[0]!.candidates[0]!.itemId)?.embedding,
     );
   });
 

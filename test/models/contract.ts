@@ -14,8 +14,6 @@ export {
   type Fixture,
   maxAbsDiff,
   runOnnx,
-  scorerExtraInputs,
-  scorerMarkovInputs,
   shapeOf,
   toTensor,
 } from '../../src/inference/contract.js';

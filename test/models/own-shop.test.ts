@@ -172,7 +172,7 @@ describe.each(backends)("a shop's own data on $name", (backend) => {
         true,
       );
       // The same items viewed or bought: the model observed both types, so they score apart
-      const known = items.filter((i) => model!.itemIndex.has(i)).slice(0, 3);
+      const known = items.filter((i) => model!.knows(i)).slice(0, 3);
       const history = (type: string) =>
         known.map((itemId, k) => ({ itemId, type, occurredAt: `2016-05-0${k + 1}T10:00:00Z` }));
       const viewed = (await server.gql(FORECAST, { events: history('VIEW') })).data.interestForecast;

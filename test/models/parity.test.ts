@@ -12,9 +12,9 @@ import {
   readJson,
   readModelMeta,
   runOnnx,
-  scorerExtraInputs,
   shapeOf,
 } from './contract.js';
+import { scorerTermInputs } from '../../src/forecast/terms/index.js';
 
 // PARITY_MODEL_DIR: check another model directory (e.g. a candidate before it is shipped)
 const MODEL_DIR = path.resolve(process.env.PARITY_MODEL_DIR ?? 'models/beauty');
@@ -134,7 +134,7 @@ describe.each(['encoder', 'scorer', 'content'] as const)('%s.onnx parity', (name
   it(`has the contract's inputs/outputs and matches PyTorch within ${parity.tolerance}`, async () => {
     const { session, outputs } = await runOnnx(path.join(MODEL_DIR, meta.files[name]), parity[name].inputs);
     // Fed by name: the optional inputs may come in any order after the base ones.
-    const extra = name === 'scorer' ? scorerExtraInputs(meta) : [];
+    const extra = name === 'scorer' ? scorerTermInputs(meta) : [];
     const names = [...session.inputNames];
     expect(names.slice(0, CONTRACT[name].inputs.length)).toEqual([...CONTRACT[name].inputs]);
     expect(names.slice(CONTRACT[name].inputs.length).sort()).toEqual([...extra].sort());

@@ -1,10 +1,19 @@
-// transitions.bin (models/README.md): the gateway reads the CSR as written, and refuses a file
-// or manifest that does not fit, at load time rather than with wrong scores later.
+// The Markov term's transitions.bin (models/README.md): the gateway reads the CSR as written,
+// and refuses a file or manifest that does not fit, at load time rather than with wrong scores
+// later.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Model, Transitions } from '../../src/inference/model.js';
+import { MarkovTerm } from '../../../src/forecast/terms/markov.js';
+import { CsrTable } from '../../../src/inference/csr.js';
+import { loadWithTerms } from '../../helpers/terms.js';
+
+/** The term over a transitions.bin buffer (weights do not matter for its tables). */
+function parseTransitions(raw: Buffer, numItems: number, name: string) {
+  const table = CsrTable.parse(raw, numItems, name, 'transition table');
+  return { table, term: new MarkovTerm(table, [1, 1], undefined) };
+}
 
 /** CSR bytes for rows 0..numItems: `rows[i]` = [successor, count] pairs, most frequent first. */
 function csr(rows: [number, number][][]): Buffer {
@@ -14,9 +23,9 @@ function csr(rows: [number, number][][]): Buffer {
   return Buffer.from(Int32Array.from(ints).buffer);
 }
 
-describe('Transitions', () => {
+describe('transitions.bin', () => {
   // items 1..3: 1 -> 2 (3 times), 1 -> 3 (1), 3 -> 1 (2); row 0 is padding
-  const table = Transitions.parse(
+  const { table, term } = parseTransitions(
     csr([
       [],
       [
@@ -31,28 +40,28 @@ describe('Transitions', () => {
   );
 
   it('reads counts, totals and successors in file order', () => {
-    expect(table.count(1, 2)).toBe(3);
-    expect(table.count(1, 3)).toBe(1);
-    expect(table.count(2, 1)).toBe(0);
-    expect(table.outOf(1)).toBe(4);
-    expect(table.outOf(2)).toBe(0);
-    expect(table.successors(1, 10)).toEqual([2, 3]);
-    expect(table.successors(1, 1)).toEqual([2]);
-    expect(table.successors(3, 10)).toEqual([1]);
+    expect(term.count(1, 2)).toBe(3);
+    expect(term.count(1, 3)).toBe(1);
+    expect(term.count(2, 1)).toBe(0);
+    expect(term.outOf(1)).toBe(4);
+    expect(term.outOf(2)).toBe(0);
+    expect(table.columns(1, 10)).toEqual([2, 3]);
+    expect(table.columns(1, 1)).toEqual([2]);
+    expect(table.columns(3, 10)).toEqual([1]);
   });
 
   it('rejects a file of the wrong size', () => {
     const good = csr([[], [[2, 3]], [], []]);
-    expect(() => Transitions.parse(good.subarray(0, good.length - 4), 3, 't.bin')).toThrow(
-      /t\.bin: \d+ int32 values, expected/,
+    expect(() => parseTransitions(good.subarray(0, good.length - 4), 3, 't.bin')).toThrow(
+      /t\.bin: \d+ 4-byte values, expected/,
     );
-    expect(() => Transitions.parse(Buffer.alloc(6), 3, 't.bin')).toThrow(
+    expect(() => parseTransitions(Buffer.alloc(6), 3, 't.bin')).toThrow(
       /not a transition table for 3 items/,
     );
   });
 });
 
-describe('Model.load with a Markov scorer', () => {
+describe('a model with a Markov scorer', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'foresight-model-'));
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -64,7 +73,7 @@ describe('Model.load with a Markov scorer', () => {
     expect(meta.scorer.markov).toHaveLength(2);
     delete meta.files.transitions;
     fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify(meta));
-    await expect(Model.load(dir, 'cpu')).rejects.toThrow(
+    await expect(loadWithTerms(dir)).rejects.toThrow(
       'model.json sets scorer.markov but names no files.transitions',
     );
   });

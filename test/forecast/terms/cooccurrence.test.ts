@@ -1,12 +1,28 @@
-// cooccurrence.bin (models/README.md): the gateway reads the CSR as written, refuses a file that
-// does not fit its manifest at load time, and builds the scorer's `candidate_cooccurrence`
-// input x[n] = sum over k of decay^k * S[h_k, candidate_n] exactly.
+// The co-occurrence term's cooccurrence.bin (models/README.md): the gateway reads the CSR as
+// written, refuses a file that does not fit its manifest at load time, and builds the scorer's
+// `candidate_cooccurrence` input x[n] = sum over k of decay^k * S[h_k, candidate_n] exactly.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Cooccurrence } from '../../src/inference/cooccurrence.js';
-import { Model } from '../../src/inference/model.js';
+import { CooccurrenceTerm } from '../../../src/forecast/terms/cooccurrence.js';
+import { CsrTable } from '../../../src/inference/csr.js';
+import { loadWithTerms, termsOf } from '../../helpers/terms.js';
+
+/** The term over a cooccurrence.bin buffer that fits `manifest` (throws as loading does). */
+function parseCooccurrence(
+  raw: Buffer,
+  numItems: number,
+  manifest: { pairs: number; neighbors: number },
+  name: string,
+) {
+  const params = { ...manifest, weight: 1, window: 3, decay: 0.5 };
+  const table = CsrTable.parse(raw, numItems, name, 'co-occurrence table');
+  CooccurrenceTerm.check(table, params, name);
+  return Object.assign(new CooccurrenceTerm(table, params), {
+    neighbors: (from: number, limit?: number) => table.columns(from, limit),
+  });
+}
 
 /** cooccurrence.bin bytes for rows 0..numItems: `rows[i]` = [neighbour, similarity] pairs. */
 function csr(rows: [number, number][][]): Buffer {
@@ -35,8 +51,8 @@ const ROWS: [number, number][][] = [
 ];
 const manifest = { pairs: 6, neighbors: 2 };
 
-describe('Cooccurrence.parse', () => {
-  const table = Cooccurrence.parse(csr(ROWS), 4, manifest, 'cooccurrence.bin');
+describe('cooccurrence.bin', () => {
+  const table = parseCooccurrence(csr(ROWS), 4, manifest, 'cooccurrence.bin');
 
   it('reads similarities and neighbours in file order', () => {
     expect(table.similarity(1, 2)).toBe(0.5);
@@ -54,49 +70,49 @@ describe('Cooccurrence.parse', () => {
     const raw = csr(ROWS);
     const shifted = Buffer.alloc(raw.length + 1);
     raw.copy(shifted, 1);
-    const t = Cooccurrence.parse(shifted.subarray(1), 4, manifest, 'c.bin');
+    const t = parseCooccurrence(shifted.subarray(1), 4, manifest, 'c.bin');
     expect(t.similarity(2, 1)).toBe(0.5);
   });
 
   it('rejects a truncated file, naming it', () => {
     const good = csr(ROWS);
     expect(() =>
-      Cooccurrence.parse(good.subarray(0, good.length - 4), 4, manifest, 'c.bin'),
+      parseCooccurrence(good.subarray(0, good.length - 4), 4, manifest, 'c.bin'),
     ).toThrow(/^c\.bin: 17 4-byte values, expected 18$/);
-    expect(() => Cooccurrence.parse(good.subarray(0, 10), 4, manifest, 'c.bin')).toThrow(
+    expect(() => parseCooccurrence(good.subarray(0, 10), 4, manifest, 'c.bin')).toThrow(
       /^c\.bin: 10 bytes is not a co-occurrence table for 4 items$/,
     );
   });
 
   it('rejects a file that does not fit model.json', () => {
     const good = csr(ROWS);
-    expect(() => Cooccurrence.parse(good, 4, { ...manifest, pairs: 7 }, 'c.bin')).toThrow(
+    expect(() => parseCooccurrence(good, 4, { ...manifest, pairs: 7 }, 'c.bin')).toThrow(
       'c.bin: indptr[5] = 6 pairs, model.json scorer.cooccurrence.pairs says 7',
     );
     // numItems 3 reads indptr[4] = 5 as nnz: the sizes cannot add up
-    expect(() => Cooccurrence.parse(good, 3, { ...manifest, pairs: 5 }, 'c.bin')).toThrow(
+    expect(() => parseCooccurrence(good, 3, { ...manifest, pairs: 5 }, 'c.bin')).toThrow(
       /^c\.bin: \d+ 4-byte values, expected \d+$/,
     );
-    expect(() => Cooccurrence.parse(good, 4, { ...manifest, neighbors: 1 }, 'c.bin')).toThrow(
+    expect(() => parseCooccurrence(good, 4, { ...manifest, neighbors: 1 }, 'c.bin')).toThrow(
       'c.bin: row 1 has 2 neighbours (at most 1)',
     );
     const badIndex = csr([[], [[5, 0.5]], [], [], []]);
-    expect(() => Cooccurrence.parse(badIndex, 4, { pairs: 1, neighbors: 2 }, 'c.bin')).toThrow(
+    expect(() => parseCooccurrence(badIndex, 4, { pairs: 1, neighbors: 2 }, 'c.bin')).toThrow(
       'c.bin: row 1 holds neighbour 5 with similarity 0.5',
     );
     const zero = csr([[], [[2, 0]], [], [], []]);
-    expect(() => Cooccurrence.parse(zero, 4, { pairs: 1, neighbors: 2 }, 'c.bin')).toThrow(
+    expect(() => parseCooccurrence(zero, 4, { pairs: 1, neighbors: 2 }, 'c.bin')).toThrow(
       'c.bin: row 1 holds neighbour 2 with similarity 0',
     );
     const padded = csr([[[1, 0.5]], [], [], [], []]);
-    expect(() => Cooccurrence.parse(padded, 4, { pairs: 1, neighbors: 2 }, 'c.bin')).toThrow(
+    expect(() => parseCooccurrence(padded, 4, { pairs: 1, neighbors: 2 }, 'c.bin')).toThrow(
       'c.bin: row 0 (padding) must be empty',
     );
   });
 });
 
-describe('Cooccurrence.feature', () => {
-  const table = Cooccurrence.parse(csr(ROWS), 4, manifest, 'cooccurrence.bin');
+describe('the co-occurrence input', () => {
+  const table = parseCooccurrence(csr(ROWS), 4, manifest, 'cooccurrence.bin');
 
   /** x for one row of candidates (model indices, 0 = unknown). */
   function feature(history: number[], decay: number, candidates: number[]): number[] {
@@ -156,7 +172,7 @@ describe('Cooccurrence.feature', () => {
       for (const [j, s] of row) dense[i]![j] = s;
     }
     const pairs = rows.reduce((s, r) => s + r.length, 0);
-    const t = Cooccurrence.parse(csr(rows), n, { pairs, neighbors: n }, 'c.bin');
+    const t = parseCooccurrence(csr(rows), n, { pairs, neighbors: n }, 'c.bin');
     const history = [5, 17, 5, 0, 29];
     const cands = Array.from({ length: n + 1 }, (_, j) => j);
     const out = new Float32Array(cands.length);
@@ -168,7 +184,7 @@ describe('Cooccurrence.feature', () => {
   });
 });
 
-describe('Model.load with a co-occurrence term', () => {
+describe('a model with a co-occurrence term', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'foresight-model-'));
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -193,7 +209,7 @@ describe('Model.load with a co-occurrence term', () => {
       meta.scorer.cooccurrence = { weight: 1, window: 3, decay: 0.8, neighbors: 2, pairs: 0 };
       delete meta.files.cooccurrence;
     });
-    await expect(Model.load(dir, 'cpu')).rejects.toThrow(
+    await expect(loadWithTerms(dir)).rejects.toThrow(
       'model.json sets scorer.cooccurrence but names no files.cooccurrence',
     );
   });
@@ -203,7 +219,7 @@ describe('Model.load with a co-occurrence term', () => {
       meta.scorer.cooccurrence = { weight: -1, window: 0, decay: 0, neighbors: 2, pairs: 0 };
       meta.files.cooccurrence = 'cooccurrence.bin';
     });
-    await expect(Model.load(dir, 'cpu')).rejects.toThrow(/cannot read model manifest/);
+    await expect(loadWithTerms(dir)).rejects.toThrow(/cannot read model manifest/);
   });
 
   it('refuses a cooccurrence.bin that does not fit, naming the file', async () => {
@@ -212,7 +228,7 @@ describe('Model.load with a co-occurrence term', () => {
       meta.files.cooccurrence = 'cooccurrence.bin';
     });
     fs.writeFileSync(path.join(dir, 'cooccurrence.bin'), csr(ROWS)); // a 4-item table
-    await expect(Model.load(dir, 'cpu')).rejects.toThrow(/^cooccurrence\.bin: /);
+    await expect(loadWithTerms(dir)).rejects.toThrow(/^cooccurrence\.bin: /);
   });
 
   /**
@@ -237,37 +253,38 @@ describe('Model.load with a co-occurrence term', () => {
       m.files.cooccurrence = 'cooccurrence.bin';
     });
     fs.writeFileSync(path.join(dir, 'cooccurrence.bin'), smallTable());
-    const model = await Model.load(dir, 'cpu');
+    const model = await loadWithTerms(dir);
+    const t = termsOf(model);
     try {
       const id = (k: number) => model.vocab.items[k - 1]!;
-      expect(model.cooccurrenceWindow).toBe(window);
-      expect(model.recentItemsRead).toBe(window);
+      expect(t.cooccurrenceWindow).toBe(window);
+      expect(t.recentItemsRead).toBe(window);
       // The default limit follows the window, past the Markov term's items.
       const events: { itemId: string | null }[] = Array.from({ length: window + 2 }, (_, k) => ({
         itemId: id(10 + k),
       }));
       events.splice(2, 0, { itemId: null }, { itemId: 'beauty:not-in-the-model' });
-      expect(model.recentKnownIndices(events)).toHaveLength(window);
-      expect(model.recentKnownItems(events)).toEqual(
+      expect(t.terms.recent(events).events).toHaveLength(window);
+      expect(t.recentKnownItems(events)).toEqual(
         Array.from({ length: window }, (_, k) => id(10 + window + 1 - k)),
       );
       // Neighbours of the first `window` items only, most similar first, without repeats.
-      expect(model.cooccurringWith([id(1), id(3), id(2)])).toEqual([id(2), id(3), id(4), id(1)]);
-      expect(model.cooccurringWith([id(1), id(3)], 1)).toEqual([id(2), id(4)]);
+      expect(t.cooccurringWith([id(1), id(3), id(2)])).toEqual([id(2), id(3), id(4), id(1)]);
+      expect(t.cooccurringWith([id(1), id(3)], 1)).toEqual([id(2), id(4)]);
       const beyond = [...Array.from({ length: window }, () => id(50)), id(1)];
-      expect(model.cooccurringWith(beyond)).toEqual([]);
-      expect(model.cooccurrenceOf(id(1), id(3))).toBe(0.25);
-      expect(model.cooccurrenceOf(id(3), id(1))).toBe(0);
-      expect(model.cooccurrenceOf(id(1), 'beauty:not-in-the-model')).toBe(0);
-      expect(model.strongestCooccurrence(id(1))).toBe(0.5);
-      expect(model.strongestCooccurrence(id(3))).toBe(0.125);
-      expect(model.strongestCooccurrence(id(4))).toBe(0); // an empty row
+      expect(t.cooccurringWith(beyond)).toEqual([]);
+      expect(t.cooccurrenceOf(id(1), id(3))).toBe(0.25);
+      expect(t.cooccurrenceOf(id(3), id(1))).toBe(0);
+      expect(t.cooccurrenceOf(id(1), 'beauty:not-in-the-model')).toBe(0);
+      expect(t.strongestCooccurrence(id(1))).toBe(0.5);
+      expect(t.strongestCooccurrence(id(3))).toBe(0.125);
+      expect(t.strongestCooccurrence(id(4))).toBe(0); // an empty row
       // What retrieval adds: the successors, then the neighbours, as model indices, once each.
       const recent = [id(1), id(3), id(2)];
-      const lifted = model.liftable(recent, 5);
-      const expected = [...new Set([...model.successorsOf(recent, 5), id(2), id(3), id(4), id(1)])];
+      const lifted = t.liftable(recent, 5);
+      const expected = [...new Set([...t.successorsOf(recent, 5), id(2), id(3), id(4), id(1)])];
       expect(lifted.map((k) => model.itemAt(k)!.id)).toEqual(expected);
-      expect(model.liftable(recent, 0, 1).map((k) => model.itemAt(k)!.id)).toEqual([
+      expect(t.liftable(recent, 0, 1).map((k) => model.itemAt(k)!.id)).toEqual([
         id(2),
         id(4),
         id(1),
@@ -283,13 +300,14 @@ describe('Model.load with a co-occurrence term', () => {
       m.files.cooccurrence = 'cooccurrence.bin';
     });
     fs.writeFileSync(path.join(dir, 'cooccurrence.bin'), smallTable());
-    const model = await Model.load(dir, 'cpu');
+    const model = await loadWithTerms(dir);
+    const t = termsOf(model);
     try {
       const first = model.vocab.items[0]!;
-      expect(model.cooccurringWith([first])).toEqual([]);
-      expect(model.cooccurrenceOf(first, model.vocab.items[1]!)).toBeNull();
-      expect(model.strongestCooccurrence(first)).toBeNull();
-      expect(model.cooccurrenceWindow).toBe(3); // the scorer still takes the input
+      expect(t.cooccurringWith([first])).toEqual([]);
+      expect(t.cooccurrenceOf(first, model.vocab.items[1]!)).toBeNull();
+      expect(t.strongestCooccurrence(first)).toBeNull();
+      expect(t.cooccurrenceWindow).toBe(3); // the scorer still takes the input
     } finally {
       await model.release();
     }
