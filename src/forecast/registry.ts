@@ -6,7 +6,7 @@ import type { EventEmitter } from 'node:events';
 import { datasetOf } from '../db/events.js';
 import type { Queryable } from '../db/client.js';
 import { EngineSlot, type EngineLease, type ServingModel } from '../rollout/slot.js';
-import { subjectDataset, type Forecast, type ForecastRequest } from './engine.js';
+import { subjectDataset, type Forecast, type ForecastRequest } from './forecast.js';
 
 export class ModelRegistry {
   private readonly slots = new Map<string, EngineSlot>();

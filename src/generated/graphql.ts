@@ -6,7 +6,7 @@ import type { CategoryRow } from '../db/categories.js';
 import type { UserRow } from '../db/users.js';
 import type { SessionRow } from '../db/sessions.js';
 import type { EventRow } from '../db/events.js';
-import type { Forecast, ForecastItem } from '../forecast/engine.js';
+import type { Forecast, ForecastItem } from '../forecast/forecast.js';
 import type { OutcomeRow } from '../db/outcomes.js';
 import type { ApiKey as ApiKeyModel } from '../security/keys.js';
 import type { ForecastReason as ForecastReasonModel } from '../forecast/reasons.js';

@@ -3,7 +3,8 @@
 // src/forecast/registry.ts), hence one encoder call each; the engines' batchers then merge
 // batches across concurrent requests.
 import DataLoader from 'dataloader';
-import type { Forecast, ForecastEngine, ForecastRequest } from '../forecast/engine.js';
+import type { ForecastEngine } from '../forecast/engine.js';
+import type { Forecast, ForecastRequest } from '../forecast/forecast.js';
 
 export type ForecastLoader = DataLoader<ForecastRequest, Forecast, string>;
 

@@ -1,6 +1,7 @@
 // The forecast counters a gateway process keeps (its engines' batches and ONNX calls) and
 // their sum over several engines or cluster workers: what /metrics and /debug/inference report.
-import type { ForecastEngine, ModelCallStats } from '../forecast/engine.js';
+import type { ForecastEngine } from '../forecast/engine.js';
+import type { ModelCallStats } from '../forecast/forecast.js';
 import { emptyBatcherStats, type BatcherStats } from '../forecast/batcher.js';
 
 /** One serving model's share of the counters (MODEL_DIRS: one model per dataset). */

@@ -8,7 +8,7 @@ import {
   subjectDataset,
   type ForecastRequest,
   type ForecastSubject,
-} from '../forecast/engine.js';
+} from '../forecast/forecast.js';
 import {
   MAX_DIVERSITY_POOL,
   MAX_EXPLORATION_POOL,

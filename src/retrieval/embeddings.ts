@@ -5,7 +5,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { itemCategoryIdsSql } from '../db/items.js';
 import type { Queryable } from '../db/client.js';
-import type { ContentInput, Model } from '../inference/model.js';
+import type { ContentInput, SequenceModel } from '../inference/model.js';
 import { toVectorLiteral } from './candidates.js';
 import { EMBEDDING_SLOTS, slotColumns, type EmbeddingSlot } from './slots.js';
 
@@ -56,7 +56,7 @@ async function loadItemContent(
  */
 export async function writeItemEmbeddings(
   db: Queryable,
-  model: Model,
+  model: SequenceModel,
   ids: readonly string[],
   slot: EmbeddingSlot = 'a',
   chunk = WRITE_CHUNK,
@@ -137,7 +137,7 @@ export async function mismatchedEmbeddingColumns(
  */
 export async function slotHolding(
   db: Queryable,
-  model: Model,
+  model: SequenceModel,
   fallback: EmbeddingSlot = 'a',
 ): Promise<EmbeddingSlot> {
   const [a, b] = EMBEDDING_SLOTS.map((s) => slotColumns(s).version);
@@ -152,7 +152,7 @@ export async function slotHolding(
 }
 
 /** Records the model in model_versions (once per version), as every forecast names it. */
-export async function recordModelVersion(db: Queryable, model: Model): Promise<void> {
+export async function recordModelVersion(db: Queryable, model: SequenceModel): Promise<void> {
   const m = model.manifest;
   await db.query(
     `INSERT INTO model_versions (version, dataset, dim, manifest) VALUES ($1, $2, $3, $4)
@@ -177,7 +177,7 @@ export interface WriteOptions {
  */
 export async function writeStaleEmbeddings(
   db: Queryable,
-  model: Model,
+  model: SequenceModel,
   options: WriteOptions = {},
 ): Promise<{ learned: number; content: number; total: number }> {
   const m = model.manifest;
@@ -246,7 +246,7 @@ export async function vacuumItems(
  */
 export async function finishEmbeddings(
   db: Queryable,
-  model: Model,
+  model: SequenceModel,
   rewritten: number,
 ): Promise<void> {
   await vacuumItems(db, rewritten);
@@ -254,7 +254,7 @@ export async function finishEmbeddings(
 }
 
 /** Stamps model_versions.embeddings_at: the model's slot holds all its dataset's items. */
-export async function markEmbedded(db: Queryable, model: Model): Promise<void> {
+export async function markEmbedded(db: Queryable, model: SequenceModel): Promise<void> {
   await db.query(`UPDATE model_versions SET embeddings_at = now() WHERE version = $1`, [
     model.version,
   ]);
@@ -267,7 +267,7 @@ export async function markEmbedded(db: Queryable, model: Model): Promise<void> {
  */
 export async function syncItemEmbeddings(
   db: Queryable,
-  model: Model,
+  model: SequenceModel,
   options: WriteOptions = {},
 ): Promise<{ learned: number; content: number; total: number }> {
   await recordModelVersion(db, model);

@@ -7,7 +7,8 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../db/client.js';
 import { ErrorCode } from '../error-codes.js';
-import { POPULARITY_VERSION, type ForecastEngine } from '../forecast/engine.js';
+import type { ForecastEngine } from '../forecast/engine.js';
+import { POPULARITY_VERSION } from '../forecast/forecast.js';
 import type { ModelRegistry } from '../forecast/registry.js';
 import type { Model } from '../inference/model.js';
 import {

@@ -7,12 +7,8 @@
 import type { EventEmitter } from 'node:events';
 import type { Queryable } from '../db/client.js';
 import { ErrorCode } from '../error-codes.js';
-import {
-  ForecastInputError,
-  type Forecast,
-  type ForecastEngine,
-  type ForecastRequest,
-} from '../forecast/engine.js';
+import type { ForecastEngine } from '../forecast/engine.js';
+import { ForecastInputError, type Forecast, type ForecastRequest } from '../forecast/forecast.js';
 
 /** An engine and where its model came from. */
 export interface ServingModel {

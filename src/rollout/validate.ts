@@ -14,7 +14,7 @@ import {
   type ParityFixture,
 } from '../inference/contract.js';
 import { bindTerms, scorerTermInputs } from '../forecast/terms/index.js';
-import type { Model } from '../inference/model.js';
+import type { Model, SequenceModel } from '../inference/model.js';
 import { readManifest, type ModelManifest } from '../inference/manifest.js';
 import { ort } from '../inference/onnx.js';
 import { mismatchedEmbeddingColumns } from '../retrieval/embeddings.js';
@@ -29,7 +29,7 @@ export interface ModelCheck {
 export interface ValidationOptions {
   db: Queryable;
   /** The model serving a dataset now, or null (the candidate needs a version of its own). */
-  serving: (dataset: string) => Model | null;
+  serving: (dataset: string) => SequenceModel | null;
   /** Loads a model directory as the gateway serves it (provider, threads, worker). */
   load: (dir: string) => Promise<Model>;
 }
@@ -107,7 +107,7 @@ const fail = (name: string, detail: string): ModelCheck => ({ name, passed: fals
 async function versionCheck(
   db: Queryable,
   manifest: ModelManifest,
-  serving: Model | null,
+  serving: SequenceModel | null,
 ): Promise<ModelCheck> {
   if (manifest.version === serving?.version) {
     return fail(
@@ -146,7 +146,7 @@ async function dimensionCheck(db: Queryable, manifest: ModelManifest): Promise<M
 }
 
 /** Which model the candidate replaces: its dataset's serving one, or none (a first model). */
-function datasetCheck(manifest: ModelManifest, serving: Model | null): ModelCheck {
+function datasetCheck(manifest: ModelManifest, serving: SequenceModel | null): ModelCheck {
   return pass(
     'dataset',
     serving

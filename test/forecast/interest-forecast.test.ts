@@ -1,7 +1,7 @@
 // interestForecast over HTTP with the shipped ONNX model and pgvector retrieval: shapes and
 // invariants, filters, explanations tied to the user's real events, errors, baseline mode.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { Forecast, ForecastRequest } from '../../src/forecast/engine.js';
+import type { Forecast, ForecastRequest } from '../../src/forecast/forecast.js';
 import { GREEDY, slotPropensity, type ServingPolicy } from '../../src/exploration/policy.js';
 import { evaluatePolicies } from '../../src/exploration/policy-reports.js';
 import { backends } from '../helpers/backends.js';

@@ -1,11 +1,8 @@
 // A gateway serving forecasts with the shipped model over a real database holding a slice of
 // Beauty: import → item embeddings written from the model → engine → HTTP server.
 import type { Db } from '../../src/db/client.js';
-import {
-  ForecastEngine,
-  type EngineOptions,
-  type ForecastRequest,
-} from '../../src/forecast/engine.js';
+import { ForecastEngine, type EngineOptions } from '../../src/forecast/engine.js';
+import type { ForecastRequest } from '../../src/forecast/forecast.js';
 import { importAmazon } from '../../src/import/amazon.js';
 import { Model } from '../../src/inference/model.js';
 import { IntentModel } from '../../src/intent/model.js';

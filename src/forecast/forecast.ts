@@ -1,0 +1,118 @@
+// What a forecast is: the request a resolver hands the engine and the answer it gets back,
+// shared by the engine (engine.ts), its stages (stages/) and the layers above.
+import { datasetOf } from '../db/events.js';
+import type { SubjectEventRow } from '../db/forecasts.js';
+import { ErrorCode } from '../error-codes.js';
+import type { PolicyLog, ServingPolicy } from '../exploration/policy.js';
+import type { SequenceEvent } from '../inference/model.js';
+import type { PageViewRecord } from '../intent/features.js';
+import type { PurchaseIntent } from '../intent/service.js';
+import type { CandidateFilter } from '../retrieval/candidates.js';
+import type { ForecastContext, ForecastStrategy } from './coldstart.js';
+import type { ForecastReason } from './reasons.js';
+
+export type ForecastMode = 'MODEL' | 'POPULARITY';
+
+export type ForecastSubject =
+  | { kind: 'user'; userId: string }
+  | { kind: 'session'; sessionId: string }
+  | {
+      kind: 'anonymous';
+      events: readonly SequenceEvent[];
+      /** The page views among `events` (purchase intent reads them). */
+      pages?: readonly PageViewRecord[];
+    };
+
+export interface ForecastFilter extends CandidateFilter {
+  excludePurchased: boolean;
+  excludeSeen: boolean;
+}
+
+export interface ForecastRequest {
+  subject: ForecastSubject;
+  first: number;
+  filter: ForecastFilter;
+  explain: boolean;
+  mode: ForecastMode;
+  /** What the visitor is looking at: its item joins the model's input as the newest VIEW. */
+  context: ForecastContext | null;
+  /** How the slate is chosen from the scored items (exploration/policy.ts); default greedy. */
+  policy?: ServingPolicy;
+}
+
+export interface ForecastItem {
+  itemId: string;
+  rank: number;
+  score: number;
+  /** Probability that the serving policy showed this item at this rank (1 when greedy). */
+  propensity: number;
+  /** Drawn from the exploration pool rather than the greedy slate. */
+  explored: boolean;
+  reasons: ForecastReason[] | null;
+}
+
+export interface CategoryShare {
+  categoryId: string;
+  probability: number;
+}
+
+export interface Forecast {
+  id: string;
+  modelVersion: string;
+  mode: ForecastMode;
+  /** Which path served it: the model, or which fallback (forecast/coldstart.ts). */
+  strategy: ForecastStrategy;
+  strategyDetail: string | null;
+  /** The serving policy as stored with the forecast (exploration/policy.ts). */
+  policy: PolicyLog;
+  generatedAt: Date;
+  basedOnEvents: number;
+  items: ForecastItem[];
+  /** Most likely first, at most MAX_CATEGORIES. */
+  categories: CategoryShare[];
+  /** The intent model's probability when it has one, else the sequence model's purchase head. */
+  purchaseProbability: number | null;
+  /** The purchase-intent model's answer (intent/service.ts), or why there is none. */
+  purchaseIntent: PurchaseIntent;
+  executionProvider: string;
+  timing: { queueMs: number; inferenceMs: number; retrievalMs: number; batchSize: number };
+  /** The stored events the forecast used (oldest first); null for anonymous visitors. */
+  events: SubjectEventRow[] | null;
+}
+
+/** A request the engine cannot serve because of its input (maps to a client error). */
+export class ForecastInputError extends Error {
+  constructor(
+    readonly code: typeof ErrorCode.NOT_FOUND | typeof ErrorCode.BAD_USER_INPUT,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ForecastInputError';
+  }
+}
+
+export const POPULARITY_VERSION = 'popularity-baseline';
+export const MAX_CATEGORIES = 50;
+/** Counters of one ONNX graph's calls (each call is one merged batch). */
+export interface ModelCallStats {
+  calls: number;
+  items: number;
+  ms: number;
+}
+
+/**
+ * The dataset of a forecast's subject, from its ids alone (they are namespaced `dataset:raw`,
+ * db/events.ts datasetOf): the user's or the session's; for an anonymous visitor the context
+ * item's (the newest event), else the newest event's item's, else the context category's; null
+ * when nothing names one (the engine then takes its model's dataset).
+ */
+export function subjectDataset(
+  subject: ForecastSubject,
+  context: ForecastContext | null,
+): string | null {
+  if (subject.kind === 'user') return datasetOf(subject.userId);
+  if (subject.kind === 'session') return datasetOf(subject.sessionId);
+  const newest = [...subject.events].reverse().find((e) => e.itemId !== null)?.itemId;
+  const id = context?.itemId ?? newest ?? context?.categoryId;
+  return id == null ? null : datasetOf(id);
+}
