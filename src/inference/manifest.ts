@@ -1,6 +1,6 @@
 // The model manifest (a model directory's model.json, models/README.md): the one schema the
 // gateway loads models with, the rollout validates them with, and the trainer's export checks
-// its output against (as JSON Schema, models/manifest.schema.json, `npm run manifest:schema`).
+// its output against (as JSON Schema, models/manifest.schema.json: src/manifest-schema.ts).
 // Loading is lenient (keys it does not know are dropped); the JSON Schema is strict, so an
 // exporter cannot write a key that this file does not declare.
 import { readFile } from 'node:fs/promises';
@@ -56,6 +56,30 @@ const scorerSchema = z.object({
   excludeHistory: z.boolean().optional(),
 });
 
+/**
+ * The files of a model directory. Every key past `parity` names an item table of a scoring
+ * term (TableFile): CSR rows over the model's items (src/inference/csr.ts), read when the term
+ * binds.
+ */
+const filesSchema = z.object({
+  encoder: z.string(),
+  scorer: z.string(),
+  content: z.string(),
+  itemEmbeddings: z.string(),
+  vocab: z.string(),
+  parity: z.string().optional(),
+  /** The Markov term's transition counts (int32 values). */
+  transitions: z.string().optional(),
+  /** The co-occurrence term's similarities (float32 values). */
+  cooccurrence: z.string().optional(),
+});
+
+/** The `files` keys that name item tables: all but the graphs, vocabulary and fixtures. */
+export type TableFile = Exclude<
+  keyof z.infer<typeof filesSchema>,
+  'encoder' | 'scorer' | 'content' | 'itemEmbeddings' | 'vocab' | 'parity'
+>;
+
 export const manifestSchema = z.object({
   version: z.string().min(1),
   dataset: z.string().min(1),
@@ -74,18 +98,7 @@ export const manifestSchema = z.object({
   heads: z.object({ category: z.boolean(), purchase: z.boolean() }),
   /** Inputs the training data had; others are fed as "unknown" (models/README.md). */
   observed: z.object({ eventTypes: z.array(z.string()), timeGaps: z.boolean() }).optional(),
-  files: z.object({
-    encoder: z.string(),
-    scorer: z.string(),
-    content: z.string(),
-    itemEmbeddings: z.string(),
-    vocab: z.string(),
-    parity: z.string().optional(),
-    /** The Markov term's transition counts (CSR, int32 values). */
-    transitions: z.string().optional(),
-    /** The co-occurrence term's similarities (CSR, float32 values). */
-    cooccurrence: z.string().optional(),
-  }),
+  files: filesSchema,
   /** What export wrote into the graphs (src/inference/contract.ts checks the files). */
   onnx: z
     .object({
@@ -106,6 +119,23 @@ export const manifestSchema = z.object({
 
 export type ModelManifest = z.infer<typeof manifestSchema>;
 export type ScorerManifest = NonNullable<ModelManifest['scorer']>;
+
+/**
+ * What model_versions records of a manifest (and a rollout compares a candidate with): what
+ * serving reads, without the sections that only document the model (onnx, data, training,
+ * metrics, maxAttributesPerItem, files.parity, scorer.markovRefined), so that the record of a
+ * version stays the same across gateway releases that document more.
+ */
+const recordedSchema = manifestSchema
+  .omit({ onnx: true, data: true, training: true, metrics: true, maxAttributesPerItem: true })
+  .extend({
+    files: filesSchema.omit({ parity: true }),
+    scorer: scorerSchema.omit({ markovRefined: true }).optional(),
+  });
+
+export function recordedManifest(manifest: ModelManifest): z.infer<typeof recordedSchema> {
+  return recordedSchema.parse(manifest);
+}
 
 /** Validates a parsed model.json; throws zod's error, which names every offending path. */
 export function parseManifest(json: unknown): ModelManifest {
@@ -132,25 +162,4 @@ export function manifestJsonSchema(): Record<string, unknown> {
       'Generated from src/inference/manifest.ts by `npm run manifest:schema`; do not edit. ' +
       'models/README.md describes every field.',
   };
-}
-
-/** Where the generated JSON Schema is committed (the trainer validates against it). */
-export const MANIFEST_JSON_SCHEMA = path.join(
-  path.dirname(import.meta.filename),
-  '..',
-  '..',
-  'models',
-  'manifest.schema.json',
-);
-
-/** The file's text as `npm run manifest:schema` writes it. */
-export function printedManifestJsonSchema(): string {
-  return JSON.stringify(manifestJsonSchema(), null, 2) + '\n';
-}
-
-// `npm run manifest:schema`: regenerates models/manifest.schema.json.
-if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
-  const { writeFileSync } = await import('node:fs');
-  writeFileSync(MANIFEST_JSON_SCHEMA, printedManifestJsonSchema());
-  console.log(`wrote ${path.relative(process.cwd(), MANIFEST_JSON_SCHEMA)}`);
 }

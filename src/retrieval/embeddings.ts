@@ -6,6 +6,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { itemCategoryIdsSql } from '../db/items.js';
 import type { Queryable } from '../db/client.js';
 import type { ContentInput, SequenceModel } from '../inference/model.js';
+import { recordedManifest } from '../inference/manifest.js';
 import { toVectorLiteral } from './candidates.js';
 import { EMBEDDING_SLOTS, slotColumns, type EmbeddingSlot } from './slots.js';
 
@@ -157,7 +158,7 @@ export async function recordModelVersion(db: Queryable, model: SequenceModel): P
   await db.query(
     `INSERT INTO model_versions (version, dataset, dim, manifest) VALUES ($1, $2, $3, $4)
      ON CONFLICT (version) DO NOTHING`,
-    [m.version, m.dataset, m.dim, JSON.stringify(m)],
+    [m.version, m.dataset, m.dim, JSON.stringify(recordedManifest(m))],
   );
 }
 

@@ -2,7 +2,6 @@
 // export parity of each graph (src/inference/contract.ts), that it fits this gateway's
 // database (embedding dimension, dataset, vocabulary) and that it loads.
 import path from 'node:path';
-import { ZodError } from 'zod';
 import type { Queryable } from '../db/client.js';
 import {
   contractProblems,
@@ -15,7 +14,7 @@ import {
 } from '../inference/contract.js';
 import { bindTerms, scorerTermInputs } from '../forecast/terms/index.js';
 import type { Model, SequenceModel } from '../inference/model.js';
-import { readManifest, type ModelManifest } from '../inference/manifest.js';
+import { readManifest, recordedManifest, type ModelManifest } from '../inference/manifest.js';
 import { ort } from '../inference/onnx.js';
 import { mismatchedEmbeddingColumns } from '../retrieval/embeddings.js';
 
@@ -117,7 +116,7 @@ async function versionCheck(
   }
   const { rows } = await db.query<{ same: boolean }>(
     `SELECT manifest = $2::jsonb AS same FROM model_versions WHERE version = $1`,
-    [manifest.version, JSON.stringify(manifest)],
+    [manifest.version, JSON.stringify(recordedManifest(manifest))],
   );
   if (rows[0] && !rows[0].same) {
     return fail(
@@ -242,16 +241,26 @@ async function vocabularyCheck(db: Queryable, model: Model): Promise<ModelCheck>
   return known > 0 ? pass('vocabulary', detail) : fail('vocabulary', detail);
 }
 
-/** An error and its causes in one line; a zod error as its issues. */
+/** An error and its causes in one line; a zod error (of either zod API) as its issues. */
 function describe(err: unknown): string {
   const parts: string[] = [];
   for (let e: unknown = err; e !== undefined && parts.length < 4;) {
-    if (e instanceof ZodError) {
-      parts.push(e.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
+    const issues = zodIssues(e);
+    if (issues) {
+      parts.push(
+        issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`).join('; '),
+      );
       break;
     }
     parts.push(e instanceof Error ? (e.message.split('\n')[0] ?? '') : String(e));
     e = e instanceof Error ? e.cause : undefined;
   }
   return parts.join(': ');
+}
+
+/** The issues of a ZodError: zod 3's (vocabularies, parity.json) or zod 4's (the manifest). */
+function zodIssues(e: unknown): { path: PropertyKey[]; message: string }[] | null {
+  if (!(e instanceof Error) || e.name !== 'ZodError') return null;
+  const issues = (e as { issues?: unknown }).issues;
+  return Array.isArray(issues) ? (issues as { path: PropertyKey[]; message: string }[]) : null;
 }

@@ -2,11 +2,8 @@
 // validates against is generated from it, and the shipped models fit it.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import {
-  MANIFEST_JSON_SCHEMA,
-  parseManifest,
-  printedManifestJsonSchema,
-} from '../../src/inference/manifest.js';
+import { parseManifest, recordedManifest } from '../../src/inference/manifest.js';
+import { MANIFEST_JSON_SCHEMA, printedManifestJsonSchema } from '../../src/manifest-schema.js';
 
 const shipped = (dataset: string) =>
   JSON.parse(readFileSync(`models/${dataset}/model.json`, 'utf8')) as Record<string, unknown>;
@@ -29,6 +26,36 @@ describe('the model manifest schema', () => {
     const manifest = parseManifest(shipped(dataset));
     expect(manifest.dataset).toBe(dataset);
     expect(manifest.scorer?.markov).toHaveLength(2);
+  });
+
+  it('records what serving reads, as earlier releases recorded it (model_versions)', () => {
+    const recorded = recordedManifest(parseManifest(shipped('beauty')));
+    expect(Object.keys(recorded).sort()).toEqual([
+      'dataset',
+      'dim',
+      'dynamicLength',
+      'eventTypes',
+      'files',
+      'heads',
+      'maxLen',
+      'numAttributes',
+      'numItems',
+      'observed',
+      'priceBandsUpper',
+      'scorer',
+      'textHashBuckets',
+      'timeGapBucketsSeconds',
+      'version',
+    ]);
+    expect(Object.keys(recorded.files)).not.toContain('parity');
+    expect(Object.keys(recorded.scorer!).sort()).toEqual([
+      'categoryWeight',
+      'cooccurrence',
+      'excludeHistory',
+      'markov',
+      'markovItems',
+      'transitions',
+    ]);
   });
 
   it('refuses a manifest of the wrong shape, naming the field', () => {

@@ -328,6 +328,22 @@ describe.each(backends)('model rollout on $name', (backend) => {
     expect((await server.gql(STATUS)).data.modelStatus.serving.version).toBe(original);
   });
 
+  it('refuses a manifest of the wrong shape, naming the field in the check', async () => {
+    const stored = await storedVersions();
+    const wrong = await candidate({
+      manifest: (m) => {
+        m.version = 'beauty-dim-string';
+        m.dim = '64';
+      },
+    });
+    const err = await refused(wrong);
+    expect(err.extensions.code).toBe('MODEL_VALIDATION_FAILED');
+    expect(failedChecks(err)).toEqual(['manifest']);
+    const check = err.extensions.checks.find((c: Json) => c.name === 'manifest');
+    expect(check.detail).toMatch(/^cannot read model manifest .*model\.json: dim: .*number/);
+    expect(await storedVersions()).toEqual(stored);
+  });
+
   it('refuses a path that is not a model directory, naming `directory`', async () => {
     const err = await refused('test');
     expect(err.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'directory' });
