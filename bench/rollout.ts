@@ -24,6 +24,7 @@ import { createTemporaryDatabase, openPostgres } from '../src/db/postgres.js';
 import { ForecastEngine } from '../src/forecast/engine.js';
 import type { ForecastRequest } from '../src/forecast/forecast.js';
 import { ModelRegistry } from '../src/forecast/registry.js';
+import { withTerms } from '../src/forecast/terms/index.js';
 import { importAmazon } from '../src/import/amazon.js';
 import { Model } from '../src/inference/model.js';
 import { retrievalSettings } from '../src/retrieval/candidates.js';
@@ -131,7 +132,7 @@ async function main(): Promise<void> {
   const rollouts = new ModelRollouts({
     db,
     registry,
-    load: (d) => Model.load(d, 'cpu'),
+    load: (d) => withTerms(Model.load(d, 'cpu')),
     createEngine,
     workers: 1,
     vacuum,

@@ -15,6 +15,7 @@ import { importSampleIfEmpty } from './import/sample.js';
 import { createProgress } from './import/progress.js';
 import { ForecastEngine } from './forecast/engine.js';
 import { ModelRegistry } from './forecast/registry.js';
+import { withTerms } from './forecast/terms/index.js';
 import { readManifest } from './inference/manifest.js';
 import { Model } from './inference/model.js';
 import { IntentModel } from './intent/model.js';
@@ -29,11 +30,16 @@ import { ModelRollouts } from './rollout/rollouts.js';
 import { buildServer } from './server.js';
 import { gracefulShutdown, type Readiness } from './shutdown.js';
 
-/** Loads a model directory on the configured execution provider (at start-up and rollouts). */
+/**
+ * Loads a model directory on the configured execution provider (at start-up and rollouts),
+ * its scoring terms checked.
+ */
 function openModel(dir: string, config: Config): Promise<Model> {
-  return Model.load(dir, config.inference.provider, config.inference.threads, {
-    worker: config.inference.worker,
-  });
+  return withTerms(
+    Model.load(dir, config.inference.provider, config.inference.threads, {
+      worker: config.inference.worker,
+    }),
+  );
 }
 
 /** A model loaded at start-up and the embedding slot its item vectors are in. */

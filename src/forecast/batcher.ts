@@ -43,7 +43,7 @@ export interface BatcherStats {
   queueDepth: number;
 }
 
-/** Counters before the first batch (and the zero of a sum of several schedulers'). */
+/** Counters before the first batch (and the zero of a sum of several batchers'). */
 export function emptyBatcherStats(): BatcherStats {
   return { batches: 0, items: 0, rejected: 0, batchSizes: {}, runMsTotal: 0, queueDepth: 0 };
 }
@@ -96,6 +96,7 @@ export class ForecastBatcher<I, O> {
    * input, in order. All-or-nothing admission: a group that does not fit is rejected whole.
    */
   submit(inputs: readonly I[]): Promise<O[]> {
+    // (the message predates the rename; operators' alerts may match it)
     if (this.closed) return Promise.reject(new Error('inference scheduler is closed'));
     if (inputs.length === 0) return Promise.resolve([]);
     if (this.queue.length + inputs.length > this.options.maxQueue) {
@@ -163,7 +164,7 @@ export class ForecastBatcher<I, O> {
           try {
             l(record);
           } catch {
-            // an observer must never stop the scheduler
+            // an observer must never stop the batcher
           }
         }
         // Items that queued while this batch ran have already waited: run them now.

@@ -3,7 +3,7 @@
 // category the visitor is looking at, within the shopper's profile segment, within the
 // dataset, the dataset's newest products when it has no interactions yet, and every dataset's
 // popularity when it has no products — each filling the slots the one before left empty.
-import type { CandidateFilter } from '../retrieval/candidates.js';
+import { itemFilter, type CandidateFilter } from '../retrieval/candidates.js';
 import type { PopularItem, PopularityRanking, PopularitySnapshot, Segment } from './popularity.js';
 
 /** Which path served a forecast; the schema's ForecastStrategy documents each. */
@@ -157,13 +157,8 @@ export async function serveFromSources(
   excluded: ReadonlySet<string>,
   first: number,
 ): Promise<ServedRanking> {
-  const wanted = filter.categoryIds?.length ? new Set(filter.categoryIds) : null;
-  const passes = (it: PopularItem) =>
-    !excluded.has(it.id) &&
-    (!filter.inStockOnly || it.inStock) &&
-    (filter.minPrice === null || (it.price !== null && it.price >= filter.minPrice)) &&
-    (filter.maxPrice === null || (it.price !== null && it.price <= filter.maxPrice)) &&
-    (!wanted || it.categoryIds.some((c) => wanted.has(c)));
+  const passesFilter = itemFilter(filter);
+  const passes = (it: PopularItem) => !excluded.has(it.id) && passesFilter(it);
   const items: ServedRanking['items'] = [];
   const taken = new Set<string>();
   let firstSource: RankingSource | null = null;

@@ -104,19 +104,17 @@ export class ForecastEngine {
     const jobs = batch.map((q) => newJob(q.request, q.enqueuedAt));
     await resolve(this.db, this.model, jobs);
     const served = jobs.filter((j) => j.subject !== null);
-    const byModel: ForecastJob[] = [];
-    const fallbacks: ForecastJob[] = [];
-    for (const job of served) (this.servedByModel(job) ? byModel : fallbacks).push(job);
+    for (const job of served) job.path = this.servedByModel(job) ? 'model' : 'fallback';
     const [inferenceMs] = await Promise.all([
-      this.modelPath(byModel),
-      serveFallbacks(this.stages, fallbacks),
+      this.modelPath(served.filter((j) => j.path === 'model')),
+      serveFallbacks(
+        this.stages,
+        served.filter((j) => j.path === 'fallback'),
+      ),
     ]);
     assemble(this.stages, served, inferenceMs, batch.length);
-    const forecasts = served.map((j) => j.forecast as Forecast);
-    await this.addPurchaseIntent(served, forecasts);
-    served.forEach(
-      (job, k) => ((forecasts[k] as Forecast).timing.queueMs = started - job.enqueuedAt),
-    );
+    await this.addPurchaseIntent(served);
+    for (const job of served) (job.forecast as Forecast).timing.queueMs = started - job.enqueuedAt;
     await insertForecasts(this.db, served.map(toRecord));
     return jobs.map((j) => j.error ?? (j.forecast as Forecast));
   }
@@ -142,10 +140,7 @@ export class ForecastEngine {
   }
 
   /** Every forecast's purchase intent: one statement and one intent-model call per batch. */
-  private async addPurchaseIntent(
-    jobs: readonly ForecastJob[],
-    forecasts: readonly Forecast[],
-  ): Promise<void> {
+  private async addPurchaseIntent(jobs: readonly ForecastJob[]): Promise<void> {
     const subjects = jobs.map(({ request }): IntentSubject => {
       const subject = request.subject;
       if (subject.kind === 'anonymous') return { kind: 'anonymous', pages: subject.pages ?? [] };
@@ -158,7 +153,8 @@ export class ForecastEngine {
       subjects,
       new Date(),
     ).catch((err: unknown) => intentFailed(err, subjects.length));
-    forecasts.forEach((f, k) => {
+    jobs.forEach((job, k) => {
+      const f = job.forecast as Forecast;
       const intent = intents[k] as PurchaseIntent;
       f.purchaseIntent = intent;
       if (intent.probability !== null) f.purchaseProbability = intent.probability;

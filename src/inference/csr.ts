@@ -73,6 +73,16 @@ export class CsrTable {
     return -1;
   }
 
+  /**
+   * The columns of each of `rows` (row indices; 0 and below are skipped), up to `limit` per
+   * row, in order, without repeats.
+   */
+  columnsOf(rows: readonly number[], limit = Infinity): number[] {
+    const out = new Set<number>();
+    for (const i of rows) if (i > 0) for (const j of this.columns(i, limit)) out.add(j);
+    return [...out];
+  }
+
   /** Up to `limit` columns of row `i`, in stored order. */
   columns(i: number, limit = Infinity): number[] {
     const start = this.start(i);

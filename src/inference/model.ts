@@ -3,6 +3,7 @@
 // into tensors. What the scorer's terms read is theirs to know (src/forecast/terms/): the model
 // hands them its tables and runs the feeds they build. Tensors are filled in place from typed
 // arrays; no per-element boxing on the hot path.
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
@@ -10,7 +11,7 @@ import { openSession, ort, type ExecutionProvider } from './onnx.js';
 import { OnnxThread, type ModelSession } from './onnx-thread.js';
 import { CsrTable } from './csr.js';
 import { lengthGroups } from './length-groups.js';
-import { readManifest, type ModelManifest } from './manifest.js';
+import { readManifest, type ModelManifest, type TableFile } from './manifest.js';
 
 const vocabSchema = z.object({
   items: z.array(z.string()),
@@ -112,13 +113,6 @@ export interface SequenceModel {
   release(): Promise<void>;
 }
 
-/** The item tables a manifest may name in `files`, and what each is called in errors. */
-export const TABLE_FILES = {
-  transitions: 'transition table',
-  cooccurrence: 'co-occurrence table',
-} as const;
-export type TableFile = keyof typeof TABLE_FILES;
-
 export class Model implements SequenceModel {
   private readonly itemIndex: Map<string, number>;
   private readonly attributeIndex: Map<string, number>;
@@ -128,19 +122,20 @@ export class Model implements SequenceModel {
   private readonly known: KnownEntry[];
   /** ONNX session runs of the encoder so far (≥ encode calls: one per length group). */
   encoderRuns = 0;
+  private readonly tables = new Map<TableFile, CsrTable>();
 
   private constructor(
     readonly manifest: ModelManifest,
     readonly vocab: z.infer<typeof vocabSchema>,
     /** Row-major `[numItems + 1, dim]`, row 0 = padding. */
-    readonly itemEmbeddings: Float32Array,
+    itemEmbeddings: Float32Array,
     private readonly encoder: ModelSession,
     private readonly scorer: ModelSession,
     private readonly content: ModelSession,
     readonly provider: ExecutionProvider,
     readonly providerNote: string | undefined,
-    /** The item tables the manifest names (TABLE_FILES), read at load time. */
-    private readonly tables: ReadonlyMap<TableFile, CsrTable>,
+    /** The model directory, where `table` reads the item tables. */
+    private readonly dir: string,
     /**
      * Items the vocabulary lists but training never saw (heldout.json of a model trained with
      * --holdout-items): unknown to the model, so they are served as new products are.
@@ -197,11 +192,6 @@ export class Model implements SequenceModel {
     // Copy into an aligned buffer: Buffer slices from the pool may not be 4-byte aligned.
     const itemEmbeddings = new Float32Array(raw.byteLength / 4);
     new Uint8Array(itemEmbeddings.buffer).set(raw);
-    const tables = new Map<TableFile, CsrTable>();
-    for (const [name, what] of Object.entries(TABLE_FILES) as [TableFile, string][]) {
-      const file = f[name];
-      if (file) tables.set(name, CsrTable.parse(await read(file), manifest.numItems, file, what));
-    }
     const heldOut = await readHeldOutItems(path.join(dir, 'heldout.json'));
     const thread = worker ? new OnnxThread() : null;
     const open = (file: string, preference: 'auto' | 'cuda' | 'cpu') =>
@@ -225,7 +215,7 @@ export class Model implements SequenceModel {
         co.session,
         enc.provider,
         enc.fallbackReason,
-        tables,
+        dir,
         heldOut,
       );
     } catch (err) {
@@ -263,8 +253,20 @@ export class Model implements SequenceModel {
     return index >= 1 ? this.vocab.attributes[index - 1] : undefined;
   }
 
+  /**
+   * Read on first use (a scoring term binding to the model, at start-up): a table whose term is
+   * off is never read. Throws naming the file when it does not fit the model's items.
+   */
   table(name: TableFile): CsrTable | undefined {
-    return this.tables.get(name);
+    const file = this.manifest.files[name];
+    if (!file) return undefined;
+    let table = this.tables.get(name);
+    if (!table) {
+      const raw = readFileSync(path.join(this.dir, file));
+      table = CsrTable.parse(raw, this.manifest.numItems, file, `${name} table`);
+      this.tables.set(name, table);
+    }
+    return table;
   }
 
   /**

@@ -320,7 +320,7 @@ export async function servedTop(
 
 /**
  * The WHERE conditions of the filters on `items i`, their values appended to `params` ($2 must
- * be the dataset): items with a vector in `col`'s slot. Only the filters in use appear in the
+ * be the dataset): items with a vector in `col`'s slot (`itemFilter` is the same in memory). Only the filters in use appear in the
  * SQL: "$n IS NULL OR …" guards would leave the planner one generic plan for every
  * combination and cost the index scan its speed.
  */
@@ -335,6 +335,21 @@ function filterConditions(filter: CandidateFilter, params: unknown[], col: SlotC
       WHERE f.item_id = i.id AND f.category_id = ANY(${param(filter.categoryIds)}::text[]))`);
   }
   return where;
+}
+
+/**
+ * The same filters as `filterConditions`, for items already in memory (the popularity and
+ * cold-start rankings, forecast/coldstart.ts): keep the two in step.
+ */
+export function itemFilter(
+  filter: CandidateFilter,
+): (item: { price: number | null; inStock: boolean; categoryIds: readonly string[] }) => boolean {
+  const wanted = filter.categoryIds?.length ? new Set(filter.categoryIds) : null;
+  return (it) =>
+    (!filter.inStockOnly || it.inStock) &&
+    (filter.minPrice === null || (it.price !== null && it.price >= filter.minPrice)) &&
+    (filter.maxPrice === null || (it.price !== null && it.price <= filter.maxPrice)) &&
+    (!wanted || it.categoryIds.some((c) => wanted.has(c)));
 }
 
 /** The distinct included items of a batch, in order of first appearance. */

@@ -1,8 +1,8 @@
 // The engine's stages with a small fake model (test/helpers/fake-model.ts), on both back-ends:
 // what the shipped model's suites check with real ONNX, checked here against scores known by
 // construction: one encoder and one scorer call per batch, retrieval with the filters in the
-// index, exclusions, the fallbacks for shoppers the model cannot read, explanations from the
-// encoder's heads, and the impression log.
+// index, exclusions, a scoring term (Markov) lifting items past the nearest neighbours, the
+// fallbacks for shoppers the model cannot read, explanations, and the impression log.
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -65,7 +65,15 @@ describe.each(backends)('forecast engine stages with a fake model on $name', (ba
     await writeFile(sequences, SEQUENCES.join('\n') + '\n');
     await writeFile(attributes, JSON.stringify(CATEGORIES));
     await importAmazon(db, { sequences: [sequences], attributes: [attributes] });
-    model = new FakeModel('toy', [[A1], [A1], [A2], [A2], [A1], [A2]]);
+    // Item 1 followed item 3 three times in "training", item 6 once: the Markov term.
+    model = new FakeModel(
+      'toy',
+      [[A1], [A1], [A2], [A2], [A1], [A2]],
+      [
+        [3, 1, 3],
+        [3, 6, 1],
+      ],
+    );
     await syncItemEmbeddings(db, model);
     engine = new ForecastEngine(db, model, {
       batching: { maxBatch: 64, maxDelayMs: 1, maxQueue: 100 },
@@ -114,10 +122,25 @@ describe.each(backends)('forecast engine stages with a fake model on $name', (ba
     expect(model.calls.encode.at(-1)).toEqual([['toy:1', 'toy:2'], ['toy:3'], ['toy:2', 'toy:5']]);
     expect(out.map(ids)).toEqual([
       ['toy:6', 'toy:5', 'toy:4'],
-      ['toy:6', 'toy:5', 'toy:4'],
+      ['toy:1', 'toy:6', 'toy:5'], // toy:2 had item 3: the Markov term lifts 1 and 6
       ['toy:6', 'toy:4', 'toy:3'],
     ]);
     expect(out.map((f) => (f as Forecast).timing.batchSize)).toEqual([3, 3, 3]);
+  });
+
+  it('retrieves the items the Markov term lifts beyond the nearest neighbours, and explains them', async () => {
+    expect(engine.terms.list.map((t) => t.name)).toEqual(['markov']);
+    const [f] = await engine.forecast([request('toy:2', { explain: true })]);
+    // Nearest neighbours of the state are 6, 5, 4; item 1 (inner product 0.1) only comes in as
+    // a successor of item 3, and leads with log(1 + 3).
+    expect(model.calls.score.at(-1)![0]).toContain('toy:1');
+    expect(ids(f!)).toEqual(['toy:1', 'toy:6', 'toy:5']);
+    const expected = [0.1 + Math.log(4), 0.6 + Math.log(2), 0.5];
+    (f as Forecast).items.forEach((it, k) => expect(it.score).toBeCloseTo(expected[k]!, 5));
+    const follows = (f as Forecast).items[0]!.reasons!.find((r) => r.kind === 'FOLLOWS_LATEST');
+    expect(follows).toMatchObject({ weight: 0.75, eventIndex: 0 });
+    expect(follows!.message).toContain('came directly after toy:3');
+    expect((f as Forecast).items[2]!.reasons!.map((r) => r.kind)).not.toContain('FOLLOWS_LATEST');
   });
 
   it('serves a shopper the model cannot read from the fallbacks, and refuses an unknown one', async () => {

@@ -2,7 +2,10 @@
 // unit tests of the forecast engine without ONNX: items `toy:1 .. toy:n`, whose embedding is
 // `k / 10` on axis 0 plus 1 on axis k, and a user state of 1 on axis 0 plus 1 on the axis of each
 // event's item. So the score of an item is `k / 10`, plus 1 for each time the subject had it:
-// among new items the highest-numbered ranks first. Every call is recorded.
+// among new items the highest-numbered ranks first. With `transitions`, the scorer also has the
+// Markov term (weights [1, 0]: + log(1 + c), c = how often the item followed the newest one),
+// bound from a transitions table as the shipped model's is. Every call is recorded.
+import { CsrTable } from '../../src/inference/csr.js';
 import type { ModelManifest } from '../../src/inference/manifest.js';
 import type {
   ContentInput,
@@ -11,6 +14,7 @@ import type {
   ScorerInput,
   SequenceEvent,
   SequenceModel,
+  TermFeeds,
 } from '../../src/inference/model.js';
 
 export const FAKE_DIM = 64;
@@ -22,14 +26,21 @@ export class FakeModel implements SequenceModel {
   /** The histories of each encode call, and the candidate ids of each score call. */
   readonly calls: { encode: string[][][]; score: string[][][] } = { encode: [], score: [] };
   private readonly items: KnownItem[];
+  private readonly transitions: CsrTable | undefined;
 
-  /** `attributes[k - 1]`: the category ids of item k. */
+  /**
+   * `attributes[k - 1]`: the category ids of item k; `transitions`: [from, to, count] model
+   * indices, each row's successors most frequent first.
+   */
   constructor(
     readonly dataset: string,
     private readonly attributes: readonly (readonly string[])[],
+    transitions: readonly [number, number, number][] = [],
     readonly version = `${dataset}-fake-1`,
   ) {
     const n = attributes.length;
+    if (n >= FAKE_DIM) throw new Error(`a fake model has at most ${FAKE_DIM - 1} items`);
+    this.transitions = transitions.length ? transitionTable(n, transitions) : undefined;
     this.items = attributes.map((attributeIds, i) => ({
       id: `${dataset}:${i + 1}`,
       index: i + 1,
@@ -54,9 +65,12 @@ export class FakeModel implements SequenceModel {
         content: 'content.onnx',
         itemEmbeddings: 'item_embeddings.f32',
         vocab: 'vocab.json',
+        ...(this.transitions && { transitions: 'transitions.bin' }),
       },
-      // The inner product alone: no scoring term is bound.
-      scorer: { categoryWeight: 0 },
+      scorer: {
+        categoryWeight: 0,
+        ...(this.transitions && { markov: [1, 0] as [number, number] }),
+      },
     };
   }
 
@@ -90,8 +104,8 @@ export class FakeModel implements SequenceModel {
     return this.categories[index - 1];
   }
 
-  table(): undefined {
-    return undefined;
+  table(name: string): CsrTable | undefined {
+    return name === 'transitions' ? this.transitions : undefined;
   }
 
   /**
@@ -119,12 +133,24 @@ export class FakeModel implements SequenceModel {
     });
   }
 
-  async score(inputs: readonly ScorerInput[]): Promise<Float32Array[]> {
+  /** The inner product, plus log(1 + c) from the Markov term's `candidate_transitions`. */
+  async score(inputs: readonly ScorerInput[], termFeeds?: TermFeeds): Promise<Float32Array[]> {
     this.calls.score.push(inputs.map((r) => r.candidates.map((c) => c.itemId)));
+    const N = Math.max(1, ...inputs.map((r) => r.candidates.length));
+    const candidates = new Int32Array(inputs.length * N);
+    inputs.forEach((r, b) =>
+      r.candidates.forEach((c, n) => (candidates[b * N + n] = this.indexOf(c.itemId) ?? 0)),
+    );
+    const counts = termFeeds?.(candidates, N).candidate_transitions?.data as
+      Float32Array | undefined;
     return inputs.map(
-      (r) =>
+      (r, b) =>
         new Float32Array(
-          r.candidates.map((c) => c.embedding.reduce((s, x, d) => s + x * r.userState[d]!, 0)),
+          r.candidates.map(
+            (c, n) =>
+              c.embedding.reduce((s, x, d) => s + x * r.userState[d]!, 0) +
+              Math.log1p(counts?.[b * N + n] ?? 0),
+          ),
         ),
     );
   }
@@ -146,4 +172,16 @@ export class FakeModel implements SequenceModel {
     v[k] = 1;
     return v;
   }
+}
+
+/** transitions.bin bytes for items 1..n from [from, to, count] triples (models/README.md). */
+function transitionTable(n: number, triples: readonly [number, number, number][]): CsrTable {
+  const rows = Array.from({ length: n + 1 }, (_, i) =>
+    triples.filter(([from]) => from === i).sort((a, b) => b[2] - a[2]),
+  );
+  const indptr = [0];
+  for (const r of rows) indptr.push(indptr.at(-1)! + r.length);
+  const flat = rows.flat();
+  const ints = [...indptr, ...flat.map(([, to]) => to), ...flat.map(([, , c]) => c)];
+  return CsrTable.parse(Buffer.from(Int32Array.from(ints).buffer), n, 'transitions.bin', 'fake');
 }

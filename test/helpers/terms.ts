@@ -2,7 +2,7 @@
 // model indices): the items each term lifts, its table entries, and scores with the terms'
 // inputs built from a list of recent item ids, as the engine builds them from events.
 import { Model, type ScorerInput } from '../../src/inference/model.js';
-import { bindTerms, type RecentItems } from '../../src/forecast/terms/index.js';
+import { bindTerms, withTerms, type RecentItems } from '../../src/forecast/terms/index.js';
 import type { CooccurrenceTerm } from '../../src/forecast/terms/cooccurrence.js';
 import type { MarkovTerm } from '../../src/forecast/terms/markov.js';
 
@@ -13,8 +13,9 @@ export interface TermScorerInput extends ScorerInput {
 
 export function termsOf(model: Model) {
   const terms = bindTerms(model);
-  const markov = terms.get<MarkovTerm>('markov');
-  const cooc = terms.get<CooccurrenceTerm>('cooccurrence');
+  const named = (name: string) => terms.list.find((t) => t.name === name);
+  const markov = named('markov') as MarkovTerm | undefined;
+  const cooc = named('cooccurrence') as CooccurrenceTerm | undefined;
   const cooccurrenceOn = cooc !== undefined && model.manifest.scorer?.cooccurrence?.weight !== 0;
   /** Recent items by id; an id the model does not know is an empty slot. */
   const recentOf = (ids: readonly string[]): RecentItems => ({
@@ -69,17 +70,7 @@ export function termsOf(model: Model) {
   };
 }
 
-/**
- * Loads a model directory and binds its scoring terms, as a serving engine does: a term whose
- * file or manifest part does not fit fails here (the model is released then).
- */
-export async function loadWithTerms(dir: string): Promise<Model> {
-  const model = await Model.load(dir, 'cpu');
-  try {
-    bindTerms(model);
-  } catch (err) {
-    await model.release();
-    throw err;
-  }
-  return model;
+/** Loads a model directory as serving does: its scoring terms bound and checked. */
+export function loadWithTerms(dir: string): Promise<Model> {
+  return withTerms(Model.load(dir, 'cpu'));
 }

@@ -38,7 +38,7 @@ export function assemble(
   batchSize: number,
 ): void {
   for (const job of jobs) {
-    const model = job.encoded !== null;
+    const model = job.path === 'model';
     const head = model ? modelHead(ctx, job) : fallbackHead(ctx, job);
     const policy = job.request.policy ?? GREEDY;
     const slate = serveSlate(

@@ -4,7 +4,7 @@
 import type { Db } from '../../db/client.js';
 import type { SubjectEventRow } from '../../db/forecasts.js';
 import type { EncoderOutput, SequenceEvent, SequenceModel } from '../../inference/model.js';
-import type { RetrievalOptions, RetrievedItem } from '../../retrieval/candidates.js';
+import type { RetrievedItem } from '../../retrieval/candidates.js';
 import type { EmbeddingSlot } from '../../retrieval/slots.js';
 import { GREEDY, policyDepth } from '../../exploration/policy.js';
 import type { ServedRanking } from '../coldstart.js';
@@ -43,6 +43,8 @@ export interface ForecastJob {
   /** resolve: the subject, or why the request cannot be served (then no other stage runs). */
   subject: Subject | null;
   error: Error | null;
+  /** The model's stages (encode, retrieve, score), or the popularity and cold-start chain. */
+  path: 'model' | 'fallback' | null;
   /** encode (model path): the encoder's output and the newest known items the terms read. */
   encoded: EncoderOutput | null;
   recent: RecentItems | null;
@@ -65,6 +67,7 @@ export function newJob(request: ForecastRequest, enqueuedAt: number): ForecastJo
     enqueuedAt,
     subject: null,
     error: null,
+    path: null,
     encoded: null,
     recent: null,
     candidates: [],
@@ -95,19 +98,6 @@ export interface StageContext {
 /** How many ranked items the request's serving policy chooses its slate from. */
 export function depth(request: ForecastRequest): number {
   return policyDepth(request.first, request.policy ?? GREEDY);
-}
-
-/** How the candidates of `job` are retrieved (the same for every forecast of its group). */
-export function retrievalOptions(ctx: StageContext, job: ForecastJob): RetrievalOptions {
-  return {
-    dataset: (job.subject as Subject).dataset,
-    limit: ctx.terms.reranks
-      ? Math.max(ctx.retrieval.candidates, depth(job.request))
-      : depth(job.request),
-    efSearch: ctx.retrieval.efSearch,
-    known: ctx.model,
-    slot: ctx.embeddingSlot,
-  };
 }
 
 /**

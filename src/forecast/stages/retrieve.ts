@@ -13,14 +13,7 @@ import {
 import type { ForecastFilter } from '../forecast.js';
 import type { RecentItems } from '../terms/index.js';
 import { reachable } from '../terms/reachable.js';
-import {
-  depth,
-  exclusions,
-  retrievalOptions,
-  type ForecastJob,
-  type StageContext,
-  type Subject,
-} from './job.js';
+import { depth, exclusions, type ForecastJob, type StageContext, type Subject } from './job.js';
 
 /** Forecasts retrieved by one statement (split over `retrieval.parallel` connections). */
 export interface RetrievalGroup {
@@ -96,6 +89,19 @@ async function retrieveGroup(ctx: StageContext, group: RetrievalGroup): Promise<
     job.candidates = lists[k] ?? [];
     job.retrievalMs = ms;
   });
+}
+
+/** How the candidates of `job` are retrieved (the same for every forecast of its group). */
+function retrievalOptions(ctx: StageContext, job: ForecastJob): RetrievalOptions {
+  return {
+    dataset: (job.subject as Subject).dataset,
+    limit: ctx.terms.reranks
+      ? Math.max(ctx.retrieval.candidates, depth(job.request))
+      : depth(job.request),
+    efSearch: ctx.retrieval.efSearch,
+    known: ctx.model,
+    slot: ctx.embeddingSlot,
+  };
 }
 
 /** `xs` in at most `parts` contiguous chunks of near-equal size. */

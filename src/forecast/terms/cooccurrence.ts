@@ -99,11 +99,7 @@ export class CooccurrenceTerm implements ScoringTerm {
   lifts(recent: RecentItems, limits: LiftLimits): number[] {
     if (!this.active) return [];
     const limit = limits.cooccurrenceNeighbors ?? Infinity;
-    const out = new Set<number>();
-    for (const from of recent.items.slice(0, this.params.window)) {
-      if (from > 0) for (const j of this.table.columns(from, limit)) out.add(j);
-    }
-    return [...out];
+    return this.table.columnsOf(recent.items.slice(0, this.params.window), limit);
   }
 
   /** `candidate_cooccurrence [B, N]`; the scorer applies the weight itself. */

@@ -1,7 +1,8 @@
 // The scoring terms a model's scorer has, bound to it: what the engine, retrieval and the
 // explanations ask of "the scorer's terms" together. A new term is one module in this folder
 // (term.ts says what it provides), listed in TERMS, and its part of the manifest
-// (src/inference/manifest.ts); models/training/terms/ has its training side.
+// (src/inference/manifest.ts); models/training/terms/ has its training side (docs/forecasts.md,
+// "Scoring terms, and adding one").
 import type { ModelManifest } from '../../inference/manifest.js';
 import type { SequenceModel } from '../../inference/model.js';
 import type { ExplainedEvent, ForecastReason } from '../reasons.js';
@@ -75,11 +76,6 @@ export class ScoringTerms {
   explain(j: number, events: readonly ExplainedEvent[], recent: RecentItems): ForecastReason[] {
     return this.list.flatMap((t) => t.explain(j, events, recent));
   }
-
-  /** The bound term named `name` (e.g. `markov`), if the scorer has it. */
-  get<T extends ScoringTerm = ScoringTerm>(name: string): T | undefined {
-    return this.list.find((t) => t.name === name) as T | undefined;
-  }
 }
 
 /**
@@ -88,6 +84,22 @@ export class ScoringTerms {
  */
 export function scorerTermInputs(manifest: ModelManifest): string[] {
   return TERMS.flatMap((m) => m.inputs(manifest));
+}
+
+/**
+ * `model` once its scoring terms bind (their tables read and checked): a model whose files do
+ * not fit a term is released and refused here, when it is loaded, rather than when an engine
+ * is built on it after start-up has written its embeddings.
+ */
+export async function withTerms<M extends SequenceModel>(loading: Promise<M>): Promise<M> {
+  const model = await loading;
+  try {
+    bindTerms(model);
+  } catch (err) {
+    await model.release();
+    throw err;
+  }
+  return model;
 }
 
 /** The terms of `model`'s scorer; throws when its files do not fit one (term.ts: bind). */

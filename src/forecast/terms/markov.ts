@@ -50,11 +50,7 @@ export class MarkovTerm implements ScoringTerm {
 
   /** The successors of each of the newest `recentItems` items, up to `successors` each. */
   lifts(recent: RecentItems, { successors }: { successors: number }): number[] {
-    const out = new Set<number>();
-    for (const from of recent.items.slice(0, this.recentItems)) {
-      if (from > 0) for (const j of this.table.columns(from, successors)) out.add(j);
-    }
-    return [...out];
+    return this.table.columnsOf(recent.items.slice(0, this.recentItems), successors);
   }
 
   touches(recent: RecentItems, j: number): boolean {

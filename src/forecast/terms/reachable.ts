@@ -14,7 +14,8 @@ import type { RecentItems, ScoringTerms } from './index.js';
  * neighbour scores at least its similarity plus its addends, the other terms being never
  * negative. An item below the `first`-th of those bounds cannot enter the top `first` and is
  * left out (a margin covers float32 rounding in scorer.onnx). Items a term without an addend
- * touches (Markov successors) are always kept: only the scorer can place them. Without
+ * touches (Markov successors; every item, for a term that does not say) are always kept: only
+ * the scorer can place them. Without
  * `terms.prunes`, or with fewer than `first` neighbours, all of `lifted`.
  * (Measured on 500 Beauty users: of 115 co-occurrence-only items per forecast, 6.5 can reach
  * the top 10.)
@@ -45,7 +46,7 @@ export function reachable(
   const margin = 1e-3 * Math.max(1, Math.abs(floor));
   const la = addends(Int32Array.from(lifted));
   return lifted.filter((j, n) => {
-    if (touching.some((t) => t.touches?.(recent, j))) return true;
+    if (touching.some((t) => !t.touches || t.touches(recent, j))) return true;
     const dot = innerProduct((model.itemAt(j) as KnownItem).embedding, userState);
     return dot + (la[n] as number) >= floor - margin;
   });

@@ -46,7 +46,10 @@ export interface ScoringTerm {
    * (src/forecast/terms/reachable.ts). Absent when only scorer.onnx knows the addend.
    */
   readonly addend?: (recent: RecentItems, candidates: Int32Array) => Float64Array;
-  /** For a term without `addend`: whether it adds anything to item `j` (a model index). */
+  /**
+   * For a term without `addend`: whether it adds anything to item `j` (a model index). A term
+   * with neither may add to any item: pruning keeps every lifted item then.
+   */
   touches?(recent: RecentItems, j: number): boolean;
   /**
    * The scorer inputs the term adds for a batch: `recent[b]` of row b; `candidates` the model
