@@ -1,7 +1,8 @@
 // A forecast snapshot for refactors: the full answer (items, scores, reasons, categories,
-// strategies, exploration draws) of a fixed set of requests over 500 Beauty users, written as
-// canonical JSON without what varies between runs (forecast ids, times). Two checkouts that
-// serve the same forecasts write identical files:
+// strategies, exploration draws) of a fixed set of requests over 500 Beauty users (filters,
+// policies, the popularity path), 100 anonymous visitors and 50 sessions, the engine's refusals,
+// and the forecast rows the run stored, written as canonical JSON without what varies between
+// runs (forecast ids, times). Two checkouts that serve the same forecasts write identical files:
 //
 //   npx tsx bench/snapshot.ts --out /tmp/after.json
 //   npx tsx bench/snapshot.ts --dir ../base-worktree --out /tmp/before.json
@@ -13,6 +14,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import pg from 'pg';
 import { prepareBeautyUsers, startServer } from './load.js';
 
 const { values: opts } = parseArgs({
@@ -37,13 +39,33 @@ const FIELDS = `fragment F on InterestForecast {
 }`;
 
 /** A user's forecast under several requests: every scoring path the engine has. */
-const USER_QUERY = `query($u: ID!, $seed: Int) { user(id: $u) {
+const USER_QUERY = `query($u: ID!, $seed: Int, $cats: [ID!]) { user(id: $u) {
   plain: interestForecast(first: 10, explain: true) { ...F }
   seen: interestForecast(first: 20, filter: { excludeSeen: false, excludePurchased: false }) { ...F }
   explored: interestForecast(first: 10, exploration: { epsilon: 0.3, pool: 20, seed: $seed }) { ...F }
   diverse: interestForecast(first: 10, diversity: { lambda: 0.7, maxPerCategory: 3 }) { ...F }
   popular: interestForecast(first: 10, mode: POPULARITY, explain: true) { ...F }
+  filtered: interestForecast(first: 10, filter: { categoryIds: $cats }) { ...F }
+  coldFiltered: interestForecast(first: 5, mode: POPULARITY, filter: { categoryIds: $cats }) { ...F }
 } } ${FIELDS}`;
+
+/** A session's forecast (sessions recorded by this script, below). */
+const SESSION_QUERY = `query($s: ID!) {
+  interestForecast(sessionId: $s, first: 10, explain: true) { ...F }
+} ${FIELDS}`;
+
+/** Requests the engine refuses: their codes and messages. */
+const REFUSED: [string, Record<string, unknown>][] = [
+  ['query($u: ID!) { interestForecast(userId: $u) { items { rank } } }', { u: 'beauty:no-such' }],
+  [
+    'query($u: ID!, $c: ID) { interestForecast(userId: $u, context: { itemId: $c }) { items { rank } } }',
+    { u: 'beauty:1', c: 'beauty:no-such-item' },
+  ],
+  [
+    'query($e: [AnonymousEventInput!]) { interestForecast(recentEvents: $e) { items { rank } } }',
+    { e: [{ itemId: 'beauty:no-such-item', type: 'VIEW' }] },
+  ],
+];
 
 /** Anonymous visitors: a user's first events as `recentEvents`, with a context item. */
 const ANONYMOUS_QUERY = `query($e: [AnonymousEventInput!], $c: ID) {
@@ -51,15 +73,56 @@ const ANONYMOUS_QUERY = `query($e: [AnonymousEventInput!], $c: ID) {
   context: interestForecast(recentEvents: $e, first: 10, explain: true, context: { itemId: $c }) { ...F }
 } ${FIELDS}`;
 
-async function gql(url: string, query: string, variables?: Record<string, unknown>) {
+async function post(url: string, query: string, variables?: Record<string, unknown>) {
   const res = await fetch(`${url}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ query, variables }),
   });
-  const body = (await res.json()) as { data?: Record<string, unknown>; errors?: unknown[] };
+  return (await res.json()) as { data?: Record<string, any>; errors?: unknown[] };
+}
+
+async function gql(url: string, query: string, variables?: Record<string, unknown>) {
+  const body = await post(url, query, variables);
   if (body.errors) throw new Error(`GraphQL errors: ${JSON.stringify(body.errors).slice(0, 500)}`);
   return body.data as Record<string, any>;
+}
+
+/**
+ * The forecast rows stored since `since` (the impression log), without ids and times, in an
+ * order of their content alone: the rows the run wrote, whichever way its batches formed.
+ */
+async function storedForecasts(since: Date): Promise<unknown[]> {
+  const db = new pg.Client({ connectionString: opts['database-url'] as string });
+  await db.connect();
+  try {
+    const { rows } = await db.query(
+      `SELECT mode, model_version, user_id, session_id, based_on_events, items, categories,
+              purchase_probability, strategy, policy, purchase_intent
+       FROM forecasts WHERE created_at >= $1
+       ORDER BY user_id, session_id, strategy, model_version, items::text, categories::text,
+                policy::text`,
+      [since],
+    );
+    return rows;
+  } finally {
+    await db.end();
+  }
+}
+
+/** Three categories of the catalogue, by item count, past the catalogue-wide ones. */
+async function someCategories(): Promise<string[]> {
+  const db = new pg.Client({ connectionString: opts['database-url'] as string });
+  await db.connect();
+  try {
+    const { rows } = await db.query<{ id: string }>(
+      `SELECT category_id AS id FROM item_categories WHERE category_id LIKE 'beauty:%'
+       GROUP BY 1 ORDER BY count(*) DESC, 1 OFFSET 3 LIMIT 3`,
+    );
+    return rows.map((r) => r.id);
+  } finally {
+    await db.end();
+  }
 }
 
 async function main() {
@@ -74,9 +137,11 @@ async function main() {
     path.resolve(opts.dir as string),
   );
   const out: Record<string, unknown> = {};
+  const cats = await someCategories();
+  const since = new Date();
   try {
     for (const [k, u] of users.entries()) {
-      out[u] = (await gql(server.url, USER_QUERY, { u, seed: k + 1 })).user;
+      out[u] = (await gql(server.url, USER_QUERY, { u, seed: k + 1, cats })).user;
     }
     // Anonymous: the first 3 items of each of the first 100 users, viewed; context the 4th.
     const EVENTS = `query($u: ID!) { user(id: $u) { events(first: 4) { edges { node { item { id } } } } } }`;
@@ -92,6 +157,32 @@ async function main() {
         c: items[items.length - 1],
       });
     }
+    // Sessions: the items of each of the first 50 users viewed in a session without a user (so
+    // that the users' histories stay as they are), recorded with fixed event ids and times (a
+    // second run stores nothing new), then forecast.
+    const RECORD = `mutation($ev: [EventInput!]!) { recordEvents(events: $ev) { accepted } }`;
+    for (const [k, u] of users.slice(0, 50).entries()) {
+      const { edges } = (await gql(server.url, EVENTS, { u })).user.events;
+      const s = `beauty:snapshot-s${k}`;
+      const ev = (edges as { node: { item: { id: string } } }[]).map((e, j) => ({
+        clientEventId: `snapshot-${k}-${j}`,
+        type: 'VIEW',
+        sessionId: s,
+        itemId: e.node.item.id,
+        occurredAt: new Date(Date.UTC(2026, 0, 1, 12, j)).toISOString(),
+      }));
+      await gql(server.url, RECORD, { ev });
+      out[`session:${s}`] = (await gql(server.url, SESSION_QUERY, { s })).interestForecast;
+    }
+    out.refused = await Promise.all(
+      REFUSED.map(async ([query, variables]) =>
+        ((await post(server.url, query, variables)).errors ?? []).map((e) => {
+          const { message, extensions } = e as { message: string; extensions: { code: string } };
+          return { message, code: extensions.code };
+        }),
+      ),
+    );
+    out.stored = await storedForecasts(since);
   } finally {
     await server.stop();
   }

@@ -5,7 +5,7 @@
 /**
  * The `extensions.code` values the gateway answers with. Apollo's own codes first, then the
  * gateway's: access control, abuse limits, transport-level refusals and model rollout.
- * docs/security.md and docs/errors.md describe each.
+ * docs/security.md describes each (docs/rollout.md the rollout's).
  */
 export const ErrorCode = {
   // Apollo Server
@@ -21,7 +21,7 @@ export const ErrorCode = {
   NOT_FOUND: 'NOT_FOUND',
   /** The database or the model is (for now) unable to answer; `extensions.retryable`. */
   UNAVAILABLE: 'UNAVAILABLE',
-  // Access control (src/security/auth.ts)
+  // Access control (src/security/keys.ts, guard.ts)
   UNAUTHENTICATED: 'UNAUTHENTICATED',
   FORBIDDEN: 'FORBIDDEN',
   // Abuse limits (src/security/limits.ts, rate-limit.ts, allow-list.ts)
