@@ -8,16 +8,16 @@ rebuilt networks against parity.json before writing.
 import argparse
 import json
 import os
-import sys
 
 import numpy as np
 import onnx
 import torch
 from onnx import numpy_helper
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from model import ContentTower, Encoder, MarkovRefine, Scorer  # noqa: E402
+from markov_refine import MarkovRefine
+from model import ContentTower, Encoder
+from scorer import Scorer
+from terms import CategoryTerm, CooccurrenceTerm, MarkovTerm
 
 
 def initializers(graph):
@@ -41,14 +41,17 @@ def encoder_state(path):
 
 def refine_state(path, dim, items):
     """The --markov-refine module's state_dict from scorer.onnx: biases keep their names; the
-    (transposed) Linear weights are the MatMul inputs of /refine/<module>/MatMul, and slot_emb is
+    (transposed) Linear weights are the MatMul inputs of <refine>/<module>/MatMul, and slot_emb is
     rows 1.. of the slot table (row 0, the newest item's slot, is the constant 0): gathered per
-    entry in scorers exported before MarkovRefine.slots, a [K, 1, hidden] constant since."""
+    entry in scorers exported before MarkovRefine.slots, a [K, 1, hidden] constant since. The
+    module is `refine` in scorers exported before terms/, `markov/refine` (nodes) and
+    `terms.markov.refine` (weights) since."""
     m = onnx.load(path)
     init = initializers(m.graph)
-    sd = {k[len("refine."):]: v for k, v in init.items() if k.startswith("refine.")}
+    sd = {k.split("refine.", 1)[1]: v for k, v in init.items() if k.startswith(("refine.", "terms.markov.refine."))}
     for n in m.graph.node:
         name = n.name.strip("/").split("/")
+        name = name[name.index("refine"):] if "refine" in name else name
         if n.op_type == "MatMul" and name[0] == "refine":
             sd[name[1] + ".weight"] = init[n.input[1]].T.contiguous()
         elif n.op_type == "Gather" and name[0] == "refine" and n.input[0].startswith("onnx::"):
@@ -103,8 +106,10 @@ def main(argv=None):
     cooc = meta["scorer"].get("cooccurrence")
     if meta["scorer"].get("markovRefined"):
         refine = refine_state(os.path.join(d, meta["files"]["scorer"]), hp["dim"], meta["scorer"].get("markovItems", 1))
-        scorer = Scorer(meta["scorer"]["categoryWeight"], meta["scorer"].get("markov"), refine,
-                        cooc["weight"] if cooc else None).eval()
+        terms = [CategoryTerm(meta["scorer"]["categoryWeight"]), MarkovTerm(meta["scorer"]["markov"], refine)]
+        if cooc:
+            terms.append(CooccurrenceTerm(cooc["weight"], cooc["window"], cooc["decay"]))
+        scorer = Scorer(terms).eval()
         with torch.no_grad():
             scores = scorer(*(torch.tensor(v) for v in parity["scorer"]["inputs"].values()))
         diff = max_diff(scores, parity["scorer"]["outputs"]["scores"])

@@ -1,4 +1,5 @@
-"""Item co-occurrence term of the scorer (--cooccurrence; models/README.md `scorer.cooccurrence`).
+"""Item co-occurrence table of the scorer's co-occurrence term (terms/cooccurrence.py, --cooccurrence;
+models/README.md `scorer.cooccurrence`), and the choice of its weight, window and alpha on validation.
 
 S[i, j] = cosine co-occurrence of items i and j over the users' training sequences (the number of
 users whose sequence holds both, divided by sqrt(users with i) * sqrt(users with j), order-free),
@@ -21,8 +22,8 @@ leave-one-out correction is needed. Weight, window and alpha are chosen together
 import numpy as np
 import torch
 
-from encoder_training import history_items
 from metrics import ranks_from_scores, summarize
+from ranking import history_items
 
 WEIGHTS = (0.0, 1.0, 2.0, 4.0, 6.0, 8.0, 12.0, 16.0)
 WINDOWS = (3, 5, 10)

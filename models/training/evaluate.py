@@ -23,18 +23,15 @@ import os
 import sys
 import time
 
-import numpy as np
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from baselines import BASELINES  # noqa: E402
-from cooccurrence import Cooccurrence  # noqa: E402
-from data import load, split  # noqa: E402
-from encoder_training import Markov, rank_targets  # noqa: E402
-from metrics import fmt, paired_lead, summarize  # noqa: E402
-from model import ContentTower, Encoder, MarkovRefine  # noqa: E402
-from content_training import content_inputs  # noqa: E402
+from baselines import BASELINES
+from content_training import content_inputs
+from data import load, split
+from metrics import fmt, paired_lead, summarize
+from model import ContentTower, Encoder
+from ranking import rank_targets
+from scorer import Scorer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -55,9 +52,12 @@ def load_model(model_dir):
     return enc, tower, ck
 
 
-def cold_start(enc, tower, test, holdout, w=0.0, mk=None):
+def cold_start(enc, tower, test, holdout, scorer):
     """Held-out items never appeared in training: drop them from the inputs (the gateway does the
-    same for unknown items) and give them content-tower embeddings; rank over all items."""
+    same for unknown items) and give them content-tower embeddings; rank over all items by the
+    scorer without its co-occurrence term, as coldStart has always been measured (so recorded
+    numbers reproduce)."""
+    scorer = Scorer([t for name, t in scorer.terms.items() if name != "cooccurrence"])
     cold = set(holdout)
     with torch.no_grad():
         V = enc.item_vectors().clone()
@@ -71,10 +71,10 @@ def cold_start(enc, tower, test, holdout, w=0.0, mk=None):
     return {
         "heldOutItems": len(holdout),
         "coldTargets (content-tower embeddings)": summarize(
-            rank_targets(enc, cold_pairs, item_vecs=V, cat_weight=w, markov=mk)),
+            rank_targets(enc, cold_pairs, scorer, item_vecs=V)),
         "coldTargets (untrained id embeddings, for contrast)": summarize(
-            rank_targets(enc, cold_pairs, item_vecs=learned_only, cat_weight=w, markov=mk)),
-        "warmTargets": summarize(rank_targets(enc, warm_pairs, item_vecs=V, cat_weight=w, markov=mk)),
+            rank_targets(enc, cold_pairs, scorer, item_vecs=learned_only)),
+        "warmTargets": summarize(rank_targets(enc, warm_pairs, scorer, item_vecs=V)),
     }
 
 
@@ -84,7 +84,7 @@ def prefix_pairs(seqs, k, cold=frozenset()):
     return [(s[:k], s[k]) for s in seqs if len(s) > k and not cold.intersection(s[:k + 1])]
 
 
-def cold_users(enc, ck, seqs, fit, num_items, prefixes, w, mk, cooc, ex, baselines=True):
+def cold_users(enc, ck, seqs, fit, num_items, prefixes, scorer, ex, baselines=True):
     """The held-out users' first items (see the module doc): {k: {method: summary}}, the model as
     served and by its inner product alone, the baselines fitted on `fit` (the model's training part)."""
     cold = set(ck.get("holdout") or [])
@@ -95,7 +95,7 @@ def cold_users(enc, ck, seqs, fit, num_items, prefixes, w, mk, cooc, ex, baselin
            "prefixes": {}}
     for k in prefixes:
         pairs = prefix_pairs(users, k, cold)
-        served = rank_targets(enc, pairs, cat_weight=w, markov=mk, cooc=cooc, exclude_history=ex)
+        served = rank_targets(enc, pairs, scorer, exclude_history=ex)
         rows = {"model (as served: scorer.onnx over all items)": summarize(served),
                 "model, encoder inner product only": summarize(rank_targets(enc, pairs, exclude_history=ex))}
         leads = {}
@@ -144,33 +144,20 @@ def main(argv=None):
                           "leave-one-out, full ranking over all items, ties count half"}
     command = "npm run evaluate -- " + " ".join(sys.argv[1:] if argv is None else argv)
     if args.model:
-        w = ck["scorerWeight"]
-        # the training part the model saw (held-out items removed): its transition and
-        # co-occurrence counts
+        # the training part the model saw (held-out items removed): the terms' tables (transition and
+        # co-occurrence counts) are rebuilt from it
         cold = set(ck.get("holdout") or [])
         fit = [[i for i in s if i not in cold] for s in train] if cold else train
-        mk = None
-        if ck.get("markov"):
-            mk = (Markov(fit, ds.num_items), torch.tensor(ck["markov"]), None)
-            if ck.get("markovRefine"):
-                refine = MarkovRefine(enc.dim, ck["args"].get("markov_items", 1))
-                refine.load_state_dict(ck["markovRefine"])
-                mk = (mk[0], mk[1], refine.eval())
-        cooc = None
-        if ck.get("cooccurrence"):
-            c = ck["cooccurrence"]
-            seq = c.get("sequential") or {"maxGap": 0, "alpha": 0.0}
-            cooc = (Cooccurrence(fit, ds.num_items, c["neighbors"], seq["maxGap"], seq["alpha"]), c["weight"],
-                    c["window"], c["decay"])
+        scorer = Scorer.from_checkpoint(ck, fit, ds.num_items, enc.dim)
         # valid/test: the served ranking (scorer.onnx over all items); "encoderOnly": the inner
         # product alone, i.e. what pgvector's nearest-neighbour search ranks by
         m = {"model": os.path.normpath(args.model),
-             "valid": summarize(rank_targets(enc, valid, cat_weight=w, markov=mk, cooc=cooc, exclude_history=ex)),
-             "test": summarize(rank_targets(enc, test, cat_weight=w, markov=mk, cooc=cooc, exclude_history=ex))}
-        if w or mk:
+             "valid": summarize(rank_targets(enc, valid, scorer, exclude_history=ex)),
+             "test": summarize(rank_targets(enc, test, scorer, exclude_history=ex))}
+        if scorer.terms:
             m["encoderOnly"] = {"valid": summarize(rank_targets(enc, valid, exclude_history=ex)),
                                 "test": summarize(rank_targets(enc, test, exclude_history=ex))}
-        m["scorerCategoryWeight"] = w
+        m["scorerCategoryWeight"] = ck["scorerWeight"]
         m["scorerMarkov"] = ck.get("markov")
         meta_path = os.path.join(args.model, "model.json")
         if os.path.exists(meta_path):
@@ -179,13 +166,13 @@ def main(argv=None):
             m["training"] = {k: v for k, v in meta["training"].items() if k != "hyperParameters"}
         print(f"model valid: {fmt(m['valid'])}\nmodel test:  {fmt(m['test'])}", flush=True)
         if ck.get("holdout"):
-            m["coldStart"] = cold_start(enc, tower, test, ck["holdout"], w, mk)
+            m["coldStart"] = cold_start(enc, tower, test, ck["holdout"], scorer)
             print("cold start:", json.dumps(m["coldStart"], indent=1), flush=True)
         result["model"] = m
         result["modelCommand"] = command
         if held:
             result["coldUsers"] = cold_users(enc, ck, ds.seqs, fit, ds.num_items,
-                                             [int(k) for k in args.prefix.split(",")], w, mk, cooc, ex,
+                                             [int(k) for k in args.prefix.split(",")], scorer, ex,
                                              not args.no_baselines)
     if not args.no_baselines:
         result["baselines"] = {}

@@ -1,6 +1,6 @@
-"""Fits the --markov-refine term (model.MarkovRefine) after the encoder, with the encoder and its
-item vectors frozen: softmax cross-entropy over all items at the training positions, the
-position's own transition removed from the counts, as in encoder training.
+"""The --markov-refine reshaping of the Markov term (terms/markov.py): the module, and its fit after
+the encoder, with the encoder and its item vectors frozen: softmax cross-entropy over all items at the
+training positions, the position's own transition removed from the counts, as in encoder training.
 
 The inner products do not change while the term is fitted, so the log-partition of the plain
 inner-product logits is computed once per position; as the term is 0 wherever the count is 0,
@@ -8,12 +8,92 @@ log Z = lse + log(1 + sum over the successors of exp(dot - lse) * (exp(term) - 1
 only the successors in each step. With --markov-items K > 1 the term of an item is the sum of the K
 history slots' terms, so the entries are summed per (position, item) first and the same formula runs
 over the union of the K rows' successors."""
-import torch
+import math
 
-from model import MarkovRefine, matmul_t
+import torch
+import torch.nn as nn
+
+from model import matmul_t
 
 STEPS = 400
 POSITIONS_PER_STEP = 16384
+
+
+class MarkovRefine(nn.Module):
+    """Optional learned reshaping of the Markov term (--markov-refine), from the scorer's inputs only:
+    term = (beta0 * g0(u) * log(1 + c) + beta1 * g1(u) * c / out) * exp(mlp(c, out, <u, v>)), with
+    per-user gates g = exp(linear(user_state)). It is >= 0 and exactly 0 where c = 0, so retrieval by
+    nearest neighbours plus successors still finds the exact top items (docs/forecasts.md).
+    Zero-initialised: starts as the plain term.
+
+    With items = K > 1 (--markov-items) the scorer sums one such term per history slot k (h_0 = newest
+    item, h_1 the one before, ...): slot k > 0 has its own gates (initialised at 0.5^k, i.e. half the
+    betas for the second-newest item) and a learned vector added to the MLP's hidden layer (zero at
+    start); the MLP itself is shared. Each slot's term is 0 where its count is 0, so the sum is 0 where
+    every slot's count is."""
+
+    FEATURES = 6
+    HIDDEN = 16
+
+    def __init__(self, dim, items=1):
+        super().__init__()
+        self.items = items
+        self.gates = nn.Linear(dim, 2)
+        self.mlp = nn.Sequential(nn.Linear(self.FEATURES, self.HIDDEN), nn.Tanh(), nn.Linear(self.HIDDEN, 1))
+        for m in (self.gates, self.mlp[2]):
+            nn.init.zeros_(m.weight)
+            nn.init.zeros_(m.bias)
+        if items > 1:
+            # created outside the global random stream, so everything drawn after this (content
+            # tower) is the same as with items = 1
+            with torch.random.fork_rng(devices=[]):
+                self.more_gates = nn.Linear(dim, 2 * (items - 1))
+            nn.init.zeros_(self.more_gates.weight)
+            with torch.no_grad():
+                self.more_gates.bias.copy_(torch.arange(1, items).repeat_interleave(2) * math.log(0.5))
+            self.slot_emb = nn.Parameter(torch.zeros(items - 1, self.HIDDEN))
+
+    def forward(self, c, out, u, dot, beta, k=None, rows=False):
+        """c, out, dot: [...] (broadcast together); u: [..., dim] for the same positions; k: [...] the
+        history slot of each entry (items > 1 only; None = the newest item). rows=True: the scorer's
+        layout instead (slots())."""
+        if rows:
+            return self.slots(c, out, u, dot, beta)
+        l, r = torch.log1p(c), c / out.clamp(min=1.0)
+        lo = torch.log1p(out)
+        g = torch.exp(self.gates(u))
+        z = torch.stack([l, r, lo, dot, l * lo, l / torch.log1p(out.clamp(min=1.0) + 1.0)], -1)
+        if k is None:
+            return (beta[0] * g[..., 0] * l + beta[1] * g[..., 1] * r) * torch.exp(self.mlp(z)[..., 0])
+        g = torch.cat([g, torch.exp(self.more_gates(u))], -1)  # [..., 2K]: slot k's gates at 2k, 2k + 1
+        g0 = torch.gather(g, -1, (2 * k).unsqueeze(-1))[..., 0]
+        g1 = torch.gather(g, -1, (2 * k + 1).unsqueeze(-1))[..., 0]
+        slot = torch.cat([torch.zeros_like(self.slot_emb[:1]), self.slot_emb], 0)  # [K, hidden], slot 0 = 0
+        m = self.mlp[2](self.mlp[1](self.mlp[0](z) + slot[k]))[..., 0]
+        return (beta[0] * g0 * l + beta[1] * g1 * r) * torch.exp(m)
+
+    def slots(self, c, out, user_state, dot, beta):
+        """forward() in the scorer's layout, the same values: c, dot [B, K, N] (slot k along axis 1),
+        out [B, K], user_state [B, dim]. The gates depend on the user alone, so they are computed
+        once per row and broadcast over the candidates, and each slot's hidden vector is added by
+        broadcasting, not gathered per entry (in ONNX Runtime, per-entry gates and gathers were
+        most of the scorer's time: 3.3 ms for 24 x 140 candidates, K = 2)."""
+        B, K = c.shape[0], c.shape[1]
+        out = out.unsqueeze(-1)  # [B, K, 1]
+        l, r = torch.log1p(c), c / out.clamp(min=1.0)
+        lo = torch.log1p(out).expand_as(c)
+        g = torch.exp(self.gates(user_state))  # [B, 2]
+        if self.items > 1:
+            g = torch.cat([g, torch.exp(self.more_gates(user_state))], -1)
+        g = g.reshape(B, K, 2)
+        g0, g1 = g[:, :, 0:1], g[:, :, 1:2]  # [B, K, 1]
+        z = torch.stack([l, r, lo, dot, l * lo, l / torch.log1p(out.clamp(min=1.0) + 1.0).expand_as(c)], -1)
+        h = self.mlp[0](z)
+        if self.items > 1:
+            slot = torch.cat([torch.zeros_like(self.slot_emb[:1]), self.slot_emb], 0)  # [K, hidden]
+            h = h + slot.unsqueeze(1)  # [K, 1, hidden] against [B, K, N, hidden]
+        m = self.mlp[2](self.mlp[1](h))[..., 0]
+        return (beta[0] * g0 * l + beta[1] * g1 * r) * torch.exp(m)
 
 
 @torch.no_grad()
@@ -27,7 +107,8 @@ def _fixed_parts(U, T, V):
 
 
 def fit_refine(markov, beta, U, T, last, V, seed, log=print, steps=STEPS):
-    """U [P, dim]: the encoder's states at training positions (eval mode), T [P]: their next items,
+    """markov: the training part's transitions.Transitions, beta: the Markov term's two weights;
+    U [P, dim]: the encoder's states at training positions (eval mode), T [P]: their next items,
     last [P]: their newest input items, or [P, K] their K newest (newest first, 0 = none) for
     --markov-items K, V: item vectors. Returns the fitted MarkovRefine."""
     lse, target_dot = _fixed_parts(U, T, V)

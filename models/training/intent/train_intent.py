@@ -18,13 +18,11 @@ import time
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from data import COLUMN, drift_protocol, load, random_protocol, stratified_split  # noqa: E402
-from export import PROBES, write_model_dir  # noqa: E402
-from fit import MLP_RECIPE, fit_model, predict  # noqa: E402
-from metrics import classification, evaluate, f1_threshold, paired_bootstrap, roc_auc  # noqa: E402
-from model_card import render  # noqa: E402
+from data import COLUMN, drift_protocol, load, random_protocol, stratified_split
+from export import PROBES, write_model_dir
+from fit import MLP_RECIPE, fit_model, predict
+from metrics import classification, evaluate, f1_threshold, paired_bootstrap, roc_auc
+from model_card import render
 
 # name -> (feature set, kind); the first two are the model candidates, the others baselines
 CANDIDATES = {"mlp-log": ("log", "mlp"), "mlp-engineered": ("engineered", "mlp")}
