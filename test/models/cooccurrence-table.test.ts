@@ -1,10 +1,9 @@
 // The co-occurrence table train.py writes (models/training/cooccurrence.py): cosine co-occurrence
 // plus, with --cooccurrence-sequential G, alpha * log(1 + how often j came 2 .. G positions after
 // i), pruned per row. Checked on hand-made sequences against values worked out here.
-import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { runTrainingSnippet } from '../helpers/python.js';
 
-const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
 
 /** Runs cooccurrence.Cooccurrence(seqs, 5, neighbors, gap, alpha) and returns its rows. */
 function table(
@@ -14,13 +13,12 @@ function table(
   alpha: number,
 ): Record<string, [number, number][]> {
   const script = `
-import json, sys
-sys.path.insert(0, 'models/training')
+import json
 from cooccurrence import Cooccurrence
 c = Cooccurrence(${JSON.stringify(seqs)}, 5, ${neighbors}, ${gap}, ${alpha})
 print(json.dumps({str(i): [[int(c.cols[k]), float(c.sim[k])] for k in range(c.indptr[i], c.indptr[i + 1])]
                   for i in range(6)}))`;
-  const run = spawnSync(PYTHON, ['-c', script], { encoding: 'utf8' });
+  const run = runTrainingSnippet(script);
   expect(run.status, run.stderr).toBe(0);
   return JSON.parse(run.stdout) as Record<string, [number, number][]>;
 }

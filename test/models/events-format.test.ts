@@ -2,13 +2,12 @@
 // the newest sequences and predicts their last item from the known events before it; event
 // types and time-gap buckets are the gateway's (src/inference/model.ts eventTypeIndex,
 // timeGapBucket), bucket bounds included, and nothing of them is fed with --no-event-features.
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/fixtures.js';
+import { runTrainingSnippet } from '../helpers/python.js';
 
-const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 
@@ -53,7 +52,6 @@ const SEQUENCES: { id: string; events: Ev[] }[] = [
 
 const SCRIPT = `
 import json, sys
-sys.path.insert(0, "models/training")
 from data import encoder_inputs, load_events
 events, attributes, features = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
 ds, train, valid, test, info = load_events(events, attributes, "shop", "time", 0.1, 0.2, features)
@@ -73,10 +71,7 @@ async function load(features: boolean) {
   const attributes = path.join(dir, 'attributes.json');
   fs.writeFileSync(events, SEQUENCES.map((s) => JSON.stringify(s)).join('\n') + '\n');
   fs.writeFileSync(attributes, JSON.stringify({ 'shop:p': ['shop:c1'], 'shop:q': ['shop:c2', 'shop:c1'] }));
-  const run = spawnSync(PYTHON, ['-c', SCRIPT, events, attributes, features ? '1' : '0'], {
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
+  const run = runTrainingSnippet(SCRIPT, [events, attributes, features ? '1' : '0']);
   expect(run.status, run.stderr).toBe(0);
   return JSON.parse(run.stdout);
 }

@@ -6,9 +6,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDirs } from '../helpers/fixtures.js';
+import { PYTHON, runTrainingSnippet } from '../helpers/python.js';
 import { readJson } from './contract.js';
 
-const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
 const dirs = tempDirs();
 afterAll(() => dirs.removeAll());
 
@@ -92,13 +92,12 @@ describe('manifest.py', () => {
     // train.py with export's check seeing a wrong type and an unknown key in what it would write
     const script = `
 import sys
-sys.path.insert(0, "models/training")
 import export, train
 errors = export.manifest.errors
 export.manifest.errors = lambda meta: errors({**meta, "dim": str(meta["dim"]), "promoted": True})
 train.main(sys.argv[1:])
 `;
-    const run = spawnSync(PYTHON, ['-c', script, ...SMOKE, '--out', out], { encoding: 'utf8', timeout: 110_000 });
+    const run = runTrainingSnippet(script, [...SMOKE, '--out', out], 110_000);
     expect(run.status).toBe(1);
     expect(run.stderr).toContain(`not writing ${path.join(out, 'model.json')}: it does not match`);
     expect(run.stderr).toContain("$: Additional properties are not allowed ('promoted' was unexpected)");

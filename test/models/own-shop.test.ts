@@ -17,8 +17,8 @@ import { syncItemEmbeddings } from '../../src/retrieval/embeddings.js';
 import { backends, type Backend } from '../helpers/backends.js';
 import { digineticaFixture, tempDirs } from '../helpers/fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { PYTHON } from '../helpers/python.js';
 
-const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
 const RETRIEVAL = { candidates: 50, efSearch: 100, successors: 100 };
 const dirs = tempDirs();
 afterAll(() => dirs.removeAll());

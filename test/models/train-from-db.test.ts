@@ -14,8 +14,8 @@ import { Model } from '../../src/inference/model.js';
 import { exportDataset } from '../../src/training/export-dataset.js';
 import { digineticaFixture, tempDirs } from '../helpers/fixtures.js';
 import { type Fixture, maxAbsDiff, readJson, readModelMeta, runOnnx } from './contract.js';
+import { PYTHON, runTrainingSnippet } from '../helpers/python.js';
 
-const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
 const dirs = tempDirs();
 afterAll(() => dirs.removeAll());
 const dir = dirs.make;
@@ -77,7 +77,6 @@ function train(dataDir: string, args: string[]) {
 // The training side's encoder input for one exported sequence, by the training code itself.
 const TRAINING_STATE = `
 import json, sys
-sys.path.insert(0, "models/training")
 import torch
 from data import apply_observed, encoder_inputs, read_events, sequence_events
 from evaluate import load_model
@@ -150,11 +149,11 @@ describe('train.py --from-db', () => {
       const [served] = await model.encode([
         history.events.map((e) => ({ itemId: e.itemId, type: e.type, occurredAt: e.occurredAt })),
       ]);
-      const py = spawnSync(
-        PYTHON,
-        ['-c', TRAINING_STATE, out, path.join(exported, 'events.jsonl'), `session:${sessionId}`],
-        { encoding: 'utf8', timeout: 60_000 },
-      );
+      const py = runTrainingSnippet(TRAINING_STATE, [
+        out,
+        path.join(exported, 'events.jsonl'),
+        `session:${sessionId}`,
+      ]);
       expect(py.status, py.stderr).toBe(0);
       const trained = JSON.parse(py.stdout) as { userState: number[]; types: number[]; gaps: number[] };
       expect(trained.types).toEqual([0, 2]); // padding and VIEW

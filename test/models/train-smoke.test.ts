@@ -6,8 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type Fixture, maxAbsDiff, readJson, readModelMeta, runOnnx } from './contract.js';
+import { PYTHON } from '../helpers/python.js';
 
-const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
 const outs: string[] = [];
 
 afterAll(() => outs.forEach((out) => fs.rmSync(out, { recursive: true, force: true })));
