@@ -40,7 +40,9 @@ export class CooccurrenceTerm implements ScoringTerm {
       this.addend = (recent, candidates) => {
         const x = new Float32Array(candidates.length);
         this.feature(this.history(recent), params.decay, candidates, 0, candidates.length, x);
-        return Float64Array.from(x, (v) => params.weight * v);
+        const out = new Float64Array(x.length);
+        for (let n = 0; n < x.length; n++) out[n] = params.weight * (x[n] as number);
+        return out;
       };
     }
   }

@@ -54,7 +54,12 @@ export class MarkovTerm implements ScoringTerm {
   }
 
   touches(recent: RecentItems, j: number): boolean {
-    return recent.items.slice(0, this.recentItems).some((h) => h > 0 && this.count(h, j) > 0);
+    const K = Math.min(this.recentItems, recent.items.length);
+    for (let k = 0; k < K; k++) {
+      const h = recent.items[k] as number;
+      if (h > 0 && this.count(h, j) > 0) return true;
+    }
+    return false;
   }
 
   /**

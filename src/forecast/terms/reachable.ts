@@ -33,6 +33,7 @@ export function reachable(
   const exact = terms.list.flatMap((t) => (t.addend ? [t.addend] : []));
   const touching = terms.list.filter((t) => !t.addend);
   const addends = (indices: Int32Array): Float64Array => {
+    if (exact.length === 1) return (exact[0] as (typeof exact)[number])(recent, indices);
     const sum = new Float64Array(indices.length);
     for (const addend of exact) {
       const a = addend(recent, indices);
