@@ -79,7 +79,12 @@ export class CsrTable {
    */
   columnsOf(rows: readonly number[], limit = Infinity): number[] {
     const out = new Set<number>();
-    for (const i of rows) if (i > 0) for (const j of this.columns(i, limit)) out.add(j);
+    for (const i of rows) {
+      if (!(i > 0)) continue;
+      const start = this.indptr[i] as number;
+      const end = Math.min(this.indptr[i + 1] as number, start + limit);
+      for (let k = start; k < end; k++) out.add(this.cols[k] as number);
+    }
     return [...out];
   }
 

@@ -41,17 +41,7 @@ export function assemble(
     const model = job.path === 'model';
     const head = model ? modelHead(ctx, job) : fallbackHead(ctx, job);
     const policy = job.request.policy ?? GREEDY;
-    const slate = serveSlate(
-      job.ranked.map(({ id, score, categoryIds, embedding }) => ({
-        id,
-        score,
-        categoryIds,
-        embedding,
-      })),
-      job.request.first,
-      policy,
-      drawSeed(policy),
-    );
+    const slate = serveSlate(job.ranked, job.request.first, policy, drawSeed(policy));
     job.forecast = {
       id: randomUUID(),
       ...head,
@@ -65,7 +55,7 @@ export function assemble(
           score: it.score,
           propensity: slot.propensity,
           explored: slot.explored,
-          reasons: job.request.explain ? it.reasons() : null,
+          reasons: job.request.explain && job.reasons ? job.reasons(slot.index) : null,
         };
       }),
       purchaseIntent: NO_INTENT_MODEL,

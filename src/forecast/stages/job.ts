@@ -2,6 +2,7 @@
 // serve → assemble): a record per forecast that each stage fills in, and what every stage may
 // read of the engine serving it.
 import type { Db } from '../../db/client.js';
+import type { PolicyCandidate } from '../../exploration/diversity.js';
 import type { SubjectEventRow } from '../../db/forecasts.js';
 import type { EncoderOutput, SequenceEvent, SequenceModel } from '../../inference/model.js';
 import type { RetrievedItem } from '../../retrieval/candidates.js';
@@ -28,14 +29,7 @@ export interface Subject {
 }
 
 /** An item the forecast may show, ranked: what the serving policy chooses the slate from. */
-export interface RankedItem {
-  id: string;
-  score: number;
-  categoryIds: readonly string[];
-  embedding: Float32Array | null;
-  /** Why it is here (computed only for the items shown, and only when asked). */
-  reasons(): ForecastReason[];
-}
+export type RankedItem = PolicyCandidate;
 
 export interface ForecastJob {
   readonly request: ForecastRequest;
@@ -54,6 +48,8 @@ export interface ForecastJob {
   scores: Float32Array | null;
   /** serve: the servable items, best first, at most `depth`. */
   ranked: RankedItem[];
+  /** serve: why `ranked[k]` is there (asked only for the items shown, and only to explain). */
+  reasons: ((k: number) => ForecastReason[]) | null;
   /** serve (fallback path): which source ranked them (forecast/coldstart.ts). */
   fallback: Omit<ServedRanking, 'items'> | null;
   retrievalMs: number;
@@ -73,6 +69,7 @@ export function newJob(request: ForecastRequest, enqueuedAt: number): ForecastJo
     candidates: [],
     scores: null,
     ranked: [],
+    reasons: null,
     fallback: null,
     retrievalMs: 0,
     forecast: null,

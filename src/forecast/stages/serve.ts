@@ -29,18 +29,21 @@ export async function serveScored(
       );
       const ms = performance.now() - t;
       members.forEach((job, k) => {
-        const explain = explainer(ctx, job);
         const scores = job.scores as Float32Array;
-        job.ranked = (tops[k] as number[]).map((i) => {
+        const top = tops[k] as number[];
+        job.ranked = top.map((i) => {
           const c = job.candidates[i] as RetrievedItem;
           return {
             id: c.id,
             score: scores[i] as number,
             categoryIds: c.categoryIds,
             embedding: c.embedding,
-            reasons: () => explain(c),
           };
         });
+        if (job.request.explain) {
+          const explain = explainer(ctx, job);
+          job.reasons = (n) => explain(job.candidates[top[n] as number] as RetrievedItem);
+        }
         job.retrievalMs += ms;
       });
     }),
@@ -95,22 +98,25 @@ export async function serveFallbacks(
         depth(request),
       );
       job.fallback = fallback;
-      job.ranked = items.map(({ item: it, source }) => ({
+      job.ranked = items.map(({ item: it }) => ({
         id: it.id,
         score: it.count,
         categoryIds: it.categoryIds,
         embedding: null,
-        reasons: () => [
+      }));
+      job.reasons = (n) => {
+        const { item: it, source } = items[n] as (typeof items)[number];
+        return [
           {
-            kind: 'POPULAR' as const,
+            kind: 'POPULAR',
             message: `${source.detail}: ${it.count} interactions with this item`,
             weight: it.count / Math.max(1, source.snapshot.items[0]?.count ?? 1),
             eventIndex: null,
             eventId: null,
             categoryId: null,
           },
-        ],
-      }));
+        ];
+      };
       job.retrievalMs = performance.now() - t0;
     }),
   );

@@ -63,8 +63,18 @@ export class ScoringTerms {
 
   /** The items every term can lift (model indices), term by term, without repeats. */
   lifts(recent: RecentItems, limits: LiftLimits): number[] {
-    const lists = this.list.map((t) => t.lifts(recent, limits)).filter((l) => l.length > 0);
-    return lists.length <= 1 ? (lists[0] ?? []) : [...new Set(lists.flat())];
+    let first: number[] = [];
+    let all: Set<number> | null = null;
+    for (const t of this.list) {
+      const lifted = t.lifts(recent, limits);
+      if (lifted.length === 0) continue;
+      if (first.length === 0) first = lifted;
+      else {
+        all ??= new Set(first);
+        for (const j of lifted) all.add(j);
+      }
+    }
+    return all ? [...all] : first;
   }
 
   /** The scorer inputs of every term (term.ts: ScoringTerm.feeds). */

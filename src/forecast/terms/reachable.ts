@@ -46,8 +46,12 @@ export function reachable(
   const floor = bounds.sort((a, b) => b - a)[first - 1] as number;
   const margin = 1e-3 * Math.max(1, Math.abs(floor));
   const la = addends(Int32Array.from(lifted));
+  const touched = (j: number) => {
+    for (const t of touching) if (!t.touches || t.touches(recent, j)) return true;
+    return false;
+  };
   return lifted.filter((j, n) => {
-    if (touching.some((t) => !t.touches || t.touches(recent, j))) return true;
+    if (touched(j)) return true;
     const dot = innerProduct((model.itemAt(j) as KnownItem).embedding, userState);
     return dot + (la[n] as number) >= floor - margin;
   });
