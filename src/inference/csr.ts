@@ -87,10 +87,4 @@ export class CsrTable {
     }
     return [...out];
   }
-
-  /** Up to `limit` columns of row `i`, in stored order. */
-  columns(i: number, limit = Infinity): number[] {
-    const start = this.start(i);
-    return Array.from(this.cols.subarray(start, Math.min(this.end(i), start + limit)));
-  }
 }

@@ -20,7 +20,7 @@ function parseCooccurrence(
   const table = CsrTable.parse(raw, numItems, name, 'co-occurrence table');
   CooccurrenceTerm.check(table, params, name);
   return Object.assign(new CooccurrenceTerm(table, params), {
-    neighbors: (from: number, limit?: number) => table.columns(from, limit),
+    neighbors: (from: number, limit?: number) => table.columnsOf([from], limit),
   });
 }
 

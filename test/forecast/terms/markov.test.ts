@@ -45,9 +45,9 @@ describe('transitions.bin', () => {
     expect(term.count(2, 1)).toBe(0);
     expect(term.outOf(1)).toBe(4);
     expect(term.outOf(2)).toBe(0);
-    expect(table.columns(1, 10)).toEqual([2, 3]);
-    expect(table.columns(1, 1)).toEqual([2]);
-    expect(table.columns(3, 10)).toEqual([1]);
+    expect(table.columnsOf([1], 10)).toEqual([2, 3]);
+    expect(table.columnsOf([1], 1)).toEqual([2]);
+    expect(table.columnsOf([3], 10)).toEqual([1]);
   });
 
   it('rejects a file of the wrong size', () => {
