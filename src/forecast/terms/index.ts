@@ -112,10 +112,21 @@ export async function withTerms<M extends SequenceModel>(loading: Promise<M>): P
   return model;
 }
 
-/** The terms of `model`'s scorer; throws when its files do not fit one (term.ts: bind). */
+/** Each model's bound terms: loading checks them, then its engine and the rollout use them. */
+const bound = new WeakMap<SequenceModel, ScoringTerms>();
+
+/**
+ * The terms of `model`'s scorer, bound once per model; throws when its files do not fit one
+ * (term.ts: bind).
+ */
 export function bindTerms(model: SequenceModel): ScoringTerms {
-  return new ScoringTerms(
-    model,
-    TERMS.flatMap((m) => m.bind(model) ?? []),
-  );
+  let terms = bound.get(model);
+  if (!terms) {
+    terms = new ScoringTerms(
+      model,
+      TERMS.flatMap((m) => m.bind(model) ?? []),
+    );
+    bound.set(model, terms);
+  }
+  return terms;
 }
