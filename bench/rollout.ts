@@ -23,14 +23,14 @@ import { openPglite } from '../src/db/pglite.js';
 import { createTemporaryDatabase, openPostgres } from '../src/db/postgres.js';
 import { ForecastEngine } from '../src/forecast/engine.js';
 import type { ForecastRequest } from '../src/forecast/forecast.js';
-import { ModelRegistry } from '../src/forecast/registry.js';
+import { ModelRegistry } from '../src/serving/registry.js';
 import { withTerms } from '../src/forecast/terms/index.js';
 import { importAmazon } from '../src/import/amazon.js';
 import { Model } from '../src/inference/model.js';
 import { retrievalSettings } from '../src/retrieval/candidates.js';
-import { syncItemEmbeddings, vacuumItems } from '../src/retrieval/embeddings.js';
-import type { EmbeddingSlot } from '../src/retrieval/slots.js';
-import { ModelRollouts } from '../src/rollout/rollouts.js';
+import { syncItemEmbeddings, vacuumItems } from '../src/serving/embeddings.js';
+import type { EmbeddingSlot } from '../src/db/embedding-slots.js';
+import { ModelRollouts } from '../src/serving/rollouts.js';
 
 const { values: opts } = parseArgs({
   options: {

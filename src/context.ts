@@ -1,11 +1,11 @@
 // What every resolver receives: configuration, the database, and this request's DataLoaders.
 import type { Config } from './config.js';
-import type { Db, Queryable } from './db/client.js';
+import type { Db } from './db/client.js';
 import type { ForecastLoader } from './loaders/forecast.js';
 import type { TrendCache } from './evolution/trends.js';
 import type { Loaders } from './loaders/index.js';
-import type { ModelRegistry, RegistryLease } from './forecast/registry.js';
-import type { ModelRollouts } from './rollout/rollouts.js';
+import type { ModelRegistry, RegistryLease } from './serving/registry.js';
+import type { ModelRollouts } from './serving/rollouts.js';
 import type { Principal } from './security/guard.js';
 import type { KeyStore } from './security/keys.js';
 
@@ -19,21 +19,24 @@ export interface Context {
   keys?: KeyStore;
   /** Trending items and categories, shared by the server's requests (cached for 30 s). */
   trends: TrendCache;
-  /** Batches this request's interest forecasts; absent when no model/engine is configured. */
-  forecasts?: ForecastLoader;
   /**
-   * `ForecastFilter.excludeSeen` when a request omits it, for a subject of `dataset`: its
-   * model's `scorer.excludeHistory` (false for a dataset without a model).
+   * This request's view of the serving models (src/serving/); absent when the gateway serves
+   * none (forecasts then answer UNAVAILABLE).
    */
-  excludeSeenDefault?: (dataset: string | null) => boolean;
-  /** Writes retrieval embeddings for changed items, inside `q`'s transaction (absent without a model). */
-  embedItems?: (q: Queryable, ids: readonly string[]) => Promise<void>;
-  /** The serving models (one per dataset) and their run-time rollout (src/rollout/); absent without a model. */
-  models?: {
-    registry: ModelRegistry;
-    /** Absent when this server cannot switch models (built over a fixed engine). */
-    rollouts?: ModelRollouts;
-    /** This request's hold on the serving engines, released once the response is sent. */
-    lease: RegistryLease;
-  };
+  serving?: RequestServing;
+}
+
+/** The serving models as one request sees them. */
+export interface RequestServing {
+  /** The models, one per dataset. */
+  registry: ModelRegistry;
+  /** Their run-time rollout; absent when this server cannot switch models (a fixed engine). */
+  rollouts?: ModelRollouts;
+  /**
+   * This request's hold on the engines serving when it started (released once the response is
+   * sent): forecasts, catalogue embeddings and each dataset's `excludeSeen` default go through it.
+   */
+  lease: RegistryLease;
+  /** Batches this request's interest forecasts into the engines' batchers. */
+  forecasts: ForecastLoader;
 }

@@ -7,14 +7,14 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
 import cors from '@fastify/cors';
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { buildSchema, GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Config } from './config.js';
 import type { Context } from './context.js';
-import { isConnectionError, type Db, type Queryable } from './db/client.js';
+import { isConnectionError, type Db } from './db/client.js';
 import type { Resolvers } from './generated/graphql.js';
 import type { ForecastEngine } from './forecast/engine.js';
-import { ModelRegistry } from './forecast/registry.js';
+import { ModelRegistry } from './serving/registry.js';
 import { createForecastLoader } from './loaders/forecast.js';
 import { registerDashboard } from './dashboard.js';
 import { EXAMPLES_FILE, registerExplorer } from './explorer.js';
@@ -26,11 +26,12 @@ import { TtlCache } from './ttl-cache.js';
 import { TrendCache } from './evolution/trends.js';
 import { resolvers as defaultResolvers } from './resolvers/index.js';
 import { CLIENT_CODES, ErrorCode } from './error-codes.js';
-import type { ModelRollouts } from './rollout/rollouts.js';
+import type { ModelRollouts } from './serving/rollouts.js';
 import { installGuard, sendCodedError } from './security/guard.js';
 import { KnownOperationTypesRule } from './security/limits.js';
 import { checkScopeMap } from './security/scopes.js';
 import { installTransportErrors } from './security/transport.js';
+import { log, silentLogger } from './log.js';
 import type { Readiness } from './shutdown.js';
 
 export const SCHEMA_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../schema');
@@ -61,10 +62,8 @@ export interface ServerDeps {
    * cluster, all workers' (src/cluster.ts, clusterCounters).
    */
   counters?: () => Promise<InferenceCounters>;
-  /** Adds per-request members to the context (e.g. the forecast loader, src/loaders/forecast*). */
-  extendContext?: (base: Context) => Partial<Context>;
-  /** Pino logger options; `false` silences request logging (tests). */
-  logger?: boolean | { level: string };
+  /** `false`: no request lines (tests); otherwise requests are logged with src/log.ts's logger. */
+  logger?: false;
   /** Set to draining by gracefulShutdown (src/shutdown.ts): /readyz then answers 503. */
   readiness?: Readiness;
 }
@@ -93,7 +92,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     deps.registry ??
     (engine && new ModelRegistry([{ engine, directory: config.modelDir, loadedAt: new Date() }]));
   const app = Fastify({
-    logger: deps.logger ?? { level: config.logLevel },
+    // pino's Logger is Fastify's logger; typed as its base so that plugins' types line up.
+    loggerInstance: (deps.logger === false ? silentLogger : log) as FastifyBaseLogger,
     bodyLimit: config.security.bodyLimit,
     // A URL Fastify cannot decode (malformed percent-encoding) gets a coded answer too.
     frameworkErrors: (_err, _req, reply) =>
@@ -187,9 +187,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   }
   await app.register(fastifyApollo(apollo), {
     context: async (request, reply): Promise<Context> => {
-      // The engines serving when the request starts serve all of it (src/rollout/slot.ts).
+      // The engines serving when the request starts serve all of it (src/serving/leases.ts).
       const lease = registry?.acquireFor(reply.raw);
-      const base: Context = {
+      return {
         config,
         db,
         keys: guard.keys,
@@ -198,13 +198,14 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         trends,
         ...(registry &&
           lease && {
-            forecasts: createForecastLoader(lease),
-            excludeSeenDefault: (dataset: string | null) => lease.excludeSeenDefault(dataset),
-            embedItems: (q: Queryable, ids: readonly string[]) => lease.embedItems(q, ids),
-            models: { registry, lease, ...(deps.rollouts && { rollouts: deps.rollouts }) },
+            serving: {
+              registry,
+              lease,
+              forecasts: createForecastLoader(lease),
+              ...(deps.rollouts && { rollouts: deps.rollouts }),
+            },
           }),
       };
-      return deps.extendContext ? { ...base, ...deps.extendContext(base) } : base;
     },
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
@@ -212,7 +213,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   // The dashboard's model view: the dataset asked for, else the first served.
   await registerDashboard(app, (dataset) => {
     const name = dataset ?? registry?.datasets[0];
-    const serving = name === undefined ? undefined : registry?.slotOf(name)?.current;
+    const serving = name === undefined ? undefined : registry?.modelsOf(name)?.current;
     if (!serving) return null;
     return {
       dataset: serving.engine.model.manifest.dataset,

@@ -95,7 +95,7 @@ describe.runIf(postgres)('GATEWAY_WORKERS=2 on PostgreSQL', () => {
         PORT: String(port),
         AUTO_IMPORT: 'false',
         MODEL_DIR,
-        LOG_LEVEL: 'warn',
+        LOG_LEVEL: 'info',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

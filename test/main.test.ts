@@ -52,7 +52,7 @@ describe.each(backends)('start-up with MODEL_DIRS on $name', (backend) => {
         MODEL_DIRS: modelDirs.join(','),
         PORT: String(port),
         AUTO_IMPORT: 'false',
-        LOG_LEVEL: 'warn',
+        LOG_LEVEL: 'info',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

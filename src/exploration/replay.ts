@@ -23,7 +23,7 @@ import type { Forecast, ForecastRequest } from '../forecast/forecast.js';
 import { amazonDataset, importAmazon } from '../import/amazon.js';
 import { Model } from '../inference/model.js';
 import { retrievalSettings } from '../retrieval/candidates.js';
-import { syncItemEmbeddings } from '../retrieval/embeddings.js';
+import { syncItemEmbeddings } from '../serving/embeddings.js';
 import { mulberry32, shuffleInPlace } from '../random.js';
 import { similarity } from './diversity.js';
 import { GREEDY, policyKey, type ServingPolicy } from './policy.js';

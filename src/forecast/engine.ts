@@ -2,7 +2,7 @@
 // forecast (stages/): resolve the subjects → encode → retrieve → score → serve → assemble,
 // then purchase intent and the impression log. Every stage handles the whole batch at once:
 // 50 forecasts cost one encoder call, one scorer call and a constant number of SQL statements.
-import type { Db, Queryable } from '../db/client.js';
+import type { Db } from '../db/client.js';
 import { insertForecasts } from '../db/forecasts.js';
 import type { SequenceModel } from '../inference/model.js';
 import type { IntentModel } from '../intent/model.js';
@@ -12,8 +12,7 @@ import {
   type IntentSubject,
   type PurchaseIntent,
 } from '../intent/service.js';
-import { writeItemEmbeddings } from '../retrieval/embeddings.js';
-import type { EmbeddingSlot } from '../retrieval/slots.js';
+import type { EmbeddingSlot } from '../db/embedding-slots.js';
 import { ForecastBatcher, type BatcherOptions } from './batcher.js';
 import type { Forecast, ForecastRequest, ModelCallStats } from './forecast.js';
 import { PopularityRanking } from './popularity.js';
@@ -87,16 +86,6 @@ export class ForecastEngine {
   forecast(requests: readonly ForecastRequest[]): Promise<(Forecast | Error)[]> {
     const enqueuedAt = performance.now();
     return this.batcher.submit(requests.map((request) => ({ request, enqueuedAt })));
-  }
-
-  /**
-   * Embeds items of the model's catalogue right after a catalogue change, so a new product is
-   * retrievable at once (content tower) rather than after the next restart.
-   */
-  async embedItems(q: Queryable, ids: readonly string[]): Promise<void> {
-    const prefix = `${this.model.manifest.dataset}:`;
-    const mine = ids.filter((id) => id.startsWith(prefix));
-    if (mine.length > 0) await writeItemEmbeddings(q, this.model, mine, this.embeddingSlot);
   }
 
   private async run(batch: readonly Queued[]): Promise<(Forecast | Error)[]> {

@@ -90,6 +90,8 @@ export interface SequenceModel {
   readonly version: string;
   /** The execution provider its sessions run on ('none' for a fake without ONNX). */
   readonly provider: string;
+  /** Why it runs on that provider when another was asked for (e.g. CUDA missing). */
+  readonly providerNote?: string | undefined;
   /** ONNX session runs of the encoder so far. */
   readonly encoderRuns: number;
   /** Whether the model was trained on this item (the encoder reads only such events). */

@@ -3,6 +3,7 @@
 // SQL results and GraphQL execution of other requests wait for it. A worker thread holds the
 // sessions instead; the main thread only builds the input tensors and reads the outputs.
 import { Worker } from 'node:worker_threads';
+import { log } from '../log.js';
 import type { ExecutionProvider, OpenedSession } from './onnx.js';
 import { ort } from './onnx.js';
 
@@ -71,8 +72,7 @@ export class OnnxThread {
     });
     const fail = (err: Error) => {
       // Every later model call fails with this error; say so once where operators look.
-      if (this.open > 0)
-        console.error(`${err.message}: model calls will fail until restart`, err.cause ?? '');
+      if (this.open > 0) log.error({ err }, `${err.message}: model calls will fail until restart`);
       this.failure = err;
       for (const p of this.pending.values()) p.reject(err);
       this.pending.clear();

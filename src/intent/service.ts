@@ -10,6 +10,7 @@ import {
   INTENT_FEATURES,
   type PageViewRecord,
 } from './features.js';
+import { log } from '../log.js';
 import type { IntentModel } from './model.js';
 
 export interface PurchaseIntent {
@@ -37,7 +38,7 @@ const none = (reason: string, pageViews = 0): PurchaseIntent => ({
 
 /** The answer when the intent statement or model failed (the forecast is served without it). */
 export function intentFailed(err: unknown, n: number): PurchaseIntent[] {
-  console.error('purchase intent failed for a forecast batch:', err);
+  log.error({ err }, 'purchase intent failed for a forecast batch');
   return Array.from({ length: n }, () => INTENT_FAILED);
 }
 const INTENT_FAILED = none(

@@ -51,7 +51,7 @@ export const catalogResolvers: Resolvers = {
     },
   },
   Mutation: {
-    upsertItem: async (_, { input }, { db, embedItems }) => {
+    upsertItem: async (_, { input }, { db, serving }) => {
       if (input.id.trim() === '') throw badUserInput('input.id', 'must not be empty');
       checkLength('input.id', input.id);
       checkLength('input.brand', input.brand, 500); // indexed (items_brand_idx)
@@ -77,10 +77,10 @@ export const catalogResolvers: Resolvers = {
           attributes: input.attributes ?? {},
           categoryIds,
         });
-        if (!embedItems) return row;
+        if (!serving) return row;
         // Cold start: embedded in the same transaction (the upsert holds the row lock), so the
         // product is retrievable as soon as it is stored and its vector always matches it.
-        await embedItems(tx, [row.id]);
+        await serving.lease.embedItems(tx, [row.id]);
         return (await getItemsByIds(tx, [row.id]))[0] ?? row;
       });
     },

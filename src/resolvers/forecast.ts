@@ -122,7 +122,9 @@ function toRequest(subject: ForecastSubject, args: ForecastArgs, ctx: Context): 
       inStockOnly: f.inStockOnly ?? true,
       excludePurchased: f.excludePurchased ?? true,
       excludeSeen:
-        f.excludeSeen ?? ctx.excludeSeenDefault?.(subjectDataset(subject, context)) ?? false,
+        f.excludeSeen ??
+        ctx.serving?.lease.excludeSeenDefault(subjectDataset(subject, context)) ??
+        false,
     },
   };
 }
@@ -144,8 +146,8 @@ function servedEmbedding(
   item: ItemRow,
   ctx: Context,
 ): { source: ItemRow['embeddingSource']; version: string | null } | null {
-  const slot = ctx.models
-    ? ctx.models.lease.of(item.dataset)?.engine.embeddingSlot
+  const slot = ctx.serving
+    ? ctx.serving.lease.of(item.dataset)?.engine.embeddingSlot
     : ('a' as const);
   if (slot === undefined) return null;
   return slot === 'a'
@@ -154,11 +156,11 @@ function servedEmbedding(
 }
 
 async function load(ctx: Context, request: ForecastRequest) {
-  if (!ctx.forecasts) {
+  if (!ctx.serving) {
     throw codedError(ErrorCode.UNAVAILABLE, 'forecasts are unavailable: no model is loaded');
   }
   try {
-    return await ctx.forecasts.load(request);
+    return await ctx.serving.forecasts.load(request);
   } catch (err) {
     if (err instanceof ForecastInputError) {
       throw codedError(err.code, err.message);

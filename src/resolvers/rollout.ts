@@ -3,9 +3,9 @@
 // (src/rollout/).
 import type { Context } from '../context.js';
 import type { DatasetModels, Resolvers, ServedModel } from '../generated/graphql.js';
-import { slotColumns } from '../retrieval/slots.js';
-import { RolloutError, type ModelRollouts, type RolloutRecord } from '../rollout/rollouts.js';
-import type { EngineSlot, ServingModel } from '../rollout/slot.js';
+import { slotColumns } from '../db/embedding-slots.js';
+import { RolloutError, type ModelRollouts, type RolloutRecord } from '../serving/rollouts.js';
+import type { DatasetModels as ServedDataset, ServingModel } from '../serving/leases.js';
 import { ErrorCode } from '../error-codes.js';
 import { codedError } from './errors.js';
 
@@ -23,8 +23,12 @@ function served(s: ServingModel | null | undefined): ServedModel | null {
   };
 }
 
-function datasetModels(dataset: string, slot: EngineSlot): DatasetModels {
-  return { dataset, serving: served(slot.current) as ServedModel, previous: served(slot.previous) };
+function datasetModels(dataset: string, models: ServedDataset): DatasetModels {
+  return {
+    dataset,
+    serving: served(models.current) as ServedModel,
+    previous: served(models.previous),
+  };
 }
 
 /** Runs a switch for this request, answering a refusal with its code. */
@@ -32,18 +36,18 @@ async function switchModel(
   ctx: Context,
   run: (rollouts: ModelRollouts) => Promise<RolloutRecord>,
 ): Promise<RolloutRecord> {
-  const rollouts = ctx.models?.rollouts;
+  const rollouts = ctx.serving?.rollouts;
   if (!rollouts) {
     throw codedError(
       ErrorCode.UNAVAILABLE,
-      ctx.models
+      ctx.serving
         ? 'this server cannot switch models at run time'
         : 'no model is loaded: start the gateway with MODEL_DIR or MODEL_DIRS naming model directories',
       { retryable: false },
     );
   }
   // The switch waits for the requests holding the engines it replaces: this one must not.
-  ctx.models?.lease.release();
+  ctx.serving?.lease.release();
   try {
     return await run(rollouts);
   } catch (err) {
@@ -56,19 +60,19 @@ async function switchModel(
 
 export const rolloutResolvers: Resolvers = {
   Query: {
-    modelStatus: (_, __, { models }) => {
-      const registry = models?.registry;
+    modelStatus: (_, __, { serving }) => {
+      const registry = serving?.registry;
       const first = registry?.datasets[0];
-      const slot = first === undefined ? undefined : registry?.slotOf(first);
+      const models = first === undefined ? undefined : registry?.modelsOf(first);
       return {
-        serving: served(slot?.current),
-        previous: served(slot?.previous),
+        serving: served(models?.current),
+        previous: served(models?.previous),
         datasets: (registry?.datasets ?? []).flatMap((d) => {
-          const s = registry?.slotOf(d);
+          const s = registry?.modelsOf(d);
           return s ? [datasetModels(d, s)] : [];
         }),
-        rolloutInProgress: models?.rollouts?.inProgress?.directory ?? null,
-        rollouts: [...(models?.rollouts?.history ?? [])],
+        rolloutInProgress: serving?.rollouts?.inProgress?.directory ?? null,
+        rollouts: [...(serving?.rollouts?.history ?? [])],
       };
     },
   },

@@ -7,7 +7,7 @@
 import { itemCategoryIdsSql } from '../db/items.js';
 import type { Db, SessionSettings } from '../db/client.js';
 import type { KnownItem } from '../inference/model.js';
-import { slotColumns, type EmbeddingSlot, type SlotColumns } from './slots.js';
+import { slotColumns, type EmbeddingSlot, type SlotColumns } from '../db/embedding-slots.js';
 
 export interface CandidateFilter {
   categoryIds: readonly string[] | null;

@@ -2,7 +2,7 @@
 // retrieved by the next forecast; items the model was trained on keep their learned vectors.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseVectorLiteral, retrieveCandidates } from '../../src/retrieval/candidates.js';
-import { syncItemEmbeddings } from '../../src/retrieval/embeddings.js';
+import { syncItemEmbeddings } from '../../src/serving/embeddings.js';
 import { backends } from '../helpers/backends.js';
 import { openForecastFixture, type ForecastFixture } from '../helpers/forecast.js';
 

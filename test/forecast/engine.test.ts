@@ -11,7 +11,7 @@ import { ForecastEngine } from '../../src/forecast/engine.js';
 import type { Forecast, ForecastFilter, ForecastRequest } from '../../src/forecast/forecast.js';
 import { importAmazon } from '../../src/import/amazon.js';
 import { retrievalSettings } from '../../src/retrieval/candidates.js';
-import { syncItemEmbeddings } from '../../src/retrieval/embeddings.js';
+import { syncItemEmbeddings } from '../../src/serving/embeddings.js';
 import { backends } from '../helpers/backends.js';
 import { FakeModel } from '../helpers/fake-model.js';
 import { tempDir } from '../helpers/fixtures.js';

@@ -13,7 +13,7 @@ import { openPglite } from '../../src/db/pglite.js';
 import { ForecastEngine } from '../../src/forecast/engine.js';
 import { Model } from '../../src/inference/model.js';
 import { retrievalSettings } from '../../src/retrieval/candidates.js';
-import { syncItemEmbeddings } from '../../src/retrieval/embeddings.js';
+import { syncItemEmbeddings } from '../../src/serving/embeddings.js';
 import { backends, type Backend } from '../helpers/backends.js';
 import { digineticaFixture, tempDirs } from '../helpers/fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';

@@ -13,7 +13,7 @@ import {
   type CandidateQuery,
   type RetrievalOptions,
 } from '../../src/retrieval/candidates.js';
-import { syncItemEmbeddings, writeItemEmbeddings } from '../../src/retrieval/embeddings.js';
+import { syncItemEmbeddings, writeItemEmbeddings } from '../../src/serving/embeddings.js';
 import type { Queryable } from '../../src/db/client.js';
 import { backends } from '../helpers/backends.js';
 import { beautySlice } from '../helpers/fixtures.js';

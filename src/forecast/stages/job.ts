@@ -6,7 +6,7 @@ import type { PolicyCandidate } from '../../exploration/diversity.js';
 import type { SubjectEventRow } from '../../db/forecasts.js';
 import type { EncoderOutput, SequenceEvent, SequenceModel } from '../../inference/model.js';
 import type { RetrievedItem } from '../../retrieval/candidates.js';
-import type { EmbeddingSlot } from '../../retrieval/slots.js';
+import type { EmbeddingSlot } from '../../db/embedding-slots.js';
 import { GREEDY, policyDepth } from '../../exploration/policy.js';
 import type { ServedRanking } from '../coldstart.js';
 import type { Forecast, ForecastRequest, ModelCallStats } from '../forecast.js';

@@ -1,4 +1,5 @@
-// The forecast engine serving one dataset, switchable at run time. A forecast must never combine
+// The models serving one dataset (the one serving and the one kept for a rollback), switchable
+// at run time, and the leases requests hold on them. A forecast must never combine
 // one model's user states with another model's item embeddings, so each engine reads its own
 // embedding slot (retrieval/slots.ts) and a request keeps the engine it started with to its
 // end. A switch is an assignment: new requests get the new engine at once, those in flight
@@ -8,6 +9,7 @@ import type { EventEmitter } from 'node:events';
 import type { Queryable } from '../db/client.js';
 import { ErrorCode } from '../error-codes.js';
 import type { ForecastEngine } from '../forecast/engine.js';
+import { writeItemEmbeddings } from './embeddings.js';
 import { ForecastInputError, type Forecast, type ForecastRequest } from '../forecast/forecast.js';
 
 /** An engine and where its model came from. */
@@ -41,10 +43,18 @@ export class EngineLease {
     return this.engine.forecast(requests);
   }
 
-  /** The engine's embedItems; refused once released, likewise. */
+  /**
+   * Embeds items of the engine's dataset right after a catalogue change, in the engine's
+   * embedding slot, so a new product is retrievable at once (content tower) rather than after
+   * the next restart. Refused once released, likewise.
+   */
   embedItems(q: Queryable, ids: readonly string[]): Promise<void> {
     if (this.released) return Promise.reject(this.stale());
-    return this.engine.embedItems(q, ids);
+    const { model, embeddingSlot } = this.engine;
+    const prefix = `${model.manifest.dataset}:`;
+    const mine = ids.filter((id) => id.startsWith(prefix));
+    if (mine.length === 0) return Promise.resolve();
+    return writeItemEmbeddings(q, model, mine, embeddingSlot).then(() => undefined);
   }
 
   release(): void {
@@ -74,7 +84,7 @@ export class DrainTimeoutError extends Error {
   }
 }
 
-export class EngineSlot {
+export class DatasetModels {
   private serving: ServingModel;
   private kept: ServingModel | null = null;
   /** Leases held, per engine. */

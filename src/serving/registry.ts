@@ -1,19 +1,19 @@
-// The models a gateway process serves: one per dataset (MODEL_DIRS), each in a switchable slot
-// (src/rollout/slot.ts). A request leases every dataset's serving engine when it starts and
+// The models a gateway process serves: one per dataset (MODEL_DIRS), each switchable
+// (DatasetModels, leases.ts). A request leases every dataset's serving engine when it starts and
 // sends each forecast to the engine of its subject's dataset; a dataset without a model is
 // served by the first dataset's engine, whose fallback chain ranks that dataset's popularity.
 import type { EventEmitter } from 'node:events';
 import { datasetOf } from '../db/events.js';
 import type { Queryable } from '../db/client.js';
-import { EngineSlot, type EngineLease, type ServingModel } from '../rollout/slot.js';
-import { subjectDataset, type Forecast, type ForecastRequest } from './forecast.js';
+import { DatasetModels, type EngineLease, type ServingModel } from './leases.js';
+import { subjectDataset, type Forecast, type ForecastRequest } from '../forecast/forecast.js';
 
 export class ModelRegistry {
-  private readonly slots = new Map<string, EngineSlot>();
+  private readonly byDataset = new Map<string, DatasetModels>();
 
   constructor(
     serving: readonly ServingModel[] = [],
-    /** How long a slot's `drain` waits (src/rollout/slot.ts). */
+    /** How long a dataset's `drain` waits (leases.ts). */
     private readonly drainTimeoutMs = 30_000,
   ) {
     for (const s of serving) this.add(s);
@@ -21,42 +21,42 @@ export class ModelRegistry {
 
   /** The datasets with a model, in the order they were added (MODEL_DIRS order first). */
   get datasets(): string[] {
-    return [...this.slots.keys()];
+    return [...this.byDataset.keys()];
   }
 
   get size(): number {
-    return this.slots.size;
+    return this.byDataset.size;
   }
 
-  /** The dataset's slot; undefined when no model serves it. */
-  slotOf(dataset: string): EngineSlot | undefined {
-    return this.slots.get(dataset);
+  /** The dataset's models; undefined when no model serves it. */
+  modelsOf(dataset: string): DatasetModels | undefined {
+    return this.byDataset.get(dataset);
   }
 
-  /** Serves `serving`'s dataset, which must have no model yet; returns its new slot. */
-  add(serving: ServingModel): EngineSlot {
+  /** Serves `serving`'s dataset, which must have no model yet; returns its models. */
+  add(serving: ServingModel): DatasetModels {
     const dataset = serving.engine.model.manifest.dataset;
-    if (this.slots.has(dataset)) throw new Error(`dataset ${dataset} has a model already`);
-    const slot = new EngineSlot(serving, this.drainTimeoutMs);
-    this.slots.set(dataset, slot);
-    return slot;
+    if (this.byDataset.has(dataset)) throw new Error(`dataset ${dataset} has a model already`);
+    const models = new DatasetModels(serving, this.drainTimeoutMs);
+    this.byDataset.set(dataset, models);
+    return models;
   }
 
   /** Each dataset's serving model, in `datasets` order. */
   serving(): ServingModel[] {
-    return [...this.slots.values()].map((s) => s.current);
+    return [...this.byDataset.values()].map((m) => m.current);
   }
 
   /** Every loaded model: each dataset's serving one and the one kept for its rollback. */
   loaded(): ServingModel[] {
-    return [...this.slots.values()].flatMap((s) =>
+    return [...this.byDataset.values()].flatMap((s) =>
       s.previous ? [s.current, s.previous] : [s.current],
     );
   }
 
-  /** The engines serving now, for one request (src/rollout/slot.ts: acquire). */
+  /** The engines serving now, for one request (leases.ts: acquire). */
   acquire(): RegistryLease {
-    return new RegistryLease(new Map([...this.slots].map(([d, s]) => [d, s.acquire()])));
+    return new RegistryLease(new Map([...this.byDataset].map(([d, s]) => [d, s.acquire()])));
   }
 
   /** acquire() for one HTTP exchange: released when `response` closes. */

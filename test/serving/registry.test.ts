@@ -7,14 +7,14 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/client.js';
 import { ForecastEngine } from '../../src/forecast/engine.js';
-import { ModelRegistry } from '../../src/forecast/registry.js';
+import { ModelRegistry } from '../../src/serving/registry.js';
 import { importAmazon } from '../../src/import/amazon.js';
 import { Model } from '../../src/inference/model.js';
 import { IntentModel } from '../../src/intent/model.js';
 import { retrievalSettings } from '../../src/retrieval/candidates.js';
-import { slotHolding, syncItemEmbeddings } from '../../src/retrieval/embeddings.js';
-import type { EmbeddingSlot } from '../../src/retrieval/slots.js';
-import { ModelRollouts } from '../../src/rollout/rollouts.js';
+import { slotHolding, syncItemEmbeddings } from '../../src/serving/embeddings.js';
+import type { EmbeddingSlot } from '../../src/db/embedding-slots.js';
+import { ModelRollouts } from '../../src/serving/rollouts.js';
 import { backends } from '../helpers/backends.js';
 import { importSliceAs, renamedModel } from '../helpers/datasets.js';
 import { beautySlice, tempDir } from '../helpers/fixtures.js';
@@ -62,7 +62,7 @@ describe.each(backends)('several datasets, one model each, on $name', (backend) 
       intent,
       embeddingSlot: slot,
     });
-  const engineOf = (dataset: string) => registry.slotOf(dataset)!.current.engine;
+  const engineOf = (dataset: string) => registry.modelsOf(dataset)!.current.engine;
   const ok = async (query: string, variables?: Record<string, unknown>) => {
     const res = await server.gql(query, variables);
     expect(res.errors).toBeUndefined();

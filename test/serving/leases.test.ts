@@ -1,9 +1,9 @@
-// The engine slot's switch: new leases get the new engine at once (nobody waits), held ones
+// A dataset's models switch: new leases get the new engine at once (nobody waits), held ones
 // keep the old engine to their end, and `drain` waits for one engine's leases only.
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import type { ForecastEngine } from '../../src/forecast/engine.js';
-import { DrainTimeoutError, EngineSlot, type ServingModel } from '../../src/rollout/slot.js';
+import { DrainTimeoutError, DatasetModels, type ServingModel } from '../../src/serving/leases.js';
 
 const serving = (name: string): ServingModel => ({
   engine: { name, model: { version: name } } as unknown as ForecastEngine,
@@ -12,40 +12,40 @@ const serving = (name: string): ServingModel => ({
 });
 const tick = () => new Promise((r) => setTimeout(r, 5));
 
-describe('EngineSlot', () => {
+describe('DatasetModels', () => {
   it('switches at once: held leases keep the old engine, new ones get the new engine', async () => {
     const [a, b] = [serving('a'), serving('b')];
-    const slot = new EngineSlot(a);
-    const held = slot.acquire();
-    const { pauseMs, retired } = slot.switchTo(b);
+    const models = new DatasetModels(a);
+    const held = models.acquire();
+    const { pauseMs, retired } = models.switchTo(b);
     expect(pauseMs).toBeGreaterThanOrEqual(0);
     expect(pauseMs).toBeLessThan(5);
     expect(retired).toBeNull();
-    const lease = slot.acquire();
+    const lease = models.acquire();
     expect(held.serving).toBe(a);
     expect(lease.serving).toBe(b);
-    expect([slot.current, slot.previous]).toEqual([b, a]);
-    expect([slot.heldOn(a), slot.heldOn(b)]).toEqual([1, 1]);
+    expect([models.current, models.previous]).toEqual([b, a]);
+    expect([models.heldOn(a), models.heldOn(b)]).toEqual([1, 1]);
     held.release();
     held.release(); // idempotent: counted once
-    expect(slot.heldOn(a)).toBe(0);
+    expect(models.heldOn(a)).toBe(0);
     await expect(held.forecast([])).rejects.toThrow(/switched earlier in this operation/);
     lease.release();
     // A rollback: back to `a`, nothing retired; a third model then retires `b`.
-    expect(slot.switchTo(a).retired).toBeNull();
+    expect(models.switchTo(a).retired).toBeNull();
     const c = serving('c');
-    expect(slot.switchTo(c).retired).toBe(b);
-    expect([slot.current, slot.previous]).toEqual([c, a]);
+    expect(models.switchTo(c).retired).toBe(b);
+    expect([models.current, models.previous]).toEqual([c, a]);
   });
 
   it("drains one engine's leases, not the other's, and gives up after the timeout", async () => {
     const [a, b] = [serving('a'), serving('b')];
-    const slot = new EngineSlot(a, 30);
-    const onA = [slot.acquire(), slot.acquire()];
-    slot.switchTo(b);
-    const onB = slot.acquire();
+    const models = new DatasetModels(a, 30);
+    const onA = [models.acquire(), models.acquire()];
+    models.switchTo(b);
+    const onB = models.acquire();
     const steps: string[] = [];
-    const drained = slot.drain(a).then(() => steps.push('a drained'));
+    const drained = models.drain(a).then(() => steps.push('a drained'));
     await tick();
     onA[0]!.release();
     await tick();
@@ -53,26 +53,26 @@ describe('EngineSlot', () => {
     onA[1]!.release();
     await drained;
     expect(steps).toEqual(['a drained']);
-    await expect(slot.drain(a)).resolves.toBeUndefined(); // nobody holds it: at once
-    const timeout = await slot.drain(b).catch((e: unknown) => e);
+    await expect(models.drain(a)).resolves.toBeUndefined(); // nobody holds it: at once
+    const timeout = await models.drain(b).catch((e: unknown) => e);
     expect(timeout).toBeInstanceOf(DrainTimeoutError);
     expect((timeout as DrainTimeoutError).message).toBe(
       '1 request(s) still held model b after 30 ms',
     );
     onB.release();
-    await expect(slot.drain(b)).resolves.toBeUndefined();
+    await expect(models.drain(b)).resolves.toBeUndefined();
   });
 
   it('releases a request lease when its response closes', async () => {
     const [a, b] = [serving('a'), serving('b')];
-    const slot = new EngineSlot(a, 1000);
+    const models = new DatasetModels(a, 1000);
     const response = new EventEmitter();
-    const lease = slot.acquireFor(response);
-    slot.switchTo(b);
-    const drained = slot.drain(a);
+    const lease = models.acquireFor(response);
+    models.switchTo(b);
+    const drained = models.drain(a);
     response.emit('close');
     await drained;
-    expect(slot.heldOn(a)).toBe(0);
+    expect(models.heldOn(a)).toBe(0);
     await expect(lease.embedItems({} as never, [])).rejects.toThrow(/switched earlier/);
   });
 });

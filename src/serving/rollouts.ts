@@ -1,26 +1,24 @@
 // Run-time model rollout and rollback, per dataset, for one gateway process (docs/rollout.md):
-// a candidate directory is validated (validate.ts); its item embeddings are written into the
+// a candidate directory is admitted (admit.ts, every check of validate.ts); its item embeddings are written into the
 // embedding slot its dataset's serving model does not read, while that model goes on serving;
-// then the dataset's slot (slot.ts) switches to it in memory. The model it replaced stays
+// then the dataset's models (leases.ts) switch to it in memory. The model it replaced stays
 // loaded, its embeddings in place, for a rollback.
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../db/client.js';
+import { log } from '../log.js';
 import { ErrorCode } from '../error-codes.js';
-import type { ForecastEngine } from '../forecast/engine.js';
 import { POPULARITY_VERSION } from '../forecast/forecast.js';
-import type { ModelRegistry } from '../forecast/registry.js';
-import type { Model } from '../inference/model.js';
+import type { ModelRegistry } from './registry.js';
 import {
   markEmbedded,
   recordModelVersion,
-  slotHolding,
   vacuumItems,
   writeStaleEmbeddings,
-} from '../retrieval/embeddings.js';
-import { otherSlot, type EmbeddingSlot } from '../retrieval/slots.js';
-import { DrainTimeoutError, type EngineSlot, type ServingModel } from './slot.js';
-import { validateCandidate, type ModelCheck } from './validate.js';
+} from './embeddings.js';
+import { DrainTimeoutError, type DatasetModels, type ServingModel } from './leases.js';
+import { admitModel, type ModelFactory } from './admit.js';
+import type { ModelCheck } from './validate.js';
 
 export type RolloutKind = 'ROLLOUT' | 'ROLLBACK';
 
@@ -61,13 +59,10 @@ export class RolloutError extends Error {
   }
 }
 
-export interface RolloutOptions {
+/** `load` and `createEngine`: how this gateway opens models (admit.ts). */
+export interface RolloutOptions extends ModelFactory {
   db: Db;
   registry: ModelRegistry;
-  /** Loads a model directory as the gateway serves it (provider, threads, worker). */
-  load: (dir: string) => Promise<Model>;
-  /** A forecast engine over a loaded model reading `slot`, configured as the serving ones. */
-  createEngine: (model: Model, slot: EmbeddingSlot) => ForecastEngine;
   /** Gateway processes (GATEWAY_WORKERS): a rollout switches one process only. */
   workers: number;
   /** What relative directories are resolved against (default: the process's cwd). */
@@ -87,8 +82,6 @@ export interface RolloutOptions {
    * meanwhile, see vacuumItems).
    */
   vacuum?: 'before-switch' | 'at-start-up';
-  /** Where problems after a completed switch go (the switch itself is not undone by them). */
-  log?: (line: string, err: unknown) => void;
 }
 
 /** How many switches `history` keeps. */
@@ -129,12 +122,13 @@ export class ModelRollouts {
           { field: 'directory' },
         );
       }
-      const { checks, model } = await validateCandidate(dir, {
+      const { admitted, checks } = await admitModel(dir, {
         db: this.options.db,
-        serving: (dataset) => this.registry.slotOf(dataset)?.current.engine.model ?? null,
-        load: this.options.load,
+        factory: this.options,
+        servingOf: (dataset) => this.registry.modelsOf(dataset),
+        scope: 'all',
       });
-      if (!model) {
+      if (!admitted) {
         const failed = checks.filter((c) => !c.passed).map((c) => c.name);
         throw new RolloutError(
           ErrorCode.MODEL_VALIDATION_FAILED,
@@ -142,23 +136,11 @@ export class ModelRollouts {
           { checks },
         );
       }
-      let next: ServingModel | null = null;
       try {
-        const slot = this.registry.slotOf(model.manifest.dataset);
-        // Into the slot the serving model does not read; a first model where a former run
-        // left its vectors, if it did.
-        const target = slot
-          ? otherSlot(slot.current.engine.embeddingSlot)
-          : await slotHolding(this.options.db, model);
-        next = {
-          engine: this.options.createEngine(model, target),
-          directory: dir,
-          loadedAt: new Date(),
-        };
-        return await this.switchTo('ROLLOUT', next, checks);
+        return await this.switchTo('ROLLOUT', admitted, checks);
       } catch (err) {
-        next?.engine.close();
-        await model.release();
+        admitted.engine.close();
+        await admitted.engine.model.release();
         throw err;
       }
     });
@@ -180,10 +162,10 @@ export class ModelRollouts {
       );
     }
     const name = dataset ?? served[0];
-    const slot = name === undefined ? undefined : this.registry.slotOf(name);
-    const previous = slot?.previous;
+    const models = name === undefined ? undefined : this.registry.modelsOf(name);
+    const previous = models?.previous;
     return this.exclusive(previous?.directory ?? '(rollback)', async () => {
-      if (!slot) {
+      if (!models) {
         throw new RolloutError(
           ErrorCode.NOT_FOUND,
           name === undefined
@@ -195,7 +177,7 @@ export class ModelRollouts {
       if (!previous) {
         throw new RolloutError(
           ErrorCode.NOT_FOUND,
-          `no previous model to roll back to: this process has served only ${slot.current.engine.model.version} for ${name} since it started`,
+          `no previous model to roll back to: this process has served only ${models.current.engine.model.version} for ${name} since it started`,
         );
       }
       return this.switchTo('ROLLBACK', previous, []);
@@ -243,15 +225,15 @@ export class ModelRollouts {
     const model = next.engine.model;
     const dataset = model.manifest.dataset;
     const target = next.engine.embeddingSlot;
-    const slot = this.registry.slotOf(dataset);
-    const old = slot?.current ?? null;
+    const models = this.registry.modelsOf(dataset);
+    const old = models?.current ?? null;
     const write = (chunk?: number) =>
       writeStaleEmbeddings(db, model, { slot: target, ...(chunk && { chunk }) });
 
     const started = performance.now();
     // The model kept for a rollback reads the target slot: nobody may still be using it.
-    const reader = slot?.previous;
-    if (slot && reader && reader !== next) await this.drained(slot, reader, true);
+    const reader = models?.previous;
+    if (models && reader && reader !== next) await this.drained(models, reader, true);
     await recordModelVersion(db, model);
     const written = await write(this.options.writeChunk ?? (db.kind === 'pglite' ? 10 : 500));
     // Rewritten rows leave dead entries in both HNSW indexes (an UPDATE re-inserts the row).
@@ -264,7 +246,7 @@ export class ModelRollouts {
 
     let pauseMs = 0;
     let retired: ServingModel | null = null;
-    if (slot) ({ retired, pauseMs } = slot.switchTo(next));
+    if (models) ({ retired, pauseMs } = models.switchTo(next));
     else this.registry.add(next);
     const record: RolloutRecord = {
       kind,
@@ -282,23 +264,27 @@ export class ModelRollouts {
     this.records.length = Math.min(this.records.length, HISTORY);
 
     // The switch is done: what follows cannot undo it, so its failures are logged, not thrown.
-    const log = this.options.log ?? ((line, err) => console.error(line, err));
     const after = async () => {
       // Requests that started before the switch may still change items with the old model
       // (its slot only): once they are done, the new model embeds what they changed.
-      if (slot && old) await this.drained(slot, old, false);
+      if (models && old) await this.drained(models, old, false);
       const late = await write();
       record.embeddingsWritten += late.total;
       await markEmbedded(db, model);
     };
     await after().catch((err: unknown) =>
-      log(`model ${model.version}: finishing its embeddings after the switch failed`, err),
+      log.error(
+        { err },
+        `model ${model.version}: finishing its embeddings after the switch failed`,
+      ),
     );
     if (retired) {
       retired.engine.close();
       await retired.engine.model
         .release()
-        .catch((err: unknown) => log(`model ${retired.engine.model.version}: release failed`, err));
+        .catch((err: unknown) =>
+          log.error({ err }, `model ${retired.engine.model.version}: release failed`),
+        );
     }
     return record;
   }
@@ -307,9 +293,13 @@ export class ModelRollouts {
    * Waits for the requests holding `serving`. Before a write (`refuse`), requests that do not
    * finish in time abandon the switch (UNAVAILABLE, retryable); after it they are only logged.
    */
-  private async drained(slot: EngineSlot, serving: ServingModel, refuse: boolean): Promise<void> {
+  private async drained(
+    models: DatasetModels,
+    serving: ServingModel,
+    refuse: boolean,
+  ): Promise<void> {
     try {
-      await slot.drain(serving);
+      await models.drain(serving);
     } catch (err) {
       if (!(err instanceof DrainTimeoutError)) throw err;
       if (refuse) {
@@ -321,9 +311,9 @@ export class ModelRollouts {
           { cause: err },
         );
       }
-      (this.options.log ?? ((line, e) => console.error(line, e)))(
+      log.warn(
+        { err },
         `${err.message}: items they change from now on get the new model's embeddings at the next sync (restart, rollback)`,
-        err,
       );
     }
   }

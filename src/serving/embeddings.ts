@@ -7,8 +7,8 @@ import { itemCategoryIdsSql } from '../db/items.js';
 import type { Queryable } from '../db/client.js';
 import type { ContentInput, SequenceModel } from '../inference/model.js';
 import { recordedManifest } from '../inference/manifest.js';
-import { toVectorLiteral } from './candidates.js';
-import { EMBEDDING_SLOTS, slotColumns, type EmbeddingSlot } from './slots.js';
+import { toVectorLiteral } from '../retrieval/candidates.js';
+import { EMBEDDING_SLOTS, slotColumns, type EmbeddingSlot } from '../db/embedding-slots.js';
 
 /** Rows per UPDATE statement. */
 const WRITE_CHUNK = 500;

@@ -16,7 +16,7 @@ import { bindTerms, scorerTermInputs } from '../forecast/terms/index.js';
 import type { Model, SequenceModel } from '../inference/model.js';
 import { readManifest, recordedManifest, type ModelManifest } from '../inference/manifest.js';
 import { ort } from '../inference/onnx.js';
-import { mismatchedEmbeddingColumns } from '../retrieval/embeddings.js';
+import { mismatchedEmbeddingColumns } from './embeddings.js';
 
 /** One named check and what it found. */
 export interface ModelCheck {
@@ -31,6 +31,12 @@ export interface ValidationOptions {
   serving: (dataset: string) => SequenceModel | null;
   /** Loads a model directory as the gateway serves it (provider, threads, worker). */
   load: (dir: string) => Promise<Model>;
+  /**
+   * `all` (a rollout): every check. `start-up`: the manifest, the embedding dimension and the
+   * load only — the models a gateway is started with are its operator's choice, served as they
+   * are (version, graph and vocabulary checks are for a model replacing one that serves).
+   */
+  scope?: 'all' | 'start-up';
 }
 
 /**
@@ -57,11 +63,14 @@ export async function validateCandidate(
     checks.push(fail('manifest', describe(err)));
     return { checks, model: null };
   }
+  const all = (options.scope ?? 'all') === 'all';
   const serving = options.serving(manifest.dataset);
-  checks.push(await versionCheck(options.db, manifest, serving));
+  if (all) checks.push(await versionCheck(options.db, manifest, serving));
   checks.push(await dimensionCheck(options.db, manifest));
-  checks.push(datasetCheck(manifest, serving));
-  checks.push(...(await graphChecks(dir, manifest)));
+  if (all) {
+    checks.push(datasetCheck(manifest, serving));
+    checks.push(...(await graphChecks(dir, manifest)));
+  }
   if (checks.some((c) => !c.passed)) return { checks, model: null };
 
   let model: Model;
@@ -86,6 +95,7 @@ export async function validateCandidate(
     checks.push(fail('load', describe(err)));
     return { checks, model: null };
   }
+  if (!all) return { checks, model };
   try {
     checks.push(await vocabularyCheck(options.db, model));
   } catch (err) {

@@ -8,9 +8,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/client.js';
 import type { ForecastEngine } from '../../src/forecast/engine.js';
-import { ModelRegistry } from '../../src/forecast/registry.js';
+import { ModelRegistry } from '../../src/serving/registry.js';
 import { Model } from '../../src/inference/model.js';
-import { ModelRollouts } from '../../src/rollout/rollouts.js';
+import { ModelRollouts } from '../../src/serving/rollouts.js';
 import { backends } from '../helpers/backends.js';
 import {
   MODEL_DIR,
