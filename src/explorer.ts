@@ -1,8 +1,7 @@
 // A GraphQL explorer that works without internet: GraphiQL and React from this installation's
 // node_modules, served at /explorer with the example operations (examples/queries.graphql)
 // preloaded. Apollo Sandbox (GET /graphql) loads from a CDN and stays for machines online.
-import { ErrorCode } from './error-codes.js';
-import { sendCodedError } from './security/guard.js';
+import { ErrorCode, sendCodedError } from './errors.js';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';

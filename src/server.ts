@@ -25,9 +25,16 @@ import { forecastOutcomes, type OutcomeRow } from './db/outcomes.js';
 import { TtlCache } from './ttl-cache.js';
 import { TrendCache } from './evolution/trends.js';
 import { resolvers as defaultResolvers } from './resolvers/index.js';
-import { CLIENT_CODES, ErrorCode } from './error-codes.js';
+import {
+  CLIENT_CODES,
+  CodedError,
+  ErrorCode,
+  formatCoded,
+  RETRY_AFTER_CONNECTION_LOST_MS,
+  sendCodedError,
+} from './errors.js';
 import type { ModelRollouts } from './serving/rollouts.js';
-import { installGuard, sendCodedError } from './security/guard.js';
+import { installGuard } from './security/guard.js';
 import { KnownOperationTypesRule } from './security/limits.js';
 import { checkScopeMap } from './security/scopes.js';
 import { installTransportErrors } from './security/transport.js';
@@ -137,6 +144,11 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     formatError: (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
       const code = formatted.extensions?.code;
       const original = unwrapResolverError(error);
+      // A refusal from any layer below (engine, serving, database, security): as it is.
+      if (original instanceof CodedError && CLIENT_CODES.has(original.code)) {
+        const { message, extensions } = formatCoded(original);
+        return { ...formatted, message, extensions };
+      }
       // Duck-typed: graphql may be loaded twice (ESM and CJS builds), defeating instanceof.
       const isGraphQLError =
         original instanceof GraphQLError ||
@@ -149,7 +161,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         return {
           message: 'The database connection was lost; the request may be retried.',
           ...(formatted.path && { path: formatted.path }),
-          extensions: { code: ErrorCode.UNAVAILABLE, retryable: true },
+          extensions: {
+            code: ErrorCode.UNAVAILABLE,
+            retryAfterMs: RETRY_AFTER_CONNECTION_LOST_MS,
+          },
         };
       }
       // Apollo's own refusals without a code (a persisted query's hash that does not match its
@@ -230,7 +245,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       try {
         return await counters();
       } catch (err) {
-        reply.code(503).send({ error: (err as Error).message });
+        sendCodedError(reply, 503, ErrorCode.UNAVAILABLE, (err as Error).message, {
+          retryAfterMs: 1000,
+        });
         return null;
       }
     };

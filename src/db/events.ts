@@ -6,6 +6,7 @@ import type { Db, Queryable } from './client.js';
 import { existingItemIds } from './items.js';
 import { selectPagesOfParents, type Keyset, type PageRequest } from './paging.js';
 import { insertUsers } from './users.js';
+import { badUserInput } from '../errors.js';
 
 export const EVENT_TYPES = ['VIEW', 'CART', 'PURCHASE', 'SEARCH'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -155,17 +156,6 @@ export interface EventSubmission {
   visit?: Visit | null;
 }
 
-/** Rejects a batch because of one event; `field` is a path such as `events[3].itemId`. */
-export class EventBatchError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(`${field}: ${message}`);
-    this.name = 'EventBatchError';
-  }
-}
-
 export interface RecordedEvent {
   event: EventRow;
   /** True when an event with this client id was already stored (a retried batch). */
@@ -242,7 +232,7 @@ async function insertFresh(
   const known = itemIds.length ? await existingItemIds(tx, itemIds) : new Set<string>();
   for (const { e, index } of fresh)
     if (e.itemId && !known.has(e.itemId))
-      throw new EventBatchError(`events[${index}].itemId`, `unknown item "${e.itemId}"`);
+      throw badUserInput(`events[${index}].itemId`, `unknown item "${e.itemId}"`);
 
   // Sorted: batches naming the same users in another order must not deadlock on them.
   const userIds = [...new Set(fresh.flatMap(({ e }) => (e.userId ? [e.userId] : [])))].sort();
@@ -274,7 +264,7 @@ async function insertFresh(
       ? sessionUser.get(e.sessionId)
       : newSessions.get(e.sessionId);
     if (owner && e.userId && owner !== e.userId)
-      throw new EventBatchError(
+      throw badUserInput(
         `events[${index}].sessionId`,
         `session "${e.sessionId}" belongs to another user`,
       );
@@ -401,7 +391,7 @@ async function checkFeedback(
     if (!e.forecastId) continue;
     const field = `events[${index}].forecastId`;
     const f = byId.get(e.forecastId);
-    if (!f) throw new EventBatchError(field, `no served forecast with id "${e.forecastId}"`);
+    if (!f) throw badUserInput(field, `no served forecast with id "${e.forecastId}"`);
     const owner = e.userId ?? (e.sessionId ? sessionUser.get(e.sessionId) : null) ?? null;
     const anonymous = f.userId === null && f.sessionId === null;
     const mine =
@@ -409,9 +399,9 @@ async function checkFeedback(
       (f.userId !== null && f.userId === owner) ||
       (f.sessionId !== null && f.sessionId === e.sessionId);
     if (!mine)
-      throw new EventBatchError(field, `forecast "${e.forecastId}" was served to another shopper`);
+      throw badUserInput(field, `forecast "${e.forecastId}" was served to another shopper`);
     if (!e.itemId || !f.itemIds.includes(e.itemId))
-      throw new EventBatchError(
+      throw badUserInput(
         field,
         `forecast "${e.forecastId}" did not serve item "${e.itemId ?? ''}"`,
       );

@@ -4,6 +4,7 @@
 import type { Queryable } from '../db/client.js';
 import { datasetDays, windowCounts } from '../db/interests.js';
 import { TtlCache } from '../ttl-cache.js';
+import { badUserInput } from '../errors.js';
 
 export const MAX_TREND_WINDOW_DAYS = 366;
 
@@ -47,17 +48,6 @@ export interface Trends {
   trends: Trend[];
 }
 
-/** A request the data cannot answer, naming the argument to fix. */
-export class TrendInputError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'TrendInputError';
-  }
-}
-
 const DAY_MS = 86_400_000;
 const addDays = (day: string, n: number) =>
   new Date(Date.parse(`${day}T00:00:00Z`) + n * DAY_MS).toISOString().slice(0, 10);
@@ -88,10 +78,9 @@ export async function trending(
   req: TrendRequest,
 ): Promise<Trends> {
   const days = await datasetDays(q, req.dataset);
-  if (!days.hasEvents)
-    throw new TrendInputError('dataset', `no events in dataset "${req.dataset}"`);
+  if (!days.hasEvents) throw badUserInput('dataset', `no events in dataset "${req.dataset}"`);
   if (days.newestDay === null)
-    throw new TrendInputError(
+    throw badUserInput(
       'dataset',
       `dataset "${req.dataset}" has no dated events (its source records no times), so it has no trends`,
     );

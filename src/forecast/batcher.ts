@@ -2,6 +2,7 @@
 // short window (or while the previous batch runs) are merged into one model call, bounded by a
 // maximum batch size; a bounded queue turns overload into an immediate, explicit rejection
 // instead of unbounded latency.
+import { CodedError, ErrorCode } from '../errors.js';
 
 export interface BatcherOptions {
   /** Largest merged batch handed to the runner. */
@@ -48,13 +49,20 @@ export function emptyBatcherStats(): BatcherStats {
   return { batches: 0, items: 0, rejected: 0, batchSizes: {}, runMsTotal: 0, queueDepth: 0 };
 }
 
-/** Raised when the queue is full; maps to GraphQL code UNAVAILABLE. */
-export class QueueFullError extends Error {
+/** How soon a forecast refused by a full queue may be retried. */
+const RETRY_AFTER_FULL_MS = 100;
+
+/** Raised when the queue is full: UNAVAILABLE, with a retry hint. */
+export class QueueFullError extends CodedError {
   constructor(
     readonly queued: number,
     readonly limit: number,
   ) {
-    super(`inference queue is full (${queued} waiting, limit ${limit}); retry shortly`);
+    super(
+      ErrorCode.UNAVAILABLE,
+      `inference queue is full (${queued} waiting, limit ${limit}); retry shortly`,
+      { retryAfterMs: RETRY_AFTER_FULL_MS },
+    );
     this.name = 'QueueFullError';
   }
 }

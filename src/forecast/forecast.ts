@@ -2,7 +2,6 @@
 // shared by the engine (engine.ts), its stages (stages/) and the layers above.
 import { datasetOf } from '../db/events.js';
 import type { SubjectEventRow } from '../db/forecasts.js';
-import { ErrorCode } from '../error-codes.js';
 import type { PolicyLog, ServingPolicy } from '../exploration/policy.js';
 import type { SequenceEvent } from '../inference/model.js';
 import type { PageViewRecord } from '../intent/features.js';
@@ -78,17 +77,6 @@ export interface Forecast {
   timing: { queueMs: number; inferenceMs: number; retrievalMs: number; batchSize: number };
   /** The stored events the forecast used (oldest first); null for anonymous visitors. */
   events: SubjectEventRow[] | null;
-}
-
-/** A request the engine cannot serve because of its input (maps to a client error). */
-export class ForecastInputError extends Error {
-  constructor(
-    readonly code: typeof ErrorCode.NOT_FOUND | typeof ErrorCode.BAD_USER_INPUT,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ForecastInputError';
-  }
 }
 
 export const POPULARITY_VERSION = 'popularity-baseline';

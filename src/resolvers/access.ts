@@ -1,8 +1,8 @@
 // API keys over GraphQL (admin scope, src/security/scopes.ts): list, create, revoke.
 import type { ApiScope, Resolvers } from '../generated/graphql.js';
-import { ApiKeyInputError, createApiKey, listApiKeys, revokeApiKey } from '../security/keys.js';
+import { createApiKey, listApiKeys, revokeApiKey } from '../security/keys.js';
 import type { Scope } from '../security/scopes.js';
-import { badUserInput, notFound } from './errors.js';
+import { notFound } from '../errors.js';
 
 const toEnum = (s: Scope) => s.toUpperCase().replace(':', '_') as ApiScope;
 const fromEnum = (s: ApiScope) => s.toLowerCase().replace('_', ':');
@@ -16,18 +16,13 @@ export const accessResolvers: Resolvers = {
   },
   Mutation: {
     async createApiKey(_, { input }, { db, keys }) {
-      try {
-        const created = await createApiKey(db, {
-          name: input.name,
-          scopes: input.scopes.map(fromEnum),
-          ratePerMinute: input.ratePerMinute ?? null,
-        });
-        keys?.invalidate();
-        return created;
-      } catch (err) {
-        if (err instanceof ApiKeyInputError) throw badUserInput(`input.${err.field}`, err.message);
-        throw err;
-      }
+      const created = await createApiKey(db, {
+        name: input.name,
+        scopes: input.scopes.map(fromEnum),
+        ratePerMinute: input.ratePerMinute ?? null,
+      });
+      keys?.invalidate();
+      return created;
     },
     async revokeApiKey(_, { id }, { db, keys }) {
       const key = await revokeApiKey(db, id);

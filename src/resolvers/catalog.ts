@@ -4,7 +4,8 @@ import { datasetOf } from '../db/events.js';
 import { existingCategoryIds } from '../db/categories.js';
 import { getItemsByIds, listItems, upsertItem, type ItemFilter } from '../db/items.js';
 import type { Resolvers } from '../generated/graphql.js';
-import { badUserInput, checkLength } from './errors.js';
+import { badUserInput } from '../errors.js';
+import { checkLength } from './input-checks.js';
 import { idKey, pageRequest, toConnection } from './paging.js';
 
 function itemFilter(f: Record<string, unknown> | null | undefined): ItemFilter {

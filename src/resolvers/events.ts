@@ -1,13 +1,9 @@
 // Behaviour events: lookup, fields, and batch ingestion (recordEvents).
-import {
-  EventBatchError,
-  recordEventBatch,
-  type EventSubmission,
-  type PageViewFields,
-} from '../db/events.js';
+import { recordEventBatch, type EventSubmission, type PageViewFields } from '../db/events.js';
 import type { EventInput, PageViewInput, Resolvers, VisitInput } from '../generated/graphql.js';
 import { isCode, isRate, MAX_PAGE_SECONDS, type Visit } from '../intent/features.js';
-import { badUserInput, checkLength } from './errors.js';
+import { badUserInput } from '../errors.js';
+import { checkLength } from './input-checks.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -104,16 +100,10 @@ export const eventResolvers: Resolvers = {
           `has ${events.length} events; at most ${config.maxEventBatch} per batch (MAX_EVENT_BATCH)`,
         );
       const batch = events.map(toSubmission);
-      try {
-        const results = await recordEventBatch(db, batch, new Date());
-        for (const r of results) loaders.event.prime(r.event.id, r.event);
-        const duplicates = results.filter((r) => r.duplicate).length;
-        return { accepted: results.length - duplicates, duplicates, results };
-      } catch (err) {
-        if (err instanceof EventBatchError)
-          throw badUserInput(err.field, err.message.slice(err.field.length + 2));
-        throw err;
-      }
+      const results = await recordEventBatch(db, batch, new Date());
+      for (const r of results) loaders.event.prime(r.event.id, r.event);
+      const duplicates = results.filter((r) => r.duplicate).length;
+      return { accepted: results.length - duplicates, duplicates, results };
     },
   },
   Event: {

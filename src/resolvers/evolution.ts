@@ -2,10 +2,11 @@
 import type { CategorisedHistory } from '../db/interests.js';
 import { DRIFT, interestDrift } from '../evolution/distribution.js';
 import { interestTimeline, type TimelineBucket } from '../evolution/timeline.js';
-import { MAX_TREND_WINDOW_DAYS, TrendInputError, type TrendRequest } from '../evolution/trends.js';
+import { MAX_TREND_WINDOW_DAYS, type TrendRequest } from '../evolution/trends.js';
 import type { Resolvers } from '../generated/graphql.js';
 import type { Context } from '../context.js';
-import { badUserInput, found, notFound } from './errors.js';
+import { badUserInput, notFound } from '../errors.js';
+import { found } from './input-checks.js';
 
 const MAX_LIST = 50;
 
@@ -56,12 +57,7 @@ async function trendsOf(
     minSupport: intArg('minSupport', args.minSupport, defaultSupport, 1, 1_000_000),
     asOf: args.asOf ?? null,
   };
-  try {
-    return await ctx.trends.get(by, req);
-  } catch (err) {
-    if (err instanceof TrendInputError) throw badUserInput(err.field, err.message);
-    throw err;
-  }
+  return ctx.trends.get(by, req);
 }
 
 export const evolutionResolvers: Resolvers = {

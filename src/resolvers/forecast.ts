@@ -3,7 +3,6 @@
 import { Kind, type GraphQLResolveInfo } from 'graphql';
 import type { Context } from '../context.js';
 import {
-  ForecastInputError,
   MAX_CATEGORIES,
   subjectDataset,
   type ForecastRequest,
@@ -24,10 +23,10 @@ import type {
 } from '../generated/graphql.js';
 import type { ItemRow } from '../db/items.js';
 import { forecastOutcomes } from '../db/outcomes.js';
-import { QueueFullError } from '../forecast/batcher.js';
 import type { PageViewRecord } from '../intent/features.js';
-import { ErrorCode } from '../error-codes.js';
-import { badUserInput, codedError, found } from './errors.js';
+import { ErrorCode } from '../errors.js';
+import { badUserInput, codedError } from '../errors.js';
+import { found } from './input-checks.js';
 import { toPageView } from './events.js';
 
 export const MAX_FORECAST_ITEMS = 100;
@@ -159,17 +158,8 @@ async function load(ctx: Context, request: ForecastRequest) {
   if (!ctx.serving) {
     throw codedError(ErrorCode.UNAVAILABLE, 'forecasts are unavailable: no model is loaded');
   }
-  try {
-    return await ctx.serving.forecasts.load(request);
-  } catch (err) {
-    if (err instanceof ForecastInputError) {
-      throw codedError(err.code, err.message);
-    }
-    if (err instanceof QueueFullError) {
-      throw codedError(ErrorCode.UNAVAILABLE, err.message, { retryAfterMs: 100 });
-    }
-    throw err;
-  }
+  // Refusals (unknown subject, a full queue) are CodedErrors: answered as they are.
+  return ctx.serving.forecasts.load(request);
 }
 
 export const forecastResolvers: Resolvers = {

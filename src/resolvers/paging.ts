@@ -1,6 +1,6 @@
 // Relay connection arguments ↔ keyset page requests, with the server's page-size cap.
 import type { Page, PageRequest } from '../db/paging.js';
-import { badUserInput } from './errors.js';
+import { badUserInput } from '../errors.js';
 
 export interface ConnectionArgs {
   first?: number | null;

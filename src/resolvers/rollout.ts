@@ -4,10 +4,10 @@
 import type { Context } from '../context.js';
 import type { DatasetModels, Resolvers, ServedModel } from '../generated/graphql.js';
 import { slotColumns } from '../db/embedding-slots.js';
-import { RolloutError, type ModelRollouts, type RolloutRecord } from '../serving/rollouts.js';
+import { type ModelRollouts, type RolloutRecord } from '../serving/rollouts.js';
 import type { DatasetModels as ServedDataset, ServingModel } from '../serving/leases.js';
-import { ErrorCode } from '../error-codes.js';
-import { codedError } from './errors.js';
+import { ErrorCode } from '../errors.js';
+import { codedError } from '../errors.js';
 
 function served(s: ServingModel | null | undefined): ServedModel | null {
   if (!s) return null;
@@ -43,19 +43,11 @@ async function switchModel(
       ctx.serving
         ? 'this server cannot switch models at run time'
         : 'no model is loaded: start the gateway with MODEL_DIR or MODEL_DIRS naming model directories',
-      { retryable: false },
     );
   }
   // The switch waits for the requests holding the engines it replaces: this one must not.
   ctx.serving?.lease.release();
-  try {
-    return await run(rollouts);
-  } catch (err) {
-    if (err instanceof RolloutError) {
-      throw codedError(err.code, err.message, err.extensions);
-    }
-    throw err;
-  }
+  return run(rollouts); // refusals are CodedErrors, answered as they are
 }
 
 export const rolloutResolvers: Resolvers = {

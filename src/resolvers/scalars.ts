@@ -1,7 +1,7 @@
 // Custom scalars: DateTime (ISO-8601 instant), Date (ISO-8601 day), JSON (an object).
 import { GraphQLScalarType, Kind, type ValueNode } from 'graphql';
-import { ErrorCode } from '../error-codes.js';
-import { codedError } from './errors.js';
+import { ErrorCode } from '../errors.js';
+import { codedError } from '../errors.js';
 
 const invalid = (message: string) => codedError(ErrorCode.BAD_USER_INPUT, message);
 

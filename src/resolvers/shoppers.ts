@@ -2,7 +2,7 @@
 import { datasetOf } from '../db/events.js';
 import { listUsers, upsertUser } from '../db/users.js';
 import type { Resolvers } from '../generated/graphql.js';
-import { badUserInput } from './errors.js';
+import { badUserInput } from '../errors.js';
 import { eventKey, idKey, pageRequest, toConnection } from './paging.js';
 
 const MAX_PROFILE_KEYS = 32;

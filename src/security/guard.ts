@@ -9,10 +9,16 @@
 // Every refusal happens before a resolver runs, so a refused request writes nothing.
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { getVariableValues, GraphQLError } from 'graphql';
+import { getVariableValues } from 'graphql';
 import { isLoopbackHost, type Config } from '../config.js';
 import type { Queryable } from '../db/client.js';
-import { ErrorCode } from '../error-codes.js';
+import {
+  codedError,
+  ErrorCode,
+  sendCodedError,
+  toGraphQLError,
+  type ErrorExtensions,
+} from '../errors.js';
 import { AllowList } from './allow-list.js';
 import { KeyStore } from './keys.js';
 import { findNul, measureOperation } from './limits.js';
@@ -44,21 +50,6 @@ const PROTECTED: Readonly<Record<string, Scope | null>> = {
   '/metrics': 'metrics',
   '/debug/inference': 'metrics',
 };
-
-/** A JSON error body in GraphQL's shape, for refusals made before GraphQL runs. */
-export function sendCodedError(
-  reply: FastifyReply,
-  status: number,
-  code: ErrorCode,
-  message: string,
-  extensions: Record<string, unknown> = {},
-): FastifyReply {
-  return reply
-    .code(status)
-    .type('application/json; charset=utf-8')
-    .header('cache-control', 'no-store')
-    .send({ errors: [{ message, extensions: { code, ...extensions } }] });
-}
 
 function bearer(request: FastifyRequest): string | null | undefined {
   const auth = request.headers.authorization;
@@ -104,15 +95,12 @@ export function installGuard(app: FastifyInstance, config: Config, db: Queryable
     const admission = failures.take(`fail:${ip}`, FAILED_AUTH_PER_MINUTE);
     request.log.info({ code: ErrorCode.UNAUTHENTICATED }, 'request refused: no valid API key');
     if (!admission.allowed) {
-      reply.header('retry-after', String(admission.retryAfterS));
       return sendCodedError(
         reply,
         429,
         ErrorCode.RATE_LIMITED,
         'too many failed authentication attempts from this address',
-        {
-          retryAfterSeconds: admission.retryAfterS,
-        },
+        { retryAfterMs: admission.retryAfterS * 1000 },
       );
     }
     reply.header('www-authenticate', 'Bearer realm="foresight"');
@@ -193,24 +181,19 @@ export function installGuard(app: FastifyInstance, config: Config, db: Queryable
       reply.header('ratelimit-remaining', String(admission.remaining));
       if (!admission.allowed) {
         request.log.info({ code: ErrorCode.RATE_LIMITED }, 'request refused: rate limit');
-        reply.header('retry-after', String(admission.retryAfterS));
         return sendCodedError(
           reply,
           429,
           ErrorCode.RATE_LIMITED,
           `rate limit of ${principal.ratePerMinute} requests per minute for this key reached; retry after ${admission.retryAfterS} s`,
-          { retryAfterSeconds: admission.retryAfterS, limitPerMinute: principal.ratePerMinute },
+          { retryAfterMs: admission.retryAfterS * 1000, limitPerMinute: principal.ratePerMinute },
         );
       }
     }
   });
 
-  const refuse = (
-    code: ErrorCode,
-    status: number,
-    message: string,
-    ext: Record<string, unknown> = {},
-  ) => new GraphQLError(message, { extensions: { code, ...ext, http: { status } } });
+  const refuse = (code: ErrorCode, status: number, message: string, ext: ErrorExtensions = {}) =>
+    toGraphQLError(codedError(code, message, ext), status);
 
   const plugin: ApolloServerPlugin<{ principal?: Principal }> = {
     async requestDidStart({ request }) {

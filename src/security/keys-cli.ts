@@ -5,8 +5,9 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config.js';
 import { openDb } from '../db/index.js';
 import { migrate } from '../db/migrate.js';
-import { ApiKeyInputError, createApiKey, listApiKeys, revokeApiKey, type ApiKey } from './keys.js';
+import { createApiKey, listApiKeys, revokeApiKey, type ApiKey } from './keys.js';
 import { SCOPES } from './scopes.js';
+import { CodedError } from '../errors.js';
 
 const USAGE = `usage:
   npm run keys -- create --name <name> --scopes <scope,…> [--rate <requests per minute>]
@@ -96,8 +97,10 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    if (err instanceof ApiKeyInputError) {
-      console.error(`--${err.field === 'ratePerMinute' ? 'rate' : err.field}: ${err.message}`);
+    const field = err instanceof CodedError ? err.extensions.field : undefined;
+    if (field !== undefined) {
+      const flag = field === 'input.ratePerMinute' ? 'rate' : field.replace(/^input\./, '');
+      console.error(`--${flag}: ${(err as Error).message.slice(field.length + 2)}`);
       process.exit(2);
     }
     console.error(err instanceof ConfigError ? err.message : err);

@@ -6,6 +6,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Queryable } from '../db/client.js';
 import { isScope, SCOPES, type Scope } from './scopes.js';
+import { badUserInput } from '../errors.js';
 
 export interface ApiKey {
   id: string;
@@ -29,16 +30,6 @@ interface ApiKeyRow {
 
 const COLUMNS = 'id, name, scopes, rate_per_minute, created_at, last_used_at, revoked_at';
 const TOKEN = /^fsk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
-
-/** Why a key's fields were refused (the CLI and createApiKey report it to the caller). */
-export class ApiKeyInputError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 function toKey(r: ApiKeyRow): ApiKey {
   return {
@@ -64,19 +55,18 @@ export interface NewApiKey {
 function checkNewKey(input: NewApiKey): Scope[] {
   const name = input.name.trim();
   if (name.length === 0 || name.length > 100) {
-    throw new ApiKeyInputError('name', 'must be 1 to 100 characters');
+    throw badUserInput('input.name', 'must be 1 to 100 characters');
   }
-  if (/\p{Cc}/u.test(name))
-    throw new ApiKeyInputError('name', 'must not contain control characters');
+  if (/\p{Cc}/u.test(name)) throw badUserInput('input.name', 'must not contain control characters');
   const unknown = input.scopes.filter((s) => !isScope(s));
   if (unknown.length > 0) {
-    throw new ApiKeyInputError(
-      'scopes',
+    throw badUserInput(
+      'input.scopes',
       `unknown scope ${unknown.map((s) => JSON.stringify(s)).join(', ')}; scopes are ${SCOPES.join(', ')}`,
     );
   }
   if (input.scopes.length === 0) {
-    throw new ApiKeyInputError('scopes', `at least one of ${SCOPES.join(', ')}`);
+    throw badUserInput('input.scopes', `at least one of ${SCOPES.join(', ')}`);
   }
   const rate = input.ratePerMinute;
   if (
@@ -84,7 +74,7 @@ function checkNewKey(input: NewApiKey): Scope[] {
     rate !== null &&
     !(Number.isInteger(rate) && rate >= 1 && rate <= 1e6)
   ) {
-    throw new ApiKeyInputError('ratePerMinute', 'must be an integer from 1 to 1000000');
+    throw badUserInput('input.ratePerMinute', 'must be an integer from 1 to 1000000');
   }
   return SCOPES.filter((s) => input.scopes.includes(s));
 }

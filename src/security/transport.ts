@@ -4,8 +4,7 @@
 // every answer of the gateway.
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { isConnectionError } from '../db/client.js';
-import { ErrorCode } from '../error-codes.js';
-import { sendCodedError } from './guard.js';
+import { ErrorCode, RETRY_AFTER_CONNECTION_LOST_MS, sendCodedError } from '../errors.js';
 
 const BY_FASTIFY_CODE: Readonly<
   Record<string, { status: number; code: ErrorCode; message: string }>
@@ -72,16 +71,15 @@ export function installTransportErrors(app: FastifyInstance, bodyLimit: number):
     if (error instanceof SyntaxError && error.statusCode === 400) {
       return sendCodedError(reply, 400, ErrorCode.INVALID_JSON, 'the body is not valid JSON');
     }
-    // A hook's SQL (the API key lookup) on a lost database connection: retryable.
+    // A hook's SQL (the API key lookup) on a lost database connection: may be retried.
     if (isConnectionError(error)) {
       request.log.warn({ err: error }, 'database connection lost');
-      reply.header('retry-after', '1');
       return sendCodedError(
         reply,
         503,
         ErrorCode.UNAVAILABLE,
         'the database connection was lost; the request may be retried',
-        { retryable: true },
+        { retryAfterMs: RETRY_AFTER_CONNECTION_LOST_MS },
       );
     }
     // A Host header no URL can be built from (the GraphQL integration builds one).

@@ -7,10 +7,10 @@
 // them with `drain` before it writes into that slot again).
 import type { EventEmitter } from 'node:events';
 import type { Queryable } from '../db/client.js';
-import { ErrorCode } from '../error-codes.js';
+import { ErrorCode, CodedError } from '../errors.js';
 import type { ForecastEngine } from '../forecast/engine.js';
 import { writeItemEmbeddings } from './embeddings.js';
-import { ForecastInputError, type Forecast, type ForecastRequest } from '../forecast/forecast.js';
+import { type Forecast, type ForecastRequest } from '../forecast/forecast.js';
 
 /** An engine and where its model came from. */
 export interface ServingModel {
@@ -64,7 +64,7 @@ export class EngineLease {
   }
 
   private stale(): Error {
-    return new ForecastInputError(
+    return new CodedError(
       ErrorCode.BAD_USER_INPUT,
       'the serving model was switched earlier in this operation: send forecasts and catalogue ' +
         'changes in a request of their own',

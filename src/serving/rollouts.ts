@@ -7,7 +7,7 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../db/client.js';
 import { log } from '../log.js';
-import { ErrorCode } from '../error-codes.js';
+import { ErrorCode, CodedError } from '../errors.js';
 import { POPULARITY_VERSION } from '../forecast/forecast.js';
 import type { ModelRegistry } from './registry.js';
 import {
@@ -41,24 +41,6 @@ export interface RolloutRecord {
   switchedAt: Date;
 }
 
-/** A refused rollout or rollback; `code` is the GraphQL error code the resolvers answer with. */
-export class RolloutError extends Error {
-  constructor(
-    readonly code:
-      | typeof ErrorCode.BAD_USER_INPUT
-      | typeof ErrorCode.MODEL_VALIDATION_FAILED
-      | typeof ErrorCode.ROLLOUT_CONFLICT
-      | typeof ErrorCode.NOT_FOUND
-      | typeof ErrorCode.UNAVAILABLE,
-    message: string,
-    readonly extensions: Record<string, unknown> = {},
-    options?: { cause: unknown },
-  ) {
-    super(message, options);
-    this.name = 'RolloutError';
-  }
-}
-
 /** `load` and `createEngine`: how this gateway opens models (admit.ts). */
 export interface RolloutOptions extends ModelFactory {
   db: Db;
@@ -83,6 +65,9 @@ export interface RolloutOptions extends ModelFactory {
    */
   vacuum?: 'before-switch' | 'at-start-up';
 }
+
+/** When a switch abandoned for requests that held the old model may be tried again. */
+const RETRY_AFTER_DRAIN_MS = 5_000;
 
 /** How many switches `history` keeps. */
 const HISTORY = 20;
@@ -116,7 +101,7 @@ export class ModelRollouts {
     const dir = path.resolve(this.options.cwd ?? process.cwd(), directory);
     return this.exclusive(dir, async () => {
       if (!isModelDirectory(dir)) {
-        throw new RolloutError(
+        throw new CodedError(
           ErrorCode.BAD_USER_INPUT,
           `directory: ${dir} is not a directory with a model.json`,
           { field: 'directory' },
@@ -130,7 +115,7 @@ export class ModelRollouts {
       });
       if (!admitted) {
         const failed = checks.filter((c) => !c.passed).map((c) => c.name);
-        throw new RolloutError(
+        throw new CodedError(
           ErrorCode.MODEL_VALIDATION_FAILED,
           `the model in ${dir} failed validation (${failed.join(', ')}); the serving model is unchanged`,
           { checks },
@@ -155,7 +140,7 @@ export class ModelRollouts {
     this.refuseInCluster();
     const served = this.registry.datasets;
     if (dataset == null && served.length > 1) {
-      throw new RolloutError(
+      throw new CodedError(
         ErrorCode.BAD_USER_INPUT,
         `dataset: required, this gateway serves models for ${served.join(', ')}`,
         { field: 'dataset' },
@@ -166,7 +151,7 @@ export class ModelRollouts {
     const previous = models?.previous;
     return this.exclusive(previous?.directory ?? '(rollback)', async () => {
       if (!models) {
-        throw new RolloutError(
+        throw new CodedError(
           ErrorCode.NOT_FOUND,
           name === undefined
             ? 'no model to roll back: this process serves none'
@@ -175,7 +160,7 @@ export class ModelRollouts {
         );
       }
       if (!previous) {
-        throw new RolloutError(
+        throw new CodedError(
           ErrorCode.NOT_FOUND,
           `no previous model to roll back to: this process has served only ${models.current.engine.model.version} for ${name} since it started`,
         );
@@ -186,18 +171,17 @@ export class ModelRollouts {
 
   private refuseInCluster(): void {
     if (this.options.workers > 1) {
-      throw new RolloutError(
+      throw new CodedError(
         ErrorCode.UNAVAILABLE,
         `runtime model rollout switches one gateway process, and this gateway runs ${this.options.workers} (GATEWAY_WORKERS): ` +
           'restart the cluster with MODEL_DIRS (or MODEL_DIR) naming the new model directory instead (docs/rollout.md)',
-        { retryable: false },
       );
     }
   }
 
   private async exclusive<T>(directory: string, run: () => Promise<T>): Promise<T> {
     if (this.running) {
-      throw new RolloutError(
+      throw new CodedError(
         ErrorCode.ROLLOUT_CONFLICT,
         `a rollout to ${this.running.directory} is in progress since ${this.running.startedAt.toISOString()}: wait for it, then check modelStatus`,
       );
@@ -291,7 +275,7 @@ export class ModelRollouts {
 
   /**
    * Waits for the requests holding `serving`. Before a write (`refuse`), requests that do not
-   * finish in time abandon the switch (UNAVAILABLE, retryable); after it they are only logged.
+   * finish in time abandon the switch (UNAVAILABLE, with a retry hint); after it they are only logged.
    */
   private async drained(
     models: DatasetModels,
@@ -303,11 +287,11 @@ export class ModelRollouts {
     } catch (err) {
       if (!(err instanceof DrainTimeoutError)) throw err;
       if (refuse) {
-        throw new RolloutError(
+        throw new CodedError(
           ErrorCode.UNAVAILABLE,
           `${err.message}, which reads the embedding slot the switch writes: the switch was abandoned ` +
             'and the serving model is unchanged; retry when the gateway is quieter',
-          { retryable: true },
+          { retryAfterMs: RETRY_AFTER_DRAIN_MS },
           { cause: err },
         );
       }

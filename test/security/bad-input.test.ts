@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { Db } from '../../src/db/client.js';
 import { importAmazon } from '../../src/import/amazon.js';
-import { ErrorCode } from '../../src/error-codes.js';
+import { ErrorCode } from '../../src/errors.js';
 import { createApiKey, revokeApiKey } from '../../src/security/keys.js';
 import type { Scope } from '../../src/security/scopes.js';
 import { backends } from '../helpers/backends.js';

@@ -43,7 +43,7 @@ interface GqlBody {
       results: { duplicate: boolean; event: { id: string; clientEventId: string } }[];
     };
   } | null;
-  errors?: { message: string; extensions?: { code?: string; retryable?: boolean } }[];
+  errors?: { message: string; extensions?: { code?: string; retryAfterMs?: number } }[];
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -172,7 +172,9 @@ describe.skipIf(!postgres)('PostgreSQL faults', () => {
         const errors = body.errors ?? [];
         if (
           errors.length > 0 &&
-          errors.every((e) => e.extensions?.code === 'UNAVAILABLE' && e.extensions.retryable)
+          errors.every(
+            (e) => e.extensions?.code === 'UNAVAILABLE' && e.extensions.retryAfterMs !== undefined,
+          )
         ) {
           unavailable++;
           continue;

@@ -121,7 +121,7 @@ describe.each(backends)('rate limits over HTTP on $name', (backend) => {
     expect(body.errors).toHaveLength(1);
     expect(body.errors[0].extensions).toEqual({
       code: 'RATE_LIMITED',
-      retryAfterSeconds: seconds,
+      retryAfterMs: seconds * 1000,
       limitPerMinute: 60,
     });
 

@@ -3,9 +3,9 @@
 // and category and of anonymous events' items), or the input error that stops it.
 import type { Db } from '../../db/client.js';
 import { subjectHistories } from '../../db/forecasts.js';
-import { ErrorCode } from '../../error-codes.js';
+import { ErrorCode, CodedError } from '../../errors.js';
 import type { SequenceEvent, SequenceModel } from '../../inference/model.js';
-import { ForecastInputError, subjectDataset } from '../forecast.js';
+import { subjectDataset } from '../forecast.js';
 import { unique, type ForecastJob, type Subject } from './job.js';
 
 /** How far back "already purchased / seen" exclusions and the model input look. */
@@ -51,12 +51,12 @@ export async function resolve(
     const s = request.subject;
     const ctx = request.context;
     if (ctx?.itemId && !knownItems.has(ctx.itemId))
-      return new ForecastInputError(
+      return new CodedError(
         ErrorCode.BAD_USER_INPUT,
         `context.itemId: no item with id "${ctx.itemId}"`,
       );
     if (ctx?.categoryId && !knownCategories.has(ctx.categoryId))
-      return new ForecastInputError(
+      return new CodedError(
         ErrorCode.BAD_USER_INPUT,
         `context.categoryId: no category with id "${ctx.categoryId}"`,
       );
@@ -68,7 +68,7 @@ export async function resolve(
       const id = s.kind === 'user' ? s.userId : s.sessionId;
       const history = (s.kind === 'user' ? users : sessions).get(id);
       if (history === undefined)
-        return new ForecastInputError(ErrorCode.NOT_FOUND, `no ${s.kind} with id "${id}"`);
+        return new CodedError(ErrorCode.NOT_FOUND, `no ${s.kind} with id "${id}"`);
       const rows = history.events;
       return {
         dataset: history.dataset,
@@ -84,7 +84,7 @@ export async function resolve(
     }
     const missing = s.events.findIndex((e) => e.itemId !== null && !knownItems.has(e.itemId));
     if (missing >= 0) {
-      return new ForecastInputError(
+      return new CodedError(
         ErrorCode.BAD_USER_INPUT,
         `recentEvents[${missing}].itemId: no item with id "${s.events[missing]?.itemId}"`,
       );
