@@ -20,7 +20,7 @@ import { registerDashboard } from './dashboard.js';
 import { EXAMPLES_FILE, registerExplorer } from './explorer.js';
 import { createLoaders, createSharedLookups } from './loaders/index.js';
 import { engineCounters, type InferenceCounters } from './metrics/counters.js';
-import { renderMetrics } from './metrics/prometheus.js';
+import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics/prometheus.js';
 import { forecastOutcomes, type OutcomeRow } from './db/outcomes.js';
 import { TtlCache } from './ttl-cache.js';
 import { TrendCache } from './evolution/trends.js';
@@ -264,8 +264,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         provider: model.provider,
       }));
       return reply
-        .type('text/plain; version=0.0.4')
-        .send(renderMetrics(c, { models, storage: db.kind }, served));
+        .type(METRICS_CONTENT_TYPE)
+        .send(await renderMetrics(c, { models, storage: db.kind }, served));
     });
     // Raw counters (exact batch-size distribution) for benchmarks and debugging.
     app.get('/debug/inference', async (_req, reply) => (await collected(reply)) ?? reply);

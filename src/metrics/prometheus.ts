@@ -1,19 +1,63 @@
-// Prometheus text exposition of the gateway's own counters (GET /metrics): merged forecast
-// batches and their sizes, ONNX calls and their time, queue depth and overload rejections.
+// Prometheus exposition of the gateway's own counters (GET /metrics) with prom-client: merged
+// forecast batches and their sizes, ONNX calls and their time, queue depth and overload
+// rejections, impressions and feedback. The figures are summed over a cluster's workers
+// (src/cluster.ts) before they get here, so each scrape builds a registry of their values;
+// prom-client does the exposition format and the escaping of label values.
+import { Counter, Gauge, Registry, type Metric } from 'prom-client';
 import type { OutcomeRow } from '../db/outcomes.js';
 import type { InferenceCounters } from './counters.js';
 
 const SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
 
-function metric(
-  lines: string[],
+type Labels = Record<string, string | number>;
+
+/** A counter or gauge family with the given samples (labels → value). */
+function family(
+  registry: Registry,
+  kind: 'counter' | 'gauge',
   name: string,
-  type: string,
   help: string,
-  samples: [string, number][],
-) {
-  lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-  for (const [labels, v] of samples) lines.push(`${name}${labels} ${v}`);
+  samples: readonly [Labels, number][],
+): void {
+  const labelNames = [...new Set(samples.flatMap(([l]) => Object.keys(l)))];
+  if (kind === 'gauge') {
+    const g = new Gauge({ name, help, labelNames, registers: [registry] });
+    for (const [labels, v] of samples) g.set(labels, v);
+  } else {
+    const c = new Counter({ name, help, labelNames, registers: [registry] });
+    for (const [labels, v] of samples) c.inc(labels, v);
+  }
+}
+
+/**
+ * A histogram from counts kept elsewhere (the batchers' batch sizes, summed over workers):
+ * prom-client's Histogram only observes one value at a time, so the family is handed to the
+ * registry as the metric object its Histogram would produce.
+ */
+function histogramOf(
+  registry: Registry,
+  name: string,
+  help: string,
+  buckets: readonly number[],
+  counts: readonly (readonly [number, number])[],
+  sum: number,
+  count: number,
+): void {
+  const values = [
+    ...buckets.map((le) => ({
+      labels: { le },
+      value: counts.filter(([k]) => k <= le).reduce((a, [, c]) => a + c, 0),
+      metricName: `${name}_bucket`,
+    })),
+    { labels: { le: '+Inf' }, value: count, metricName: `${name}_bucket` },
+    { labels: {}, value: sum, metricName: `${name}_sum` },
+    { labels: {}, value: count, metricName: `${name}_count` },
+  ];
+  const metric = { name, help, type: 'histogram', aggregator: 'sum' } as const;
+  registry.registerMetric({
+    ...metric,
+    get: async () => ({ ...metric, values }),
+  } as unknown as Metric);
 }
 
 /** One serving model, as foresight_info names it. */
@@ -28,126 +72,123 @@ export interface ServingInfo {
  * serving model per dataset (MODEL_DIRS). The forecast and ONNX families are totals over the
  * models; foresight_model_* break them down by dataset and model version.
  */
-export function renderMetrics(
+export async function renderMetrics(
   counters: InferenceCounters,
   info: { models: readonly ServingInfo[]; storage: string },
   outcomes: readonly OutcomeRow[] = [],
-): string {
+): Promise<string> {
   const { forecast: batches, modelCalls, encoderRuns } = counters;
-  const lines: string[] = [];
-  metric(
-    lines,
-    'foresight_info',
+  const registry = new Registry();
+  const add = (
+    kind: 'counter' | 'gauge',
+    name: string,
+    help: string,
+    samples: [Labels, number][],
+  ) => family(registry, kind, name, help, samples);
+  add(
     'gauge',
+    'foresight_info',
     'Serving model (one per dataset), its execution provider and the storage back-end in use.',
-    info.models.map((m): [string, number] => [
-      `{model_version="${m.modelVersion}",dataset="${m.dataset}",execution_provider="${m.provider}",storage="${info.storage}"}`,
+    info.models.map((m) => [
+      {
+        model_version: m.modelVersion,
+        dataset: m.dataset,
+        execution_provider: m.provider,
+        storage: info.storage,
+      },
       1,
     ]),
   );
-  metric(
-    lines,
-    'foresight_gateway_workers',
+  add(
     'gauge',
+    'foresight_gateway_workers',
     'Gateway processes the counters below are summed over (GATEWAY_WORKERS).',
-    [['', counters.workers]],
+    [[{}, counters.workers]],
   );
-  metric(lines, 'foresight_forecast_batches_total', 'counter', 'Merged forecast batches run.', [
-    ['', batches.batches],
+  add('counter', 'foresight_forecast_batches_total', 'Merged forecast batches run.', [
+    [{}, batches.batches],
   ]);
-  metric(lines, 'foresight_forecasts_total', 'counter', 'Forecasts computed.', [
-    ['', batches.items],
-  ]);
-  metric(
-    lines,
+  add('counter', 'foresight_forecasts_total', 'Forecasts computed.', [[{}, batches.items]]);
+  add(
+    'counter',
     'foresight_forecast_rejected_total',
-    'counter',
     'Forecasts refused because the queue was full.',
-    [['', batches.rejected]],
+    [[{}, batches.rejected]],
   );
-  metric(lines, 'foresight_forecast_queue_depth', 'gauge', 'Forecasts waiting for a batch.', [
-    ['', batches.queueDepth],
+  add('gauge', 'foresight_forecast_queue_depth', 'Forecasts waiting for a batch.', [
+    [{}, batches.queueDepth],
   ]);
-  const sizes = Object.entries(batches.batchSizes).map(([k, n]) => [Number(k), n] as const);
-  metric(lines, 'foresight_forecast_batch_size', 'histogram', 'Forecasts per merged batch.', [
-    ...SIZE_BUCKETS.map((le): [string, number] => [
-      `_bucket{le="${le}"}`,
-      sizes.filter(([k]) => k <= le).reduce((a, [, c]) => a + c, 0),
-    ]),
-    ['_bucket{le="+Inf"}', batches.batches],
-    ['_sum', batches.items],
-    ['_count', batches.batches],
-  ]);
+  histogramOf(
+    registry,
+    'foresight_forecast_batch_size',
+    'Forecasts per merged batch.',
+    SIZE_BUCKETS,
+    Object.entries(batches.batchSizes).map(([k, n]) => [Number(k), n] as const),
+    batches.items,
+    batches.batches,
+  );
   const calls = Object.entries(modelCalls);
-  metric(
-    lines,
+  add(
+    'counter',
     'foresight_onnx_calls_total',
-    'counter',
     'Model calls: one per merged batch and graph.',
-    calls.map(([m, s]) => [`{model="${m}"}`, s.calls]),
+    calls.map(([m, s]) => [{ model: m }, s.calls]),
   );
-  metric(
-    lines,
+  add(
+    'counter',
     'foresight_onnx_runs_total',
-    'counter',
     'ONNX Runtime session runs: an encoder call runs once per history-length group (at most 3).',
-    calls.map(([m, s]) => [`{model="${m}"}`, m === 'encoder' ? encoderRuns : s.calls]),
+    calls.map(([m, s]) => [{ model: m }, m === 'encoder' ? encoderRuns : s.calls]),
   );
-  metric(
-    lines,
+  add(
+    'counter',
     'foresight_onnx_items_total',
-    'counter',
     'Rows run through ONNX Runtime.',
-    calls.map(([m, s]) => [`{model="${m}"}`, s.items]),
+    calls.map(([m, s]) => [{ model: m }, s.items]),
   );
-  metric(
-    lines,
-    'foresight_onnx_seconds_total',
+  add(
     'counter',
+    'foresight_onnx_seconds_total',
     'Time spent in ONNX Runtime calls.',
-    calls.map(([m, s]) => [`{model="${m}"}`, Number((s.ms / 1000).toFixed(6))]),
+    calls.map(([m, s]) => [{ model: m }, Number((s.ms / 1000).toFixed(6))]),
   );
   const perModel = counters.models ?? [];
-  const model = (m: { dataset: string; modelVersion: string }, extra = '') =>
-    `{dataset="${m.dataset}",model_version="${m.modelVersion}"${extra}}`;
-  metric(
-    lines,
+  add(
+    'counter',
     'foresight_model_forecasts_total',
-    'counter',
     "Forecasts computed by each dataset's serving engine (since it was loaded).",
-    perModel.map((m) => [model(m), m.forecasts]),
+    perModel.map((m) => [{ dataset: m.dataset, model_version: m.modelVersion }, m.forecasts]),
   );
-  metric(
-    lines,
-    'foresight_model_onnx_calls_total',
+  add(
     'counter',
+    'foresight_model_onnx_calls_total',
     'Model calls per serving model and graph.',
     perModel.flatMap((m) =>
-      Object.entries(m.modelCalls).map(([g, s]): [string, number] => [
-        model(m, `,model="${g}"`),
+      Object.entries(m.modelCalls).map(([g, s]): [Labels, number] => [
+        { dataset: m.dataset, model_version: m.modelVersion, model: g },
         s.calls,
       ]),
     ),
   );
-  const label = (o: OutcomeRow, extra = '') =>
-    `{model_version="${o.modelVersion}",policy="${o.policy}"${extra}}`;
-  metric(
-    lines,
-    'foresight_impressions_total',
+  const label = (o: OutcomeRow) => ({ model_version: o.modelVersion, policy: o.policy });
+  add(
     'counter',
+    'foresight_impressions_total',
     'Items served in stored forecasts, per model version and serving policy.',
     outcomes.map((o) => [label(o), o.impressions]),
   );
-  metric(
-    lines,
-    'foresight_feedback_total',
+  add(
     'counter',
+    'foresight_feedback_total',
     'Impressions followed by linked feedback (recordEvents forecastId), each counted once per outcome.',
-    outcomes.flatMap((o): [string, number][] => [
-      [label(o, ',outcome="click"'), o.clicks],
-      [label(o, ',outcome="cart"'), o.carts],
-      [label(o, ',outcome="purchase"'), o.purchases],
+    outcomes.flatMap((o): [Labels, number][] => [
+      [{ ...label(o), outcome: 'click' }, o.clicks],
+      [{ ...label(o), outcome: 'cart' }, o.carts],
+      [{ ...label(o), outcome: 'purchase' }, o.purchases],
     ]),
   );
-  return `${lines.join('\n')}\n`;
+  return registry.metrics();
 }
+
+/** The Content-Type of renderMetrics' text. */
+export const METRICS_CONTENT_TYPE = new Registry().contentType;
