@@ -5,7 +5,7 @@
 // exporter cannot write a key that this file does not declare.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { z } from 'zod/v4';
+import { z } from 'zod';
 
 /** Input and output names of one ONNX graph, as export wrote them. */
 const graphIo = z.object({ inputs: z.array(z.string()), outputs: z.array(z.string()) });

@@ -251,7 +251,7 @@ async function vocabularyCheck(db: Queryable, model: Model): Promise<ModelCheck>
   return known > 0 ? pass('vocabulary', detail) : fail('vocabulary', detail);
 }
 
-/** An error and its causes in one line; a zod error (of either zod API) as its issues. */
+/** An error and its causes in one line; a zod error as its issues. */
 function describe(err: unknown): string {
   const parts: string[] = [];
   for (let e: unknown = err; e !== undefined && parts.length < 4;) {
@@ -268,7 +268,7 @@ function describe(err: unknown): string {
   return parts.join(': ');
 }
 
-/** The issues of a ZodError: zod 3's (vocabularies, parity.json) or zod 4's (the manifest). */
+/** The issues of a ZodError (the manifest, vocabularies, parity.json). */
 function zodIssues(e: unknown): { path: PropertyKey[]; message: string }[] | null {
   if (!(e instanceof Error) || e.name !== 'ZodError') return null;
   const issues = (e as { issues?: unknown }).issues;

@@ -69,8 +69,8 @@ const entrySchema = z
     key: z.enum(KEY_CLASSES),
     method: z.enum(['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']),
     path: z.string().startsWith('/'),
-    search: z.record(z.string()).optional(),
-    headers: z.record(z.string().nullable()).optional(),
+    search: z.record(z.string(), z.string()).optional(),
+    headers: z.record(z.string(), z.string().nullable()).optional(),
     body: z.unknown().optional(),
     bodyRepeat: z.union([segment, z.array(segment)]).optional(),
     expect: z.object({
