@@ -10,10 +10,11 @@ import numpy as np
 import onnx
 import torch
 
-import manifest
-from data import encoder_inputs
-from model import EVENT_TYPES, PRICE_BANDS_UPPER, TEXT_HASH_BUCKETS, TIME_GAP_BUCKETS_SECONDS
-from terms import TERMS
+from .. import manifest
+from .content import PRICE_BANDS_UPPER, TEXT_HASH_BUCKETS
+from .data import encoder_inputs
+from .encoder import EVENT_TYPES, TIME_GAP_BUCKETS_SECONDS
+from .terms import TERMS
 
 OPSET = 17
 ENCODER_IO = (["item_ids", "event_types", "time_gaps"], ["user_state", "category_probs", "attention"])

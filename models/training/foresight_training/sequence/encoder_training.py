@@ -10,12 +10,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from data import encoder_inputs, left_pad
-from metrics import fmt, summarize
-from model import NEG, matmul_t
-from ranking import rank_targets
-from scorer import Scorer
-from terms import TERMS
+from .data import encoder_inputs, left_pad
+from .metrics import fmt, summarize
+from .encoder import NEG, matmul_t
+from .ranking import rank_targets
+from .scorer import Scorer
+from .terms import TERMS
 
 
 def make_batches(train_seqs, max_len, batch, rng):

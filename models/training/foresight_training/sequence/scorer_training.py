@@ -4,11 +4,11 @@ trained with the encoder."""
 import torch
 import torch.nn.functional as F
 
-from data import encoder_inputs, left_pad
-from metrics import summarize
-from ranking import all_items, encode_pairs, rank_encoded
-from scorer import Scorer
-from terms import TERMS
+from .data import encoder_inputs, left_pad
+from .metrics import summarize
+from .ranking import all_items, encode_pairs, rank_encoded
+from .scorer import Scorer
+from .terms import TERMS
 
 
 class Positions:

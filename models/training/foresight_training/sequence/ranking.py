@@ -6,9 +6,9 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from data import encoder_inputs
-from metrics import exclude_inputs, ranks_from_scores
-from model import matmul_t
+from .data import encoder_inputs
+from .metrics import exclude_inputs, ranks_from_scores
+from .encoder import matmul_t
 
 
 class AllItems(NamedTuple):

@@ -1,18 +1,41 @@
-"""Fits the content tower to the learned item vectors. The main objective is the situation cold
-items face at serving time: in every batch a random quarter of the catalogue is scored by its
-content vectors and the rest by their learned vectors, and each user state must rank its next
-item first among all of them. A small MSE to the learned vectors keeps the tower in the same
-region of the space. (Always scoring the target by its content vector, against learned vectors
-only, made the tower inflate every content vector: cold items then outranked warm ones for
-every user.)"""
+"""The content tower (item content -> item-embedding space, exported as content.onnx), and its fit
+to the learned item vectors. The main objective is the situation cold items face at serving time:
+in every batch a random quarter of the catalogue is scored by its content vectors and the rest by
+their learned vectors, and each user state must rank its next item first among all of them. A small
+MSE to the learned vectors keeps the tower in the same region of the space. (Always scoring the
+target by its content vector, against learned vectors only, made the tower inflate every content
+vector: cold items then outranked warm ones for every user.)"""
 import numpy as np
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 
-from model import NEG, ContentTower, matmul_t
+from .encoder import NEG, Linear, masked_mean, matmul_t
 
-
+TEXT_HASH_BUCKETS = 4096
+PRICE_BANDS_UPPER = [5, 10, 20, 50, 100, 200, 500]
 COLD_SHARE = 0.25
+
+
+class ContentTower(nn.Module):
+    """Item content (attributes, hashed text tokens, price band) -> item-embedding space."""
+
+    def __init__(self, num_attrs, dim=64, text_buckets=TEXT_HASH_BUCKETS, price_bands=len(PRICE_BANDS_UPPER) + 2):
+        super().__init__()
+        self.attr_emb = nn.Embedding(num_attrs + 1, dim, padding_idx=0)
+        self.text_emb = nn.Embedding(text_buckets + 1, dim, padding_idx=0)
+        self.price_emb = nn.Embedding(price_bands, dim, padding_idx=0)
+        nn.init.normal_(self.text_emb.weight, std=0.02)
+        with torch.no_grad():
+            self.text_emb.weight[0].zero_()
+            self.price_emb.weight.zero_()
+        self.mlp = nn.Sequential(Linear(dim, 2 * dim), nn.GELU(), Linear(2 * dim, dim))
+        self.skip = Linear(dim, dim)
+
+    def forward(self, attr_ids, text_tokens, price_band):
+        h = masked_mean(self.attr_emb(attr_ids), attr_ids)
+        h = h + masked_mean(self.text_emb(text_tokens), text_tokens) + self.price_emb(price_band)
+        return self.skip(h) + self.mlp(h)
 
 
 def content_inputs(item_attrs, ids):

@@ -1,5 +1,5 @@
-"""SASRec-style sequence encoder with attribute-aware item vectors and the content tower (the
-candidate scorer is scorer.py). Written with plain ops so ONNX export (opset 17) is exact and simple."""
+"""SASRec-style sequence encoder with attribute-aware item vectors (the content tower is content.py,
+the candidate scorer scorer.py). Written with plain ops so ONNX export (opset 17) is exact and simple."""
 import math
 
 import torch
@@ -8,8 +8,6 @@ import torch.nn.functional as F
 
 EVENT_TYPES = ["<pad>", "<unknown>", "VIEW", "CART", "PURCHASE", "SEARCH"]
 TIME_GAP_BUCKETS_SECONDS = [60, 600, 3600, 21600, 86400, 604800, 2592000]
-TEXT_HASH_BUCKETS = 4096
-PRICE_BANDS_UPPER = [5, 10, 20, 50, 100, 200, 500]
 NEG = -1e9  # finite mask value: an all-masked row gives a uniform (ignored) row instead of NaN
 
 
@@ -163,24 +161,3 @@ class Encoder(nn.Module):
         h, a = self.hidden(item_ids, event_types, time_gaps)
         u = h[:, -1, :]
         return u, torch.softmax(self.category_logits(u), dim=-1), a[:, :, -1, :].mean(dim=1)
-
-
-class ContentTower(nn.Module):
-    """Item content (attributes, hashed text tokens, price band) -> item-embedding space."""
-
-    def __init__(self, num_attrs, dim=64, text_buckets=TEXT_HASH_BUCKETS, price_bands=len(PRICE_BANDS_UPPER) + 2):
-        super().__init__()
-        self.attr_emb = nn.Embedding(num_attrs + 1, dim, padding_idx=0)
-        self.text_emb = nn.Embedding(text_buckets + 1, dim, padding_idx=0)
-        self.price_emb = nn.Embedding(price_bands, dim, padding_idx=0)
-        nn.init.normal_(self.text_emb.weight, std=0.02)
-        with torch.no_grad():
-            self.text_emb.weight[0].zero_()
-            self.price_emb.weight.zero_()
-        self.mlp = nn.Sequential(Linear(dim, 2 * dim), nn.GELU(), Linear(2 * dim, dim))
-        self.skip = Linear(dim, dim)
-
-    def forward(self, attr_ids, text_tokens, price_band):
-        h = masked_mean(self.attr_emb(attr_ids), attr_ids)
-        h = h + masked_mean(self.text_emb(text_tokens), text_tokens) + self.price_emb(price_band)
-        return self.skip(h) + self.mlp(h)

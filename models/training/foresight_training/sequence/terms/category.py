@@ -2,7 +2,7 @@
 + 1e-6), with w = model.json scorer.categoryWeight, chosen on validation (0 = off)."""
 import torch
 
-from model import matmul_t
+from ..encoder import matmul_t
 
 from .term import Term
 

@@ -6,7 +6,7 @@ from typing import NamedTuple
 import torch
 import torch.nn as nn
 
-from terms import TERMS
+from .terms import TERMS
 
 
 class Candidates(NamedTuple):

@@ -12,9 +12,9 @@ import numpy as np
 import onnx
 import torch
 
-import onnx_reference
-from data import BOOLEANS, COLUMN, FEATURES, MONTHS, VISITOR_TYPES
-from model import CATEGORICAL
+from . import onnx_reference
+from .classifier import CATEGORICAL
+from .sessions import BOOLEANS, COLUMN, FEATURES, MONTHS, VISITOR_TYPES
 
 OPSET = 17
 INPUT, OUTPUT = "features", "probability"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from model import EVENT_TYPES, TIME_GAP_BUCKETS_SECONDS
+from .encoder import EVENT_TYPES, TIME_GAP_BUCKETS_SECONDS
 
 
 @dataclass

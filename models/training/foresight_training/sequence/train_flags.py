@@ -5,7 +5,7 @@ import argparse
 import os
 import shutil
 
-from terms import TERMS
+from .terms import TERMS
 
 EXPORTER = "src/training/export-dataset.ts"
 

@@ -5,7 +5,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from model import IntentModel, MLP, Preprocess
+from .classifier import IntentModel, MLP, Preprocess
 
 # Chosen on the random protocol's validation split while developing (README, "Choices").
 MLP_RECIPE = {"depth": 2, "hidden": 64, "dropout": 0.3, "lr": 5e-4, "weight_decay": 1e-3,

@@ -13,7 +13,7 @@ import math
 import torch
 import torch.nn as nn
 
-from model import matmul_t
+from ..encoder import matmul_t
 
 STEPS = 400
 POSITIONS_PER_STEP = 16384

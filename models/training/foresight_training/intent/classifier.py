@@ -4,7 +4,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from data import COLUMN
+from .sessions import COLUMN
 
 # Heavy-tailed non-negative columns, fed as log(1 + x).
 LOG_COLUMNS = [COLUMN[c] for c in ("Administrative", "Administrative_Duration", "Informational",

@@ -7,10 +7,9 @@ import os
 import torch
 import torch.nn as nn
 
-from markov_refine import STEPS, MarkovRefine, fit_refine
-from transitions import Transitions
-
+from .markov_refine import STEPS, MarkovRefine, fit_refine
 from .term import Term
+from .transitions import Transitions
 
 
 def markov_term(c, out, beta):

@@ -1,7 +1,7 @@
 """Trains and evaluates the session purchase-intent model on the UCI Online Shoppers data and
 writes models/intent/ (intent.onnx, intent.json, parity.json, metrics.json, README.md).
 
-  /usr/bin/python3 models/training/intent/train_intent.py \\
+  /usr/bin/python3 models/training/train_intent.py \\
       --data ../shared/data/uci-shoppers/online_shoppers_intention.csv --out models/intent
 
 Two protocols, each with its own train / valid / test: (a) stratified random 70 / 15 / 15,
@@ -18,11 +18,12 @@ import time
 import numpy as np
 import torch
 
-from data import COLUMN, drift_protocol, load, random_protocol, stratified_split
-from export import PROBES, write_model_dir
-from fit import MLP_RECIPE, fit_model, predict
-from metrics import classification, evaluate, f1_threshold, paired_bootstrap, roc_auc
-from model_card import render
+from ..paths import TRAINING
+from .classification import classification, evaluate, f1_threshold, paired_bootstrap, roc_auc
+from .fit import MLP_RECIPE, fit_model, predict
+from .model_dir import PROBES, write_model_dir
+from .readme import render
+from .sessions import COLUMN, drift_protocol, load, random_protocol, stratified_split
 
 # name -> (feature set, kind); the first two are the model candidates, the others baselines
 CANDIDATES = {"mlp-log": ("log", "mlp"), "mlp-engineered": ("engineered", "mlp")}
@@ -193,7 +194,7 @@ def main(argv=None):
     metrics = {"version": version, "data": {"file": os.path.basename(args.data), "sha256": sessions.sha256,
                                             "sessions": int(len(sessions.y)),
                                             "purchaseRate": float(sessions.y.mean())},
-               "command": " ".join(["/usr/bin/python3", os.path.relpath(__file__)]
+               "command": " ".join(["/usr/bin/python3", os.path.relpath(os.path.join(TRAINING, "train_intent.py"))]
                                    + (argv if argv is not None else sys.argv[1:])),
                "seed": args.seed, "threads": args.threads, "members": args.members, "mlpRecipe": MLP_RECIPE,
                "trainingSeconds": round(seconds, 1),
@@ -212,7 +213,3 @@ def main(argv=None):
         print(f"[{name}] test: model AUC {t['rocAuc']:.4f} F1 {t['f1']:.4f}; "
               f"logreg AUC {lr['rocAuc']:.4f} F1 {lr['f1']:.4f}")
     print(f"wrote {args.out} ({version}) in {seconds:.0f} s; ONNX parity max diff {parity_diff:.2e}")
-
-
-if __name__ == "__main__":
-    main()

@@ -22,8 +22,8 @@ leave-one-out correction is needed. Weight, window and alpha are chosen together
 import numpy as np
 import torch
 
-from metrics import ranks_from_scores, summarize
-from ranking import history_items
+from ..metrics import ranks_from_scores, summarize
+from ..ranking import history_items
 
 WEIGHTS = (0.0, 1.0, 2.0, 4.0, 6.0, 8.0, 12.0, 16.0)
 WINDOWS = (3, 5, 10)

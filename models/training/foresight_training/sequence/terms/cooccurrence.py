@@ -6,9 +6,8 @@ import os
 
 import torch
 
-from cooccurrence import DECAY, SEQUENTIAL_ALPHAS, Cooccurrence, select
-from metrics import exclude_inputs
-
+from ..metrics import exclude_inputs
+from .cooccurrence_table import DECAY, SEQUENTIAL_ALPHAS, Cooccurrence, select
 from .term import Term
 
 

@@ -1,8 +1,8 @@
 """Renders models/intent/README.md (contract + model card) from the metrics train_intent.py
 measured, so every number in it comes from metrics.json of the same run."""
-from data import FEATURES, MONTHS, VISITOR_TYPES
-from fit import LOGISTIC_L2, MLP_RECIPE
-from model import CATEGORICAL, LOG_COLUMNS, PLAIN_COLUMNS
+from .classifier import CATEGORICAL, LOG_COLUMNS, PLAIN_COLUMNS
+from .fit import LOGISTIC_L2, MLP_RECIPE
+from .sessions import FEATURES, MONTHS, VISITOR_TYPES
 
 METHOD_NAMES = {"model": "**model** (MLP ensemble, calibrated)",
                 "logreg": "logistic regression, model's features",

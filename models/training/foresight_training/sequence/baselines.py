@@ -5,7 +5,7 @@ ties by popularity. This reproduces the baseline table of issue 4 exactly."""
 import numpy as np
 import torch
 
-from metrics import exclude_inputs, ranks_from_scores
+from .metrics import exclude_inputs, ranks_from_scores
 
 DECAY = 0.8  # weight of the k-th most recent item in the kNN baseline: DECAY ** (k - 1)
 KNN_WINDOW = 5
