@@ -12,12 +12,12 @@ import numpy as np
 import onnx
 import torch
 
+from ..contract import INTENT, OPSET
 from . import onnx_reference
 from .classifier import CATEGORICAL
 from .sessions import BOOLEANS, COLUMN, FEATURES, MONTHS, VISITOR_TYPES
 
-OPSET = 17
-INPUT, OUTPUT = "features", "probability"
+INPUT, OUTPUT = INTENT.inputs[0], INTENT.outputs[0]
 TOLERANCE = 1e-5
 PARITY_ROWS = 40
 # parity.json quotas per (purchase, PageValues > 0) stratum: 15 purchases in all
@@ -38,7 +38,7 @@ def export_onnx(model, path):
         warnings.filterwarnings("ignore", message="The shape inference of prim::Constant")
         torch.onnx.export(model, torch.zeros(2, len(FEATURES)), path, input_names=[INPUT],
                           output_names=[OUTPUT], opset_version=OPSET, do_constant_folding=True,
-                          dynamic_axes={INPUT: {0: "batch"}, OUTPUT: {0: "batch"}})
+                          dynamic_axes=dict(INTENT.dynamic_axes))
     graph = onnx.load(path)
     onnx.checker.check_model(graph, full_check=True)
     return graph

@@ -14,6 +14,7 @@ import onnx
 import torch
 from onnx import numpy_helper
 
+from ..contract import CONTENT, ENCODER, SCORER
 from .content import ContentTower
 from .encoder import Encoder
 from .scorer import Scorer
@@ -92,13 +93,11 @@ def main(argv=None):
     e, c = parity["encoder"], parity["content"]
     V = np.fromfile(os.path.join(d, meta["files"]["itemEmbeddings"]), dtype="<f4").reshape(-1, meta["dim"])
     with torch.no_grad():
-        u, probs, att = enc(*(torch.tensor(e["inputs"][k]) for k in ("item_ids", "event_types", "time_gaps")))
-        emb = tower(*(torch.tensor(c["inputs"][k]) for k in ("attr_ids", "text_tokens", "price_band")))
-        diffs = {"user_state": max_diff(u, e["outputs"]["user_state"]),
-                 "category_probs": max_diff(probs, e["outputs"]["category_probs"]),
-                 "attention": max_diff(att, e["outputs"]["attention"]),
-                 "item_embeddings": float(np.abs(enc.item_vectors().numpy() - V).max()),
-                 "content": max_diff(emb, c["outputs"]["embedding"])}
+        rebuilt = enc(*(torch.tensor(e["inputs"][k]) for k in ENCODER.inputs))
+        emb = tower(*(torch.tensor(c["inputs"][k]) for k in CONTENT.inputs))
+        diffs = {k: max_diff(x, e["outputs"][k]) for k, x in zip(ENCODER.outputs, rebuilt)}
+        diffs["item_embeddings"] = float(np.abs(enc.item_vectors().numpy() - V).max())
+        diffs["content"] = max_diff(emb, c["outputs"][CONTENT.outputs[0]])
     print("max |rebuilt - exported|:", json.dumps(diffs))
     if max(diffs.values()) > 1e-5:
         raise SystemExit("the rebuilt networks do not reproduce the exported outputs")
@@ -113,7 +112,7 @@ def main(argv=None):
         scorer = Scorer(terms).eval()
         with torch.no_grad():
             scores = scorer(*(torch.tensor(v) for v in parity["scorer"]["inputs"].values()))
-        diff = max_diff(scores, parity["scorer"]["outputs"]["scores"])
+        diff = max_diff(scores, parity["scorer"]["outputs"][SCORER.outputs[0]])
         print("rebuilt the Markov refine term; max |rebuilt - exported| scores:", diff)
         if diff > 1e-5:
             raise SystemExit("the rebuilt scorer does not reproduce the exported scores")

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .encoder import EVENT_TYPES, TIME_GAP_BUCKETS_SECONDS
+from ..contract import ENCODER_EVENT_TYPES, EVENT_TYPES
+from .encoder import TIME_GAP_BUCKETS_SECONDS
 
 
 @dataclass
@@ -109,11 +110,10 @@ def left_pad(seqs, max_len):
 # JSON lines, one sequence per line, oldest event first:
 #   {"id": "user:myshop:u1", "events": [{"item": "myshop:sku-1", "type": "VIEW", "at": 1714000000.5}, ...]}
 # `item` is the gateway's own item id (null for an event without an item, which the encoder never
-# reads and which is skipped), `type` one of the gateway's event types, `at` epoch seconds or null.
+# reads and which is skipped), `type` one of the gateway's event types
+# (contract.EVENT_TYPES), `at` epoch seconds or null.
 # The attributes file maps item id -> list of the gateway's category ids. Ids are kept verbatim:
 # vocab.json holds them as they are (no dataset prefix is added).
-
-GATEWAY_EVENT_TYPES = ("VIEW", "CART", "PURCHASE", "SEARCH")
 
 
 class Events(list):
@@ -193,10 +193,10 @@ def read_events(path, max_sequences=None):
             events = []
             for k, e in enumerate(rec["events"]):
                 item, typ, at = (e.get("item"), e.get("type"), e.get("at")) if isinstance(e, dict) else (0, 0, 0)
-                if not (item is None or (isinstance(item, str) and item)) or typ not in GATEWAY_EVENT_TYPES or not (
+                if not (item is None or (isinstance(item, str) and item)) or typ not in EVENT_TYPES or not (
                         at is None or (isinstance(at, (int, float)) and not isinstance(at, bool))):
                     raise SystemExit(f'{where}: events[{k}] must be {{"item": "<item id>" or null, "type": '
-                                     f'{"|".join(GATEWAY_EVENT_TYPES)}, "at": <epoch seconds> or null}}')
+                                     f'{"|".join(EVENT_TYPES)}, "at": <epoch seconds> or null}}')
                 if item is not None:
                     events.append((item, typ, None if at is None else int(round(at * 1000))))
             if events:
@@ -230,20 +230,20 @@ def _time_split(raw, valid_fraction, test_fraction):
 
 
 def observe(train, use_features=True):
-    """model.json `observed` of a training part: the event types it holds (in EVENT_TYPES order)
+    """model.json `observed` of a training part: the event types it holds (in ENCODER_EVENT_TYPES order)
     and whether it holds a real time gap (two consecutive events with times)."""
     if not use_features:
         return {"eventTypes": [], "timeGaps": False}
     seen = {t for s in train for t in s.types}
     gaps = any(a is not None and b is not None for s in train for a, b in zip(s.times, s.times[1:]))
-    return {"eventTypes": [t for t in EVENT_TYPES if t in seen], "timeGaps": gaps}
+    return {"eventTypes": [t for t in ENCODER_EVENT_TYPES if t in seen], "timeGaps": gaps}
 
 
 def apply_observed(seqs, observed):
     """Maps each Events' type names to the encoder's indices as the gateway does (eventTypeIndex:
-    the index in EVENT_TYPES when observed in training, else 1 = unknown) and forgets the times
+    the index in ENCODER_EVENT_TYPES when observed in training, else 1 = unknown) and forgets the times
     when no gap was observed (the gateway then feeds 1 for every gap)."""
-    index = {t: EVENT_TYPES.index(t) for t in observed["eventTypes"]}
+    index = {t: ENCODER_EVENT_TYPES.index(t) for t in observed["eventTypes"]}
     for s in seqs:
         s.types = [index.get(t, 1) for t in s.types]
         if not observed["timeGaps"]:
@@ -267,7 +267,7 @@ def load_events(events_path, attr_path, dataset, split_kind="time", valid_fracti
     with open(attr_path) as f:
         raw_attrs = json.load(f)
     info = {"sequences": len(raw), "events": sum(len(e) for _, e in raw),
-            "eventTypes": {t: sum(1 for _, e in raw for x in e if x[1] == t) for t in GATEWAY_EVENT_TYPES},
+            "eventTypes": {t: sum(1 for _, e in raw for x in e if x[1] == t) for t in EVENT_TYPES},
             "eventsWithTime": sum(1 for _, e in raw for x in e if x[2] is not None)}
     info["eventTypes"] = {t: n for t, n in info["eventTypes"].items() if n}
     if split_kind == "auto":

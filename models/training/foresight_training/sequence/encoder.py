@@ -6,7 +6,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-EVENT_TYPES = ["<pad>", "<unknown>", "VIEW", "CART", "PURCHASE", "SEARCH"]
+from ..contract import ENCODER_EVENT_TYPES
+
 TIME_GAP_BUCKETS_SECONDS = [60, 600, 3600, 21600, 86400, 604800, 2592000]
 NEG = -1e9  # finite mask value: an all-masked row gives a uniform (ignored) row instead of NaN
 
@@ -117,7 +118,7 @@ class Encoder(nn.Module):
         self.item_emb = nn.Embedding(num_items + 1, dim, padding_idx=0)
         self.attr_emb = nn.Embedding(num_attrs + 1, dim, padding_idx=0)
         self.pos_emb = nn.Embedding(max_len, dim)
-        self.event_emb = nn.Embedding(len(EVENT_TYPES), dim, padding_idx=0)
+        self.event_emb = nn.Embedding(len(ENCODER_EVENT_TYPES), dim, padding_idx=0)
         self.gap_emb = nn.Embedding(len(TIME_GAP_BUCKETS_SECONDS) + 3, dim, padding_idx=0)
         self.register_buffer("item_attrs", torch.as_tensor(item_attrs, dtype=torch.long))
         self.emb_drop = nn.Dropout(dropout)

@@ -11,24 +11,26 @@ import onnx
 import torch
 
 from .. import manifest
+from ..contract import CONTENT, ENCODER, ENCODER_EVENT_TYPES, EVENT_TYPES, OPSET, SCORER
 from .content import PRICE_BANDS_UPPER, TEXT_HASH_BUCKETS
 from .data import encoder_inputs
-from .encoder import EVENT_TYPES, TIME_GAP_BUCKETS_SECONDS
+from .encoder import TIME_GAP_BUCKETS_SECONDS
 from .terms import TERMS
 
-OPSET = 17
-ENCODER_IO = (["item_ids", "event_types", "time_gaps"], ["user_state", "category_probs", "attention"])
-CONTENT_IO = (["attr_ids", "text_tokens", "price_band"], ["embedding"])
 
-
-def _onnx(module, args, path, io, dynamic):
-    torch.onnx.export(module, args, path, input_names=io[0], output_names=io[1], opset_version=OPSET,
+def _onnx(module, args, path, inputs, outputs, dynamic):
+    torch.onnx.export(module, args, path, input_names=list(inputs), output_names=list(outputs), opset_version=OPSET,
                       dynamic_axes=dynamic, do_constant_folding=True)
     onnx.checker.check_model(onnx.load(path), full_check=True)
 
 
 def _round(a):
     return np.asarray(a).tolist()
+
+
+def _named(names, tensors):
+    """{name: values as nested lists}: a graph's inputs or outputs as parity.json holds them."""
+    return dict(zip(names, map(_round, tensors)))
 
 
 def scorer_fixture(scorer, ids, top, V, item_attrs, u, p, nc=10):
@@ -66,25 +68,24 @@ def export(out, ds, enc, scorer, tower, info, parity_seqs, exclude_history=False
     # unknown for the sequences format)
     ids, ev, gaps = encoder_inputs(parity_seqs, L)
     # one row that exercises known event types and time-gap buckets
-    ev[-1] = torch.where(ids[-1] > 0, 2 + torch.arange(L) % 4, torch.zeros(L, dtype=torch.long))
+    ev[-1] = torch.where(ids[-1] > 0, 2 + torch.arange(L) % len(EVENT_TYPES), torch.zeros(L, dtype=torch.long))
     gaps[-1] = torch.where(ids[-1] > 0, 2 + torch.arange(L) % (len(TIME_GAP_BUCKETS_SECONDS) + 1),
                            torch.zeros(L, dtype=torch.long))
     # the sequence axis is dynamic too: positions are counted from the newest column, so a batch
     # trimmed to its longest history gives the same outputs as one padded to maxLen
-    dyn = {n: {0: "B", 1: "L"} for n in ENCODER_IO[0] + ["attention"]}
-    dyn.update({n: {0: "B"} for n in ENCODER_IO[1] if n != "attention"})
-    _onnx(enc, (ids, ev, gaps), os.path.join(out, "encoder.onnx"), ENCODER_IO, dyn)
+    _onnx(enc, (ids, ev, gaps), os.path.join(out, "encoder.onnx"), ENCODER.inputs, ENCODER.outputs,
+          dict(ENCODER.dynamic_axes))
     with torch.no_grad():
         u, p, a = enc(ids, ev, gaps)
         top = torch.topk(u @ torch.from_numpy(V).T[:, :], 10, dim=1).indices
 
     # --- scorer
     scorer_args = scorer_fixture(scorer, ids, top, torch.from_numpy(V), enc.item_attrs, u, p)
-    scorer_io = (scorer.inputs, list(scorer.OUTPUTS))
-    dyn = dict(scorer.DYNAMIC_AXES)
+    scorer_io = (scorer.inputs, list(SCORER.outputs))
+    dyn = dict(SCORER.dynamic_axes)
     for term in scorer.terms.values():
         dyn.update(term.dynamic_axes)
-    _onnx(scorer, scorer_args, os.path.join(out, "scorer.onnx"), scorer_io, dyn)
+    _onnx(scorer, scorer_args, os.path.join(out, "scorer.onnx"), *scorer_io, dyn)
     with torch.no_grad():
         s = scorer(*scorer_args)
 
@@ -94,9 +95,8 @@ def export(out, ds, enc, scorer, tower, info, parity_seqs, exclude_history=False
     c_text = torch.zeros(len(items), 4, dtype=torch.long)
     c_text[-1] = torch.tensor([17, 4096, 250, 0])
     c_price = torch.tensor([0, 0, 0, 3])
-    dyn = {"attr_ids": {0: "B", 1: "A"}, "text_tokens": {0: "B", 1: "T"}, "price_band": {0: "B"},
-           "embedding": {0: "B"}}
-    _onnx(tower, (c_attrs, c_text, c_price), os.path.join(out, "content.onnx"), CONTENT_IO, dyn)
+    _onnx(tower, (c_attrs, c_text, c_price), os.path.join(out, "content.onnx"), CONTENT.inputs, CONTENT.outputs,
+          dict(CONTENT.dynamic_axes))
     with torch.no_grad():
         c = tower(c_attrs, c_text, c_price)
 
@@ -112,13 +112,11 @@ def export(out, ds, enc, scorer, tower, info, parity_seqs, exclude_history=False
 
     parity = {
         "tolerance": 1e-4,
-        "encoder": {"inputs": {"item_ids": _round(ids), "event_types": _round(ev), "time_gaps": _round(gaps)},
-                    "outputs": {"user_state": _round(u), "category_probs": _round(p), "attention": _round(a)},
+        "encoder": {"inputs": _named(ENCODER.inputs, (ids, ev, gaps)), "outputs": _named(ENCODER.outputs, (u, p, a)),
                     "topItems": _round(top)},
-        "scorer": {"inputs": dict(zip(scorer_io[0], map(_round, scorer_args))),
-                   "outputs": {"scores": _round(s)}},
-        "content": {"inputs": {"attr_ids": _round(c_attrs), "text_tokens": _round(c_text), "price_band": _round(c_price)},
-                    "outputs": {"embedding": _round(c)}},
+        "scorer": {"inputs": _named(scorer_io[0], scorer_args), "outputs": _named(SCORER.outputs, (s,))},
+        "content": {"inputs": _named(CONTENT.inputs, (c_attrs, c_text, c_price)),
+                    "outputs": _named(CONTENT.outputs, (c,))},
     }
     with open(os.path.join(out, "parity.json"), "w") as f:
         json.dump(parity, f, separators=(",", ":"))
@@ -144,7 +142,7 @@ def export(out, ds, enc, scorer, tower, info, parity_seqs, exclude_history=False
         "numItems": ds.num_items,
         "numAttributes": ds.num_attrs,
         "maxAttributesPerItem": int(ds.item_attrs.shape[1]),
-        "eventTypes": EVENT_TYPES,
+        "eventTypes": list(ENCODER_EVENT_TYPES),
         "timeGapBucketsSeconds": TIME_GAP_BUCKETS_SECONDS,
         "textHashBuckets": TEXT_HASH_BUCKETS,
         "priceBandsUpper": PRICE_BANDS_UPPER,
@@ -156,9 +154,9 @@ def export(out, ds, enc, scorer, tower, info, parity_seqs, exclude_history=False
                   "itemEmbeddings": "item_embeddings.f32", "vocab": "vocab.json", "parity": "parity.json",
                   **term_files},
         "onnx": {"opset": OPSET,
-                 "encoder": {"inputs": ENCODER_IO[0], "outputs": ENCODER_IO[1]},
+                 "encoder": {"inputs": list(ENCODER.inputs), "outputs": list(ENCODER.outputs)},
                  "scorer": {"inputs": scorer_io[0], "outputs": scorer_io[1]},
-                 "content": {"inputs": CONTENT_IO[0], "outputs": CONTENT_IO[1]}},
+                 "content": {"inputs": list(CONTENT.inputs), "outputs": list(CONTENT.outputs)}},
         "scorer": {**term_keys,
                    # --exclude-history: selected and evaluated ranking only items the subject has not
                    # interacted with; the gateway's default for filter.excludeSeen (models/README.md)

@@ -6,6 +6,7 @@ from typing import NamedTuple
 import torch
 import torch.nn as nn
 
+from ..contract import SCORER
 from .terms import TERMS
 
 
@@ -22,12 +23,7 @@ class Candidates(NamedTuple):
 class Scorer(nn.Module):
     """score = <user_state, candidate_embedding> + the sum of its terms' contributions (terms/:
     category, Markov, co-occurrence; models/README.md scorer.onnx). scorer.onnx takes the four
-    shared inputs, then each term's own, in terms.TERMS order."""
-
-    INPUTS = ("user_state", "category_probs", "candidate_embeddings", "candidate_attrs")
-    OUTPUTS = ("scores",)
-    DYNAMIC_AXES = {"user_state": {0: "B"}, "category_probs": {0: "B"}, "candidate_embeddings": {0: "B", 1: "N"},
-                    "candidate_attrs": {0: "B", 1: "N", 2: "A"}, "scores": {0: "B", 1: "N"}}
+    shared inputs (contract.SCORER), then each term's own, in terms.TERMS order."""
 
     def __init__(self, terms):
         super().__init__()
@@ -36,7 +32,7 @@ class Scorer(nn.Module):
 
     @property
     def inputs(self):
-        return list(self.INPUTS) + [name for t in self.terms.values() for name in t.inputs]
+        return list(SCORER.inputs) + [name for t in self.terms.values() for name in t.inputs]
 
     @property
     def history(self):

@@ -6,6 +6,7 @@ import os
 
 import torch
 
+from ...contract import SCORER_COOCCURRENCE_INPUTS
 from ..metrics import exclude_inputs
 from .cooccurrence_table import DECAY, SEQUENTIAL_ALPHAS, Cooccurrence, select
 from .term import Term
@@ -16,8 +17,7 @@ class CooccurrenceTerm(Term):
     --markov-items K > 1)."""
 
     name = "cooccurrence"
-    inputs = ("candidate_cooccurrence",)
-    dynamic_axes = {"candidate_cooccurrence": {0: "B", 1: "N"}}
+    inputs, dynamic_axes = tuple(SCORER_COOCCURRENCE_INPUTS), SCORER_COOCCURRENCE_INPUTS
     # row 4 holds a single item: the window's older slots are missing and add 0
     parity_rows = (4,)
     CHECKPOINT_ABSENT = {"cooccurrence": None}

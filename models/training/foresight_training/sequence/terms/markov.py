@@ -7,6 +7,7 @@ import os
 import torch
 import torch.nn as nn
 
+from ...contract import SCORER_MARKOV_INPUTS, SCORER_MARKOV_ITEMS_INPUTS
 from .markov_refine import STEPS, MarkovRefine, fit_refine
 from .term import Term
 from .transitions import Transitions
@@ -43,13 +44,11 @@ class MarkovTerm(Term):
         self.counts = counts
         self.items = self.history = refine.items if refine is not None else 1
         if self.items > 1:
-            self.inputs = ("candidate_transitions", "history_out_transitions")
-            self.dynamic_axes = {"candidate_transitions": {0: "B", 2: "N"}, "history_out_transitions": {0: "B"}}
+            self.inputs, self.dynamic_axes = tuple(SCORER_MARKOV_ITEMS_INPUTS), SCORER_MARKOV_ITEMS_INPUTS
             # row 4 holds a single item, so its older slots are 0
             self.parity_rows = (4,)
         else:
-            self.inputs = ("candidate_transitions", "newest_out_transitions")
-            self.dynamic_axes = {"candidate_transitions": {0: "B", 1: "N"}, "newest_out_transitions": {0: "B"}}
+            self.inputs, self.dynamic_axes = tuple(SCORER_MARKOV_INPUTS), SCORER_MARKOV_INPUTS
 
     @classmethod
     def add_flags(cls, p):

@@ -6,7 +6,7 @@ from torch import nn
 
 class Term(nn.Module):
     name = ""  # its key in Scorer.terms
-    inputs = ()  # the scorer.onnx inputs it adds, in order, after the scorer's shared four
+    inputs = ()  # the scorer.onnx inputs it adds, in order, after the scorer's shared four (contract.py)
     dynamic_axes = {}  # those inputs' dynamic axes, as torch.onnx.export takes them
     # rows of the encoder fixture (train.parity_sequences) the scorer fixture needs besides 0 and 1
     parity_rows = ()
