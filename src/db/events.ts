@@ -7,6 +7,7 @@ import { existingItemIds } from './items.js';
 import { selectPagesOfParents, type Keyset, type PageRequest } from './paging.js';
 import { insertUsers } from './users.js';
 
+/** Training declares the same list (foresight_training/contract.py; test/models/names.test.ts). */
 export const EVENT_TYPES = ['VIEW', 'CART', 'PURCHASE', 'SEARCH'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -201,7 +201,8 @@ def main(argv=None):
                "onnxBytes": os.path.getsize(os.path.join(args.out, "intent.onnx")),
                "parity": {"rows": int(len(parity)), "probes": PROBES,
                           "maxAbsDiffOnnxVsTorch": parity_diff,
-                          "checkedWith": "models/training/intent/onnx_reference.py (numpy interpreter)"},
+                          "checkedWith": "models/training/foresight_training/intent/onnx_reference.py "
+                                         "(numpy interpreter)"},
                "protocols": protocols}
     with open(os.path.join(args.out, "metrics.json"), "w") as f:
         json.dump(metrics, f, indent=1)

@@ -19,7 +19,8 @@ def parser(description=None):
     p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", help="sequences file (user item item ...)")
     p.add_argument("--events", metavar="FILE",
-                   help="events file (JSON lines, one sequence per line; models/training/data.py), with --dataset")
+                   help="events file (JSON lines, one sequence per line; foresight_training/sequence/data.py), "
+                        "with --dataset")
     p.add_argument("--from-db", action="store_true",
                    help="export --dataset from the database (DATABASE_URL, else PGlite in DATA_DIR) with "
                         f"{EXPORTER}, then train on it as on --events")

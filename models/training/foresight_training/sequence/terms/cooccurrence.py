@@ -1,7 +1,7 @@
 """The co-occurrence term (--cooccurrence): weight * candidate_cooccurrence, the feature
 x = sum over k < window of decay^k * S[h_k, candidate] that the gateway computes from
 cooccurrence.bin (models/README.md `scorer.cooccurrence`; the table and the choice of weight, window
-and alpha on validation are in cooccurrence.py)."""
+and alpha on validation are in cooccurrence_table.py)."""
 import os
 
 import torch
@@ -23,7 +23,7 @@ class CooccurrenceTerm(Term):
     CHECKPOINT_ABSENT = {"cooccurrence": None}
 
     def __init__(self, weight, window, decay, table=None):
-        """table: the cooccurrence.Cooccurrence of the training part; ranking all items and export
+        """table: the cooccurrence_table.Cooccurrence of the training part; ranking all items and export
         need it (cooccurrence.bin, parity fixture), scorer.onnx does not."""
         super().__init__()
         self.register_buffer("weight", torch.tensor(float(weight)))
@@ -67,7 +67,7 @@ class CooccurrenceTerm(Term):
 
     @classmethod
     def fit(cls, fitting, terms):
-        """Weight, window and alpha chosen together on validation (cooccurrence.select), against the
+        """Weight, window and alpha chosen together on validation (cooccurrence_table.select), against the
         scorer of the other terms, with --exclude-history's protocol; None if the weight is 0."""
         args = fitting.args
         if not args.cooccurrence:
