@@ -1,6 +1,7 @@
 """The purchase-intent model's data reader (intent/sessions.py) on the head of the real UCI file, its
-splits, and its export: intent.onnx, run by the numpy interpreter, reproduces PyTorch."""
+splits, its export (intent.onnx, run by the numpy interpreter, reproduces PyTorch) and its README."""
 import hashlib
+import json
 import os
 
 import numpy as np
@@ -10,8 +11,9 @@ import torch
 from foresight_training.contract import INTENT
 from foresight_training.intent.classifier import MLP, IntentModel, Preprocess
 from foresight_training.intent.model_dir import TOLERANCE, check_parity, export_onnx, probes
+from foresight_training.intent.readme import render
 from foresight_training.intent.sessions import FEATURES, load, stratified_split
-from foresight_training.paths import ROOT
+from foresight_training.paths import MODELS, ROOT
 
 UCI = os.path.join(ROOT, "..", "shared", "data", "uci-shoppers", "online_shoppers_intention.csv")
 ROWS = 400
@@ -69,3 +71,10 @@ def test_the_exported_graph_reproduces_pytorch(head, tmp_path):
     expected, diff = check_parity(graph, model, x)
     assert diff <= TOLERANCE
     assert expected.shape == (len(x),) and ((expected > 0) & (expected < 1)).all()
+
+
+def test_the_committed_readme_is_what_the_renderer_makes_of_the_committed_metrics():
+    with open(os.path.join(MODELS, "intent", "metrics.json")) as f:
+        metrics = json.load(f)
+    with open(os.path.join(MODELS, "intent", "README.md")) as f:
+        assert f.read() == render(metrics)
