@@ -1,49 +1,11 @@
-"""Checks model.json files against the manifest JSON Schema (models/manifest.schema.json, generated
-from src/inference/manifest.ts): export.py before it writes one, and this CLI for existing ones.
+"""Checks model.json files against models/manifest.schema.json, one line per file; exits with 1 if
+any is invalid (foresight_training/manifest.py).
 
   /usr/bin/python3 models/training/manifest.py models/beauty/model.json models/diginetica/model.json
-
-prints one line per file and exits with 1 if any is invalid.
 """
-import functools
-import json
-import os
 import sys
 
-from jsonschema import Draft202012Validator
-
-SCHEMA = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "manifest.schema.json"))
-
-
-@functools.lru_cache(maxsize=None)
-def _validator():
-    with open(SCHEMA) as f:
-        schema = json.load(f)
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)
-
-
-def errors(meta):
-    """Every way meta (a parsed model.json) breaks the schema, as "<JSON path>: <message>"; [] if none."""
-    found = sorted(_validator().iter_errors(meta), key=lambda e: (list(map(str, e.absolute_path)), e.message))
-    return [f"{e.json_path}: {e.message}" for e in found]
-
-
-def main(paths):
-    if not paths:
-        print(__doc__.strip(), file=sys.stderr)
-        return 2
-    invalid = 0
-    for path in paths:
-        try:
-            with open(path) as f:
-                problems = errors(json.load(f))
-        except (OSError, ValueError) as e:  # unreadable, or not JSON
-            problems = [str(e)]
-        invalid += bool(problems)
-        print(f"{path}: " + (f"invalid: {'; '.join(problems)}" if problems else "valid"))
-    return 1 if invalid else 0
-
+from foresight_training.manifest import main
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

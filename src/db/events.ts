@@ -8,6 +8,7 @@ import { selectPagesOfParents, type Keyset, type PageRequest } from './paging.js
 import { insertUsers } from './users.js';
 import { badUserInput } from '../errors.js';
 
+/** Training declares the same list (foresight_training/contract.py; test/models/names.test.ts). */
 export const EVENT_TYPES = ['VIEW', 'CART', 'PURCHASE', 'SEARCH'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

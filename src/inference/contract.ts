@@ -1,7 +1,8 @@
 // The ONNX side of the model contract (models/README.md): the input and output names of each
 // graph, and the parity fixture every export ships (parity.json: inputs and the PyTorch outputs
 // saved at export), which the ONNX files must reproduce within its tolerance. The model tests
-// and the run-time rollout validation (src/rollout/validate.ts) both check against this one copy.
+// and the run-time rollout validation (src/rollout/validate.ts) both check against this one copy;
+// training's is models/training/foresight_training/contract.py (test/models/names.test.ts).
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';

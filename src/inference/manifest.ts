@@ -12,7 +12,7 @@ const graphIo = z.object({ inputs: z.array(z.string()), outputs: z.array(z.strin
 
 /**
  * The scorer's terms beside the inner product (src/forecast/terms/, one module each; the same
- * names in models/training/terms/). A term absent here is off.
+ * names in models/training/foresight_training/sequence/terms/). A term absent here is off.
  */
 const scorerSchema = z.object({
   /** category term: `weight * log(mean category probability of the candidate)`; 0 = off. */

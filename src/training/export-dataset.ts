@@ -1,7 +1,7 @@
 // Exports one dataset's behaviour and catalogue from the database into the training pipeline's
-// events format (models/training/data.py, docs/training.md): `events.jsonl` (one sequence per
-// line, oldest event first) and `attributes.json` (item id → its category ids). `npm run train --
-// --from-db` runs this file as a CLI, then trains on what it wrote.
+// events format (models/training/foresight_training/sequence/data.py, docs/training.md):
+// `events.jsonl` (one sequence per line, oldest event first) and `attributes.json` (item id → its
+// category ids). `npm run train -- --from-db` runs this file as a CLI, then trains on what it wrote.
 //
 //   npx tsx src/training/export-dataset.ts --dataset myshop --out /tmp/myshop
 import { once } from 'node:events';

@@ -1,9 +1,14 @@
 // The training code's interpreter (Debian's, with PyTorch), for tests that run it; PYTHON
-// overrides it. `runTrainingSnippet` runs a snippet that imports models/training/ modules by
-// name, as the scripts there import each other.
+// overrides it. `runTrainingSnippet` runs a snippet that imports the training package
+// (`from foresight_training.sequence.data import ...`): it runs in models/training/, where the
+// package is, so the paths it is given must be absolute.
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import path from 'node:path';
 
 export const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
+
+/** models/training/: the entry scripts, and the package beside them. */
+export const TRAINING_DIR = path.resolve('models/training');
 
 export function runTrainingSnippet(
   script: string,
@@ -13,6 +18,6 @@ export function runTrainingSnippet(
   return spawnSync(PYTHON, ['-c', script, ...args], {
     encoding: 'utf8',
     timeout,
-    env: { ...process.env, PYTHONPATH: 'models/training' },
+    cwd: TRAINING_DIR,
   });
 }

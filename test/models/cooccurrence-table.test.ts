@@ -1,11 +1,11 @@
-// The co-occurrence table train.py writes (models/training/cooccurrence.py): cosine co-occurrence
+// The co-occurrence table train.py writes (foresight_training/sequence/terms/cooccurrence_table.py): cosine co-occurrence
 // plus, with --cooccurrence-sequential G, alpha * log(1 + how often j came 2 .. G positions after
 // i), pruned per row. Checked on hand-made sequences against values worked out here.
 import { describe, expect, it } from 'vitest';
 import { runTrainingSnippet } from '../helpers/python.js';
 
 
-/** Runs cooccurrence.Cooccurrence(seqs, 5, neighbors, gap, alpha) and returns its rows. */
+/** Runs cooccurrence_table.Cooccurrence(seqs, 5, neighbors, gap, alpha) and returns its rows. */
 function table(
   seqs: number[][],
   neighbors: number,
@@ -14,7 +14,7 @@ function table(
 ): Record<string, [number, number][]> {
   const script = `
 import json
-from cooccurrence import Cooccurrence
+from foresight_training.sequence.terms.cooccurrence_table import Cooccurrence
 c = Cooccurrence(${JSON.stringify(seqs)}, 5, ${neighbors}, ${gap}, ${alpha})
 print(json.dumps({str(i): [[int(c.cols[k]), float(c.sim[k])] for k in range(c.indptr[i], c.indptr[i + 1])]
                   for i in range(6)}))`;

@@ -1,4 +1,4 @@
-// The events format as training reads it (models/training/data.py): the split by time holds out
+// The events format as training reads it (foresight_training/sequence/data.py): the split by time holds out
 // the newest sequences and predicts their last item from the known events before it; event
 // types and time-gap buckets are the gateway's (src/inference/model.ts eventTypeIndex,
 // timeGapBucket), bucket bounds included, and nothing of them is fed with --no-event-features.
@@ -52,7 +52,7 @@ const SEQUENCES: { id: string; events: Ev[] }[] = [
 
 const SCRIPT = `
 import json, sys
-from data import encoder_inputs, load_events
+from foresight_training.sequence.data import encoder_inputs, load_events
 events, attributes, features = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
 ds, train, valid, test, info = load_events(events, attributes, "shop", "time", 0.1, 0.2, features)
 def row(s, width=None):
@@ -76,7 +76,7 @@ async function load(features: boolean) {
   return JSON.parse(run.stdout);
 }
 
-describe('events format (data.py)', () => {
+describe('events format (sequence/data.py)', () => {
   it('splits by time and computes event types and gap buckets as the gateway does', async () => {
     const out = await load(true);
     // the vocabulary: items of the training sequences with 2 or more events; ids verbatim

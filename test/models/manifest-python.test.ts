@@ -12,8 +12,10 @@ import { readJson } from './contract.js';
 const dirs = tempDirs();
 afterAll(() => dirs.removeAll());
 
+// absolute: the snippet below runs in models/training/
 const SMOKE = [
-  '--data', 'data/amazon/Beauty.txt', '--attributes', 'data/amazon/Beauty_item2attributes.json', '--max-users', '300',
+  '--data', path.resolve('data/amazon/Beauty.txt'), '--attributes', path.resolve('data/amazon/Beauty_item2attributes.json'),
+  '--max-users', '300',
   '--max-steps', '3', '--epochs', '1', '--content-epochs', '1', '--dim', '16',
 ];
 
@@ -92,9 +94,10 @@ describe('manifest.py', () => {
     // train.py with export's check seeing a wrong type and an unknown key in what it would write
     const script = `
 import sys
-import export, train
-errors = export.manifest.errors
-export.manifest.errors = lambda meta: errors({**meta, "dim": str(meta["dim"]), "promoted": True})
+from foresight_training import manifest
+from foresight_training.sequence import train
+errors = manifest.errors
+manifest.errors = lambda meta: errors({**meta, "dim": str(meta["dim"]), "promoted": True})
 train.main(sys.argv[1:])
 `;
     const run = runTrainingSnippet(script, [...SMOKE, '--out', out], 110_000);

@@ -78,8 +78,8 @@ function train(dataDir: string, args: string[]) {
 const TRAINING_STATE = `
 import json, sys
 import torch
-from data import apply_observed, encoder_inputs, read_events, sequence_events
-from evaluate import load_model
+from foresight_training.sequence.data import apply_observed, encoder_inputs, read_events, sequence_events
+from foresight_training.sequence.evaluate import load_model
 out, events_file, sequence_id = sys.argv[1:]
 enc, _, _ = load_model(out)
 meta = json.load(open(out + "/model.json"))

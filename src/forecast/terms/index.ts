@@ -1,8 +1,8 @@
 // The scoring terms a model's scorer has, bound to it: what the engine, retrieval and the
 // explanations ask of "the scorer's terms" together. A new term is one module in this folder
 // (term.ts says what it provides), listed in TERMS, and its part of the manifest
-// (src/inference/manifest.ts); models/training/terms/ has its training side (docs/forecasts.md,
-// "Scoring terms, and adding one").
+// (src/inference/manifest.ts); models/training/foresight_training/sequence/terms/ has its training
+// side (docs/forecasts.md, "Scoring terms, and adding one").
 import type { ModelManifest } from '../../inference/manifest.js';
 import type { SequenceModel } from '../../inference/model.js';
 import type { ExplainedEvent, ForecastReason } from '../reasons.js';

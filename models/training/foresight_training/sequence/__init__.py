@@ -1,0 +1,2 @@
+"""The sequence model: encoder + content tower + candidate scorer, trained, exported to ONNX and
+evaluated (models/README.md)."""

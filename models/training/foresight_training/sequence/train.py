@@ -1,0 +1,320 @@
+"""Trains the Foresight sequence model and writes a model directory (see models/README.md), from
+a sequences file + attributes file (Amazon, S3-Rec format; leave-one-out), from an events file
+(event types and times; foresight_training/sequence/data.py), or straight from the gateway's database
+(--from-db: exports the dataset with src/training/export-dataset.ts first; docs/training.md).
+
+  /usr/bin/python3 models/training/train.py --data data/amazon/Beauty.txt \
+      --attributes data/amazon/Beauty_item2attributes.json --out models/beauty
+  /usr/bin/python3 models/training/train.py --from-db --dataset myshop --out models/myshop
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import torch
+
+from ..paths import ROOT
+from . import train_flags
+from .baselines import BASELINES
+from .content import train_content
+from .data import load, load_events, split
+from .encoder import Encoder
+from .encoder_training import train_encoder
+from .export import export
+from .metrics import fmt, paired_lead, summarize
+from .model_card import write_events_card
+from .ranking import rank_targets
+from .scorer_training import Fitting, fit_scorer
+from .terms import TERMS
+
+# the least a dataset needs before training is attempted (events format)
+MIN_TRANSITIONS = 100
+MIN_ITEMS = 10
+# the baselines' dense item x item tables stop fitting in memory beyond this many items
+BASELINE_MAX_ITEMS = 30_000
+
+
+def encoder_from(enc, path, train_seqs, args):
+    """The encoder-training result stored in a checkpoint.pt (see --encoder-from)."""
+    ck = torch.load(path)
+    defaults = vars(train_flags.parser().parse_args(["--out", ""]))
+    ck["args"] = {**defaults, **ck["args"]}  # options added since the checkpoint was written
+    for k in ("dim", "max_len", "blocks", "heads", "block", "holdout_items", "holdout_users", "seed",
+              "max_users") + tuple(f for kind in TERMS for f in kind.encoder_flags):
+        if ck["args"].get(k) != getattr(args, k):
+            raise SystemExit(f"--encoder-from: {path} was trained with --{k.replace('_', '-')} "
+                             f"{ck['args'].get(k)}, not {getattr(args, k)}")
+    enc.load_state_dict(ck["encoder"])
+    # the recorded hyper-parameters are the encoder's, whatever this command line says
+    for k in ("dropout", "lr", "batch", "epochs", "patience", "eval_every", "negatives", "label_smoothing", "weight_decay",
+              "cat_weight", "max_steps"):
+        setattr(args, k, ck["args"][k])
+    t = ck.get("training")
+    meta_path = os.path.join(os.path.dirname(path), "model.json")
+    meta = json.load(open(meta_path))["training"] if os.path.exists(meta_path) else {}
+    if t is None:  # checkpoints written before "training" was stored: take it from model.json
+        t = {k: meta.get(k) for k in ("bestEpoch", "epochsRun", "seconds")}
+        t["validNDCG@10"] = max([h["NDCG@10"] for h in ck.get("history") or []] + [0.0])
+        t = {k: v for k, v in t.items() if v is not None}
+    args.encoder_command = meta.get("encoderCommand") or meta.get("command")
+    terms = [kind.with_encoder(train_seqs, enc.num_items, args, stored=ck) for kind in TERMS]
+    return {"terms": [term for term in terms if term is not None],
+            "best_epoch": t.get("bestEpoch", 0), "best_valid_ndcg10": t.get("validNDCG@10", 0.0),
+            "epochs_run": t.get("epochsRun", 0), "seconds": t.get("seconds", 0.0), "history": ck.get("history", [])}
+
+
+def held_out_users(num_users, fraction, seed):
+    """Row indices (file order) of the users --holdout-users removes from training, ascending. A
+    random stream of its own, so --holdout-items draws the same items with or without it."""
+    n = int(round(fraction * num_users))
+    return sorted(int(u) for u in np.random.default_rng([seed, 1]).choice(num_users, n, replace=False))
+
+
+def write_heldout(path, ds, items, users):
+    """heldout.json: the held-out items and users as the gateway's external ids (models/README.md)."""
+    with open(path, "w") as f:
+        json.dump({"dataset": ds.name, "items": [f"{ds.name}:{ds.item_raw[i - 1]}" for i in items],
+                   "users": [f"{ds.name}:{ds.users[u]}" for u in users]}, f)
+
+
+def export_from_db(dataset, into):
+    """Runs the TypeScript exporter (it reads the database through the gateway's own Db layer and
+    closes it before it exits, which PGlite's one-process lock needs); returns the events and
+    attributes files it wrote."""
+    cmd = ["npx", "tsx", train_flags.EXPORTER, "--dataset", dataset, "--out", into]
+    print(f"exporting {dataset} from the database: {' '.join(cmd)}", flush=True)
+    done = subprocess.run(cmd, cwd=ROOT)
+    if done.returncode != 0:
+        raise SystemExit(f"--from-db: exporting dataset {dataset} failed (exit {done.returncode}; "
+                         "the exporter's message is above)")
+    return os.path.join(into, "events.jsonl"), os.path.join(into, "attributes.json")
+
+
+def load_events_data(args):
+    """The events format (--events / --from-db): Dataset, train, valid, test and the split's info;
+    refuses a dataset too small to train on, naming its counts."""
+    tmp = tempfile.mkdtemp(prefix="foresight-export-") if args.from_db else None
+    try:
+        events, attributes = export_from_db(args.dataset, tmp) if args.from_db else (args.events, args.attributes)
+        ds, train, valid, test, info = load_events(events, attributes, args.dataset, args.split, args.valid_fraction,
+                                                   args.test_fraction, not args.no_event_features,
+                                                   args.max_users or None)
+    finally:
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+    kind = info["split"]
+    transitions = sum(len(s) - 1 for s in train if len(s) >= 2)
+    if transitions < MIN_TRANSITIONS or ds.num_items < MIN_ITEMS or not valid or not test:
+        raise SystemExit(
+            f"dataset {args.dataset} has too few events to train: {info['events']} events in {info['sequences']} "
+            f"sequences; the training part has {transitions} transitions (next-event pairs) on {ds.num_items} "
+            f"items, with {len(valid)} validation and {len(test)} test sequences to evaluate ({kind} split). "
+            f"Training needs at least {MIN_TRANSITIONS} transitions, {MIN_ITEMS} items and one validation and one "
+            "test sequence.")
+    return ds, train, valid, test, info
+
+
+def main(argv=None):
+    args = train_flags.parse_args(argv, __doc__)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    np.random.seed(args.seed)
+    t0 = time.time()
+    holdout, held_users, ev_info = [], [], None
+    if args.data:
+        ds = load(args.data, args.attributes, args.max_users or None)
+        held_users = held_out_users(len(ds.seqs), args.holdout_users, args.seed) if args.holdout_users > 0 else []
+        gone = set(held_users)
+        train_seqs, valid, test = split([s for u, s in enumerate(ds.seqs) if u not in gone])
+        if args.holdout_items > 0:
+            rng = np.random.default_rng(args.seed)
+            n = int(round(args.holdout_items * ds.num_items))
+            holdout = sorted(int(i) for i in rng.choice(np.arange(1, ds.num_items + 1), n, replace=False))
+            cold = set(holdout)
+            train_seqs = [[i for i in s if i not in cold] for s in train_seqs]
+            valid = [([i for i in s if i not in cold], t) for s, t in valid if t not in cold]
+        print(f"{ds.name}: {len(ds.seqs)} users, {ds.num_items} items, {ds.num_attrs} attributes, "
+              f"{sum(map(len, ds.seqs))} events; held-out items: {len(holdout)}"
+              + (f", held-out users: {len(held_users)}" if held_users else ""), flush=True)
+    else:
+        ds, train_seqs, valid, test, ev_info = load_events_data(args)
+        print(f"{ds.name}: {ev_info['sequences']} sequences, {ev_info['events']} events; {ev_info['split']} split: "
+              f"{len(train_seqs)} training sequences ({sum(map(len, train_seqs))} events) on {ds.num_items} items, "
+              f"{ds.num_attrs} attributes; {len(valid)} validation and {len(test)} test sequences evaluated; "
+              f"observed {json.dumps(ev_info['observed'])}", flush=True)
+
+    enc = Encoder(ds.num_items, ds.num_attrs, ds.item_attrs, args.dim, args.max_len, args.blocks,
+                  args.heads, args.dropout, args.block)
+    if args.encoder_from:
+        info = encoder_from(enc, args.encoder_from, train_seqs, args)
+    else:
+        info = train_encoder(enc, train_seqs, valid, args)
+    enc.eval()
+    print(f"best epoch {info['best_epoch']} valid NDCG@10 {info['best_valid_ndcg10']:.4f}", flush=True)
+
+    # the scorer's terms, fitted after the encoder and chosen on validation only (scorer_training.py)
+    fitting = Fitting(enc, train_seqs, valid, args)
+    scorer = fit_scorer(fitting, info["terms"])
+    if fitting.valid_ndcg is not None:
+        info["best_valid_ndcg10"] = fitting.valid_ndcg
+    if args.exclude_history or fitting.remeasure:
+        info["best_valid_ndcg10"] = summarize(rank_targets(enc, valid, scorer,
+                                                           exclude_history=args.exclude_history))["NDCG@10"]
+    cold = set(holdout)
+    warm_items = [i for i in range(1, ds.num_items + 1) if i not in cold]
+    tower = train_content(enc, (fitting.positions.user_states, fitting.positions.targets), warm_items, args)
+
+    test_ranks = rank_targets(enc, test, scorer, exclude_history=args.exclude_history)
+    test_m = summarize(test_ranks)
+    print(f"test (quick check, selection was on validation): {fmt(test_m)}", flush=True)
+    metrics = {"validNDCG@10": info["best_valid_ndcg10"], "test": test_m}
+    if ev_info is not None:
+        metrics.update(events_metrics(enc, train_seqs, valid, test, ds.num_items, scorer, args.exclude_history,
+                                      test_ranks))
+    # with --encoder-from, the encoder's own training time plus this run's
+    seconds = time.time() - t0 + (info["seconds"] if args.encoder_from else 0.0)
+    info["trainSeconds"] = round(seconds, 1)
+    # ("markov" and "markov_refine" keep their old place among these, so model.json's order stays;
+    # the terms' own entries follow: Term.hyper_parameters)
+    hp = {k: getattr(args, k) for k in ("dim", "max_len", "blocks", "heads", "block", "dropout", "lr", "batch", "epochs",
+                                        "patience", "eval_every", "negatives", "markov", "label_smoothing",
+                                        "markov_refine", "weight_decay", "cat_weight",
+                                        "content_epochs", "holdout_items", "max_users", "max_steps", "seed")}
+    for kind in TERMS:
+        hp.update(kind.hyper_parameters(args))
+    if args.exclude_history:
+        hp["exclude_history"] = True
+    data = {}
+    if held_users:  # (absent without --holdout-users, so model.json is as before)
+        hp["holdout_users"] = args.holdout_users
+        data = {"heldOutUsers": len(held_users),
+                "trainedOn": "leave-one-out training part of the users not held out (--holdout-users)"}
+    if ev_info is None:
+        data = {"sequences": os.path.basename(args.data), "attributes": os.path.basename(args.attributes),
+                "users": len(ds.seqs), "events": sum(map(len, ds.seqs)),
+                "trainedOn": "leave-one-out training part (each user's sequence without the last two items)",
+                "heldOutItems": len(holdout), **data}
+    else:
+        hp.update(events_hyper_parameters(args, ev_info))
+        data = events_data(args, ds, ev_info)
+    command = "npm run train -- " + " ".join(sys.argv[1:] if argv is None else argv)
+    meta = export(args.out, ds, enc, scorer, tower, {
+        "data": data,
+        "training": {"command": command,
+                     "hyperParameters": hp, "bestEpoch": info["best_epoch"], "epochsRun": info["epochs_run"],
+                     "seconds": info["trainSeconds"], "threads": args.threads,
+                     **({"encoderCommand": args.encoder_command} if args.encoder_from else {})},
+        "metrics": metrics,
+    }, parity_seqs=parity_sequences(test, train_seqs, ev_info is not None), exclude_history=args.exclude_history,
+       observed=ev_info["observed"] if ev_info is not None else None)
+    torch.save({"args": vars(args), "encoder": enc.state_dict(), "content": tower.state_dict(),
+                "training": {"bestEpoch": info["best_epoch"], "epochsRun": info["epochs_run"],
+                             "seconds": info["seconds"], "validNDCG@10": info["best_valid_ndcg10"]},
+                **scorer.checkpoint(),
+                "holdout": holdout, "holdoutUsers": held_users, "history": info["history"],
+                # events format: the served model's rank of each test target (model_card.py's paired
+                # comparison of two runs on the same split)
+                **({"testRanks": test_ranks.tolist()} if ev_info is not None else {})},
+               os.path.join(args.out, "checkpoint.pt"))
+    if holdout or held_users:
+        write_heldout(os.path.join(args.out, "heldout.json"), ds, holdout, held_users)
+    if ev_info is not None:
+        write_events_card(args.out)
+        if args.metrics:
+            key = args.metrics_key or f"{ds.name}-{ev_info['split']}" + ("-no-event-features"
+                                                                         if args.no_event_features else "")
+            record_metrics(args.metrics, key, meta, args.out, command)
+    print(f"wrote {args.out} ({meta['version']}) in {time.time() - t0:.0f}s", flush=True)
+
+
+def parity_sequences(test, train_seqs, prefer_successors):
+    """The encoder fixture's rows (export.py): four test inputs, the first one's newest item alone,
+    and a sixth. prefer_successors (events format, often sparse): inputs whose newest item has a
+    successor in the training part come first, so the scorer fixture exercises the Markov term."""
+    pairs = test
+    if prefer_successors:
+        has_out = {i for s in train_seqs for i in s[:-1]}
+        pairs = [p for p in test if p[0][-1] in has_out] + [p for p in test if p[0][-1] not in has_out]
+
+    def pick(k):
+        return pairs[k % len(pairs)][0]
+
+    return [pick(k) for k in range(4)] + [pick(0)[-1:]] + [pick(5)]
+
+
+def events_metrics(enc, fit, valid, test, num_items, scorer, ex, served_test):
+    """The events format's numbers beside the test summary: validation, the encoder's inner product
+    alone, and the baselines fitted on the same training part (the numbers evaluate.py gives a
+    sequences-file model), with the served model's paired NDCG@10 lead over each on test."""
+    out = {"valid": summarize(rank_targets(enc, valid, scorer, exclude_history=ex)),
+           "encoderOnly": {"valid": summarize(rank_targets(enc, valid, exclude_history=ex)),
+                           "test": summarize(rank_targets(enc, test, exclude_history=ex))}}
+    print(f"valid: {fmt(out['valid'], (10, 20))}\nencoder inner product only, test: "
+          f"{fmt(out['encoderOnly']['test'], (10, 20))}", flush=True)
+    if num_items > BASELINE_MAX_ITEMS:
+        print(f"baselines skipped: {num_items} items (their dense tables need {BASELINE_MAX_ITEMS} or fewer)")
+        out["baselines"] = None
+        return out
+    out["baselines"], out["testLeadNDCG@10"] = {}, {}
+    for name, fn in BASELINES.items():
+        ranks = fn(fit, test, num_items, ex)
+        out["baselines"][name] = {"valid": summarize(fn(fit, valid, num_items, ex)), "test": summarize(ranks)}
+        out["testLeadNDCG@10"][name] = paired_lead(served_test, ranks)
+        print(f"{name}: test {fmt(out['baselines'][name]['test'], (10, 20))}", flush=True)
+    return out
+
+
+def events_hyper_parameters(args, ev_info):
+    hp = {"split": ev_info["split"], "event_features": not args.no_event_features}
+    if ev_info["split"] == "time":
+        hp["valid_fraction"], hp["test_fraction"] = args.valid_fraction, args.test_fraction
+    return hp
+
+
+def events_data(args, ds, ev_info):
+    """model.json `data` of an events-format model: where the data came from and what the split did."""
+    split_info = {"kind": ev_info["split"], **{k: ev_info[k] for k in ("train", "valid", "test")}}
+    if ev_info["split"] == "time":
+        split_info.update({"validFraction": args.valid_fraction, "testFraction": args.test_fraction,
+                           "leftOutSingleEvents": ev_info["leftOutSingleEvents"]})
+        held = args.valid_fraction + args.test_fraction
+        trained_on = (f"the training sequences of the split by time: all but the newest {held:.0%} of the sequences "
+                      "with 2 or more events (and the single-event sequences that ended before those)")
+    else:
+        trained_on = "leave-one-out training part (each sequence without its last two events)"
+    return {"format": "events", "dataset": ds.name,
+            "source": "database" if args.from_db else os.path.basename(args.events),
+            "attributes": "database (item_categories)" if args.from_db else os.path.basename(args.attributes),
+            "sequences": ev_info["sequences"], "events": ev_info["events"], "eventTypes": ev_info["eventTypes"],
+            "eventsWithTime": ev_info["eventsWithTime"], "split": split_info, "trainedOn": trained_on,
+            "heldOutItems": 0}
+
+
+def record_metrics(path, key, meta, out, command):
+    """An entry of a metrics JSON (models/metrics.json's format, as evaluate.py writes it) for an
+    events-format model: model (valid, test, encoder only) and baselines on the same split."""
+    m, d = meta["metrics"], meta["data"]
+    split_info = d["split"]
+    protocol = ("split by time: the newest sequences (by last event time) held out, their last item predicted "
+                "from the events before it" if split_info["kind"] == "time" else "leave-one-out")
+    entry = {"dataset": meta["dataset"], "sequences": d["sequences"], "items": meta["numItems"],
+             "protocol": protocol + ", full ranking over all items, ties count half", "split": split_info,
+             "observed": meta["observed"],
+             "model": {"model": os.path.normpath(out), "version": meta["version"], "valid": m["valid"],
+                       "test": m["test"], "encoderOnly": m["encoderOnly"],
+                       "scorerCategoryWeight": meta["scorer"]["categoryWeight"], "scorerMarkov": meta["scorer"]["markov"],
+                       "training": {k: v for k, v in meta["training"].items() if k != "hyperParameters"}},
+             "command": command}
+    if m.get("baselines"):
+        entry["baselines"] = m["baselines"]
+        entry["testLeadNDCG@10"] = m["testLeadNDCG@10"]
+    allm = json.load(open(path)) if os.path.exists(path) else {}
+    allm[key] = entry
+    with open(path, "w") as f:
+        json.dump(allm, f, indent=2)
+    print(f"recorded {key} in {path}", flush=True)
