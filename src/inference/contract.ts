@@ -1,7 +1,7 @@
 // The ONNX side of the model contract (models/README.md): the input and output names of each
 // graph, and the parity fixture every export ships (parity.json: inputs and the PyTorch outputs
 // saved at export), which the ONNX files must reproduce within its tolerance. The model tests
-// and the run-time rollout validation (src/rollout/validate.ts) both check against this one copy;
+// and the run-time rollout validation (src/serving/validate.ts) both check against this one copy;
 // training's is models/training/foresight_training/contract.py (test/models/names.test.ts).
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -11,18 +11,45 @@ import { ort } from './onnx.js';
 export type GraphName = 'encoder' | 'scorer' | 'content';
 export const GRAPHS: readonly GraphName[] = ['encoder', 'scorer', 'content'];
 
+/** Every tensor name of the three graphs, declared once: the gateway feeds and reads by these. */
+export const TENSOR = {
+  itemIds: 'item_ids',
+  eventTypes: 'event_types',
+  timeGaps: 'time_gaps',
+  userState: 'user_state',
+  categoryProbs: 'category_probs',
+  attention: 'attention',
+  purchaseProb: 'purchase_prob',
+  candidateEmbeddings: 'candidate_embeddings',
+  candidateAttrs: 'candidate_attrs',
+  scores: 'scores',
+  attrIds: 'attr_ids',
+  textTokens: 'text_tokens',
+  priceBand: 'price_band',
+  embedding: 'embedding',
+} as const;
+
+/** Each graph's inputs and outputs, in order. */
 export const CONTRACT = {
   encoder: {
-    inputs: ['item_ids', 'event_types', 'time_gaps'],
-    outputs: ['user_state', 'category_probs', 'attention'],
+    inputs: [TENSOR.itemIds, TENSOR.eventTypes, TENSOR.timeGaps],
+    outputs: [TENSOR.userState, TENSOR.categoryProbs, TENSOR.attention],
   },
   scorer: {
-    inputs: ['user_state', 'category_probs', 'candidate_embeddings', 'candidate_attrs'],
-    outputs: ['scores'],
+    inputs: [
+      TENSOR.userState,
+      TENSOR.categoryProbs,
+      TENSOR.candidateEmbeddings,
+      TENSOR.candidateAttrs,
+    ],
+    outputs: [TENSOR.scores],
   },
-  content: { inputs: ['attr_ids', 'text_tokens', 'price_band'], outputs: ['embedding'] },
+  content: {
+    inputs: [TENSOR.attrIds, TENSOR.textTokens, TENSOR.priceBand],
+    outputs: [TENSOR.embedding],
+  },
   /** Extra encoder output when model.json `heads.purchase` is true: [B]. */
-  encoderPurchaseOutput: 'purchase_prob',
+  encoderPurchaseOutput: TENSOR.purchaseProb,
 } as const;
 
 /**

@@ -12,6 +12,7 @@ import { OnnxThread, type ModelSession } from './onnx-thread.js';
 import { CsrTable } from './csr.js';
 import { lengthGroups } from './length-groups.js';
 import { readManifest, type ModelManifest, type TableFile } from './manifest.js';
+import { TENSOR } from './contract.js';
 
 const vocabSchema = z.object({
   items: z.array(z.string()),
@@ -327,14 +328,16 @@ export class Model implements SequenceModel {
       });
     });
     const out = await this.encoder.run({
-      item_ids: new ort.Tensor('int64', items, [B, L]),
-      event_types: new ort.Tensor('int64', types, [B, L]),
-      time_gaps: new ort.Tensor('int64', gaps, [B, L]),
+      [TENSOR.itemIds]: new ort.Tensor('int64', items, [B, L]),
+      [TENSOR.eventTypes]: new ort.Tensor('int64', types, [B, L]),
+      [TENSOR.timeGaps]: new ort.Tensor('int64', gaps, [B, L]),
     });
-    const userState = tensorData(out, 'user_state');
-    const categoryProbs = tensorData(out, 'category_probs');
-    const attention = tensorData(out, 'attention');
-    const purchase = this.manifest.heads.purchase ? tensorData(out, 'purchase_prob') : undefined;
+    const userState = tensorData(out, TENSOR.userState);
+    const categoryProbs = tensorData(out, TENSOR.categoryProbs);
+    const attention = tensorData(out, TENSOR.attention);
+    const purchase = this.manifest.heads.purchase
+      ? tensorData(out, TENSOR.purchaseProb)
+      : undefined;
     const C = numAttributes + 1;
     return inputs.map((events, b) => {
       const eventWeights = new Float32Array(events.length);
@@ -387,13 +390,13 @@ export class Model implements SequenceModel {
       });
     });
     const out = await this.scorer.run({
-      user_state: new ort.Tensor('float32', states, [B, dim]),
-      category_probs: new ort.Tensor('float32', probs, [B, C]),
-      candidate_embeddings: new ort.Tensor('float32', embeddings, [B, N, dim]),
-      candidate_attrs: new ort.Tensor('int64', attrs, [B, N, A]),
+      [TENSOR.userState]: new ort.Tensor('float32', states, [B, dim]),
+      [TENSOR.categoryProbs]: new ort.Tensor('float32', probs, [B, C]),
+      [TENSOR.candidateEmbeddings]: new ort.Tensor('float32', embeddings, [B, N, dim]),
+      [TENSOR.candidateAttrs]: new ort.Tensor('int64', attrs, [B, N, A]),
       ...termFeeds?.(cands, N),
     });
-    const scores = tensorData(out, 'scores');
+    const scores = tensorData(out, TENSOR.scores);
     return inputs.map((row, b) => scores.slice(b * N, b * N + row.candidates.length));
   }
 
@@ -416,11 +419,11 @@ export class Model implements SequenceModel {
       bands[b] = BigInt(this.priceBand(r.price));
     });
     const out = await this.content.run({
-      attr_ids: new ort.Tensor('int64', attrs, [B, A]),
-      text_tokens: new ort.Tensor('int64', tokens, [B, T]),
-      price_band: new ort.Tensor('int64', bands, [B]),
+      [TENSOR.attrIds]: new ort.Tensor('int64', attrs, [B, A]),
+      [TENSOR.textTokens]: new ort.Tensor('int64', tokens, [B, T]),
+      [TENSOR.priceBand]: new ort.Tensor('int64', bands, [B]),
     });
-    const emb = tensorData(out, 'embedding');
+    const emb = tensorData(out, TENSOR.embedding);
     return inputs.map((_, b) => emb.slice(b * dim, (b + 1) * dim));
   }
 

@@ -3,7 +3,9 @@
 // outputs (src/inference/contract.ts), the scorer's term inputs (src/forecast/terms/) and the
 // event types (src/db/events.ts). Python prints its side; any difference fails.
 import { beforeAll, describe, expect, it } from 'vitest';
+import { buildSchema, type GraphQLEnumType } from 'graphql';
 import { EVENT_TYPES } from '../../src/db/events.js';
+import { loadTypeDefs } from '../../src/server.js';
 import { scorerTermInputs } from '../../src/forecast/terms/index.js';
 import { CONTRACT, GRAPHS } from '../../src/inference/contract.js';
 import type { ScorerManifest } from '../../src/inference/manifest.js';
@@ -90,6 +92,9 @@ describe('names shared by training and the gateway', () => {
 
   it('has the same event types, padding and unknown first in the encoder vocabulary', () => {
     expect(py.eventTypes).toEqual([...EVENT_TYPES]);
+    // …and the GraphQL enum the API takes them by (schema/*.graphql).
+    const schemaEnum = buildSchema(loadTypeDefs()).getType('EventType') as GraphQLEnumType;
+    expect(schemaEnum.getValues().map((v) => v.name).sort()).toEqual([...EVENT_TYPES].sort());
     expect(py.encoderEventTypes).toEqual(['<pad>', '<unknown>', ...EVENT_TYPES]);
     for (const dir of ['models/beauty', 'models/diginetica']) {
       expect(readModelMeta(dir).eventTypes, dir).toEqual(py.encoderEventTypes);
