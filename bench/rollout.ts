@@ -27,10 +27,10 @@ import { ModelRegistry } from '../src/serving/registry.js';
 import { withTerms } from '../src/forecast/terms/index.js';
 import { importAmazon } from '../src/import/amazon.js';
 import { Model } from '../src/inference/model.js';
-import { retrievalSettings } from '../src/retrieval/candidates.js';
 import { syncItemEmbeddings, vacuumItems } from '../src/serving/embeddings.js';
 import type { EmbeddingSlot } from '../src/db/embedding-slots.js';
 import { ModelRollouts } from '../src/serving/rollouts.js';
+import { retrievalSettings } from '../src/db/retrieval.js';
 
 const { values: opts } = parseArgs({
   options: {

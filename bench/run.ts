@@ -17,7 +17,7 @@ import { openDb } from '../src/db/index.js';
 import { subjectHistories } from '../src/db/forecasts.js';
 import { bindTerms } from '../src/forecast/terms/index.js';
 import { Model } from '../src/inference/model.js';
-import { retrieveCandidates } from '../src/retrieval/candidates.js';
+import { nearestNeighbours } from '../src/retrieval/candidates.js';
 import {
   diffStats,
   drive,
@@ -160,8 +160,8 @@ async function recallAndThroughput(userIds: string[]) {
           limit: n,
           efSearch: defaults.retrieval.efSearch,
         };
-        const approx = await retrieveCandidates(db, qs, filter, base);
-        const exact = await retrieveCandidates(db, qs, filter, { ...base, exact: true });
+        const approx = await nearestNeighbours(db, qs, filter, base);
+        const exact = await nearestNeighbours(db, qs, filter, { ...base, exact: true });
         exact.forEach((ex, k) => {
           const got = new Set((approx[k] ?? []).map((c) => c.id));
           hit += ex.filter((c) => got.has(c.id)).length;

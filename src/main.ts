@@ -12,10 +12,10 @@ import { createProgress } from './import/progress.js';
 import { importSampleIfEmpty } from './import/sample.js';
 import { log, type Logger } from './log.js';
 import { engineCounters } from './metrics/counters.js';
-import { retrievalSettings } from './retrieval/candidates.js';
 import { buildServer } from './server.js';
 import { prepareEmbeddings, startServing } from './serving/start.js';
 import { gracefulShutdown, type Readiness } from './shutdown.js';
+import { retrievalSettings } from './db/retrieval.js';
 
 /** The database, migrated and (AUTO_IMPORT) holding the sample; idempotent. */
 async function openPrepared(config: Config, log: Logger): Promise<Db> {

@@ -11,7 +11,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import { buildSchema, GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Config } from './config.js';
 import type { Context } from './context.js';
-import { isConnectionError, type Db } from './db/client.js';
+import { isConnectionError, ping, type Db } from './db/client.js';
 import type { Resolvers } from './generated/graphql.js';
 import type { ForecastEngine } from './forecast/engine.js';
 import { ModelRegistry } from './serving/registry.js';
@@ -273,7 +273,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.get('/readyz', async (_req, reply) => {
     if (readiness.draining) return reply.code(503).send({ status: 'draining', storage: db.kind });
     try {
-      await db.query('SELECT 1');
+      await ping(db);
       return { status: 'ready', storage: db.kind };
     } catch (err) {
       app.log.warn({ err }, 'readiness check failed');

@@ -39,3 +39,8 @@ export async function insertIgnoringConflicts(
   }
   return inserted;
 }
+
+/** Refreshes the planner's statistics of `tables` (after a bulk import). */
+export async function analyzeTables(db: Queryable, tables: readonly string[]): Promise<void> {
+  if (tables.length > 0) await db.query(`ANALYZE ${tables.join(', ')}`);
+}

@@ -72,6 +72,11 @@ const DRIVER_MESSAGE = /^(Connection terminated|Client has encountered a connect
  * server ended the session, whatever the code (e.g. 55000 for a database that does not
  * currently accept connections).
  */
+/** Resolves when the database answers a trivial statement (readiness checks). */
+export async function ping(db: Queryable): Promise<void> {
+  await db.query('SELECT 1');
+}
+
 export function isConnectionError(err: unknown): boolean {
   const seen = new Set<unknown>();
   const visit = (e: unknown): boolean => {

@@ -170,9 +170,24 @@ export function insertItemCategories(
 
 /** The subset of `ids` that exist. */
 export async function existingItemIds(q: Queryable, ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
   const { rows } = await q.query<{ id: string }>(
     'SELECT id FROM items WHERE id = ANY($1::text[])',
     [ids],
   );
   return new Set(rows.map((r) => r.id));
+}
+
+/** `dataset`'s stored items, and how many of them are among `ids`. */
+export async function countStoredAmong(
+  q: Queryable,
+  dataset: string,
+  ids: readonly string[],
+): Promise<{ stored: number; known: number }> {
+  const { rows } = await q.query<{ stored: number; known: number }>(
+    `SELECT count(*)::int AS stored, (count(*) FILTER (WHERE id = ANY($2::text[])))::int AS known
+     FROM items WHERE dataset = $1`,
+    [dataset, ids],
+  );
+  return rows[0] ?? { stored: 0, known: 0 };
 }

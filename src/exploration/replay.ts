@@ -22,13 +22,13 @@ import { ForecastEngine } from '../forecast/engine.js';
 import type { Forecast, ForecastRequest } from '../forecast/forecast.js';
 import { amazonDataset, importAmazon } from '../import/amazon.js';
 import { Model } from '../inference/model.js';
-import { retrievalSettings } from '../retrieval/candidates.js';
 import { syncItemEmbeddings } from '../serving/embeddings.js';
 import { mulberry32, shuffleInPlace } from '../random.js';
 import { similarity } from './diversity.js';
 import { GREEDY, policyKey, type ServingPolicy } from './policy.js';
 import { evaluatePolicies, reportTable } from './policy-reports.js';
 import { catalogueCoverage, exposureGini, intraListDiversity } from './slate-metrics.js';
+import { retrievalSettings } from '../db/retrieval.js';
 
 const USAGE = `usage: npm run evaluate:replay -- --data <Name.txt> --attributes <Name_item2attributes.json>
   --model <dir> [--postgres URL] [--users N] [--epsilon 0.2] [--pool 20] [--lambda 0.7]

@@ -3,8 +3,10 @@
 // category the visitor is looking at, within the shopper's profile segment, within the
 // dataset, the dataset's newest products when it has no interactions yet, and every dataset's
 // popularity when it has no products — each filling the slots the one before left empty.
-import { itemFilter, type CandidateFilter } from '../retrieval/candidates.js';
-import type { PopularItem, PopularityRanking, PopularitySnapshot, Segment } from './popularity.js';
+import { itemFilter } from '../retrieval/candidates.js';
+import type { PopularItem, PopularityRanking, PopularitySnapshot } from './popularity.js';
+import { type Segment } from '../db/popularity.js';
+import { type CandidateFilter } from '../db/retrieval.js';
 
 /** Which path served a forecast; the schema's ForecastStrategy documents each. */
 export type ForecastStrategy =

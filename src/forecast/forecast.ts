@@ -6,9 +6,9 @@ import type { PolicyLog, ServingPolicy } from '../exploration/policy.js';
 import type { SequenceEvent } from '../inference/model.js';
 import type { PageViewRecord } from '../intent/features.js';
 import type { PurchaseIntent } from '../intent/service.js';
-import type { CandidateFilter } from '../retrieval/candidates.js';
 import type { ForecastContext, ForecastStrategy } from './coldstart.js';
 import type { ForecastReason } from './reasons.js';
+import { type CandidateFilter } from '../db/retrieval.js';
 
 export type ForecastMode = 'MODEL' | 'POPULARITY';
 

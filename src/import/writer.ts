@@ -8,6 +8,7 @@ import { insertEvents, type ImportedEvent } from '../db/events.js';
 import { insertItemCategories, insertItems, type NewItem } from '../db/items.js';
 import { insertSessions } from '../db/sessions.js';
 import { insertUsers } from '../db/users.js';
+import { analyzeTables } from '../db/bulk.js';
 
 export const TABLES = [
   'categories',
@@ -153,6 +154,6 @@ export class ImportWriter {
       events: 'events',
     };
     const changed = TABLES.filter((t) => this.counts[t].inserted > 0).map((t) => tables[t]);
-    if (changed.length > 0) await this.db.query(`ANALYZE ${changed.join(', ')}`);
+    await analyzeTables(this.db, changed);
   }
 }

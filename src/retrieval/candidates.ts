@@ -1,20 +1,18 @@
 // Candidate retrieval: user-state vectors → nearest items by inner product through the pgvector
 // HNSW index of the model's embedding slot (items.embedding or items.embedding_b,
-// retrieval/slots.ts), with the forecast's filters applied inside the same SQL.
+// db/embedding-slots.ts), with the forecast's filters applied inside the same SQL (db/retrieval.ts).
 // One statement serves a whole batch of forecasts (a LATERAL index scan per user state), and one
 // more checks the batch's included items (successors, co-occurrence neighbours) against the
 // filters.
-import { itemCategoryIdsSql } from '../db/items.js';
-import type { Db, SessionSettings } from '../db/client.js';
+import type { Db } from '../db/client.js';
 import type { KnownItem } from '../inference/model.js';
-import { slotColumns, type EmbeddingSlot, type SlotColumns } from '../db/embedding-slots.js';
-
-export interface CandidateFilter {
-  categoryIds: readonly string[] | null;
-  minPrice: number | null;
-  maxPrice: number | null;
-  inStockOnly: boolean;
-}
+import { type EmbeddingSlot } from '../db/embedding-slots.js';
+import {
+  type CandidateFilter,
+  nearestNeighbourRows,
+  passingItemIds,
+  parseVectorLiteral,
+} from '../db/retrieval.js';
 
 export interface CandidateQuery {
   userState: Float32Array;
@@ -69,64 +67,6 @@ export interface KnownCatalogue {
 }
 
 /**
- * The settings a candidate query runs with. Given to the database as session settings
- * (`openDb({ settings })`, as src/main.ts does), they save each batch a transaction and a
- * round trip to set them; queries that need other values (e.g. a larger `ef_search`) still set
- * them for their own transaction.
- */
-export function retrievalSettings(efSearch: number): SessionSettings {
-  return {
-    'hnsw.ef_search': String(Math.min(1000, efSearch)),
-    // Keep scanning when filters reject neighbours, so selective filters still fill `limit`.
-    'hnsw.iterative_scan': 'relaxed_order',
-    // JIT compilation is pure overhead for this short, index-driven query (it cost ~300 ms on
-    // a cold connection); PGlite has no JIT and ignores the setting.
-    jit: 'off',
-  };
-}
-
-/** pgvector's text form of a vector. */
-export function toVectorLiteral(v: Float32Array | readonly number[]): string {
-  // A concatenation loop: 3× faster than Array.from(v).join(',') (no intermediate array), and
-  // every batch formats one vector per forecast.
-  let s = '[';
-  for (let i = 0; i < v.length; i++) s += i === 0 ? String(v[i]) : `,${v[i]}`;
-  return `${s}]`;
-}
-
-export function parseVectorLiteral(text: string): Float32Array {
-  return Float32Array.from(JSON.parse(text) as number[]);
-}
-
-interface Row {
-  /** The query's index. */
-  k: number;
-  id: string;
-  embedding: string | null;
-  similarity: number | null;
-  category_ids: string[] | null;
-}
-
-/**
- * The nearest neighbours and included items of a batch of queries, each list best first: the
- * two statements of `nearestNeighbours` and `passingItems`, run at once, merged by
- * `addIncluded`. Callers that decide what to include from the neighbours (the engine prunes
- * what cannot reach the top) run the steps themselves.
- */
-export async function retrieveCandidates(
-  db: Db,
-  queries: readonly CandidateQuery[],
-  filter: CandidateFilter,
-  options: RetrievalOptions,
-): Promise<RetrievedItem[][]> {
-  const [lists, passing] = await Promise.all([
-    nearestNeighbours(db, queries, filter, options),
-    passingItems(db, includedItems(queries, options.known), filter, options),
-  ]);
-  return addIncluded(lists, queries, passing, options);
-}
-
-/**
  * Runs one batched nearest-neighbour query; returns the neighbours per query, best first.
  * Filters run inside the index scan; `hnsw.iterative_scan` keeps scanning when filters reject
  * many neighbours, so selective filters still fill `limit` (pgvector ≥ 0.8). `include` is not
@@ -139,54 +79,14 @@ export async function nearestNeighbours(
   options: RetrievalOptions,
 ): Promise<RetrievedItem[][]> {
   if (queries.length === 0) return [];
-  const payload = JSON.stringify(
-    queries.map((q, k) => ({ k, v: toVectorLiteral(q.userState), x: q.exclude })),
-  );
-  const params: unknown[] = [
-    payload,
-    options.dataset,
-    options.known?.version ?? null,
-    options.limit,
-  ];
-  const col = slotColumns(options.slot);
-  const where = filterConditions(filter, params, col);
-  // Items embedded by the loaded model: the vector and the attributes are in memory already
-  // (shipping 200 vectors back as text was most of a candidate query's cost).
-  const known = (a: string) => `${a}.source = 'model' AND ${a}.version = $3`;
-  // MATERIALIZED: each query vector is parsed once. Inlined, `q.v` stayed an expression over
-  // the jsonb payload that PostgreSQL re-evaluated (jsonb lookup + vector parse) for every row
-  // the index scan returned: 0.75 → 0.49 ms per forecast of index-scan time (auto_explain,
-  // 100 Beauty users, ef_search 64), the scan itself unchanged.
-  const sql = `
-    WITH q AS MATERIALIZED (
-      SELECT (r->>'k')::int AS k, (r->>'v')::vector AS v,
-             ARRAY(SELECT jsonb_array_elements_text(r->'x')) AS exclude
-      FROM jsonb_array_elements($1::jsonb) AS r
-    )
-    SELECT q.k, c.id, c.similarity,
-           CASE WHEN ${known('c')} THEN NULL ELSE c.embedding::text END AS embedding,
-           CASE WHEN ${known('c')} THEN NULL ELSE ${itemCategoryIdsSql('c')} END AS category_ids
-    FROM q CROSS JOIN LATERAL (
-      SELECT i.id, i.${col.embedding} AS embedding, i.${col.source} AS source,
-             i.${col.version} AS version, -(i.${col.embedding} <#> q.v) AS similarity
-      FROM items i
-      WHERE ${[...where, 'NOT (i.id = ANY(q.exclude))'].join('\n        AND ')}
-      ORDER BY ${options.exact ? `(i.${col.embedding} <#> q.v) + 0` : `i.${col.embedding} <#> q.v`}
-      LIMIT $4
-    ) c`;
-  const settings = retrievalSettings(Math.max(options.efSearch, options.limit));
-  const rows = Object.entries(settings).every(([k, v]) => db.settings[k] === v)
-    ? (await db.query<Row>(sql, params)).rows
-    : await db.transaction(async (tx) => {
-        // SET LOCAL scope: the settings end with the transaction, so pooled connections keep
-        // their own.
-        const pairs = Object.entries(settings);
-        await tx.query(
-          `SELECT ${pairs.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(', ')}`,
-          pairs.flat(),
-        );
-        return (await tx.query<Row>(sql, params)).rows;
-      });
+  const rows = await nearestNeighbourRows(db, queries, filter, {
+    dataset: options.dataset,
+    knownVersion: options.known?.version ?? null,
+    limit: options.limit,
+    efSearch: options.efSearch,
+    exact: options.exact ?? false,
+    slot: options.slot,
+  });
   const out: RetrievedItem[][] = queries.map(() => []);
   for (const r of rows) {
     const similarity = Number(r.similarity);
@@ -213,22 +113,22 @@ export async function nearestNeighbours(
  * forecasts includes up to ~3,000 items; their embeddings and attributes are the model's, in
  * memory already). Empty `items`: no statement.
  */
-async function passingItems(
+export async function passingItems(
   db: Db,
   items: readonly KnownItem[],
   filter: CandidateFilter,
   options: Pick<RetrievalOptions, 'dataset' | 'known' | 'slot'>,
 ): Promise<Set<number>> {
   if (items.length === 0) return new Set();
-  const params: unknown[] = [items.map((c) => c.id), options.dataset];
-  const where = filterConditions(filter, params, slotColumns(options.slot));
-  const { rows } = await db.query<{ ids: string[] | null }>(
-    `SELECT json_agg(i.id) AS ids FROM items i
-     WHERE i.id = ANY($1::text[]) AND ${where.join(' AND ')}`,
-    params,
+  const ids = await passingItemIds(
+    db,
+    items.map((c) => c.id),
+    filter,
+    options.dataset,
+    options.slot,
   );
   const passing = new Set<number>();
-  for (const id of rows[0]?.ids ?? []) {
+  for (const id of ids) {
     const index = options.known?.knownItem(id)?.index;
     if (index !== undefined) passing.add(index);
   }
@@ -319,25 +219,6 @@ export async function servedTop(
 }
 
 /**
- * The WHERE conditions of the filters on `items i`, their values appended to `params` ($2 must
- * be the dataset): items with a vector in `col`'s slot (`itemFilter` is the same in memory). Only the filters in use appear in the
- * SQL: "$n IS NULL OR …" guards would leave the planner one generic plan for every
- * combination and cost the index scan its speed.
- */
-function filterConditions(filter: CandidateFilter, params: unknown[], col: SlotColumns): string[] {
-  const param = (v: unknown) => `$${params.push(v)}`;
-  const where = [`i.${col.embedding} IS NOT NULL`, 'i.dataset = $2'];
-  if (filter.inStockOnly) where.push('i.in_stock');
-  if (filter.minPrice !== null) where.push(`i.price >= ${param(filter.minPrice)}::numeric`);
-  if (filter.maxPrice !== null) where.push(`i.price <= ${param(filter.maxPrice)}::numeric`);
-  if (filter.categoryIds && filter.categoryIds.length > 0) {
-    where.push(`EXISTS (SELECT 1 FROM item_categories f
-      WHERE f.item_id = i.id AND f.category_id = ANY(${param(filter.categoryIds)}::text[]))`);
-  }
-  return where;
-}
-
-/**
  * The same filters as `filterConditions`, for items already in memory (the popularity and
  * cold-start rankings, forecast/coldstart.ts): keep the two in step.
  */
@@ -353,7 +234,7 @@ export function itemFilter(
 }
 
 /** The distinct included items of a batch, in order of first appearance. */
-function includedItems(
+export function includedItems(
   queries: readonly Pick<CandidateQuery, 'include'>[],
   known: KnownCatalogue | undefined,
 ): KnownItem[] {

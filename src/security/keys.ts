@@ -4,6 +4,15 @@
 // constant time. KeyStore caches lookups for a few seconds, so that a request costs no SQL
 // statement; a revocation takes effect within that time (API_KEY_CACHE_MS).
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  activeApiKeyRow,
+  anyActiveApiKey,
+  apiKeyRows,
+  insertApiKey,
+  revokeApiKeyRow,
+  touchApiKey,
+  type ApiKeyRow,
+} from '../db/api-keys.js';
 import type { Queryable } from '../db/client.js';
 import { isScope, SCOPES, type Scope } from './scopes.js';
 import { badUserInput } from '../errors.js';
@@ -18,17 +27,6 @@ export interface ApiKey {
   revokedAt: Date | null;
 }
 
-interface ApiKeyRow {
-  id: string;
-  name: string;
-  scopes: string[];
-  rate_per_minute: number | null;
-  created_at: Date;
-  last_used_at: Date | null;
-  revoked_at: Date | null;
-}
-
-const COLUMNS = 'id, name, scopes, rate_per_minute, created_at, last_used_at, revoked_at';
 const TOKEN = /^fsk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
 
 function toKey(r: ApiKeyRow): ApiKey {
@@ -87,41 +85,32 @@ export async function createApiKey(
   const scopes = checkNewKey(input);
   const id = randomBytes(6).toString('hex');
   const secret = randomBytes(32).toString('base64url');
-  const { rows } = await db.query<ApiKeyRow>(
-    `INSERT INTO api_keys (id, name, secret_sha256, scopes, rate_per_minute)
-     VALUES ($1, $2, $3, $4, $5) RETURNING ${COLUMNS}`,
-    [id, input.name.trim(), sha256(secret), scopes, input.ratePerMinute ?? null],
-  );
-  return { key: toKey(rows[0]!), token: `fsk_${id}_${secret}` };
+  const row = await insertApiKey(db, {
+    id,
+    name: input.name.trim(),
+    secretSha256: sha256(secret),
+    scopes,
+    ratePerMinute: input.ratePerMinute ?? null,
+  });
+  return { key: toKey(row), token: `fsk_${id}_${secret}` };
 }
 
 export async function listApiKeys(db: Queryable): Promise<ApiKey[]> {
-  const { rows } = await db.query<ApiKeyRow>(
-    `SELECT ${COLUMNS} FROM api_keys ORDER BY created_at, id`,
-  );
-  return rows.map(toKey);
+  return (await apiKeyRows(db)).map(toKey);
 }
 
 /** Revokes key `id` (idempotent: an already revoked key keeps its first revocation time);
  * null when there is no such key. */
 export async function revokeApiKey(db: Queryable, id: string): Promise<ApiKey | null> {
-  const { rows } = await db.query<ApiKeyRow>(
-    `UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1
-     RETURNING ${COLUMNS}`,
-    [id],
-  );
-  return rows[0] ? toKey(rows[0]) : null;
+  const row = await revokeApiKeyRow(db, id);
+  return row ? toKey(row) : null;
 }
 
 /** The key a token names, when its secret matches and it is not revoked; null otherwise. */
 export async function verifyToken(db: Queryable, token: string): Promise<ApiKey | null> {
   const m = TOKEN.exec(token);
   if (!m) return null;
-  const { rows } = await db.query<ApiKeyRow & { secret_sha256: Buffer }>(
-    `SELECT ${COLUMNS}, secret_sha256 FROM api_keys WHERE id = $1 AND revoked_at IS NULL`,
-    [m[1]],
-  );
-  const row = rows[0];
+  const row = await activeApiKeyRow(db, m[1]!);
   if (!row) return null;
   const stored = Buffer.from(row.secret_sha256);
   return stored.length === 32 && timingSafeEqual(stored, sha256(m[2]!)) ? toKey(row) : null;
@@ -129,8 +118,7 @@ export async function verifyToken(db: Queryable, token: string): Promise<ApiKey 
 
 /** Whether any key is active: in AUTH=auto, the gateway requires keys once one exists. */
 export async function anyActiveKey(db: Queryable): Promise<boolean> {
-  const { rows } = await db.query('SELECT 1 FROM api_keys WHERE revoked_at IS NULL LIMIT 1');
-  return rows.length > 0;
+  return anyActiveApiKey(db);
 }
 
 /**
@@ -180,8 +168,7 @@ export class KeyStore {
     const t = this.now();
     if (t - (this.touched.get(id) ?? -Infinity) < 60_000) return;
     this.touched.set(id, t);
-    this.db
-      .query('UPDATE api_keys SET last_used_at = now() WHERE id = $1', [id])
-      .catch(() => this.touched.delete(id)); // best effort: retried on the next request
+    // best effort: retried on the next request
+    touchApiKey(this.db, id).catch(() => this.touched.delete(id));
   }
 }

@@ -3,36 +3,32 @@
 // item of the model's catalogue gets the content tower's embedding (cold start), and the model
 // version is recorded per item and in model_versions.
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { itemCategoryIdsSql } from '../db/items.js';
 import type { Queryable } from '../db/client.js';
 import type { ContentInput, SequenceModel } from '../inference/model.js';
 import { recordedManifest } from '../inference/manifest.js';
-import { toVectorLiteral } from '../retrieval/candidates.js';
-import { EMBEDDING_SLOTS, slotColumns, type EmbeddingSlot } from '../db/embedding-slots.js';
+import { type EmbeddingSlot } from '../db/embedding-slots.js';
+import { toVectorLiteral } from '../db/retrieval.js';
+import {
+  itemContentRows,
+  writeEmbeddingRows,
+  staleEmbeddingIds,
+  embeddedPerSlot,
+  embeddingColumnDims,
+  deferMaintenance,
+  takeMaintenance,
+  vacuumItemsTable,
+} from '../db/embeddings.js';
+import { recordModelVersion, markEmbedded } from '../db/model-versions.js';
 
 /** Rows per UPDATE statement. */
 const WRITE_CHUNK = 500;
-
-interface ItemContentRow {
-  id: string;
-  title: string | null;
-  description: string | null;
-  price: string | null;
-  category_ids: string[];
-  updated_at: string;
-}
 
 /** Content of items, as the content tower takes it, and when it was last changed. */
 async function loadItemContent(
   db: Queryable,
   ids: readonly string[],
 ): Promise<Map<string, { input: ContentInput; updatedAt: string }>> {
-  const { rows } = await db.query<ItemContentRow>(
-    `SELECT i.id, i.title, i.description, i.price::text AS price,
-            ${itemCategoryIdsSql('i')} AS category_ids, i.updated_at::text AS updated_at
-     FROM items i WHERE i.id = ANY($1::text[])`,
-    [ids],
-  );
+  const rows = await itemContentRows(db, ids);
   return new Map(
     rows.map((r) => [
       r.id,
@@ -62,7 +58,6 @@ export async function writeItemEmbeddings(
   slot: EmbeddingSlot = 'a',
   chunk = WRITE_CHUNK,
 ): Promise<{ learned: number; content: number }> {
-  const col = slotColumns(slot);
   let learned = 0;
   let content = 0;
   for (let start = 0; start < ids.length; start += chunk) {
@@ -72,7 +67,7 @@ export async function writeItemEmbeddings(
     if (start > 0) await nextTurn();
     const part = ids.slice(start, start + chunk);
     const vectors: string[] = [];
-    const sources: string[] = [];
+    const sources: ('model' | 'content')[] = [];
     const readAt: (string | null)[] = [];
     const cold = part.filter((id): boolean => !model.knows(id));
     const coldContent = cold.length > 0 ? await loadItemContent(db, cold) : new Map();
@@ -94,17 +89,14 @@ export async function writeItemEmbeddings(
         readAt.push(coldContent.get(id)?.updatedAt ?? null);
       }
     }
-    const { rows } = await db.query<{ s: string }>(
-      `UPDATE items AS i
-       SET ${col.embedding} = u.e::vector, ${col.source} = u.s, ${col.version} = $4
-       FROM (SELECT unnest($1::text[]) AS id, unnest($2::text[]) AS e, unnest($3::text[]) AS s,
-                    unnest($5::text[]) AS t) u
-       WHERE i.id = u.id AND (u.t IS NULL OR i.updated_at = u.t::timestamptz)
-       RETURNING u.s`,
-      [part, vectors, sources, model.version, readAt],
-    );
-    for (const r of rows) {
-      if (r.s === 'model') learned++;
+    const written = await writeEmbeddingRows(db, slot, model.version, {
+      ids: part,
+      vectors,
+      sources,
+      readAt,
+    });
+    for (const source of written) {
+      if (source === 'model') learned++;
       else content++;
     }
   }
@@ -119,16 +111,7 @@ export async function mismatchedEmbeddingColumns(
   db: Queryable,
   dim: number,
 ): Promise<{ column: string; dim: number | null }[]> {
-  const columns = EMBEDDING_SLOTS.map((s) => slotColumns(s).embedding);
-  const { rows } = await db.query<{ column: string; dim: number }>(
-    `SELECT attname AS column, atttypmod AS dim FROM pg_attribute
-     WHERE attrelid = 'items'::regclass AND attname = ANY($1::text[]) AND NOT attisdropped`,
-    [columns],
-  );
-  const found = new Map(rows.map((r) => [r.column, r.dim]));
-  return columns
-    .map((column) => ({ column, dim: found.get(column) ?? null }))
-    .filter((c) => c.dim !== dim);
+  return (await embeddingColumnDims(db)).filter((c) => c.dim !== dim);
 }
 
 /**
@@ -141,25 +124,20 @@ export async function slotHolding(
   model: SequenceModel,
   fallback: EmbeddingSlot = 'a',
 ): Promise<EmbeddingSlot> {
-  const [a, b] = EMBEDDING_SLOTS.map((s) => slotColumns(s).version);
-  const { rows } = await db.query<{ a: number; b: number }>(
-    `SELECT count(*) FILTER (WHERE ${a} = $2)::int AS a, count(*) FILTER (WHERE ${b} = $2)::int AS b
-     FROM items WHERE dataset = $1`,
-    [model.manifest.dataset, model.version],
-  );
-  const held = rows[0] ?? { a: 0, b: 0 };
+  const held = await embeddedPerSlot(db, model.manifest.dataset, model.version);
   if (held.a === 0 && held.b === 0) return fallback;
   return held.b > held.a ? 'b' : 'a';
 }
 
 /** Records the model in model_versions (once per version), as every forecast names it. */
-export async function recordModelVersion(db: Queryable, model: SequenceModel): Promise<void> {
+export async function recordModel(db: Queryable, model: SequenceModel): Promise<void> {
   const m = model.manifest;
-  await db.query(
-    `INSERT INTO model_versions (version, dataset, dim, manifest) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (version) DO NOTHING`,
-    [m.version, m.dataset, m.dim, JSON.stringify(recordedManifest(m))],
-  );
+  await recordModelVersion(db, {
+    version: m.version,
+    dataset: m.dataset,
+    dim: m.dim,
+    manifest: recordedManifest(m),
+  });
 }
 
 export interface WriteOptions {
@@ -182,13 +160,7 @@ export async function writeStaleEmbeddings(
   options: WriteOptions = {},
 ): Promise<{ learned: number; content: number; total: number }> {
   const m = model.manifest;
-  const col = slotColumns(options.slot);
-  const { rows } = await db.query<{ id: string }>(
-    `SELECT id FROM items
-     WHERE dataset = $1 AND ${col.version} IS DISTINCT FROM $2 ORDER BY id`,
-    [m.dataset, m.version],
-  );
-  const ids = rows.map((r) => r.id);
+  const ids = await staleEmbeddingIds(db, m.dataset, m.version, options.slot);
   const totals = { learned: 0, content: 0, total: 0 };
   const step = WRITE_CHUNK * 4;
   for (let start = 0; start < ids.length; start += step) {
@@ -227,17 +199,12 @@ export async function vacuumItems(
   // other slot was written, 0.980 after the vacuum. Fresh statistics also let the planner
   // pick the index.
   if (rewritten > 0 && defer) {
-    await db.query(
-      `INSERT INTO pending_maintenance (task) VALUES ($1) ON CONFLICT (task) DO NOTHING`,
-      [VACUUM_TASK],
-    );
+    await deferMaintenance(db, VACUUM_TASK);
     return 'deferred';
   }
-  const pending = await db.query(`DELETE FROM pending_maintenance WHERE task = $1 RETURNING 1`, [
-    VACUUM_TASK,
-  ]);
-  if (rewritten === 0 && pending.rows.length === 0) return 'none';
-  await db.query('VACUUM (ANALYZE) items');
+  const pending = await takeMaintenance(db, VACUUM_TASK);
+  if (rewritten === 0 && !pending) return 'none';
+  await vacuumItemsTable(db);
   return 'vacuumed';
 }
 
@@ -251,14 +218,7 @@ export async function finishEmbeddings(
   rewritten: number,
 ): Promise<void> {
   await vacuumItems(db, rewritten);
-  await markEmbedded(db, model);
-}
-
-/** Stamps model_versions.embeddings_at: the model's slot holds all its dataset's items. */
-export async function markEmbedded(db: Queryable, model: SequenceModel): Promise<void> {
-  await db.query(`UPDATE model_versions SET embeddings_at = now() WHERE version = $1`, [
-    model.version,
-  ]);
+  await markEmbedded(db, model.version);
 }
 
 /**
@@ -271,7 +231,7 @@ export async function syncItemEmbeddings(
   model: SequenceModel,
   options: WriteOptions = {},
 ): Promise<{ learned: number; content: number; total: number }> {
-  await recordModelVersion(db, model);
+  await recordModel(db, model);
   const totals = await writeStaleEmbeddings(db, model, options);
   await finishEmbeddings(db, model, totals.total);
   return totals;

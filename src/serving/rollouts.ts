@@ -10,15 +10,11 @@ import { log } from '../log.js';
 import { ErrorCode, CodedError } from '../errors.js';
 import { POPULARITY_VERSION } from '../forecast/forecast.js';
 import type { ModelRegistry } from './registry.js';
-import {
-  markEmbedded,
-  recordModelVersion,
-  vacuumItems,
-  writeStaleEmbeddings,
-} from './embeddings.js';
+import { vacuumItems, writeStaleEmbeddings, recordModel } from './embeddings.js';
 import { DrainTimeoutError, type DatasetModels, type ServingModel } from './leases.js';
 import { admitModel, type ModelFactory } from './admit.js';
 import type { ModelCheck } from './validate.js';
+import { markEmbedded } from '../db/model-versions.js';
 
 export type RolloutKind = 'ROLLOUT' | 'ROLLBACK';
 
@@ -218,7 +214,7 @@ export class ModelRollouts {
     // The model kept for a rollback reads the target slot: nobody may still be using it.
     const reader = models?.previous;
     if (models && reader && reader !== next) await this.drained(models, reader, true);
-    await recordModelVersion(db, model);
+    await recordModel(db, model);
     const written = await write(this.options.writeChunk ?? (db.kind === 'pglite' ? 10 : 500));
     // Rewritten rows leave dead entries in both HNSW indexes (an UPDATE re-inserts the row).
     const vacuum = this.options.vacuum ?? (db.kind === 'pglite' ? 'at-start-up' : 'before-switch');
@@ -254,7 +250,7 @@ export class ModelRollouts {
       if (models && old) await this.drained(models, old, false);
       const late = await write();
       record.embeddingsWritten += late.total;
-      await markEmbedded(db, model);
+      await markEmbedded(db, model.version);
     };
     await after().catch((err: unknown) =>
       log.error(

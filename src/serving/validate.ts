@@ -17,6 +17,8 @@ import type { Model, SequenceModel } from '../inference/model.js';
 import { readManifest, recordedManifest, type ModelManifest } from '../inference/manifest.js';
 import { ort } from '../inference/onnx.js';
 import { mismatchedEmbeddingColumns } from './embeddings.js';
+import { recordedWithManifest } from '../db/model-versions.js';
+import { countStoredAmong } from '../db/items.js';
 
 /** One named check and what it found. */
 export interface ModelCheck {
@@ -124,11 +126,8 @@ async function versionCheck(
       `${manifest.version} is serving already: give the new model a version of its own`,
     );
   }
-  const { rows } = await db.query<{ same: boolean }>(
-    `SELECT manifest = $2::jsonb AS same FROM model_versions WHERE version = $1`,
-    [manifest.version, JSON.stringify(recordedManifest(manifest))],
-  );
-  if (rows[0] && !rows[0].same) {
+  const recorded = await recordedWithManifest(db, manifest.version, recordedManifest(manifest));
+  if (recorded === false) {
     return fail(
       'version',
       `${manifest.version} is recorded in model_versions with another manifest: give the new model a version of its own`,
@@ -136,7 +135,7 @@ async function versionCheck(
   }
   return pass(
     'version',
-    rows[0] ? `${manifest.version} (served before, same manifest)` : `${manifest.version} (new)`,
+    recorded ? `${manifest.version} (served before, same manifest)` : `${manifest.version} (new)`,
   );
 }
 
@@ -241,12 +240,11 @@ async function parityCheck(
 /** The candidate must know at least one stored item of its dataset, or it serves nobody. */
 async function vocabularyCheck(db: Queryable, model: Model): Promise<ModelCheck> {
   const dataset = model.manifest.dataset;
-  const { rows } = await db.query<{ stored: number; known: number }>(
-    `SELECT count(*)::int AS stored, (count(*) FILTER (WHERE id = ANY($2::text[])))::int AS known
-     FROM items WHERE dataset = $1`,
-    [dataset, model.vocab.items.filter((id) => model.knows(id))],
+  const { stored, known } = await countStoredAmong(
+    db,
+    dataset,
+    model.vocab.items.filter((id) => model.knows(id)),
   );
-  const { stored = 0, known = 0 } = rows[0] ?? {};
   const detail = `${known} of ${stored} stored ${dataset} items are in the vocabulary`;
   return known > 0 ? pass('vocabulary', detail) : fail('vocabulary', detail);
 }

@@ -1,10 +1,11 @@
 // A product inserted through the API is embedded by the content tower at once and can be
 // retrieved by the next forecast; items the model was trained on keep their learned vectors.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseVectorLiteral, retrieveCandidates } from '../../src/retrieval/candidates.js';
+import { retrieveCandidates } from '../helpers/retrieval.js';
 import { syncItemEmbeddings } from '../../src/serving/embeddings.js';
 import { backends } from '../helpers/backends.js';
 import { openForecastFixture, type ForecastFixture } from '../helpers/forecast.js';
+import { parseVectorLiteral } from '../../src/db/retrieval.js';
 
 const UPSERT = `mutation($input: ItemInput!) { upsertItem(input: $input) {
   id embeddingSource embeddingModelVersion categories { id } } }`;

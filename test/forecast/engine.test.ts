@@ -10,11 +10,11 @@ import type { Db } from '../../src/db/client.js';
 import { ForecastEngine } from '../../src/forecast/engine.js';
 import type { Forecast, ForecastFilter, ForecastRequest } from '../../src/forecast/forecast.js';
 import { importAmazon } from '../../src/import/amazon.js';
-import { retrievalSettings } from '../../src/retrieval/candidates.js';
 import { syncItemEmbeddings } from '../../src/serving/embeddings.js';
 import { backends } from '../helpers/backends.js';
 import { FakeModel } from '../helpers/fake-model.js';
 import { tempDir } from '../helpers/fixtures.js';
+import { retrievalSettings } from '../../src/db/retrieval.js';
 
 /** Four shoppers of a seven-item shop; item 7 is stored but unknown to the model. */
 const SEQUENCES = ['1 1 2', '2 3', '3 2 5', '4 7'];

@@ -6,12 +6,12 @@ import type { ForecastRequest } from '../../src/forecast/forecast.js';
 import { importAmazon } from '../../src/import/amazon.js';
 import { Model } from '../../src/inference/model.js';
 import { IntentModel } from '../../src/intent/model.js';
-import { retrievalSettings } from '../../src/retrieval/candidates.js';
 import { syncItemEmbeddings } from '../../src/serving/embeddings.js';
 import type { EmbeddingSlot } from '../../src/db/embedding-slots.js';
 import type { Backend } from './backends.js';
 import { beautySlice } from './fixtures.js';
 import { startServer, type TestServer } from './server.js';
+import { retrievalSettings } from '../../src/db/retrieval.js';
 
 // TEST_MODEL_DIR: serve another Beauty model directory (e.g. a candidate before it is shipped).
 export const MODEL_DIR = process.env.TEST_MODEL_DIR ?? 'models/beauty';

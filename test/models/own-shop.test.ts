@@ -12,12 +12,12 @@ import { migrate } from '../../src/db/migrate.js';
 import { openPglite } from '../../src/db/pglite.js';
 import { ForecastEngine } from '../../src/forecast/engine.js';
 import { Model } from '../../src/inference/model.js';
-import { retrievalSettings } from '../../src/retrieval/candidates.js';
 import { syncItemEmbeddings } from '../../src/serving/embeddings.js';
 import { backends, type Backend } from '../helpers/backends.js';
 import { digineticaFixture, tempDirs } from '../helpers/fixtures.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { PYTHON } from '../helpers/python.js';
+import { retrievalSettings } from '../../src/db/retrieval.js';
 
 const RETRIEVAL = { candidates: 50, efSearch: 100, successors: 100 };
 const dirs = tempDirs();

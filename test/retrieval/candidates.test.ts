@@ -7,17 +7,17 @@ import { importAmazon } from '../../src/import/amazon.js';
 import { Model } from '../../src/inference/model.js';
 import {
   addIncluded,
-  retrieveCandidates,
-  retrievalSettings,
   servedTop,
   type CandidateQuery,
   type RetrievalOptions,
 } from '../../src/retrieval/candidates.js';
+import { retrieveCandidates } from '../helpers/retrieval.js';
 import { syncItemEmbeddings, writeItemEmbeddings } from '../../src/serving/embeddings.js';
 import type { Queryable } from '../../src/db/client.js';
 import { backends } from '../helpers/backends.js';
 import { beautySlice } from '../helpers/fixtures.js';
 import { MODEL_DIR } from '../helpers/forecast.js';
+import { retrievalSettings } from '../../src/db/retrieval.js';
 
 const EF = 24; // not pgvector's default (40), so the session value is visible
 const filter = { categoryIds: null, minPrice: null, maxPrice: null, inStockOnly: true };

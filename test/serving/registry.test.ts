@@ -11,7 +11,6 @@ import { ModelRegistry } from '../../src/serving/registry.js';
 import { importAmazon } from '../../src/import/amazon.js';
 import { Model } from '../../src/inference/model.js';
 import { IntentModel } from '../../src/intent/model.js';
-import { retrievalSettings } from '../../src/retrieval/candidates.js';
 import { slotHolding, syncItemEmbeddings } from '../../src/serving/embeddings.js';
 import type { EmbeddingSlot } from '../../src/db/embedding-slots.js';
 import { ModelRollouts } from '../../src/serving/rollouts.js';
@@ -20,6 +19,7 @@ import { importSliceAs, renamedModel } from '../helpers/datasets.js';
 import { beautySlice, tempDir } from '../helpers/fixtures.js';
 import { INTENT_MODEL_DIR, MODEL_DIR } from '../helpers/forecast.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { retrievalSettings } from '../../src/db/retrieval.js';
 
 type Json = Record<string, any>;
 

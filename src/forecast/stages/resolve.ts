@@ -7,6 +7,8 @@ import { ErrorCode, CodedError } from '../../errors.js';
 import type { SequenceEvent, SequenceModel } from '../../inference/model.js';
 import { subjectDataset } from '../forecast.js';
 import { unique, type ForecastJob, type Subject } from './job.js';
+import { existingItemIds } from '../../db/items.js';
+import { existingCategoryIds } from '../../db/categories.js';
 
 /** How far back "already purchased / seen" exclusions and the model input look. */
 const HISTORY_LIMIT = 200;
@@ -35,17 +37,11 @@ export async function resolve(
   const categoryIds = unique(
     requests.flatMap((r) => (r.context?.categoryId ? [r.context.categoryId] : [])),
   );
-  const existing = (table: string, ids: string[]) =>
-    ids.length
-      ? db
-          .query<{ id: string }>(`SELECT id FROM ${table} WHERE id = ANY($1::text[])`, [ids])
-          .then((r) => new Set(r.rows.map((x) => x.id)))
-      : Promise.resolve(new Set<string>());
   const [users, sessions, knownItems, knownCategories] = await Promise.all([
     subjectHistories(db, 'user', userIds, HISTORY_LIMIT),
     subjectHistories(db, 'session', sessionIds, HISTORY_LIMIT),
-    existing('items', itemIds),
-    existing('categories', categoryIds),
+    existingItemIds(db, itemIds),
+    existingCategoryIds(db, categoryIds),
   ]);
   const subjects = requests.map((request): Subject | Error => {
     const s = request.subject;
