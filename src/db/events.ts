@@ -1,12 +1,12 @@
 // The append-only behaviour log: lookups, per-user / per-session pages, bulk import and the
 // transactional, idempotent ingestion of event batches from the API.
-import type { PageKind, Visit } from '../intent/features.js';
 import { insertIgnoringConflicts } from './bulk.js';
 import type { Db, Queryable } from './client.js';
 import { existingItemIds } from './items.js';
 import { selectPagesOfParents, type Keyset, type PageRequest } from './paging.js';
 import { insertUsers } from './users.js';
 import { badUserInput } from '../errors.js';
+import { type PageKind, type Visit } from './page-views.js';
 
 /** Training declares the same list (foresight_training/contract.py; test/models/names.test.ts). */
 export const EVENT_TYPES = ['VIEW', 'CART', 'PURCHASE', 'SEARCH'] as const;

@@ -2,8 +2,8 @@
 // (events with a page kind; one row per session, however many pages), their visit attributes,
 // whether their user came before, and the aggregate features of sessions imported from a
 // per-session source (UCI).
-import type { PageViewSummary, Visit } from '../intent/features.js';
 import type { Queryable } from './client.js';
+import { type PageViewSummary, type Visit } from './page-views.js';
 
 export interface SessionIntentInput {
   visit: Visit;

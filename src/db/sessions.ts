@@ -1,8 +1,8 @@
 // Shopping sessions (a visit); anonymous when user_id is null.
 import { insertIgnoringConflicts } from './bulk.js';
-import type { Visit } from '../intent/features.js';
 import type { Queryable } from './client.js';
 import { selectPagesOfParents, type Keyset, type Page, type PageRequest } from './paging.js';
+import { type Visit } from './page-views.js';
 
 export interface SessionRow {
   id: string;

@@ -8,10 +8,11 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { insertIgnoringConflicts } from '../db/bulk.js';
 import type { Db } from '../db/client.js';
-import { featuresFromUciRow, UCI_COLUMNS, type Visit } from '../intent/features.js';
+import { featuresFromUciRow, UCI_COLUMNS } from '../intent/features.js';
 import { silentProgress, type ProgressSink } from './progress.js';
 import { Rejections, type ImportReport } from './report.js';
 import { TABLES } from './writer.js';
+import { type Visit } from '../db/page-views.js';
 
 export const UCI_DATASET = 'uci';
 

@@ -1,3 +1,10 @@
+import {
+  type PageKind,
+  type VisitorType,
+  type Visit,
+  type PageViewSummary,
+  PAGE_KINDS,
+} from '../db/page-views.js';
 // The purchase-intent model's input: the 17 raw features of the UCI Online Shoppers data set
 // (Sakar et al., 2019), in the order models/intent/intent.json lists them. Serving computes
 // them from a session's page views and visit attributes (`featuresFromPageViews`); the UCI
@@ -24,11 +31,6 @@ export const INTENT_FEATURES = [
   'Weekend',
 ] as const;
 
-export const PAGE_KINDS = ['ADMINISTRATIVE', 'INFORMATIONAL', 'PRODUCT'] as const;
-export type PageKind = (typeof PAGE_KINDS)[number];
-export const VISITOR_TYPES = ['RETURNING', 'NEW', 'OTHER'] as const;
-export type VisitorType = (typeof VISITOR_TYPES)[number];
-
 /** Upper bound of one page view's time on page (a day). */
 export const MAX_PAGE_SECONDS = 86_400;
 
@@ -42,33 +44,8 @@ export interface PageViewRecord {
   occurredAt: Date | null;
 }
 
-/** A session's visit attributes (sessions.visit), codes of the shop's analytics. */
-export interface Visit {
-  visitorType?: VisitorType;
-  trafficType?: number;
-  operatingSystem?: number;
-  browser?: number;
-  region?: number;
-  specialDay?: number;
-}
-
 /** The model's VisitorType codes (UCI Returning_Visitor, New_Visitor, Other). */
 const VISITOR_CODE: Record<VisitorType, number> = { RETURNING: 0, NEW: 1, OTHER: 2 };
-
-/**
- * What the features need of a session's page views: counts and total seconds per kind, the
- * means of the page metrics over the pages that report them (null where none does), and the
- * time of the first page view. Computed here for inline page views and by SQL for stored ones
- * (db/intent.ts), so a stored session of any length reads one row.
- */
-export interface PageViewSummary {
-  pages: Record<PageKind, number>;
-  seconds: Record<PageKind, number>;
-  bounceRate: number | null;
-  exitRate: number | null;
-  value: number | null;
-  firstAt: Date | null;
-}
 
 /** The summary of page views (oldest first); null without page views. */
 export function summarisePageViews(pages: readonly PageViewRecord[]): PageViewSummary | null {

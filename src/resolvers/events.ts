@@ -1,9 +1,10 @@
 // Behaviour events: lookup, fields, and batch ingestion (recordEvents).
 import { recordEventBatch, type EventSubmission, type PageViewFields } from '../db/events.js';
 import type { EventInput, PageViewInput, Resolvers, VisitInput } from '../generated/graphql.js';
-import { isCode, isRate, MAX_PAGE_SECONDS, type Visit } from '../intent/features.js';
+import { isCode, isRate, MAX_PAGE_SECONDS } from '../intent/features.js';
 import { badUserInput } from '../errors.js';
 import { checkLength } from './input-checks.js';
+import { type Visit } from '../db/page-views.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 

@@ -2,7 +2,7 @@
 // (models/intent/parity.json: raw features and the PyTorch probability per row), and a row
 // turned back into the page views and visit a live session would record.
 import { readFileSync } from 'node:fs';
-import type { PageKind } from '../../src/intent/features.js';
+import { type PageKind } from '../../src/db/page-views.js';
 
 export const UCI_CSV = '../shared/data/uci-shoppers/online_shoppers_intention.csv';
 export const INTENT_DIR = 'models/intent';
