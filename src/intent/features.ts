@@ -1,3 +1,8 @@
+// The purchase-intent model's input: the 17 raw features of the UCI Online Shoppers data set
+// (Sakar et al., 2019), in the order models/intent/intent.json lists them. Serving computes
+// them from a session's page views and visit attributes (`featuresFromPageViews`); the UCI
+// import reads them from a CSV row (`featuresFromUciRow`). The exported model does its own
+// preprocessing (log scales, standardisation, one-hot codes), so both feed raw values.
 import {
   type PageKind,
   type VisitorType,
@@ -5,11 +10,6 @@ import {
   type PageViewSummary,
   PAGE_KINDS,
 } from '../db/page-views.js';
-// The purchase-intent model's input: the 17 raw features of the UCI Online Shoppers data set
-// (Sakar et al., 2019), in the order models/intent/intent.json lists them. Serving computes
-// them from a session's page views and visit attributes (`featuresFromPageViews`); the UCI
-// import reads them from a CSV row (`featuresFromUciRow`). The exported model does its own
-// preprocessing (log scales, standardisation, one-hot codes), so both feed raw values.
 
 export const INTENT_FEATURES = [
   'Administrative',
