@@ -22,7 +22,7 @@ async function modelSummary(metricsFile: string, key: string, version: string) {
   try {
     raw = await readFile(metricsFile, 'utf8');
   } catch (err) {
-    // A model rolled out from a directory of its own (src/rollout/) may have no metrics beside it.
+    // A model rolled out from a directory of its own (src/serving/) may have no metrics beside it.
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     return { version, protocol: `no offline metrics: ${metricsFile} is missing`, rows: [] };
   }
@@ -70,7 +70,7 @@ async function loadAssets(): Promise<{ js: string; html: string; css: string }> 
  * Registers /dashboard, /dashboard/app.js, /dashboard/style.css and /dashboard/model.json;
  * `model` names the serving model's dataset and version (null without a model) for a dataset
  * (`/dashboard/model.json?dataset=…`; without one, the gateway's first), asked at every
- * request: a rollout switches it (src/rollout/).
+ * request: a rollout switches it (src/serving/).
  */
 export async function registerDashboard(
   app: FastifyInstance,

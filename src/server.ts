@@ -59,7 +59,7 @@ export interface ServerDeps {
   /** Serves interestForecast (and /metrics, /debug/inference) when given: one fixed engine. */
   engine?: ForecastEngine;
   /**
-   * The models instead, one per dataset, each switchable (src/forecast/registry.ts); `rollouts`
+   * The models instead, one per dataset, each switchable (src/serving/registry.ts); `rollouts`
    * switch them at run time.
    */
   registry?: ModelRegistry;

@@ -96,7 +96,7 @@ export type ItemUpsert = Pick<
 > & { categoryIds: string[] };
 
 /** Inserts or replaces an item and its categories. Content changed → its content embeddings
- * are cleared in both embedding slots (retrieval/slots.ts), so that each model's content tower
+ * are cleared in both embedding slots (db/embedding-slots.ts), so that each model's content tower
  * re-embeds it (the serving model's at once, in the caller's transaction; the other slot's
  * model when it is synced: a rollback, a restart); a learned embedding does not depend on the
  * content and is kept. Returns the stored row. */

@@ -71,7 +71,7 @@ export function policyKey(p: ServingPolicy): string {
 }
 
 /** How many ranked candidates the policy needs to choose a slate of `first` from. */
-export function policyDepth(first: number, p: ServingPolicy): number {
+export function rankingLength(first: number, p: ServingPolicy): number {
   const ranked = p.diversity ? Math.max(first, p.diversity.pool) : first;
   return ranked + (p.exploration && explores(p) ? p.exploration.pool : 0);
 }

@@ -18,7 +18,7 @@ import type { Forecast, ForecastRequest, ModelCallStats } from './forecast.js';
 import { PopularityRanking } from './popularity.js';
 import { assemble, toRecord } from './stages/assemble.js';
 import { encode } from './stages/encode.js';
-import { newJob, type ForecastJob, type StageContext, type Subject } from './stages/job.js';
+import { newJob, type ForecastJob, type StageContext, type ResolvedSubject } from './stages/job.js';
 import { resolve } from './stages/resolve.js';
 import { retrieve } from './stages/retrieve.js';
 import { score } from './stages/score.js';
@@ -36,7 +36,7 @@ export interface EngineOptions {
   retrieval: StageContext['retrieval'];
   /** The session-level purchase-intent model (models/intent); null or absent = none. */
   intent?: IntentModel | null;
-  /** The item-embedding columns the model's vectors are in (retrieval/slots.ts; default a). */
+  /** The item-embedding columns the model's vectors are in (db/embedding-slots.ts; default a). */
   embeddingSlot?: EmbeddingSlot;
 }
 
@@ -53,7 +53,7 @@ export class ForecastEngine {
     scorer: { calls: 0, items: 0, ms: 0 },
   };
   readonly popularity: PopularityRanking;
-  /** Where the model's item vectors are (retrieval/slots.ts). */
+  /** Where the model's item vectors are (db/embedding-slots.ts). */
   readonly embeddingSlot: EmbeddingSlot;
   /** The scorer's terms (src/forecast/terms/), bound to the model. */
   readonly terms: ScoringTerms;
@@ -120,7 +120,7 @@ export class ForecastEngine {
 
   /** A model forecast of a subject of the model's dataset with an event the model knows. */
   private servedByModel(job: ForecastJob): boolean {
-    const subject = job.subject as Subject;
+    const subject = job.subject as ResolvedSubject;
     return (
       job.request.mode === 'MODEL' &&
       subject.dataset === this.model.manifest.dataset &&

@@ -129,14 +129,14 @@ export async function readParity(dir: string): Promise<ParityFixture> {
 }
 
 /** Inputs that are int64 in the contract; everything else is float32. */
-const INT64 = new Set([
-  'item_ids',
-  'event_types',
-  'time_gaps',
-  'candidate_attrs',
-  'attr_ids',
-  'text_tokens',
-  'price_band',
+const INT64: ReadonlySet<string> = new Set([
+  TENSOR.itemIds,
+  TENSOR.eventTypes,
+  TENSOR.timeGaps,
+  TENSOR.candidateAttrs,
+  TENSOR.attrIds,
+  TENSOR.textTokens,
+  TENSOR.priceBand,
 ]);
 
 /** Shape of a nested array (rectangular by construction of the fixtures). */
@@ -167,20 +167,6 @@ export async function runFixture(
   const feeds: Record<string, ort.Tensor> = {};
   for (const [name, value] of Object.entries(inputs)) feeds[name] = toTensor(name, value);
   return (await session.run(feeds)) as Record<string, ort.Tensor>;
-}
-
-/** Opens `file` on the CPU and runs `inputs` through it; the caller releases the session. */
-export async function runOnnx(
-  file: string,
-  inputs: Fixture,
-): Promise<{ session: ort.InferenceSession; outputs: Record<string, ort.Tensor> }> {
-  const session = await ort.InferenceSession.create(file);
-  try {
-    return { session, outputs: await runFixture(session, inputs) };
-  } catch (err) {
-    await session.release();
-    throw err;
-  }
 }
 
 /** Largest absolute difference; Infinity when the sizes differ or a value is not a number. */

@@ -1,6 +1,6 @@
 // Per-request forecast loader: every interestForecast field resolved in one GraphQL request
 // (e.g. 50 users in a list) becomes one batch per engine (one per dataset with a model,
-// src/forecast/registry.ts), hence one encoder call each; the engines' batchers then merge
+// src/serving/registry.ts), hence one encoder call each; the engines' batchers then merge
 // batches across concurrent requests.
 import DataLoader from 'dataloader';
 import type { ForecastEngine } from '../forecast/engine.js';

@@ -1,6 +1,6 @@
 // modelStatus, rolloutModel and rollbackModel (schema/rollout.graphql) over the process's model
-// registry (one model per dataset, src/forecast/registry.ts) and rollout controller
-// (src/rollout/).
+// registry (one model per dataset, src/serving/registry.ts) and rollout controller
+// (src/serving/).
 import type { Context } from '../context.js';
 import type { DatasetModels, Resolvers, ServedModel } from '../generated/graphql.js';
 import { slotColumns } from '../db/embedding-slots.js';

@@ -1,4 +1,4 @@
-// Keeps a model's embedding slot (items.embedding or items.embedding_b, retrieval/slots.ts) in
+// Keeps a model's embedding slot (items.embedding or items.embedding_b, db/embedding-slots.ts) in
 // step with the model: items the model was trained on get their learned embedding, every other
 // item of the model's catalogue gets the content tower's embedding (cold start), and the model
 // version is recorded per item and in model_versions.

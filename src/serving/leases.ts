@@ -1,7 +1,7 @@
 // The models serving one dataset (the one serving and the one kept for a rollback), switchable
 // at run time, and the leases requests hold on them. A forecast must never combine
 // one model's user states with another model's item embeddings, so each engine reads its own
-// embedding slot (retrieval/slots.ts) and a request keeps the engine it started with to its
+// embedding slot (db/embedding-slots.ts) and a request keeps the engine it started with to its
 // end. A switch is an assignment: new requests get the new engine at once, those in flight
 // finish on the old one, whose slot nothing writes until they are done (rollouts.ts waits for
 // them with `drain` before it writes into that slot again).

@@ -9,14 +9,31 @@ import {
   type ScorerManifest,
 } from '../../src/inference/manifest.js';
 
+import { runFixture, type Fixture } from '../../src/inference/contract.js';
+import { ort } from '../../src/inference/onnx.js';
+
 export {
   CONTRACT,
   type Fixture,
   maxAbsDiff,
-  runOnnx,
   shapeOf,
   toTensor,
 } from '../../src/inference/contract.js';
+
+/** Opens `file` on the CPU and runs `inputs` through it; the caller releases the session. */
+export async function runOnnx(
+  file: string,
+  inputs: Fixture,
+): Promise<{ session: ort.InferenceSession; outputs: Record<string, ort.Tensor> }> {
+  const session = await ort.InferenceSession.create(file);
+  try {
+    return { session, outputs: await runFixture(session, inputs) };
+  } catch (err) {
+    await session.release();
+    throw err;
+  }
+}
+
 
 /**
  * A model directory's manifest, as the gateway reads it (src/inference/manifest.ts), from an

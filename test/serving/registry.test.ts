@@ -1,4 +1,4 @@
-// Several datasets at once (src/forecast/registry.ts): each dataset's shoppers are forecast by
+// Several datasets at once (src/serving/registry.ts): each dataset's shoppers are forecast by
 // its own model from its own embedding slot, a request mixing datasets runs one encoder batch
 // per engine, a dataset without a model gets its popularity (and says so), catalogue changes
 // are embedded by their dataset's model, and rollouts and rollbacks switch one dataset only.

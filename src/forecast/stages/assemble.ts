@@ -12,7 +12,7 @@ import {
   type CategoryShare,
   type Forecast,
 } from '../forecast.js';
-import type { ForecastJob, StageContext, Subject } from './job.js';
+import type { ForecastJob, StageContext, ResolvedSubject } from './job.js';
 
 /** What served a forecast: everything but its items, policy, ids and timing. */
 type Head = Pick<
@@ -65,13 +65,13 @@ export function assemble(
         retrievalMs: job.retrievalMs,
         batchSize,
       },
-      events: (job.subject as Subject).rows,
+      events: (job.subject as ResolvedSubject).rows,
     };
   }
 }
 
 function modelHead(ctx: StageContext, job: ForecastJob): Head {
-  const subject = job.subject as Subject;
+  const subject = job.subject as ResolvedSubject;
   const enc = job.encoded as EncoderOutput;
   // Served from the context item alone when no event of the subject's own is on a known item.
   const own = subject.contextEvent ? subject.events.slice(0, -1) : subject.events;
@@ -95,9 +95,9 @@ function modelHead(ctx: StageContext, job: ForecastJob): Head {
 }
 
 function fallbackHead(ctx: StageContext, job: ForecastJob): Head {
-  const subject = job.subject as Subject;
+  const subject = job.subject as ResolvedSubject;
   const ranking = job.fallback as NonNullable<ForecastJob['fallback']>;
-  // A subject of a dataset without a model of its own (src/forecast/registry.ts).
+  // A subject of a dataset without a model of its own (src/serving/registry.ts).
   const unserved = job.request.mode === 'MODEL' && subject.dataset !== ctx.model.manifest.dataset;
   return {
     modelVersion: POPULARITY_VERSION,
@@ -138,7 +138,7 @@ function topCategories(model: SequenceModel, probs: Float32Array): CategoryShare
 /** The forecast as the impression log stores it (db/forecasts.ts). */
 export function toRecord(job: ForecastJob): ForecastRecord {
   const f = job.forecast as Forecast;
-  const subject = job.subject as Subject;
+  const subject = job.subject as ResolvedSubject;
   return {
     id: f.id,
     mode: f.mode,

@@ -7,7 +7,7 @@ import type { SubjectEventRow } from '../../db/forecasts.js';
 import type { EncoderOutput, SequenceEvent, SequenceModel } from '../../inference/model.js';
 import type { RetrievedItem } from '../../retrieval/candidates.js';
 import type { EmbeddingSlot } from '../../db/embedding-slots.js';
-import { GREEDY, policyDepth } from '../../exploration/policy.js';
+import { GREEDY, rankingLength } from '../../exploration/policy.js';
 import type { ServedRanking } from '../coldstart.js';
 import type { Forecast, ForecastRequest, ModelCallStats } from '../forecast.js';
 import type { PopularityRanking } from '../popularity.js';
@@ -15,7 +15,7 @@ import type { ForecastReason } from '../reasons.js';
 import type { LiftLimits, RecentItems, ScoringTerms } from '../terms/index.js';
 
 /** The forecast's subject as the database (or the request) describes it. */
-export interface Subject {
+export interface ResolvedSubject {
   dataset: string;
   /** What the model reads, oldest first; the last is the context item when `contextEvent`. */
   events: readonly SequenceEvent[];
@@ -35,7 +35,7 @@ export interface ForecastJob {
   readonly request: ForecastRequest;
   readonly enqueuedAt: number;
   /** resolve: the subject, or why the request cannot be served (then no other stage runs). */
-  subject: Subject | null;
+  subject: ResolvedSubject | null;
   error: Error | null;
   /** The model's stages (encode, retrieve, score), or the popularity and cold-start chain. */
   path: 'model' | 'fallback' | null;
@@ -46,7 +46,7 @@ export interface ForecastJob {
   candidates: RetrievedItem[];
   /** score (model path): the scorer's score of each candidate. */
   scores: Float32Array | null;
-  /** serve: the servable items, best first, at most `depth`. */
+  /** serve: the servable items, best first, at most `rankedCount`. */
   ranked: RankedItem[];
   /** serve: why `ranked[k]` is there (asked only for the items shown, and only to explain). */
   reasons: ((k: number) => ForecastReason[]) | null;
@@ -93,8 +93,8 @@ export interface StageContext {
 }
 
 /** How many ranked items the request's serving policy chooses its slate from. */
-export function depth(request: ForecastRequest): number {
-  return policyDepth(request.first, request.policy ?? GREEDY);
+export function rankedCount(request: ForecastRequest): number {
+  return rankingLength(request.first, request.policy ?? GREEDY);
 }
 
 /**
@@ -103,7 +103,7 @@ export function depth(request: ForecastRequest): number {
  */
 export function exclusions(job: ForecastJob): string[] {
   const f = job.request.filter;
-  const events = (job.subject as Subject).events;
+  const events = (job.subject as ResolvedSubject).events;
   if (!f.excludePurchased && !f.excludeSeen) return [];
   return unique(
     events.flatMap((e) =>

@@ -6,7 +6,7 @@ import { subjectHistories } from '../../db/forecasts.js';
 import { ErrorCode, CodedError } from '../../errors.js';
 import type { SequenceEvent, SequenceModel } from '../../inference/model.js';
 import { subjectDataset } from '../forecast.js';
-import { unique, type ForecastJob, type Subject } from './job.js';
+import { unique, type ForecastJob, type ResolvedSubject } from './job.js';
 import { existingItemIds } from '../../db/items.js';
 import { existingCategoryIds } from '../../db/categories.js';
 
@@ -43,7 +43,7 @@ export async function resolve(
     existingItemIds(db, itemIds),
     existingCategoryIds(db, categoryIds),
   ]);
-  const subjects = requests.map((request): Subject | Error => {
+  const subjects = requests.map((request): ResolvedSubject | Error => {
     const s = request.subject;
     const ctx = request.context;
     if (ctx?.itemId && !knownItems.has(ctx.itemId))
@@ -96,7 +96,7 @@ export async function resolve(
     };
   });
   jobs.forEach((job, i) => {
-    const s = subjects[i] as Subject | Error;
+    const s = subjects[i] as ResolvedSubject | Error;
     if (s instanceof Error) job.error = s;
     else job.subject = s;
   });

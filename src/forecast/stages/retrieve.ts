@@ -1,5 +1,5 @@
 // retrieve: each model forecast's candidates, per group of forecasts that share a dataset,
-// filter and depth (usually the whole batch): the nearest neighbours of its user state in
+// filter and ranking length (usually the whole batch): the nearest neighbours of its user state in
 // pgvector, filters applied in the index scan, plus the items its scorer's terms can lift above
 // them (docs/forecasts.md, "Why neighbours plus successors are enough").
 import type { EncoderOutput } from '../../inference/model.js';
@@ -13,14 +13,20 @@ import {
 import type { ForecastFilter } from '../forecast.js';
 import type { RecentItems } from '../terms/index.js';
 import { reachable } from '../terms/reachable.js';
-import { depth, exclusions, type ForecastJob, type StageContext, type Subject } from './job.js';
+import {
+  rankedCount,
+  exclusions,
+  type ForecastJob,
+  type StageContext,
+  type ResolvedSubject,
+} from './job.js';
 
 /** Forecasts retrieved by one statement (split over `retrieval.parallel` connections). */
 export interface RetrievalGroup {
   filter: ForecastFilter;
   options: RetrievalOptions;
   /** How many ranked items the group's policies choose from. */
-  depth: number;
+  ranked: number;
   members: ForecastJob[];
 }
 
@@ -31,15 +37,19 @@ export async function retrieve(
 ): Promise<RetrievalGroup[]> {
   const groups = new Map<string, RetrievalGroup>();
   for (const job of jobs) {
-    const ranked = depth(job.request);
-    const key = JSON.stringify([(job.subject as Subject).dataset, job.request.filter, ranked]);
+    const ranked = rankedCount(job.request);
+    const key = JSON.stringify([
+      (job.subject as ResolvedSubject).dataset,
+      job.request.filter,
+      ranked,
+    ]);
     const group = groups.get(key);
     if (group) group.members.push(job);
     else
       groups.set(key, {
         filter: job.request.filter,
         options: retrievalOptions(ctx, job),
-        depth: ranked,
+        ranked,
         members: [job],
       });
   }
@@ -79,7 +89,7 @@ async function retrieveGroup(ctx: StageContext, group: RetrievalGroup): Promise<
         q.userState,
         q.include ?? [],
         lists[k] as RetrievedItem[],
-        group.depth,
+        group.ranked,
       );
     });
   }
@@ -94,10 +104,10 @@ async function retrieveGroup(ctx: StageContext, group: RetrievalGroup): Promise<
 /** How the candidates of `job` are retrieved (the same for every forecast of its group). */
 function retrievalOptions(ctx: StageContext, job: ForecastJob): RetrievalOptions {
   return {
-    dataset: (job.subject as Subject).dataset,
+    dataset: (job.subject as ResolvedSubject).dataset,
     limit: ctx.terms.reranks
-      ? Math.max(ctx.retrieval.candidates, depth(job.request))
-      : depth(job.request),
+      ? Math.max(ctx.retrieval.candidates, rankedCount(job.request))
+      : rankedCount(job.request),
     efSearch: ctx.retrieval.efSearch,
     known: ctx.model,
     slot: ctx.embeddingSlot,

@@ -8,7 +8,13 @@ import { rankingSources, serveFromSources } from '../coldstart.js';
 import { explainItem } from '../explain.js';
 import type { ExplainedEvent, ForecastReason } from '../reasons.js';
 import type { RecentItems } from '../terms/index.js';
-import { depth, exclusions, type ForecastJob, type StageContext, type Subject } from './job.js';
+import {
+  rankedCount,
+  exclusions,
+  type ForecastJob,
+  type StageContext,
+  type ResolvedSubject,
+} from './job.js';
 import type { RetrievalGroup } from './retrieve.js';
 
 /** Model path: sets `ranked` from `candidates` and `scores`, group by group. */
@@ -17,7 +23,7 @@ export async function serveScored(
   groups: readonly RetrievalGroup[],
 ): Promise<void> {
   await Promise.all(
-    groups.map(async ({ members, filter, options, depth: ranked }) => {
+    groups.map(async ({ members, filter, options, ranked }) => {
       const t = performance.now();
       const tops = await servedTop(
         ctx.db,
@@ -54,7 +60,7 @@ export async function serveScored(
 function explainer(ctx: StageContext, job: ForecastJob): (c: RetrievedItem) => ForecastReason[] {
   let events: ExplainedEvent[] | null = null;
   return (c) => {
-    const subject = job.subject as Subject;
+    const subject = job.subject as ResolvedSubject;
     const enc = job.encoded as EncoderOutput;
     // the events as the explanations quote them: stored ones with their ids
     events ??= subject.events.map((e, j) => ({ ...e, eventId: subject.rows?.[j]?.id }));
@@ -83,7 +89,7 @@ export async function serveFallbacks(
   await Promise.all(
     jobs.map(async (job) => {
       const t0 = performance.now();
-      const subject = job.subject as Subject;
+      const subject = job.subject as ResolvedSubject;
       const { request } = job;
       const { items, ...fallback } = await serveFromSources(
         rankingSources(
@@ -95,7 +101,7 @@ export async function serveFallbacks(
         ),
         request.filter,
         new Set(exclusions(job)),
-        depth(request),
+        rankedCount(request),
       );
       job.fallback = fallback;
       job.ranked = items.map(({ item: it }) => ({
