@@ -1,11 +1,25 @@
 // Items and categories: lookups, filtered listings, catalogue upserts.
 import { listCategories } from '../db/categories.js';
 import { datasetOf } from '../db/events.js';
-import { existingCategoryIds } from '../db/categories.js';
-import { getItemsByIds, listItems, upsertItem, type ItemFilter } from '../db/items.js';
+import { CATEGORY_KEYSET, existingCategoryIds, type CategoryRow } from '../db/categories.js';
+import {
+  getItemsByIds,
+  ITEM_KEYSET,
+  listItems,
+  upsertItem,
+  type ItemFilter,
+  type ItemRow,
+} from '../db/items.js';
 import type { Resolvers } from '../generated/graphql.js';
 import { badUserInput, checkLength } from './errors.js';
-import { idKey, pageRequest, toConnection } from './paging.js';
+import { idKey, pageRequest, toConnection, type CursorList } from './paging.js';
+
+const ITEMS: CursorList<ItemRow> = { name: 'Query.items', keyset: ITEM_KEYSET, keyOf: idKey };
+const CATEGORIES: CursorList<CategoryRow> = {
+  name: 'Query.categories',
+  keyset: CATEGORY_KEYSET,
+  keyOf: idKey,
+};
 
 function itemFilter(f: Record<string, unknown> | null | undefined): ItemFilter {
   const out: ItemFilter = {};
@@ -34,9 +48,9 @@ export const catalogResolvers: Resolvers = {
     },
     items: async (_, args, { db, config, loaders }) => {
       const filter = itemFilter(args.filter);
-      const page = await listItems(db, filter, pageRequest(args, config.maxPageSize));
+      const page = await listItems(db, filter, pageRequest(args, config.maxPageSize, ITEMS));
       for (const row of page.rows) loaders.item.prime(row.id, row);
-      return toConnection(page, idKey);
+      return toConnection(page, ITEMS);
     },
     category: (_, { id }, { loaders }) => loaders.category.load(id),
     categories: async (_, args, { db, config }) => {
@@ -45,8 +59,8 @@ export const catalogResolvers: Resolvers = {
         rootsOnly: args.rootsOnly ?? false,
       };
       return toConnection(
-        await listCategories(db, filter, pageRequest(args, config.maxPageSize)),
-        idKey,
+        await listCategories(db, filter, pageRequest(args, config.maxPageSize, CATEGORIES)),
+        CATEGORIES,
       );
     },
   },
