@@ -1,17 +1,16 @@
-// Custom scalars: DateTime (ISO-8601 instant), Date (ISO-8601 day), JSON (an object, bounded
-// in depth and length).
+// Custom scalars: DateTime (ISO-8601 instant), Date (ISO-8601 day), both within the time policy
+// (src/time-policy.ts); JSON (an object, bounded in depth and length).
 import { GraphQLScalarType, Kind, type ValueNode } from 'graphql';
 import { ErrorCode } from '../error-codes.js';
+import { checkDay, checkInstant } from '../time-policy.js';
 import { codedError } from './errors.js';
 
 const invalid = (message: string) => codedError(ErrorCode.BAD_USER_INPUT, message);
 
 function parseDateTime(value: unknown): Date {
-  if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(value)) {
-    const d = new Date(value);
-    if (!Number.isNaN(d.getTime())) return d;
-  }
-  throw invalid(`DateTime must be an ISO-8601 date-time string, got ${JSON.stringify(value)}`);
+  const checked = checkInstant(value);
+  if (checked.ok) return checked.value;
+  throw invalid(`DateTime ${checked.reason}`);
 }
 
 export const DateTime = new GraphQLScalarType<Date, string>({
@@ -22,8 +21,9 @@ export const DateTime = new GraphQLScalarType<Date, string>({
 });
 
 function parseDay(value: unknown): string {
-  if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value)) return value;
-  throw invalid(`Date must be a YYYY-MM-DD string, got ${JSON.stringify(value)}`);
+  const checked = checkDay(value);
+  if (checked.ok) return checked.value;
+  throw invalid(`Date ${checked.reason}`);
 }
 
 export const DateScalar = new GraphQLScalarType<string, string>({
