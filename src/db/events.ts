@@ -8,6 +8,8 @@ import { selectPagesOfParents, type Keyset, type PageRequest } from './paging.js
 import { insertUsers } from './users.js';
 
 export const EVENT_TYPES = ['VIEW', 'CART', 'PURCHASE', 'SEARCH'] as const;
+/** Longest search text stored (events.query): a shopper's query, DIGINETICA's hashed tokens. */
+export const MAX_QUERY_LENGTH = 1000;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 export interface EventRow {

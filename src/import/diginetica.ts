@@ -9,7 +9,7 @@
 // rejects its row.
 import path from 'node:path';
 import type { Db } from '../db/client.js';
-import { renumberSequences } from '../db/events.js';
+import { MAX_QUERY_LENGTH, renumberSequences } from '../db/events.js';
 import { checkDay } from '../time-policy.js';
 import type { ImportOptions } from './amazon.js';
 import { silentProgress } from './progress.js';
@@ -164,6 +164,10 @@ function handlerFor(kind: Kind, file: string, w: ImportWriter): RowHandler {
           return fail('expected queryId;sessionId;userId;timeframe;duration;eventdate;…');
         const when = checkDay(day);
         if (!when.ok) return fail(`eventdate ${when.reason}`);
+        if ((tokens ?? '').length > MAX_QUERY_LENGTH)
+          return fail(
+            `searchstring.tokens: at most ${MAX_QUERY_LENGTH} characters, got ${tokens!.length}`,
+          );
         const userId = await user(usr!);
         await w.event({
           clientEventId: `${DATASET}:q${queryId}`,

@@ -14,6 +14,13 @@ import type { Resolvers } from '../generated/graphql.js';
 import { badUserInput, checkLength } from './errors.js';
 import { idKey, pageRequest, toConnection, type CursorList } from './paging.js';
 
+/** Longest item texts stored; the brand is indexed (items_brand_idx), so it is shorter. */
+export const MAX_TITLE_LENGTH = 1000;
+export const MAX_DESCRIPTION_LENGTH = 10_000;
+export const MAX_BRAND_LENGTH = 500;
+/** Longest text the item listing searches titles and descriptions for. */
+export const MAX_FILTER_TEXT_LENGTH = 200;
+
 const ITEMS: CursorList<ItemRow> = { name: 'Query.items', keyset: ITEM_KEYSET, keyOf: idKey };
 const CATEGORIES: CursorList<CategoryRow> = {
   name: 'Query.categories',
@@ -24,6 +31,10 @@ const CATEGORIES: CursorList<CategoryRow> = {
 function itemFilter(f: Record<string, unknown> | null | undefined): ItemFilter {
   const out: ItemFilter = {};
   if (!f) return out;
+  checkLength('filter.text', f.text as string | null | undefined, MAX_FILTER_TEXT_LENGTH);
+  checkLength('filter.brand', f.brand as string | null | undefined, MAX_BRAND_LENGTH);
+  checkLength('filter.dataset', f.dataset as string | null | undefined);
+  checkLength('filter.categoryId', f.categoryId as string | null | undefined);
   for (const [k, v] of Object.entries(f))
     if (v !== null && v !== undefined) Object.assign(out, { [k]: v });
   for (const k of ['minPrice', 'maxPrice'] as const) {
@@ -54,6 +65,7 @@ export const catalogResolvers: Resolvers = {
     },
     category: (_, { id }, { loaders }) => loaders.category.load(id),
     categories: async (_, args, { db, config }) => {
+      checkLength('dataset', args.dataset);
       const filter = {
         ...(args.dataset != null && { dataset: args.dataset }),
         rootsOnly: args.rootsOnly ?? false,
@@ -68,7 +80,10 @@ export const catalogResolvers: Resolvers = {
     upsertItem: async (_, { input }, { db, embedItems }) => {
       if (input.id.trim() === '') throw badUserInput('input.id', 'must not be empty');
       checkLength('input.id', input.id);
-      checkLength('input.brand', input.brand, 500); // indexed (items_brand_idx)
+      checkLength('input.title', input.title, MAX_TITLE_LENGTH);
+      checkLength('input.description', input.description, MAX_DESCRIPTION_LENGTH);
+      checkLength('input.brand', input.brand, MAX_BRAND_LENGTH);
+      (input.categoryIds ?? []).forEach((c, i) => checkLength(`input.categoryIds[${i}]`, c));
       if (input.price != null && (!Number.isFinite(input.price) || input.price < 0))
         throw badUserInput('input.price', 'must be ≥ 0');
       // items.price is numeric(12, 2)

@@ -1,6 +1,7 @@
 // Behaviour events: lookup, fields, and batch ingestion (recordEvents).
 import {
   EventBatchError,
+  MAX_QUERY_LENGTH,
   recordEventBatch,
   type EventSubmission,
   type PageViewFields,
@@ -15,6 +16,7 @@ function toSubmission(e: EventInput, i: number): EventSubmission {
   const field = (name: string) => `events[${i}].${name}`;
   for (const name of ['clientEventId', 'userId', 'sessionId', 'itemId', 'forecastId'] as const)
     checkLength(field(name), e[name]);
+  checkLength(field('query'), e.query, MAX_QUERY_LENGTH);
   const clientEventId = e.clientEventId.trim();
   if (clientEventId === '') throw badUserInput(field('clientEventId'), 'must not be empty');
   if (!e.userId && !e.sessionId)

@@ -5,7 +5,7 @@ import { interestTimeline, type TimelineBucket } from '../evolution/timeline.js'
 import { MAX_TREND_WINDOW_DAYS, TrendInputError, type TrendRequest } from '../evolution/trends.js';
 import type { Resolvers } from '../generated/graphql.js';
 import type { Context } from '../context.js';
-import { badUserInput, found, notFound } from './errors.js';
+import { badUserInput, checkLength, found, notFound } from './errors.js';
 
 const MAX_LIST = 50;
 
@@ -49,6 +49,7 @@ async function trendsOf(
   ctx: Context,
   defaultSupport: number,
 ) {
+  checkLength('dataset', args.dataset);
   const req: TrendRequest = {
     dataset: args.dataset,
     window: intArg('window', args.window, 7, 1, MAX_TREND_WINDOW_DAYS),

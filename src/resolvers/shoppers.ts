@@ -8,7 +8,7 @@ import {
 import { SESSION_KEYSET, type SessionRow } from '../db/sessions.js';
 import { listUsers, upsertUser, USER_KEYSET, type UserRow } from '../db/users.js';
 import type { Resolvers } from '../generated/graphql.js';
-import { badUserInput } from './errors.js';
+import { badUserInput, checkLength } from './errors.js';
 import { eventKey, idKey, pageRequest, toConnection, type CursorList } from './paging.js';
 
 const USERS: CursorList<UserRow> = { name: 'Query.users', keyset: USER_KEYSET, keyOf: idKey };
@@ -64,6 +64,7 @@ export const shopperResolvers: Resolvers = {
   Query: {
     user: (_, { id }, { loaders }) => loaders.user.load(id),
     users: async (_, args, { db, config, loaders }) => {
+      checkLength('dataset', args.dataset);
       const filter = args.dataset != null ? { dataset: args.dataset } : {};
       const page = await listUsers(db, filter, pageRequest(args, config.maxPageSize, USERS));
       for (const row of page.rows) loaders.user.prime(row.id, row);
