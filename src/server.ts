@@ -221,6 +221,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         db,
         keys: guard.keys,
         ...(request.principal && { principal: request.principal }),
+        ...(request.batchGate && { batch: request.batchGate }),
         loaders: createLoaders(db, lookups),
         trends,
         ...(registry &&
