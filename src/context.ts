@@ -6,6 +6,7 @@ import type { TrendCache } from './evolution/trends.js';
 import type { Loaders } from './loaders/index.js';
 import type { ModelRegistry, RegistryLease } from './serving/registry.js';
 import type { ModelRollouts } from './serving/rollouts.js';
+import type { BatchGate } from './security/batch-gate.js';
 import type { Principal } from './security/guard.js';
 import type { KeyStore } from './security/keys.js';
 
@@ -15,6 +16,8 @@ export interface Context {
   loaders: Loaders;
   /** Who the request acts for (src/security/guard.ts); absent outside HTTP (in-process runs). */
   principal?: Principal;
+  /** A batched request's gate: its operations run together or not at all (security/batch-gate.ts). */
+  batch?: BatchGate;
   /** API key lookups, to forget after a key is created or revoked. */
   keys?: KeyStore;
   /** Trending items and categories, shared by the server's requests (cached for 30 s). */

@@ -78,6 +78,30 @@ export interface ServerDeps {
 /** Most lexical tokens in a GraphQL document: the largest shipped operation has about 150. */
 const MAX_TOKENS = 10_000;
 
+const NAME = '[_A-Za-z][_0-9A-Za-z]*';
+/** `events[2].itemId`: an argument, its fields and list indexes. */
+const PATH = `${NAME}(?:\\.${NAME}|\\[\\d+\\])*`;
+const VARIABLE_ERROR = new RegExp(`^Variable "\\$(${NAME})" `);
+const MESSAGE_FIELD = new RegExp(`^(${PATH}): `);
+
+/**
+ * The argument a BAD_USER_INPUT error is about (`extensions.field`), where the error does not
+ * say: graphql-js's refusal of a variable names it and the path in it (`Variable "$input" got
+ * invalid value … at "input.attributes"; …` → `input.attributes`); the gateway's own messages
+ * start with it (`recentEvents[3].itemId: …`).
+ */
+function inputFieldOf(error: GraphQLFormattedError): string | undefined {
+  const given = error.extensions?.field;
+  if (typeof given === 'string') return given;
+  const variable = VARIABLE_ERROR.exec(error.message)?.[1];
+  if (variable !== undefined) {
+    // The path starts with the variable's name; a quote inside the printed value is escaped.
+    const at = new RegExp(` at "(${variable}(?:\\.${NAME}|\\[\\d+\\])*)"; `).exec(error.message);
+    return at?.[1] ?? variable;
+  }
+  return MESSAGE_FIELD.exec(error.message)?.[1];
+}
+
 /**
  * `cache-control: no-store` on every GraphQL response, as Apollo's cache-control plugin sends
  * it for a schema without cache hints. That plugin itself is off: it hooks every resolved field
@@ -153,7 +177,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       const isGraphQLError =
         original instanceof GraphQLError ||
         Object.prototype.toString.call(original) === '[object GraphQLError]';
-      if (typeof code === 'string' && CLIENT_CODES.has(code) && isGraphQLError) return formatted;
+      if (typeof code === 'string' && CLIENT_CODES.has(code) && isGraphQLError) {
+        const field = code === ErrorCode.BAD_USER_INPUT ? inputFieldOf(formatted) : undefined;
+        return field ? { ...formatted, extensions: { ...formatted.extensions, field } } : formatted;
+      }
       // Not our fault either: PostgreSQL went away (restart, failover, terminated backend).
       // Every mutation is idempotent (recordEvents by clientEventId), so a retry is safe.
       if (isConnectionError(original)) {
@@ -209,6 +236,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         db,
         keys: guard.keys,
         ...(request.principal && { principal: request.principal }),
+        ...(request.batchGate && { batch: request.batchGate }),
         loaders: createLoaders(db, lookups),
         trends,
         ...(registry &&

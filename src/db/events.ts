@@ -10,6 +10,8 @@ import { type PageKind, type Visit } from './page-views.js';
 
 /** Training declares the same list (foresight_training/contract.py; test/models/names.test.ts). */
 export const EVENT_TYPES = ['VIEW', 'CART', 'PURCHASE', 'SEARCH'] as const;
+/** Longest search text stored (events.query): a shopper's query, DIGINETICA's hashed tokens. */
+export const MAX_QUERY_LENGTH = 1000;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 export interface EventRow {
@@ -169,11 +171,32 @@ export const datasetOf = (id: string) => {
   return i > 0 ? id.slice(0, i) : 'default';
 };
 
+/** The history an event's `seq` numbers it in: its user's, else its (anonymous) session's. */
+const historyOf = (e: EventSubmission) => (e.userId ? `u:${e.userId}` : `s:${e.sessionId}`);
+
+/**
+ * Takes the transaction's lock on each history the batch appends to, in one global order (so
+ * that batches naming the same histories in another order do not deadlock). Advisory locks,
+ * not row locks: a brand-new user or session has no row to lock until a batch inserts it, and
+ * concurrent batches into it would all read the same max(seq). Taken first, before the batch
+ * looks anything up, so that every later statement sees what the previous holder committed.
+ */
+async function lockHistories(tx: Queryable, batch: EventSubmission[]): Promise<void> {
+  const histories = [...new Set(batch.map(historyOf))];
+  await tx.query(
+    `SELECT count(pg_advisory_xact_lock(k)) FROM (
+       SELECT DISTINCT hashtextextended('foresight.events:' || h, 0) AS k
+       FROM unnest($1::text[]) AS h ORDER BY 1) AS ordered`,
+    [histories],
+  );
+}
+
 /**
  * Stores a batch all-or-nothing in one transaction. Events whose client id is already stored
  * are not written again (reported as duplicates); users and sessions are created on first
- * sight; `seq` continues each user's (or anonymous session's) history in batch order.
- * `receivedAt` stands in for a missing occurredAt (the gateway's receipt time).
+ * sight; `seq` continues each user's (or anonymous session's) history in batch order, without
+ * gaps: concurrent batches into one history are serialised (lockHistories), and a duplicate
+ * uses no number. `receivedAt` stands in for a missing occurredAt (the gateway's receipt time).
  */
 export function recordEventBatch(
   db: Db,
@@ -181,6 +204,7 @@ export function recordEventBatch(
   receivedAt: Date,
 ): Promise<RecordedEvent[]> {
   return db.transaction(async (tx) => {
+    await lockHistories(tx, batch);
     const ids = batch.map((e) => e.clientEventId);
     const { rows: stored } = await tx.query<EventRow>(
       `SELECT ${COLUMNS} FROM events WHERE client_event_id = ANY($1::text[])`,
@@ -241,11 +265,6 @@ async function insertFresh(
     tx,
     userIds.map((id) => ({ id, dataset: datasetOf(id) })),
   );
-  // Lock the histories we append to, so concurrent batches get distinct sequence numbers.
-  if (userIds.length)
-    await tx.query('SELECT id FROM users WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE', [
-      userIds,
-    ]);
 
   const sessionIds = [...new Set(fresh.flatMap(({ e }) => (e.sessionId ? [e.sessionId] : [])))];
   const sessionUser = new Map<string, string | null>();
@@ -277,13 +296,16 @@ async function insertFresh(
       sessionUser.set(e.sessionId, e.userId);
     }
   }
-  if (newSessions.size)
+  if (newSessions.size) {
+    // Sorted, as the users above.
+    const created = [...newSessions].sort((a, b) => (a[0] < b[0] ? -1 : 1));
     await tx.query(
       `INSERT INTO sessions (id, dataset, user_id)
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
        ON CONFLICT DO NOTHING`,
-      [[...newSessions.keys()], [...newSessions.keys()].map(datasetOf), [...newSessions.values()]],
+      [created.map((c) => c[0]), created.map((c) => datasetOf(c[0])), created.map((c) => c[1])],
     );
+  }
   // A session first seen anonymously is attached to the user who later signs in during it.
   for (const [sessionId, userId] of claims)
     await tx.query('UPDATE sessions SET user_id = $2 WHERE id = $1 AND user_id IS NULL', [
@@ -291,8 +313,7 @@ async function insertFresh(
       userId,
     ]);
 
-  // Continue each history's sequence numbers.
-  const historyOf = (e: EventSubmission) => (e.userId ? `u:${e.userId}` : `s:${e.sessionId}`);
+  // Continue each history's sequence numbers (its lock is held: lockHistories).
   const { rows: tops } = await tx.query<{ history: string; top: number }>(
     `SELECT 'u:' || user_id AS history, max(seq) AS top FROM events
        WHERE user_id = ANY($1::text[]) GROUP BY user_id
@@ -301,7 +322,8 @@ async function insertFresh(
        WHERE user_id IS NULL AND session_id = ANY($2::text[]) GROUP BY session_id`,
     [userIds, sessionIds],
   );
-  const next = new Map(tops.map((t) => [t.history, Number(t.top)]));
+  const top = new Map(tops.map((t) => [t.history, Number(t.top)]));
+  const next = new Map(top);
 
   const params: unknown[] = [];
   const tuples = fresh.map(({ e }) => {
@@ -340,6 +362,7 @@ async function insertFresh(
      RETURNING ${COLUMNS}`,
     params,
   );
+  if (rows.length < fresh.length) await closeGaps(tx, fresh, rows, top);
 
   // Visit attributes, merged per session in batch order (a later event's values replace an
   // earlier one's), then one statement for the batch.
@@ -363,6 +386,39 @@ async function insertFresh(
       [sessionIds],
     );
   return rows;
+}
+
+/**
+ * Renumbers the inserted `rows` when some of `fresh` were not inserted — another transaction
+ * stored an event under the same client id first (for another history, or the locks would have
+ * shown it) — so that the numbers they were given are not left as gaps: each history continues
+ * from `top` in batch order. Rare, so it costs nothing on the usual path.
+ */
+async function closeGaps(
+  tx: Queryable,
+  fresh: { e: EventSubmission }[],
+  rows: EventRow[],
+  top: Map<string, number>,
+): Promise<void> {
+  const byClientId = new Map(rows.map((r) => [r.clientEventId, r]));
+  const next = new Map(top);
+  const moved: EventRow[] = [];
+  for (const { e } of fresh) {
+    const row = byClientId.get(e.clientEventId);
+    if (!row) continue;
+    const seq = (next.get(historyOf(e)) ?? 0) + 1;
+    next.set(historyOf(e), seq);
+    if (row.seq !== seq) {
+      row.seq = seq;
+      moved.push(row);
+    }
+  }
+  if (moved.length > 0)
+    await tx.query(
+      `UPDATE events e SET seq = v.seq FROM unnest($1::bigint[], $2::int[]) AS v(id, seq)
+       WHERE e.id = v.id`,
+      [moved.map((r) => r.id), moved.map((r) => r.seq)],
+    );
 }
 
 /**

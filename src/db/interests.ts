@@ -1,5 +1,6 @@
 // Reads for interest evolution: a subject's events with their items' categories (timelines,
 // drift), and a dataset's interaction counts over ranges of days (trends).
+import { EARLIEST_DAY, latestDay } from '../time-policy.js';
 import type { Queryable } from './client.js';
 
 /** The day of an event (`migrations/012`): the expression `events_dataset_day_idx` indexes. */
@@ -70,7 +71,11 @@ export async function categorisedHistories(
 export interface DatasetDays {
   /** Whether the dataset has any event. */
   hasEvents: boolean;
-  /** Its newest event day (YYYY-MM-DD); null when no event has a day or time. */
+  /**
+   * Its newest event day (YYYY-MM-DD) within the time policy's range (src/time-policy.ts);
+   * null when no event has a day or time in it. An event stored out of range (before the
+   * policy, or by hand) is not taken for the dataset's today.
+   */
   newestDay: string | null;
 }
 
@@ -82,8 +87,8 @@ export async function datasetDays(q: Queryable, dataset: string): Promise<Datase
     `SELECT (SELECT true FROM events WHERE dataset = $1
              ORDER BY dataset, ${EVENT_DAY_SQL} LIMIT 1) IS NOT NULL AS any,
             (SELECT to_char(max(${EVENT_DAY_SQL}), 'YYYY-MM-DD') FROM events
-             WHERE dataset = $1 AND ${EVENT_DAY_SQL} IS NOT NULL) AS newest`,
-    [dataset],
+             WHERE dataset = $1 AND ${EVENT_DAY_SQL} BETWEEN $2::date AND $3::date) AS newest`,
+    [dataset, EARLIEST_DAY, latestDay()],
   );
   const r = rows[0];
   return { hasEvents: r?.any ?? false, newestDay: r?.newest ?? null };

@@ -51,9 +51,17 @@ function calendarBucket(kind: 'DAY' | 'WEEK' | 'MONTH', t: number): [number, num
   }
   const d = new Date(day);
   return [
-    Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1),
-    Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1),
+    monthStart(d.getUTCFullYear(), d.getUTCMonth()),
+    monthStart(d.getUTCFullYear(), d.getUTCMonth() + 1),
   ];
+}
+
+/** The first instant of a month (0-based, may be 12) of any year: Date.UTC would read years
+ * 0–99 as 1900–1999. */
+function monthStart(year: number, month: number): number {
+  const t = new Date(0);
+  t.setUTCFullYear(year, month, 1);
+  return t.getTime();
 }
 
 /**

@@ -877,7 +877,7 @@ export type Mutation = {
    * field, session of another user, …) the call fails with BAD_USER_INPUT naming the event
    * (`events[i].field`) and nothing of the batch is written. Idempotent by `clientEventId`:
    * sending the same batch again stores nothing new and reports the events as duplicates.
-   * A call that fails with UNAVAILABLE (`retryable`: the database connection was lost) may or may
+   * A call that fails with UNAVAILABLE (with `retryAfterMs`: the database connection was lost) may or may
    * not have stored the batch: send the same batch, with the same clientEventIds, again.
    * Users and sessions are created on first sight. At most MAX_EVENT_BATCH (default 1000) events.
    */
@@ -910,7 +910,7 @@ export type Mutation = {
    * rollout or rollback is in progress), UNAVAILABLE (the gateway runs several processes,
    * GATEWAY_WORKERS > 1: restart it with MODEL_DIRS instead; or it was started without a model;
    * or requests still used the model whose slot the switch writes after 30 s, with
-   * `extensions.retryable`).
+   * `extensions.retryAfterMs`).
    */
   rolloutModel: ModelRollout;
   /**

@@ -4,10 +4,13 @@
 // published sample-train-item-views.csv), train-queries.csv.
 // Times: the source gives the day (`eventdate`) and the milliseconds since the session start
 // (`timeframe`), not the time of day; both are kept as they are (occurred_on,
-// session_offset_ms) and occurred_at stays null rather than inventing a clock time.
+// session_offset_ms) and occurred_at stays null rather than inventing a clock time. A day
+// outside the time policy (src/time-policy.ts: not of the calendar, before 1990, after today)
+// rejects its row.
 import path from 'node:path';
 import type { Db } from '../db/client.js';
-import { renumberSequences } from '../db/events.js';
+import { MAX_QUERY_LENGTH, renumberSequences } from '../db/events.js';
+import { checkDay } from '../time-policy.js';
 import type { ImportOptions } from './amazon.js';
 import { silentProgress } from './progress.js';
 import { forEachLine, Rejections, report, type ImportReport } from './report.js';
@@ -16,7 +19,6 @@ import { ImportWriter as Writer } from './writer.js';
 
 const DATASET = 'diginetica';
 const ID = /^\d+$/;
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 type Kind = 'categories' | 'products' | 'purchases' | 'views' | 'queries';
 
@@ -101,11 +103,12 @@ function handlerFor(kind: Kind, file: string, w: ImportWriter): RowHandler {
           !ID.test(sess ?? '') ||
           !isUser(usr ?? '') ||
           !ID.test(timeframe ?? '') ||
-          !DAY.test(day ?? '') ||
           !ID.test(order ?? '') ||
           !ID.test(itemRaw ?? '')
         )
           return fail('expected sessionId;userId;timeframe;eventdate;ordernumber;itemId');
+        const when = checkDay(day);
+        if (!when.ok) return fail(`eventdate ${when.reason}`);
         const userId = await user(usr!);
         const line = `${order}:${itemRaw}`;
         const k = (occurrences.get(line) ?? 0) + 1;
@@ -118,7 +121,7 @@ function handlerFor(kind: Kind, file: string, w: ImportWriter): RowHandler {
           type: 'PURCHASE',
           itemId: await item(itemRaw!),
           query: null,
-          occurredOn: day!,
+          occurredOn: when.value,
           sessionOffsetMs: Number(timeframe),
           seq: 0,
         });
@@ -130,10 +133,11 @@ function handlerFor(kind: Kind, file: string, w: ImportWriter): RowHandler {
           !ID.test(sess ?? '') ||
           !isUser(usr ?? '') ||
           !ID.test(itemRaw ?? '') ||
-          !ID.test(timeframe ?? '') ||
-          !DAY.test(day ?? '')
+          !ID.test(timeframe ?? '')
         )
           return fail('expected sessionId;userId;itemId;timeframe;eventdate');
+        const when = checkDay(day);
+        if (!when.ok) return fail(`eventdate ${when.reason}`);
         const userId = await user(usr!);
         const sessionId = await session(sess!, userId);
         await w.event({
@@ -144,7 +148,7 @@ function handlerFor(kind: Kind, file: string, w: ImportWriter): RowHandler {
           type: 'VIEW',
           itemId: await item(itemRaw!),
           query: null,
-          occurredOn: day!,
+          occurredOn: when.value,
           sessionOffsetMs: Number(timeframe),
           seq: 0,
         });
@@ -155,10 +159,15 @@ function handlerFor(kind: Kind, file: string, w: ImportWriter): RowHandler {
           !ID.test(queryId ?? '') ||
           !ID.test(sess ?? '') ||
           !isUser(usr ?? '') ||
-          !ID.test(timeframe ?? '') ||
-          !DAY.test(day ?? '')
+          !ID.test(timeframe ?? '')
         )
           return fail('expected queryId;sessionId;userId;timeframe;duration;eventdate;…');
+        const when = checkDay(day);
+        if (!when.ok) return fail(`eventdate ${when.reason}`);
+        if ((tokens ?? '').length > MAX_QUERY_LENGTH)
+          return fail(
+            `searchstring.tokens: at most ${MAX_QUERY_LENGTH} characters, got ${tokens!.length}`,
+          );
         const userId = await user(usr!);
         await w.event({
           clientEventId: `${DATASET}:q${queryId}`,
@@ -168,7 +177,7 @@ function handlerFor(kind: Kind, file: string, w: ImportWriter): RowHandler {
           type: 'SEARCH',
           itemId: null,
           query: tokens || null, // hashed tokens; empty for category browsing
-          occurredOn: day!,
+          occurredOn: when.value,
           sessionOffsetMs: Number(timeframe),
           seq: 0,
         });

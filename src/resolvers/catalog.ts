@@ -1,16 +1,41 @@
 // Items and categories: lookups, filtered listings, catalogue upserts.
 import { listCategories } from '../db/categories.js';
 import { datasetOf } from '../db/events.js';
-import { existingCategoryIds } from '../db/categories.js';
-import { getItemsByIds, listItems, upsertItem, type ItemFilter } from '../db/items.js';
+import { CATEGORY_KEYSET, existingCategoryIds, type CategoryRow } from '../db/categories.js';
+import {
+  getItemsByIds,
+  ITEM_KEYSET,
+  listItems,
+  upsertItem,
+  type ItemFilter,
+  type ItemRow,
+} from '../db/items.js';
 import type { Resolvers } from '../generated/graphql.js';
 import { badUserInput } from '../errors.js';
 import { checkLength } from './input-checks.js';
-import { idKey, pageRequest, toConnection } from './paging.js';
+import { idKey, pageRequest, toConnection, type CursorList } from './paging.js';
+
+/** Longest item texts stored; the brand is indexed (items_brand_idx), so it is shorter. */
+export const MAX_TITLE_LENGTH = 1000;
+export const MAX_DESCRIPTION_LENGTH = 10_000;
+export const MAX_BRAND_LENGTH = 500;
+/** Longest text the item listing searches titles and descriptions for. */
+export const MAX_FILTER_TEXT_LENGTH = 200;
+
+const ITEMS: CursorList<ItemRow> = { name: 'Query.items', keyset: ITEM_KEYSET, keyOf: idKey };
+const CATEGORIES: CursorList<CategoryRow> = {
+  name: 'Query.categories',
+  keyset: CATEGORY_KEYSET,
+  keyOf: idKey,
+};
 
 function itemFilter(f: Record<string, unknown> | null | undefined): ItemFilter {
   const out: ItemFilter = {};
   if (!f) return out;
+  checkLength('filter.text', f.text as string | null | undefined, MAX_FILTER_TEXT_LENGTH);
+  checkLength('filter.brand', f.brand as string | null | undefined, MAX_BRAND_LENGTH);
+  checkLength('filter.dataset', f.dataset as string | null | undefined);
+  checkLength('filter.categoryId', f.categoryId as string | null | undefined);
   for (const [k, v] of Object.entries(f))
     if (v !== null && v !== undefined) Object.assign(out, { [k]: v });
   for (const k of ['minPrice', 'maxPrice'] as const) {
@@ -35,19 +60,20 @@ export const catalogResolvers: Resolvers = {
     },
     items: async (_, args, { db, config, loaders }) => {
       const filter = itemFilter(args.filter);
-      const page = await listItems(db, filter, pageRequest(args, config.maxPageSize));
+      const page = await listItems(db, filter, pageRequest(args, config.maxPageSize, ITEMS));
       for (const row of page.rows) loaders.item.prime(row.id, row);
-      return toConnection(page, idKey);
+      return toConnection(page, ITEMS);
     },
     category: (_, { id }, { loaders }) => loaders.category.load(id),
     categories: async (_, args, { db, config }) => {
+      checkLength('dataset', args.dataset);
       const filter = {
         ...(args.dataset != null && { dataset: args.dataset }),
         rootsOnly: args.rootsOnly ?? false,
       };
       return toConnection(
-        await listCategories(db, filter, pageRequest(args, config.maxPageSize)),
-        idKey,
+        await listCategories(db, filter, pageRequest(args, config.maxPageSize, CATEGORIES)),
+        CATEGORIES,
       );
     },
   },
@@ -55,7 +81,10 @@ export const catalogResolvers: Resolvers = {
     upsertItem: async (_, { input }, { db, serving }) => {
       if (input.id.trim() === '') throw badUserInput('input.id', 'must not be empty');
       checkLength('input.id', input.id);
-      checkLength('input.brand', input.brand, 500); // indexed (items_brand_idx)
+      checkLength('input.title', input.title, MAX_TITLE_LENGTH);
+      checkLength('input.description', input.description, MAX_DESCRIPTION_LENGTH);
+      checkLength('input.brand', input.brand, MAX_BRAND_LENGTH);
+      (input.categoryIds ?? []).forEach((c, i) => checkLength(`input.categoryIds[${i}]`, c));
       if (input.price != null && (!Number.isFinite(input.price) || input.price < 0))
         throw badUserInput('input.price', 'must be ≥ 0');
       // items.price is numeric(12, 2)

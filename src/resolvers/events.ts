@@ -1,5 +1,10 @@
 // Behaviour events: lookup, fields, and batch ingestion (recordEvents).
-import { recordEventBatch, type EventSubmission, type PageViewFields } from '../db/events.js';
+import {
+  MAX_QUERY_LENGTH,
+  recordEventBatch,
+  type EventSubmission,
+  type PageViewFields,
+} from '../db/events.js';
 import type { EventInput, PageViewInput, Resolvers, VisitInput } from '../generated/graphql.js';
 import { isCode, isRate, MAX_PAGE_SECONDS } from '../intent/features.js';
 import { badUserInput } from '../errors.js';
@@ -12,6 +17,7 @@ function toSubmission(e: EventInput, i: number): EventSubmission {
   const field = (name: string) => `events[${i}].${name}`;
   for (const name of ['clientEventId', 'userId', 'sessionId', 'itemId', 'forecastId'] as const)
     checkLength(field(name), e[name]);
+  checkLength(field('query'), e.query, MAX_QUERY_LENGTH);
   const clientEventId = e.clientEventId.trim();
   if (clientEventId === '') throw badUserInput(field('clientEventId'), 'must not be empty');
   if (!e.userId && !e.sessionId)

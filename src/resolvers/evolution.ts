@@ -6,7 +6,7 @@ import { MAX_TREND_WINDOW_DAYS, type TrendRequest } from '../evolution/trends.js
 import type { Resolvers } from '../generated/graphql.js';
 import type { Context } from '../context.js';
 import { badUserInput, notFound } from '../errors.js';
-import { found } from './input-checks.js';
+import { checkLength, found } from './input-checks.js';
 
 const MAX_LIST = 50;
 
@@ -50,6 +50,7 @@ async function trendsOf(
   ctx: Context,
   defaultSupport: number,
 ) {
+  checkLength('dataset', args.dataset);
   const req: TrendRequest = {
     dataset: args.dataset,
     window: intArg('window', args.window, 7, 1, MAX_TREND_WINDOW_DAYS),

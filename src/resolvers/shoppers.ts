@@ -1,9 +1,33 @@
 // Users and sessions, with their (batched) session and event connections.
-import { datasetOf } from '../db/events.js';
-import { listUsers, upsertUser } from '../db/users.js';
+import {
+  datasetOf,
+  SESSION_EVENTS_KEYSET,
+  USER_EVENTS_KEYSET,
+  type EventRow,
+} from '../db/events.js';
+import { SESSION_KEYSET, type SessionRow } from '../db/sessions.js';
+import { listUsers, upsertUser, USER_KEYSET, type UserRow } from '../db/users.js';
 import type { Resolvers } from '../generated/graphql.js';
 import { badUserInput } from '../errors.js';
-import { eventKey, idKey, pageRequest, toConnection } from './paging.js';
+import { checkLength } from './input-checks.js';
+import { eventKey, idKey, pageRequest, toConnection, type CursorList } from './paging.js';
+
+const USERS: CursorList<UserRow> = { name: 'Query.users', keyset: USER_KEYSET, keyOf: idKey };
+const USER_SESSIONS: CursorList<SessionRow> = {
+  name: 'User.sessions',
+  keyset: SESSION_KEYSET,
+  keyOf: idKey,
+};
+const USER_EVENTS: CursorList<EventRow> = {
+  name: 'User.events',
+  keyset: USER_EVENTS_KEYSET,
+  keyOf: eventKey,
+};
+const SESSION_EVENTS: CursorList<EventRow> = {
+  name: 'Session.events',
+  keyset: SESSION_EVENTS_KEYSET,
+  keyOf: eventKey,
+};
 
 const MAX_PROFILE_KEYS = 32;
 const PROFILE_KEY = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -41,10 +65,11 @@ export const shopperResolvers: Resolvers = {
   Query: {
     user: (_, { id }, { loaders }) => loaders.user.load(id),
     users: async (_, args, { db, config, loaders }) => {
+      checkLength('dataset', args.dataset);
       const filter = args.dataset != null ? { dataset: args.dataset } : {};
-      const page = await listUsers(db, filter, pageRequest(args, config.maxPageSize));
+      const page = await listUsers(db, filter, pageRequest(args, config.maxPageSize, USERS));
       for (const row of page.rows) loaders.user.prime(row.id, row);
-      return toConnection(page, idKey);
+      return toConnection(page, USERS);
     },
     session: (_, { id }, { loaders }) => loaders.session.load(id),
   },
@@ -58,20 +83,23 @@ export const shopperResolvers: Resolvers = {
   },
   User: {
     sessions: async (user, args, { loaders, config }) => {
-      const page = pageRequest(args, config.maxPageSize);
-      return toConnection(await loaders.sessionsOfUser.load({ parentId: user.id, page }), idKey);
+      const page = pageRequest(args, config.maxPageSize, USER_SESSIONS);
+      const sessions = await loaders.sessionsOfUser.load({ parentId: user.id, page });
+      return toConnection(sessions, USER_SESSIONS);
     },
     events: async (user, args, { loaders, config }) => {
-      const page = pageRequest(args, config.maxPageSize, 2);
-      return toConnection(await loaders.eventsOfUser.load({ parentId: user.id, page }), eventKey);
+      const page = pageRequest(args, config.maxPageSize, USER_EVENTS);
+      const events = await loaders.eventsOfUser.load({ parentId: user.id, page });
+      return toConnection(events, USER_EVENTS);
     },
   },
   Session: {
     user: (s, _, { loaders }) => (s.userId ? loaders.user.load(s.userId) : null),
     visit: (s) => s.visit ?? {},
     events: async (s, args, { loaders, config }) => {
-      const page = pageRequest(args, config.maxPageSize, 2);
-      return toConnection(await loaders.eventsOfSession.load({ parentId: s.id, page }), eventKey);
+      const page = pageRequest(args, config.maxPageSize, SESSION_EVENTS);
+      const events = await loaders.eventsOfSession.load({ parentId: s.id, page });
+      return toConnection(events, SESSION_EVENTS);
     },
   },
 };

@@ -2,14 +2,16 @@
 //  1. onRequest: the API key (Authorization: Bearer fsk_… or X-API-Key) → the request's
 //     Principal, or UNAUTHENTICATED; failed attempts are rate-limited per client address.
 //  2. body parsing: BODY_LIMIT, JSON syntax and content type (coded errors, transportErrors).
-//  3. preHandler: batch size (MAX_BATCH) and the key's rate limit (RATE_LIMITED, Retry-After).
+//  3. preHandler: batch size (MAX_BATCH) and shape, and the key's rate limit (RATE_LIMITED,
+//     Retry-After).
 //  4. Apollo, once the operation is parsed and validated, before anything runs: the
 //     allow-list (OPERATION_NOT_ALLOWED), the scopes of its root fields (FORBIDDEN), and its
-//     depth, aliases and cost (QUERY_TOO_DEEP, TOO_MANY_ALIASES, QUERY_TOO_COSTLY).
+//     depth, aliases and cost (QUERY_TOO_DEEP, TOO_MANY_ALIASES, QUERY_TOO_COSTLY); in a
+//     batch, no operation runs until all have passed (batch-gate.ts).
 // Every refusal happens before a resolver runs, so a refused request writes nothing.
-import type { ApolloServerPlugin } from '@apollo/server';
+import type { ApolloServerPlugin, GraphQLRequestContextDidResolveOperation } from '@apollo/server';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { getVariableValues } from 'graphql';
+import { getVariableValues, type GraphQLError } from 'graphql';
 import { isLoopbackHost, type Config } from '../config.js';
 import type { Queryable } from '../db/client.js';
 import {
@@ -20,6 +22,7 @@ import {
   type ErrorExtensions,
 } from '../errors.js';
 import { AllowList } from './allow-list.js';
+import { BatchGate, batchPieceProblem } from './batch-gate.js';
 import { KeyStore } from './keys.js';
 import { findNul, measureOperation } from './limits.js';
 import { RateLimiter } from './rate-limit.js';
@@ -38,7 +41,15 @@ export interface Principal {
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
+    /** A batched request's gate (batch-gate.ts), handed to its operations' GraphQL context. */
+    batchGate: BatchGate | null;
   }
+}
+
+/** What the Apollo plugin reads from the GraphQL context. */
+interface GuardContext {
+  principal?: Principal;
+  batch?: BatchGate;
 }
 
 /** Failed authentication attempts per client address per minute. */
@@ -65,7 +76,7 @@ function bearer(request: FastifyRequest): string | null | undefined {
 export interface Guard {
   keys: KeyStore;
   /** The Apollo plugin of step 4. */
-  plugin: ApolloServerPlugin<{ principal?: Principal }>;
+  plugin: ApolloServerPlugin<GuardContext>;
 }
 
 /** Registers steps 1–3 on `app` and returns the Apollo plugin of step 4. */
@@ -108,6 +119,7 @@ export function installGuard(app: FastifyInstance, config: Config, db: Queryable
   };
 
   app.decorateRequest('principal', null);
+  app.decorateRequest('batchGate', null);
   app.addHook('onRequest', async (request, reply) => {
     const route = request.routeOptions.url;
     if (route === undefined || !(route in PROTECTED)) return;
@@ -163,7 +175,8 @@ export function installGuard(app: FastifyInstance, config: Config, db: Queryable
   app.addHook('preHandler', async (request, reply) => {
     const principal = request.principal;
     if (request.routeOptions.url !== '/graphql' || !principal) return;
-    const operations = Array.isArray(request.body) ? request.body.length : 1;
+    const batch = Array.isArray(request.body) ? (request.body as unknown[]) : null;
+    const operations = batch ? batch.length : 1;
     if (operations > sec.maxBatch) {
       return sendCodedError(
         reply,
@@ -174,6 +187,19 @@ export function installGuard(app: FastifyInstance, config: Config, db: Queryable
           : `a batch holds at most ${sec.maxBatch} operations (MAX_BATCH), got ${operations}`,
         { limit: sec.maxBatch },
       );
+    }
+    if (batch && sec.maxBatch > 1) {
+      const problems = batch.map(batchPieceProblem);
+      const bad = problems.findIndex((p) => p !== null);
+      if (bad >= 0)
+        return sendCodedError(
+          reply,
+          400,
+          ErrorCode.BAD_REQUEST,
+          `operation ${bad} of the batch: ${problems[bad]}; no operation of the batch was run`,
+          { refusedOperation: bad },
+        );
+      if (batch.length > 0) request.batchGate = new BatchGate(batch.length);
     }
     if (principal.ratePerMinute > 0 && principal.keyId !== null) {
       const admission = limiter.take(principal.keyId, principal.ratePerMinute, operations);
@@ -195,8 +221,116 @@ export function installGuard(app: FastifyInstance, config: Config, db: Queryable
   const refuse = (code: ErrorCode, status: number, message: string, ext: ErrorExtensions = {}) =>
     toGraphQLError(codedError(code, message, ext), status);
 
-  const plugin: ApolloServerPlugin<{ principal?: Principal }> = {
-    async requestDidStart({ request }) {
+  /**
+   * Step 4 for one operation: throws its refusal; false when Apollo will refuse it itself (no
+   * operation of that name, variables that do not fit), true when it may run.
+   */
+  const check = ({
+    document,
+    operation,
+    request: req,
+    contextValue,
+    schema,
+  }: GraphQLRequestContextDidResolveOperation<GuardContext>): boolean => {
+    if (!operation) return false; // Apollo answers OPERATION_RESOLUTION_FAILURE
+    // Every operation that reaches here came through the onRequest hook: no principal
+    // means a path that skipped it, which must not run anything.
+    const principal = contextValue.principal;
+    if (!principal) {
+      throw refuse(ErrorCode.UNAUTHENTICATED, 401, 'an API key is required');
+    }
+    const admin = hasScope(principal.scopes, 'admin');
+    if (allowList && !admin && !allowList.allows(document)) {
+      throw refuse(
+        ErrorCode.OPERATION_NOT_ALLOWED,
+        403,
+        'this operation is not on the allow-list (OPERATION_ALLOW_LIST); only admin keys may run other operations',
+      );
+    }
+    for (const field of rootFields(document, operation)) {
+      const needed = requiredScope(operation.operation, field);
+      if (!hasScope(principal.scopes, needed)) {
+        throw refuse(
+          ErrorCode.FORBIDDEN,
+          403,
+          `${operation.operation} field ${field} needs an API key with the ${needed} scope; this key has ${principal.scopes.join(', ')}`,
+          { scope: needed },
+        );
+      }
+    }
+    // Costs and NUL checks read the coerced variables (defaults applied); invalid ones
+    // are left to Apollo, which refuses them as BAD_USER_INPUT before anything runs.
+    const { coerced } = getVariableValues(
+      schema,
+      operation.variableDefinitions ?? [],
+      req.variables ?? {},
+    );
+    if (!coerced) return false;
+    const nul = findNul(document, coerced);
+    if (nul !== null) {
+      throw refuse(ErrorCode.BAD_USER_INPUT, 400, `${nul}: strings must not contain NUL (U+0000)`, {
+        field: nul,
+      });
+    }
+    const shape = measureOperation(schema, document, operation, coerced, {
+      maxDepth: sec.maxDepth,
+      maxAliases: sec.maxAliases,
+      maxCost: sec.maxCost,
+    });
+    if (shape.depth > sec.maxDepth) {
+      throw refuse(
+        ErrorCode.QUERY_TOO_DEEP,
+        400,
+        `selections nest deeper than ${sec.maxDepth} levels (MAX_QUERY_DEPTH)`,
+        {
+          limit: sec.maxDepth,
+        },
+      );
+    }
+    if (shape.aliases > sec.maxAliases) {
+      throw refuse(
+        ErrorCode.TOO_MANY_ALIASES,
+        400,
+        `more than ${sec.maxAliases} aliases (MAX_ALIASES)`,
+        {
+          limit: sec.maxAliases,
+        },
+      );
+    }
+    if (shape.cost > sec.maxCost) {
+      throw refuse(
+        ErrorCode.QUERY_TOO_COSTLY,
+        400,
+        `the operation may resolve more than ${sec.maxCost} fields (MAX_QUERY_COST): lower the first/last arguments or split it`,
+        { limit: sec.maxCost, cost: shape.cost },
+      );
+    }
+    return true;
+  };
+
+  /** A batch's operations' hold on their gate, by request context (plugin-level hooks). */
+  const onUnexpectedError = new WeakMap<object, () => void>();
+
+  const plugin: ApolloServerPlugin<GuardContext> = {
+    async requestDidStart(requestContext) {
+      const { request, contextValue } = requestContext;
+      // Synchronously, before anything is awaited: Apollo starts a batch's operations in order.
+      const gate = contextValue.batch;
+      const index = gate?.enter() ?? 0;
+      let reported = false;
+      /** Tells the batch this operation was refused before running (once; no-op alone). */
+      const refuseBatch = (code: unknown, status: unknown) => {
+        if (!gate || reported) return;
+        reported = true;
+        gate.refused(
+          index,
+          typeof code === 'string' ? code : ErrorCode.BAD_REQUEST,
+          typeof status === 'number' ? status : 400,
+        );
+      };
+      onUnexpectedError.set(requestContext, () =>
+        refuseBatch(ErrorCode.INTERNAL_SERVER_ERROR, 500),
+      );
       // A persisted query sent by hash alone: the allow-list holds its text.
       const hash = (request.extensions?.persistedQuery as { sha256Hash?: unknown } | undefined)
         ?.sha256Hash;
@@ -205,87 +339,42 @@ export function installGuard(app: FastifyInstance, config: Config, db: Queryable
         if (text !== undefined) request.query = text;
       }
       return {
-        async didResolveOperation({ document, operation, request: req, contextValue, schema }) {
-          if (!operation) return; // Apollo has answered OPERATION_RESOLUTION_FAILURE already
-          // Every operation that reaches here came through the onRequest hook: no principal
-          // means a path that skipped it, which must not run anything.
-          const principal = contextValue.principal;
-          if (!principal) {
-            throw refuse(ErrorCode.UNAUTHENTICATED, 401, 'an API key is required');
-          }
-          const admin = hasScope(principal.scopes, 'admin');
-          if (allowList && !admin && !allowList.allows(document)) {
-            throw refuse(
-              ErrorCode.OPERATION_NOT_ALLOWED,
-              403,
-              'this operation is not on the allow-list (OPERATION_ALLOW_LIST); only admin keys may run other operations',
-            );
-          }
-          for (const field of rootFields(document, operation)) {
-            const needed = requiredScope(operation.operation, field);
-            if (!hasScope(principal.scopes, needed)) {
-              throw refuse(
-                ErrorCode.FORBIDDEN,
-                403,
-                `${operation.operation} field ${field} needs an API key with the ${needed} scope; this key has ${principal.scopes.join(', ')}`,
-                { scope: needed },
+        async didResolveOperation(ctx) {
+          try {
+            if (!check(ctx))
+              refuseBatch(
+                ctx.operation ? ErrorCode.BAD_USER_INPUT : ErrorCode.OPERATION_RESOLUTION_FAILURE,
+                400,
               );
-            }
+          } catch (err) {
+            const ext = (err as GraphQLError).extensions;
+            refuseBatch(ext?.code, (ext?.http as { status?: number } | undefined)?.status);
+            throw err;
           }
-          // Costs and NUL checks read the coerced variables (defaults applied); invalid ones
-          // are left to Apollo, which refuses them as BAD_USER_INPUT before anything runs.
-          const { coerced } = getVariableValues(
-            schema,
-            operation.variableDefinitions ?? [],
-            req.variables ?? {},
-          );
-          if (!coerced) return;
-          const nul = findNul(document, coerced);
-          if (nul !== null) {
+          if (!gate || reported) return;
+          reported = true;
+          const refusal = await gate.passed();
+          if (refusal)
             throw refuse(
-              ErrorCode.BAD_USER_INPUT,
-              400,
-              `${nul}: strings must not contain NUL (U+0000)`,
-              {
-                field: nul,
-              },
+              ErrorCode.BAD_REQUEST,
+              refusal.status,
+              `not run: operation ${refusal.index} of this batch was refused (${refusal.code}); ` +
+                'a batch runs only when every operation in it passes its checks',
+              { refusedOperation: refusal.index },
             );
-          }
-          const shape = measureOperation(schema, document, operation, coerced, {
-            maxDepth: sec.maxDepth,
-            maxAliases: sec.maxAliases,
-            maxCost: sec.maxCost,
-          });
-          if (shape.depth > sec.maxDepth) {
-            throw refuse(
-              ErrorCode.QUERY_TOO_DEEP,
-              400,
-              `selections nest deeper than ${sec.maxDepth} levels (MAX_QUERY_DEPTH)`,
-              {
-                limit: sec.maxDepth,
-              },
-            );
-          }
-          if (shape.aliases > sec.maxAliases) {
-            throw refuse(
-              ErrorCode.TOO_MANY_ALIASES,
-              400,
-              `more than ${sec.maxAliases} aliases (MAX_ALIASES)`,
-              {
-                limit: sec.maxAliases,
-              },
-            );
-          }
-          if (shape.cost > sec.maxCost) {
-            throw refuse(
-              ErrorCode.QUERY_TOO_COSTLY,
-              400,
-              `the operation may resolve more than ${sec.maxCost} fields (MAX_QUERY_COST): lower the first/last arguments or split it`,
-              { limit: sec.maxCost, cost: shape.cost },
-            );
-          }
+        },
+        // Refusals before didResolveOperation (persisted query not found, parse, validation).
+        async didEncounterErrors({ errors }) {
+          const ext = errors[0]?.extensions;
+          refuseBatch(ext?.code, (ext?.http as { status?: number } | undefined)?.status);
+        },
+        async willSendResponse() {
+          refuseBatch(ErrorCode.BAD_REQUEST, 400); // never reached having neither passed nor failed
         },
       };
+    },
+    async unexpectedErrorProcessingRequest({ requestContext }) {
+      onUnexpectedError.get(requestContext)?.();
     },
   };
   return { keys, plugin };

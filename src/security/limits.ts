@@ -167,33 +167,55 @@ export function measureOperation(
   return shape;
 }
 
+/** Longest path findNul reports; a deeper one keeps its start and its end. */
+const MAX_PATH_SHOWN = 240;
+
+interface Visit {
+  value: unknown;
+  /** `.key` or `[i]`, appended to the parent's path. */
+  step: string;
+  parent: Visit | null;
+}
+
+function pathOf(visit: Visit): string {
+  const steps: string[] = [];
+  for (let v: Visit | null = visit; v; v = v.parent) steps.push(v.step);
+  const path = steps.reverse().join('');
+  if (path.length <= MAX_PATH_SHOWN) return path;
+  const tail = path.slice(path.length - 100);
+  return `${path.slice(0, MAX_PATH_SHOWN - tail.length - 1)}…${tail}`;
+}
+
 /**
  * Where a NUL character (U+0000) is in the operation's variables (keys or string values) or
  * its string literals: PostgreSQL stores no NUL in text or jsonb, so such a request is refused
  * as BAD_USER_INPUT before anything runs rather than failing inside a write. Null when none.
+ * Walks the values with a stack of its own, not by recursion: a variable may nest as deep as
+ * the body limit allows (a JSON argument 100,000 levels deep must not overflow the call stack).
  */
 export function findNul(document: DocumentNode, variables: Record<string, unknown>): string | null {
-  const inValue = (v: unknown, at: string): string | null => {
-    if (typeof v === 'string') return v.includes('\0') ? at : null;
-    if (Array.isArray(v)) {
-      for (let i = 0; i < v.length; i++) {
-        const hit = inValue(v[i], `${at}[${i}]`);
-        if (hit) return hit;
+  // Depth first, children in order: the first NUL of the value as written.
+  const stack: Visit[] = Object.entries(variables)
+    .reverse()
+    .map(([name, value]) => ({ value, step: name, parent: null }));
+  while (stack.length > 0) {
+    const visit = stack.pop() as Visit;
+    const v = visit.value;
+    if (typeof v === 'string') {
+      if (v.includes('\0')) return pathOf(visit);
+    } else if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--)
+        stack.push({ value: v[i], step: `[${i}]`, parent: visit });
+    } else if (v !== null && typeof v === 'object') {
+      const entries = Object.entries(v);
+      for (const [k] of entries)
+        if (k.includes('\0'))
+          return pathOf({ value: k, step: `.${JSON.stringify(k)}`, parent: visit });
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [k, x] = entries[i] as [string, unknown];
+        stack.push({ value: x, step: `.${k}`, parent: visit });
       }
-      return null;
     }
-    if (v !== null && typeof v === 'object') {
-      for (const [k, x] of Object.entries(v)) {
-        if (k.includes('\0')) return `${at}.${JSON.stringify(k)}`;
-        const hit = inValue(x, `${at}.${k}`);
-        if (hit) return hit;
-      }
-    }
-    return null;
-  };
-  for (const [name, v] of Object.entries(variables)) {
-    const hit = inValue(v, name);
-    if (hit) return hit;
   }
   let literal: string | null = null;
   visit(document, {

@@ -1,10 +1,11 @@
-// Refusals Fastify makes before GraphQL runs (body too large, invalid JSON, an unsupported
-// content type, an unknown route or method) answered in GraphQL's error shape with their own
-// codes, and never a stack trace: a client can switch on `errors[0].extensions.code` for
-// every answer of the gateway.
+// Refusals Fastify makes before GraphQL runs (body too large, invalid JSON — not UTF-8, or a
+// name repeated in an object —, an unsupported content type or charset, an unknown route or
+// method) answered in GraphQL's error shape with their own codes, and never a stack trace: a
+// client can switch on `errors[0].extensions.code` for every answer of the gateway.
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { isConnectionError } from '../db/client.js';
 import { ErrorCode, RETRY_AFTER_CONNECTION_LOST_MS, sendCodedError } from '../errors.js';
+import { firstDuplicateKey } from './duplicate-keys.js';
 
 const BY_FASTIFY_CODE: Readonly<
   Record<string, { status: number; code: ErrorCode; message: string }>
@@ -36,6 +37,21 @@ const BY_FASTIFY_CODE: Readonly<
   },
 };
 
+/** The charset parameter of a Content-Type (quoted or not). */
+const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)"?/i;
+
+/** A body the JSON parser refuses with its own code. */
+class BodyRefusal extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'BodyRefusal';
+  }
+}
+
 export function installTransportErrors(app: FastifyInstance, bodyLimit: number): void {
   // JSON only: text/plain (Fastify parses it by default) gets 415 like form and multipart bodies.
   app.removeContentTypeParser('text/plain');
@@ -46,6 +62,17 @@ export function installTransportErrors(app: FastifyInstance, bodyLimit: number):
   const utf8 = new TextDecoder('utf-8', { fatal: true });
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    // JSON is UTF-8 (RFC 8259): a body declared in another charset would be misread.
+    const charset = CHARSET.exec(request.headers['content-type'] ?? '')?.[1];
+    if (charset !== undefined && !/^utf-?8$/i.test(charset))
+      return done(
+        new BodyRefusal(
+          415,
+          ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+          `charset ${JSON.stringify(charset.slice(0, 40))} is not supported: send JSON in UTF-8`,
+        ),
+        undefined,
+      );
     let text: string;
     try {
       text = utf8.decode(body as Buffer);
@@ -55,9 +82,25 @@ export function installTransportErrors(app: FastifyInstance, bodyLimit: number):
       err.code = 'FST_ERR_CTP_INVALID_JSON_BODY';
       return done(err, undefined);
     }
-    return parseJson(request, text, done);
+    return parseJson(request, text, (err, parsed) => {
+      if (err) return done(err, undefined);
+      const repeated = firstDuplicateKey(text);
+      if (repeated !== null)
+        return done(
+          new BodyRefusal(
+            400,
+            ErrorCode.INVALID_JSON,
+            `the body names ${JSON.stringify(repeated.slice(0, 40))} twice in one object; ` +
+              'which one is meant is ambiguous',
+          ),
+          undefined,
+        );
+      return done(null, parsed);
+    });
   });
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof BodyRefusal)
+      return sendCodedError(reply, error.status, error.code, error.message);
     const known = error.code ? BY_FASTIFY_CODE[error.code] : undefined;
     if (known) {
       const extra = known.code === ErrorCode.PAYLOAD_TOO_LARGE ? { limitBytes: bodyLimit } : {};
