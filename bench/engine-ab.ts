@@ -39,7 +39,10 @@ async function openEngine(
   const { openDb } = await load('src/db/index.ts');
   const { Model } = await load('src/inference/model.ts');
   const { ForecastEngine } = await load('src/forecast/engine.ts');
-  const { retrievalSettings } = await load('src/retrieval/candidates.ts');
+  // retrievalSettings moved to src/db/retrieval.ts with the statements it configures.
+  const { retrievalSettings } = await load('src/db/retrieval.ts').catch(() =>
+    load('src/retrieval/candidates.ts'),
+  );
   const config = loadConfig({ ...process.env, DATABASE_URL: opts['database-url'] }, checkout);
   const db = await openDb({
     databaseUrl: config.databaseUrl,
