@@ -10,8 +10,12 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config.js';
-import type { Queryable } from '../db/client.js';
 import { openDb, type Db } from '../db/index.js';
+import {
+  categoriesOfEventItems,
+  datasetEventCounts,
+  historyEventPages,
+} from '../db/training-export.js';
 
 export const EVENTS_FILE = 'events.jsonl';
 export const ATTRIBUTES_FILE = 'attributes.json';
@@ -43,17 +47,6 @@ export interface ExportReport {
   files: { events: string; attributes: string };
 }
 
-interface EventRow {
-  history: string;
-  seq: number;
-  id: string;
-  itemId: string;
-  type: string;
-  occurredAt: Date | null;
-  occurredOn: string | null;
-  sessionOffsetMs: number | null;
-}
-
 /**
  * An event's time in epoch seconds (millisecond precision), or null. Events recorded through the
  * API have `occurredAt`. Imported logs that give only the day and the offset within the session
@@ -69,55 +62,6 @@ export function eventTime(
   if (occurredAt) return occurredAt.getTime() / 1000;
   if (occurredOn === null || sessionOffsetMs === null) return null;
   return (Date.parse(`${occurredOn}T00:00:00Z`) + sessionOffsetMs) / 1000;
-}
-
-/**
- * Events with an item of one kind of history, in the gateway's order (`seq`, then id, as
- * db/forecasts.ts subjectHistories reads them), one page at a time. A user's history is every
- * event with their user id (what a forecast for the user encodes); an anonymous history is the
- * events of one session that carry no user id (what a forecast for the session encodes).
- * Events without an item never reach the encoder and are left out.
- */
-async function* historyEvents(
-  q: Queryable,
-  dataset: string,
-  kind: 'user' | 'session',
-  pageSize: number,
-): AsyncGenerator<EventRow[]> {
-  const column = kind === 'user' ? 'user_id' : 'session_id';
-  const which =
-    kind === 'user' ? 'user_id IS NOT NULL' : 'user_id IS NULL AND session_id IS NOT NULL';
-  let after: EventRow | undefined;
-  for (;;) {
-    const params: unknown[] = [dataset];
-    let keyset = '';
-    if (after) {
-      params.push(after.history, after.seq, after.id);
-      keyset = `AND (${column}, seq, id) > ($2, $3, $4::bigint)`;
-    }
-    const { rows } = await q.query<EventRow>(
-      `SELECT ${column} AS history, seq, id::text AS id, item_id AS "itemId", type,
-              occurred_at AS "occurredAt", to_char(occurred_on, 'YYYY-MM-DD') AS "occurredOn",
-              session_offset_ms::float8 AS "sessionOffsetMs"
-       FROM events
-       WHERE dataset = $1 AND item_id IS NOT NULL AND ${which} ${keyset}
-       ORDER BY ${column}, seq, id
-       LIMIT ${pageSize}`,
-      params,
-    );
-    if (rows.length === 0) return;
-    yield rows;
-    after = rows[rows.length - 1];
-    if (rows.length < pageSize) return;
-  }
-}
-
-/** The datasets that have events, with their counts (for the error about an unknown one). */
-async function datasetsWithEvents(q: Queryable): Promise<string> {
-  const { rows } = await q.query<{ dataset: string; n: number }>(
-    'SELECT dataset, count(*)::int AS n FROM events GROUP BY dataset ORDER BY dataset',
-  );
-  return rows.length ? rows.map((r) => `${r.dataset} (${r.n} events)`).join(', ') : 'none';
 }
 
 /**
@@ -157,7 +101,7 @@ export async function exportDataset(
       const flush = async () => {
         if (current) await write(JSON.stringify(current) + '\n');
       };
-      for await (const page of historyEvents(db, dataset, kind, pageSize)) {
+      for await (const page of historyEventPages(db, dataset, kind, pageSize)) {
         for (const r of page) {
           if (!current || r.history !== currentHistory) {
             await flush();
@@ -179,21 +123,15 @@ export async function exportDataset(
     out.end();
     await once(out, 'close');
   }
-  if (report.events === 0)
+  if (report.events === 0) {
+    const withEvents = await datasetEventCounts(db);
     throw new ExportError(
       `dataset "${dataset}" has no events on items to train on; datasets with events: ` +
-        (await datasetsWithEvents(db)),
+        (withEvents.map((d) => `${d.dataset} (${d.events} events)`).join(', ') || 'none'),
     );
+  }
 
-  const { rows } = await db.query<{ itemId: string; categories: string[] }>(
-    `SELECT ic.item_id AS "itemId",
-            array_agg(ic.category_id ORDER BY ic.position, ic.category_id) AS categories
-     FROM item_categories ic
-     WHERE EXISTS (SELECT 1 FROM events e WHERE e.item_id = ic.item_id AND e.dataset = $1)
-     GROUP BY ic.item_id
-     ORDER BY ic.item_id`,
-    [dataset],
-  );
+  const rows = await categoriesOfEventItems(db, dataset);
   const attributes: Record<string, string[]> = {};
   const categories = new Set<string>();
   for (const r of rows) {
