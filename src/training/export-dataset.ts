@@ -1,29 +1,22 @@
 // Exports one dataset's behaviour and catalogue from the database into the training pipeline's
 // events format (models/training/foresight_training/sequence/data.py, docs/training.md):
 // `events.jsonl` (one sequence per line, oldest event first) and `attributes.json` (item id → its
-// category ids). `npm run train -- --from-db` runs this file as a CLI, then trains on what it wrote.
-//
-//   npx tsx src/training/export-dataset.ts --dataset myshop --out /tmp/myshop
+// category ids). Its command line is src/cli/export-dataset.ts, which `npm run train -- --from-db`
+// runs before it trains on what it wrote.
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../config.js';
-import { openDb, type Db } from '../db/index.js';
+import type { Db } from '../db/index.js';
 import {
   categoriesOfEventItems,
   datasetEventCounts,
   historyEventPages,
 } from '../db/training-export.js';
+import { CodedError, ErrorCode } from '../errors.js';
 
 export const EVENTS_FILE = 'events.jsonl';
 export const ATTRIBUTES_FILE = 'attributes.json';
-
-/** The dataset cannot be exported (no such dataset, nothing to train on): a message for the operator. */
-export class ExportError extends Error {
-  override name = 'ExportError';
-}
 
 /** Rows read per statement: the histories are paged, never held in memory all at once. */
 const PAGE_SIZE = 20_000;
@@ -67,7 +60,7 @@ export function eventTime(
 /**
  * Writes `dataset`'s events (one sequence per user; per session for events without a user) and
  * the categories of the items they name into `outDir`. Ids are the database's own, verbatim.
- * Throws an ExportError when the dataset has no events on items. `pageSize`: events per statement.
+ * Refuses (BAD_USER_INPUT) a dataset without events on items. `pageSize`: events per statement.
  */
 export async function exportDataset(
   db: Db,
@@ -125,9 +118,11 @@ export async function exportDataset(
   }
   if (report.events === 0) {
     const withEvents = await datasetEventCounts(db);
-    throw new ExportError(
+    throw new CodedError(
+      ErrorCode.BAD_USER_INPUT,
       `dataset "${dataset}" has no events on items to train on; datasets with events: ` +
         (withEvents.map((d) => `${d.dataset} (${d.events} events)`).join(', ') || 'none'),
+      { field: 'dataset' },
     );
   }
 
@@ -142,51 +137,4 @@ export async function exportDataset(
   report.items = { total: items.size, withCategories: rows.length };
   report.categories = categories.size;
   return report;
-}
-
-const USAGE = `usage: npx tsx src/training/export-dataset.ts --dataset <name> --out <directory>
-Reads the dataset from the configured database (DATABASE_URL, else the embedded PGlite in
-DATA_DIR) and writes ${EVENTS_FILE} and ${ATTRIBUTES_FILE} into the directory.`;
-
-async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      dataset: { type: 'string' },
-      out: { type: 'string' },
-      help: { type: 'boolean' },
-    },
-  });
-  if (values.help || !values.dataset || !values.out) {
-    console.error(USAGE);
-    return values.help ? 0 : 2;
-  }
-  const config = loadConfig(process.env);
-  // PGlite allows one process per data directory: closed before the caller starts training.
-  const db = await openDb(config);
-  try {
-    const r = await exportDataset(db, values.dataset, values.out);
-    const source =
-      db.kind === 'postgres' ? 'PostgreSQL (DATABASE_URL)' : `PGlite at ${config.dataDir}`;
-    console.log(
-      `exported ${r.dataset} from ${source}: ${r.events} events in ` +
-        `${r.sequences.user + r.sequences.session} sequences (${r.sequences.user} users, ` +
-        `${r.sequences.session} sessions without a user), ${r.items.total} items ` +
-        `(${r.items.withCategories} with categories, ${r.categories} categories), events with a time: ` +
-        `${r.eventsWithTime.occurredAt} recorded, ${r.eventsWithTime.derived} from day + session offset\n` +
-        `wrote ${r.files.events} and ${r.files.attributes}`,
-    );
-    return 0;
-  } finally {
-    await db.close();
-  }
-}
-
-if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
-  main().then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      console.error(err instanceof ConfigError || err instanceof ExportError ? err.message : err);
-      process.exit(1);
-    },
-  );
 }
