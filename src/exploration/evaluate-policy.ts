@@ -1,5 +1,5 @@
 // `npm run evaluate:policy`: off-policy estimates (IPS, SNIPS, 95 % bootstrap intervals) of
-// epsilon-greedy targets from the gateway's own impression and feedback logs (exploration/ope.ts),
+// epsilon-greedy targets from the gateway's own impression and feedback logs (evaluation/ope.ts),
 // per model version and logged policy. Reads the database the gateway is configured with
 // (DATABASE_URL, else the embedded one in DATA_DIR — stop the gateway first: PGlite admits one
 // process), or --database-url.
@@ -8,8 +8,8 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
 import type { ImpressionFilter } from '../db/impressions.js';
 import { openDb } from '../db/index.js';
-import type { Reward } from './ope.js';
-import { evaluatePolicies, reportTable, type PolicyReport } from './policy-reports.js';
+import type { Reward } from '../evaluation/ope.js';
+import { evaluatePolicies, reportTable, type PolicyReport } from '../evaluation/policy-reports.js';
 
 const USAGE = `usage: npm run evaluate:policy -- [--target 0,0.05,0.1,0.2] [--reward click|purchase]
   [--logged <policy key>] [--model-version V] [--since ISO] [--until ISO]

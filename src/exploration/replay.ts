@@ -26,8 +26,12 @@ import { syncItemEmbeddings } from '../serving/embeddings.js';
 import { mulberry32, shuffleInPlace } from '../random.js';
 import { similarity } from './diversity.js';
 import { GREEDY, policyKey, type ServingPolicy } from './policy.js';
-import { evaluatePolicies, reportTable } from './policy-reports.js';
-import { catalogueCoverage, exposureGini, intraListDiversity } from './slate-metrics.js';
+import { evaluatePolicies, reportTable } from '../evaluation/policy-reports.js';
+import {
+  catalogueCoverage,
+  exposureGini,
+  intraListDiversity,
+} from '../evaluation/slate-metrics.js';
 import { retrievalSettings } from '../db/retrieval.js';
 
 const USAGE = `usage: npm run evaluate:replay -- --data <Name.txt> --attributes <Name_item2attributes.json>
