@@ -4,17 +4,28 @@
 // (DATABASE_URL, else the embedded one in DATA_DIR — stop the gateway first: PGlite admits one
 // process), or --database-url.
 import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
 import type { ImpressionFilter } from '../db/impressions.js';
-import { openDb } from '../db/index.js';
 import type { Reward } from '../evaluation/ope.js';
-import { evaluatePolicies, reportTable, type PolicyReport } from '../evaluation/policy-reports.js';
+import { evaluatePolicies, reportTable } from '../evaluation/policy-reports.js';
+import { runCommand, UsageError, withConfiguredDb, type CommandLine } from './run.js';
 
 const USAGE = `usage: npm run evaluate:policy -- [--target 0,0.05,0.1,0.2] [--reward click|purchase]
   [--logged <policy key>] [--model-version V] [--since ISO] [--until ISO]
   [--database-url URL] [--resamples 1000] [--out FILE.json]
 targets: epsilon-greedy at each ε′ over the logged slate and pool (0 = the model's greedy slate)`;
+
+const OPTIONS = {
+  target: { type: 'string', default: '0,0.05,0.1,0.2' },
+  reward: { type: 'string', default: 'click,purchase' },
+  logged: { type: 'string' },
+  'model-version': { type: 'string' },
+  since: { type: 'string' },
+  until: { type: 'string' },
+  'database-url': { type: 'string' },
+  resamples: { type: 'string', default: '1000' },
+  out: { type: 'string' },
+} as const;
 
 function parseDate(s: string | undefined, name: string): Date | null {
   if (s === undefined) return null;
@@ -23,24 +34,7 @@ function parseDate(s: string | undefined, name: string): Date | null {
   return d;
 }
 
-class UsageError extends Error {}
-
-interface Options {
-  targets: number[];
-  rewards: Reward[];
-  resamples: number;
-  filter: ImpressionFilter;
-}
-
-function parseOptions(values: {
-  target: string;
-  reward: string;
-  resamples: string;
-  since?: string;
-  until?: string;
-  logged?: string;
-  'model-version'?: string;
-}): Options {
+async function main({ values }: CommandLine<typeof OPTIONS>): Promise<number> {
   const targets = values.target.split(',').map((t) => (t.trim() === '' ? NaN : Number(t)));
   const rewards = values.reward.split(',') as Reward[];
   const resamples = Number(values.resamples);
@@ -50,58 +44,18 @@ function parseOptions(values: {
     throw new UsageError(`--reward takes click and/or purchase, got "${values.reward}"`);
   if (!(Number.isInteger(resamples) && resamples > 0))
     throw new UsageError(`--resamples takes a positive integer, got "${values.resamples}"`);
-  return {
-    targets,
-    rewards,
-    resamples,
-    filter: {
-      since: parseDate(values.since, 'since'),
-      until: parseDate(values.until, 'until'),
-      modelVersion: values['model-version'] ?? null,
-      policy: values.logged ?? null,
-    },
+  const filter: ImpressionFilter = {
+    since: parseDate(values.since, 'since'),
+    until: parseDate(values.until, 'until'),
+    modelVersion: values['model-version'] ?? null,
+    policy: values.logged ?? null,
   };
-}
-
-async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      target: { type: 'string', default: '0,0.05,0.1,0.2' },
-      reward: { type: 'string', default: 'click,purchase' },
-      logged: { type: 'string' },
-      'model-version': { type: 'string' },
-      since: { type: 'string' },
-      until: { type: 'string' },
-      'database-url': { type: 'string' },
-      resamples: { type: 'string', default: '1000' },
-      out: { type: 'string' },
-      help: { type: 'boolean' },
-    },
-  });
-  if (values.help) {
-    console.error(USAGE);
-    return 0;
-  }
-  let options: Options;
-  try {
-    options = parseOptions(values);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    console.error(`${err.message}\n${USAGE}`);
-    return 2;
-  }
   const config = loadConfig(process.env);
-  const db = await openDb({
-    databaseUrl: values['database-url'] ?? config.databaseUrl,
-    dataDir: config.dataDir,
-  });
-  let reports: PolicyReport[];
-  try {
-    const { filter, targets, rewards, resamples } = options;
-    reports = await evaluatePolicies(db, filter, targets, rewards, resamples);
-  } finally {
-    await db.close();
-  }
+  const reports = await withConfiguredDb(
+    config,
+    (db) => evaluatePolicies(db, filter, targets, rewards, resamples),
+    { migrate: false, databaseUrl: values['database-url'] ?? config.databaseUrl },
+  );
   if (reports.length === 0) {
     console.error('no served forecasts match: nothing to evaluate');
     return 1;
@@ -111,10 +65,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runCommand({ usage: USAGE, options: OPTIONS, main });
