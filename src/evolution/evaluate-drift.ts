@@ -10,6 +10,7 @@ import type { Db } from '../db/client.js';
 import { categorisedHistories } from '../db/interests.js';
 import { migrate } from '../db/migrate.js';
 import { openPglite } from '../db/pglite.js';
+import { datasetsWithUsers, userIdsOfDataset } from '../db/users.js';
 import { classifyAmazonFiles, importAmazon } from '../import/amazon.js';
 import { importDiginetica } from '../import/diginetica.js';
 import { DRIFT, interestDrift, type CategorisedEvent } from './distribution.js';
@@ -83,13 +84,10 @@ function auc(obs: readonly Observation[]): number {
 }
 
 async function histories(db: Db, dataset: string): Promise<CategorisedEvent[][]> {
-  const { rows } = await db.query<{ id: string }>(
-    `SELECT id FROM users WHERE dataset = $1 ORDER BY id`,
-    [dataset],
-  );
+  const users = await userIdsOfDataset(db, dataset);
   const out: CategorisedEvent[][] = [];
-  for (let k = 0; k < rows.length; k += 1000) {
-    const ids = rows.slice(k, k + 1000).map((r) => r.id);
+  for (let k = 0; k < users.length; k += 1000) {
+    const ids = users.slice(k, k + 1000);
     const found = await categorisedHistories(db, 'user', ids, 5000);
     for (const id of ids) out.push(found.get(id)?.events ?? []);
   }
@@ -168,8 +166,7 @@ async function main(): Promise<number> {
       const report = await importAmazon(db, files);
       console.error(`imported ${spec} in ${report.seconds.toFixed(1)} s`);
     }
-    const { rows } = await db.query<{ dataset: string }>('SELECT DISTINCT dataset FROM users');
-    datasets.push(...rows.map((r) => r.dataset));
+    datasets.push(...(await datasetsWithUsers(db)));
     await importDiginetica(db, digi);
     datasets.push('diginetica');
     for (const dataset of datasets) {
