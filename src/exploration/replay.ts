@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
+import { categoryIdsOfDatasetItems } from '../db/categories.js';
 import type { Db } from '../db/client.js';
 import { recordEventBatch, type EventSubmission } from '../db/events.js';
 import { migrate } from '../db/migrate.js';
@@ -188,17 +189,6 @@ async function recordClicks(
     await recordEventBatch(db, clicks.slice(i, i + 500), at);
 }
 
-async function itemCategories(db: Db, dataset: string): Promise<Map<string, string[]>> {
-  const { rows } = await db.query<{ id: string; categories: string[] }>(
-    `SELECT i.id, coalesce(array_agg(ic.category_id) FILTER (WHERE ic.category_id IS NOT NULL),
-                           '{}') AS categories
-     FROM items i LEFT JOIN item_categories ic ON ic.item_id = i.id
-     WHERE i.dataset = $1 GROUP BY i.id`,
-    [dataset],
-  );
-  return new Map(rows.map((r) => [r.id, r.categories]));
-}
-
 function armMetrics(
   arm: Arm,
   shoppers: readonly Shopper[],
@@ -333,7 +323,7 @@ async function main(): Promise<number> {
     await importAmazon(db, { sequences: [file], attributes: [values.attributes] });
     await syncItemEmbeddings(db, model);
     console.error(`${dataset}: ${shoppers.length} shoppers imported and embedded`);
-    const catalogue = await itemCategories(db, dataset);
+    const catalogue = await categoryIdsOfDatasetItems(db, dataset);
     const excludeSeen = model.manifest.scorer?.excludeHistory ?? false;
     const served: Forecast[][] = [];
     for (const [i, arm] of arms.entries()) {
