@@ -77,7 +77,7 @@ async function main(): Promise<void> {
     'npx',
     [
       'tsx',
-      'src/import/cli.ts',
+      'src/cli/import.ts',
       '--format',
       'amazon',
       'data/amazon/Beauty.txt',

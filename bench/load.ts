@@ -189,7 +189,7 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
 
 /** Runs the project's importer (`npm run import`) into `databaseUrl`. */
 export function importFiles(databaseUrl: string, format: string, files: string[]): void {
-  execFileSync('npx', ['tsx', 'src/import/cli.ts', '--format', format, ...files], {
+  execFileSync('npx', ['tsx', 'src/cli/import.ts', '--format', format, ...files], {
     env: { ...process.env, DATABASE_URL: databaseUrl },
     stdio: ['ignore', 'inherit', 'inherit'],
   });

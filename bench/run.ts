@@ -70,7 +70,7 @@ async function ensureDatabase(): Promise<void> {
 
 function importDataset(sequences: string, attributes: string): void {
   log(`importing ${sequences}`);
-  execFileSync('npx', ['tsx', 'src/import/cli.ts', '--format', 'amazon', sequences, attributes], {
+  execFileSync('npx', ['tsx', 'src/cli/import.ts', '--format', 'amazon', sequences, attributes], {
     env: { ...process.env, DATABASE_URL: databaseUrl },
     stdio: ['ignore', 'inherit', 'inherit'],
   });

@@ -8,7 +8,13 @@ import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/di
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
 import cors from '@fastify/cors';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
-import { buildSchema, GraphQLError, type GraphQLFormattedError } from 'graphql';
+import {
+  buildSchema,
+  GraphQLError,
+  lexicographicSortSchema,
+  printSchema,
+  type GraphQLFormattedError,
+} from 'graphql';
 import type { Config } from './config.js';
 import type { Context } from './context.js';
 import { isConnectionError, ping, type Db } from './db/client.js';
@@ -50,6 +56,14 @@ export function loadTypeDefs(dir = SCHEMA_DIR): string {
     .sort()
     .map((f) => readFileSync(path.join(dir, f), 'utf8'))
     .join('\n');
+}
+
+/** The committed schema (`npm run schema:snapshot`) that test/schema-snapshot.test.ts checks. */
+export const SNAPSHOT = path.join(SCHEMA_DIR, 'snapshot', 'schema.graphql');
+
+/** The schema of schema/*.graphql, printed in a stable order: the snapshot's text. */
+export function printedSchema(): string {
+  return printSchema(lexicographicSortSchema(buildSchema(loadTypeDefs()))) + '\n';
 }
 
 export interface ServerDeps {

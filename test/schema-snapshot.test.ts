@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { buildSchema, findBreakingChanges } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { printedSchema, SNAPSHOT } from '../src/schema-snapshot.js';
+import { printedSchema, SNAPSHOT } from '../src/server.js';
 
 const breakingChanges = (old: string, now: string) =>
   findBreakingChanges(buildSchema(old), buildSchema(now)).map((c) => `${c.type}: ${c.description}`);

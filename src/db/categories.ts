@@ -54,6 +54,21 @@ export async function getCategoriesOfItems(
   return rows;
 }
 
+/** Every item of `dataset` with its category ids (an empty list for an item without any). */
+export async function categoryIdsOfDatasetItems(
+  q: Queryable,
+  dataset: string,
+): Promise<Map<string, string[]>> {
+  const { rows } = await q.query<{ id: string; categories: string[] }>(
+    `SELECT i.id, coalesce(array_agg(ic.category_id) FILTER (WHERE ic.category_id IS NOT NULL),
+                           '{}') AS categories
+     FROM items i LEFT JOIN item_categories ic ON ic.item_id = i.id
+     WHERE i.dataset = $1 GROUP BY i.id`,
+    [dataset],
+  );
+  return new Map(rows.map((r) => [r.id, r.categories]));
+}
+
 export function listCategories(
   q: Queryable,
   filter: { dataset?: string; rootsOnly?: boolean },

@@ -70,3 +70,20 @@ export async function upsertUser(
   );
   return rows[0] as UserRow;
 }
+
+/** The ids of `dataset`'s users, in id order. */
+export async function userIdsOfDataset(q: Queryable, dataset: string): Promise<string[]> {
+  const { rows } = await q.query<{ id: string }>(
+    'SELECT id FROM users WHERE dataset = $1 ORDER BY id',
+    [dataset],
+  );
+  return rows.map((r) => r.id);
+}
+
+/** The datasets that have users, in name order. */
+export async function datasetsWithUsers(q: Queryable): Promise<string[]> {
+  const { rows } = await q.query<{ dataset: string }>(
+    'SELECT DISTINCT dataset FROM users ORDER BY dataset',
+  );
+  return rows.map((r) => r.dataset);
+}

@@ -1,6 +1,6 @@
 // The model manifest (a model directory's model.json, models/README.md): the one schema the
 // gateway loads models with, the rollout validates them with, and the trainer's export checks
-// its output against (as JSON Schema, models/manifest.schema.json: src/manifest-schema.ts).
+// its output against (as JSON Schema, models/manifest.schema.json: `npm run manifest:schema`).
 // Loading is lenient (keys it does not know are dropped); the JSON Schema is strict, so an
 // exporter cannot write a key that this file does not declare.
 import { readFile } from 'node:fs/promises';
@@ -162,4 +162,18 @@ export function manifestJsonSchema(): Record<string, unknown> {
       'Generated from src/inference/manifest.ts by `npm run manifest:schema`; do not edit. ' +
       'models/README.md describes every field.',
   };
+}
+
+/** Where the JSON Schema is committed (test/inference/manifest.test.ts checks it is current). */
+export const MANIFEST_JSON_SCHEMA = path.resolve(
+  path.dirname(import.meta.filename),
+  '..',
+  '..',
+  'models',
+  'manifest.schema.json',
+);
+
+/** models/manifest.schema.json's text, as `npm run manifest:schema` writes it. */
+export function printedManifestJsonSchema(): string {
+  return JSON.stringify(manifestJsonSchema(), null, 2) + '\n';
 }

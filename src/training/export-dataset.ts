@@ -1,25 +1,22 @@
 // Exports one dataset's behaviour and catalogue from the database into the training pipeline's
 // events format (models/training/foresight_training/sequence/data.py, docs/training.md):
 // `events.jsonl` (one sequence per line, oldest event first) and `attributes.json` (item id → its
-// category ids). `npm run train -- --from-db` runs this file as a CLI, then trains on what it wrote.
-//
-//   npx tsx src/training/export-dataset.ts --dataset myshop --out /tmp/myshop
+// category ids). Its command line is src/cli/export-dataset.ts, which `npm run train -- --from-db`
+// runs before it trains on what it wrote.
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../config.js';
-import type { Queryable } from '../db/client.js';
-import { openDb, type Db } from '../db/index.js';
+import type { Db } from '../db/index.js';
+import {
+  categoriesOfEventItems,
+  datasetEventCounts,
+  historyEventPages,
+} from '../db/training-export.js';
+import { CodedError, ErrorCode } from '../errors.js';
 
 export const EVENTS_FILE = 'events.jsonl';
 export const ATTRIBUTES_FILE = 'attributes.json';
-
-/** The dataset cannot be exported (no such dataset, nothing to train on): a message for the operator. */
-export class ExportError extends Error {
-  override name = 'ExportError';
-}
 
 /** Rows read per statement: the histories are paged, never held in memory all at once. */
 const PAGE_SIZE = 20_000;
@@ -43,17 +40,6 @@ export interface ExportReport {
   files: { events: string; attributes: string };
 }
 
-interface EventRow {
-  history: string;
-  seq: number;
-  id: string;
-  itemId: string;
-  type: string;
-  occurredAt: Date | null;
-  occurredOn: string | null;
-  sessionOffsetMs: number | null;
-}
-
 /**
  * An event's time in epoch seconds (millisecond precision), or null. Events recorded through the
  * API have `occurredAt`. Imported logs that give only the day and the offset within the session
@@ -72,58 +58,9 @@ export function eventTime(
 }
 
 /**
- * Events with an item of one kind of history, in the gateway's order (`seq`, then id, as
- * db/forecasts.ts subjectHistories reads them), one page at a time. A user's history is every
- * event with their user id (what a forecast for the user encodes); an anonymous history is the
- * events of one session that carry no user id (what a forecast for the session encodes).
- * Events without an item never reach the encoder and are left out.
- */
-async function* historyEvents(
-  q: Queryable,
-  dataset: string,
-  kind: 'user' | 'session',
-  pageSize: number,
-): AsyncGenerator<EventRow[]> {
-  const column = kind === 'user' ? 'user_id' : 'session_id';
-  const which =
-    kind === 'user' ? 'user_id IS NOT NULL' : 'user_id IS NULL AND session_id IS NOT NULL';
-  let after: EventRow | undefined;
-  for (;;) {
-    const params: unknown[] = [dataset];
-    let keyset = '';
-    if (after) {
-      params.push(after.history, after.seq, after.id);
-      keyset = `AND (${column}, seq, id) > ($2, $3, $4::bigint)`;
-    }
-    const { rows } = await q.query<EventRow>(
-      `SELECT ${column} AS history, seq, id::text AS id, item_id AS "itemId", type,
-              occurred_at AS "occurredAt", to_char(occurred_on, 'YYYY-MM-DD') AS "occurredOn",
-              session_offset_ms::float8 AS "sessionOffsetMs"
-       FROM events
-       WHERE dataset = $1 AND item_id IS NOT NULL AND ${which} ${keyset}
-       ORDER BY ${column}, seq, id
-       LIMIT ${pageSize}`,
-      params,
-    );
-    if (rows.length === 0) return;
-    yield rows;
-    after = rows[rows.length - 1];
-    if (rows.length < pageSize) return;
-  }
-}
-
-/** The datasets that have events, with their counts (for the error about an unknown one). */
-async function datasetsWithEvents(q: Queryable): Promise<string> {
-  const { rows } = await q.query<{ dataset: string; n: number }>(
-    'SELECT dataset, count(*)::int AS n FROM events GROUP BY dataset ORDER BY dataset',
-  );
-  return rows.length ? rows.map((r) => `${r.dataset} (${r.n} events)`).join(', ') : 'none';
-}
-
-/**
  * Writes `dataset`'s events (one sequence per user; per session for events without a user) and
  * the categories of the items they name into `outDir`. Ids are the database's own, verbatim.
- * Throws an ExportError when the dataset has no events on items. `pageSize`: events per statement.
+ * Refuses (BAD_USER_INPUT) a dataset without events on items. `pageSize`: events per statement.
  */
 export async function exportDataset(
   db: Db,
@@ -157,7 +94,7 @@ export async function exportDataset(
       const flush = async () => {
         if (current) await write(JSON.stringify(current) + '\n');
       };
-      for await (const page of historyEvents(db, dataset, kind, pageSize)) {
+      for await (const page of historyEventPages(db, dataset, kind, pageSize)) {
         for (const r of page) {
           if (!current || r.history !== currentHistory) {
             await flush();
@@ -179,21 +116,17 @@ export async function exportDataset(
     out.end();
     await once(out, 'close');
   }
-  if (report.events === 0)
-    throw new ExportError(
+  if (report.events === 0) {
+    const withEvents = await datasetEventCounts(db);
+    throw new CodedError(
+      ErrorCode.BAD_USER_INPUT,
       `dataset "${dataset}" has no events on items to train on; datasets with events: ` +
-        (await datasetsWithEvents(db)),
+        (withEvents.map((d) => `${d.dataset} (${d.events} events)`).join(', ') || 'none'),
+      { field: 'dataset' },
     );
+  }
 
-  const { rows } = await db.query<{ itemId: string; categories: string[] }>(
-    `SELECT ic.item_id AS "itemId",
-            array_agg(ic.category_id ORDER BY ic.position, ic.category_id) AS categories
-     FROM item_categories ic
-     WHERE EXISTS (SELECT 1 FROM events e WHERE e.item_id = ic.item_id AND e.dataset = $1)
-     GROUP BY ic.item_id
-     ORDER BY ic.item_id`,
-    [dataset],
-  );
+  const rows = await categoriesOfEventItems(db, dataset);
   const attributes: Record<string, string[]> = {};
   const categories = new Set<string>();
   for (const r of rows) {
@@ -204,51 +137,4 @@ export async function exportDataset(
   report.items = { total: items.size, withCategories: rows.length };
   report.categories = categories.size;
   return report;
-}
-
-const USAGE = `usage: npx tsx src/training/export-dataset.ts --dataset <name> --out <directory>
-Reads the dataset from the configured database (DATABASE_URL, else the embedded PGlite in
-DATA_DIR) and writes ${EVENTS_FILE} and ${ATTRIBUTES_FILE} into the directory.`;
-
-async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      dataset: { type: 'string' },
-      out: { type: 'string' },
-      help: { type: 'boolean' },
-    },
-  });
-  if (values.help || !values.dataset || !values.out) {
-    console.error(USAGE);
-    return values.help ? 0 : 2;
-  }
-  const config = loadConfig(process.env);
-  // PGlite allows one process per data directory: closed before the caller starts training.
-  const db = await openDb(config);
-  try {
-    const r = await exportDataset(db, values.dataset, values.out);
-    const source =
-      db.kind === 'postgres' ? 'PostgreSQL (DATABASE_URL)' : `PGlite at ${config.dataDir}`;
-    console.log(
-      `exported ${r.dataset} from ${source}: ${r.events} events in ` +
-        `${r.sequences.user + r.sequences.session} sequences (${r.sequences.user} users, ` +
-        `${r.sequences.session} sessions without a user), ${r.items.total} items ` +
-        `(${r.items.withCategories} with categories, ${r.categories} categories), events with a time: ` +
-        `${r.eventsWithTime.occurredAt} recorded, ${r.eventsWithTime.derived} from day + session offset\n` +
-        `wrote ${r.files.events} and ${r.files.attributes}`,
-    );
-    return 0;
-  } finally {
-    await db.close();
-  }
-}
-
-if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
-  main().then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      console.error(err instanceof ConfigError || err instanceof ExportError ? err.message : err);
-      process.exit(1);
-    },
-  );
 }

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Forecast, ForecastRequest } from '../../src/forecast/forecast.js';
 import { GREEDY, slotPropensity, type ServingPolicy } from '../../src/exploration/policy.js';
-import { evaluatePolicies } from '../../src/exploration/policy-reports.js';
+import { evaluatePolicies } from '../../src/evaluation/policy-reports.js';
 import { backends } from '../helpers/backends.js';
 import {
   openForecastFixture,

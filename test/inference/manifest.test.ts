@@ -2,8 +2,12 @@
 // validates against is generated from it, and the shipped models fit it.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseManifest, recordedManifest } from '../../src/inference/manifest.js';
-import { MANIFEST_JSON_SCHEMA, printedManifestJsonSchema } from '../../src/manifest-schema.js';
+import {
+  MANIFEST_JSON_SCHEMA,
+  parseManifest,
+  printedManifestJsonSchema,
+  recordedManifest,
+} from '../../src/inference/manifest.js';
 
 const shipped = (dataset: string) =>
   JSON.parse(readFileSync(`models/${dataset}/model.json`, 'utf8')) as Record<string, unknown>;

@@ -207,7 +207,7 @@ describe('train.py --from-db', () => {
     const missing = train(dataDir, ['--from-db', '--dataset', 'nope', '--out', out]);
     expect(missing.status).not.toBe(0);
     expect(missing.stderr).toMatch(/dataset "nope" has no events on items to train on; datasets with events: shop/);
-    expect(missing.stderr).toMatch(/--from-db: exporting dataset nope failed \(exit 1/);
+    expect(missing.stderr).toMatch(/--from-db: exporting dataset nope failed \(exit 2/);
     expect(fs.existsSync(out)).toBe(false);
   });
 });

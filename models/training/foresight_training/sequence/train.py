@@ -1,7 +1,7 @@
 """Trains the Foresight sequence model and writes a model directory (see models/README.md), from
 a sequences file + attributes file (Amazon, S3-Rec format; leave-one-out), from an events file
 (event types and times; foresight_training/sequence/data.py), or straight from the gateway's database
-(--from-db: exports the dataset with src/training/export-dataset.ts first; docs/training.md).
+(--from-db: exports the dataset with src/cli/export-dataset.ts first; docs/training.md).
 
   /usr/bin/python3 models/training/train.py --data data/amazon/Beauty.txt \
       --attributes data/amazon/Beauty_item2attributes.json --out models/beauty

@@ -7,7 +7,7 @@ import shutil
 
 from .terms import TERMS
 
-EXPORTER = "src/training/export-dataset.ts"
+EXPORTER = "src/cli/export-dataset.ts"
 
 # flags whose value must be at least 1, at least 0, or a fraction in [0, 1)
 POSITIVE = ("dim", "max_len", "blocks", "heads", "batch", "epochs", "patience", "eval_every", "threads")

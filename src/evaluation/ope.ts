@@ -18,7 +18,7 @@
 // re-ranking, another model) choose different items than were logged and are out of reach.
 import type { LoggedForecast, LoggedSlot } from '../db/impressions.js';
 import { bootstrapInterval } from '../random.js';
-import { slotPropensity } from './policy.js';
+import { slotPropensity } from '../exploration/policy.js';
 
 export type Reward = 'click' | 'purchase';
 

@@ -12,7 +12,7 @@ const TSX = path.resolve('node_modules/.bin/tsx');
 
 async function cli(args: string[], env: Record<string, string>) {
   try {
-    const { stdout, stderr } = await run(TSX, ['src/import/cli.ts', ...args], {
+    const { stdout, stderr } = await run(TSX, ['src/cli/import.ts', ...args], {
       env: { ...process.env, DATABASE_URL: '', ...env },
     });
     return { code: 0, stdout, stderr };

@@ -1,5 +1,5 @@
 // Off-policy reports over the impression log: every target for every (model version, logged
-// policy) group of the served forecasts (estimators: exploration/ope.ts).
+// policy) group of the served forecasts (estimators: evaluation/ope.ts).
 import type { Queryable } from '../db/client.js';
 import { loggedForecasts, type ImpressionFilter, type LoggedForecast } from '../db/impressions.js';
 import { estimatePolicy, type PolicyEstimate, type Reward } from './ope.js';

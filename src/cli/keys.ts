@@ -1,19 +1,23 @@
 // `npm run keys -- create|list|revoke`: API keys in the configured database (DATABASE_URL,
 // else the embedded PGlite in DATA_DIR, which a running gateway holds: use the GraphQL
 // mutations createApiKey/revokeApiKey against it instead). The token is printed once.
-import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../config.js';
-import { openDb } from '../db/index.js';
-import { migrate } from '../db/migrate.js';
-import { createApiKey, listApiKeys, revokeApiKey, type ApiKey } from './keys.js';
-import { SCOPES } from './scopes.js';
-import { CodedError } from '../errors.js';
+import { loadConfig } from '../config.js';
+import { CodedError, ErrorCode } from '../errors.js';
+import { createApiKey, listApiKeys, revokeApiKey, type ApiKey } from '../security/keys.js';
+import { SCOPES } from '../security/scopes.js';
+import { runCommand, UsageError, withConfiguredDb, type CommandLine } from './run.js';
 
 const USAGE = `usage:
   npm run keys -- create --name <name> --scopes <scope,…> [--rate <requests per minute>]
   npm run keys -- list
   npm run keys -- revoke <id>
 scopes: ${SCOPES.join(', ')} (admin implies every other)`;
+
+const OPTIONS = {
+  name: { type: 'string' },
+  scopes: { type: 'string' },
+  rate: { type: 'string' },
+} as const;
 
 const when = (d: Date | null) => (d ? d.toISOString().replace(/\.\d+Z$/, 'Z') : '-');
 
@@ -41,34 +45,24 @@ function table(keys: readonly ApiKey[]): string {
     .join('\n');
 }
 
-async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: {
-      name: { type: 'string' },
-      scopes: { type: 'string' },
-      rate: { type: 'string' },
-      help: { type: 'boolean' },
-    },
-  });
+/** A refused field of the new key (`input.ratePerMinute: …`) as the flag that gave it. */
+function asFlagError(err: unknown): unknown {
+  const field = err instanceof CodedError ? err.extensions.field : undefined;
+  if (field === undefined) return err;
+  const flag = field === 'input.ratePerMinute' ? 'rate' : field.replace(/^input\./, '');
+  const message = `--${flag}: ${(err as Error).message.slice(field.length + 2)}`;
+  return new CodedError(ErrorCode.BAD_USER_INPUT, message, { field: flag }, { cause: err });
+}
+
+async function main({ values, positionals }: CommandLine<typeof OPTIONS>): Promise<number> {
   const [command, ...rest] = positionals;
-  if (values.help || !command || !['create', 'list', 'revoke'].includes(command)) {
-    console.error(USAGE);
-    return values.help ? 0 : 2;
-  }
-  if (command === 'revoke' && rest.length !== 1) {
-    console.error(`revoke takes one key id\n${USAGE}`);
-    return 2;
-  }
-  if (command === 'create' && (!values.name || !values.scopes)) {
-    console.error(`create needs --name and --scopes\n${USAGE}`);
-    return 2;
-  }
+  if (!command || !['create', 'list', 'revoke'].includes(command)) throw new UsageError();
+  if (command === 'revoke' && rest.length !== 1) throw new UsageError('revoke takes one key id');
+  if (command === 'create' && (!values.name || !values.scopes))
+    throw new UsageError('create needs --name and --scopes');
   const rate = values.rate === undefined ? null : Number(values.rate);
   const config = loadConfig(process.env);
-  const db = await openDb(config);
-  try {
-    await migrate(db, { EMBEDDING_DIM: config.embeddingDim });
+  return withConfiguredDb(config, async (db) => {
     if (command === 'list') {
       console.log(table(await listApiKeys(db)));
     } else if (command === 'revoke') {
@@ -83,27 +77,15 @@ async function main(): Promise<number> {
         name: values.name!,
         scopes: values.scopes!.split(',').map((s) => s.trim()),
         ratePerMinute: rate,
+      }).catch((err: unknown) => {
+        throw asFlagError(err);
       });
       console.error(`created ${key.id} (${key.name}) with ${key.scopes.join(', ')}; the token:`);
       console.log(token);
       console.error('it is not stored: keep it now (send it as "Authorization: Bearer <token>")');
     }
     return 0;
-  } finally {
-    await db.close();
-  }
+  });
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    const field = err instanceof CodedError ? err.extensions.field : undefined;
-    if (field !== undefined) {
-      const flag = field === 'input.ratePerMinute' ? 'rate' : field.replace(/^input\./, '');
-      console.error(`--${flag}: ${(err as Error).message.slice(field.length + 2)}`);
-      process.exit(2);
-    }
-    console.error(err instanceof ConfigError ? err.message : err);
-    process.exit(1);
-  },
-);
+runCommand({ usage: USAGE, options: OPTIONS, positionals: true, main });

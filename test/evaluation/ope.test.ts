@@ -4,13 +4,13 @@
 import { describe, expect, it } from 'vitest';
 import type { LoggedForecast } from '../../src/db/impressions.js';
 import type { PolicyCandidate } from '../../src/exploration/diversity.js';
-import { estimatePolicy, importanceWeights } from '../../src/exploration/ope.js';
+import { estimatePolicy, importanceWeights } from '../../src/evaluation/ope.js';
 import { serveSlate, slotPropensity, type ServingPolicy } from '../../src/exploration/policy.js';
 import {
   catalogueCoverage,
   exposureGini,
   intraListDiversity,
-} from '../../src/exploration/slate-metrics.js';
+} from '../../src/evaluation/slate-metrics.js';
 import { mulberry32 } from '../../src/random.js';
 
 const FIRST = 5;

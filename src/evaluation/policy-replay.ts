@@ -1,44 +1,47 @@
-// `npm run evaluate:replay`: serving policies replayed on real shoppers. Each Amazon sequence
-// minus its last item is imported as the shopper's history (the model was trained with that
-// item held out); every policy serves every shopper through the forecast engine (the serving
-// path: retrieval, scoring, diversity, exploration, stored impression log); a served item
-// counts as clicked when it is the shopper's real next item, recorded as feedback through the
-// ingestion path. Reports per policy: HR@10 and NDCG@10, catalogue coverage, intra-list
-// diversity (categories and embeddings), Gini of exposure; then off-policy estimates from the
-// exploring policy's own logs (npm run evaluate:policy's estimators) against what greedy
-// actually got on the same shoppers.
+// Serving policies replayed on real shoppers. Each Amazon sequence minus its last item is
+// imported as the shopper's history (the model was trained with that item held out); every
+// policy serves every shopper through the forecast engine (the serving path: retrieval,
+// scoring, diversity, exploration, stored impression log); a served item counts as clicked when
+// it is the shopper's real next item, recorded as feedback through the ingestion path. Per
+// policy: HR@10 and NDCG@10, catalogue coverage, intra-list diversity (categories and
+// embeddings), Gini of exposure; then off-policy estimates from the exploring policy's own logs
+// (evaluation/policy-reports.ts) against what greedy actually got on the same shoppers.
+// `npm run evaluate:replay` runs it.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { loadConfig } from '../config.js';
+import type { Config } from '../config.js';
+import { categoryIdsOfDatasetItems } from '../db/categories.js';
 import type { Db } from '../db/client.js';
 import { recordEventBatch, type EventSubmission } from '../db/events.js';
 import { migrate } from '../db/migrate.js';
 import { forecastOutcomes } from '../db/outcomes.js';
 import { openPglite } from '../db/pglite.js';
 import { createTemporaryDatabase, openPostgres } from '../db/postgres.js';
+import { retrievalSettings } from '../db/retrieval.js';
+import { similarity } from '../exploration/diversity.js';
+import { GREEDY, policyKey, type ServingPolicy } from '../exploration/policy.js';
 import { ForecastEngine } from '../forecast/engine.js';
 import type { Forecast, ForecastRequest } from '../forecast/forecast.js';
 import { amazonDataset, importAmazon } from '../import/amazon.js';
-import { Model } from '../inference/model.js';
-import { syncItemEmbeddings } from '../serving/embeddings.js';
+import type { Model } from '../inference/model.js';
 import { mulberry32, shuffleInPlace } from '../random.js';
-import { similarity } from './diversity.js';
-import { GREEDY, policyKey, type ServingPolicy } from './policy.js';
-import { evaluatePolicies, reportTable } from './policy-reports.js';
+import { syncItemEmbeddings } from '../serving/embeddings.js';
+import { evaluatePolicies, type PolicyReport } from './policy-reports.js';
 import { catalogueCoverage, exposureGini, intraListDiversity } from './slate-metrics.js';
-import { retrievalSettings } from '../db/retrieval.js';
 
-const USAGE = `usage: npm run evaluate:replay -- --data <Name.txt> --attributes <Name_item2attributes.json>
-  --model <dir> [--postgres URL] [--users N] [--epsilon 0.2] [--pool 20] [--lambda 0.7]
-  [--cap 3] [--diversity-pool 50] [--out FILE.json] [--keep]
-defaults: the bundled Beauty files and models/beauty, an embedded database; --postgres: a
-PostgreSQL server on which a temporary database is created and dropped (kept with --keep, e.g.
-for npm run evaluate:policy -- --database-url <its url>)`;
-
-const FIRST = 10;
+/** Items per served slate (HR@10, NDCG@10). */
+export const SLATE_SIZE = 10;
 const BATCH = 256;
+
+/** The policies' parameters: ε-greedy's ε and pool, MMR's λ, the category cap, their pool. */
+export interface ReplaySettings {
+  epsilon: number;
+  pool: number;
+  lambda: number;
+  cap: number;
+  diversityPool: number;
+}
 
 interface Arm {
   name: string;
@@ -67,12 +70,74 @@ export interface ArmResult {
   storedClicks: number;
 }
 
+export interface PolicyReplay {
+  dataset: string;
+  modelVersion: string;
+  shoppers: number;
+  /** One per policy: popularity, the model, ε-greedy, MMR, the category cap. */
+  results: ArmResult[];
+  /** Off-policy estimates of ε′ = 0 (greedy) and ε from the ε-greedy policy's logs. */
+  ope: PolicyReport[];
+  /** What greedy actually got on the same shoppers (null: no greedy impressions stored). */
+  greedy: { clicks: number; impressions: number } | null;
+}
+
+export interface ReplayOptions {
+  /** The Amazon sequences file (`<Name>.txt`) and its attributes (`<Name>_item2attributes.json`). */
+  data: string;
+  attributes: string;
+  /** Shoppers to replay: a seeded sample of this many sequences; 0 = all of them. */
+  users: number;
+  model: Model;
+  settings: ReplaySettings;
+  config: Pick<Config, 'inference' | 'retrieval'>;
+  /** A PostgreSQL server to create a temporary database on; none: an embedded database. */
+  postgres?: string | undefined;
+  /** Keep the temporary PostgreSQL database (e.g. for evaluate:policy on its logs). */
+  keep?: boolean;
+  /** Progress lines. */
+  log?: (line: string) => void;
+}
+
+/** Popularity and the model greedy, then the model under each policy of `s`. */
+function replayArms(s: ReplaySettings): Arm[] {
+  return [
+    { name: 'popularity', mode: 'POPULARITY', policy: GREEDY },
+    { name: 'model', mode: 'MODEL', policy: GREEDY },
+    {
+      name: `model + ε-greedy (ε ${s.epsilon}, pool ${s.pool})`,
+      mode: 'MODEL',
+      policy: { exploration: { epsilon: s.epsilon, pool: s.pool }, diversity: null, seed: null },
+    },
+    {
+      name: `model + MMR (λ ${s.lambda})`,
+      mode: 'MODEL',
+      policy: {
+        exploration: null,
+        diversity: { lambda: s.lambda, maxPerCategory: null, pool: s.diversityPool },
+        seed: null,
+      },
+    },
+    {
+      name: `model + cap (${s.cap} per category)`,
+      mode: 'MODEL',
+      policy: {
+        exploration: null,
+        diversity: { lambda: null, maxPerCategory: s.cap, pool: s.diversityPool },
+        seed: null,
+      },
+    },
+  ];
+}
+
 /** A fresh database: embedded, or a temporary one on `postgres`, dropped unless `keep`. */
 async function openReplayDb(
   postgres: string | undefined,
   keep: boolean,
+  efSearch: number,
+  log: (line: string) => void,
 ): Promise<{ db: Db; dispose: () => Promise<void> }> {
-  const settings = retrievalSettings(loadConfig(process.env).retrieval.efSearch);
+  const settings = retrievalSettings(efSearch);
   if (!postgres) {
     const db = await openPglite(undefined, settings);
     return { db, dispose: () => db.close() };
@@ -83,7 +148,7 @@ async function openReplayDb(
     db,
     dispose: async () => {
       await db.close();
-      if (keep) console.error(`kept the replay's database: ${url}`);
+      if (keep) log(`kept the replay's database: ${url}`);
       else await drop();
     },
   };
@@ -132,7 +197,7 @@ async function serveAll(
   for (let start = 0; start < shoppers.length; start += BATCH) {
     const requests: ForecastRequest[] = shoppers.slice(start, start + BATCH).map((s, k) => ({
       subject: { kind: 'user', userId: s.userId },
-      first: FIRST,
+      first: SLATE_SIZE,
       filter: {
         excludePurchased: true,
         excludeSeen,
@@ -184,17 +249,6 @@ async function recordClicks(
     await recordEventBatch(db, clicks.slice(i, i + 500), at);
 }
 
-async function itemCategories(db: Db, dataset: string): Promise<Map<string, string[]>> {
-  const { rows } = await db.query<{ id: string; categories: string[] }>(
-    `SELECT i.id, coalesce(array_agg(ic.category_id) FILTER (WHERE ic.category_id IS NOT NULL),
-                           '{}') AS categories
-     FROM items i LEFT JOIN item_categories ic ON ic.item_id = i.id
-     WHERE i.dataset = $1 GROUP BY i.id`,
-    [dataset],
-  );
-  return new Map(rows.map((r) => [r.id, r.categories]));
-}
-
 function armMetrics(
   arm: Arm,
   shoppers: readonly Shopper[],
@@ -239,109 +293,41 @@ function armMetrics(
   };
 }
 
-async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      data: { type: 'string', default: 'data/amazon/Beauty.txt' },
-      attributes: { type: 'string', default: 'data/amazon/Beauty_item2attributes.json' },
-      model: { type: 'string', default: 'models/beauty' },
-      postgres: { type: 'string' },
-      users: { type: 'string', default: '0' },
-      epsilon: { type: 'string', default: '0.2' },
-      pool: { type: 'string', default: '20' },
-      lambda: { type: 'string', default: '0.7' },
-      cap: { type: 'string', default: '3' },
-      'diversity-pool': { type: 'string', default: '50' },
-      out: { type: 'string' },
-      keep: { type: 'boolean' },
-      help: { type: 'boolean' },
-    },
-  });
-  if (values.help) {
-    console.error(USAGE);
-    return 0;
-  }
-  const [users, epsilon, pool, lambda, cap, divPool] = [
-    values.users,
-    values.epsilon,
-    values.pool,
-    values.lambda,
-    values.cap,
-    values['diversity-pool'],
-  ].map(Number) as [number, number, number, number, number, number];
-  if (
-    !(Number.isInteger(users) && users >= 0) ||
-    !(epsilon > 0 && epsilon <= 1) ||
-    !(Number.isInteger(pool) && pool > 0) ||
-    !(lambda >= 0 && lambda < 1) ||
-    !(Number.isInteger(cap) && cap > 0) ||
-    !(Number.isInteger(divPool) && divPool >= FIRST)
-  ) {
-    console.error(
-      `--users ≥ 0, --epsilon in (0, 1], --pool ≥ 1, --lambda in [0, 1), --cap ≥ 1 and ` +
-        `--diversity-pool ≥ ${FIRST} (integers but ε and λ)\n${USAGE}`,
-    );
-    return 2;
-  }
-  const arms: Arm[] = [
-    { name: 'popularity', mode: 'POPULARITY', policy: GREEDY },
-    { name: 'model', mode: 'MODEL', policy: GREEDY },
-    {
-      name: `model + ε-greedy (ε ${epsilon}, pool ${pool})`,
-      mode: 'MODEL',
-      policy: { exploration: { epsilon, pool }, diversity: null, seed: null },
-    },
-    {
-      name: `model + MMR (λ ${lambda})`,
-      mode: 'MODEL',
-      policy: {
-        exploration: null,
-        diversity: { lambda, maxPerCategory: null, pool: divPool },
-        seed: null,
-      },
-    },
-    {
-      name: `model + cap (${cap} per category)`,
-      mode: 'MODEL',
-      policy: {
-        exploration: null,
-        diversity: { lambda: null, maxPerCategory: cap, pool: divPool },
-        seed: null,
-      },
-    },
-  ];
-
-  const config = loadConfig(process.env);
+/** Replays every policy on the shoppers of `options.data` in a fresh database (see above). */
+export async function replayPolicies(options: ReplayOptions): Promise<PolicyReplay> {
+  const { model, settings, config, log = () => {} } = options;
+  const arms = replayArms(settings);
+  const dataset = amazonDataset(options.data);
   const dir = await mkdtemp(path.join(tmpdir(), 'foresight-replay-'));
-  const { db, dispose } = await openReplayDb(values.postgres, values.keep ?? false);
-  const model = await Model.load(values.model, 'cpu', config.inference.threads);
+  const { db, dispose } = await openReplayDb(
+    options.postgres,
+    options.keep ?? false,
+    config.retrieval.efSearch,
+    log,
+  );
   const engine = new ForecastEngine(db, model, {
     batching: config.inference,
     retrieval: config.retrieval,
   });
-  const dataset = amazonDataset(values.data);
-  const t0 = performance.now();
-  let results: ArmResult[];
-  let ope: string;
   try {
     await migrate(db, { EMBEDDING_DIM: model.manifest.dim });
-    const { shoppers, file } = await prepareHistories(values.data, users, dir);
-    await importAmazon(db, { sequences: [file], attributes: [values.attributes] });
+    const { shoppers, file } = await prepareHistories(options.data, options.users, dir);
+    await importAmazon(db, { sequences: [file], attributes: [options.attributes] });
     await syncItemEmbeddings(db, model);
-    console.error(`${dataset}: ${shoppers.length} shoppers imported and embedded`);
-    const catalogue = await itemCategories(db, dataset);
+    log(`${dataset}: ${shoppers.length} shoppers imported and embedded`);
+    const catalogue = await categoryIdsOfDatasetItems(db, dataset);
     const excludeSeen = model.manifest.scorer?.excludeHistory ?? false;
     const served: Forecast[][] = [];
     for (const [i, arm] of arms.entries()) {
       const started = performance.now();
       served.push(await serveAll(engine, arm, shoppers, excludeSeen, i));
       const s = (performance.now() - started) / 1000;
-      console.error(`${arm.name}: ${shoppers.length} forecasts in ${s.toFixed(1)} s`);
+      log(`${arm.name}: ${shoppers.length} forecasts in ${s.toFixed(1)} s`);
     }
     // Feedback only after every arm has served: a recorded click joins the shopper's history.
     for (const f of served) await recordClicks(db, shoppers, f);
     const outcomes = await forecastOutcomes(db, null, null);
-    results = arms.map((arm, i) => {
+    const results = arms.map((arm, i) => {
       const m = armMetrics(arm, shoppers, served[i] as Forecast[], catalogue, model);
       const version = (served[i] as Forecast[])[0]?.modelVersion;
       const key = arm.mode === 'POPULARITY' ? 'greedy' : m.key;
@@ -349,54 +335,24 @@ async function main(): Promise<number> {
       return { ...m, storedClicks: o?.clicks ?? 0 };
     });
     const exploring = policyKey(arms[2]!.policy);
-    const reports = await evaluatePolicies(
+    const ope = await evaluatePolicies(
       db,
       { since: null, until: null, modelVersion: model.version, policy: exploring },
-      [0, epsilon],
+      [0, settings.epsilon],
       ['click'],
     );
     const greedy = outcomes.find((o) => o.modelVersion === model.version && o.policy === 'greedy');
-    ope =
-      reportTable(reports) +
-      `\n\nactual click rate per impression of greedy on the same shoppers: ` +
-      `${greedy ? (greedy.clicks / greedy.impressions).toFixed(4) : '–'} ` +
-      `(${greedy?.clicks ?? 0} clicks / ${greedy?.impressions ?? 0} impressions)`;
-    if (values.out)
-      await writeFile(
-        values.out,
-        JSON.stringify(
-          { dataset, model: model.version, shoppers: shoppers.length, results, ope: reports },
-          null,
-          2,
-        ) + '\n',
-      );
+    return {
+      dataset,
+      modelVersion: model.version,
+      shoppers: shoppers.length,
+      results,
+      ope,
+      greedy: greedy ? { clicks: greedy.clicks, impressions: greedy.impressions } : null,
+    };
   } finally {
     engine.close();
-    await model.release();
     await dispose();
     await rm(dir, { recursive: true, force: true });
   }
-  const f = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : '–');
-  console.log(
-    `\n${dataset}, model ${model.version}, ${results[0]?.forecasts} shoppers, ` +
-      `${((performance.now() - t0) / 1000).toFixed(0)} s\n`,
-  );
-  console.log(
-    '| policy | slate size | HR@10 | NDCG@10 | coverage | ILD (categories) | ILD (embeddings) | exposure Gini | stored clicks |',
-  );
-  console.log('|---|---|---|---|---|---|---|---|---|');
-  for (const r of results)
-    console.log(
-      `| ${r.policy} | ${r.slateSize.toFixed(2)} | ${f(r.hitRate)} | ${f(r.ndcg)} | ${f(r.coverage)} | ${f(r.ildCategories)} | ${f(r.ildEmbeddings)} | ${f(r.exposureGini)} | ${r.storedClicks} |`,
-    );
-  console.log(`\noff-policy estimates from the ε-greedy logs:\n\n${ope}`);
-  return 0;
 }
-
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
