@@ -351,7 +351,7 @@ export async function replayPolicies(options: ReplayOptions): Promise<PolicyRepl
       greedy: greedy ? { clicks: greedy.clicks, impressions: greedy.impressions } : null,
     };
   } finally {
-    engine.close();
+    await engine.close();
     await dispose();
     await rm(dir, { recursive: true, force: true });
   }

@@ -82,6 +82,7 @@ export class ForecastBatcher<I, O> {
   private closed = false;
   private submissionSeq = 0;
   private listeners: ((b: BatchRecord) => void)[] = [];
+  private idleWaiters: (() => void)[] = [];
   readonly stats: BatcherStats = emptyBatcherStats();
 
   constructor(
@@ -104,8 +105,13 @@ export class ForecastBatcher<I, O> {
    * input, in order. All-or-nothing admission: a group that does not fit is rejected whole.
    */
   submit(inputs: readonly I[]): Promise<O[]> {
-    // (the message predates the rename; operators' alerts may match it)
-    if (this.closed) return Promise.reject(new Error('inference scheduler is closed'));
+    if (this.closed) {
+      return Promise.reject(
+        new CodedError(ErrorCode.UNAVAILABLE, 'the gateway is shutting down; retry', {
+          retryAfterMs: RETRY_AFTER_FULL_MS,
+        }),
+      );
+    }
     if (inputs.length === 0) return Promise.resolve([]);
     if (this.queue.length + inputs.length > this.options.maxQueue) {
       this.stats.rejected += inputs.length;
@@ -130,7 +136,11 @@ export class ForecastBatcher<I, O> {
 
   private schedule(): void {
     if (this.saturated) return; // a running batch's completion drains the queue
-    if (this.queue.length >= this.options.maxBatch || this.options.maxDelayMs === 0) {
+    if (
+      this.closed ||
+      this.queue.length >= this.options.maxBatch ||
+      this.options.maxDelayMs === 0
+    ) {
       this.flushSoon();
     } else if (!this.timer && this.queue.length > 0) {
       this.timer = setTimeout(() => this.flush(), this.options.maxDelayMs);
@@ -177,6 +187,7 @@ export class ForecastBatcher<I, O> {
         }
         // Items that queued while this batch ran have already waited: run them now.
         if (this.queue.length > 0) this.flushSoon();
+        else if (this.running === 0) for (const done of this.idleWaiters.splice(0)) done();
       });
     // With room for another batch in flight, what is left queues up for the next one.
     if (this.queue.length > 0) this.schedule();
@@ -195,11 +206,23 @@ export class ForecastBatcher<I, O> {
     return n;
   }
 
-  /** Refuses new work and rejects everything still queued (shutdown); running batches finish. */
-  close(): void {
+  /**
+   * Shutdown: refuses new work (UNAVAILABLE, with a retry hint: another process may take it),
+   * runs everything already queued without waiting for a fuller batch, and resolves once no
+   * batch runs. Nothing accepted is dropped, so the caller may release what the runner uses
+   * (model sessions, database pool) when this resolves.
+   */
+  close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
-    const pending = this.queue.splice(0);
-    for (const p of pending) p.reject(new Error('inference scheduler closed'));
+    this.timer = undefined;
+    if (this.queue.length > 0) this.flushSoon();
+    return this.idle();
+  }
+
+  /** Resolves when nothing is queued or running. */
+  private idle(): Promise<void> {
+    if (this.queue.length === 0 && this.running === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 }

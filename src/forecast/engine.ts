@@ -150,7 +150,8 @@ export class ForecastEngine {
     });
   }
 
-  close(): void {
-    this.batcher.close();
+  /** Refuses new forecasts and resolves once those accepted are answered (shutdown, retirement). */
+  close(): Promise<void> {
+    return this.batcher.close();
   }
 }

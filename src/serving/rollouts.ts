@@ -120,7 +120,7 @@ export class ModelRollouts {
       try {
         return await this.switchTo('ROLLOUT', admitted, checks);
       } catch (err) {
-        admitted.engine.close();
+        await admitted.engine.close();
         await admitted.engine.model.release();
         throw err;
       }
@@ -259,7 +259,7 @@ export class ModelRollouts {
       ),
     );
     if (retired) {
-      retired.engine.close();
+      await retired.engine.close();
       await retired.engine.model
         .release()
         .catch((err: unknown) =>

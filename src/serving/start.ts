@@ -119,7 +119,8 @@ async function admitAll(
 }
 
 async function closeAll(models: readonly ServingModel[]): Promise<void> {
-  for (const m of models) m.engine.close();
+  // Forecasts accepted before the stop are answered before their model and pool go away.
+  await Promise.all(models.map((m) => m.engine.close()));
   await Promise.all(models.map((m) => m.engine.model.release()));
 }
 

@@ -167,4 +167,28 @@ describe('ForecastBatcher', () => {
     g.releaseAll();
     await Promise.all([busy, ...rest]);
   });
+
+  it('answers everything accepted before close, then resolves; refuses new work as UNAVAILABLE', async () => {
+    const g = gatedRunner();
+    const s = new ForecastBatcher(g.runner, { maxBatch: 2, maxDelayMs: 10_000, maxQueue: 100 });
+    const first = s.submit([1, 2]); // a full batch: runs at once
+    await tick();
+    const queued = s.submit([3]); // waits for a fuller batch (10 s)
+    let closed = false;
+    const closing = s.close().then(() => (closed = true));
+    await expect(s.submit([4])).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+      extensions: { retryAfterMs: expect.any(Number) },
+    });
+    g.releaseAll(); // the first batch ends…
+    await expect(first).resolves.toEqual([10, 20]);
+    await tick();
+    // …and the queued item runs at once instead of waiting out the 10 s delay
+    expect(g.calls).toEqual([[1, 2], [3]]);
+    expect(closed).toBe(false); // its batch still runs
+    g.releaseAll();
+    await expect(queued).resolves.toEqual([30]);
+    await closing;
+    expect(closed).toBe(true);
+  });
 });
