@@ -92,6 +92,7 @@ export interface ServerDeps {
 /** Most lexical tokens in a GraphQL document: the largest shipped operation has about 150. */
 const MAX_TOKENS = 10_000;
 
+const TOO_MANY_VARIABLE_ERRORS = 'Too many errors processing variables';
 const NAME = '[_A-Za-z][_0-9A-Za-z]*';
 /** `events[2].itemId`: an argument, its fields and list indexes. */
 const PATH = `${NAME}(?:\\.${NAME}|\\[\\d+\\])*`;
@@ -206,6 +207,13 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
             code: ErrorCode.UNAVAILABLE,
             retryAfterMs: RETRY_AFTER_CONNECTION_LOST_MS,
           },
+        };
+      }
+      // graphql-js stops reading variables after 50 errors and says so in an error of no code.
+      if (isGraphQLError && formatted.message.startsWith(TOO_MANY_VARIABLE_ERRORS)) {
+        return {
+          message: formatted.message,
+          extensions: { code: ErrorCode.BAD_USER_INPUT, field: 'variables' },
         };
       }
       // Apollo's own refusals without a code (a persisted query's hash that does not match its

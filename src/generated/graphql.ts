@@ -25,11 +25,22 @@ export type Scalars = {
   Boolean: { input: boolean; output: boolean; }
   Int: { input: number; output: number; }
   Float: { input: number; output: number; }
-  /** A calendar day, as an ISO-8601 date string (e.g. `2016-05-09`). */
+  /**
+   * A calendar day, as an ISO-8601 date string (e.g. `2016-05-09`). As an argument: a real calendar
+   * day from 1990-01-01 to today (UTC); anything else is BAD_USER_INPUT.
+   */
   Date: { input: string; output: string; }
-  /** An instant in time, as an ISO-8601 string in UTC (e.g. `2016-05-09T00:00:00.000Z`). */
+  /**
+   * An instant in time, as an ISO-8601 string in UTC (e.g. `2016-05-09T00:00:00.000Z`). As an
+   * argument: an RFC 3339 date-time with seconds and a zone (`2016-05-09T10:00:00Z`,
+   * `2016-05-09T12:00:00+02:00`) of a real calendar day, from 1990-01-01 to at most 5 minutes ahead
+   * of the server's clock; anything else is BAD_USER_INPUT.
+   */
   DateTime: { input: Date; output: Date | string; }
-  /** Arbitrary JSON: an object of attributes whose keys depend on the data source. */
+  /**
+   * Arbitrary JSON: an object of attributes whose keys depend on the data source. As an argument: an
+   * object nested at most 16 levels deep and at most 32,768 characters long as JSON.
+   */
   JSON: { input: Record<string, unknown>; output: Record<string, unknown>; }
 };
 
@@ -316,7 +327,7 @@ export type EventInput = {
    * VIEW with a page needs a sessionId; its itemId may be omitted for pages without an item.
    */
   page?: InputMaybe<PageViewInput>;
-  /** Search text; required for SEARCH. */
+  /** Search text; required for SEARCH; at most 1,000 characters. */
   query?: InputMaybe<Scalars['String']['input']>;
   /** The visit (created on first sight). At least one of userId and sessionId. */
   sessionId?: InputMaybe<Scalars['ID']['input']>;
@@ -734,7 +745,10 @@ export type ItemFilter = {
   maxPrice?: InputMaybe<Scalars['Float']['input']>;
   /** Lowest price, inclusive; items without a price never match a price bound. Must be ≥ 0. */
   minPrice?: InputMaybe<Scalars['Float']['input']>;
-  /** Case-insensitive text that must occur in the title or the description. */
+  /**
+   * Case-insensitive text that must occur in the title or the description (at most 200
+   * characters).
+   */
   text?: InputMaybe<Scalars['String']['input']>;
 };
 
@@ -742,11 +756,11 @@ export type ItemFilter = {
 export type ItemInput = {
   /** Free-form attributes (a JSON object). */
   attributes?: InputMaybe<Scalars['JSON']['input']>;
-  /** Brand name. */
+  /** Brand name (at most 500 characters). */
   brand?: InputMaybe<Scalars['String']['input']>;
   /** Ids of existing categories, most specific first; replaces the item's categories. */
   categoryIds?: InputMaybe<Array<Scalars['ID']['input']>>;
-  /** Product description. */
+  /** Product description (at most 10,000 characters). */
   description?: InputMaybe<Scalars['String']['input']>;
   /** Item id; use your data set as namespace (e.g. `myshop:sku-123`). */
   id: Scalars['ID']['input'];
@@ -754,7 +768,7 @@ export type ItemInput = {
   inStock?: InputMaybe<Scalars['Boolean']['input']>;
   /** Price; must be ≥ 0. */
   price?: InputMaybe<Scalars['Float']['input']>;
-  /** Product title. */
+  /** Product title (at most 1,000 characters). */
   title?: InputMaybe<Scalars['String']['input']>;
 };
 
@@ -1044,7 +1058,8 @@ export type PurchaseIntentSource =
 /**
  * Read access to the catalogue, the shoppers and their behaviour. List fields are Relay cursor
  * connections: page forward with `first`/`after`, backward with `last`/`before` (not both
- * directions at once); a page holds at most the server's MAX_PAGE_SIZE (default 100) nodes.
+ * directions at once); a page holds at most the server's MAX_PAGE_SIZE (default 100) nodes. A
+ * cursor pages the list it came from only (BAD_USER_INPUT on `after`/`before` otherwise).
  */
 export type Query = {
   __typename?: 'Query';
@@ -1103,7 +1118,8 @@ export type Query = {
 /**
  * Read access to the catalogue, the shoppers and their behaviour. List fields are Relay cursor
  * connections: page forward with `first`/`after`, backward with `last`/`before` (not both
- * directions at once); a page holds at most the server's MAX_PAGE_SIZE (default 100) nodes.
+ * directions at once); a page holds at most the server's MAX_PAGE_SIZE (default 100) nodes. A
+ * cursor pages the list it came from only (BAD_USER_INPUT on `after`/`before` otherwise).
  */
 export type QueryCategoriesArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
@@ -1118,7 +1134,8 @@ export type QueryCategoriesArgs = {
 /**
  * Read access to the catalogue, the shoppers and their behaviour. List fields are Relay cursor
  * connections: page forward with `first`/`after`, backward with `last`/`before` (not both
- * directions at once); a page holds at most the server's MAX_PAGE_SIZE (default 100) nodes.
+ * directions at once); a page holds at most the server's MAX_PAGE_SIZE (default 100) nodes. A
+ * cursor pages the list it came from only (BAD_USER_INPUT on `after`/`before` otherwise).
  */
 export type QueryCategoryArgs = {
   id: Scalars['ID']['input'];
@@ -1128,7 +1145,8 @@ export type QueryCategoryArgs = {
 /**
  * Read access to the catalogue, the shoppers and their behaviour. List fields are Relay cursor
  * connections: page forward with `first`/`after`, backward with `last`/`before` (not both
- * directions at once); a page holds at most the server's MAX_PAGE_SIZE (default 100) nodes.
+ * directions at once); a page holds at most the server's MAX_PAGE_SIZE (default 100) nodes. A
+ * cursor pages the list it came from only (BAD_USER_INPUT on `after`/`before` otherwise).
  */
 export type QueryEventArgs = {
   id: Scalars['ID']['input'];
@@ -1138,7 +1156,8 @@ export type QueryEventArgs = {
 /**
  * Read access to the catalogue, the shoppers and their behaviour. List fields are Relay cursor
  * connections: page forward with `first`/`after`, backward with `last`/`before` (not both
- * directions at once); a page holds at most the server's MAX_PAGE_SIZE (default 100) nodes.
+ * directions at once); a page holds at most the server's MAX_PAGE_SIZE (default 100) nodes. A
+ * cursor pages the list it came from only (BAD_USER_INPUT on `after`/`before` otherwise).
  */
 export type QueryForecastOutcomesArgs = {
   since?: InputMaybe<Scalars['DateTime']['input']>;
@@ -1149,7 +1168,8 @@ export type QueryForecastOutcomesArgs = {
 /**
  * Read access to the catalogue, the shoppers and their behaviour. List fields are Relay cursor
  * connections: page forward with `first`/`after`, backward with `last`/`before` (not both
- * directions at once); a page holds at most the server's MAX_PAGE_SIZE (default 100) nodes.
+ * directions at once); a page holds at most the server's MAX_PAGE_SIZE (default 100) nodes. A
+ * cursor pages the list it came from only (BAD_USER_INPUT on `after`/`before` otherwise).
  */
 export type QueryInterestForecastArgs = {
   context?: InputMaybe<ForecastContext>;
@@ -1168,7 +1188,8 @@ export type QueryInterestForecastArgs = {
 /**
  * Read access to the catalogue, the shoppers and their behaviour. List fields are Relay cursor
  * connections: page forward with `first`/`after`, backward with `last`/`before` (not both
- * directions at once); a page holds at most the server's MAX_PAGE_SIZE (default 100) nodes.
+ * directions at once); a page holds at most the server's MAX_PAGE_SIZE (default 100) nodes. A
+ * cursor pages the list it came from only (BAD_USER_INPUT on `after`/`before` otherwise).
  */
 export type QueryItemArgs = {
   id: Scalars['ID']['input'];
@@ -1178,7 +1199,8 @@ export type QueryItemArgs = {
 /**
  * Read access to the catalogue, the shoppers and their behaviour. List fields are Relay cursor
  * connections: page forward with `first`/`after`, backward with `last`/`before` (not both
- * directions at once); a page holds at most the server's MAX_PAGE_SIZE (default 100) nodes.
+ * directions at once); a page holds at most the server's MAX_PAGE_SIZE (default 100) nodes. A
+ * cursor pages the list it came from only (BAD_USER_INPUT on `after`/`before` otherwise).
  */
 export type QueryItemsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
@@ -1192,7 +1214,8 @@ export type QueryItemsArgs = {
 /**
  * Read access to the catalogue, the shoppers and their behaviour. List fields are Relay cursor
  * connections: page forward with `first`/`after`, backward with `last`/`before` (not both
- * directions at once); a page holds at most the server's MAX_PAGE_SIZE (default 100) nodes.
+ * directions at once); a page holds at most the server's MAX_PAGE_SIZE (default 100) nodes. A
+ * cursor pages the list it came from only (BAD_USER_INPUT on `after`/`before` otherwise).
  */
 export type QueryItemsByIdsArgs = {
   ids: Array<Scalars['ID']['input']>;
@@ -1202,7 +1225,8 @@ export type QueryItemsByIdsArgs = {
 /**
  * Read access to the catalogue, the shoppers and their behaviour. List fields are Relay cursor
  * connections: page forward with `first`/`after`, backward with `last`/`before` (not both
- * directions at once); a page holds at most the server's MAX_PAGE_SIZE (default 100) nodes.
+ * directions at once); a page holds at most the server's MAX_PAGE_SIZE (default 100) nodes. A
+ * cursor pages the list it came from only (BAD_USER_INPUT on `after`/`before` otherwise).
  */
 export type QuerySessionArgs = {
   id: Scalars['ID']['input'];
@@ -1212,7 +1236,8 @@ export type QuerySessionArgs = {
 /**
  * Read access to the catalogue, the shoppers and their behaviour. List fields are Relay cursor
  * connections: page forward with `first`/`after`, backward with `last`/`before` (not both
- * directions at once); a page holds at most the server's MAX_PAGE_SIZE (default 100) nodes.
+ * directions at once); a page holds at most the server's MAX_PAGE_SIZE (default 100) nodes. A
+ * cursor pages the list it came from only (BAD_USER_INPUT on `after`/`before` otherwise).
  */
 export type QueryTrendingCategoriesArgs = {
   asOf?: InputMaybe<Scalars['Date']['input']>;
@@ -1226,7 +1251,8 @@ export type QueryTrendingCategoriesArgs = {
 /**
  * Read access to the catalogue, the shoppers and their behaviour. List fields are Relay cursor
  * connections: page forward with `first`/`after`, backward with `last`/`before` (not both
- * directions at once); a page holds at most the server's MAX_PAGE_SIZE (default 100) nodes.
+ * directions at once); a page holds at most the server's MAX_PAGE_SIZE (default 100) nodes. A
+ * cursor pages the list it came from only (BAD_USER_INPUT on `after`/`before` otherwise).
  */
 export type QueryTrendingItemsArgs = {
   asOf?: InputMaybe<Scalars['Date']['input']>;
@@ -1240,7 +1266,8 @@ export type QueryTrendingItemsArgs = {
 /**
  * Read access to the catalogue, the shoppers and their behaviour. List fields are Relay cursor
  * connections: page forward with `first`/`after`, backward with `last`/`before` (not both
- * directions at once); a page holds at most the server's MAX_PAGE_SIZE (default 100) nodes.
+ * directions at once); a page holds at most the server's MAX_PAGE_SIZE (default 100) nodes. A
+ * cursor pages the list it came from only (BAD_USER_INPUT on `after`/`before` otherwise).
  */
 export type QueryUserArgs = {
   id: Scalars['ID']['input'];
@@ -1250,7 +1277,8 @@ export type QueryUserArgs = {
 /**
  * Read access to the catalogue, the shoppers and their behaviour. List fields are Relay cursor
  * connections: page forward with `first`/`after`, backward with `last`/`before` (not both
- * directions at once); a page holds at most the server's MAX_PAGE_SIZE (default 100) nodes.
+ * directions at once); a page holds at most the server's MAX_PAGE_SIZE (default 100) nodes. A
+ * cursor pages the list it came from only (BAD_USER_INPUT on `after`/`before` otherwise).
  */
 export type QueryUsersArgs = {
   after?: InputMaybe<Scalars['String']['input']>;

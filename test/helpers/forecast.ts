@@ -35,7 +35,12 @@ export interface ForecastFixture {
 
 export async function openForecastFixture(
   backend: Backend,
-  opts: { users?: number; batching?: Partial<EngineOptions['batching']> } = {},
+  opts: {
+    users?: number;
+    batching?: Partial<EngineOptions['batching']>;
+    /** Configuration of the server (startServer's `env`). */
+    env?: Record<string, string>;
+  } = {},
 ): Promise<ForecastFixture> {
   // As src/main.ts opens it: candidate queries' settings on every connection.
   const { db, dispose } = await backend.open(retrievalSettings(RETRIEVAL.efSearch));
@@ -52,7 +57,7 @@ export async function openForecastFixture(
       embeddingSlot: slot,
     });
   const engine = createEngine(model);
-  const server = await startServer(db, {}, { engine });
+  const server = await startServer(db, opts.env ?? {}, { engine });
   return {
     db,
     model,

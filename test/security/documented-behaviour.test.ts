@@ -3,31 +3,13 @@
 // 200), a batch with one invalid operation answered 400 after the others had run, and a key's
 // burst described as RATE_LIMIT_BURST when it is never more than the key's rate per minute.
 // Batches now run whole or not at all; every (status, code) seen here is in the page's table.
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/client.js';
 import { resolvers } from '../../src/resolvers/index.js';
 import { createApiKey } from '../../src/security/keys.js';
 import { backends } from '../helpers/backends.js';
+import { documentedErrors, SECURITY_DOC as DOC } from '../helpers/documented-errors.js';
 import { startServer, type TestServer } from '../helpers/server.js';
-
-const DOC = readFileSync('docs/security.md', 'utf8');
-
-/** The page's error table: each row's HTTP statuses and codes. */
-function documentedPairs(): Set<string> {
-  const section = DOC.slice(DOC.indexOf('## Error codes'));
-  const rows = section
-    .split('\n')
-    .filter((l) => /^\|\s*\d/.test(l))
-    .map((l) => l.split('|').map((c) => c.trim()));
-  const pairs = new Set<string>();
-  for (const [, http, codes] of rows) {
-    const statuses = http!.match(/\d{3}/g) ?? [];
-    for (const code of codes!.match(/`[A-Z_]+`/g) ?? [])
-      for (const s of statuses) pairs.add(`${s} ${code.slice(1, -1)}`);
-  }
-  return pairs;
-}
 
 const RECORD = `mutation($events: [EventInput!]!) { recordEvents(events: $events) { accepted } }`;
 const event = (id: string) => ({
@@ -216,7 +198,7 @@ describe.each(backends)('docs/security.md agrees with the gateway on $name', (ba
   });
 
   it('documents every status and code seen above in its error table', () => {
-    const documented = documentedPairs();
+    const documented = documentedErrors();
     expect(seen.length).toBeGreaterThan(10);
     expect(
       [...new Set(seen)].filter((p) => !documented.has(p)),

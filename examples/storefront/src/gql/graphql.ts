@@ -39,7 +39,7 @@ export type EventInput = {
    * VIEW with a page needs a sessionId; its itemId may be omitted for pages without an item.
    */
   page?: PageViewInput | null | undefined;
-  /** Search text; required for SEARCH. */
+  /** Search text; required for SEARCH; at most 1,000 characters. */
   query?: string | null | undefined;
   /** The visit (created on first sight). At least one of userId and sessionId. */
   sessionId?: string | number | null | undefined;
