@@ -14,6 +14,9 @@ export interface Admission {
 interface Bucket {
   tokens: number;
   at: number;
+  /** The key's own capacity and refill rate (a key may be limited below the burst). */
+  capacity: number;
+  perMs: number;
 }
 
 export class RateLimiter {
@@ -33,12 +36,14 @@ export class RateLimiter {
     const perMs = perMinute / 60_000;
     let b = this.buckets.get(key);
     if (!b) {
-      if (this.buckets.size >= this.maxBuckets) this.prune(t, perMs);
-      b = { tokens: capacity, at: t };
+      if (this.buckets.size >= this.maxBuckets) this.prune(t);
+      b = { tokens: capacity, at: t, capacity, perMs };
       this.buckets.set(key, b);
     }
     b.tokens = Math.min(capacity, b.tokens + (t - b.at) * perMs);
     b.at = t;
+    b.capacity = capacity;
+    b.perMs = perMs;
     if (cost > capacity) {
       // Never admissible at this rate: waiting would not help.
       return {
@@ -58,9 +63,10 @@ export class RateLimiter {
     };
   }
 
-  private prune(t: number, perMs: number): void {
+  /** Drops the buckets that have refilled (idle keys: a new bucket would be the same). */
+  private prune(t: number): void {
     for (const [k, b] of this.buckets) {
-      if (b.tokens + (t - b.at) * perMs >= this.burst) this.buckets.delete(k);
+      if (b.tokens + (t - b.at) * b.perMs >= b.capacity) this.buckets.delete(k);
     }
     if (this.buckets.size >= this.maxBuckets) this.buckets.clear();
   }

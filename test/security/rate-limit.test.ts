@@ -61,6 +61,18 @@ describe('RateLimiter', () => {
     expect(limiter.take('k', 60, 6)).toEqual({ allowed: false, retryAfterS: 6, remaining: 5 });
     expect(limiter.take('k', 60, 5).allowed).toBe(true); // the refusal took nothing
   });
+
+  it('drops idle keys whose rate is below the burst when full, keeping the busy ones', () => {
+    const c = clock();
+    const limiter = new RateLimiter(200, c.now, 3);
+    // three keys at 10/min (capacity 10 < burst 200); the third is spent
+    limiter.take('idle-1', 10);
+    limiter.take('idle-2', 10);
+    for (let i = 0; i < 10; i++) limiter.take('busy', 10);
+    c.t += 6_000; // idle-1 and idle-2 refill to 10; busy holds 1 of 10
+    limiter.take('new', 10); // full: the refilled idle buckets go, not the busy one
+    expect(limiter.take('busy', 10, 2)).toMatchObject({ allowed: false });
+  });
 });
 
 const ABOUT = JSON.stringify({ query: '{ about { version } }' });
