@@ -59,7 +59,7 @@ async function openEngine(
   return {
     engine,
     close: async () => {
-      engine.close();
+      await engine.close();
       await model.release();
       await db.close();
     },

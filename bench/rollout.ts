@@ -235,7 +235,7 @@ async function main(): Promise<void> {
   await writeFile(out, `${JSON.stringify(result, null, 2)}\n`);
   log(`wrote ${out}`);
   for (const s of registry.loaded()) {
-    s.engine.close();
+    await s.engine.close();
     await s.engine.model.release();
   }
   await rm(dir, { recursive: true, force: true });

@@ -85,6 +85,15 @@ const schema = z.object({
   FORECAST_MODE: z.enum(['model', 'popularity']).default('model'),
   GRAPHQL_INTROSPECTION: z.enum(['true', 'false']).default('true'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // The dataset a shop's own ids belong to in the supergraph (docs/federation.md): Product
+  // "sku-1" is Foresight's item "<dataset>:sku-1", Customer "c-9" its user "<dataset>:c-9".
+  FEDERATION_DATASET: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,200}$/, 'must be a dataset name (letters, digits, _ or -)')
+      .optional(),
+  ),
 });
 
 export interface Config {
@@ -143,6 +152,8 @@ export interface Config {
   /** Schema introspection on /graphql (explicit: Apollo's default depends on NODE_ENV). */
   introspection: boolean;
   logLevel: string;
+  /** The dataset of the shop's Product and Customer ids in a supergraph; null = not mapped. */
+  federationDataset: string | null;
   /** Longest a SIGTERM/SIGINT shutdown may take (drain requests, close model and database). */
   shutdownTimeoutMs: number;
 }
@@ -262,6 +273,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     forecastMode: e.FORECAST_MODE,
     introspection: e.GRAPHQL_INTROSPECTION === 'true',
     logLevel: e.LOG_LEVEL,
+    federationDataset: e.FEDERATION_DATASET ?? null,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };
 }

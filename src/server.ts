@@ -30,6 +30,7 @@ import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics/prometheus.js';
 import { forecastOutcomes, type OutcomeRow } from './db/outcomes.js';
 import { TtlCache } from './ttl-cache.js';
 import { TrendCache } from './evolution/trends.js';
+import { buildForesightSchema } from './federation/subgraph.js';
 import { resolvers as defaultResolvers } from './resolvers/index.js';
 import {
   CLIENT_CODES,
@@ -163,8 +164,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   checkScopeMap(buildSchema(typeDefs));
 
   const apollo = new ApolloServer<Context>({
-    typeDefs,
-    resolvers: (deps.resolvers ?? defaultResolvers) as never,
+    // The standalone schema as a Federation 2 subgraph (src/federation/subgraph.ts): the same
+    // fields, plus the entities a shop's supergraph resolves by key.
+    schema: buildForesightSchema(typeDefs, SCHEMA_DIR, deps.resolvers ?? defaultResolvers),
     plugins: [
       fastifyApolloDrainPlugin(app),
       ApolloServerPluginCacheControlDisabled(),

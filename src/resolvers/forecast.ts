@@ -5,6 +5,7 @@ import type { Context } from '../context.js';
 import {
   MAX_CATEGORIES,
   subjectDataset,
+  type Forecast,
   type ForecastRequest,
   type ForecastSubject,
 } from '../forecast/forecast.js';
@@ -32,7 +33,7 @@ import { toPageView } from './events.js';
 export const MAX_FORECAST_ITEMS = 100;
 export const MAX_ANONYMOUS_EVENTS = 200;
 
-interface ForecastArgs {
+export interface ForecastArgs {
   first?: number | null;
   filter?: ForecastFilterArg | null;
   explain?: boolean | null;
@@ -162,6 +163,18 @@ async function load(ctx: Context, request: ForecastRequest) {
   return ctx.serving.forecasts.load(request);
 }
 
+/**
+ * The forecast of `subject` with the arguments a field takes (those of User.interestForecast,
+ * the federated entities' fields included): validated into an engine request and batched.
+ */
+export function forecastOf(
+  subject: ForecastSubject,
+  args: ForecastArgs,
+  ctx: Context,
+): Promise<Forecast> {
+  return load(ctx, toRequest(subject, args, ctx));
+}
+
 export const forecastResolvers: Resolvers = {
   ForecastOutcome: {
     clickThroughRate: (o) => (o.impressions > 0 ? o.clicks / o.impressions : null),
@@ -208,8 +221,7 @@ export const forecastResolvers: Resolvers = {
     },
   },
   User: {
-    interestForecast: (user, args, ctx) =>
-      load(ctx, toRequest({ kind: 'user', userId: user.id }, args, ctx)),
+    interestForecast: (user, args, ctx) => forecastOf({ kind: 'user', userId: user.id }, args, ctx),
   },
   Session: {
     interestForecast: (s, args, ctx) =>

@@ -82,7 +82,7 @@ describe.each(backends)('forecast engine stages with a fake model on $name', (ba
   }, 60_000);
 
   afterAll(async () => {
-    engine?.close();
+    await engine?.close();
     await dispose?.();
   });
 

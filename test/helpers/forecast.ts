@@ -68,7 +68,7 @@ export async function openForecastFixture(
     createEngine,
     async close() {
       await server.close();
-      engine.close();
+      await engine.close();
       await model.release();
       await intent.release();
       await dispose();

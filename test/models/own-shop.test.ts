@@ -185,7 +185,7 @@ describe.each(backends)("a shop's own data on $name", (backend) => {
       expect(scores(viewed)).not.toEqual(scores(bought));
     } finally {
       await server?.close();
-      engine?.close();
+      await engine?.close();
       await model?.release();
       await dispose();
     }

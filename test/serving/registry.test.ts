@@ -114,7 +114,7 @@ describe.each(backends)('several datasets, one model each, on $name', (backend) 
   afterAll(async () => {
     await server?.close();
     for (const s of registry?.loaded() ?? []) {
-      s.engine.close();
+      await s.engine.close();
       await s.engine.model.release();
     }
     await intent?.release();

@@ -133,7 +133,7 @@ describe.each(backends)('model rollout on $name', (backend) => {
     await server?.close();
     for (const s of registry?.loaded() ?? []) {
       if (s.engine === f.engine) continue;
-      s.engine.close();
+      await s.engine.close();
       await s.engine.model.release();
     }
     await f?.close();
