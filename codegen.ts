@@ -6,8 +6,11 @@
 // longer validates against schema/.
 import type { CodegenConfig } from '@graphql-codegen/cli';
 
-/** Typed documents (client preset) for the operations of `documents`. */
-function clientDocuments(documents: string) {
+/**
+ * Typed documents (client preset) for the operations of `documents`; with `persisted`, also
+ * persisted-documents.json (hash → text), which the gateway's allow-list takes as it is.
+ */
+function clientDocuments(documents: string, persisted = false) {
   return {
     documents,
     preset: 'client' as const,
@@ -19,14 +22,17 @@ function clientDocuments(documents: string) {
       enumsAsTypes: true,
       scalars: { DateTime: 'string', Date: 'string', JSON: 'Record<string, unknown>' },
     },
-    presetConfig: { fragmentMasking: false as const },
+    presetConfig: {
+      fragmentMasking: false as const,
+      ...(persisted && { persistedDocuments: { hashAlgorithm: 'sha256' as const } }),
+    },
   };
 }
 
 const config: CodegenConfig = {
   schema: 'schema/*.graphql',
   generates: {
-    'examples/storefront/src/gql/': clientDocuments('examples/storefront/operations/*.graphql'),
+    'examples/storefront/src/gql/': clientDocuments('examples/storefront/operations/*.graphql', true),
     'dashboard/gql/': clientDocuments('dashboard/operations.graphql'),
     'src/generated/graphql.ts': {
       plugins: [

@@ -174,6 +174,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       guard.plugin,
     ],
     allowBatchedHttpRequests: config.security.maxBatch > 1,
+    // Apollo's own lines (e.g. the subgraph's inline-trace notice) through the one logger.
+    logger: deps.logger === false ? silentLogger : log,
     includeStacktraceInErrorResponses: false,
     // src/main.ts owns SIGINT/SIGTERM (gracefulShutdown); Apollo's own handlers would close the
     // server beside it and then re-raise the signal, killing the process mid-shutdown.

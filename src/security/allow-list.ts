@@ -4,6 +4,9 @@
 // fragments by name: whitespace, comments and fragment order do not matter), equals a listed
 // one. A client may also send only the SHA-256 of the normalised text as an automatic persisted
 // query (`extensions.persistedQuery.sha256Hash`); the gateway then fills in the listed text.
+// A .json file is a persisted-documents manifest as GraphQL Code Generator's client preset writes
+// it (`{ "sha256:<hex>": "<document>" }`, each hash that of its exact text): its documents are
+// listed, and may be sent by that hash, as an APQ hash or as `documentId` (guard.ts).
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -54,9 +57,14 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 export class AllowList {
   /** Normalised text by its SHA-256. */
   private readonly byHash = new Map<string, string>();
+  /** A manifest's exact text by its hash there (the SHA-256 of that text, hex). */
+  private readonly byManifestHash = new Map<string, string>();
   private readonly checked = new WeakMap<DocumentNode, boolean>();
 
-  /** Reads every .graphql file of `paths` (files, or directories searched recursively). */
+  /**
+   * Reads every .graphql file and persisted-documents manifest (.json) of `paths` (files, or
+   * directories searched recursively).
+   */
   static load(paths: readonly string[]): AllowList {
     const list = new AllowList();
     const walk = (p: string): string[] => {
@@ -65,10 +73,14 @@ export class AllowList {
         .sort()
         .flatMap((f) => {
           const child = path.join(p, f);
-          return statSync(child).isDirectory() || f.endsWith('.graphql') ? walk(child) : [];
+          return statSync(child).isDirectory() || f.endsWith('.graphql') || f.endsWith('.json')
+            ? walk(child)
+            : [];
         });
     };
-    const files = paths.flatMap((p) => walk(p));
+    const all = paths.flatMap((p) => walk(p));
+    const files = all.filter((f) => !f.endsWith('.json'));
+    for (const manifest of all.filter((f) => f.endsWith('.json'))) list.addManifest(manifest);
     const docs = files.map((file) => {
       try {
         return parse(readFileSync(file, 'utf8'));
@@ -95,6 +107,32 @@ export class AllowList {
     return list;
   }
 
+  /** Lists a persisted-documents manifest's documents; a hash that is not its text's is refused. */
+  private addManifest(file: string): void {
+    let entries: [string, unknown][];
+    try {
+      entries = Object.entries(JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>);
+    } catch (err) {
+      throw new Error(`OPERATION_ALLOW_LIST: ${file}: ${(err as Error).message}`);
+    }
+    for (const [key, text] of entries) {
+      const hash = key.replace(/^sha256:/, '');
+      if (typeof text !== 'string' || sha256(text) !== hash) {
+        throw new Error(
+          `OPERATION_ALLOW_LIST: ${file}: "${key}" is not the SHA-256 of its document (a persisted-documents manifest maps sha256:<hex of the text> to the text)`,
+        );
+      }
+      let doc: DocumentNode;
+      try {
+        doc = parse(text);
+      } catch (err) {
+        throw new Error(`OPERATION_ALLOW_LIST: ${file}: "${key}": ${(err as Error).message}`);
+      }
+      this.add(normalizeDocument(doc));
+      this.byManifestHash.set(hash, text);
+    }
+  }
+
   add(normalized: string): string {
     const hash = sha256(normalized);
     this.byHash.set(hash, normalized);
@@ -105,9 +143,13 @@ export class AllowList {
     return this.byHash.size;
   }
 
-  /** The listed text with this SHA-256, for a persisted query sent without its text. */
+  /**
+   * The listed text with this SHA-256 (of its normalised text, or of a manifest's exact text;
+   * a `sha256:` prefix is allowed), for a persisted query sent without its text.
+   */
   text(hash: string): string | undefined {
-    return this.byHash.get(hash);
+    const hex = hash.replace(/^sha256:/, '');
+    return this.byManifestHash.get(hex) ?? this.byHash.get(hex);
   }
 
   allows(doc: DocumentNode): boolean {

@@ -175,6 +175,20 @@ export function installGuard(app: FastifyInstance, config: Config, db: Queryable
   app.addHook('preHandler', async (request, reply) => {
     const principal = request.principal;
     if (request.routeOptions.url !== '/graphql' || !principal) return;
+    // Persisted documents sent by id (`{"documentId": "sha256:…"}`, the client preset's
+    // persisted-documents convention): the allow-list's text takes the id's place.
+    const unknown = resolveDocumentIds(request.body);
+    if (unknown !== null) {
+      return sendCodedError(
+        reply,
+        400,
+        ErrorCode.PERSISTED_QUERY_NOT_FOUND,
+        allowList
+          ? `documentId ${JSON.stringify(unknown)} is not in OPERATION_ALLOW_LIST`
+          : 'documentId needs the operations registered in OPERATION_ALLOW_LIST (docs/security.md); send the query text instead',
+        { field: 'documentId' },
+      );
+    }
     const batch = Array.isArray(request.body) ? (request.body as unknown[]) : null;
     const operations = batch ? batch.length : 1;
     if (operations > sec.maxBatch) {
@@ -310,6 +324,20 @@ export function installGuard(app: FastifyInstance, config: Config, db: Queryable
 
   /** A batch's operations' hold on their gate, by request context (plugin-level hooks). */
   const onUnexpectedError = new WeakMap<object, () => void>();
+
+  /** Replaces each `documentId` of `body` by its listed text; the first unknown id, else null. */
+  const resolveDocumentIds = (body: unknown): string | null => {
+    for (const op of Array.isArray(body) ? body : [body]) {
+      if (typeof op !== 'object' || op === null || !('documentId' in op)) continue;
+      const o = op as Record<string, unknown>;
+      const id = o.documentId;
+      const text = typeof id === 'string' ? allowList?.text(id) : undefined;
+      if (text === undefined) return String(id);
+      delete o.documentId;
+      if (o.query === undefined) o.query = text;
+    }
+    return null;
+  };
 
   const plugin: ApolloServerPlugin<GuardContext> = {
     async requestDidStart(requestContext) {

@@ -4,12 +4,15 @@
 // depth / alias / cost / batch limits, and the persisted-operation allow-list.
 import { createHash } from 'node:crypto';
 import http from 'node:http';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { print, parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/client.js';
 import { createApiKey } from '../../src/security/keys.js';
-import { normalizeDocument } from '../../src/security/allow-list.js';
+import { AllowList, normalizeDocument } from '../../src/security/allow-list.js';
 import { backends } from '../helpers/backends.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
@@ -415,5 +418,76 @@ describe.each(backends)('operation allow-list on $name', (backend) => {
       bearer(reader),
     );
     expect(again.body.errors[0].extensions.code).toBe('PERSISTED_QUERY_NOT_FOUND');
+  });
+});
+
+describe.each(backends)('persisted documents of the client preset on $name', (backend) => {
+  let db: Db;
+  let dispose: () => Promise<void>;
+  let server: TestServer;
+  let reader: string;
+  const manifestFile = 'examples/storefront/src/gql/persisted-documents.json';
+  const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as Record<string, string>;
+  const itemDetails = Object.keys(manifest).find((k) =>
+    manifest[k]!.startsWith('query ItemDetails'),
+  )!;
+
+  beforeAll(async () => {
+    ({ db, dispose } = await backend.open());
+    await db.query(`INSERT INTO items (id, dataset, title) VALUES ('shop:1', 'shop', 'One')`);
+    reader = (await createApiKey(db, { name: 'web', scopes: ['read'] })).token;
+    // the storefront's generated manifest, registered as it is
+    server = await startServer(db, { OPERATION_ALLOW_LIST: manifestFile });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await dispose?.();
+  });
+
+  it('runs a document sent by its documentId, and by the same hash as a persisted query', async () => {
+    const variables = { id: 'shop:1' };
+    const byId = await post(server.url, { documentId: itemDetails, variables }, bearer(reader));
+    expect(byId.body.errors).toBeUndefined();
+    expect(byId.body.data.item).toMatchObject({ id: 'shop:1', title: 'One' });
+    const persistedQuery = { version: 1, sha256Hash: itemDetails.replace('sha256:', '') };
+    const apq = await post(
+      server.url,
+      { extensions: { persistedQuery }, variables },
+      bearer(reader),
+    );
+    expect(apq.body.errors).toBeUndefined();
+    expect(apq.body.data.item.id).toBe('shop:1');
+    // the text itself is listed too
+    const text = await post(
+      server.url,
+      { query: manifest[itemDetails], variables },
+      bearer(reader),
+    );
+    expect(text.body.data.item.id).toBe('shop:1');
+  });
+
+  it('refuses an unknown documentId and any document the manifest does not list', async () => {
+    const unknown = await post(server.url, { documentId: 'sha256:0000' }, bearer(reader));
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.errors[0].extensions).toMatchObject({
+      code: 'PERSISTED_QUERY_NOT_FOUND',
+      field: 'documentId',
+    });
+    const other = await post(
+      server.url,
+      { query: '{ item(id: "shop:1") { id price } }' },
+      bearer(reader),
+    );
+    expect(other.body.errors[0].extensions.code).toBe('OPERATION_NOT_ALLOWED');
+  });
+});
+
+describe('persisted-documents manifests in the allow-list', () => {
+  it('refuses a manifest whose hash is not its document’s', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'foresight-manifest-'));
+    const file = path.join(dir, 'persisted-documents.json');
+    writeFileSync(file, JSON.stringify({ 'sha256:abc': '{ about { version } }' }));
+    expect(() => AllowList.load([file])).toThrow(/"sha256:abc" is not the SHA-256 of its document/);
+    await rm(dir, { recursive: true, force: true });
   });
 });

@@ -26,6 +26,11 @@ export class ForesightClient {
   constructor(
     private readonly url: string,
     private readonly apiKey?: string,
+    /**
+     * Send each document by its id alone (`documentId`, the hash in persisted-documents.json),
+     * as a gateway that lists that manifest in OPERATION_ALLOW_LIST expects (trusted documents).
+     */
+    private readonly persisted = false,
   ) {}
 
   async request<TResult, TVariables>(
@@ -39,7 +44,11 @@ export class ForesightClient {
         accept: 'application/json',
         ...(this.apiKey && { authorization: `Bearer ${this.apiKey}` }),
       },
-      body: JSON.stringify({ query: document.toString(), variables }),
+      body: JSON.stringify(
+        this.persisted && document.__meta__?.hash
+          ? { documentId: document.__meta__.hash, variables }
+          : { query: document.toString(), variables },
+      ),
     });
     const body = (await res.json()) as {
       data?: TResult;

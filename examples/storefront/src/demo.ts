@@ -11,7 +11,12 @@ import {
 } from './gql/graphql.js';
 
 const [url = 'http://127.0.0.1:4000/graphql', userId = 'beauty:1'] = process.argv.slice(2);
-const client = new ForesightClient(url, process.env.FORESIGHT_API_KEY);
+// FORESIGHT_PERSISTED=true: send documents by id (the gateway lists the manifest; README).
+const client = new ForesightClient(
+  url,
+  process.env.FORESIGHT_API_KEY,
+  process.env.FORESIGHT_PERSISTED === 'true',
+);
 
 const before = await client.request(StorefrontForecastDocument, { userId, first: 5 });
 const top = before.interestForecast.items[0];

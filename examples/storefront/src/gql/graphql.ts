@@ -234,7 +234,7 @@ export const TrackEventsDocument = new TypedDocumentString(`
     duplicates
   }
 }
-    `) as unknown as TypedDocumentString<TrackEventsMutation, TrackEventsMutationVariables>;
+    `, {"hash":"sha256:778b974621955092711509e8356f815f263cd1fd2ad7e4b6494ef9d7700d48a4"}) as unknown as TypedDocumentString<TrackEventsMutation, TrackEventsMutationVariables>;
 export const StorefrontForecastDocument = new TypedDocumentString(`
     query StorefrontForecast($userId: ID!, $first: Int = 8) {
   interestForecast(userId: $userId, first: $first, explain: true) {
@@ -263,7 +263,7 @@ export const StorefrontForecastDocument = new TypedDocumentString(`
     }
   }
 }
-    `) as unknown as TypedDocumentString<StorefrontForecastQuery, StorefrontForecastQueryVariables>;
+    `, {"hash":"sha256:640607a0c90212a5e78629885976e4eba1f1f7311eecdabf0ceb56f603955b08"}) as unknown as TypedDocumentString<StorefrontForecastQuery, StorefrontForecastQueryVariables>;
 export const VisitorForecastDocument = new TypedDocumentString(`
     query VisitorForecast($events: [AnonymousEventInput!]!, $first: Int = 8) {
   interestForecast(recentEvents: $events, first: $first) {
@@ -282,7 +282,7 @@ export const VisitorForecastDocument = new TypedDocumentString(`
     }
   }
 }
-    `) as unknown as TypedDocumentString<VisitorForecastQuery, VisitorForecastQueryVariables>;
+    `, {"hash":"sha256:eb58ba717ec57a06d84ada6ca8975e8cc128518ca2238aa21ef0656d45f206ab"}) as unknown as TypedDocumentString<VisitorForecastQuery, VisitorForecastQueryVariables>;
 export const ItemDetailsDocument = new TypedDocumentString(`
     query ItemDetails($id: ID!) {
   item(id: $id) {
@@ -297,4 +297,4 @@ export const ItemDetailsDocument = new TypedDocumentString(`
     }
   }
 }
-    `) as unknown as TypedDocumentString<ItemDetailsQuery, ItemDetailsQueryVariables>;
+    `, {"hash":"sha256:6ad6b098eb3ed1c62ea2f8da699953ee73c23fee5c96e70e1447d40eed509680"}) as unknown as TypedDocumentString<ItemDetailsQuery, ItemDetailsQueryVariables>;
