@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import { parse, type GraphQLSchema } from 'graphql';
+import { parse, type GraphQLResolveInfo, type GraphQLSchema } from 'graphql';
 import type { Context } from '../context.js';
 import { badUserInput, codedError, ErrorCode } from '../errors.js';
 import type { Resolvers } from '../generated/graphql.js';
@@ -58,19 +58,25 @@ function entityResolvers(): Record<string, Record<string, unknown>> {
       __resolveReference: (ref: Reference) => ({ id: ref.id }),
       foresightItem: (p: Reference, _: unknown, ctx: Context) =>
         ctx.loaders.item.load(foresightId(ctx, p.id, 'Product')),
-      recommendations: (p: Reference, args: ForecastArgs, ctx: Context) =>
+      recommendations: (p: Reference, args: ForecastArgs, ctx: Context, info: GraphQLResolveInfo) =>
         forecastOf(
           { kind: 'anonymous', events: [], pages: [] },
           { ...args, context: { itemId: foresightId(ctx, p.id, 'Product') } },
           ctx,
+          info,
         ),
     },
     Customer: {
       __resolveReference: (ref: Reference) => ({ id: ref.id }),
       foresightUser: (c: Reference, _: unknown, ctx: Context) =>
         ctx.loaders.user.load(foresightId(ctx, c.id, 'Customer')),
-      interestForecast: (c: Reference, args: ForecastArgs, ctx: Context) =>
-        forecastOf({ kind: 'user', userId: foresightId(ctx, c.id, 'Customer') }, args, ctx),
+      interestForecast: (
+        c: Reference,
+        args: ForecastArgs,
+        ctx: Context,
+        info: GraphQLResolveInfo,
+      ) =>
+        forecastOf({ kind: 'user', userId: foresightId(ctx, c.id, 'Customer') }, args, ctx, info),
     },
   };
 }

@@ -11,6 +11,7 @@ import {
   purchaseIntents,
   type IntentSubject,
   type PurchaseIntent,
+  NOT_SELECTED,
 } from '../intent/service.js';
 import type { EmbeddingSlot } from '../db/embedding-slots.js';
 import { ForecastBatcher, type BatcherOptions } from './batcher.js';
@@ -128,8 +129,16 @@ export class ForecastEngine {
     );
   }
 
-  /** Every forecast's purchase intent: one statement and one intent-model call per batch. */
-  private async addPurchaseIntent(jobs: readonly ForecastJob[]): Promise<void> {
+  /**
+   * The purchase intent of every forecast that needs it (ForecastRequest.intent): one statement
+   * and one intent-model call per batch, none when no forecast of the batch needs it.
+   */
+  private async addPurchaseIntent(all: readonly ForecastJob[]): Promise<void> {
+    for (const job of all) {
+      if (job.request.intent === false) (job.forecast as Forecast).purchaseIntent = NOT_SELECTED;
+    }
+    const jobs = all.filter((job) => job.request.intent !== false);
+    if (jobs.length === 0) return;
     const subjects = jobs.map(({ request }): IntentSubject => {
       const subject = request.subject;
       if (subject.kind === 'anonymous') return { kind: 'anonymous', pages: subject.pages ?? [] };

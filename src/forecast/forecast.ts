@@ -37,6 +37,11 @@ export interface ForecastRequest {
   context: ForecastContext | null;
   /** How the slate is chosen from the scored items (exploration/policy.ts); default greedy. */
   policy?: ServingPolicy;
+  /**
+   * Whether the answer needs the visit's purchase intent (the query selects `purchaseIntent` or
+   * `purchaseProbability`); false skips its statement and model call. Default true.
+   */
+  intent?: boolean;
 }
 
 export interface ForecastItem {

@@ -45,6 +45,9 @@ const INTENT_FAILED = none(
   "the purchase-intent model failed on this batch (the gateway's log says why)",
 );
 
+/** The intent of a forecast whose query did not select it: not computed. */
+export const NOT_SELECTED = none('purchase intent was not selected by the query: not computed');
+
 export const NO_INTENT_MODEL = none(
   'no purchase-intent model is loaded (INTENT_MODEL_DIR holds no intent.json)',
 );

@@ -1,6 +1,6 @@
 // interestForecast on Query, User and Session: validates arguments into an engine request and
 // resolves it through the per-request forecast loader.
-import { Kind, type GraphQLResolveInfo } from 'graphql';
+import { Kind, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 import type { Context } from '../context.js';
 import {
   MAX_CATEGORIES,
@@ -91,7 +91,12 @@ function toPolicy(first: number, args: ForecastArgs): ServingPolicy {
   };
 }
 
-function toRequest(subject: ForecastSubject, args: ForecastArgs, ctx: Context): ForecastRequest {
+function toRequest(
+  subject: ForecastSubject,
+  args: ForecastArgs,
+  ctx: Context,
+  info?: GraphQLResolveInfo,
+): ForecastRequest {
   const first = args.first ?? 10;
   if (!Number.isInteger(first) || first < 1 || first > MAX_FORECAST_ITEMS) {
     throw badUserInput('first', `must be between 1 and ${MAX_FORECAST_ITEMS}, got ${first}`);
@@ -126,7 +131,27 @@ function toRequest(subject: ForecastSubject, args: ForecastArgs, ctx: Context): 
         ctx.serving?.lease.excludeSeenDefault(subjectDataset(subject, context)) ??
         false,
     },
+    // Purchase intent costs a statement and a model call: only when the query asks for it.
+    intent: info === undefined || selectsAny(info, INTENT_FIELDS),
   };
+}
+
+/** The InterestForecast fields that need the visit's purchase intent. */
+const INTENT_FIELDS = new Set(['purchaseIntent', 'purchaseProbability']);
+
+/** Whether a selection of the resolved field asks for one of `names` (through fragments too). */
+function selectsAny(info: GraphQLResolveInfo, names: ReadonlySet<string>): boolean {
+  const seen = new Set<string>();
+  const walk = (set: SelectionSetNode | undefined): boolean =>
+    (set?.selections ?? []).some((sel) => {
+      if (sel.kind === Kind.FIELD) return names.has(sel.name.value);
+      if (sel.kind === Kind.INLINE_FRAGMENT) return walk(sel.selectionSet);
+      const name = sel.name.value;
+      if (seen.has(name)) return false;
+      seen.add(name);
+      return walk(info.fragments[name]?.selectionSet);
+    });
+  return info.fieldNodes.some((node) => walk(node.selectionSet));
 }
 
 /** Whether every selection of the resolved field asks for `id` or `__typename` alone. */
@@ -171,8 +196,9 @@ export function forecastOf(
   subject: ForecastSubject,
   args: ForecastArgs,
   ctx: Context,
+  info?: GraphQLResolveInfo,
 ): Promise<Forecast> {
-  return load(ctx, toRequest(subject, args, ctx));
+  return load(ctx, toRequest(subject, args, ctx, info));
 }
 
 export const forecastResolvers: Resolvers = {
@@ -183,7 +209,7 @@ export const forecastResolvers: Resolvers = {
   Query: {
     forecastOutcomes: (_, { since, until }, { db }) =>
       forecastOutcomes(db, since ?? null, until ?? null),
-    interestForecast: (_, args, ctx) => {
+    interestForecast: (_, args, ctx, info) => {
       const given = [args.userId, args.sessionId, args.recentEvents].filter((x) => x != null);
       if (given.length !== 1) {
         throw badUserInput(
@@ -217,15 +243,16 @@ export const forecastResolvers: Resolvers = {
           pages,
         };
       }
-      return load(ctx, toRequest(subject, args, ctx));
+      return forecastOf(subject, args, ctx, info);
     },
   },
   User: {
-    interestForecast: (user, args, ctx) => forecastOf({ kind: 'user', userId: user.id }, args, ctx),
+    interestForecast: (user, args, ctx, info) =>
+      forecastOf({ kind: 'user', userId: user.id }, args, ctx, info),
   },
   Session: {
-    interestForecast: (s, args, ctx) =>
-      load(ctx, toRequest({ kind: 'session', sessionId: s.id }, args, ctx)),
+    interestForecast: (s, args, ctx, info) =>
+      forecastOf({ kind: 'session', sessionId: s.id }, args, ctx, info),
   },
   InterestForecast: {
     policy: (f) => f.policy.key,

@@ -100,6 +100,29 @@ describe.each(backends)('purchase intent on $name', (backend) => {
     expect(Math.abs(stored[0]!.p - chosen[0]!.probability)).toBeLessThan(1e-5);
   });
 
+  it('computes no purchase intent for a query that does not select it', async () => {
+    const sessionId = `uci:s${rows[0]!.row}`;
+    await importUciShoppers(f.db, UCI_CSV);
+    const before = { ...f.intent.calls };
+    const without = await f.server.gql(
+      `query($s: ID!) { interestForecast(sessionId: $s, first: 3) { items { rank } } }`,
+      { s: sessionId },
+    );
+    expect(without.errors).toBeUndefined();
+    expect(f.intent.calls.calls - before.calls).toBe(0); // not asked: no model call
+    const withIntent = await f.server.gql(
+      `query($s: ID!) { interestForecast(sessionId: $s, first: 3) { ...I } }
+       fragment I on InterestForecast { purchaseIntent { probability } }`,
+      { s: sessionId },
+    );
+    expect(withIntent.errors).toBeUndefined();
+    expect(f.intent.calls.calls - before.calls).toBe(1); // asked through a fragment: computed
+    expect(withIntent.data.interestForecast.purchaseIntent.probability).toBeCloseTo(
+      rows[0]!.probability,
+      5,
+    );
+  });
+
   it('scores a merged batch of sessions with one intent-model call', async () => {
     const sessions = rows.slice(0, 8).map((r) => `uci:s${r.row}`);
     await importUciShoppers(f.db, UCI_CSV);
