@@ -32,7 +32,10 @@ function clientDocuments(documents: string, persisted = false) {
 const config: CodegenConfig = {
   schema: 'schema/*.graphql',
   generates: {
-    'examples/storefront/src/gql/': clientDocuments('examples/storefront/operations/*.graphql', true),
+    'examples/storefront/src/gql/': clientDocuments(
+      'examples/storefront/operations/*.graphql',
+      true,
+    ),
     'dashboard/gql/': clientDocuments('dashboard/operations.graphql'),
     'src/generated/graphql.ts': {
       plugins: [
