@@ -17,7 +17,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.js';
 import type { Db } from '../src/db/client.js';
-import { upsertItem } from '../src/db/items.js';
+import { upsertItems } from '../src/db/items.js';
 import { migrate } from '../src/db/migrate.js';
 import { openPglite } from '../src/db/pglite.js';
 import { createTemporaryDatabase, openPostgres } from '../src/db/postgres.js';
@@ -173,18 +173,21 @@ async function main(): Promise<void> {
   const lease = registry.acquire();
   await db.transaction(async (tx) => {
     for (let i = 0; i < 10; i++) {
-      const row = await upsertItem(tx, {
-        id: `beauty:bench-new-${i}`,
-        dataset: 'beauty',
-        title: `Bench product ${i}`,
-        description: null,
-        brand: null,
-        price: 10 + i,
-        inStock: true,
-        attributes: {},
-        categoryIds: [],
-      });
-      await lease.embedItems(tx, [row.id]);
+      const id = `beauty:bench-new-${i}`;
+      await upsertItems(tx, [
+        {
+          id,
+          dataset: 'beauty',
+          title: `Bench product ${i}`,
+          description: null,
+          brand: null,
+          price: 10 + i,
+          inStock: true,
+          attributes: {},
+          categoryIds: [],
+        },
+      ]);
+      await lease.embedItems(tx, [id]);
     }
   });
   lease.release();

@@ -12,7 +12,7 @@ echo
 curl -s "$URL" -H 'content-type: application/json' -d '{"query":
   "mutation($e: [EventInput!]!) { recordEvents(events: $e) { accepted duplicates } }",
   "variables": {"e": [
-    {"clientEventId": "demo-1", "type": "VIEW", "userId": "beauty:1", "sessionId": "demo:s1", "itemId": "beauty:4"},
-    {"clientEventId": "demo-2", "type": "CART", "userId": "beauty:1", "sessionId": "demo:s1", "itemId": "beauty:4"}
+    {"clientEventId": "demo-1", "type": "VIEW", "userId": "beauty:1", "sessionId": "beauty:demo-s1", "itemId": "beauty:4"},
+    {"clientEventId": "demo-2", "type": "CART", "userId": "beauty:1", "sessionId": "beauty:demo-s1", "itemId": "beauty:4"}
   ]}}'
 echo

@@ -63,6 +63,8 @@ const schema = z.object({
   SAMPLE_ATTRIBUTES: z.string().default('data/amazon/Beauty_item2attributes.json'),
   MAX_PAGE_SIZE: intFrom(100, 1, 10_000),
   MAX_EVENT_BATCH: intFrom(1000, 1, 100_000),
+  // Items per upsertItems call and categories per upsertCategories call.
+  MAX_CATALOG_BATCH: intFrom(500, 1, 10_000),
   SHUTDOWN_TIMEOUT_MS: intFrom(10_000, 0, 600_000),
   INFERENCE_MAX_BATCH: intFrom(64, 1, 4096),
   INFERENCE_MAX_DELAY_MS: z.coerce.number().min(0).max(1000).default(0),
@@ -122,6 +124,7 @@ export interface Config {
   sample: { sequences: string; attributes: string };
   maxPageSize: number;
   maxEventBatch: number;
+  maxCatalogBatch: number;
   inference: {
     maxBatch: number;
     maxDelayMs: number;
@@ -253,6 +256,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     sample: { sequences: abs(e.SAMPLE_SEQUENCES), attributes: abs(e.SAMPLE_ATTRIBUTES) },
     maxPageSize: e.MAX_PAGE_SIZE,
     maxEventBatch: e.MAX_EVENT_BATCH,
+    maxCatalogBatch: e.MAX_CATALOG_BATCH,
     inference: {
       maxBatch: e.INFERENCE_MAX_BATCH,
       maxDelayMs: e.INFERENCE_MAX_DELAY_MS,

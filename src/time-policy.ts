@@ -1,6 +1,6 @@
 // The one policy for the times the gateway accepts — DateTime and Date arguments of the API,
-// days of imported files — so that nothing stored makes a later answer fail or lie: ISO-8601
-// text whose calendar fields exist (no 30 February rolled over into March, no hour 24), within
+// days and times of imported files — so that nothing stored makes a later answer fail or lie:
+// ISO-8601 text (or, in imported files, epoch seconds or milliseconds) whose calendar fields exist (no 30 February rolled over into March, no hour 24), within
 // [EARLIEST_DAY, the server's clock + MAX_AHEAD_MS]. docs/security.md states it for clients.
 // No imports: any module may depend on it.
 
@@ -101,4 +101,24 @@ export function checkDay(text: unknown, now = Date.now()): Checked<string> {
   if (s > latestDay(now))
     return { ok: false, reason: `${shown(s)} is after today (${latestDay(now)}, UTC)` };
   return { ok: true, value: s };
+}
+
+const EPOCH = /^\d{1,16}(?:\.\d{1,9})?$/;
+
+/**
+ * An epoch time — seconds (`s`) or milliseconds (`ms`) since 1970-01-01T00:00:00Z as decimal
+ * text, as shops' exports give them — checked against the same range; sub-millisecond parts
+ * are dropped.
+ */
+export function checkEpoch(text: unknown, unit: 's' | 'ms', now = Date.now()): Checked<Date> {
+  if (typeof text !== 'string' || !EPOCH.test(text))
+    return {
+      ok: false,
+      reason: `must be epoch ${unit === 's' ? 'seconds' : 'milliseconds'} (digits), got ${
+        typeof text === 'string' ? shown(text) : typeof text
+      }`,
+    };
+  const t = Math.floor(Number(text) * (unit === 's' ? 1000 : 1));
+  const outside = inRange(t, text, now);
+  return outside ? { ok: false, reason: outside } : { ok: true, value: new Date(t) };
 }

@@ -16,7 +16,12 @@ export type EventType =
   /** Searched; `query` holds the search text (DIGINETICA: hashed tokens). */
   | 'SEARCH'
   /** Looked at an item's page. */
-  | 'VIEW';
+  | 'VIEW'
+  /**
+   * Put an item on a wishlist (a favourite, a "save for later"). Models trained before this type
+   * existed read it as an unknown event type.
+   */
+  | 'WISHLIST';
 
 /** Which engine produces a forecast. */
 export type ForecastMode =

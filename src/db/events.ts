@@ -8,8 +8,11 @@ import { insertUsers } from './users.js';
 import { badUserInput } from '../errors.js';
 import { type PageKind, type Visit } from './page-views.js';
 
-/** Training declares the same list (foresight_training/contract.py; test/models/names.test.ts). */
-export const EVENT_TYPES = ['VIEW', 'CART', 'PURCHASE', 'SEARCH'] as const;
+/**
+ * Training declares the same list (foresight_training/contract.py; test/models/names.test.ts).
+ * New types go at the end: a shipped model's `eventTypes` must stay a prefix of this list.
+ */
+export const EVENT_TYPES = ['VIEW', 'CART', 'PURCHASE', 'SEARCH', 'WISHLIST'] as const;
 /** Longest search text stored (events.query): a shopper's query, DIGINETICA's hashed tokens. */
 export const MAX_QUERY_LENGTH = 1000;
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -90,11 +93,15 @@ export const pageEventsOfUsers = pageEventsOf('user_id', USER_EVENTS_KEYSET);
 /** A page of events (oldest first) for each session, in one statement. */
 export const pageEventsOfSessions = pageEventsOf('session_id', SESSION_EVENTS_KEYSET);
 
-/** An event as the importer writes it (idempotent by clientEventId; no clock time). */
-export type ImportedEvent = Omit<EventRow, 'id' | 'occurredAt'>;
+/**
+ * An event as the importer writes it (idempotent by clientEventId), with its clock time when
+ * the source gives one. One with a user and a time but no session waits for the importer to
+ * cut its shopper's sessions (db/sessions.ts cutSessionsByInactivity).
+ */
+export type ImportedEvent = Omit<EventRow, 'id' | 'occurredAt'> & { occurredAt?: Date | null };
 
-export function insertEvents(q: Queryable, events: ImportedEvent[]): Promise<number> {
-  return insertIgnoringConflicts(
+export async function insertEvents(q: Queryable, events: ImportedEvent[]): Promise<number> {
+  const inserted = await insertIgnoringConflicts(
     q,
     'events',
     [
@@ -105,6 +112,7 @@ export function insertEvents(q: Queryable, events: ImportedEvent[]): Promise<num
       'type',
       'item_id',
       'query',
+      'occurred_at',
       'occurred_on',
       'session_offset_ms',
       'seq',
@@ -117,25 +125,37 @@ export function insertEvents(q: Queryable, events: ImportedEvent[]): Promise<num
       e.type,
       e.itemId,
       e.query,
+      e.occurredAt ?? null,
       e.occurredOn,
       e.sessionOffsetMs,
       e.seq,
     ]),
-    { occurred_on: 'date', session_offset_ms: 'bigint', seq: 'int' },
+    { occurred_at: 'timestamptz', occurred_on: 'date', session_offset_ms: 'bigint', seq: 'int' },
   );
+  const waiting = events.filter((e) => e.userId && !e.sessionId && e.occurredAt);
+  if (waiting.length > 0)
+    await q.query(
+      `INSERT INTO events_pending_session (event_id)
+       SELECT id FROM events WHERE client_event_id = ANY($1::text[]) AND session_id IS NULL
+       ON CONFLICT DO NOTHING`,
+      [waiting.map((e) => e.clientEventId)],
+    );
+  return inserted;
 }
 
 /**
  * Renumbers `seq` of a dataset's events from their known order: per user (per session for
- * anonymous sessions), by day, then offset within the session, then session id, then id.
- * Used after importing sources whose rows are not in history order (DIGINETICA).
+ * anonymous sessions), by day (the day given, else the UTC day of the time), then time, then
+ * session id, then offset within the session, then id (file order). Used after importing
+ * sources whose rows are not in history order (DIGINETICA, a shop's exports).
  */
 export async function renumberSequences(q: Queryable, dataset: string): Promise<void> {
   await q.query(
     `UPDATE events e SET seq = o.rn FROM (
        SELECT id, row_number() OVER (
          PARTITION BY coalesce(user_id, 's:' || session_id)
-         ORDER BY occurred_on NULLS FIRST, session_id, session_offset_ms NULLS FIRST, id) AS rn
+         ORDER BY coalesce(occurred_on, (occurred_at AT TIME ZONE 'UTC')::date) NULLS FIRST,
+                  occurred_at NULLS FIRST, session_id, session_offset_ms NULLS FIRST, id) AS rn
        FROM events WHERE dataset = $1
      ) o WHERE e.id = o.id AND e.seq IS DISTINCT FROM o.rn`,
     [dataset],
@@ -165,7 +185,10 @@ export interface RecordedEvent {
   duplicate: boolean;
 }
 
-/** `beauty:17` → `beauty`; ids without a namespace belong to the `default` dataset. */
+/**
+ * `beauty:17` → `beauty`. The API stores no id without a dataset prefix (src/input-rules.ts
+ * datasetOfStoredId); one looked up anyway (or stored before that rule) reads as `default`.
+ */
 export const datasetOf = (id: string) => {
   const i = id.indexOf(':');
   return i > 0 ? id.slice(0, i) : 'default';

@@ -95,15 +95,44 @@ export type ItemUpsert = Pick<
   'id' | 'dataset' | 'title' | 'description' | 'brand' | 'price' | 'inStock' | 'attributes'
 > & { categoryIds: string[] };
 
-/** Inserts or replaces an item and its categories. Content changed → its content embeddings
- * are cleared in both embedding slots (db/embedding-slots.ts), so that each model's content tower
- * re-embeds it (the serving model's at once, in the caller's transaction; the other slot's
- * model when it is synced: a rollback, a restart); a learned embedding does not depend on the
- * content and is kept. Returns the stored row. */
-export async function upsertItem(q: Queryable, item: ItemUpsert): Promise<ItemRow> {
-  const { rows } = await q.query<ItemRow>(
+/** What a catalogue write did: the ids that were new, those that existed and changed, and how
+ * many item → category links it wrote. */
+export interface ItemsWritten {
+  inserted: string[];
+  updated: string[];
+  links: number;
+}
+
+/**
+ * Inserts or replaces items and their categories (each item's list replaces its stored one), in
+ * a few statements whatever their number; ids must be distinct. An item whose fields and
+ * category list are what is stored is left as it is (`updatedAt` and its embeddings kept). A
+ * changed one gets `updatedAt` now and loses its content embeddings in both embedding slots
+ * (db/embedding-slots.ts), so that each model's content tower re-embeds it (the serving model's at
+ * once, in the caller's transaction; the other slot's model when it is synced: a rollback, a
+ * restart); a learned embedding does not depend on the content and is kept.
+ */
+export async function upsertItems(q: Queryable, items: ItemUpsert[]): Promise<ItemsWritten> {
+  if (items.length === 0) return { inserted: [], updated: [], links: 0 };
+  // One order for the rows every write locks, so that concurrent writes do not deadlock.
+  const sorted = [...items].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const ids = sorted.map((i) => i.id);
+  const { rows: stored } = await q.query<{ id: string; categoryIds: string[] }>(
+    `SELECT i.id, ${itemCategoryIdsSql('i')} AS "categoryIds"
+     FROM items i WHERE i.id = ANY($1::text[]) ORDER BY i.id FOR UPDATE`,
+    [ids],
+  );
+  const storedLinks = new Map(stored.map((r) => [r.id, r.categoryIds]));
+  const relinked = sorted
+    .filter((i) => {
+      const before = storedLinks.get(i.id);
+      return before === undefined || before.join('\u0000') !== i.categoryIds.join('\u0000');
+    })
+    .map((i) => i.id);
+  const { rows: written } = await q.query<{ id: string }>(
     `INSERT INTO items AS i (id, dataset, title, description, brand, price, in_stock, attributes)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::jsonb)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                          $6::numeric[], $7::bool[], $8::jsonb[])
      ON CONFLICT (id) DO UPDATE SET
        title = EXCLUDED.title, description = EXCLUDED.description, brand = EXCLUDED.brand,
        price = EXCLUDED.price, in_stock = EXCLUDED.in_stock, attributes = EXCLUDED.attributes,
@@ -114,30 +143,44 @@ export async function upsertItem(q: Queryable, item: ItemUpsert): Promise<ItemRo
        embedding_b = CASE WHEN i.embedding_b_source = 'model' THEN i.embedding_b END,
        embedding_b_source = CASE WHEN i.embedding_b_source = 'model' THEN i.embedding_b_source END,
        embedding_b_model_version = CASE WHEN i.embedding_b_source = 'model' THEN i.embedding_b_model_version END
-     RETURNING ${ITEM_COLUMNS}`,
+     WHERE i.id = ANY($9::text[])
+        OR (i.title, i.description, i.brand, i.price, i.in_stock, i.attributes)
+           IS DISTINCT FROM (EXCLUDED.title, EXCLUDED.description, EXCLUDED.brand,
+                             EXCLUDED.price, EXCLUDED.in_stock, EXCLUDED.attributes)
+     RETURNING i.id`,
     [
-      item.id,
-      item.dataset,
-      item.title,
-      item.description,
-      item.brand,
-      item.price,
-      item.inStock,
-      JSON.stringify(item.attributes),
+      ids,
+      sorted.map((i) => i.dataset),
+      sorted.map((i) => i.title),
+      sorted.map((i) => i.description),
+      sorted.map((i) => i.brand),
+      sorted.map((i) => i.price),
+      sorted.map((i) => i.inStock),
+      sorted.map((i) => JSON.stringify(i.attributes)),
+      relinked,
     ],
   );
-  await q.query('DELETE FROM item_categories WHERE item_id = $1', [item.id]);
-  await insertItemCategories(
-    q,
-    item.categoryIds.map((c, i) => ({
-      itemId: item.id,
-      categoryId: c,
-      position: i,
-    })),
-  );
-  const row = rows[0];
-  if (!row) throw new Error(`upsert of item ${item.id} returned no row`);
-  return row;
+  let links = 0;
+  if (relinked.length > 0) {
+    await q.query('DELETE FROM item_categories WHERE item_id = ANY($1::text[])', [relinked]);
+    const byId = new Map(sorted.map((i) => [i.id, i]));
+    links = await insertItemCategories(
+      q,
+      relinked.flatMap((id) =>
+        (byId.get(id) as ItemUpsert).categoryIds.map((categoryId, position) => ({
+          itemId: id,
+          categoryId,
+          position,
+        })),
+      ),
+    );
+  }
+  const changed = written.map((r) => r.id);
+  return {
+    inserted: changed.filter((id) => !storedLinks.has(id)),
+    updated: changed.filter((id) => storedLinks.has(id)),
+    links,
+  };
 }
 
 export interface NewItem {

@@ -111,7 +111,7 @@ export type ApiScope =
  */
 export type Category = {
   __typename?: 'Category';
-  /** Direct sub-categories, ordered by id. */
+  /** Direct sub-categories, ordered by position, then id. */
   children: Array<Category>;
   /** Data set the category belongs to. */
   dataset: Scalars['String']['output'];
@@ -121,6 +121,8 @@ export type Category = {
   name: Scalars['String']['output'];
   /** Parent category; null for a root (all anonymised source categories are roots). */
   parent?: Maybe<Category>;
+  /** Order among its siblings (0 unless the shop set one). */
+  position: Scalars['Int']['output'];
 };
 
 /** A page of categories. */
@@ -139,6 +141,24 @@ export type CategoryEdge = {
   cursor: Scalars['String']['output'];
   /** The category. */
   node: Category;
+};
+
+/** A category of a shop's tree, created or replaced by `upsertCategories`. */
+export type CategoryInput = {
+  /** Category id, namespaced by your data set: `<dataset>:<id>` (e.g. `myshop:shoes`). */
+  id: Scalars['ID']['input'];
+  /**
+   * Display name: unique among its siblings, 1–200 characters, without leading or trailing white
+   * space and without `>` (which separates the names of a path, `Women > Shoes`).
+   */
+  name: Scalars['String']['input'];
+  /**
+   * Parent: a stored category of the same data set, or another category of this call; null makes
+   * it a root. Moving a category moves its subtree; a move under its own descendant is refused.
+   */
+  parentId?: InputMaybe<Scalars['ID']['input']>;
+  /** Order among its siblings (Category.children lists by position, then id). */
+  position?: InputMaybe<Scalars['Int']['input']>;
 };
 
 /** A category with the probability that the next interaction falls in it. */
@@ -318,7 +338,7 @@ export type EventInput = {
    * Otherwise the batch fails with BAD_USER_INPUT on `events[i].forecastId`.
    */
   forecastId?: InputMaybe<Scalars['ID']['input']>;
-  /** The item acted on; required for VIEW, CART and PURCHASE; must exist in the catalogue. */
+  /** The item acted on; required for VIEW, CART, PURCHASE and WISHLIST; must exist in the catalogue. */
   itemId?: InputMaybe<Scalars['ID']['input']>;
   /** When it happened; defaults to the time the gateway receives the batch. */
   occurredAt?: InputMaybe<Scalars['DateTime']['input']>;
@@ -351,7 +371,12 @@ export type EventType =
   /** Searched; `query` holds the search text (DIGINETICA: hashed tokens). */
   | 'SEARCH'
   /** Looked at an item's page. */
-  | 'VIEW';
+  | 'VIEW'
+  /**
+   * Put an item on a wishlist (a favourite, a "save for later"). Models trained before this type
+   * existed read it as an unknown event type.
+   */
+  | 'WISHLIST';
 
 /**
  * Epsilon-greedy over slots: every slot of the slate independently, with probability `epsilon`,
@@ -758,11 +783,23 @@ export type ItemInput = {
   attributes?: InputMaybe<Scalars['JSON']['input']>;
   /** Brand name (at most 500 characters). */
   brand?: InputMaybe<Scalars['String']['input']>;
-  /** Ids of existing categories, most specific first; replaces the item's categories. */
+  /**
+   * Ids of existing categories of the item's dataset, most specific first; replaces the item's
+   * categories.
+   */
   categoryIds?: InputMaybe<Array<Scalars['ID']['input']>>;
+  /**
+   * Categories by name path within the item's dataset, after `categoryIds`: `Women > Shoes` is the
+   * category Shoes under the root Women. A path naming a category that does not exist is refused,
+   * unless the call sets `createCategories` (then it is created, with its missing ancestors).
+   */
+  categoryPaths?: InputMaybe<Array<Scalars['String']['input']>>;
   /** Product description (at most 10,000 characters). */
   description?: InputMaybe<Scalars['String']['input']>;
-  /** Item id; use your data set as namespace (e.g. `myshop:sku-123`). */
+  /**
+   * Item id, namespaced by your data set: `<dataset>:<id>` (e.g. `myshop:sku-123`). An id
+   * without the prefix is refused (BAD_USER_INPUT).
+   */
   id: Scalars['ID']['input'];
   /** Whether it can be bought now (default true). */
   inStock?: InputMaybe<Scalars['Boolean']['input']>;
@@ -888,8 +925,9 @@ export type Mutation = {
   createApiKey: CreatedApiKey;
   /**
    * Stores a batch of events, all or nothing: if any event is invalid (unknown item, missing
-   * field, session of another user, …) the call fails with BAD_USER_INPUT naming the event
-   * (`events[i].field`) and nothing of the batch is written. Idempotent by `clientEventId`:
+   * field, session of another user, an id without its dataset prefix, ids of two datasets, …) the
+   * call fails with BAD_USER_INPUT naming the event (`events[i].field`) and nothing of the batch is
+   * written. Every user, session and item id is `<dataset>:<id>`, all of one dataset. Idempotent by `clientEventId`:
    * sending the same batch again stores nothing new and reports the events as duplicates.
    * A call that fails with UNAVAILABLE (with `retryAfterMs`: the database connection was lost) may or may
    * not have stored the batch: send the same batch, with the same clientEventIds, again.
@@ -928,10 +966,28 @@ export type Mutation = {
    */
   rolloutModel: ModelRollout;
   /**
+   * Creates categories or replaces their name, parent and position: a shop's category tree, all
+   * or nothing. Parents may be given in the same call (in any order); an unknown parent, a cycle
+   * (a category under its own descendant), two siblings with one name or ids of two data sets fail
+   * the call with BAD_USER_INPUT naming `categories[i].field`, and nothing is written. At most
+   * MAX_CATALOG_BATCH (default 500) categories.
+   */
+  upsertCategories: UpsertCategoriesPayload;
+  /**
    * Creates an item or replaces its fields and categories (catalogue changes). A changed item
    * loses its content embedding until it is re-embedded; a learned (model) embedding is kept.
+   * The one-item case of `upsertItems` (refusals name `input.field`).
    */
   upsertItem: Item;
+  /**
+   * Creates or replaces many items in one transaction, all or nothing: any invalid item (an id
+   * without its dataset prefix, ids of two data sets, an unknown category, a path that names none
+   * without `createCategories`, the same id twice, …) fails the call with BAD_USER_INPUT naming
+   * it (`items[12].categoryPaths[0]`), and nothing is written. Each item is embedded by its
+   * dataset's serving model in the same transaction (content tower for new products), as
+   * `upsertItem`. At most MAX_CATALOG_BATCH (default 500) items.
+   */
+  upsertItems: UpsertItemsPayload;
   /**
    * Creates a user or replaces its profile; its events are untouched. BAD_USER_INPUT (naming
    * `input.profile.<key>`) for a profile outside the rules of UserInput.profile; nothing is written.
@@ -971,8 +1027,22 @@ export type MutationRolloutModelArgs = {
 
 
 /** Writes: behaviour ingestion and catalogue changes. */
+export type MutationUpsertCategoriesArgs = {
+  categories: Array<CategoryInput>;
+};
+
+
+/** Writes: behaviour ingestion and catalogue changes. */
 export type MutationUpsertItemArgs = {
+  createCategories?: InputMaybe<Scalars['Boolean']['input']>;
   input: ItemInput;
+};
+
+
+/** Writes: behaviour ingestion and catalogue changes. */
+export type MutationUpsertItemsArgs = {
+  createCategories?: InputMaybe<Scalars['Boolean']['input']>;
+  items: Array<ItemInput>;
 };
 
 
@@ -1468,6 +1538,31 @@ export type Trending = {
   window: Scalars['Int']['output'];
 };
 
+/** Result of `upsertCategories`. */
+export type UpsertCategoriesPayload = {
+  __typename?: 'UpsertCategoriesPayload';
+  /** The categories of the call as stored, in the order sent. */
+  categories: Array<Category>;
+  /** How many of them did not exist before. */
+  created: Scalars['Int']['output'];
+};
+
+/** Result of `upsertItems`. */
+export type UpsertItemsPayload = {
+  __typename?: 'UpsertItemsPayload';
+  /** The categories that name paths created (with `createCategories`), parents first. */
+  categoriesCreated: Array<Category>;
+  /** How many of them did not exist before. */
+  created: Scalars['Int']['output'];
+  /** The items as stored, in the order sent. */
+  items: Array<Item>;
+  /**
+   * How many existed and changed (fields or categories); an item sent as it is stored is left
+   * untouched.
+   */
+  updated: Scalars['Int']['output'];
+};
+
 /** A shopper. Ids are namespaced by data set (e.g. `beauty:1`, `diginetica:18278`). */
 export type User = {
   __typename?: 'User';
@@ -1691,6 +1786,7 @@ export type ResolversTypes = {
   Category: ResolverTypeWrapper<CategoryRow>;
   CategoryConnection: ResolverTypeWrapper<Omit<CategoryConnection, 'edges'> & { edges: Array<ResolversTypes['CategoryEdge']> }>;
   CategoryEdge: ResolverTypeWrapper<Omit<CategoryEdge, 'node'> & { node: ResolversTypes['Category'] }>;
+  CategoryInput: CategoryInput;
   CategoryProbability: ResolverTypeWrapper<{ categoryId: string; probability: number }>;
   CategoryShare: ResolverTypeWrapper<CategoryWeight>;
   CategoryShift: ResolverTypeWrapper<CategoryShiftModel>;
@@ -1751,6 +1847,8 @@ export type ResolversTypes = {
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   TimelineBucket: TimelineBucket;
   Trending: ResolverTypeWrapper<Trends>;
+  UpsertCategoriesPayload: ResolverTypeWrapper<Omit<UpsertCategoriesPayload, 'categories'> & { categories: Array<ResolversTypes['Category']> }>;
+  UpsertItemsPayload: ResolverTypeWrapper<Omit<UpsertItemsPayload, 'categoriesCreated' | 'items'> & { categoriesCreated: Array<ResolversTypes['Category']>, items: Array<ResolversTypes['Item']> }>;
   User: ResolverTypeWrapper<UserRow>;
   UserConnection: ResolverTypeWrapper<Omit<UserConnection, 'edges'> & { edges: Array<ResolversTypes['UserEdge']> }>;
   UserEdge: ResolverTypeWrapper<Omit<UserEdge, 'node'> & { node: ResolversTypes['User'] }>;
@@ -1770,6 +1868,7 @@ export type ResolversParentTypes = {
   Category: CategoryRow;
   CategoryConnection: Omit<CategoryConnection, 'edges'> & { edges: Array<ResolversParentTypes['CategoryEdge']> };
   CategoryEdge: Omit<CategoryEdge, 'node'> & { node: ResolversParentTypes['Category'] };
+  CategoryInput: CategoryInput;
   CategoryProbability: { categoryId: string; probability: number };
   CategoryShare: CategoryWeight;
   CategoryShift: CategoryShiftModel;
@@ -1821,6 +1920,8 @@ export type ResolversParentTypes = {
   SessionEdge: Omit<SessionEdge, 'node'> & { node: ResolversParentTypes['Session'] };
   String: Scalars['String']['output'];
   Trending: Trends;
+  UpsertCategoriesPayload: Omit<UpsertCategoriesPayload, 'categories'> & { categories: Array<ResolversParentTypes['Category']> };
+  UpsertItemsPayload: Omit<UpsertItemsPayload, 'categoriesCreated' | 'items'> & { categoriesCreated: Array<ResolversParentTypes['Category']>, items: Array<ResolversParentTypes['Item']> };
   User: UserRow;
   UserConnection: Omit<UserConnection, 'edges'> & { edges: Array<ResolversParentTypes['UserEdge']> };
   UserEdge: Omit<UserEdge, 'node'> & { node: ResolversParentTypes['User'] };
@@ -1850,6 +1951,7 @@ export type CategoryResolvers<ContextType = Context, ParentType extends Resolver
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   parent?: Resolver<Maybe<ResolversTypes['Category']>, ParentType, ContextType>;
+  position?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type CategoryConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CategoryConnection'] = ResolversParentTypes['CategoryConnection']> = {
@@ -2079,7 +2181,9 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   revokeApiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
   rollbackModel?: Resolver<ResolversTypes['ModelRollout'], ParentType, ContextType, Partial<MutationRollbackModelArgs>>;
   rolloutModel?: Resolver<ResolversTypes['ModelRollout'], ParentType, ContextType, RequireFields<MutationRolloutModelArgs, 'directory'>>;
-  upsertItem?: Resolver<ResolversTypes['Item'], ParentType, ContextType, RequireFields<MutationUpsertItemArgs, 'input'>>;
+  upsertCategories?: Resolver<ResolversTypes['UpsertCategoriesPayload'], ParentType, ContextType, RequireFields<MutationUpsertCategoriesArgs, 'categories'>>;
+  upsertItem?: Resolver<ResolversTypes['Item'], ParentType, ContextType, RequireFields<MutationUpsertItemArgs, 'createCategories' | 'input'>>;
+  upsertItems?: Resolver<ResolversTypes['UpsertItemsPayload'], ParentType, ContextType, RequireFields<MutationUpsertItemsArgs, 'createCategories' | 'items'>>;
   upsertUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationUpsertUserArgs, 'input'>>;
 };
 
@@ -2190,6 +2294,18 @@ export type TrendingResolvers<ContextType = Context, ParentType extends Resolver
   window?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
+export type UpsertCategoriesPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['UpsertCategoriesPayload'] = ResolversParentTypes['UpsertCategoriesPayload']> = {
+  categories?: Resolver<Array<ResolversTypes['Category']>, ParentType, ContextType>;
+  created?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type UpsertItemsPayloadResolvers<ContextType = Context, ParentType extends ResolversParentTypes['UpsertItemsPayload'] = ResolversParentTypes['UpsertItemsPayload']> = {
+  categoriesCreated?: Resolver<Array<ResolversTypes['Category']>, ParentType, ContextType>;
+  created?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  items?: Resolver<Array<ResolversTypes['Item']>, ParentType, ContextType>;
+  updated?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
 export type UserResolvers<ContextType = Context, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User']> = {
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   dataset?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -2266,6 +2382,8 @@ export type Resolvers<ContextType = Context> = {
   SessionConnection?: SessionConnectionResolvers<ContextType>;
   SessionEdge?: SessionEdgeResolvers<ContextType>;
   Trending?: TrendingResolvers<ContextType>;
+  UpsertCategoriesPayload?: UpsertCategoriesPayloadResolvers<ContextType>;
+  UpsertItemsPayload?: UpsertItemsPayloadResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
   UserConnection?: UserConnectionResolvers<ContextType>;
   UserEdge?: UserEdgeResolvers<ContextType>;

@@ -1,24 +1,27 @@
 // Items and categories: lookups, filtered listings, catalogue upserts.
 import { listCategories } from '../db/categories.js';
-import { datasetOf } from '../db/events.js';
-import { CATEGORY_KEYSET, existingCategoryIds, type CategoryRow } from '../db/categories.js';
+import { CATEGORY_KEYSET, type CategoryRow } from '../db/categories.js';
 import {
   getItemsByIds,
   ITEM_KEYSET,
   listItems,
-  upsertItem,
   type ItemFilter,
   type ItemRow,
 } from '../db/items.js';
 import type { Resolvers } from '../generated/graphql.js';
+import { categoryNameProblem, writeCategoryTree } from '../catalog/category-tree.js';
+import {
+  checkItem,
+  MAX_BRAND_LENGTH,
+  writeItems,
+  type ItemBatchWritten,
+  type ItemChange,
+} from '../catalog/items.js';
+import type { Context } from '../context.js';
 import { badUserInput } from '../errors.js';
-import { checkLength } from './input-checks.js';
+import { checkLength, oneDataset } from '../input-rules.js';
 import { idKey, pageRequest, toConnection, type CursorList } from './paging.js';
 
-/** Longest item texts stored; the brand is indexed (items_brand_idx), so it is shorter. */
-export const MAX_TITLE_LENGTH = 1000;
-export const MAX_DESCRIPTION_LENGTH = 10_000;
-export const MAX_BRAND_LENGTH = 500;
 /** Longest text the item listing searches titles and descriptions for. */
 export const MAX_FILTER_TEXT_LENGTH = 200;
 
@@ -46,6 +49,34 @@ function itemFilter(f: Record<string, unknown> | null | undefined): ItemFilter {
   if (out.minPrice !== undefined && out.maxPrice !== undefined && out.minPrice > out.maxPrice)
     throw badUserInput('filter.maxPrice', 'must be ≥ filter.minPrice');
   return out;
+}
+
+/**
+ * Writes checked items in one transaction and embeds them there with their dataset's serving
+ * model (cold start: a new product is retrievable as soon as it is stored, and its vector
+ * always matches it); the stored rows in the order given.
+ */
+function storeItems(
+  { db, serving }: Context,
+  dataset: string,
+  changes: ItemChange[],
+  createCategories: boolean | null | undefined,
+): Promise<ItemBatchWritten & { items: ItemRow[] }> {
+  return db.transaction(async (tx) => {
+    const written = await writeItems(tx, dataset, changes, {
+      createCategories: createCategories ?? false,
+    });
+    if (serving) await serving.lease.embedItems(tx, written.ids);
+    const rows = new Map((await getItemsByIds(tx, written.ids)).map((r) => [r.id, r]));
+    return { ...written, items: written.ids.map((id) => rows.get(id) as ItemRow) };
+  });
+}
+
+/** A batch of `n` entries in `field`: at least one, at most `max` (MAX_CATALOG_BATCH). */
+function checkBatchSize(field: string, n: number, max: number): void {
+  if (n === 0) throw badUserInput(field, 'must not be empty');
+  if (n > max)
+    throw badUserInput(field, `has ${n} entries; at most ${max} per call (MAX_CATALOG_BATCH)`);
 }
 
 export const catalogResolvers: Resolvers = {
@@ -78,41 +109,50 @@ export const catalogResolvers: Resolvers = {
     },
   },
   Mutation: {
-    upsertItem: async (_, { input }, { db, serving }) => {
-      if (input.id.trim() === '') throw badUserInput('input.id', 'must not be empty');
-      checkLength('input.id', input.id);
-      checkLength('input.title', input.title, MAX_TITLE_LENGTH);
-      checkLength('input.description', input.description, MAX_DESCRIPTION_LENGTH);
-      checkLength('input.brand', input.brand, MAX_BRAND_LENGTH);
-      (input.categoryIds ?? []).forEach((c, i) => checkLength(`input.categoryIds[${i}]`, c));
-      if (input.price != null && (!Number.isFinite(input.price) || input.price < 0))
-        throw badUserInput('input.price', 'must be ≥ 0');
-      // items.price is numeric(12, 2)
-      if (input.price != null && input.price >= 1e10)
-        throw badUserInput('input.price', 'must be below 10,000,000,000');
-      const categoryIds = [...new Set(input.categoryIds ?? [])];
-      return db.transaction(async (tx) => {
-        const known = await existingCategoryIds(tx, categoryIds);
-        const unknown = categoryIds.find((c) => !known.has(c));
-        if (unknown !== undefined)
-          throw badUserInput('input.categoryIds', `unknown category "${unknown}"`);
-        const row = await upsertItem(tx, {
-          id: input.id,
-          dataset: datasetOf(input.id),
-          title: input.title ?? null,
-          description: input.description ?? null,
-          brand: input.brand ?? null,
-          price: input.price ?? null,
-          inStock: input.inStock ?? true,
-          attributes: input.attributes ?? {},
-          categoryIds,
-        });
-        if (!serving) return row;
-        // Cold start: embedded in the same transaction (the upsert holds the row lock), so the
-        // product is retrievable as soon as it is stored and its vector always matches it.
-        await serving.lease.embedItems(tx, [row.id]);
-        return (await getItemsByIds(tx, [row.id]))[0] ?? row;
+    upsertCategories: async (_, { categories }, { db, config }) => {
+      checkBatchSize('categories', categories.length, config.maxCatalogBatch);
+      const datasets = oneDataset();
+      const rows = categories.map((c, i): CategoryRow => {
+        const at = (name: string) => `categories[${i}].${name}`;
+        checkLength(at('id'), c.id);
+        checkLength(at('parentId'), c.parentId);
+        const dataset = datasets.check(at('id'), c.id);
+        if (c.parentId != null) datasets.check(at('parentId'), c.parentId);
+        const problem = categoryNameProblem(c.name);
+        if (problem) throw badUserInput(at('name'), problem);
+        return {
+          id: c.id,
+          dataset,
+          name: c.name,
+          parentId: c.parentId ?? null,
+          position: c.position ?? 0,
+        };
       });
+      const dataset = datasets.dataset() as string;
+      return db
+        .transaction((tx) => writeCategoryTree(tx, dataset, rows))
+        .then((w) => ({
+          categories: w.rows,
+          created: w.created,
+        }));
+    },
+    upsertItem: async (_, { input, createCategories }, ctx) => {
+      const datasets = oneDataset();
+      const change = checkItem(input, 'input', datasets);
+      const stored = await storeItems(ctx, change.item.dataset, [change], createCategories);
+      return stored.items[0] as ItemRow;
+    },
+    upsertItems: async (_, { items, createCategories }, ctx) => {
+      checkBatchSize('items', items.length, ctx.config.maxCatalogBatch);
+      const datasets = oneDataset();
+      const changes = items.map((input, i) => checkItem(input, `items[${i}]`, datasets));
+      const stored = await storeItems(ctx, datasets.dataset() as string, changes, createCategories);
+      return {
+        items: stored.items,
+        created: stored.inserted.length,
+        updated: stored.updated.length,
+        categoriesCreated: stored.categoriesCreated,
+      };
     },
   },
   Item: {

@@ -8,12 +8,12 @@ import {
 import type { EventInput, PageViewInput, Resolvers, VisitInput } from '../generated/graphql.js';
 import { isCode, isRate, MAX_PAGE_SECONDS } from '../intent/features.js';
 import { badUserInput } from '../errors.js';
-import { checkLength } from './input-checks.js';
+import { checkLength, oneDataset, type OneDataset } from '../input-rules.js';
 import { type Visit } from '../db/page-views.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-function toSubmission(e: EventInput, i: number): EventSubmission {
+function toSubmission(e: EventInput, i: number, datasets: OneDataset): EventSubmission {
   const field = (name: string) => `events[${i}].${name}`;
   for (const name of ['clientEventId', 'userId', 'sessionId', 'itemId', 'forecastId'] as const)
     checkLength(field(name), e[name]);
@@ -37,6 +37,10 @@ function toSubmission(e: EventInput, i: number): EventSubmission {
     throw badUserInput(field('forecastId'), `"${e.forecastId}" is not a forecast id (a UUID)`);
   if (forecastId !== null && e.type === 'SEARCH')
     throw badUserInput(field('forecastId'), 'feedback needs an event on an item, not a SEARCH');
+  for (const name of ['userId', 'sessionId', 'itemId'] as const) {
+    const id = e[name];
+    if (id) datasets.check(field(name), id);
+  }
   return {
     clientEventId,
     type: e.type,
@@ -106,7 +110,8 @@ export const eventResolvers: Resolvers = {
           'events',
           `has ${events.length} events; at most ${config.maxEventBatch} per batch (MAX_EVENT_BATCH)`,
         );
-      const batch = events.map(toSubmission);
+      const datasets = oneDataset();
+      const batch = events.map((e, i) => toSubmission(e, i, datasets));
       const results = await recordEventBatch(db, batch, new Date());
       for (const r of results) loaders.event.prime(r.event.id, r.event);
       const duplicates = results.filter((r) => r.duplicate).length;

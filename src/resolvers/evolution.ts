@@ -6,7 +6,8 @@ import { MAX_TREND_WINDOW_DAYS, type TrendRequest } from '../evolution/trends.js
 import type { Resolvers } from '../generated/graphql.js';
 import type { Context } from '../context.js';
 import { badUserInput, notFound } from '../errors.js';
-import { checkLength, found } from './input-checks.js';
+import { checkLength } from '../input-rules.js';
+import { found } from './input-checks.js';
 
 const MAX_LIST = 50;
 

@@ -1,15 +1,10 @@
 // Users and sessions, with their (batched) session and event connections.
-import {
-  datasetOf,
-  SESSION_EVENTS_KEYSET,
-  USER_EVENTS_KEYSET,
-  type EventRow,
-} from '../db/events.js';
+import { SESSION_EVENTS_KEYSET, USER_EVENTS_KEYSET, type EventRow } from '../db/events.js';
 import { SESSION_KEYSET, type SessionRow } from '../db/sessions.js';
 import { listUsers, upsertUser, USER_KEYSET, type UserRow } from '../db/users.js';
 import type { Resolvers } from '../generated/graphql.js';
 import { badUserInput } from '../errors.js';
-import { checkLength } from './input-checks.js';
+import { checkLength, datasetOfStoredId } from '../input-rules.js';
 import { eventKey, idKey, pageRequest, toConnection, type CursorList } from './paging.js';
 
 const USERS: CursorList<UserRow> = { name: 'Query.users', keyset: USER_KEYSET, keyOf: idKey };
@@ -77,8 +72,9 @@ export const shopperResolvers: Resolvers = {
     upsertUser: (_, { input }, { db }) => {
       if (input.id.length === 0 || input.id.length > 200)
         throw badUserInput('input.id', 'must be 1–200 characters');
+      const dataset = datasetOfStoredId('input.id', input.id);
       const profile = checkProfile(input.profile);
-      return upsertUser(db, { id: input.id, dataset: datasetOf(input.id), profile });
+      return upsertUser(db, { id: input.id, dataset, profile });
     },
   },
   User: {

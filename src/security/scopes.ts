@@ -23,6 +23,8 @@ export const MUTATION_SCOPES: Readonly<Record<string, Scope>> = {
   recordEvents: 'write:events',
   upsertUser: 'write:events',
   upsertItem: 'write:catalog',
+  upsertItems: 'write:catalog',
+  upsertCategories: 'write:catalog',
   createApiKey: 'admin',
   revokeApiKey: 'admin',
   rolloutModel: 'admin',

@@ -238,9 +238,11 @@ describe.each(backends)('purchase intent on $name', (backend) => {
     const user = `beauty:${f.lines[0]!.split(' ')[0]}`;
     const item = `beauty:${f.lines[0]!.split(' ')[1]}`;
     await f.server.gql(RECORD, {
-      events: [{ clientEventId: 'plain-view', type: 'VIEW', sessionId: 'web:plain', itemId: item }],
+      events: [
+        { clientEventId: 'plain-view', type: 'VIEW', sessionId: 'beauty:web-plain', itemId: item },
+      ],
     });
-    const plain = await intentOf('web:plain');
+    const plain = await intentOf('beauty:web-plain');
     expect(plain.purchaseProbability).toBeNull();
     expect(plain.purchaseIntent).toMatchObject({ probability: null, source: 'NONE', pageViews: 0 });
     expect(plain.purchaseIntent.reason).toContain('no page views');
@@ -288,7 +290,7 @@ describe.each(backends)('purchase intent on $name', (backend) => {
     const res = await f.server.gql(RECORD, {
       events: [
         { ...ok, clientEventId: 'tx-visit', sessionId: 'web:tx', visit: { browser: 5 } },
-        { ...ok, clientEventId: 'tx-item', sessionId: 'web:tx', itemId: 'beauty:no-such-item' },
+        { ...ok, clientEventId: 'tx-item', sessionId: 'web:tx', itemId: 'web:no-such-item' },
       ],
     });
     expect(res.errors?.[0]?.extensions).toMatchObject({

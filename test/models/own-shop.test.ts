@@ -1,6 +1,7 @@
-// A shop's own data end to end, on both back-ends, as a new user would do it: the catalogue
-// through upsertItem and real DIGINETICA behaviour (views and purchases, with their dates)
-// through recordEvents over HTTP under the shop's own id prefix, then `train.py --from-db`
+// A shop's own data end to end, on both back-ends, as a new user would do it: the category tree
+// and the catalogue through upsertCategories and upsertItems, and real DIGINETICA behaviour
+// (views and purchases, with their dates) through recordEvents over HTTP under the shop's own id
+// prefix, then `train.py --from-db`
 // reads it back from the database, and the gateway serves the trained model: a MODEL forecast
 // of the shop's own items, and a VIEW-only and a PURCHASE-only history scored differently.
 import { spawnSync } from 'node:child_process';
@@ -91,18 +92,14 @@ describe.each(backends)("a shop's own data on $name", (backend) => {
     let model: Model | undefined;
     let engine: ForecastEngine | undefined;
     try {
-      // 1. Catalogue and behaviour through the API (categories have no mutation: the shop's
-      //    catalogue import would write them)
+      // 1. Catalogue and behaviour through the API: the category tree, then the items in
+      //    batches of 500 (upsertItems), then the events
       const events = await shopEvents();
       const items = [...new Set(events.map((e) => e.itemId!))];
       const categoryOf = new Map(
         (await csv('product-categories.csv')).map(([i, c]) => [`shop:${i}`, `shop:c${c}`]),
       );
       const categories = [...new Set(items.map((i) => categoryOf.get(i)).filter(Boolean))];
-      await db.query(
-        `INSERT INTO categories (id, dataset, name) SELECT c, 'shop', c FROM unnest($1::text[]) c`,
-        [categories],
-      );
       // The gateway as shipped: the Beauty model, which covers no `shop:` id
       const beauty = await Model.load('models/beauty', 'cpu', 1);
       const shipped = new ForecastEngine(db, beauty, {
@@ -110,16 +107,26 @@ describe.each(backends)("a shop's own data on $name", (backend) => {
         retrieval: RETRIEVAL,
       });
       server = await startServer(db, {}, { engine: shipped });
-      for (let k = 0; k < items.length; k += 20) {
-        const chunk = items.slice(k, k + 20);
-        const answers = await Promise.all(
-          chunk.map((id) =>
-            server!.gql(`mutation($i: ItemInput!) { upsertItem(input: $i) { id } }`, {
-              i: { id, title: `item ${id}`, categoryIds: categoryOf.has(id) ? [categoryOf.get(id)] : [] },
-            }),
-          ),
+      for (let k = 0; k < categories.length; k += 500) {
+        const res = await server.gql(
+          `mutation($c: [CategoryInput!]!) { upsertCategories(categories: $c) { created } }`,
+          { c: categories.slice(k, k + 500).map((id) => ({ id, name: `category ${id!.slice(6)}` })) },
         );
-        expect(answers.flatMap((a) => a.errors ?? [])).toEqual([]);
+        expect(res.errors).toBeUndefined();
+      }
+      for (let k = 0; k < items.length; k += 500) {
+        const res = await server.gql(
+          `mutation($i: [ItemInput!]!) { upsertItems(items: $i) { created } }`,
+          {
+            i: items.slice(k, k + 500).map((id) => ({
+              id,
+              title: `item ${id}`,
+              categoryIds: categoryOf.has(id) ? [categoryOf.get(id)] : [],
+            })),
+          },
+        );
+        expect(res.errors).toBeUndefined();
+        expect(res.data.upsertItems.created).toBe(Math.min(500, items.length - k));
       }
       for (let k = 0; k < events.length; k += 200) {
         const res = await server.gql(

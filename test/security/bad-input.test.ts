@@ -39,6 +39,7 @@ const ENV = {
   MAX_QUERY_COST: '1000',
   MAX_BATCH: '3',
   MAX_EVENT_BATCH: '10',
+  MAX_CATALOG_BATCH: '10',
   MAX_PAGE_SIZE: '50',
 };
 

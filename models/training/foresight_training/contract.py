@@ -4,8 +4,9 @@ are src/db/events.ts (EVENT_TYPES), src/inference/contract.ts (CONTRACT) and src
 (the scorer's term inputs); test/models/names.test.ts fails when the two sides differ."""
 from typing import NamedTuple
 
-# the gateway's event types (src/db/events.ts), as events files and the database name them
-EVENT_TYPES = ("VIEW", "CART", "PURCHASE", "SEARCH")
+# the gateway's event types (src/db/events.ts), as events files and the database name them; a new
+# type goes at the end, so that a shipped model's eventTypes stay a prefix of ENCODER_EVENT_TYPES
+EVENT_TYPES = ("VIEW", "CART", "PURCHASE", "SEARCH", "WISHLIST")
 # the encoder's event_types input indexes these (model.json eventTypes): 0 = padding, 1 = unknown
 ENCODER_EVENT_TYPES = ("<pad>", "<unknown>") + EVENT_TYPES
 

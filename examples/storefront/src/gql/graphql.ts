@@ -30,7 +30,7 @@ export type EventInput = {
    * Otherwise the batch fails with BAD_USER_INPUT on `events[i].forecastId`.
    */
   forecastId?: string | number | null | undefined;
-  /** The item acted on; required for VIEW, CART and PURCHASE; must exist in the catalogue. */
+  /** The item acted on; required for VIEW, CART, PURCHASE and WISHLIST; must exist in the catalogue. */
   itemId?: string | number | null | undefined;
   /** When it happened; defaults to the time the gateway receives the batch. */
   occurredAt?: string | null | undefined;
@@ -63,7 +63,12 @@ export type EventType =
   /** Searched; `query` holds the search text (DIGINETICA: hashed tokens). */
   | 'SEARCH'
   /** Looked at an item's page. */
-  | 'VIEW';
+  | 'VIEW'
+  /**
+   * Put an item on a wishlist (a favourite, a "save for later"). Models trained before this type
+   * existed read it as an unknown event type.
+   */
+  | 'WISHLIST';
 
 /** Kinds of explanation. */
 export type ForecastReasonKind =
