@@ -1,7 +1,7 @@
 // Buffers imported rows of all tables and writes them in batches (multi-row INSERT … ON
 // CONFLICT DO NOTHING, one transaction per batch, parents before children), counting what
 // was new. Re-importing the same file therefore adds nothing.
-import type { CategoryRow } from '../db/categories.js';
+import type { NewCategory } from '../db/categories.js';
 import { insertCategories } from '../db/categories.js';
 import type { Db } from '../db/client.js';
 import { insertEvents, type ImportedEvent } from '../db/events.js';
@@ -25,13 +25,15 @@ export interface TableCount {
   read: number;
   /** Rows that were not yet in the database. */
   inserted: number;
+  /** Rows that were there and changed (the catalogue importer's items). */
+  updated?: number;
 }
 
 export class ImportWriter {
   readonly counts: Record<Table, TableCount> = Object.fromEntries(
     TABLES.map((t) => [t, { read: 0, inserted: 0 }]),
   ) as Record<Table, TableCount>;
-  private categories: CategoryRow[] = [];
+  private categories: NewCategory[] = [];
   private items: NewItem[] = [];
   private itemCategories: {
     itemId: string;
@@ -77,7 +79,7 @@ export class ImportWriter {
     return true;
   }
 
-  async category(c: CategoryRow): Promise<void> {
+  async category(c: NewCategory): Promise<void> {
     if (this.firstSight('categories', c.id)) this.categories.push(c);
     await this.maybeFlush();
   }

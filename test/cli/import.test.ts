@@ -45,6 +45,71 @@ describe('npm run import (PGlite)', () => {
   it('exits with 2 and the usage on bad arguments', async () => {
     const res = await cli(['--format', 'csv', 'x.csv'], {});
     expect(res.code).toBe(2);
-    expect(res.stderr).toMatch(/--format must be amazon, diginetica or uci-shoppers/);
+    expect(res.stderr).toMatch(
+      /--format must be one of amazon, diginetica, uci-shoppers, events, catalogue/,
+    );
+  });
+
+  it("imports a shop's behaviour and catalogue exports with mapping options", async () => {
+    const env = { DATA_DIR: path.join(await tempDir(), 'db') };
+    const events = await cli(
+      [
+        '--format',
+        'events',
+        '--dataset',
+        'myshop',
+        '--types',
+        'pv=VIEW,cart=CART,fav=WISHLIST,buy=PURCHASE',
+        '--columns',
+        'user_id=user_id,time=timestamp',
+        '--time-format',
+        'epoch-s',
+        'test/fixtures/shop/behaviour.csv',
+      ],
+      env,
+    );
+    expect(events.code).toBe(0);
+    expect(events.stdout).toMatch(/events\s+8 read\s+7 new/);
+    expect(events.stdout).toMatch(/sessions\s+3 read\s+3 new/);
+    expect(events.stdout).toMatch(/rejected rows\s+4/);
+    expect(events.stderr).toContain('rejected test/fixtures/shop/behaviour.csv:9: type: "clk"');
+    expect(events.stderr).toMatch(/behaviour\.csv: 100% \(13 rows\)/); // progress
+    const catalogue = await cli(
+      [
+        '--format',
+        'catalogue',
+        '--dataset',
+        'myshop',
+        '--delimiter',
+        ';',
+        'test/fixtures/shop/catalogue.csv',
+      ],
+      env,
+    );
+    expect(catalogue.code).toBe(0);
+    expect(catalogue.stdout).toMatch(/items\s+3 read\s+3 new\s+0 changed/);
+    expect(catalogue.stdout).toMatch(/categories\s+5 read\s+5 new/);
+  });
+
+  it('exits with 2 naming the option on bad mapping options', async () => {
+    for (const [args, message] of [
+      [['--format', 'events', 'x.csv'], /--dataset is required/],
+      [
+        ['--format', 'events', '--dataset', 'a', '--types', 'pv=CLICK', 'x.csv'],
+        /--types: "pv=CLICK"/,
+      ],
+      [
+        ['--format', 'events', '--dataset', 'a', '--time-format', 'unix', 'x.csv'],
+        /--time-format must be one of/,
+      ],
+      [
+        ['--format', 'catalogue', '--dataset', 'a', '--columns', 'colour=c', 'x.csv'],
+        /colour is not a field of --format catalogue/,
+      ],
+    ] as const) {
+      const res = await cli([...args], {});
+      expect(res.code, args.join(' ')).toBe(2);
+      expect(res.stderr).toMatch(message);
+    }
   });
 });
