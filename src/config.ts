@@ -2,6 +2,7 @@
 // that is passed down. Nothing below src/main.ts reads process.env.
 import path from 'node:path';
 import { z } from 'zod';
+import type { RetentionConfig } from './forecast/retention.js';
 
 const intFrom = (def: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(def);
@@ -66,6 +67,10 @@ const schema = z.object({
   // Items per upsertItems call and categories per upsertCategories call.
   MAX_CATALOG_BATCH: intFrom(500, 1, 10_000),
   SHUTDOWN_TIMEOUT_MS: intFrom(10_000, 0, 600_000),
+  // Served forecasts are kept this many days (the attribution window for feedback), then
+  // rolled up per day and deleted (src/forecast/retention.ts); 0 = keep them all.
+  FORECAST_RETENTION_DAYS: intFrom(30, 0, 3650),
+  FORECAST_PRUNE_INTERVAL_S: intFrom(3600, 10, 86_400),
   INFERENCE_MAX_BATCH: intFrom(64, 1, 4096),
   INFERENCE_MAX_DELAY_MS: z.coerce.number().min(0).max(1000).default(0),
   INFERENCE_MAX_QUEUE: intFrom(2048, 1, 1_000_000),
@@ -99,6 +104,8 @@ const schema = z.object({
 });
 
 export interface Config {
+  /** How long served forecasts are kept (FORECAST_RETENTION_DAYS, FORECAST_PRUNE_INTERVAL_S). */
+  forecastRetention: RetentionConfig;
   port: number;
   /** Gateway processes sharing the port (src/cluster.ts); above 1 only with PostgreSQL. */
   workers: number;
@@ -279,5 +286,6 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     logLevel: e.LOG_LEVEL,
     federationDataset: e.FEDERATION_DATASET ?? null,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    forecastRetention: { days: e.FORECAST_RETENTION_DAYS, intervalS: e.FORECAST_PRUNE_INTERVAL_S },
   };
 }

@@ -11,6 +11,7 @@ import { migrate } from './db/migrate.js';
 import { createProgress } from './import/progress.js';
 import { importSampleIfEmpty } from './import/sample.js';
 import { log, type Logger } from './log.js';
+import { startForecastRetention } from './forecast/retention.js';
 import { engineCounters } from './metrics/counters.js';
 import { buildServer } from './server.js';
 import { prepareEmbeddings, startServing } from './serving/start.js';
@@ -66,6 +67,7 @@ async function main(log: Logger): Promise<void> {
       ),
     }),
   });
+  const retention = startForecastRetention(db, config.forecastRetention, log);
   // Once only: a cluster worker gets both the terminal's SIGINT and the primary's SIGTERM.
   // Further signals are ignored; SHUTDOWN_TIMEOUT_MS bounds the wait.
   let stopping = false;
@@ -73,7 +75,7 @@ async function main(log: Logger): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info(`${signal} received`);
-    gracefulShutdown(app, [() => serving?.close(), () => db.close()], {
+    gracefulShutdown(app, [() => retention.stop(), () => serving?.close(), () => db.close()], {
       readiness,
       timeoutMs: config.shutdownTimeoutMs,
       log: (line) => log.info(line),

@@ -471,7 +471,11 @@ async function checkFeedback(
     if (!e.forecastId) continue;
     const field = `events[${index}].forecastId`;
     const f = byId.get(e.forecastId);
-    if (!f) throw badUserInput(field, `no served forecast with id "${e.forecastId}"`);
+    if (!f)
+      throw badUserInput(
+        field,
+        `no served forecast with id "${e.forecastId}" (unknown, or older than the attribution window FORECAST_RETENTION_DAYS)`,
+      );
     const owner = e.userId ?? (e.sessionId ? sessionUser.get(e.sessionId) : null) ?? null;
     const anonymous = f.userId === null && f.sessionId === null;
     const mine =

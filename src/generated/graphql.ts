@@ -1146,7 +1146,9 @@ export type Query = {
   /**
    * Outcomes of the forecasts served in [since, until), per model version and serving policy:
    * impressions and the feedback events linked to them (`EventInput.forecastId`). Read from the
-   * stored forecasts and events, so it covers every gateway process.
+   * stored forecasts and events, so it covers every gateway process. Forecasts older than
+   * FORECAST_RETENTION_DAYS are counted from their daily rollup: such a day is included when the
+   * range holds it whole (docs/forecasts.md).
    */
   forecastOutcomes: Array<ForecastOutcome>;
   /**
