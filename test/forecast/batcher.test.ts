@@ -14,6 +14,15 @@ function gatedRunner() {
 }
 
 const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
+/**
+ * Waits until `n` batches have started (at most 2 s), then one more turn for any batch that
+ * should not start: a loaded machine can run a 10 ms wait before the batcher's zero timers.
+ */
+async function started(calls: unknown[], n: number): Promise<void> {
+  const end = Date.now() + 2000;
+  while (calls.length < n && Date.now() < end) await tick(5);
+  await tick(10);
+}
 
 describe('ForecastBatcher', () => {
   it('merges submissions that arrive within the delay into one batch, outputs in order', async () => {
@@ -51,14 +60,14 @@ describe('ForecastBatcher', () => {
     const g = gatedRunner();
     const s = new ForecastBatcher(g.runner, { maxBatch: 64, maxDelayMs: 1, maxQueue: 100 });
     const first = s.submit([1]);
-    await tick(10);
+    await started(g.calls, 1);
     expect(g.calls).toEqual([[1]]);
     const later = [s.submit([2]), s.submit([3]), s.submit([4])];
-    await tick(10);
+    await started(g.calls, 1);
     expect(g.calls).toHaveLength(1); // still busy with the first batch
     g.releaseAll();
     await first;
-    await tick(10);
+    await started(g.calls, 2);
     expect(g.calls).toEqual([[1], [2, 3, 4]]);
     g.releaseAll();
     expect(await Promise.all(later)).toEqual([[20], [30], [40]]);
@@ -117,13 +126,13 @@ describe('ForecastBatcher', () => {
       maxInFlight: 2,
     });
     const all = s.submit([1, 2, 3, 4, 5, 6]);
-    await tick(10);
+    await started(g.calls, 2);
     expect(g.calls).toEqual([
       [1, 2],
       [3, 4],
     ]); // the third batch waits for a slot
     g.releaseAll();
-    await tick(10);
+    await started(g.calls, 3);
     expect(g.calls).toHaveLength(3);
     g.releaseAll();
     expect(await all).toEqual([10, 20, 30, 40, 50, 60]);
@@ -151,7 +160,7 @@ describe('ForecastBatcher', () => {
     g.calls.length = 0;
     const whole = s.submit([1, 2, 3, 4, 5]); // one request's forecasts: never split
     const other = s.submit([6]);
-    await tick(10);
+    await started(g.calls, 2);
     expect(g.calls).toEqual([[1, 2, 3, 4, 5], [6]]);
     g.releaseAll();
     expect(await whole).toEqual([10, 20, 30, 40, 50]);
@@ -160,9 +169,9 @@ describe('ForecastBatcher', () => {
     // one slot busy: the other takes everything waiting, as without spread
     g.calls.length = 0;
     const busy = s.submit([1]);
-    await tick(10);
+    await started(g.calls, 1);
     const rest = [2, 3, 4].map((x) => s.submit([x]));
-    await tick(10);
+    await started(g.calls, 2);
     expect(g.calls).toEqual([[1], [2, 3, 4]]);
     g.releaseAll();
     await Promise.all([busy, ...rest]);
