@@ -44,6 +44,9 @@ const schema = z.object({
   // Requests per minute per key (token bucket of RATE_LIMIT_BURST); 0 = no limit.
   RATE_LIMIT: intFrom(6000, 0, 10_000_000),
   RATE_LIMIT_BURST: intFrom(200, 1, 1_000_000),
+  // Where rate-limit and failed-authentication buckets live: memory = per process (one
+  // gateway process), database = shared by every process and instance on the database.
+  RATE_LIMIT_STORE: z.enum(['memory', 'database']).default('memory'),
   MAX_QUERY_DEPTH: intFrom(15, 1, 1000),
   MAX_QUERY_COST: intFrom(50_000, 1, 100_000_000),
   MAX_ALIASES: intFrom(30, 0, 10_000),
@@ -168,6 +171,8 @@ export interface SecurityConfig {
   /** Requests per minute per key unless the key sets its own; 0 = none. */
   rateLimit: number;
   rateLimitBurst: number;
+  /** Where the buckets of rate limits and failed authentications are kept. */
+  rateLimitStore: 'memory' | 'database';
   maxDepth: number;
   maxCost: number;
   maxAliases: number;
@@ -241,6 +246,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
       keyCacheMs: e.API_KEY_CACHE_MS,
       rateLimit: e.RATE_LIMIT,
       rateLimitBurst: e.RATE_LIMIT_BURST,
+      rateLimitStore: e.RATE_LIMIT_STORE,
       maxDepth: e.MAX_QUERY_DEPTH,
       maxCost: e.MAX_QUERY_COST,
       maxAliases: e.MAX_ALIASES,
