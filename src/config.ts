@@ -30,6 +30,15 @@ const schema = z.object({
       .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
       .optional(),
   ),
+  // A streaming replica of DATABASE_URL for forecasts' reads (src/db/read-routing.ts).
+  READ_DATABASE_URL: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+  ),
+  READ_REPLICA_MAX_LAG_MS: intFrom(2000, 0, 3_600_000),
   DATA_DIR: z.string().default('.data/pglite'),
   // Storefront origins allowed to call /graphql from a browser (CORS), comma-separated exact
   // origins such as https://shop.example; empty = same origin only.
@@ -108,6 +117,8 @@ export interface Config {
   host: string;
   /** Real PostgreSQL when set; embedded PGlite in `dataDir` otherwise. */
   databaseUrl: string | undefined;
+  /** A streaming replica of `databaseUrl` that forecasts read from when it is caught up. */
+  readReplica: { url: string; maxLagMs: number } | null;
   dataDir: string;
   /** Browser origins allowed by CORS; empty = none beyond the gateway's own. */
   corsOrigins: string[];
@@ -214,6 +225,11 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
         'or DATABASE_URL',
     );
   }
+  if (e.READ_DATABASE_URL !== undefined && e.DATABASE_URL === undefined) {
+    throw new ConfigError(
+      'invalid configuration:\n  READ_DATABASE_URL: a read replica needs DATABASE_URL (its primary)',
+    );
+  }
   if (e.AUTH === 'off' && !isLoopbackHost(e.HOST)) {
     throw new ConfigError(
       `invalid configuration:\n  AUTH: off is only allowed with a loopback HOST (got ${e.HOST}); ` +
@@ -239,6 +255,10 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     workers: e.GATEWAY_WORKERS,
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
+    readReplica:
+      e.READ_DATABASE_URL === undefined
+        ? null
+        : { url: e.READ_DATABASE_URL, maxLagMs: e.READ_REPLICA_MAX_LAG_MS },
     dataDir: abs(e.DATA_DIR),
     corsOrigins: e.CORS_ORIGINS,
     security: {

@@ -16,6 +16,8 @@ import { buildServer } from './server.js';
 import { prepareEmbeddings, startServing } from './serving/start.js';
 import { gracefulShutdown, type Readiness } from './shutdown.js';
 import { retrievalSettings } from './db/retrieval.js';
+import { ReadRouter } from './db/read-routing.js';
+import { openPostgresLazily } from './db/postgres.js';
 
 /** The database, migrated and (AUTO_IMPORT) holding the sample; idempotent. */
 async function openPrepared(config: Config, log: Logger): Promise<Db> {
@@ -35,6 +37,22 @@ async function openPrepared(config: Config, log: Logger): Promise<Db> {
   return db;
 }
 
+/**
+ * The read replica's router (READ_DATABASE_URL), or null. A replica that does not answer at
+ * start-up is not fatal: reads go to the primary until it does.
+ */
+async function openReadReplica(db: Db, config: Config, log: Logger): Promise<ReadRouter | null> {
+  if (!config.readReplica) return null;
+  const replica = await openPostgresLazily(config.readReplica.url, db.settings);
+  const router = new ReadRouter(db, replica, {
+    maxLagMs: config.readReplica.maxLagMs,
+    onChange: (up, why) =>
+      up ? log.info(`read replica in use: ${why}`) : log.warn(`read replica skipped: ${why}`),
+  });
+  log.info(`forecast reads: the replica of READ_DATABASE_URL when caught up, else the primary`);
+  return router;
+}
+
 /** The cluster's primary: prepares the database once, then runs the workers. */
 async function primary(config: Config, log: Logger): Promise<void> {
   const db = await openPrepared(config, log);
@@ -52,18 +70,21 @@ async function main(log: Logger): Promise<void> {
   if (config.workers > 1 && cluster.isPrimary) return primary(config, log);
   // A worker finds the database prepared: every step below is a no-op read for it.
   const db = await openPrepared(config, log);
-  const serving = await startServing(db, config);
+  const reads = await openReadReplica(db, config, log);
+  const serving = await startServing(db, config, reads);
   const readiness: Readiness = { draining: false };
   const app = await buildServer({
     config,
     db,
     readiness,
+    ...(reads && { reads }),
     ...(serving && {
       registry: serving.registry,
       rollouts: serving.rollouts,
-      counters: clusterCounters(() =>
-        engineCounters(...serving.registry.serving().map((s) => s.engine)),
-      ),
+      counters: clusterCounters(() => ({
+        ...engineCounters(...serving.registry.serving().map((s) => s.engine)),
+        ...(reads && { reads: reads.counters() }),
+      })),
     }),
   });
   // Once only: a cluster worker gets both the terminal's SIGINT and the primary's SIGTERM.
@@ -73,11 +94,15 @@ async function main(log: Logger): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info(`${signal} received`);
-    gracefulShutdown(app, [() => serving?.close(), () => db.close()], {
-      readiness,
-      timeoutMs: config.shutdownTimeoutMs,
-      log: (line) => log.info(line),
-    }).then(
+    gracefulShutdown(
+      app,
+      [() => serving?.close(), () => reads?.replica.close(), () => db.close()],
+      {
+        readiness,
+        timeoutMs: config.shutdownTimeoutMs,
+        log: (line) => log.info(line),
+      },
+    ).then(
       (outcome) => process.exit(outcome === 'closed' ? 0 : 1),
       (err: unknown) => {
         log.fatal({ err }, 'shutdown failed');
