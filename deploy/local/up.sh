@@ -97,6 +97,8 @@ pool_mode = transaction
 ignore_startup_parameters = options
 max_client_conn = 1000
 default_pool_size = 40
+; a primary that went away (a failover) is tried again after 1 s, not PgBouncer's 15 s
+server_login_retry = 1
 logfile = $RUN/pgbouncer.log
 pidfile = $RUN/pgbouncer.pid
 CONF
@@ -142,8 +144,10 @@ wait_ready "http://127.0.0.1:${GATEWAY_PORTS[1]}" 300 || {
 
 # --- nginx ----------------------------------------------------------------------------------
 # deploy/nginx.conf's proxy settings over the two instances; an instance that fails a request
-# is left out for 5 s (passive health checks), and a request it could not answer is passed to
-# the other (every mutation is idempotent: recordEvents by clientEventId).
+# is left out for 5 s (passive health checks), and a request it could not connect to or that
+# timed out is passed to the other (every mutation is idempotent: recordEvents by
+# clientEventId). A 5xx the gateway answers (the database away) is not: the other instance
+# shares that database, and counting it as the instance's failure would leave none live.
 cat >"$RUN/nginx.conf" <<CONF
 worker_processes 1;
 pid $RUN/nginx.pid;
@@ -166,7 +170,7 @@ http {
       proxy_set_header Host \$host;
       proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
       proxy_read_timeout 30s;
-      proxy_next_upstream error timeout http_502 http_503 non_idempotent;
+      proxy_next_upstream error timeout non_idempotent;
       proxy_next_upstream_tries 2;
     }
   }
