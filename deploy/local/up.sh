@@ -148,7 +148,7 @@ wait_ready "http://127.0.0.1:${GATEWAY_PORTS[1]}" 300 || {
 # timed out is passed to the other (every mutation is idempotent: recordEvents by
 # clientEventId). A 5xx the gateway answers (the database away) is not: the other instance
 # shares that database, and counting it as the instance's failure would leave none live.
-cat >"$RUN/nginx.conf" <<CONF
+cat >"$RUN/nginx.conf.new" <<CONF
 worker_processes 1;
 pid $RUN/nginx.pid;
 error_log $RUN/nginx-error.log warn;
@@ -176,10 +176,17 @@ http {
   }
 }
 CONF
+# A running nginx is reloaded only for a changed configuration: a reload closes its idle
+# keep-alive connections to clients.
 if [ -f "$RUN/nginx.pid" ] && kill -0 "$(cat "$RUN/nginx.pid")" 2>/dev/null; then
-  nginx -c "$RUN/nginx.conf" -s reload
+  if ! cmp -s "$RUN/nginx.conf.new" "$RUN/nginx.conf"; then
+    mv "$RUN/nginx.conf.new" "$RUN/nginx.conf"
+    nginx -c "$RUN/nginx.conf" -s reload
+  fi
 else
+  mv "$RUN/nginx.conf.new" "$RUN/nginx.conf"
   nginx -c "$RUN/nginx.conf"
 fi
+rm -f "$RUN/nginx.conf.new"
 wait_ready "http://127.0.0.1:$LB_PORT" 30
 say "nginx at http://127.0.0.1:$LB_PORT/graphql, balancing ${GATEWAY_PORTS[*]}"

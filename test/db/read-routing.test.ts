@@ -91,10 +91,28 @@ describe.runIf(available)('forecast reads through a streaming replica', () => {
     await pair?.stop();
   });
 
-  it('serves a caught-up shopper from the replica', async () => {
+  it('serves a caught-up shopper from the replica, the primary left with a lookup and a write', async () => {
+    await forecast(users[0]!); // a replica check now, not inside the counted forecast
     const before = batches().replica;
-    await forecast(users[1]!);
+    const sent = { primary: [] as string[], replica: [] as string[] };
+    const offs = [
+      db.onQuery((sql) => sent.primary.push(sql)),
+      replica.onQuery((sql) => sent.replica.push(sql)),
+    ];
+    try {
+      await forecast(users[1]!);
+    } finally {
+      for (const off of offs) off();
+    }
     expect(batches().replica).toBe(before + 1);
+    console.log(
+      `one forecast: ${sent.primary.length} statements on the primary, ${sent.replica.length} on the replica`,
+    );
+    // The shopper's write position, and the forecast record (its insert statement).
+    expect(sent.primary.filter((q) => /subject_writes/.test(q))).toHaveLength(1);
+    expect(sent.primary.some((q) => /INSERT INTO forecasts/i.test(q))).toBe(true);
+    expect(sent.primary.some((q) => /FROM events|embedding/i.test(q))).toBe(false);
+    expect(sent.replica.length).toBeGreaterThan(sent.primary.length);
   });
 
   it('serves a shopper who just recorded events from the primary until the replica has them', async () => {
