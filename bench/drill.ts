@@ -4,7 +4,9 @@
 // the primary is stopped and the replica promoted in its place (PgBouncer re-pointed to it).
 // Counts per phase the requests that failed and the time from the fault to the last failure;
 // at the end, every acknowledged event is looked up on the final primary: lost (acknowledged,
-// not stored) and stored twice must both be 0. Loopback only, bounded by --timeout.
+// not stored) and stored twice must both be 0. Before the faults, through the same topology: a
+// key limited to 30 requests a minute gets at most that across both instances, and a revoked
+// key is refused by each instance within API_KEY_CACHE_MS. Loopback only, bounded by --timeout.
 //
 //   npm run drill [-- --phase-seconds 10]    (deploy/local/drill.sh: fresh topology, drill, down)
 //   npx tsx bench/drill.ts                   (on a running deploy/local/up.sh topology)
@@ -18,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { promisify } from 'node:util';
 import { openPostgres } from '../src/db/postgres.js';
 import { clientEventIdCounts } from '../src/db/events.js';
+import { createApiKey, revokeApiKey } from '../src/security/keys.js';
 
 const run = promisify(execFile);
 const { values: opts } = parseArgs({
@@ -79,7 +82,7 @@ async function gql(body: unknown): Promise<{ ok: boolean; why: string; data?: an
   try {
     const res = await fetch(`${LB}/graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${loadToken}` },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(15_000),
     });
@@ -100,6 +103,8 @@ const count = (kind: 'forecasts' | 'events', r: { ok: boolean; why: string }) =>
   }
 };
 
+/** The load's key (never limited); creating it makes every gateway require keys (AUTH=auto). */
+let loadToken = '';
 let users: string[] = [];
 let items: string[] = [];
 async function forecastClient(k: number) {
@@ -163,7 +168,9 @@ const begin = (name: string) => {
   log(name);
 };
 const readBatches = async (port: string, target: string) => {
-  const text = await fetch(`http://127.0.0.1:${port}/metrics`).then(
+  const text = await fetch(`http://127.0.0.1:${port}/metrics`, {
+    headers: { authorization: `Bearer ${loadToken}` },
+  }).then(
     (r) => r.text(),
     () => '',
   );
@@ -249,6 +256,75 @@ items = [...new Set(lines.flatMap((l) => l.split(' ').slice(1)))].map((i) => `be
 for (const p of GATEWAYS)
   if (!(await readyz(p))) throw new Error(`gateway ${p} is not ready: run deploy/local/up.sh`);
 
+// --- limits across the two instances, before the faults -----------------------------------------
+const primaryUrl = `postgres://postgres@127.0.0.1:${PRIMARY_PORT}/foresight`;
+const keysDb = await openPostgres(primaryUrl, 2);
+loadToken = (
+  await createApiKey(keysDb, {
+    name: `${PREFIX}load`,
+    scopes: ['read', 'write:events', 'metrics'],
+    ratePerMinute: 1_000_000,
+  })
+).token;
+const LIMIT = 30;
+const CACHE_MS = 5000; // API_KEY_CACHE_MS, the gateways' default
+const limited = await createApiKey(keysDb, {
+  name: `${PREFIX}limited`,
+  scopes: ['read'],
+  ratePerMinute: LIMIT,
+});
+const about = (base: string, token: string | null) =>
+  fetch(`${base}/graphql`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      ...(token !== null && { authorization: `Bearer ${token}` }),
+    },
+    body: JSON.stringify({ query: '{ about { version } }' }),
+  }).then((r) => r.status);
+const direct = (port: string) => `http://127.0.0.1:${port}`;
+// Every gateway requires keys once its cache (API_KEY_CACHE_MS) has seen that one exists.
+await until('keys to be required', async () =>
+  (await Promise.all(GATEWAYS.map((p) => about(direct(p), null)))).every((st) => st !== 200),
+);
+const limitStart = performance.now();
+const statuses = await Promise.all(
+  Array.from({ length: 3 * LIMIT }, () => about(LB, limited.token)),
+);
+const limitSeconds = (performance.now() - limitStart) / 1000;
+const admitted = statuses.filter((st) => st === 200).length;
+const limitBound = LIMIT + Math.floor((limitSeconds * LIMIT) / 60);
+log(`limit ${LIMIT}/min through nginx: ${admitted} of ${3 * LIMIT} admitted (bound ${limitBound})`);
+// Revocation: both instances have the key cached as valid, then it is revoked on the primary.
+const revoked = await createApiKey(keysDb, { name: `${PREFIX}revoked`, scopes: ['read'] });
+for (const p of GATEWAYS) {
+  if ((await about(direct(p), revoked.token)) !== 200) throw new Error(`${p} refused a new key`);
+}
+await revokeApiKey(keysDb, revoked.key.id);
+const revokedAt = performance.now();
+// Refused: 401, or 429 once this address's failed attempts (shared) pass 30 a minute.
+const refusedAfterMs: Record<string, number> = {};
+const lastAdmittedMs: Record<string, number> = {};
+await Promise.all(
+  GATEWAYS.map((p) =>
+    until(
+      `instance ${p} to refuse the revoked key`,
+      async () => {
+        const started = performance.now() - revokedAt;
+        const refused = (await about(direct(p), revoked.token)) !== 200;
+        if (refused) refusedAfterMs[p] = Math.round(started);
+        else lastAdmittedMs[p] = Math.round(started);
+        return refused;
+      },
+      30_000,
+    ),
+  ),
+);
+await keysDb.close();
+log(
+  `revoked key: last admitted ${JSON.stringify(lastAdmittedMs)}, first refused ${JSON.stringify(refusedAfterMs)} ms after (API_KEY_CACHE_MS ${CACHE_MS})`,
+);
+
 const clients = [
   ...Array.from({ length: Number(opts['forecast-clients']) }, (_, k) => forecastClient(k)),
   ...Array.from({ length: Number(opts['event-clients']) }, (_, k) => eventClient(k)),
@@ -270,11 +346,28 @@ const stored = await clientEventIdCounts(finalDb, PREFIX);
 await finalDb.close();
 const lost = [...acknowledged].filter((id) => !stored.has(id));
 const twice = [...stored.values()].filter((n) => n > 1).length;
+const limits = {
+  ratePerMinute: LIMIT,
+  sent: 3 * LIMIT,
+  admitted,
+  bound: limitBound,
+  seconds: Number(limitSeconds.toFixed(2)),
+  /** Per instance, when the last request it admitted and the first it refused with the
+   * revoked key started (ms after the revocation). */
+  revokedKeyLastAdmittedMs: lastAdmittedMs,
+  revokedKeyFirstRefusedMs: refusedAfterMs,
+  apiKeyCacheMs: CACHE_MS,
+};
+const limitsHeld =
+  admitted <= limitBound &&
+  Object.keys(refusedAfterMs).length === GATEWAYS.length &&
+  Object.values(lastAdmittedMs).every((ms) => ms < CACHE_MS);
 const result = {
   date: new Date().toISOString(),
   machine: '2 cores shared with other work; loopback',
   phaseSeconds: PHASE_MS / 1000,
   clients: { forecasts: Number(opts['forecast-clients']), events: Number(opts['event-clients']) },
+  limits,
   events: {
     sent,
     acknowledged: acknowledged.size,
@@ -299,4 +392,4 @@ const out = `bench/results/drill-${result.date.slice(0, 10)}.json`;
 await writeFile(out, JSON.stringify(result, null, 2) + '\n');
 console.log(JSON.stringify(result, null, 2));
 log(`wrote ${out}`);
-process.exit(lost.length === 0 && twice === 0 ? 0 : 1);
+process.exit(lost.length === 0 && twice === 0 && limitsHeld ? 0 : 1);
