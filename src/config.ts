@@ -31,6 +31,15 @@ const schema = z.object({
       .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
       .optional(),
   ),
+  // A streaming replica of DATABASE_URL for forecasts' reads (src/db/read-routing.ts).
+  READ_DATABASE_URL: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+  ),
+  READ_REPLICA_MAX_LAG_MS: intFrom(2000, 0, 3_600_000),
   DATA_DIR: z.string().default('.data/pglite'),
   // Storefront origins allowed to call /graphql from a browser (CORS), comma-separated exact
   // origins such as https://shop.example; empty = same origin only.
@@ -45,6 +54,9 @@ const schema = z.object({
   // Requests per minute per key (token bucket of RATE_LIMIT_BURST); 0 = no limit.
   RATE_LIMIT: intFrom(6000, 0, 10_000_000),
   RATE_LIMIT_BURST: intFrom(200, 1, 1_000_000),
+  // Where rate-limit and failed-authentication buckets live: memory = per process (one
+  // gateway process), database = shared by every process and instance on the database.
+  RATE_LIMIT_STORE: z.enum(['memory', 'database']).default('memory'),
   MAX_QUERY_DEPTH: intFrom(15, 1, 1000),
   MAX_QUERY_COST: intFrom(50_000, 1, 100_000_000),
   MAX_ALIASES: intFrom(30, 0, 10_000),
@@ -112,6 +124,8 @@ export interface Config {
   host: string;
   /** Real PostgreSQL when set; embedded PGlite in `dataDir` otherwise. */
   databaseUrl: string | undefined;
+  /** A streaming replica of `databaseUrl` that forecasts read from when it is caught up. */
+  readReplica: { url: string; maxLagMs: number } | null;
   dataDir: string;
   /** Browser origins allowed by CORS; empty = none beyond the gateway's own. */
   corsOrigins: string[];
@@ -175,6 +189,8 @@ export interface SecurityConfig {
   /** Requests per minute per key unless the key sets its own; 0 = none. */
   rateLimit: number;
   rateLimitBurst: number;
+  /** Where the buckets of rate limits and failed authentications are kept. */
+  rateLimitStore: 'memory' | 'database';
   maxDepth: number;
   maxCost: number;
   maxAliases: number;
@@ -216,6 +232,11 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
         'or DATABASE_URL',
     );
   }
+  if (e.READ_DATABASE_URL !== undefined && e.DATABASE_URL === undefined) {
+    throw new ConfigError(
+      'invalid configuration:\n  READ_DATABASE_URL: a read replica needs DATABASE_URL (its primary)',
+    );
+  }
   if (e.AUTH === 'off' && !isLoopbackHost(e.HOST)) {
     throw new ConfigError(
       `invalid configuration:\n  AUTH: off is only allowed with a loopback HOST (got ${e.HOST}); ` +
@@ -241,6 +262,10 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     workers: e.GATEWAY_WORKERS,
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
+    readReplica:
+      e.READ_DATABASE_URL === undefined
+        ? null
+        : { url: e.READ_DATABASE_URL, maxLagMs: e.READ_REPLICA_MAX_LAG_MS },
     dataDir: abs(e.DATA_DIR),
     corsOrigins: e.CORS_ORIGINS,
     security: {
@@ -248,6 +273,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
       keyCacheMs: e.API_KEY_CACHE_MS,
       rateLimit: e.RATE_LIMIT,
       rateLimitBurst: e.RATE_LIMIT_BURST,
+      rateLimitStore: e.RATE_LIMIT_STORE,
       maxDepth: e.MAX_QUERY_DEPTH,
       maxCost: e.MAX_QUERY_COST,
       maxAliases: e.MAX_ALIASES,

@@ -1,6 +1,7 @@
 // What every resolver receives: configuration, the database, and this request's DataLoaders.
 import type { Config } from './config.js';
 import type { Db } from './db/client.js';
+import type { ReadRouter } from './db/read-routing.js';
 import type { ForecastLoader } from './loaders/forecast.js';
 import type { TrendCache } from './evolution/trends.js';
 import type { Loaders } from './loaders/index.js';
@@ -13,6 +14,8 @@ import type { KeyStore } from './security/keys.js';
 export interface Context {
   config: Config;
   db: Db;
+  /** Read routing to a replica (READ_DATABASE_URL): writes note their shoppers' positions. */
+  reads?: ReadRouter;
   loaders: Loaders;
   /** Who the request acts for (src/security/guard.ts); absent outside HTTP (in-process runs). */
   principal?: Principal;

@@ -17,6 +17,8 @@ import { buildServer } from './server.js';
 import { prepareEmbeddings, startServing } from './serving/start.js';
 import { gracefulShutdown, type Readiness } from './shutdown.js';
 import { retrievalSettings } from './db/retrieval.js';
+import { ReadRouter } from './db/read-routing.js';
+import { openPostgresLazily } from './db/postgres.js';
 
 /** The database, migrated and (AUTO_IMPORT) holding the sample; idempotent. */
 async function openPrepared(config: Config, log: Logger): Promise<Db> {
@@ -36,6 +38,22 @@ async function openPrepared(config: Config, log: Logger): Promise<Db> {
   return db;
 }
 
+/**
+ * The read replica's router (READ_DATABASE_URL), or null. A replica that does not answer at
+ * start-up is not fatal: reads go to the primary until it does.
+ */
+async function openReadReplica(db: Db, config: Config, log: Logger): Promise<ReadRouter | null> {
+  if (!config.readReplica) return null;
+  const replica = await openPostgresLazily(config.readReplica.url, db.settings);
+  const router = new ReadRouter(db, replica, {
+    maxLagMs: config.readReplica.maxLagMs,
+    onChange: (up, why) =>
+      up ? log.info(`read replica in use: ${why}`) : log.warn(`read replica skipped: ${why}`),
+  });
+  log.info(`forecast reads: the replica of READ_DATABASE_URL when caught up, else the primary`);
+  return router;
+}
+
 /** The cluster's primary: prepares the database once, then runs the workers. */
 async function primary(config: Config, log: Logger): Promise<void> {
   const db = await openPrepared(config, log);
@@ -53,18 +71,21 @@ async function main(log: Logger): Promise<void> {
   if (config.workers > 1 && cluster.isPrimary) return primary(config, log);
   // A worker finds the database prepared: every step below is a no-op read for it.
   const db = await openPrepared(config, log);
-  const serving = await startServing(db, config);
+  const reads = await openReadReplica(db, config, log);
+  const serving = await startServing(db, config, reads);
   const readiness: Readiness = { draining: false };
   const app = await buildServer({
     config,
     db,
     readiness,
+    ...(reads && { reads }),
     ...(serving && {
       registry: serving.registry,
       rollouts: serving.rollouts,
-      counters: clusterCounters(() =>
-        engineCounters(...serving.registry.serving().map((s) => s.engine)),
-      ),
+      counters: clusterCounters(() => ({
+        ...engineCounters(...serving.registry.serving().map((s) => s.engine)),
+        ...(reads && { reads: reads.counters() }),
+      })),
     }),
   });
   const retention = startForecastRetention(db, config.forecastRetention, log);
@@ -75,11 +96,20 @@ async function main(log: Logger): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info(`${signal} received`);
-    gracefulShutdown(app, [() => retention.stop(), () => serving?.close(), () => db.close()], {
-      readiness,
-      timeoutMs: config.shutdownTimeoutMs,
-      log: (line) => log.info(line),
-    }).then(
+    gracefulShutdown(
+      app,
+      [
+        () => retention.stop(),
+        () => serving?.close(),
+        () => reads?.replica.close(),
+        () => db.close(),
+      ],
+      {
+        readiness,
+        timeoutMs: config.shutdownTimeoutMs,
+        log: (line) => log.info(line),
+      },
+    ).then(
       (outcome) => process.exit(outcome === 'closed' ? 0 : 1),
       (err: unknown) => {
         log.fatal({ err }, 'shutdown failed');

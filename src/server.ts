@@ -47,6 +47,7 @@ import { checkScopeMap } from './security/scopes.js';
 import { installTransportErrors } from './security/transport.js';
 import { log, silentLogger } from './log.js';
 import type { Readiness } from './shutdown.js';
+import type { ReadRouter } from './db/read-routing.js';
 
 export const SCHEMA_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../schema');
 
@@ -84,6 +85,8 @@ export interface ServerDeps {
    * cluster, all workers' (src/cluster.ts, clusterCounters).
    */
   counters?: () => Promise<InferenceCounters>;
+  /** Read routing to a replica (READ_DATABASE_URL): recordEvents notes its shoppers. */
+  reads?: ReadRouter;
   /** `false`: no request lines (tests); otherwise requests are logged with src/log.ts's logger. */
   logger?: false;
   /** Set to draining by gracefulShutdown (src/shutdown.ts): /readyz then answers 503. */
@@ -260,6 +263,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       return {
         config,
         db,
+        ...(deps.reads && { reads: deps.reads }),
         keys: guard.keys,
         ...(request.principal && { principal: request.principal }),
         ...(request.batchGate && { batch: request.batchGate }),
@@ -292,7 +296,14 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
   if (registry) {
     const serving = () => registry.serving().map((s) => s.engine);
-    const counters = deps.counters ?? (() => Promise.resolve(engineCounters(...serving())));
+    const reads = deps.reads;
+    const counters =
+      deps.counters ??
+      (() =>
+        Promise.resolve({
+          ...engineCounters(...serving()),
+          ...(reads && { reads: reads.counters() }),
+        }));
     // A cluster worker collects every worker's counters; when one does not answer, the
     // endpoints say so (503) rather than report part of the cluster as the whole.
     const collected = async (reply: FastifyReply): Promise<InferenceCounters | null> => {

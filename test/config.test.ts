@@ -1,7 +1,7 @@
 // Configuration knobs whose default is not a plain number: RETRIEVAL_COOCCURRENCE_NEIGHBORS
 // (unset = every stored co-occurrence neighbour, what keeps retrieval exact),
 // RETRIEVAL_PARALLEL (unset = 2, or 1 with several gateway workers) and MODEL_DIRS (unset =
-// MODEL_DIR alone).
+// MODEL_DIR alone); READ_DATABASE_URL (needs DATABASE_URL) and RATE_LIMIT_STORE.
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 
@@ -77,5 +77,34 @@ describe('MODEL_DIRS', () => {
     expect(() => loadConfig({ MODEL_DIRS: 'models/beauty,./models/beauty' }, cwd)).toThrow(
       '/srv/foresight/models/beauty is listed twice',
     );
+  });
+});
+
+describe('READ_DATABASE_URL and RATE_LIMIT_STORE', () => {
+  const primary = 'postgres://postgres@127.0.0.1:5540/foresight';
+  const replica = 'postgres://postgres@127.0.0.1:5541/foresight';
+
+  it('has no replica and per-process buckets by default', () => {
+    const config = loadConfig({ DATABASE_URL: primary });
+    expect(config.readReplica).toBeNull();
+    expect(config.security.rateLimitStore).toBe('memory');
+  });
+
+  it('takes a replica with its lag bound, and the shared store', () => {
+    const config = loadConfig({
+      DATABASE_URL: primary,
+      READ_DATABASE_URL: replica,
+      READ_REPLICA_MAX_LAG_MS: '500',
+      RATE_LIMIT_STORE: 'database',
+    });
+    expect(config.readReplica).toEqual({ url: replica, maxLagMs: 500 });
+    expect(config.security.rateLimitStore).toBe('database');
+  });
+
+  it('refuses a replica without its primary, and an unknown store', () => {
+    expect(() => loadConfig({ READ_DATABASE_URL: replica })).toThrow(
+      /READ_DATABASE_URL: a read replica needs DATABASE_URL/,
+    );
+    expect(() => loadConfig({ RATE_LIMIT_STORE: 'redis' })).toThrow(/RATE_LIMIT_STORE/);
   });
 });

@@ -491,3 +491,17 @@ async function checkFeedback(
       );
   }
 }
+
+/** How many stored events carry each client event id starting with `prefix` (the fault drill's
+ * audit: an acknowledged id missing is a lost event, a count above 1 a duplicate). */
+export async function clientEventIdCounts(
+  q: Queryable,
+  prefix: string,
+): Promise<Map<string, number>> {
+  const { rows } = await q.query<{ id: string; n: number }>(
+    `SELECT client_event_id AS id, count(*)::int AS n FROM events
+     WHERE starts_with(client_event_id, $1) GROUP BY client_event_id`,
+    [prefix],
+  );
+  return new Map(rows.map((r) => [r.id, r.n]));
+}

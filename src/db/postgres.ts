@@ -19,6 +19,23 @@ export async function openPostgres(
   maxConnections = 10,
   settings: SessionSettings = {},
 ): Promise<Db> {
+  const db = await openPostgresLazily(url, settings, maxConnections);
+  try {
+    await db.query('SELECT 1');
+  } catch (err) {
+    await db.close();
+    const cause = (err as Error).cause ?? err; // the driver's error, not the query wrapper's
+    throw new DbError(`cannot reach PostgreSQL: ${(cause as Error).message}`, cause);
+  }
+  return db;
+}
+
+/** A pool on `url` that connects at its first statement (a read replica that may be down). */
+export async function openPostgresLazily(
+  url: string,
+  settings: SessionSettings = {},
+  maxConnections = 10,
+): Promise<Db> {
   const pool = new pg.Pool({
     connectionString: url,
     max: maxConnections,
@@ -53,13 +70,6 @@ export async function openPostgres(
   // 'error' on the pool; without a listener that would crash the process. The pool drops the
   // client and the next query opens a fresh one; queries in flight still see their own error.
   pool.on('error', () => undefined);
-
-  try {
-    await pool.query('SELECT 1');
-  } catch (err) {
-    await pool.end();
-    throw new DbError(`cannot reach PostgreSQL: ${(err as Error).message}`, err);
-  }
 
   return {
     kind: 'postgres',

@@ -2,7 +2,8 @@
 // forecast (stages/): resolve the subjects → encode → retrieve → score → serve → assemble,
 // then purchase intent and the impression log. Every stage handles the whole batch at once:
 // 50 forecasts cost one encoder call, one scorer call and a constant number of SQL statements.
-import type { Db } from '../db/client.js';
+import { isConnectionError, type Db } from '../db/client.js';
+import type { ReadRouter } from '../db/read-routing.js';
 import { insertForecasts } from '../db/forecasts.js';
 import type { SequenceModel } from '../inference/model.js';
 import type { IntentModel } from '../intent/model.js';
@@ -39,6 +40,8 @@ export interface EngineOptions {
   intent?: IntentModel | null;
   /** The item-embedding columns the model's vectors are in (db/embedding-slots.ts; default a). */
   embeddingSlot?: EmbeddingSlot;
+  /** Where a batch's reads go (READ_DATABASE_URL); absent = all on `db`. */
+  reads?: ReadRouter | null;
 }
 
 /**
@@ -91,31 +94,59 @@ export class ForecastEngine {
 
   private async run(batch: readonly Queued[]): Promise<(Forecast | Error)[]> {
     const started = performance.now();
-    const jobs = batch.map((q) => newJob(q.request, q.enqueuedAt));
-    await resolve(this.db, this.model, jobs);
+    const router = this.options.reads;
+    let jobs: ForecastJob[];
+    if (!router) jobs = await this.compute(batch, this.db, started);
+    else {
+      const route = await router.route(subjectsOf(batch));
+      try {
+        jobs = await this.compute(batch, route.db, started);
+      } catch (err) {
+        // The replica went away under the batch: the primary answers it instead.
+        if (route.target !== 'replica' || !isConnectionError(err)) throw err;
+        router.replicaFailed((err as Error).message);
+        jobs = await this.compute(batch, this.db, started);
+      }
+    }
     const served = jobs.filter((j) => j.subject !== null);
-    for (const job of served) job.path = this.servedByModel(job) ? 'model' : 'fallback';
-    const [inferenceMs] = await Promise.all([
-      this.modelPath(served.filter((j) => j.path === 'model')),
-      serveFallbacks(
-        this.stages,
-        served.filter((j) => j.path === 'fallback'),
-      ),
-    ]);
-    assemble(this.stages, served, inferenceMs, batch.length);
-    await this.addPurchaseIntent(served);
-    for (const job of served) (job.forecast as Forecast).timing.queueMs = started - job.enqueuedAt;
     await insertForecasts(this.db, served.map(toRecord));
     return jobs.map((j) => j.error ?? (j.forecast as Forecast));
   }
 
+  /** The batch's forecasts, every read on `reads` (the primary, or a caught-up replica). */
+  private async compute(
+    batch: readonly Queued[],
+    reads: Db,
+    started: number,
+  ): Promise<ForecastJob[]> {
+    const jobs = batch.map((q) => newJob(q.request, q.enqueuedAt));
+    const stages = reads === this.db ? this.stages : { ...this.stages, db: reads };
+    await resolve(reads, this.model, jobs);
+    const served = jobs.filter((j) => j.subject !== null);
+    for (const job of served) job.path = this.servedByModel(job) ? 'model' : 'fallback';
+    const [inferenceMs] = await Promise.all([
+      this.modelPath(
+        stages,
+        served.filter((j) => j.path === 'model'),
+      ),
+      serveFallbacks(
+        stages,
+        served.filter((j) => j.path === 'fallback'),
+      ),
+    ]);
+    assemble(stages, served, inferenceMs, batch.length);
+    await this.addPurchaseIntent(reads, served);
+    for (const job of served) (job.forecast as Forecast).timing.queueMs = started - job.enqueuedAt;
+    return jobs;
+  }
+
   /** encode → retrieve → score → serve; the model calls' milliseconds. */
-  private async modelPath(jobs: readonly ForecastJob[]): Promise<number> {
+  private async modelPath(stages: StageContext, jobs: readonly ForecastJob[]): Promise<number> {
     if (jobs.length === 0) return 0;
-    const encodeMs = await encode(this.stages, jobs);
-    const groups = await retrieve(this.stages, jobs);
-    const scoreMs = await score(this.stages, jobs);
-    await serveScored(this.stages, groups);
+    const encodeMs = await encode(stages, jobs);
+    const groups = await retrieve(stages, jobs);
+    const scoreMs = await score(stages, jobs);
+    await serveScored(stages, groups);
     return encodeMs + scoreMs;
   }
 
@@ -133,7 +164,7 @@ export class ForecastEngine {
    * The purchase intent of every forecast that needs it (ForecastRequest.intent): one statement
    * and one intent-model call per batch, none when no forecast of the batch needs it.
    */
-  private async addPurchaseIntent(all: readonly ForecastJob[]): Promise<void> {
+  private async addPurchaseIntent(reads: Db, all: readonly ForecastJob[]): Promise<void> {
     for (const job of all) {
       if (job.request.intent === false) (job.forecast as Forecast).purchaseIntent = NOT_SELECTED;
     }
@@ -146,7 +177,7 @@ export class ForecastEngine {
     });
     // Intent is an extra: when its statement or model fails, the forecasts are still served.
     const intents = await purchaseIntents(
-      this.db,
+      reads,
       this.options.intent ?? null,
       subjects,
       new Date(),
@@ -163,4 +194,15 @@ export class ForecastEngine {
   close(): Promise<void> {
     return this.batcher.close();
   }
+}
+
+/** The shoppers whose histories a batch reads, as subject_writes names them. */
+function subjectsOf(batch: readonly Queued[]): string[] {
+  const subjects = new Set<string>();
+  for (const { request } of batch) {
+    const s = request.subject;
+    if (s.kind === 'user') subjects.add(`user:${s.userId}`);
+    else if (s.kind === 'session') subjects.add(`session:${s.sessionId}`);
+  }
+  return [...subjects];
 }

@@ -3,6 +3,7 @@
 import type { ForecastEngine } from '../forecast/engine.js';
 import type { ModelCallStats } from '../forecast/forecast.js';
 import { emptyBatcherStats, type BatcherStats } from '../forecast/batcher.js';
+import type { ReadCounters } from '../db/read-routing.js';
 
 /** One serving model's share of the counters (MODEL_DIRS: one model per dataset). */
 export interface ModelCounters {
@@ -21,6 +22,8 @@ export interface InferenceCounters {
   encoderRuns: number;
   /** Per serving model; absent in counters from before MODEL_DIRS. */
   models?: ModelCounters[];
+  /** Where forecast batches read (READ_DATABASE_URL); absent without a replica. */
+  reads?: ReadCounters;
   /** Gateway processes these counters are the sum of. */
   workers: number;
   /** Their process ids. */
@@ -63,6 +66,7 @@ export function sumCounters(list: readonly InferenceCounters[]): InferenceCounte
   const modelCalls: Record<string, ModelCallStats> = {};
   const models = new Map<string, ModelCounters>();
   let encoderRuns = 0;
+  let reads: ReadCounters | undefined;
   let workers = 0;
   const pids: number[] = [];
   for (const c of list) {
@@ -84,8 +88,29 @@ export function sumCounters(list: readonly InferenceCounters[]): InferenceCounte
       addCalls(sum.modelCalls, m.modelCalls);
     }
     encoderRuns += c.encoderRuns;
+    if (c.reads) reads = reads ? addReads(reads, c.reads) : c.reads;
     workers += c.workers;
     pids.push(...c.pids);
   }
-  return { forecast, modelCalls, encoderRuns, models: [...models.values()], workers, pids };
+  return {
+    forecast,
+    modelCalls,
+    encoderRuns,
+    models: [...models.values()],
+    ...(reads && { reads }),
+    workers,
+    pids,
+  };
+}
+
+/** Two processes' read routing as one: batches summed, the larger lag, up only if both are. */
+function addReads(a: ReadCounters, b: ReadCounters): ReadCounters {
+  const batches = { ...a.batches };
+  for (const [k, n] of Object.entries(b.batches)) batches[k as keyof typeof batches] += n;
+  const lags = [a.lagSeconds, b.lagSeconds].filter((l): l is number => l !== null);
+  return {
+    batches,
+    lagSeconds: lags.length === 2 ? Math.max(...lags) : null,
+    replicaUp: Math.min(a.replicaUp, b.replicaUp),
+  };
 }

@@ -170,6 +170,32 @@ export async function renderMetrics(
       ]),
     ),
   );
+  if (counters.reads) {
+    const { batches, lagSeconds, replicaUp } = counters.reads;
+    add(
+      'counter',
+      'foresight_forecast_read_batches_total',
+      'Forecast batches by where their reads went (READ_DATABASE_URL): the replica, or the primary and why.',
+      Object.entries(batches).map(([reason, n]) => [
+        { target: reason === 'replica' ? 'replica' : 'primary', reason },
+        n,
+      ]),
+    );
+    add(
+      'gauge',
+      'foresight_replica_up',
+      'Whether the read replica answered the last check as a standby (1) or not (0).',
+      [[{}, replicaUp]],
+    );
+    // Absent while unknown (down, or no sample of the primary that old yet).
+    if (lagSeconds !== null)
+      add(
+        'gauge',
+        'foresight_replica_lag_seconds',
+        'How long ago the primary was at the position the replica has replayed to (at most).',
+        [[{}, lagSeconds]],
+      );
+  }
   const label = (o: OutcomeRow) => ({ model_version: o.modelVersion, policy: o.policy });
   add(
     'counter',

@@ -103,7 +103,7 @@ export const eventResolvers: Resolvers = {
     event: (_, { id }, { loaders }) => loaders.event.load(id),
   },
   Mutation: {
-    recordEvents: async (_, { events }, { db, config, loaders }) => {
+    recordEvents: async (_, { events }, { db, config, loaders, reads }) => {
       if (events.length === 0) throw badUserInput('events', 'must contain at least one event');
       if (events.length > config.maxEventBatch)
         throw badUserInput(
@@ -113,6 +113,9 @@ export const eventResolvers: Resolvers = {
       const datasets = oneDataset();
       const batch = events.map((e, i) => toSubmission(e, i, datasets));
       const results = await recordEventBatch(db, batch, new Date());
+      // Before the answer: a forecast for these shoppers, on any gateway instance, then reads
+      // the replica only once it has replayed these events (src/db/read-routing.ts).
+      await reads?.noteWrites(writtenSubjects(results.map((r) => r.event)));
       for (const r of results) loaders.event.prime(r.event.id, r.event);
       const duplicates = results.filter((r) => r.duplicate).length;
       return { accepted: results.length - duplicates, duplicates, results };
@@ -127,3 +130,15 @@ export const eventResolvers: Resolvers = {
     item: (e, _, { loaders }) => (e.itemId ? loaders.item.load(e.itemId) : null),
   },
 };
+
+/** The shoppers whose histories `events` extend, as subject_writes names them. */
+function writtenSubjects(
+  events: readonly { userId?: string | null; sessionId?: string | null }[],
+): string[] {
+  const subjects = new Set<string>();
+  for (const e of events) {
+    if (e.userId) subjects.add(`user:${e.userId}`);
+    if (e.sessionId) subjects.add(`session:${e.sessionId}`);
+  }
+  return [...subjects];
+}

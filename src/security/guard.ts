@@ -17,6 +17,7 @@ import type { Queryable } from '../db/client.js';
 import {
   codedError,
   ErrorCode,
+  RETRY_AFTER_CONNECTION_LOST_MS,
   sendCodedError,
   toGraphQLError,
   type ErrorExtensions,
@@ -25,7 +26,8 @@ import { AllowList } from './allow-list.js';
 import { BatchGate, batchPieceProblem } from './batch-gate.js';
 import { KeyStore } from './keys.js';
 import { findNul, measureOperation } from './limits.js';
-import { RateLimiter } from './rate-limit.js';
+import { RateLimiter, type Admission, type Limiter } from './rate-limit.js';
+import { SharedRateLimiter } from './shared-rate-limit.js';
 import { hasScope, requiredScope, rootFields, type Scope } from './scopes.js';
 
 /** Who a request acts for. */
@@ -83,8 +85,39 @@ export interface Guard {
 export function installGuard(app: FastifyInstance, config: Config, db: Queryable): Guard {
   const sec = config.security;
   const keys = new KeyStore(db, sec.keyCacheMs);
-  const limiter = new RateLimiter(sec.rateLimitBurst);
-  const failures = new RateLimiter(FAILED_AUTH_PER_MINUTE);
+  const shared = sec.rateLimitStore === 'database';
+  const pruneFailed = (err: unknown) =>
+    app.log.warn({ err }, 'deleting idle rate-limit buckets failed');
+  const limiter: Limiter = shared
+    ? new SharedRateLimiter(db, sec.rateLimitBurst, pruneFailed)
+    : new RateLimiter(sec.rateLimitBurst);
+  const failures: Limiter = shared
+    ? new SharedRateLimiter(db, FAILED_AUTH_PER_MINUTE, pruneFailed)
+    : new RateLimiter(FAILED_AUTH_PER_MINUTE);
+  /** An admission, or null once the reply says the shared store did not answer. */
+  const admit = async (
+    bucketsOf: Limiter,
+    reply: FastifyReply,
+    key: string,
+    perMinute: number,
+    cost: number,
+  ): Promise<Admission | null> => {
+    try {
+      return await bucketsOf.take(key, perMinute, cost);
+    } catch (err) {
+      // Refused rather than admitted unlimited: a limit that lapses whenever the database
+      // is away would not be a limit.
+      reply.log.warn({ err }, 'rate-limit store did not answer');
+      sendCodedError(
+        reply,
+        503,
+        ErrorCode.UNAVAILABLE,
+        'the rate-limit store (the database) did not answer; retry shortly',
+        { retryAfterMs: RETRY_AFTER_CONNECTION_LOST_MS },
+      );
+      return null;
+    }
+  };
   const allowList = sec.allowList.length > 0 ? AllowList.load(sec.allowList) : null;
   const loopback = isLoopbackHost(config.host);
 
@@ -101,9 +134,10 @@ export function installGuard(app: FastifyInstance, config: Config, db: Queryable
     ratePerMinute: 0,
   };
 
-  const refuseAuth = (request: FastifyRequest, reply: FastifyReply, message: string) => {
+  const refuseAuth = async (request: FastifyRequest, reply: FastifyReply, message: string) => {
     const ip = request.ip;
-    const admission = failures.take(`fail:${ip}`, FAILED_AUTH_PER_MINUTE);
+    const admission = await admit(failures, reply, `fail:${ip}`, FAILED_AUTH_PER_MINUTE, 1);
+    if (!admission) return reply;
     request.log.info({ code: ErrorCode.UNAUTHENTICATED }, 'request refused: no valid API key');
     if (!admission.allowed) {
       return sendCodedError(
@@ -216,7 +250,14 @@ export function installGuard(app: FastifyInstance, config: Config, db: Queryable
       if (batch.length > 0) request.batchGate = new BatchGate(batch.length);
     }
     if (principal.ratePerMinute > 0 && principal.keyId !== null) {
-      const admission = limiter.take(principal.keyId, principal.ratePerMinute, operations);
+      const admission = await admit(
+        limiter,
+        reply,
+        `key:${principal.keyId}`,
+        principal.ratePerMinute,
+        operations,
+      );
+      if (!admission) return reply;
       reply.header('ratelimit-limit', String(principal.ratePerMinute));
       reply.header('ratelimit-remaining', String(admission.remaining));
       if (!admission.allowed) {

@@ -1,7 +1,9 @@
 // Per-key request rate limits: one token bucket per key (or per client address for requests
 // without one), refilled continuously at the key's rate per minute up to `burst` tokens. A
-// batched HTTP request takes one token per operation. Per process: with GATEWAY_WORKERS = N
-// a key may send up to N times its rate (docs/security.md).
+// batched HTTP request takes one token per operation. RateLimiter keeps the buckets in this
+// process: with GATEWAY_WORKERS = N, or N gateway instances, a key may send up to N times its
+// rate; SharedRateLimiter (shared-rate-limit.ts, RATE_LIMIT_STORE=database) keeps them in the
+// database for the whole deployment (docs/security.md).
 
 export interface Admission {
   allowed: boolean;
@@ -9,6 +11,38 @@ export interface Admission {
   retryAfterS: number;
   /** Tokens left after this request (the RateLimit-Remaining header). */
   remaining: number;
+}
+
+/** Where buckets are kept: in this process, or shared through the database. */
+export interface Limiter {
+  /** Takes `cost` tokens from `key`'s bucket at `perMinute`, or says how long to wait. */
+  take(key: string, perMinute: number, cost?: number): Admission | Promise<Admission>;
+}
+
+/** A bucket's capacity: a key may be limited below the burst, never above its rate per minute
+ * (so that every bucket refills within a minute). */
+export const capacityOf = (burst: number, perMinute: number) => Math.min(burst, perMinute);
+
+/** The refusal of `cost` tokens from a bucket holding `tokens`, at `perMinute`. */
+export function refusal(
+  tokens: number,
+  perMinute: number,
+  capacity: number,
+  cost: number,
+): Admission {
+  if (cost > capacity) {
+    // Never admissible at this rate: waiting would not help.
+    return {
+      allowed: false,
+      retryAfterS: Math.ceil(60 * (cost / perMinute)),
+      remaining: Math.floor(tokens),
+    };
+  }
+  return {
+    allowed: false,
+    retryAfterS: Math.max(1, Math.ceil(((cost - tokens) * 60) / perMinute)),
+    remaining: Math.floor(tokens),
+  };
 }
 
 interface Bucket {
@@ -19,7 +53,7 @@ interface Bucket {
   perMs: number;
 }
 
-export class RateLimiter {
+export class RateLimiter implements Limiter {
   private readonly buckets = new Map<string, Bucket>();
 
   constructor(
@@ -32,7 +66,7 @@ export class RateLimiter {
   /** Takes `cost` tokens from `key`'s bucket at `perMinute`, or says how long to wait. */
   take(key: string, perMinute: number, cost = 1): Admission {
     const t = this.now();
-    const capacity = Math.min(this.burst, perMinute);
+    const capacity = capacityOf(this.burst, perMinute);
     const perMs = perMinute / 60_000;
     let b = this.buckets.get(key);
     if (!b) {
@@ -44,23 +78,11 @@ export class RateLimiter {
     b.at = t;
     b.capacity = capacity;
     b.perMs = perMs;
-    if (cost > capacity) {
-      // Never admissible at this rate: waiting would not help.
-      return {
-        allowed: false,
-        retryAfterS: Math.ceil(60 * (cost / perMinute)),
-        remaining: Math.floor(b.tokens),
-      };
-    }
-    if (b.tokens >= cost) {
+    if (cost <= capacity && b.tokens >= cost) {
       b.tokens -= cost;
       return { allowed: true, retryAfterS: 0, remaining: Math.floor(b.tokens) };
     }
-    return {
-      allowed: false,
-      retryAfterS: Math.max(1, Math.ceil((cost - b.tokens) / perMs / 1000)),
-      remaining: Math.floor(b.tokens),
-    };
+    return refusal(b.tokens, perMinute, capacity, cost);
   }
 
   /** Drops the buckets that have refilled (idle keys: a new bucket would be the same). */

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { ConfigError, type Config } from '../config.js';
 import type { Db } from '../db/client.js';
 import type { EmbeddingSlot } from '../db/embedding-slots.js';
+import type { ReadRouter } from '../db/read-routing.js';
 import { ForecastEngine } from '../forecast/engine.js';
 import { withTerms } from '../forecast/terms/index.js';
 import { readManifest } from '../inference/manifest.js';
@@ -26,7 +27,12 @@ export interface Serving {
 }
 
 /** How this gateway opens models and builds engines (provider, threads, batching, retrieval). */
-function modelFactory(db: Db, config: Config, intent: IntentModel | null): ModelFactory {
+function modelFactory(
+  db: Db,
+  config: Config,
+  intent: IntentModel | null,
+  reads: ReadRouter | null = null,
+): ModelFactory {
   return {
     load: (dir) =>
       withTerms(
@@ -40,6 +46,7 @@ function modelFactory(db: Db, config: Config, intent: IntentModel | null): Model
         retrieval: config.retrieval,
         intent,
         embeddingSlot,
+        reads,
       }),
   };
 }
@@ -148,11 +155,16 @@ export async function prepareEmbeddings(db: Db, config: Config): Promise<void> {
  * The models of MODEL_DIRS serving (one per dataset), and the run-time rollouts that switch
  * them; null without any model.
  */
-export async function startServing(db: Db, config: Config): Promise<Serving | null> {
+export async function startServing(
+  db: Db,
+  config: Config,
+  /** Where forecasts read (READ_DATABASE_URL); null = all on `db`. */
+  reads: ReadRouter | null = null,
+): Promise<Serving | null> {
   const dirs = await modelDirectories(config);
   if (dirs.length === 0) return null;
   const intent = await loadIntentModel(config);
-  const factory = modelFactory(db, config, intent);
+  const factory = modelFactory(db, config, intent, reads);
   let admitted: ServingModel[];
   try {
     admitted = await admitAll(db, dirs, factory);
