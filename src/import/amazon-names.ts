@@ -5,14 +5,17 @@
 // The source does not mark brands. Each item's attribute list is an optional brand followed by
 // one category path, root first (`Maybelline, Makeup, Eyes, Mascara`). So an attribute that
 // ever follows another one in a list sits inside a path and is a category; one that only ever
-// opens a list and is followed by a category is a brand. On Beauty this gives 435 brands (each
+// opens a list and is followed only by root categories (which open other lists) is a brand. On Beauty this gives 435 brands (each
 // item has at most one) and 202 categories under six roots (Skin Care, Hair Care, Makeup,
 // Tools & Accessories, Bath & Body, Fragrance). A category name is one id even where Amazon's
 // tree has it under several parents (`Face` under Skin Care and under Makeup): its parent is
-// the category it follows most often (ties: the lower id), skipping any that would close a
-// cycle. Brands stay linked to their items as attributes (the trained model reads all 637), as
-// roots named after the brand; `Item.brand` carries the name.
+// what it follows most often, opening the path (first, or right after a brand) counting as
+// being a root (ties: the lower id), skipping a parent that would close a cycle. A brand named
+// `Unknown` in the source is no brand. Brands stay linked to their items as attributes (the
+// trained model reads all 637), as roots named after the brand; `Item.brand` has the name.
 import { readFile } from 'node:fs/promises';
+
+const ROOT = 0; // attribute ids start at 1
 
 /** An attribute id's role and, for a category, its parent attribute id. */
 export interface AttributeRoles {
@@ -23,46 +26,67 @@ export interface AttributeRoles {
 
 /** Tells brands from categories in the item → attribute lists (see the module comment). */
 export function attributeRoles(lists: Iterable<readonly number[]>): AttributeRoles {
-  const follows = new Map<number, Map<number, number>>(); // attribute → predecessor → count
-  const seen = new Set<number>();
+  // attribute → what came right before it in a list → how often (ROOT: nothing)
+  const before = new Map<number, Map<number, number>>();
+  const tally = (a: number, prev: number) => {
+    let m = before.get(a);
+    if (!m) before.set(a, (m = new Map()));
+    m.set(prev, (m.get(prev) ?? 0) + 1);
+  };
+  const all: (readonly number[])[] = [];
   for (const list of lists) {
+    all.push(list);
     list.forEach((a, i) => {
-      seen.add(a);
-      if (i === 0) return;
-      const prev = list[i - 1] as number;
-      if (prev === a) return; // a name repeated in a list says nothing about the tree
-      let m = follows.get(a);
-      if (!m) follows.set(a, (m = new Map()));
-      m.set(prev, (m.get(prev) ?? 0) + 1);
+      const prev = i === 0 ? ROOT : (list[i - 1] as number);
+      if (prev !== a) tally(a, prev); // a name repeated in a list says nothing about the tree
     });
   }
-  const brands = new Set([...seen].filter((a) => !follows.has(a)));
-  // An attribute that only opens lists but is never followed by anything is a root category
-  // with no brand in front of it, not a brand: brands are always followed by a category.
-  const followed = new Set<number>();
-  for (const m of follows.values()) for (const prev of m.keys()) followed.add(prev);
-  for (const b of brands) if (!followed.has(b)) brands.delete(b);
+  // Brands: only ever first, and followed only by what opens other lists (a root category). A
+  // root that no brand precedes is followed by its children, which open no list.
+  const next = new Map<number, Set<number>>();
+  for (const list of all)
+    list.slice(0, -1).forEach((a, i) => {
+      const s = next.get(a) ?? new Set<number>();
+      next.set(a, s.add(list[i + 1] as number));
+    });
+  const opens = (a: number) => before.get(a)?.has(ROOT) === true;
+  const brands = new Set<number>();
+  for (const [a, m] of before) {
+    const after = next.get(a);
+    if (m.size === 1 && opens(a) && after && [...after].every(opens)) brands.add(a);
+  }
 
+  // A category's parent: what it follows most often, where opening the path (first, or right
+  // after a brand) counts for being a root.
+  const links: { a: number; parent: number; n: number }[] = [];
+  for (const [a, m] of before) {
+    if (brands.has(a)) continue;
+    const votes = new Map<number, number>();
+    for (const [prev, n] of m) {
+      const p = brands.has(prev) ? ROOT : prev;
+      votes.set(p, (votes.get(p) ?? 0) + n);
+    }
+    for (const [parent, n] of votes) links.push({ a, parent, n });
+  }
+  // Strongest votes first; a parent that would make a category its own ancestor is skipped.
+  links.sort((x, y) => y.n - x.n || x.a - y.a || x.parent - y.parent);
   const parents = new Map<number, number | null>();
-  for (const a of [...seen].sort((x, y) => x - y)) if (!brands.has(a)) parents.set(a, null);
-  const ancestorOf = (a: number, candidate: number): boolean => {
-    for (let p: number | null | undefined = a; p != null; p = parents.get(p))
+  const ancestorOf = (start: number, candidate: number): boolean => {
+    for (let p: number | null | undefined = start; p != null; p = parents.get(p))
       if (p === candidate) return true;
     return false;
   };
-  // Strongest links first, so a rare link cannot take a parent place a frequent one needs.
-  const links: { a: number; parent: number; n: number }[] = [];
-  for (const [a, m] of follows)
-    for (const [prev, n] of m) if (!brands.has(prev)) links.push({ a, parent: prev, n });
-  links.sort((x, y) => y.n - x.n || x.a - y.a || x.parent - y.parent);
-  const placed = new Set<number>();
   for (const { a, parent } of links) {
-    if (placed.has(a) || ancestorOf(parent, a)) continue;
-    parents.set(a, parent);
-    placed.add(a);
+    if (parents.has(a)) continue;
+    if (parent === ROOT) parents.set(a, null);
+    else if (!ancestorOf(parent, a)) parents.set(a, parent);
   }
+  for (const a of before.keys()) if (!brands.has(a) && !parents.has(a)) parents.set(a, null);
   return { brands, parents };
 }
+
+/** The brand names the source uses for "no brand known". */
+export const NO_BRAND = new Set(['Unknown']);
 
 const NAMED: Record<string, string> = {
   amp: '&',

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { nameAnonymousCategories } from '../db/categories.js';
 import type { Db } from '../db/client.js';
 import { fillItemNames } from '../db/items.js';
-import { attributeRoles, readNames } from './amazon-names.js';
+import { attributeRoles, NO_BRAND, readNames } from './amazon-names.js';
 import { silentProgress, type ProgressSink } from './progress.js';
 import { forEachLine, Rejections, report, type ImportReport } from './report.js';
 import { ImportWriter } from './writer.js';
@@ -232,9 +232,12 @@ async function nameItemsAndCategories(
       return {
         id: `${dataset}:${raw}`,
         title: itemTitles.get(raw) ?? null,
-        brand: brand === undefined ? null : (names?.get(brand) ?? null),
+        brand: brandName(brand === undefined ? undefined : names?.get(brand)),
       };
     });
     await db.transaction((tx) => fillItemNames(tx, items));
   }
 }
+
+const brandName = (name: string | undefined): string | null =>
+  name === undefined || NO_BRAND.has(name) ? null : name;
