@@ -45,9 +45,7 @@ export function explainItem(
     if (weight < MIN_EVENT_WEIGHT) return;
     eventReasons.push({
       kind: 'RECENT_EVENT',
-      message:
-        `${e.type.toLowerCase()} of ${e.itemId} (${agoText(events, i)}): ` +
-        `attention ${attention.toFixed(2)}, similarity ${similarity.toFixed(2)}`,
+      message: `close to {item} (${e.type.toLowerCase()}, ${agoText(events, i)}), which weighed in this forecast`,
       weight,
       eventIndex: i,
       eventId: e.eventId ?? null,
@@ -66,7 +64,7 @@ export function explainItem(
   if (best) {
     reasons.push({
       kind: 'CATEGORY_MATCH',
-      message: `in category ${best.id}, which the model gives ${(best.p * 100).toFixed(1)}% as the next category`,
+      message: `in {category}, which the model expects next (${(best.p * 100).toFixed(0)}%)`,
       weight: best.p,
       eventIndex: null,
       eventId: null,

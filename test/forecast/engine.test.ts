@@ -139,7 +139,7 @@ describe.each(backends)('forecast engine stages with a fake model on $name', (ba
     (f as Forecast).items.forEach((it, k) => expect(it.score).toBeCloseTo(expected[k]!, 5));
     const follows = (f as Forecast).items[0]!.reasons!.find((r) => r.kind === 'FOLLOWS_LATEST');
     expect(follows).toMatchObject({ weight: 0.75, eventIndex: 0 });
-    expect(follows!.message).toContain('came directly after toy:3');
+    expect(follows!.message).toContain('often bought right after toy:3');
     expect((f as Forecast).items[2]!.reasons!.map((r) => r.kind)).not.toContain('FOLLOWS_LATEST');
   });
 
