@@ -665,8 +665,7 @@ export type InterestForecast = {
    * (`purchaseIntent.probability`) for a session with page views or imported visit aggregates,
    * and for anonymous `recentEvents` with page views; else the sequence model's purchase head
    * where it has one (the bundled Beauty model has none: its data holds purchases only). Null
-   * for a user forecast (it spans visits), a session or visitor without page views, and when the
-   * query does not select it or `purchaseIntent`.
+   * for a user forecast (it spans visits) and for a session or visitor without page views.
    */
   purchaseProbability?: Maybe<Scalars['Float']['output']>;
   /** Which path served it: the model, or which cold-start fallback (the first that served an item). */
