@@ -55,20 +55,19 @@ export function explainItem(
   eventReasons.sort((a, b) => b.weight - a.weight);
   reasons.push(...eventReasons.slice(0, MAX_EVENT_REASONS));
 
-  let best: { id: string; p: number } | undefined;
+  // Every category of the item the head expects: the list shows one per item, the strongest
+  // not already shown higher up (forecast/reasons.ts), so lower items name a narrower one.
   for (const id of candidate.categoryIds) {
     const k = model.attributeIndexOf(id);
     const p = k === undefined ? 0 : (categoryProbs[k] ?? 0);
-    if (p > 0 && (!best || p > best.p)) best = { id, p };
-  }
-  if (best) {
+    if (p <= 0) continue;
     reasons.push({
       kind: 'CATEGORY_MATCH',
-      message: `in {category}, which the model expects next (${(best.p * 100).toFixed(0)}%)`,
-      weight: best.p,
+      message: `in {category}, which the model expects next (${(p * 100).toFixed(0)}%)`,
+      weight: p,
       eventIndex: null,
       eventId: null,
-      categoryId: best.id,
+      categoryId: id,
     });
   }
   return reasons;

@@ -64,9 +64,10 @@ function source(r: ForecastReason): string {
 /**
  * The reasons a list of items shows, item by item (best-ranked first): signals under
  * MIN_REASON_WEIGHT left out; per item one reason per cited event or category (the strongest:
- * a Markov successor and the attention on the same purchase say one thing); a reason whose kind
- * and source an item higher in the list already showed is not repeated, unless it is all an
- * item has left (an item keeps its strongest reason); then the MAX_REASONS_PER_ITEM strongest.
+ * a Markov successor and the attention on the same purchase say one thing) and one category
+ * reason; a reason whose kind and source an item higher in the list already showed is not
+ * repeated (a lower item names another of its categories instead, or shows nothing new: the
+ * same sentence down a list tells a reader nothing); then the MAX_REASONS_PER_ITEM strongest.
  */
 export function selectReasons(lists: readonly ForecastReason[][]): ForecastReason[][] {
   const shown = new Set<string>();
@@ -78,12 +79,15 @@ export function selectReasons(lists: readonly ForecastReason[][]): ForecastReaso
       const held = bySource.get(key);
       if (!held || r.weight > held.weight) bySource.set(key, r);
     }
-    const strongest = [...bySource.values()].sort((a, b) => b.weight - a.weight);
-    const fresh = strongest.filter((r) => !shown.has(`${r.kind} ${source(r)}`));
-    const chosen = (fresh.length > 0 ? fresh : strongest.slice(0, 1)).slice(
-      0,
-      MAX_REASONS_PER_ITEM,
-    );
+    let category = false;
+    const fresh = [...bySource.values()]
+      .sort((a, b) => b.weight - a.weight)
+      .filter((r) => {
+        if (shown.has(`${r.kind} ${source(r)}`)) return false;
+        if (r.kind !== 'CATEGORY_MATCH') return true;
+        return category ? false : (category = true);
+      });
+    const chosen = fresh.slice(0, MAX_REASONS_PER_ITEM);
     for (const r of chosen) shown.add(`${r.kind} ${source(r)}`);
     return chosen;
   });

@@ -1404,8 +1404,9 @@ export type ScoredItem = {
    * with product titles and category names. Signals weaker than their kind's threshold on
    * `weight` are left out (RECENT_EVENT 0.05, CATEGORY_MATCH 0.05, FOLLOWS_LATEST and
    * FOLLOWS_RECENT 0.02, OFTEN_TOGETHER 0.1), so an item may have none; one reason per cited
-   * event or category; a reason an item higher in the list already shows (same kind, same event
-   * or category) is not repeated, unless it is all an item has.
+   * event, and one CATEGORY_MATCH; a reason an item higher in the list already shows (same kind,
+   * same event or category) is not repeated: a lower item names another of its categories, or
+   * shows none.
    */
   reasons?: Maybe<Array<ForecastReason>>;
   /** Model score (higher is more likely; not a probability), or interaction count for the baseline. */
