@@ -192,7 +192,9 @@ async function showShopper(userId: string): Promise<void> {
           String(it.rank),
           num(it.score, 3),
           itemCell(it.item),
-          el('ul', {}, ...(it.reasons ?? []).map((r) => el('li', {}, r.message))),
+          it.reasons?.length
+            ? el('ul', {}, ...it.reasons.map((r) => el('li', {}, r.message)))
+            : el('span', { class: 'muted' }, 'nothing beyond the reasons above'),
         ]),
         'items',
       ),

@@ -43,14 +43,19 @@ describe.runIf(haveBrowser)('the dashboard in chromium', () => {
     // the forecast: 10 products by title, with the reasons the API gives, naming products
     const forecast = await f.server.gql(
       `query($u: ID!) { interestForecast(userId: $u, first: 10, explain: true) {
-        items { item { id title } reasons { kind message event { item { title } } } }
+        items { item { id title } reasons { kind message event { item { title } } category { name } } }
         categories(first: 8) { probability category { name } } } }`,
       { u: `beauty:${user}` },
     );
     const served = forecast.data.interestForecast as {
       items: {
         item: { id: string; title: string };
-        reasons: { kind: string; message: string; event: { item: { title: string } } | null }[];
+        reasons: {
+          kind: string;
+          message: string;
+          event: { item: { title: string } } | null;
+          category: { name: string } | null;
+        }[];
       }[];
       categories: { probability: number; category: { name: string } }[];
     };
@@ -61,12 +66,13 @@ describe.runIf(haveBrowser)('the dashboard in chromium', () => {
       expect(rows[k]).not.toContain(it.item.id);
       for (const r of it.reasons) expect(rows[k]).toContain(r.message);
     });
-    // a reason that names a product the shopper bought, as people name it
+    // a reason that names the product or category it rests on, as people name them
     const named = served.items
       .flatMap((it) => it.reasons)
-      .find((r) => r.event !== null && r.kind !== 'CATEGORY_MATCH');
+      .find((r) => r.event?.item.title || r.category?.name);
     expect(named).toBeDefined();
-    expect(named!.message).toContain(named!.event!.item.title);
+    expect(named!.message).toContain(named!.event?.item.title ?? named!.category!.name);
+    expect(named!.message).not.toMatch(/beauty:\d|attribute \d/);
     expect(
       await page.locator('table.items li', { hasText: named!.message }).count(),
     ).toBeGreaterThan(0);
