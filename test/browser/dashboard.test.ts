@@ -2,7 +2,7 @@
 // shipped model and a real Beauty slice with its titles and category names: a real shopper's
 // events and forecast by product name, reasons that name products, the category chart by
 // category name, timeline and drift; the model view's offline metrics and the live summary; no
-// console errors, nothing asked of another host. SCREENSHOT=<file.png|.jpg> saves the page.
+// console errors, nothing asked of another host. SCREENSHOTS=<dir> saves two PNGs.
 import { readFileSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,7 +28,7 @@ describe.runIf(haveBrowser)('the dashboard in chromium', () => {
     // the slice's longest history: enough events for a drift score
     const line = [...f.lines].sort((a, b) => b.split(' ').length - a.split(' ').length)[0]!;
     const [user, ...items] = line.split(' ');
-    const page = await browser.newPage({ viewport: { width: 1200, height: 1600 } });
+    const page = await browser.newPage({ viewport: { width: 1000, height: 1600 } });
     const { errors, elsewhere } = watch(page, base);
     await page.goto(`${base}/dashboard?user=beauty:${user}`);
     await page.locator('body[data-ready="true"]').waitFor({ timeout: 60_000 });
@@ -103,13 +103,14 @@ describe.runIf(haveBrowser)('the dashboard in chromium', () => {
       .poll(() => live.innerText(), { timeout: 15_000, interval: 500 })
       .toMatch(/\d+\.\d\d per second over the last 5 s/);
 
-    const shot = process.env.SCREENSHOT;
-    if (shot)
-      await page.screenshot({
-        path: shot,
-        fullPage: true,
-        ...(shot.endsWith('.jpg') && { quality: 60 }),
-      });
+    // SCREENSHOTS=<dir>: the forecast and the live summary as PNGs (docs/dashboard.md)
+    const shots = process.env.SCREENSHOTS;
+    if (shots) {
+      await page
+        .locator('section.forecast')
+        .screenshot({ path: `${shots}/dashboard-forecast.png` });
+      await page.locator('#live').screenshot({ path: `${shots}/dashboard-live.png` });
+    }
     expect(errors, errors.join('\n')).toEqual([]);
     expect(elsewhere).toEqual([]);
     await page.close();
