@@ -15,7 +15,7 @@ describe.runIf(haveBrowser)('the dashboard in chromium', () => {
   let f: ForecastFixture;
   let browser: Browser;
   beforeAll(async () => {
-    f = await openForecastFixture(backends[0]!, { users: 60 });
+    f = await openForecastFixture(backends[0]!, { users: 60, names: true });
     browser = await launch();
   }, 120_000);
   afterAll(async () => {

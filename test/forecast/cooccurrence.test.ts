@@ -56,7 +56,7 @@ describe.runIf(hasTerm).each(backends)('co-occurrence term on $name', (backend) 
   };
 
   beforeAll(async () => {
-    f = await openForecastFixture(backend);
+    f = await openForecastFixture(backend, { names: true });
     t = termsOf(f.model);
     stored = (
       await f.db.query<{ id: string }>(

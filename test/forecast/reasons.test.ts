@@ -131,7 +131,7 @@ describe('reasons on real Beauty shoppers', () => {
   let f: ForecastFixture;
   let forecasts: Served[][];
   beforeAll(async () => {
-    f = await openForecastFixture(backends[0]!);
+    f = await openForecastFixture(backends[0]!, { names: true });
     const users = f.lines.slice(0, 40).map((l) => `beauty:${l.split(' ')[0]}`);
     forecasts = await Promise.all(
       users.map(async (u) => {

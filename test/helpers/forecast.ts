@@ -1,5 +1,6 @@
 // A gateway serving forecasts with the shipped model over a real database holding a slice of
-// Beauty with its titles and attribute names: import → item embeddings written from the model → engine → HTTP server.
+// Beauty (with its titles and attribute names on request): import → item embeddings written
+// from the model → engine → HTTP server.
 import type { Db } from '../../src/db/client.js';
 import { ForecastEngine, type EngineOptions } from '../../src/forecast/engine.js';
 import type { ForecastRequest } from '../../src/forecast/forecast.js';
@@ -40,6 +41,8 @@ export async function openForecastFixture(
     batching?: Partial<EngineOptions['batching']>;
     /** Configuration of the server (startServer's `env`). */
     env?: Record<string, string>;
+    /** Import Beauty's titles, brands and category names too (default: the anonymous ids). */
+    names?: boolean;
   } = {},
 ): Promise<ForecastFixture> {
   // As src/main.ts opens it: candidate queries' settings on every connection.
@@ -48,8 +51,7 @@ export async function openForecastFixture(
   await importAmazon(db, {
     sequences: [slice.sequences],
     attributes: [slice.attributes],
-    itemTexts: [BEAUTY_TEXT],
-    attributeNames: [BEAUTY_NAMES],
+    ...(opts.names && { itemTexts: [BEAUTY_TEXT], attributeNames: [BEAUTY_NAMES] }),
   });
   const model = await Model.load(MODEL_DIR, 'cpu');
   const intent = await IntentModel.load(INTENT_MODEL_DIR, 'cpu');
