@@ -52,6 +52,19 @@ export const MIN_REASON_WEIGHT: Record<ReasonKind, number> = {
   POPULAR: 0,
 };
 
+/**
+ * Which reason speaks for an event cited twice: what the shop's history says of the product
+ * (it followed, it was bought with) before the encoder's attention on it.
+ */
+const PRIORITY: Record<ReasonKind, number> = {
+  FOLLOWS_LATEST: 3,
+  FOLLOWS_RECENT: 3,
+  OFTEN_TOGETHER: 2,
+  RECENT_EVENT: 1,
+  CATEGORY_MATCH: 0,
+  POPULAR: 0,
+};
+
 /** What a reason points at: the event it cites, else its category, else its kind. */
 function source(r: ForecastReason): string {
   return r.eventIndex !== null
@@ -63,9 +76,9 @@ function source(r: ForecastReason): string {
 
 /**
  * The reasons a list of items shows, item by item (best-ranked first): signals under
- * MIN_REASON_WEIGHT left out; per item one reason per cited event or category (the strongest:
- * a Markov successor and the attention on the same purchase say one thing) and one category
- * reason; a reason whose kind and source an item higher in the list already showed is not
+ * MIN_REASON_WEIGHT left out; per item one reason per cited event or category (a Markov
+ * successor and the attention on the same purchase say one thing: PRIORITY, then weight) and
+ * one category reason; a reason whose kind and source an item higher in the list already showed is not
  * repeated (a lower item names another of its categories instead, or shows nothing new: the
  * same sentence down a list tells a reader nothing); then the MAX_REASONS_PER_ITEM strongest.
  */
@@ -77,7 +90,11 @@ export function selectReasons(lists: readonly ForecastReason[][]): ForecastReaso
       if (r.weight < MIN_REASON_WEIGHT[r.kind]) continue;
       const key = source(r);
       const held = bySource.get(key);
-      if (!held || r.weight > held.weight) bySource.set(key, r);
+      const better =
+        !held ||
+        PRIORITY[r.kind] > PRIORITY[held.kind] ||
+        (PRIORITY[r.kind] === PRIORITY[held.kind] && r.weight > held.weight);
+      if (better) bySource.set(key, r);
     }
     let category = false;
     const fresh = [...bySource.values()]

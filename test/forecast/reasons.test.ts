@@ -56,9 +56,9 @@ describe('selectReasons', () => {
       [reason('POPULAR', 0.01)],
     ]);
     expect(lists.map((l) => l.map((r) => `${r.kind}@${r.eventIndex}`))).toEqual([
-      ['RECENT_EVENT@4'], // the same event twice: the stronger reason
-      ['OFTEN_TOGETHER@2'], // RECENT_EVENT@4 was said above
-      [], // nothing new to say
+      ['FOLLOWS_LATEST@4'], // the same event twice: what followed it, before attention
+      ['RECENT_EVENT@4', 'OFTEN_TOGETHER@2'], // another kind of reason on event 4
+      [], // RECENT_EVENT@4 was said above: nothing new to say
       ['POPULAR@null'],
     ]);
   });
