@@ -65,13 +65,16 @@ const PRIORITY: Record<ReasonKind, number> = {
   POPULAR: 0,
 };
 
-/** What a reason points at: the event it cites, else its category, else its kind. */
+/**
+ * What a reason points at: the event it cites, else its category, else what it says (POPULAR:
+ * the item's own interaction count, a fact of each item).
+ */
 function source(r: ForecastReason): string {
   return r.eventIndex !== null
     ? `event ${r.eventIndex}`
     : r.categoryId !== null
       ? `category ${r.categoryId}`
-      : r.kind;
+      : `says ${r.message}`;
 }
 
 /**

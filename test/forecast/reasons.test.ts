@@ -63,6 +63,14 @@ describe('selectReasons', () => {
     ]);
   });
 
+  it("keeps each item's own popularity", () => {
+    const popular = (n: number) => ({
+      ...reason('POPULAR', n / 100),
+      message: `${n} interactions`,
+    });
+    expect(selectReasons([[popular(90)], [popular(80)]]).map((l) => l.length)).toEqual([1, 1]);
+  });
+
   it('gives one category reason per item, the strongest not shown higher up', () => {
     const cats = [
       reason('CATEGORY_MATCH', 0.3, { category: 'beauty:a1' }), // Makeup
