@@ -10,6 +10,7 @@ import {
   type DashboardUsersQuery,
   type TypedDocumentString,
 } from './gql/graphql.js';
+import { parseMetrics, REFRESH_MS, summarise, summaryLines } from './live.js';
 
 const KEY_STORAGE = 'foresight-api-key';
 
@@ -51,8 +52,47 @@ const num = (x: number | null | undefined, digits = 4) =>
 
 type ShopperData = DashboardShopperQuery;
 
-const itemLabel = (it: { id: string; title: string | null; categories: { name: string }[] }) =>
-  `${it.title ?? it.id} (${it.categories.map((c) => c.name).join(', ') || 'no category'})`;
+/** How a shop's staff name a strategy (ForecastStrategy in schema/forecast.graphql). */
+const STRATEGY: Record<string, string> = {
+  SEQUENCE_MODEL: "the sequence model, from the shopper's own history",
+  CONTEXT_ITEM_MODEL: 'the sequence model, from the item on screen alone',
+  CATEGORY_POPULARITY: 'best sellers of the category on screen',
+  SEGMENT_POPULARITY: 'best sellers among similar shoppers',
+  DATASET_POPULARITY: 'best sellers of the shop',
+  CATALOGUE: 'the newest items (nothing sold yet)',
+  GLOBAL_POPULARITY: 'best sellers of every shop',
+};
+
+type LabelledItem = {
+  id: string;
+  title: string | null;
+  brand: string | null;
+  categories: { name: string; parent: { name: string } | null }[];
+};
+
+/** The product's title, else its id. */
+const itemName = (it: LabelledItem) => it.title ?? it.id;
+
+/**
+ * What kind of product it is: its brand and its deepest categories as a path (`Makeup › Eyes ›
+ * Mascara`), the brand's own attribute left out (it is a root named like the brand).
+ */
+function itemKind(it: LabelledItem): string {
+  const cats = it.categories.filter((c) => c.name !== it.brand);
+  const parents = new Set(cats.flatMap((c) => (c.parent ? [c.parent.name] : [])));
+  const leaves = cats.filter((c) => !parents.has(c.name));
+  const path = leaves.map((c) => (c.parent ? `${c.parent.name} › ${c.name}` : c.name)).join(', ');
+  return [it.brand, path].filter(Boolean).join(' · ') || 'no category';
+}
+
+function itemCell(it: LabelledItem): HTMLElement {
+  return el(
+    'div',
+    { class: 'product', title: it.id },
+    el('span', { class: 'name' }, itemName(it)),
+    el('span', { class: 'muted kind' }, itemKind(it)),
+  );
+}
 
 /** Horizontal bars, one per category, as inline SVG. */
 function categoryChart(cats: { probability: number; category: { name: string } }[]): SVGElement {
@@ -72,6 +112,7 @@ function categoryChart(cats: { probability: number; category: { name: string } }
     text.setAttribute('x', '0');
     text.setAttribute('y', String(y + 17));
     text.textContent = c.category.name;
+    text.classList.add('label');
     const bar = document.createElementNS(ns, 'rect');
     bar.setAttribute('x', String(label));
     bar.setAttribute('y', String(y + 4));
@@ -124,7 +165,7 @@ async function showShopper(userId: string): Promise<void> {
           String(e.sequence),
           e.type,
           e.occurredAt ?? 'no time (source has none)',
-          e.item ? itemLabel(e.item) : '–',
+          e.item ? itemCell(e.item) : '–',
         ]),
         'events',
       ),
@@ -138,17 +179,26 @@ async function showShopper(userId: string): Promise<void> {
         { class: 'muted' },
         `${f.mode} · ${f.strategy} · model ${f.modelVersion} on ${f.executionProvider} · from ${f.basedOnEvents} events · forecast ${f.id}`,
       ),
+      el(
+        'p',
+        { class: 'strategy' },
+        `Chosen by ${STRATEGY[f.strategy] ?? f.strategy}` +
+          (f.strategyDetail ? ` (${f.strategyDetail})` : '') +
+          '.',
+      ),
       table(
-        ['rank', 'score', 'item', 'why'],
+        ['rank', 'score', 'product', 'why'],
         f.items.map((it) => [
           String(it.rank),
           num(it.score, 3),
-          itemLabel(it.item),
-          el('ul', {}, ...(it.reasons ?? []).map((r) => el('li', {}, r.message))),
+          itemCell(it.item),
+          it.reasons?.length
+            ? el('ul', {}, ...it.reasons.map((r) => el('li', {}, r.message)))
+            : el('span', { class: 'muted' }, 'nothing beyond the reasons above'),
         ]),
         'items',
       ),
-      el('h3', {}, 'Next-category distribution'),
+      el('h3', {}, 'Which categories the shopper is likely to buy from next'),
       categoryChart(f.categories),
     ),
     el(
@@ -192,20 +242,41 @@ interface ModelSummary {
   }[];
 }
 
-/** The counters of /metrics worth a glance: name{labels} value lines of a few families. */
-async function liveCounters(): Promise<string[][]> {
-  const res = await fetch('/metrics', { headers: auth() });
-  if (!res.ok) return [['(needs an API key with the metrics scope)', String(res.status)]];
-  const text = await res.text();
-  const keep =
-    /^(foresight_forecasts_total|foresight_model_forecasts_total|foresight_forecast_batches_total|foresight_onnx_calls_total|foresight_impressions_total|foresight_feedback_total)\b/;
-  return text
-    .split('\n')
-    .filter((l) => keep.test(l))
-    .map((l) => {
-      const i = l.lastIndexOf(' ');
-      return [l.slice(0, i), l.slice(i + 1)];
-    });
+/** The previous read of /metrics, for rates. */
+let lastRead: { samples: ReturnType<typeof parseMetrics>; at: number } | null = null;
+
+/** The live counters as sentences (dashboard/live.ts), read again every REFRESH_MS. */
+async function showLive(): Promise<void> {
+  const out = document.getElementById('live') as HTMLElement;
+  const res = await fetch('/metrics', { headers: auth() }).catch((err: unknown) => err as Error);
+  if (res instanceof Error || !res.ok) {
+    out.replaceChildren(
+      el('h2', {}, 'Live'),
+      el(
+        'p',
+        { class: 'muted' },
+        res instanceof Error
+          ? `/metrics unreachable: ${res.message}`
+          : `/metrics answered ${res.status}: enter an API key with the metrics scope above`,
+      ),
+    );
+    return;
+  }
+  const samples = parseMetrics(await res.text());
+  const at = performance.now();
+  const summary = summarise(
+    samples,
+    lastRead ? { samples: lastRead.samples, seconds: (at - lastRead.at) / 1000 } : null,
+  );
+  lastRead = { samples, at };
+  out.replaceChildren(
+    el('h2', {}, 'Live'),
+    el(
+      'dl',
+      { class: 'live' },
+      ...summaryLines(summary).flatMap(([term, text]) => [el('dt', {}, term), el('dd', {}, text)]),
+    ),
+  );
 }
 
 /** The model serving `userId`'s dataset (the id's prefix: `beauty:17` → `beauty`). */
@@ -215,7 +286,6 @@ async function showModel(userId: string): Promise<void> {
   const query = at > 0 ? `?dataset=${encodeURIComponent(userId.slice(0, at))}` : '';
   try {
     const m = (await (await fetch(`/dashboard/model.json${query}`)).json()) as ModelSummary;
-    const counters = await liveCounters();
     out.replaceChildren(
       el('h2', {}, `Model ${m.version}`),
       el('p', { class: 'muted' }, `Offline, test split: ${m.protocol}`),
@@ -230,8 +300,6 @@ async function showModel(userId: string): Promise<void> {
         ]),
         'metrics',
       ),
-      el('h3', {}, 'Live serving counters (/metrics)'),
-      table(['counter', 'value'], counters, 'counters'),
     );
   } catch (err) {
     out.replaceChildren(el('p', { class: 'error' }, (err as Error).message));
@@ -264,12 +332,13 @@ async function main(): Promise<void> {
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     history.replaceState(null, '', `?user=${encodeURIComponent(input.value)}`);
-    // the model view after the forecast, so that its counters include it
+    // the model and live views after the forecast, so that the counters include it
     const user = input.value.trim();
-    void showShopper(user).then(() => showModel(user));
+    void showShopper(user).then(() => Promise.all([showModel(user), showLive()]));
   });
   if (input.value) await showShopper(input.value);
-  await showModel(input.value);
+  await Promise.all([showModel(input.value), showLive()]);
+  setInterval(() => void showLive(), REFRESH_MS);
   document.body.dataset.ready = 'true';
 }
 

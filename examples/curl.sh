@@ -5,7 +5,7 @@ URL="${FORESIGHT_URL:-http://127.0.0.1:4000/graphql}"
 
 # Ten users with their three latest purchases.
 curl -s "$URL" -H 'content-type: application/json' -d '{"query":
-  "{ users(first: 10) { edges { node { id events(first: 3) { edges { node { sequence type item { id categories { name } } } } } } } } }"}'
+  "{ users(first: 10) { edges { node { id events(first: 3) { edges { node { sequence type item { id title brand categories { name } } } } } } } } }"}'
 echo
 
 # Record two events (run it twice: the second time both come back as duplicates).

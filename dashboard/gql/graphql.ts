@@ -90,12 +90,14 @@ export type DashboardShopperQueryVariables = Exact<{
 }>;
 
 
-export type DashboardShopperQuery = { user: { id: string, dataset: string, events: { edges: Array<{ node: { sequence: number, type: EventType, occurredAt: string | null, item: { id: string, title: string | null, categories: Array<{ name: string }> } | null } }> }, interestTimeline: { buckets: Array<{ firstPosition: number, lastPosition: number, eventCount: number, categories: Array<{ share: number, category: { name: string } }> }> }, interestDrift: { score: number, migrating: boolean, gained: Array<{ change: number, category: { name: string } }>, lost: Array<{ change: number, category: { name: string } }> } | null, interestForecast: { id: string, modelVersion: string, mode: ForecastMode, strategy: ForecastStrategy, basedOnEvents: number, executionProvider: string, items: Array<{ rank: number, score: number, item: { id: string, title: string | null, categories: Array<{ name: string }> }, reasons: Array<{ kind: ForecastReasonKind, message: string }> | null }>, categories: Array<{ probability: number, category: { id: string, name: string } }> } } | null };
+export type DashboardShopperQuery = { user: { id: string, dataset: string, events: { edges: Array<{ node: { sequence: number, type: EventType, occurredAt: string | null, item: { id: string, title: string | null, brand: string | null, categories: Array<{ name: string, parent: { name: string } | null }> } | null } }> }, interestTimeline: { buckets: Array<{ firstPosition: number, lastPosition: number, eventCount: number, categories: Array<{ share: number, category: { name: string } }> }> }, interestDrift: { score: number, migrating: boolean, gained: Array<{ change: number, category: { name: string } }>, lost: Array<{ change: number, category: { name: string } }> } | null, interestForecast: { id: string, modelVersion: string, mode: ForecastMode, strategy: ForecastStrategy, strategyDetail: string | null, basedOnEvents: number, executionProvider: string, items: Array<{ rank: number, score: number, item: { id: string, title: string | null, brand: string | null, categories: Array<{ name: string, parent: { name: string } | null }> }, reasons: Array<{ kind: ForecastReasonKind, message: string }> | null }>, categories: Array<{ probability: number, category: { id: string, name: string } }> } } | null };
 
 export type DashboardUsersQueryVariables = Exact<{ [key: string]: never; }>;
 
 
 export type DashboardUsersQuery = { users: { edges: Array<{ node: { id: string } }> } };
+
+export type DashboardProductFragment = { id: string, title: string | null, brand: string | null, categories: Array<{ name: string, parent: { name: string } | null }> };
 
 export class TypedDocumentString<TResult, TVariables>
   extends String
@@ -115,7 +117,19 @@ export class TypedDocumentString<TResult, TVariables>
     return this.value;
   }
 }
-
+export const DashboardProductFragmentDoc = new TypedDocumentString(`
+    fragment DashboardProduct on Item {
+  id
+  title
+  brand
+  categories {
+    name
+    parent {
+      name
+    }
+  }
+}
+    `, {"fragmentName":"DashboardProduct"}) as unknown as TypedDocumentString<DashboardProductFragment, unknown>;
 export const DashboardShopperDocument = new TypedDocumentString(`
     query DashboardShopper($u: ID!) {
   user(id: $u) {
@@ -128,11 +142,7 @@ export const DashboardShopperDocument = new TypedDocumentString(`
           type
           occurredAt
           item {
-            id
-            title
-            categories {
-              name
-            }
+            ...DashboardProduct
           }
         }
       }
@@ -171,17 +181,14 @@ export const DashboardShopperDocument = new TypedDocumentString(`
       modelVersion
       mode
       strategy
+      strategyDetail
       basedOnEvents
       executionProvider
       items {
         rank
         score
         item {
-          id
-          title
-          categories {
-            name
-          }
+          ...DashboardProduct
         }
         reasons {
           kind
@@ -198,7 +205,17 @@ export const DashboardShopperDocument = new TypedDocumentString(`
     }
   }
 }
-    `) as unknown as TypedDocumentString<DashboardShopperQuery, DashboardShopperQueryVariables>;
+    fragment DashboardProduct on Item {
+  id
+  title
+  brand
+  categories {
+    name
+    parent {
+      name
+    }
+  }
+}`) as unknown as TypedDocumentString<DashboardShopperQuery, DashboardShopperQueryVariables>;
 export const DashboardUsersDocument = new TypedDocumentString(`
     query DashboardUsers {
   users(first: 20) {

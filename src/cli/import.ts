@@ -26,7 +26,8 @@ import {
 const FORMATS = ['amazon', 'diginetica', 'uci-shoppers', ...SHOP_FORMATS];
 
 const USAGE = `usage: npm run import -- --format ${FORMATS.join('|')} [--batch-size N] <file>…
-  amazon:     <Name>.txt sequence files and <Name>_item2attributes.json files
+  amazon:     <Name>.txt sequence files and <Name>_item2attributes.json files; for names,
+              <Name>_item_text.tsv (titles) and <Name>_attribute_names.tsv (Beauty only)
   diginetica: any of product-categories.csv, products.csv, train-purchases.csv,
               train-item-views.csv, sample-train-item-views.csv, train-queries.csv
   uci-shoppers: online_shoppers_intention.csv (sessions with aggregate features, no events)

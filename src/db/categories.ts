@@ -188,6 +188,28 @@ export async function upsertCategories(q: Queryable, categories: CategoryRow[]):
   );
 }
 
+/**
+ * Names an importer's anonymous categories (still called `attribute <n>`, as the Amazon
+ * importer creates them) and sets their parents; a category someone renamed is left alone.
+ * The parents must exist. Returns how many categories changed.
+ */
+export async function nameAnonymousCategories(
+  q: Queryable,
+  names: { id: string; name: string; parentId: string | null }[],
+): Promise<number> {
+  if (names.length === 0) return 0;
+  const { rows } = await q.query<{ n: number }>(
+    `WITH u AS (
+       UPDATE categories AS c SET name = v.name, parent_id = v.parent_id
+       FROM unnest($1::text[], $2::text[], $3::text[]) AS v (id, name, parent_id)
+       WHERE c.id = v.id AND c.name ~ '^attribute [0-9]+$'
+       RETURNING 1
+     ) SELECT count(*)::int AS n FROM u`,
+    [names.map((n) => n.id), names.map((n) => n.name), names.map((n) => n.parentId)],
+  );
+  return rows[0]?.n ?? 0;
+}
+
 /** The subset of `ids` that exist. */
 export async function existingCategoryIds(
   q: Queryable,

@@ -211,6 +211,46 @@ export function insertItemCategories(
   );
 }
 
+/**
+ * Gives items the title and brand a source names, where the stored item has none (a shop's
+ * own values are kept); one statement per 5,000 items. Returns how many items changed.
+ */
+export async function fillItemNames(
+  q: Queryable,
+  names: { id: string; title: string | null; brand: string | null }[],
+): Promise<number> {
+  let changed = 0;
+  for (let at = 0; at < names.length; at += 5000) {
+    const chunk = names.slice(at, at + 5000);
+    const { rows } = await q.query<{ n: number }>(
+      `WITH u AS (
+         UPDATE items AS i SET title = COALESCE(i.title, v.title),
+                               brand = COALESCE(i.brand, v.brand), updated_at = now()
+         FROM unnest($1::text[], $2::text[], $3::text[]) AS v (id, title, brand)
+         WHERE i.id = v.id
+           AND ((i.title IS NULL AND v.title IS NOT NULL) OR (i.brand IS NULL AND v.brand IS NOT NULL))
+         RETURNING 1
+       ) SELECT count(*)::int AS n FROM u`,
+      [chunk.map((n) => n.id), chunk.map((n) => n.title), chunk.map((n) => n.brand)],
+    );
+    changed += rows[0]?.n ?? 0;
+  }
+  return changed;
+}
+
+/** The titles of those of `ids` that have one, by id. */
+export async function itemTitles(
+  q: Queryable,
+  ids: readonly string[],
+): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const { rows } = await q.query<{ id: string; title: string }>(
+    'SELECT id, title FROM items WHERE id = ANY($1::text[]) AND title IS NOT NULL',
+    [ids],
+  );
+  return new Map(rows.map((r) => [r.id, r.title]));
+}
+
 /** The subset of `ids` that exist. */
 export async function existingItemIds(q: Queryable, ids: readonly string[]): Promise<Set<string>> {
   if (ids.length === 0) return new Set();

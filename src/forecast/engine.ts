@@ -19,6 +19,7 @@ import { ForecastBatcher, type BatcherOptions } from './batcher.js';
 import type { Forecast, ForecastRequest, ModelCallStats } from './forecast.js';
 import { PopularityRanking } from './popularity.js';
 import { assemble, toRecord } from './stages/assemble.js';
+import { nameReasons } from './stages/name.js';
 import { encode } from './stages/encode.js';
 import { newJob, type ForecastJob, type StageContext, type ResolvedSubject } from './stages/job.js';
 import { resolve } from './stages/resolve.js';
@@ -135,7 +136,7 @@ export class ForecastEngine {
       ),
     ]);
     assemble(stages, served, inferenceMs, batch.length);
-    await this.addPurchaseIntent(reads, served);
+    await Promise.all([nameReasons(reads, served), this.addPurchaseIntent(reads, served)]);
     for (const job of served) (job.forecast as Forecast).timing.queueMs = started - job.enqueuedAt;
     return jobs;
   }

@@ -45,9 +45,7 @@ export function explainItem(
     if (weight < MIN_EVENT_WEIGHT) return;
     eventReasons.push({
       kind: 'RECENT_EVENT',
-      message:
-        `${e.type.toLowerCase()} of ${e.itemId} (${agoText(events, i)}): ` +
-        `attention ${attention.toFixed(2)}, similarity ${similarity.toFixed(2)}`,
+      message: `close to {item} (${e.type.toLowerCase()}, ${agoText(events, i)}), which weighed in this forecast`,
       weight,
       eventIndex: i,
       eventId: e.eventId ?? null,
@@ -57,20 +55,19 @@ export function explainItem(
   eventReasons.sort((a, b) => b.weight - a.weight);
   reasons.push(...eventReasons.slice(0, MAX_EVENT_REASONS));
 
-  let best: { id: string; p: number } | undefined;
+  // Every category of the item the head expects: the list shows one per item, the strongest
+  // not already shown higher up (forecast/reasons.ts), so lower items name a narrower one.
   for (const id of candidate.categoryIds) {
     const k = model.attributeIndexOf(id);
     const p = k === undefined ? 0 : (categoryProbs[k] ?? 0);
-    if (p > 0 && (!best || p > best.p)) best = { id, p };
-  }
-  if (best) {
+    if (p <= 0) continue;
     reasons.push({
       kind: 'CATEGORY_MATCH',
-      message: `in category ${best.id}, which the model gives ${(best.p * 100).toFixed(1)}% as the next category`,
-      weight: best.p,
+      message: `in {category}, which the model expects next (${(p * 100).toFixed(0)}%)`,
+      weight: p,
       eventIndex: null,
       eventId: null,
-      categoryId: best.id,
+      categoryId: id,
     });
   }
   return reasons;

@@ -105,9 +105,10 @@ export type ApiScope =
   | 'WRITE_EVENTS';
 
 /**
- * A node of the category tree. The Amazon data's categories are anonymised attribute ids
- * (named `attribute <n>`): they group items but their meaning (brand or category) is not
- * published. DIGINETICA categories are anonymised too (`category <n>`).
+ * A node of the category tree. Beauty's are Amazon's category names (`Skin Care > Face >
+ * Cleansers`) and, as roots without children, its brand names (docs/import.md says how the two
+ * are told apart); Sports' attributes are anonymous (`attribute <n>`), as are DIGINETICA's
+ * categories (`category <n>`).
  */
 export type Category = {
   __typename?: 'Category';
@@ -117,9 +118,9 @@ export type Category = {
   dataset: Scalars['String']['output'];
   /** Namespaced category id, e.g. `beauty:a17` or `diginetica:c1096`. */
   id: Scalars['ID']['output'];
-  /** Human-readable name (for anonymised sources: `attribute <n>` / `category <n>`). */
+  /** Human-readable name (for anonymous sources: `attribute <n>` / `category <n>`). */
   name: Scalars['String']['output'];
-  /** Parent category; null for a root (all anonymised source categories are roots). */
+  /** Parent category; null for a root (brands and every anonymous source category are roots). */
   parent?: Maybe<Category>;
   /** Order among its siblings (0 unless the shop set one). */
   position: Scalars['Int']['output'];
@@ -471,7 +472,12 @@ export type ForecastReason = {
   inputIndex?: Maybe<Scalars['Int']['output']>;
   /** What kind of reason this is. */
   kind: ForecastReasonKind;
-  /** Human-readable explanation. */
+  /**
+   * The reason as a person reads it, the cited product by its title (its id when it has none) and
+   * the category by its name, e.g. `often bought right after Dr. Scholl's Quick Heat Paraffin Spa
+   * Bath (the latest event): 1 time in past shoppers' histories, 13% of what came next` or `in
+   * Makeup, which the model expects next (21%)`.
+   */
   message: Scalars['String']['output'];
   /**
    * Strength of the reason in [0, 1]: attention × similarity for events, probability for
@@ -655,9 +661,11 @@ export type InterestForecast = {
    */
   purchaseIntent: PurchaseIntent;
   /**
-   * Probability that this visit ends in a purchase. Null when the model has no purchase head:
-   * the bundled Amazon model is trained on purchase-with-review sequences only, so it cannot
-   * honestly estimate one.
+   * Probability that this visit ends in a purchase: the purchase-intent model's figure
+   * (`purchaseIntent.probability`) for a session with page views or imported visit aggregates,
+   * and for anonymous `recentEvents` with page views; else the sequence model's purchase head
+   * where it has one (the bundled Beauty model has none: its data holds purchases only). Null
+   * for a user forecast (it spans visits) and for a session or visitor without page views.
    */
   purchaseProbability?: Maybe<Scalars['Float']['output']>;
   /** Which path served it: the model, or which cold-start fallback (the first that served an item). */
@@ -696,17 +704,19 @@ export type InterestTimeline = {
 /**
  * A product of the shop's catalogue. Ids are namespaced by data set (e.g. `beauty:4`,
  * `diginetica:139578`). Fields a source does not provide are null rather than invented: the
- * Amazon review data has no titles, descriptions, brands or prices.
+ * Amazon review data has no descriptions or prices, and titles and brands only for Beauty.
  */
 export type Item = {
   __typename?: 'Item';
   /** Source-specific attributes (e.g. DIGINETICA's `priceLog2` and hashed name tokens). */
   attributes: Scalars['JSON']['output'];
-  /** Brand name; null when unknown. */
+  /** Brand name; null when unknown (Beauty: from the attribute that names the brand). */
   brand?: Maybe<Scalars['String']['output']>;
   /**
    * Categories the item belongs to, in the source's order. For the Amazon data these are its
-   * anonymised brand/category attribute ids.
+   * attributes: its brand first where it has one (a root category named after the brand, since
+   * the model reads it like any attribute; `brand` has the name), then its category path, root
+   * first (`Makeup`, `Eyes`, `Mascara`). Sports items' attributes are anonymous (`attribute <n>`).
    */
   categories: Array<Category>;
   /** When this gateway first stored the item (not the product's launch date). */
@@ -1391,7 +1401,15 @@ export type ScoredItem = {
   propensity: Scalars['Float']['output'];
   /** 1-based rank. */
   rank: Scalars['Int']['output'];
-  /** Why it was recommended; null unless `explain: true`. */
+  /**
+   * Why it was recommended, strongest first; null unless `explain: true`. At most three, worded
+   * with product titles and category names. Signals weaker than their kind's threshold on
+   * `weight` are left out (RECENT_EVENT 0.05, CATEGORY_MATCH 0.05, FOLLOWS_LATEST and
+   * FOLLOWS_RECENT 0.02, OFTEN_TOGETHER 0.1), so an item may have none; one reason per cited
+   * event, and one CATEGORY_MATCH; a reason an item higher in the list already shows (same kind,
+   * same event or category) is not repeated: a lower item names another of its categories, or
+   * shows none.
+   */
   reasons?: Maybe<Array<ForecastReason>>;
   /** Model score (higher is more likely; not a probability), or interaction count for the baseline. */
   score: Scalars['Float']['output'];

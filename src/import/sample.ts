@@ -1,8 +1,9 @@
 // The bundled Amazon Beauty sample, imported at start-up when the database holds no data yet,
-// so that a bare `npm start` serves real shop data.
+// so that a bare `npm start` serves real shop data, with the titles and attribute names that
+// lie beside it (data/amazon/: Beauty_item_text.tsv, Beauty_attribute_names.tsv).
 import path from 'node:path';
 import type { Db } from '../db/client.js';
-import { importAmazon } from './amazon.js';
+import { amazonNameFilesBeside, importAmazon } from './amazon.js';
 import type { ProgressSink } from './progress.js';
 import type { ImportReport } from './report.js';
 import {
@@ -32,7 +33,11 @@ export async function importSampleIfEmpty(
   await markSampleImportStarted(db, name);
   const report = await importAmazon(
     db,
-    { sequences: [sample.sequences], attributes: [sample.attributes] },
+    {
+      sequences: [sample.sequences],
+      attributes: [sample.attributes],
+      ...(await amazonNameFilesBeside(sample.attributes)),
+    },
     { progress },
   );
   await markSampleImportDone(db, name);

@@ -1,7 +1,8 @@
 // The dashboard in a real browser (Debian's chromium, playwright-core) over a gateway with the
-// shipped model and a real Beauty slice: a real shopper's events, forecast with reasons and
-// category chart, timeline and drift; the model view's offline metrics and live counters; no
-// console errors, nothing asked of another host. SCREENSHOT=<file.png|.jpg> saves the page.
+// shipped model and a real Beauty slice with its titles and category names: a real shopper's
+// events and forecast by product name, reasons that name products, the category chart by
+// category name, timeline and drift; the model view's offline metrics and the live summary; no
+// console errors, nothing asked of another host. SCREENSHOTS=<dir> saves two PNGs.
 import { readFileSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +15,7 @@ describe.runIf(haveBrowser)('the dashboard in chromium', () => {
   let f: ForecastFixture;
   let browser: Browser;
   beforeAll(async () => {
-    f = await openForecastFixture(backends[0]!, { users: 60 });
+    f = await openForecastFixture(backends[0]!, { users: 60, names: true });
     browser = await launch();
   }, 120_000);
   afterAll(async () => {
@@ -27,27 +28,63 @@ describe.runIf(haveBrowser)('the dashboard in chromium', () => {
     // the slice's longest history: enough events for a drift score
     const line = [...f.lines].sort((a, b) => b.split(' ').length - a.split(' ').length)[0]!;
     const [user, ...items] = line.split(' ');
-    const page = await browser.newPage({ viewport: { width: 1200, height: 1600 } });
+    const page = await browser.newPage({ viewport: { width: 1000, height: 1600 } });
     const { errors, elsewhere } = watch(page, base);
     await page.goto(`${base}/dashboard?user=beauty:${user}`);
     await page.locator('body[data-ready="true"]').waitFor({ timeout: 60_000 });
 
-    // the shopper's newest events are their real ones, newest first
+    // the shopper's newest events are their real ones, newest first, by product title
+    const title = async (id: string) =>
+      (await f.server.gql(`query($id: ID!) { item(id: $id) { title } }`, { id })).data.item
+        .title as string;
     const events = await page.locator('table.events tbody tr').allInnerTexts();
     expect(events.length).toBe(Math.min(10, items.length));
-    expect(events[0]).toContain(`beauty:${items[items.length - 1]}`);
-    // the forecast: 10 items, each with reasons, and the category chart
+    expect(events[0]).toContain(await title(`beauty:${items[items.length - 1]}`));
+    // the forecast: 10 products by title, with the reasons the API gives, naming products
     const forecast = await f.server.gql(
-      `query($u: ID!) { interestForecast(userId: $u, first: 10) { items { item { id } } } }`,
+      `query($u: ID!) { interestForecast(userId: $u, first: 10, explain: true) {
+        items { item { id title } reasons { kind message event { item { title } } category { name } } }
+        categories(first: 8) { probability category { name } } } }`,
       { u: `beauty:${user}` },
     );
+    const served = forecast.data.interestForecast as {
+      items: {
+        item: { id: string; title: string };
+        reasons: {
+          kind: string;
+          message: string;
+          event: { item: { title: string } } | null;
+          category: { name: string } | null;
+        }[];
+      }[];
+      categories: { probability: number; category: { name: string } }[];
+    };
     const rows = await page.locator('table.items tbody tr').allInnerTexts();
     expect(rows).toHaveLength(10);
-    forecast.data.interestForecast.items.forEach((it: { item: { id: string } }, k: number) =>
-      expect(rows[k]).toContain(it.item.id),
-    );
-    expect(await page.locator('table.items li').count()).toBeGreaterThanOrEqual(10);
+    served.items.forEach((it, k) => {
+      expect(rows[k]).toContain(it.item.title);
+      expect(rows[k]).not.toContain(it.item.id);
+      for (const r of it.reasons) expect(rows[k]).toContain(r.message);
+    });
+    // a reason that names the product or category it rests on, as people name them
+    const named = served.items
+      .flatMap((it) => it.reasons)
+      .find((r) => r.event?.item.title || r.category?.name);
+    expect(named).toBeDefined();
+    expect(named!.message).toContain(named!.event?.item.title ?? named!.category!.name);
+    expect(named!.message).not.toMatch(/beauty:\d|attribute \d/);
+    expect(
+      await page.locator('table.items li', { hasText: named!.message }).count(),
+    ).toBeGreaterThan(0);
+    // the category chart: one bar per category, labelled by name with its share
     expect(await page.locator('svg.chart rect.bar').count()).toBe(8);
+    const labels = await page.locator('svg.chart text.label').allTextContents();
+    expect(labels).toEqual(served.categories.map((c) => c.category.name));
+    for (const name of labels) expect(name).not.toMatch(/^attribute \d+$/);
+    // each forecast's strategy, in words
+    expect(await page.locator('p.strategy').innerText()).toContain(
+      "the sequence model, from the shopper's own history",
+    );
     expect(await page.locator('table.timeline tbody tr').count()).toBeGreaterThan(0);
     await expect.poll(() => page.locator('p.drift').count()).toBe(1);
     // the model view: the offline test figures of models/metrics.json and live counters
@@ -56,17 +93,24 @@ describe.runIf(haveBrowser)('the dashboard in chromium', () => {
     ];
     const modelRow = await page.locator('table.metrics tbody tr').first().innerText();
     expect(modelRow).toContain(metrics.model.test['HR@10'].toFixed(4));
-    // counted after the page's own forecast (at least that one)
-    const counters = await page.locator('table.counters').innerText();
-    expect(counters).toMatch(/foresight_forecasts_total\s+[1-9]\d*/);
+    // the live summary, counted after the page's own forecast (at least that one), in words;
+    // after a second read of /metrics, a rate
+    const live = page.locator('dl.live');
+    expect(await live.innerText()).toMatch(/Forecasts served\s+[1-9][\d,]* since start/);
+    expect(await live.innerText()).toMatch(/forecasts per model batch on average/);
+    expect(await live.innerText()).not.toContain('foresight_');
+    await expect
+      .poll(() => live.innerText(), { timeout: 15_000, interval: 500 })
+      .toMatch(/\d+\.\d\d per second over the last 5 s/);
 
-    const shot = process.env.SCREENSHOT;
-    if (shot)
-      await page.screenshot({
-        path: shot,
-        fullPage: true,
-        ...(shot.endsWith('.jpg') && { quality: 60 }),
-      });
+    // SCREENSHOTS=<dir>: the forecast and the live summary as PNGs (docs/dashboard.md)
+    const shots = process.env.SCREENSHOTS;
+    if (shots) {
+      await page
+        .locator('section.forecast')
+        .screenshot({ path: `${shots}/dashboard-forecast.png` });
+      await page.locator('#live').screenshot({ path: `${shots}/dashboard-live.png` });
+    }
     expect(errors, errors.join('\n')).toEqual([]);
     expect(elsewhere).toEqual([]);
     await page.close();
@@ -93,7 +137,7 @@ describe.runIf(haveBrowser)('the dashboard in chromium', () => {
     await page.waitForLoadState('load');
     await page.locator('body[data-ready="true"]').waitFor({ timeout: 60_000 });
     await page.locator('table.items tbody tr').first().waitFor({ timeout: 60_000 });
-    expect(await page.locator('table.counters').innerText()).toMatch(/foresight_forecasts_total/);
+    expect(await page.locator('dl.live').innerText()).toMatch(/Forecasts served/);
     await page.close();
   }, 120_000);
 });

@@ -2,11 +2,12 @@
 // stored neighbours of the recent items it reads are retrieved next to the nearest neighbours
 // and the Markov successors, filters apply to them, the served top equals the scorer's ranking
 // of the whole stored catalogue, and OFTEN_TOGETHER explanations quote a real event of the
-// shopper and the real similarity.
+// shopper, by its product's title, with the real similarity as their weight.
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Candidate, SequenceEvent } from '../../src/inference/model.js';
+import { MIN_REASON_WEIGHT } from '../../src/forecast/reasons.js';
 import { backends } from '../helpers/backends.js';
 import { MODEL_DIR, openForecastFixture, type ForecastFixture } from '../helpers/forecast.js';
 import { termsOf } from '../helpers/terms.js';
@@ -24,7 +25,7 @@ interface Served {
     message: string;
     weight: number;
     inputIndex: number | null;
-    event: { id: string; item: { id: string } } | null;
+    event: { id: string; item: { id: string; title: string | null } } | null;
   }[];
 }
 
@@ -36,7 +37,7 @@ const ANONYMOUS = `query($ev: [AnonymousEventInput!], $first: Int, $filter: Fore
 
 const BY_USER = `query($u: ID!, $first: Int) {
   interestForecast(userId: $u, first: $first, explain: true) {
-    items { score item { id } reasons { kind message weight inputIndex event { id item { id } } } }
+    items { score item { id } reasons { kind message weight inputIndex event { id item { id title } } } }
   }
 }`;
 
@@ -55,7 +56,7 @@ describe.runIf(hasTerm).each(backends)('co-occurrence term on $name', (backend) 
   };
 
   beforeAll(async () => {
-    f = await openForecastFixture(backend);
+    f = await openForecastFixture(backend, { names: true });
     t = termsOf(f.model);
     stored = (
       await f.db.query<{ id: string }>(
@@ -273,8 +274,9 @@ describe.runIf(hasTerm).each(backends)('co-occurrence term on $name', (backend) 
       );
       const best = contributions.reduce((m, c, k) => (c > contributions[m]! ? k : m), 0);
       const reasons = it.reasons.filter((r) => r.kind === 'OFTEN_TOGETHER');
-      // exactly when some recent item has the candidate among its stored neighbours
-      expect(reasons).toHaveLength(contributions[best]! > 0 ? 1 : 0);
+      // only where some recent item has the candidate among its stored neighbours (shown when
+      // strong enough and not said higher up: src/forecast/reasons.ts)
+      expect(reasons.length).toBeLessThanOrEqual(contributions[best]! > 0 ? 1 : 0);
       const r = reasons[0];
       if (!r) continue;
       quoted++;
@@ -284,14 +286,10 @@ describe.runIf(hasTerm).each(backends)('co-occurrence term on $name', (backend) 
       // the stored affinity relative to that item's strongest neighbour, quoted in the message
       const s = t.cooccurrenceOf(recent[best]!.item_id, it.item.id)!;
       expect(r.weight).toBeCloseTo(s / t.strongestCooccurrence(recent[best]!.item_id)!, 6);
-      expect(r.weight).toBeGreaterThan(0);
+      expect(r.weight).toBeGreaterThanOrEqual(MIN_REASON_WEIGHT.OFTEN_TOGETHER);
       expect(r.weight).toBeLessThanOrEqual(1);
-      expect(r.message).toContain(recent[best]!.item_id);
-      expect(r.message).toContain(s.toFixed(3));
+      expect(r.message).toContain(r.event!.item.title ?? recent[best]!.item_id);
     }
     expect(quoted).toBeGreaterThan(0);
-    expect(items.find((i) => i.item.id === target)!.reasons.map((r) => r.kind)).toContain(
-      'OFTEN_TOGETHER',
-    );
   });
 });

@@ -5,6 +5,8 @@ import path from 'node:path';
 
 export const BEAUTY_TXT = path.resolve('data/amazon/Beauty.txt');
 export const BEAUTY_ATTRS = path.resolve('data/amazon/Beauty_item2attributes.json');
+export const BEAUTY_TEXT = path.resolve('data/amazon/Beauty_item_text.tsv');
+export const BEAUTY_NAMES = path.resolve('data/amazon/Beauty_attribute_names.tsv');
 export const DIGINETICA_DIR = path.resolve('../shared/data/diginetica');
 
 export async function tempDir(): Promise<string> {

@@ -1,5 +1,6 @@
 // A gateway serving forecasts with the shipped model over a real database holding a slice of
-// Beauty: import → item embeddings written from the model → engine → HTTP server.
+// Beauty (with its titles and attribute names on request): import → item embeddings written
+// from the model → engine → HTTP server.
 import type { Db } from '../../src/db/client.js';
 import { ForecastEngine, type EngineOptions } from '../../src/forecast/engine.js';
 import type { ForecastRequest } from '../../src/forecast/forecast.js';
@@ -9,7 +10,7 @@ import { IntentModel } from '../../src/intent/model.js';
 import { syncItemEmbeddings } from '../../src/serving/embeddings.js';
 import type { EmbeddingSlot } from '../../src/db/embedding-slots.js';
 import type { Backend } from './backends.js';
-import { beautySlice } from './fixtures.js';
+import { BEAUTY_NAMES, BEAUTY_TEXT, beautySlice } from './fixtures.js';
 import { startServer, type TestServer } from './server.js';
 import { retrievalSettings } from '../../src/db/retrieval.js';
 
@@ -40,12 +41,18 @@ export async function openForecastFixture(
     batching?: Partial<EngineOptions['batching']>;
     /** Configuration of the server (startServer's `env`). */
     env?: Record<string, string>;
+    /** Import Beauty's titles, brands and category names too (default: the anonymous ids). */
+    names?: boolean;
   } = {},
 ): Promise<ForecastFixture> {
   // As src/main.ts opens it: candidate queries' settings on every connection.
   const { db, dispose } = await backend.open(retrievalSettings(RETRIEVAL.efSearch));
   const slice = await beautySlice(opts.users ?? 120);
-  await importAmazon(db, { sequences: [slice.sequences], attributes: [slice.attributes] });
+  await importAmazon(db, {
+    sequences: [slice.sequences],
+    attributes: [slice.attributes],
+    ...(opts.names && { itemTexts: [BEAUTY_TEXT], attributeNames: [BEAUTY_NAMES] }),
+  });
   const model = await Model.load(MODEL_DIR, 'cpu');
   const intent = await IntentModel.load(INTENT_MODEL_DIR, 'cpu');
   await syncItemEmbeddings(db, model);

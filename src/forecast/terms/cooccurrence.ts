@@ -138,11 +138,10 @@ export class CooccurrenceTerm implements ScoringTerm {
       {
         kind: 'OFTEN_TOGETHER',
         message:
-          `shoppers who had ${from.itemId} (${agoText(events, i)}) in their history often also ` +
+          `shoppers who had {item} (${agoText(events, i)}) often also ` +
           (sequential
-            ? `had this one, or got it within ${sequential.maxGap} purchases after it: affinity `
-            : `had this one: co-occurrence similarity `) +
-          `${best.s.toFixed(3)} in the model's training histories`,
+            ? `had this one, or bought it within ${sequential.maxGap} purchases after it`
+            : `had this one`),
         weight: best.s / strongest,
         eventIndex: i,
         eventId: from.eventId ?? null,

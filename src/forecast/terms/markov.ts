@@ -113,7 +113,6 @@ export class MarkovTerm implements ScoringTerm {
     const reasons: ForecastReason[] = [];
     for (let k = 0; k < Math.min(this.recentItems, recent.items.length); k++) {
       const i = recent.events[k] as number;
-      const from = events[i] as ExplainedEvent;
       const h = recent.items[k] as number;
       const count = j > 0 && h > 0 ? this.count(h, j) : 0;
       if (count === 0) continue;
@@ -121,11 +120,11 @@ export class MarkovTerm implements ScoringTerm {
       reasons.push({
         kind: k === 0 ? 'FOLLOWS_LATEST' : 'FOLLOWS_RECENT',
         message:
-          `came directly after ${from.itemId} (${agoText(events, i)}) ${count} time${count === 1 ? '' : 's'} ` +
-          `in the model's training histories, ${((100 * count) / out).toFixed(1)}% of what followed it`,
+          `often bought right after {item} (${agoText(events, i)}): ${count} time${count === 1 ? '' : 's'} ` +
+          `in past shoppers' histories, ${((100 * count) / out).toFixed(0)}% of what came next`,
         weight: count / out,
         eventIndex: i,
-        eventId: from.eventId ?? null,
+        eventId: (events[i] as ExplainedEvent).eventId ?? null,
         categoryId: null,
       });
     }
