@@ -97,3 +97,14 @@ def test_fitted_weights_find_the_rule_that_predicts_the_targets():
     p = distribution(F, w).numpy()
     assert (p.argmax(1) == [x.target for x in targets]).all()
     assert p[np.arange(6), [x.target for x in targets]].min() > 0.5
+
+
+def test_the_rules_read_back_from_the_features_leave_the_padding_at_zero():
+    from foresight_training.category.pool import rule_dists
+    t = RuleTables(3, TRAIN)
+    target = Target([1, 2], ["a", "b"], [None, None], 2, 0)
+    F = feature_tensor(t, transition_matrix(t), [target], np.zeros((1, 4), np.float32), FEATURES)
+    d = rule_dists(F)
+    want = rule_distributions(t, [1, 2], [None, None])
+    for r in ("last", "recency", "session", "popularity", "transitions"):
+        assert d[r][0].numpy().tolist() == pytest.approx(want[r].tolist(), abs=1e-5), r

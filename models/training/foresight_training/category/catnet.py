@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..sequence.encoder import matmul_t
+
 MAX_EVENTS = 50
 UNKNOWN_ITEM = 1  # items seen fewer than MIN_ITEM_COUNT times in training; 0 is padding
 MIN_ITEM_COUNT = 2
@@ -32,15 +34,19 @@ class CatNet(nn.Module):
         x = torch.cat([self.item(items), self.cat(cats)], dim=-1)
         h, _ = self.gru(self.drop(x))
         h = self.drop(h)
-        gen = torch.softmax(self.gen(h), dim=-1)
+        B, L, D = h.shape
+        # matmul_t: Debian's reference BLAS is slow; the wide product goes through oneDNN
+        gen = torch.softmax((matmul_t(h.reshape(B * L, D), self.gen.weight) + self.gen.bias).reshape(B, L, -1), dim=-1)
         keys = self.key(torch.cat([x, h], dim=-1))  # [B, L, D]
         att = torch.matmul(self.query(h), keys.transpose(1, 2)) / keys.shape[-1] ** 0.5  # [B, Lq, Lk]
-        L = items.shape[1]
         causal = torch.ones(L, L, dtype=torch.bool, device=items.device).tril()
         valid = causal.unsqueeze(0) & (cats != 0).unsqueeze(1)
         att = torch.softmax(att.masked_fill(~valid, -1e9), dim=-1)
-        onehot = (cats.unsqueeze(-1) == torch.arange(self.C, device=cats.device)).float()  # [B, L, C]
-        copy = torch.matmul(att, onehot)
+        if torch.onnx.is_in_onnx_export():
+            onehot = (cats.unsqueeze(-1) == torch.arange(self.C, device=cats.device)).float()  # [B, L, C]
+            copy = torch.matmul(att, onehot)
+        else:  # the same sum, without the [B, L, C] one-hot product
+            copy = torch.zeros(B, L, self.C).scatter_add_(2, cats.unsqueeze(1).expand(B, L, L), att)
         g = torch.sigmoid(self.gate(h))
         p = g * gen + (1 - g) * copy
         return p * (torch.arange(self.C, device=cats.device) != 0).float()
@@ -63,8 +69,10 @@ def encode_items(vocab, items):
 
 
 def _batches(seqs, batch, rng):
-    order = rng.permutation(len(seqs))
-    for s in range(0, len(order), batch):
+    """Batches of sequences of similar length (little padding), in random order."""
+    order = sorted(rng.permutation(len(seqs)), key=lambda k: len(seqs[k][0]))
+    starts = rng.permutation(range(0, len(order), batch))
+    for s in starts:
         rows = [seqs[k] for k in order[s:s + batch]]
         L = max(len(r[0]) for r in rows)
         items = np.zeros((len(rows), L), np.int64)
@@ -92,14 +100,17 @@ def predict(model, vocab, targets, batch=256):
     return out
 
 
-def train(tasks, valid, dim=48, epochs=8, lr=3e-3, batch=128, seed=0, patience=2, log=print):
-    """Trains on every prefix of the training sequences (last MAX_EVENTS events); keeps the epoch
-    with the lowest log loss on `valid` targets."""
+def train(tasks, valid, dim=48, epochs=8, lr=3e-3, batch=128, seed=0, patience=2, max_sequences=0, log=print):
+    """Trains on every prefix of the training sequences (last MAX_EVENTS events; at most
+    `max_sequences` of them, drawn at random, when > 0); keeps the epoch with the lowest log loss
+    on `valid` targets."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     vocab = item_vocabulary(tasks.train)
     seqs = [(encode_items(vocab, [i for i, _, _ in s[-MAX_EVENTS - 1:]]), [c for _, c, _ in s[-MAX_EVENTS - 1:]])
             for s in tasks.train if len(s) >= 2]
+    if 0 < max_sequences < len(seqs):
+        seqs = [seqs[k] for k in rng.choice(len(seqs), max_sequences, replace=False)]
     model = CatNet(len(vocab), tasks.num_categories, dim)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     vt = np.array([t.target for t in valid])

@@ -31,6 +31,8 @@ class Target:
     times: list
     target: int
     sequence: int
+    # event types (VIEW, PURCHASE) where the data has them: what the item model's encoder reads
+    types: list = None
 
 
 @dataclass
@@ -107,38 +109,39 @@ def diginetica_sequences(data_dir=SHARED_DATA):
     with open(os.path.join(d, "sample-train-item-views.csv")) as f:
         for r in csv.DictReader(f, delimiter=";"):
             key = f"u{r['user_id']}" if r["user_id"] != "NA" else f"v{r['session_id']}"
-            raw.setdefault(key, []).append((_day_seconds(r["eventdate"]) + int(r["timeframe"]) / 1000, order, r["item_id"]))
+            raw.setdefault(key, []).append((_day_seconds(r["eventdate"]) + int(r["timeframe"]) / 1000, order, r["item_id"], "VIEW"))
             order += 1
     with open(os.path.join(d, "train-purchases.csv")) as f:
         for r in csv.DictReader(f, delimiter=";"):
             key = f"u{r['userId']}" if r["userId"] != "NA" else f"p{r['sessionId']}"
-            raw.setdefault(key, []).append((_day_seconds(r["eventdate"]) + int(r["timeframe"]) / 1000, order, r["itemId"]))
+            raw.setdefault(key, []).append((_day_seconds(r["eventdate"]) + int(r["timeframe"]) / 1000, order, r["itemId"], "PURCHASE"))
             order += 1
-    seqs = [[(t, i) for t, _, i in sorted(evs)] for _, evs in sorted(raw.items())]
+    seqs = [[(t, i, kind) for t, _, i, kind in sorted(evs)] for _, evs in sorted(raw.items())]
     return seqs, item_cat
 
 
 def load_diginetica(data_dir=SHARED_DATA, valid_quantile=0.8, test_quantile=0.9):
     seqs, item_cat = diginetica_sequences(data_dir)
-    seqs = [[(t, i) for t, i in s if i in item_cat] for s in seqs]
-    index, ordered = _index(item_cat[i] for s in seqs for _, i in s)
+    seqs = [[e for e in s if e[1] in item_cat] for s in seqs]
+    index, ordered = _index(item_cat[i] for s in seqs for _, i, _ in s)
     categories = [None] + [f"diginetica:c{c}" for c in ordered]
-    item_category = {f"diginetica:{i}": index[item_cat[i]] for s in seqs for _, i in s}
-    times = sorted(t for s in seqs for t, _ in s)
+    item_category = {f"diginetica:{i}": index[item_cat[i]] for s in seqs for _, i, _ in s}
+    times = sorted(t for s in seqs for t, _, _ in s)
     t_valid = times[int(valid_quantile * (len(times) - 1))]
     t_test = times[int(test_quantile * (len(times) - 1))]
     tasks = Tasks("diginetica", categories, item_category, train=[])
     for k, s in enumerate(seqs):
-        seq = [(f"diginetica:{i}", item_category[f"diginetica:{i}"], t) for t, i in s]
+        seq = [(f"diginetica:{i}", item_category[f"diginetica:{i}"], t) for t, i, _ in s]
+        kinds = [kind for _, _, kind in s]
         before = [e for e in seq if e[2] <= t_valid]
         if before:
             tasks.train.append(before)
         for j in range(1, len(seq)):
             t = seq[j][2]
-            if t > t_test:
-                tasks.test.append(_target(seq[:j], seq[j], k))
-            elif t > t_valid:
-                tasks.valid.append(_target(seq[:j], seq[j], k))
+            if t > t_valid:
+                target = _target(seq[:j], seq[j], k)
+                target.types = kinds[:j]
+                (tasks.test if t > t_test else tasks.valid).append(target)
     iso = lambda t: datetime.fromtimestamp(t, timezone.utc).isoformat()  # noqa: E731
     tasks.split = {"kind": "time", "validFrom": iso(t_valid), "testFrom": iso(t_test),
                    "validQuantile": valid_quantile, "testQuantile": test_quantile,

@@ -81,3 +81,15 @@ def fit(F, targets, l2=1e-3, iters=60):
 
     opt.step(closure)
     return w.detach()
+
+
+def rule_dists(F):
+    """The rules' distributions read back from a feature tensor with every FEATURES column:
+    {rule: [n, C]}, the padding column 0."""
+    col = {f: F[..., k] for k, f in enumerate(FEATURES)}
+    out = {"last": col["last"], "recency": torch.exp(col["recency"]) - FLOOR,
+           "session": torch.exp(col["session"]) - FLOOR, "popularity": torch.exp(col["popularity"]),
+           "transitions": torch.exp(col["transitions"]) - FLOOR}
+    for d in out.values():
+        d[:, 0] = 0.0
+    return out

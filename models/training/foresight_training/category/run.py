@@ -20,7 +20,7 @@ import torch
 from . import catnet as catnet_mod
 from .data import load
 from .metrics import log_losses, paired_bootstrap, reliability_table, topk_hits
-from .pool import FEATURES, FLOOR, RULE_FEATURES, distribution, feature_tensor, fit, transition_matrix
+from .pool import FEATURES, RULE_FEATURES, distribution, feature_tensor, fit, rule_dists, transition_matrix
 from .rules import DECAY, MARKOV_PRIOR, RULES, SESSION_EVENTS, SESSION_GAP_SECONDS, RuleTables
 
 CHUNK = 1000
@@ -53,14 +53,6 @@ class Scored:
         if reliability:
             out["reliability"] = reliability_table(self.get("conf"), self.get("correct"))
         return out
-
-
-def rule_dists(F):
-    """The rules' distributions, read back from the feature tensor: [n, C] each."""
-    col = {f: F[..., k] for k, f in enumerate(FEATURES)}
-    return {"last": col["last"], "recency": torch.exp(col["recency"]) - FLOOR,
-            "session": torch.exp(col["session"]) - FLOOR, "popularity": torch.exp(col["popularity"]),
-            "transitions": torch.exp(col["transitions"]) - FLOOR}
 
 
 def evaluate(ctx, targets, weights, eps, extra=None):
@@ -114,6 +106,7 @@ def main(argv=None):
     ap.add_argument("--fit-targets", type=int, default=4000)
     ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--dim", type=int, default=48)
+    ap.add_argument("--catnet-sequences", type=int, default=0, help="train catnet on at most this many sequences")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
@@ -125,7 +118,8 @@ def main(argv=None):
     rng = np.random.default_rng(args.seed)
     fit_idx = np.sort(rng.choice(len(tasks.valid), min(len(tasks.valid), args.fit_targets), replace=False))
     fit_targets = [tasks.valid[k] for k in fit_idx]
-    model, vocab, history = catnet_mod.train(tasks, fit_targets, dim=args.dim, epochs=args.epochs, seed=args.seed)
+    model, vocab, history = catnet_mod.train(tasks, fit_targets, dim=args.dim, epochs=args.epochs, seed=args.seed,
+                                                max_sequences=args.catnet_sequences)
     ctx = {"tables": tables, "markov": transition_matrix(tables), "catnet": model, "vocab": vocab}
     eps = choose_eps(ctx, fit_targets)
 
@@ -175,10 +169,12 @@ def main(argv=None):
         "ruleSettings": {"recencyDecay": DECAY, "sessionGapSeconds": SESSION_GAP_SECONDS,
                          "sessionEventsWithoutTimes": SESSION_EVENTS, "markovPrior": MARKOV_PRIOR,
                          "logLossPopularityShare": eps},
-        "catnet": {"dim": args.dim, "history": history, "items": len(vocab)},
+        "catnet": {"dim": args.dim, "history": history, "items": len(vocab), "epochs": args.epochs,
+               "trainingSequences": args.catnet_sequences or len(tasks.train)},
         "segmentPopularity": "not measured: the data has no shopper attributes (segments)",
         "seconds": round(time.time() - t0, 1),
-        "command": f"cd models/training && nice /usr/bin/python3 -m foresight_training.category.run --dataset {args.dataset} --out {args.out}"
+        "command": f"cd models/training && nice /usr/bin/python3 -m foresight_training.category.run --dataset {args.dataset}"
+                   f" --epochs {args.epochs} --catnet-sequences {args.catnet_sequences} --out {args.out}"
                    + (f" --model-dir {args.model_dir}" if args.model_dir else ""),
     }
     with open(os.path.join(args.out, "metrics.json"), "w") as f:
