@@ -18,6 +18,7 @@ import { ForecastBatcher, type BatcherOptions } from './batcher.js';
 import type { Forecast, ForecastRequest, ModelCallStats } from './forecast.js';
 import { PopularityRanking } from './popularity.js';
 import { assemble, toRecord } from './stages/assemble.js';
+import { forecastCategories } from './stages/categories.js';
 import { encode } from './stages/encode.js';
 import { newJob, type ForecastJob, type StageContext, type ResolvedSubject } from './stages/job.js';
 import { resolve } from './stages/resolve.js';
@@ -103,6 +104,7 @@ export class ForecastEngine {
       ),
     ]);
     assemble(this.stages, served, inferenceMs, batch.length);
+    await forecastCategories(this.stages, served);
     await this.addPurchaseIntent(served);
     for (const job of served) (job.forecast as Forecast).timing.queueMs = started - job.enqueuedAt;
     await insertForecasts(this.db, served.map(toRecord));
