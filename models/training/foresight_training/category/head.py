@@ -44,6 +44,7 @@ def main(argv=None):
     ap.add_argument("--dataset", required=True)
     ap.add_argument("--model", required=True)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--record", action="store_true", help="also record it in --model's model.json (metrics.category)")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     tasks = load(args.dataset)
@@ -98,6 +99,16 @@ def main(argv=None):
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(result, f, indent=1)
+    if args.record:
+        path = os.path.join(args.model, "model.json")
+        with open(path) as f:
+            manifest = json.load(f)
+        manifest.setdefault("metrics", {}).setdefault("category", {})["sequenceModelHead"] = {
+            **result, "command": f"cd models/training && nice /usr/bin/python3 -m foresight_training.category.head "
+                                 f"--dataset {args.dataset} --model {args.model} --out {args.out} --record"}
+        with open(path, "w") as f:
+            json.dump(manifest, f, indent=2)
+            f.write("\n")
     print(json.dumps({k: result[k] for k in ("targets", "of")}), json.dumps(result["head"]["top1"]),
           json.dumps(result["head"]["top5"]), json.dumps(result["head"]["logLoss"]))
 

@@ -136,9 +136,17 @@ def main(argv=None):
     valid_summary = {k: v.summary() for k, v in valid.items()}
     best_rule = max(RULES, key=lambda r: (valid_summary[r]["top1"], valid_summary[r]["top5"]))
 
+    # folds were scored second half first (a=0 scores folds[1])
+    valid_clusters = np.array([t.sequence for t in folds[1] + folds[0]])
+    valid_lead = {name: {m: paired_bootstrap(valid[name].get(k), valid[best_rule].get(k), valid_clusters)
+                         for m, k in (("top1", "hit1"), ("top5", "hit5"), ("logLoss", "ll"))}
+                  for name in ("modelMix", "rulesMix")}
+
     def beats(name):
+        """A mix replaces the best rule only when validation says it is better: top-1 ahead with
+        the bootstrap interval above zero, top-5 and log loss no worse."""
         m, r = valid_summary[name], valid_summary[best_rule]
-        return m["top1"] >= r["top1"] and m["top5"] >= r["top5"] and m["logLoss"] <= valid_summary[best_rule]["logLoss"]
+        return valid_lead[name]["top1"]["low"] > 0 and m["top5"] >= r["top5"] and m["logLoss"] <= r["logLoss"]
 
     shipped = "modelMix" if beats("modelMix") else "rulesMix" if beats("rulesMix") else best_rule
     weights = {"modelMix": (FEATURES, fit_mix(ctx, fit_targets, FEATURES)),
@@ -163,6 +171,9 @@ def main(argv=None):
         "features": list(feats) if feats else None,
         "weights": [round(float(x), 6) for x in w] if w is not None else None,
         "valid": {"note": f"{len(fit_targets)} validation targets; the mixes cross-fitted on two halves", **valid_summary},
+        "validLeadOverBestRule": valid_lead,
+        "decision": "a mix is served when on validation its top-1 lead over the best rule has a 95 % interval above zero "
+                    "and its top-5 and log loss are no worse; else the best rule",
         "test": test_summary,
         "testLeadOverRules": {"of": shipped, "intervals": "95 % paired bootstrap over sequences (1000 draws)", **lead},
         "testLeadModelMixOverBestRule": lead_model,

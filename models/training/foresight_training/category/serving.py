@@ -43,7 +43,7 @@ def shipped_distribution(spec, tables, ctx, targets):
 
 
 def _iso(t):
-    return None if t is None else datetime.fromtimestamp(t, timezone.utc).isoformat().replace("+00:00", "Z")
+    return None if t is None else datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 # The Amazon cases come from the sequences the gateway's tests import (test/helpers/fixtures.ts
