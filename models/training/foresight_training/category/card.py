@@ -13,12 +13,22 @@ def _iv(x):
 
 
 def category_section(meta):
+    """The section of a model's card: its model.json `metrics.category`."""
     m = (meta.get("metrics") or {}).get("category")
-    if not m:
-        return ""
+    return category_report(m, "Next-category forecast (`interestForecast.categories`)") if m else ""
+
+
+def category_file_section(path, title):
+    """A measured dataset without a shipped model (run.py's metrics.json saved under models/)."""
+    import json
+    import os
+    return category_report(json.load(open(path)), title) if os.path.exists(path) else ""
+
+
+def category_report(m, title):
     shipped = m["rule"] if m["forecaster"] == "RULE" else {"MODEL_MIX": "modelMix", "RULES_MIX": "rulesMix"}[m["forecaster"]]
-    out = ["## Next-category forecast (`interestForecast.categories`)", "",
-           f"Level: {m['level']} ({m['categories']} categories). Served forecaster: **{m['forecaster']}**"
+    out = [f"## {title}", "",
+           f"Level: {m['level']} ({m['categories']} categories). {'Served' if m.get('shipped', True) else 'Chosen'} forecaster: **{m['forecaster']}**"
            + (f" (rule `{m['rule']}`)" if m["rule"] else "")
            + f"; best rule on validation: `{m['bestRuleOnValidation']}`. Split: {m['split']['kind']}"
            + (f" (targets after {m['split']['validFrom']} / {m['split']['testFrom']})" if m['split']['kind'] == 'time' else "")

@@ -185,7 +185,8 @@ def main(argv=None):
         "segmentPopularity": "not measured: the data has no shopper attributes (segments)",
         "seconds": round(time.time() - t0, 1),
         "command": f"cd models/training && nice /usr/bin/python3 -m foresight_training.category.run --dataset {args.dataset}"
-                   f" --epochs {args.epochs} --catnet-sequences {args.catnet_sequences} --out {args.out}"
+                   f" --epochs {args.epochs} --catnet-sequences {args.catnet_sequences} --fit-targets {args.fit_targets}"
+                   f" --out {args.out}"
                    + (f" --model-dir {args.model_dir}" if args.model_dir else ""),
     }
     with open(os.path.join(args.out, "metrics.json"), "w") as f:
