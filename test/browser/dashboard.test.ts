@@ -56,6 +56,12 @@ describe.runIf(haveBrowser)('the dashboard in chromium', () => {
     ];
     const modelRow = await page.locator('table.metrics tbody tr').first().innerText();
     expect(modelRow).toContain(metrics.model.test['HR@10'].toFixed(4));
+    // the next-category forecasters' test figures (model.json metrics.category), the served first
+    const category = JSON.parse(readFileSync('models/beauty/model.json', 'utf8')).metrics.category;
+    const served = await page.locator('table.category-metrics tbody tr').first().innerText();
+    expect(served).toContain('MODEL_MIX');
+    expect(served).toContain(category.test.modelMix.top1.toFixed(4));
+    expect(await page.locator('table.category-metrics tbody tr').count()).toBe(8);
     // counted after the page's own forecast (at least that one)
     const counters = await page.locator('table.counters').innerText();
     expect(counters).toMatch(/foresight_forecasts_total\s+[1-9]\d*/);
