@@ -46,6 +46,12 @@ def category_report(m, title):
         h = head["head"]
         out.append(f"| the item model's category head ({head['targets']} test targets) | | | | {h['top1']:.3f} | "
                    f"{h['top5']:.3f} | {h['logLoss']:.3f} |")
+    if head and head["targets"] != m["test"][shipped]["targets"]:
+        best = max(head["rules"], key=lambda r: head["rules"][r]["top1"])
+        x = head["headLeadOverRules"][best]
+        out += ["", f"The head is scored on the {head['targets']} test targets whose history has an item the item "
+                f"model knows; there the best rule (`{best}`) reaches top-1 {head['rules'][best]['top1']:.3f}, top-5 "
+                f"{head['rules'][best]['top5']:.3f} (head − rule: top-1 {_iv(x['top1'])}, top-5 {_iv(x['top5'])})."]
     out += ["", f"Test lead of the served forecaster over each rule ({m['testLeadOverRules']['intervals']}; "
             "log loss: negative is better):", "",
             "| rule | top-1 | top-5 | log loss |", "|---|---|---|---|"]
