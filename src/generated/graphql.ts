@@ -649,7 +649,11 @@ export type InterestForecast = {
   __typename?: 'InterestForecast';
   /** Number of the subject's events the model read: the newest events on items it knows, at most its maximum sequence length (50); a known context item counts as one. 0 for the popularity sources. */
   basedOnEvents: Scalars['Int']['output'];
-  /** Next-category distribution, most likely first; probabilities sum to at most 1. */
+  /**
+   * Next-category distribution, most likely first; probabilities sum to at most 1. From the
+   * model's category forecaster over each item's most specific category when it ships one (see
+   * `categoryStrategy`), else from the sequence model's head or the popularity fallback.
+   */
   categories: Array<CategoryProbability>;
   /** Which forecaster produced `categories` (the model's, a mix of rules, or a single rule). */
   categoryStrategy: CategoryStrategy;
