@@ -108,3 +108,16 @@ def test_the_rules_read_back_from_the_features_leave_the_padding_at_zero():
     want = rule_distributions(t, [1, 2], [None, None])
     for r in ("last", "recency", "session", "popularity", "transitions"):
         assert d[r][0].numpy().tolist() == pytest.approx(want[r].tolist(), abs=1e-5), r
+
+
+def test_a_rule_ties_are_broken_by_popularity_in_the_measured_ranking():
+    # two categories share the session equally: the more popular one is the rule's top-1
+    from foresight_training.category.pool import rule_dists
+    from foresight_training.category.run import Scored
+    t = RuleTables(3, TRAIN)  # popularity: 2 > 1 > 3
+    target = Target([1, 2], ["a", "b"], [None, None], 2, 0)
+    F = feature_tensor(t, transition_matrix(t), [target], np.zeros((1, 4), np.float32), FEATURES)
+    d = rule_dists(F)["session"].double().numpy()
+    s = Scored()
+    s.add(d, d + 1e-6 * t.popularity, np.array([2]))
+    assert s.summary()["top1"] == 1.0

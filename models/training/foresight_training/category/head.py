@@ -84,14 +84,13 @@ def main(argv=None):
             out["correct"].append((probs.argmax(1) == ta).astype(float))
     head = {k: np.concatenate(v) for k, v in out.items()}
     F = feature_tensor(tables, markov, kept, np.zeros((len(kept), tables.C), np.float32), FEATURES)
-    pop = torch.from_numpy(tables.popularity.astype(np.float32))
     clusters = np.array([t.sequence for t in kept])
     result = {"model": meta["version"], "targets": len(kept), "of": len(tasks.test),
               "head": {"top1": float(head["hit1"].mean()), "top5": float(head["hit5"].mean()),
                        "logLoss": float(head["ll"].mean()), "reliability": reliability_table(head["conf"], head["correct"])},
               "rules": {}, "headLeadOverRules": {}}
     for r, d in rule_dists(F).items():
-        scores = (d + 1e-6 * pop).numpy()
+        scores = d.double().numpy() + 1e-6 * tables.popularity  # float64: the tie-break survives
         h1, h5 = topk_hits(scores, y, 1), topk_hits(scores, y, 5)
         result["rules"][r] = {"top1": float(h1.mean()), "top5": float(h5.mean())}
         result["headLeadOverRules"][r] = {"top1": paired_bootstrap(head["hit1"], h1, clusters),

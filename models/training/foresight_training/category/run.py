@@ -64,9 +64,10 @@ def evaluate(ctx, targets, weights, eps, extra=None):
         y = np.array([t.target for t in chunk])
         cn = catnet_mod.predict(ctx["catnet"], ctx["vocab"], chunk)
         F = feature_tensor(ctx["tables"], ctx["markov"], chunk, cn, FEATURES)
-        pop = torch.from_numpy(ctx["tables"].popularity.astype(np.float32))
+        # float64: the popularity tie-break (1e-6 × popularity) is below float32's resolution
+        pop = ctx["tables"].popularity
         for r, d in rule_dists(F).items():
-            e = eps.get(r, 0.0)
+            d, e = d.double().numpy(), eps.get(r, 0.0)
             out.setdefault(r, Scored()).add((1 - e) * d + e * pop, d + 1e-6 * pop, y)
         out.setdefault("catnet", Scored()).add(cn, cn, y)
         for name, (feats, w) in weights.items():
