@@ -8,14 +8,12 @@
 //
 // Uses the PostgreSQL database `foresight_category` on 127.0.0.1 (recreated each run); writes
 // bench/results/category-forecast-<date>.json.
-import { execFileSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { categorySpecSchema } from '../src/inference/category/spec.js';
 import { ruleDistributions, type RuleName } from '../src/inference/category/rules.js';
-import { startServer } from './load.js';
+import { gql, importFiles, recreateDatabase, startServer } from './load.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -35,28 +33,6 @@ const RULES: RuleName[] = ['last', 'recency', 'session', 'transitions', 'popular
 
 const FORECAST = `query($e: [AnonymousEventInput!]) { interestForecast(recentEvents: $e, first: 1) {
   categoryStrategy categories(first: 5) { probability category { id } } } }`;
-
-async function gql<D>(url: string, query: string, variables: unknown): Promise<D> {
-  const res = await fetch(`${url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await res.json()) as { data?: D; errors?: { message: string }[] };
-  if (body.errors) throw new Error(body.errors[0]!.message);
-  return body.data as D;
-}
-
-async function recreateDatabase(): Promise<void> {
-  const admin = new URL(databaseUrl);
-  admin.pathname = '/postgres';
-  const a = new pg.Client({ connectionString: admin.toString() });
-  await a.connect();
-  const name = new URL(databaseUrl).pathname.slice(1);
-  await a.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  await a.query(`CREATE DATABASE "${name}"`);
-  await a.end();
-}
 
 /** The k categories a rule ranks first: its scores, ties (and zeros) by popularity. */
 function topOf(dist: Float64Array, popularity: Float64Array, k: number): number[] {
@@ -85,19 +61,11 @@ async function main(): Promise<void> {
     );
 
   console.error(`[category-forecast] importing Beauty, then ${users.length} forecasts`);
-  await recreateDatabase();
-  execFileSync(
-    'npx',
-    [
-      'tsx',
-      'src/cli/import.ts',
-      '--format',
-      'amazon',
-      'data/amazon/Beauty.txt',
-      'data/amazon/Beauty_item2attributes.json',
-    ],
-    { env: { ...process.env, DATABASE_URL: databaseUrl }, stdio: ['ignore', 'inherit', 'inherit'] },
-  );
+  await recreateDatabase(databaseUrl);
+  importFiles(databaseUrl, 'amazon', [
+    'data/amazon/Beauty.txt',
+    'data/amazon/Beauty_item2attributes.json',
+  ]);
   const server = await startServer({ DATABASE_URL: databaseUrl, MODEL_DIR: modelDir }, 4702);
   const hits: Record<string, [number, number]> = { served: [0, 0] };
   for (const r of RULES) hits[r] = [0, 0];
