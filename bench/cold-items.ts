@@ -10,12 +10,10 @@
 //
 // Uses the PostgreSQL database `foresight_coldstart` on 127.0.0.1 (recreated each run);
 // writes bench/results/cold-items-<date>.json.
-import { execFileSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
-import { startServer } from './load.js';
+import { gql, importFiles, recreateDatabase, startServer } from './load.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -41,28 +39,6 @@ const FORECAST = `query($e: [AnonymousEventInput!]) {
   interestForecast(recentEvents: $e, first: ${K}) { items { item { id } } } }`;
 const UPSERT = `mutation($input: ItemInput!) { upsertItem(input: $input) { id embeddingSource } }`;
 
-async function gql<D>(url: string, query: string, variables: unknown): Promise<D> {
-  const res = await fetch(`${url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await res.json()) as { data?: D; errors?: { message: string }[] };
-  if (body.errors) throw new Error(body.errors[0]!.message);
-  return body.data as D;
-}
-
-async function recreateDatabase(): Promise<void> {
-  const admin = new URL(databaseUrl);
-  admin.pathname = '/postgres';
-  const a = new pg.Client({ connectionString: admin.toString() });
-  await a.connect();
-  const name = new URL(databaseUrl).pathname.slice(1);
-  await a.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  await a.query(`CREATE DATABASE "${name}"`);
-  await a.end();
-}
-
 async function main(): Promise<void> {
   const heldOut = new Set(
     JSON.parse(await readFile(path.join(modelDir, 'heldout.json'), 'utf8')).items as string[],
@@ -72,19 +48,11 @@ async function main(): Promise<void> {
     await readFile('data/amazon/Beauty_item2attributes.json', 'utf8'),
   ) as Record<string, number[]>;
 
-  await recreateDatabase();
-  execFileSync(
-    'npx',
-    [
-      'tsx',
-      'src/cli/import.ts',
-      '--format',
-      'amazon',
-      'data/amazon/Beauty.txt',
-      'data/amazon/Beauty_item2attributes.json',
-    ],
-    { env: { ...process.env, DATABASE_URL: databaseUrl }, stdio: ['ignore', 'inherit', 'inherit'] },
-  );
+  await recreateDatabase(databaseUrl);
+  importFiles(databaseUrl, 'amazon', [
+    'data/amazon/Beauty.txt',
+    'data/amazon/Beauty_item2attributes.json',
+  ]);
   const server = await startServer({ DATABASE_URL: databaseUrl, MODEL_DIR: modelDir }, 4701);
   try {
     // The held-out products arrive through the API with their attributes, as a new product

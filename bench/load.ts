@@ -172,19 +172,48 @@ export async function drive(
   };
 }
 
+/** Runs `fn` with a client on the `postgres` database of `databaseUrl`'s server and its name. */
+async function withAdmin(
+  databaseUrl: string,
+  fn: (admin: pg.Client, name: string) => Promise<void>,
+): Promise<void> {
+  const url = new URL(databaseUrl);
+  url.pathname = '/postgres';
+  const admin = new pg.Client({ connectionString: url.toString() });
+  await admin.connect();
+  try {
+    await fn(admin, new URL(databaseUrl).pathname.slice(1));
+  } finally {
+    await admin.end();
+  }
+}
+
 /** Creates the database of `databaseUrl` when its server lacks it (connecting to `postgres`). */
 export async function ensureDatabase(databaseUrl: string): Promise<void> {
-  const admin = new URL(databaseUrl);
-  admin.pathname = '/postgres';
-  const a = new pg.Client({ connectionString: admin.toString() });
-  await a.connect();
-  try {
-    const name = new URL(databaseUrl).pathname.slice(1);
+  await withAdmin(databaseUrl, async (a, name) => {
     if ((await a.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 0)
       await a.query(`CREATE DATABASE "${name}"`);
-  } finally {
-    await a.end();
-  }
+  });
+}
+
+/** Drops and creates the database of `databaseUrl` (connecting to `postgres`). */
+export async function recreateDatabase(databaseUrl: string): Promise<void> {
+  await withAdmin(databaseUrl, async (a, name) => {
+    await a.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await a.query(`CREATE DATABASE "${name}"`);
+  });
+}
+
+/** One GraphQL call to a gateway at `url`; throws its first error. */
+export async function gql<D>(url: string, query: string, variables: unknown): Promise<D> {
+  const res = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as { data?: D; errors?: { message: string }[] };
+  if (body.errors) throw new Error(body.errors[0]!.message);
+  return body.data as D;
 }
 
 /** Runs the project's importer (`npm run import`) into `databaseUrl`. */

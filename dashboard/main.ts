@@ -240,6 +240,13 @@ interface ModelSummary {
     'HR@20': number;
     'NDCG@20': number;
   }[];
+  /** The next-category forecasters' test figures (model.json metrics.category), or null. */
+  category: {
+    forecaster: string;
+    rule: string | null;
+    level: string;
+    rows: { method: string; top1: number; top5: number; logLoss: number }[];
+  } | null;
 }
 
 /** The previous read of /metrics, for rates. */
@@ -300,6 +307,21 @@ async function showModel(userId: string): Promise<void> {
         ]),
         'metrics',
       ),
+      ...(m.category
+        ? [
+            el(
+              'h3',
+              {},
+              `Next-category forecast: ${m.category.forecaster}${m.category.rule ? ` (${m.category.rule})` : ''}`,
+            ),
+            el('p', { class: 'muted' }, `Offline, test split, at ${m.category.level}`),
+            table(
+              ['forecaster', 'top-1', 'top-5', 'log loss'],
+              m.category.rows.map((r) => [r.method, num(r.top1), num(r.top5), num(r.logLoss)]),
+              'category-metrics',
+            ),
+          ]
+        : []),
     );
   } catch (err) {
     out.replaceChildren(el('p', { class: 'error' }, (err as Error).message));

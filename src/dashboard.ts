@@ -1,6 +1,7 @@
 // The dashboard (dashboard/): its TypeScript bundled by esbuild once when the gateway starts
 // (no build step, no CDN), served at /dashboard with its page, stylesheet and a summary of the
-// shipped model's offline metrics (/dashboard/model.json, from models/metrics.json).
+// shipped model's offline metrics (/dashboard/model.json, from models/metrics.json, and its
+// next-category forecasters' from model.json `metrics.category`).
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,6 +47,49 @@ async function modelSummary(metricsFile: string, key: string, version: string) {
   };
 }
 
+/** model.json `metrics.category` as the dashboard reads it (models/README.md). */
+interface CategoryMetrics {
+  level: string;
+  forecaster: string;
+  rule: string | null;
+  test: Record<string, { top1: number; top5: number; logLoss: number }>;
+  sequenceModelHead?: { targets: number; head: { top1: number; top5: number; logLoss: number } };
+}
+
+const CATEGORY_METHODS: Record<string, string> = {
+  modelMix: 'catnet + rules (MODEL_MIX)',
+  rulesMix: 'rules mix (RULES_MIX)',
+  last: "rule: last event's category",
+  recency: 'rule: recency-weighted frequency',
+  session: 'rule: session frequency',
+  transitions: 'rule: category transitions',
+  popularity: 'rule: global popularity',
+};
+
+/**
+ * The next-category forecasters' test figures of a model (model.json `metrics.category`): the
+ * served one first, then the others and the item model's own head; null when it has none.
+ */
+export function categorySummary(metrics: unknown) {
+  const m = metrics as CategoryMetrics | null | undefined;
+  if (!m?.test) return null;
+  const served = m.rule ?? (m.forecaster === 'MODEL_MIX' ? 'modelMix' : 'rulesMix');
+  const row = (method: string, t: { top1: number; top5: number; logLoss: number }) => ({
+    method,
+    top1: t.top1,
+    top5: t.top5,
+    logLoss: t.logLoss,
+  });
+  const names = [served, ...Object.keys(CATEGORY_METHODS).filter((k) => k !== served)];
+  const rows = names.flatMap((k) => {
+    const t = m.test[k];
+    const name = `${CATEGORY_METHODS[k] ?? k}${k === served ? ' — served' : ''}`;
+    return t ? [row(name, t)] : [];
+  });
+  if (m.sequenceModelHead) rows.push(row("item model's category head", m.sequenceModelHead.head));
+  return { forecaster: m.forecaster, rule: m.rule, level: m.level, rows };
+}
+
 /** The page, stylesheet and bundled script, built once per process (every server shares them). */
 let assets: Promise<{ js: string; html: string; css: string }> | undefined;
 
@@ -74,13 +118,20 @@ async function loadAssets(): Promise<{ js: string; html: string; css: string }> 
  */
 export async function registerDashboard(
   app: FastifyInstance,
-  model: (dataset?: string) => { dataset: string; version: string; metricsFile: string } | null,
+  model: (dataset?: string) => {
+    dataset: string;
+    version: string;
+    metricsFile: string;
+    /** model.json `metrics.category`, when the model has it. */
+    category?: unknown;
+  } | null,
 ): Promise<void> {
   const { js, html, css } = await (assets ??= loadAssets());
   const none = {
     version: 'none loaded',
     protocol: 'no model: forecasts are unavailable',
     rows: [],
+    category: null,
   };
   const cached = new Map<string, ReturnType<typeof modelSummary>>();
   const summary = (dataset?: string) => {
@@ -90,13 +141,15 @@ export async function registerDashboard(
         version: 'none for this dataset',
         protocol: `no model serves dataset ${dataset}: its forecasts come from the popularity fallbacks`,
         rows: [],
+        category: null,
       };
     }
     if (!m) return none;
     let found = cached.get(m.version);
     if (!found) {
       const key = `${m.dataset}-history-excluded`;
-      found = modelSummary(m.metricsFile, key, m.version);
+      const category = categorySummary(m.category);
+      found = modelSummary(m.metricsFile, key, m.version).then((s) => ({ ...s, category }));
       // Versions served in this process: a handful (one per dataset, rollouts).
       cached.set(m.version, found);
     }

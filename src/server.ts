@@ -292,6 +292,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       dataset: serving.engine.model.manifest.dataset,
       version: serving.engine.model.version,
       metricsFile: path.join(path.dirname(serving.directory), 'metrics.json'),
+      category: serving.engine.model.manifest.metrics?.category,
     };
   });
   if (registry) {

@@ -20,6 +20,7 @@ import type { Forecast, ForecastRequest, ModelCallStats } from './forecast.js';
 import { PopularityRanking } from './popularity.js';
 import { assemble, toRecord } from './stages/assemble.js';
 import { nameReasons } from './stages/name.js';
+import { forecastCategories } from './stages/categories.js';
 import { encode } from './stages/encode.js';
 import { newJob, type ForecastJob, type StageContext, type ResolvedSubject } from './stages/job.js';
 import { resolve } from './stages/resolve.js';
@@ -136,6 +137,7 @@ export class ForecastEngine {
       ),
     ]);
     assemble(stages, served, inferenceMs, batch.length);
+    await forecastCategories(stages, served);
     await Promise.all([nameReasons(reads, served), this.addPurchaseIntent(reads, served)]);
     for (const job of served) (job.forecast as Forecast).timing.queueMs = started - job.enqueuedAt;
     return jobs;

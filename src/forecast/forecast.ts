@@ -8,6 +8,7 @@ import type { PageViewRecord } from '../intent/features.js';
 import type { PurchaseIntent } from '../intent/service.js';
 import type { ForecastContext, ForecastStrategy } from './coldstart.js';
 import type { ForecastReason } from './reasons.js';
+import type { CategoryStrategy } from '../generated/graphql.js';
 import { type CandidateFilter } from '../db/retrieval.js';
 
 export type ForecastMode = 'MODEL' | 'POPULARITY';
@@ -74,6 +75,9 @@ export interface Forecast {
   items: ForecastItem[];
   /** Most likely first, at most MAX_CATEGORIES. */
   categories: CategoryShare[];
+  /** Which forecaster produced `categories` (src/inference/category/), and its rule in words. */
+  categoryStrategy: CategoryStrategy;
+  categoryStrategyDetail: string | null;
   /** The intent model's probability when it has one, else the sequence model's purchase head. */
   purchaseProbability: number | null;
   /** The purchase-intent model's answer (intent/service.ts), or why there is none. */

@@ -195,6 +195,23 @@ export type CategoryShift = {
   recentShare: Scalars['Float']['output'];
 };
 
+/**
+ * Which forecaster produced a forecast's next-category distribution. A model ships the forecaster
+ * that won on its validation targets against every rule (models/MODEL_CARD.md, model.json
+ * `metrics.category`); it reads the shopper's events on items whose category it knows.
+ */
+export type CategoryStrategy =
+  /** The category model (a small GRU with a copy of the history's categories) pooled with the rules by weights fitted on validation. */
+  | 'MODEL_MIX'
+  /** The categories of the items the popularity fallback ranked: no event the forecaster can read. */
+  | 'POPULARITY'
+  /** A single rule (named by `categoryStrategyDetail`): neither mix beat it on validation. */
+  | 'RULE'
+  /** The rules pooled by weights fitted on validation: the category model did not beat them. */
+  | 'RULES_MIX'
+  /** The sequence model's auxiliary category head: the model ships no category forecaster. */
+  | 'SEQUENCE_MODEL_HEAD';
+
 /** A category's interactions in the two windows. */
 export type CategoryTrend = {
   __typename?: 'CategoryTrend';
@@ -638,8 +655,16 @@ export type InterestForecast = {
   __typename?: 'InterestForecast';
   /** Number of the subject's events the model read: the newest events on items it knows, at most its maximum sequence length (50); a known context item counts as one. 0 for the popularity sources. */
   basedOnEvents: Scalars['Int']['output'];
-  /** Next-category distribution, most likely first; probabilities sum to at most 1. */
+  /**
+   * Next-category distribution, most likely first; probabilities sum to at most 1. From the
+   * model's category forecaster over each item's most specific category when it ships one (see
+   * `categoryStrategy`), else from the sequence model's head or the popularity fallback.
+   */
   categories: Array<CategoryProbability>;
+  /** Which forecaster produced `categories` (the model's, a mix of rules, or a single rule). */
+  categoryStrategy: CategoryStrategy;
+  /** The category forecaster in words: for RULE the rule (e.g. the last event's category); else null. */
+  categoryStrategyDetail?: Maybe<Scalars['String']['output']>;
   /** ONNX Runtime execution provider that ran the model: `cuda` or `cpu` (`none` for the baseline). */
   executionProvider: Scalars['String']['output'];
   /** When it was computed. */
@@ -1810,6 +1835,7 @@ export type ResolversTypes = {
   CategoryProbability: ResolverTypeWrapper<{ categoryId: string; probability: number }>;
   CategoryShare: ResolverTypeWrapper<CategoryWeight>;
   CategoryShift: ResolverTypeWrapper<CategoryShiftModel>;
+  CategoryStrategy: CategoryStrategy;
   CategoryTrend: ResolverTypeWrapper<Trend>;
   CreatedApiKey: ResolverTypeWrapper<Omit<CreatedApiKey, 'key'> & { key: ResolversTypes['ApiKey'] }>;
   DatasetModels: ResolverTypeWrapper<DatasetModels>;
@@ -2107,6 +2133,8 @@ export type InterestDriftResolvers<ContextType = Context, ParentType extends Res
 export type InterestForecastResolvers<ContextType = Context, ParentType extends ResolversParentTypes['InterestForecast'] = ResolversParentTypes['InterestForecast']> = {
   basedOnEvents?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   categories?: Resolver<Array<ResolversTypes['CategoryProbability']>, ParentType, ContextType, RequireFields<InterestForecastCategoriesArgs, 'first'>>;
+  categoryStrategy?: Resolver<ResolversTypes['CategoryStrategy'], ParentType, ContextType>;
+  categoryStrategyDetail?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   executionProvider?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   generatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;

@@ -72,12 +72,14 @@ const filesSchema = z.object({
   transitions: z.string().optional(),
   /** The co-occurrence term's similarities (float32 values). */
   cooccurrence: z.string().optional(),
+  /** The next-category forecaster (category.json, src/inference/category/). */
+  category: z.string().optional(),
 });
 
 /** The `files` keys that name item tables: all but the graphs, vocabulary and fixtures. */
 export type TableFile = Exclude<
   keyof z.infer<typeof filesSchema>,
-  'encoder' | 'scorer' | 'content' | 'itemEmbeddings' | 'vocab' | 'parity'
+  'encoder' | 'scorer' | 'content' | 'itemEmbeddings' | 'vocab' | 'parity' | 'category'
 >;
 
 export const manifestSchema = z.object({

@@ -13,6 +13,7 @@ import { CsrTable } from './csr.js';
 import { lengthGroups } from './length-groups.js';
 import { readManifest, type ModelManifest, type TableFile } from './manifest.js';
 import { TENSOR } from './contract.js';
+import { CategoryForecaster } from './category/forecaster.js';
 
 const vocabSchema = z.object({
   items: z.array(z.string()),
@@ -113,6 +114,8 @@ export interface SequenceModel {
   /** Exact scores of each row's candidates (same order); rows may have different lengths. */
   score(inputs: readonly ScorerInput[], termFeeds?: TermFeeds): Promise<Float32Array[]>;
   embedContent(inputs: readonly ContentInput[]): Promise<Float32Array[]>;
+  /** The shipped next-category forecaster (`files.category`); absent: the encoder's head. */
+  readonly categoryForecaster?: CategoryForecaster | null;
   release(): Promise<void>;
 }
 
@@ -126,6 +129,7 @@ export class Model implements SequenceModel {
   /** ONNX session runs of the encoder so far (≥ encode calls: one per length group). */
   encoderRuns = 0;
   private readonly tables = new Map<TableFile, CsrTable>();
+  categoryForecaster: CategoryForecaster | null = null;
 
   private constructor(
     readonly manifest: ModelManifest,
@@ -209,7 +213,9 @@ export class Model implements SequenceModel {
       const sc = await open(f.scorer, same);
       opened.push(sc.session);
       const co = await open(f.content, same);
-      return new Model(
+      opened.push(co.session);
+      const category = f.category ? await CategoryForecaster.load(dir, f.category, threads) : null;
+      const model = new Model(
         manifest,
         vocab,
         itemEmbeddings,
@@ -221,6 +227,8 @@ export class Model implements SequenceModel {
         dir,
         heldOut,
       );
+      model.categoryForecaster = category;
+      return model;
     } catch (err) {
       await Promise.all(opened.map((x) => x.release()));
       throw err;
@@ -450,7 +458,12 @@ export class Model implements SequenceModel {
   }
 
   async release(): Promise<void> {
-    await Promise.all([this.encoder.release(), this.scorer.release(), this.content.release()]);
+    await Promise.all([
+      this.encoder.release(),
+      this.scorer.release(),
+      this.content.release(),
+      this.categoryForecaster?.release(),
+    ]);
   }
 }
 

@@ -93,6 +93,12 @@ describe.runIf(haveBrowser)('the dashboard in chromium', () => {
     ];
     const modelRow = await page.locator('table.metrics tbody tr').first().innerText();
     expect(modelRow).toContain(metrics.model.test['HR@10'].toFixed(4));
+    // the next-category forecasters' test figures (model.json metrics.category), the served first
+    const category = JSON.parse(readFileSync('models/beauty/model.json', 'utf8')).metrics.category;
+    const servedRow = await page.locator('table.category-metrics tbody tr').first().innerText();
+    expect(servedRow).toContain('MODEL_MIX');
+    expect(servedRow).toContain(category.test.modelMix.top1.toFixed(4));
+    expect(await page.locator('table.category-metrics tbody tr').count()).toBe(8);
     // the live summary, counted after the page's own forecast (at least that one), in words;
     // after a second read of /metrics, a rate
     const live = page.locator('dl.live');

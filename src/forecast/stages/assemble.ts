@@ -23,6 +23,8 @@ type Head = Pick<
   | 'strategyDetail'
   | 'basedOnEvents'
   | 'categories'
+  | 'categoryStrategy'
+  | 'categoryStrategyDetail'
   | 'purchaseProbability'
   | 'executionProvider'
 >;
@@ -88,7 +90,10 @@ function modelHead(ctx: StageContext, job: ForecastJob): Head {
       ctx.model.manifest.maxLen,
       subject.events.filter((e) => ctx.model.knows(e.itemId)).length,
     ),
+    // replaced by the model's category forecaster where it ships one (stages/categories.ts)
     categories: topCategories(ctx.model, enc.categoryProbs),
+    categoryStrategy: 'SEQUENCE_MODEL_HEAD',
+    categoryStrategyDetail: null,
     purchaseProbability: enc.purchaseProbability,
     executionProvider: ctx.model.provider,
   };
@@ -108,6 +113,8 @@ function fallbackHead(ctx: StageContext, job: ForecastJob): Head {
       : ranking.detail,
     basedOnEvents: 0,
     categories: ranking.categories.slice(0, MAX_CATEGORIES),
+    categoryStrategy: 'POPULARITY',
+    categoryStrategyDetail: null,
     purchaseProbability: null,
     executionProvider: 'none',
   };

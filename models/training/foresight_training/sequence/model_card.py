@@ -8,6 +8,7 @@ import argparse
 import json
 import os
 
+from ..category.card import category_file_section, category_section
 from ..paths import MODELS, TRAINING
 
 KS = (5, 10, 20)
@@ -154,6 +155,7 @@ def events_card(model_dir, notes=None, ablation=None):
            + (f" and the ablation's `model.json` ({abl['version']})" if abl else "") + ".", ""]
     if notes:
         out += [open(notes).read().strip(), ""]
+    out += [s for s in (category_section(meta),) if s]
     types = ", ".join(f"{k} {v}" for k, v in d["eventTypes"].items())
     obs = meta["observed"]
     out += ["## Data", "",
@@ -268,6 +270,9 @@ def main():
            f"`{os.path.relpath(args.model, os.path.dirname(MODELS))}/model.json`.", ""]
     if os.path.exists(args.notes):
         out += [open(args.notes).read().strip(), ""]
+    sports = category_file_section(os.path.join(MODELS, "category-sports.json"),
+                                   "Next-category forecast on Amazon Sports and Outdoors (measured; no model shipped)")
+    out += [s for s in (category_section(meta), sports) if s]
     out += ["## Hyper-parameters of the shipped model", "", "```json", json.dumps(hp, indent=1), "```", "",
             f"Training: best epoch {meta['training']['bestEpoch']} of {meta['training']['epochsRun']}, "
             f"{meta['training']['seconds'] / 60:.1f} min wall-clock including content tower and export, "

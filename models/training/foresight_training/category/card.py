@@ -1,0 +1,82 @@
+"""The model card's next-category section, from model.json `metrics.category` (written by
+run.py, and head.py for the item model's own category head)."""
+
+NAMES = {"modelMix": "catnet + rules (MODEL_MIX)", "rulesMix": "rules mix (RULES_MIX)", "catnet": "catnet alone",
+         "last": "rule: last event's category", "recency": "rule: recency-weighted frequency",
+         "session": "rule: session frequency", "popularity": "rule: global popularity",
+         "transitions": "rule: category transitions (label Markov)"}
+ORDER = ("modelMix", "rulesMix", "catnet", "last", "recency", "session", "transitions", "popularity")
+
+
+def _iv(x):
+    return f"{x['mean']:+.3f} [{x['low']:+.3f}, {x['high']:+.3f}]"
+
+
+def category_section(meta):
+    """The section of a model's card: its model.json `metrics.category`."""
+    m = (meta.get("metrics") or {}).get("category")
+    return category_report(m, "Next-category forecast (`interestForecast.categories`)") if m else ""
+
+
+def category_file_section(path, title):
+    """A measured dataset without a shipped model (run.py's metrics.json saved under models/)."""
+    import json
+    import os
+    return category_report(json.load(open(path)), title) if os.path.exists(path) else ""
+
+
+def category_report(m, title):
+    shipped = m["rule"] if m["forecaster"] == "RULE" else {"MODEL_MIX": "modelMix", "RULES_MIX": "rulesMix"}[m["forecaster"]]
+    out = [f"## {title}", "",
+           f"Level: {m['level']} ({m['categories']} categories). {'Served' if m.get('shipped', True) else 'Chosen'} forecaster: **{m['forecaster']}**"
+           + (f" (rule `{m['rule']}`)" if m["rule"] else "")
+           + f"; best rule on validation: `{m['bestRuleOnValidation']}`. Split: {m['split']['kind']}"
+           + (f" (targets after {m['split']['validFrom']} / {m['split']['testFrom']})" if m['split']['kind'] == 'time' else "")
+           + f". {m['valid']['note']}. Reproduce: `{m['command']}`.", "",
+           "| forecaster | valid top-1 | valid top-5 | valid log loss | test top-1 | test top-5 | test log loss |",
+           "|---|---|---|---|---|---|---|"]
+    for k in ORDER:
+        v, t = m["valid"].get(k), m["test"].get(k)
+        if v and t:
+            bold = "**" if k == shipped else ""
+            out.append(f"| {bold}{NAMES[k]}{bold} | {v['top1']:.3f} | {v['top5']:.3f} | {v['logLoss']:.3f} | "
+                       f"{t['top1']:.3f} | {t['top5']:.3f} | {t['logLoss']:.3f} |")
+    head = m.get("sequenceModelHead")
+    if head:
+        h = head["head"]
+        out.append(f"| the item model's category head ({head['targets']} test targets) | | | | {h['top1']:.3f} | "
+                   f"{h['top5']:.3f} | {h['logLoss']:.3f} |")
+    if head and head["targets"] != m["test"][shipped]["targets"]:
+        best = max(head["rules"], key=lambda r: head["rules"][r]["top1"])
+        x = head["headLeadOverRules"][best]
+        out += ["", f"The head is scored on the {head['targets']} test targets whose history has an item the item "
+                f"model knows; there the best rule (`{best}`) reaches top-1 {head['rules'][best]['top1']:.3f}, top-5 "
+                f"{head['rules'][best]['top5']:.3f} (head − rule: top-1 {_iv(x['top1'])}, top-5 {_iv(x['top5'])})."]
+    out += ["", f"Test lead of the served forecaster over each rule ({m['testLeadOverRules']['intervals']}; "
+            "log loss: negative is better):", "",
+            "| rule | top-1 | top-5 | log loss |", "|---|---|---|---|"]
+    for r in ("last", "recency", "session", "transitions", "popularity"):
+        x = m["testLeadOverRules"][r]
+        out.append(f"| {r} | {_iv(x['top1'])} | {_iv(x['top5'])} | {_iv(x['logLoss'])} |")
+    x = m["testLeadModelMixOverBestRule"]
+    v = m.get("validLeadOverBestRule", {}).get("modelMix")
+    out += ["", f"Decision: {m.get('decision', 'the first mix at least as good as the best rule on validation')}."
+            + (f" MODEL_MIX over the best rule on validation: top-1 {_iv(v['top1'])}, top-5 {_iv(v['top5'])}, "
+               f"log loss {_iv(v['logLoss'])}." if v else "")
+            + f" On test: top-1 {_iv(x['top1'])}, top-5 {_iv(x['top5'])}, log loss {_iv(x['logLoss'])}.", ""]
+    rel = m["test"][shipped].get("reliability")
+    if rel:
+        out += [f"Reliability of the served distribution's top-1 probability on test (ECE {rel['ece']:.3f}):", "",
+                "| top-1 probability | targets | mean probability | accuracy |", "|---|---|---|---|"]
+        out += [f"| {b['from']:.1f}–{b['to']:.1f} | {b['n']} | {b['confidence']:.3f} | {b['accuracy']:.3f} |"
+                for b in rel["bins"]]
+        out.append("")
+    if m["weights"]:
+        w = ", ".join(f"{f} {x:+.3f}" for f, x in zip(m["features"], m["weights"]))
+        out.append(f"Conditional-logit weights (fitted on the validation targets): {w}.")
+    else:
+        share = m["ruleSettings"]["logLossPopularityShare"].get(m["rule"], 0.0)
+        out.append(f"The rule is served with {share:g} of popularity mixed in (chosen on validation log loss), "
+                   "so that every category keeps some probability.")
+    out.append(f"\nSegment popularity: {m['segmentPopularity']}.")
+    return "\n".join(out) + "\n"

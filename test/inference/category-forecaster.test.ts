@@ -1,0 +1,66 @@
+// The shipped next-category forecasters (category.json, catnet.onnx) against training's Python
+// computation: every case of category-parity.json, the whole distribution.
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CategoryForecaster } from '../../src/inference/category/forecaster.js';
+
+interface ParityCase {
+  events: { itemId: string; occurredAt: string | null }[];
+  top: { categoryId: string; probability: number }[];
+  probabilities: number[];
+}
+interface Parity {
+  forecaster: string;
+  rule: string | null;
+  cases: ParityCase[];
+}
+
+describe.each(['models/beauty', 'models/diginetica'])('the category forecaster of %s', (dir) => {
+  const parity = JSON.parse(readFileSync(`${dir}/category-parity.json`, 'utf8')) as Parity;
+  let forecaster: CategoryForecaster;
+  beforeAll(async () => {
+    forecaster = await CategoryForecaster.load(dir, 'category.json', 1);
+  });
+  afterAll(async () => forecaster?.release());
+
+  it('is the forecaster training shipped', () => {
+    expect(forecaster.kind).toBe(parity.forecaster);
+    expect(forecaster.spec.rule).toBe(parity.rule);
+    expect(parity.cases.length).toBeGreaterThanOrEqual(8);
+  });
+
+  it('gives the Python distribution for every parity history', async () => {
+    for (const c of parity.cases) {
+      const probs = await forecaster.distribution(
+        c.events.map((e) => ({
+          itemId: e.itemId,
+          occurredAt: e.occurredAt === null ? null : new Date(e.occurredAt),
+        })),
+      );
+      expect(probs).not.toBeNull();
+      const p = probs as Float64Array;
+      expect(p[0]).toBe(0);
+      expect(p.length).toBe(c.probabilities.length + 1);
+      let sum = 0;
+      c.probabilities.forEach((want, k) => {
+        expect(Math.abs((p[k + 1] as number) - want)).toBeLessThan(1e-5 + 1e-4 * want);
+        sum += p[k + 1] as number;
+      });
+      expect(sum).toBeCloseTo(1, 6);
+      const top = forecaster.top(p, 3);
+      expect(top.map((t) => t.categoryId)).toEqual(c.top.slice(0, 3).map((t) => t.categoryId));
+    }
+  });
+
+  it('reads only events on items it has a category for, and none gives no distribution', async () => {
+    const c = parity.cases[parity.cases.length - 1] as ParityCase;
+    const events = c.events.map((e) => ({
+      itemId: e.itemId,
+      occurredAt: e.occurredAt === null ? null : new Date(e.occurredAt),
+    }));
+    const padded = [{ itemId: 'nowhere:1', occurredAt: null }, ...events];
+    expect(await forecaster.distribution(padded)).toEqual(await forecaster.distribution(events));
+    expect(await forecaster.distribution([{ itemId: 'nowhere:1', occurredAt: null }])).toBeNull();
+    expect(await forecaster.distribution([])).toBeNull();
+  });
+});
