@@ -193,7 +193,11 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       // A refusal from any layer below (engine, serving, database, security): as it is.
       if (original instanceof CodedError && CLIENT_CODES.has(original.code)) {
         const { message, extensions } = formatCoded(original);
-        return { ...formatted, message, extensions };
+        const field =
+          original.code === ErrorCode.BAD_USER_INPUT && extensions.field === undefined
+            ? inputFieldOf({ message })
+            : undefined;
+        return { ...formatted, message, extensions: field ? { ...extensions, field } : extensions };
       }
       // Duck-typed: graphql may be loaded twice (ESM and CJS builds), defeating instanceof.
       const isGraphQLError =

@@ -3,7 +3,7 @@
 // and category and of anonymous events' items), or the input error that stops it.
 import type { Db } from '../../db/client.js';
 import { subjectHistories } from '../../db/forecasts.js';
-import { ErrorCode, CodedError } from '../../errors.js';
+import { badUserInput, CodedError, ErrorCode } from '../../errors.js';
 import type { SequenceEvent, SequenceModel } from '../../inference/model.js';
 import { subjectDataset } from '../forecast.js';
 import { unique, type ForecastJob, type ResolvedSubject } from './job.js';
@@ -47,15 +47,9 @@ export async function resolve(
     const s = request.subject;
     const ctx = request.context;
     if (ctx?.itemId && !knownItems.has(ctx.itemId))
-      return new CodedError(
-        ErrorCode.BAD_USER_INPUT,
-        `context.itemId: no item with id "${ctx.itemId}"`,
-      );
+      return badUserInput('context.itemId', `no item with id "${ctx.itemId}"`);
     if (ctx?.categoryId && !knownCategories.has(ctx.categoryId))
-      return new CodedError(
-        ErrorCode.BAD_USER_INPUT,
-        `context.categoryId: no category with id "${ctx.categoryId}"`,
-      );
+      return badUserInput('context.categoryId', `no category with id "${ctx.categoryId}"`);
     // The context item is what the visitor is looking at now: the newest event.
     const withContext = (events: readonly SequenceEvent[]) =>
       ctx?.itemId ? [...events, { itemId: ctx.itemId, type: 'VIEW', occurredAt: null }] : events;
@@ -80,9 +74,9 @@ export async function resolve(
     }
     const missing = s.events.findIndex((e) => e.itemId !== null && !knownItems.has(e.itemId));
     if (missing >= 0) {
-      return new CodedError(
-        ErrorCode.BAD_USER_INPUT,
-        `recentEvents[${missing}].itemId: no item with id "${s.events[missing]?.itemId}"`,
+      return badUserInput(
+        `recentEvents[${missing}].itemId`,
+        `no item with id "${s.events[missing]?.itemId}"`,
       );
     }
     return {
