@@ -210,7 +210,7 @@ describe.skipIf(!hasTorch).each(backends)('docs/your-shop.md on $name', (backend
       await stop();
 
       // 5. Training (and the undertrained model of step 6)
-      await timed('5. train (8 epochs)', () => sh('train'));
+      await timed('5. train (at most 10 epochs)', () => sh('train'));
       await timed('6. train undertrained (5 steps)', () => sh('undertrained'));
       const good = path.join(shop, 'models/shop-1');
       const manifest = JSON.parse(fs.readFileSync(path.join(good, 'model.json'), 'utf8'));
