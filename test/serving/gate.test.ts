@@ -180,6 +180,12 @@ describe.each(backends)('the rollout gate on $name', (backend) => {
   });
 
   it('passes a model that beats its baselines, and the dashboard shows its own figures', async () => {
+    // a rollback is not gated (and keeps the fixture's model loaded: the next switch retires
+    // the overridden one)
+    const back = await server.gql(
+      'mutation { rollbackModel(dataset: "beauty") { to gate { passed } } }',
+    );
+    expect(back.data.rollbackModel).toEqual({ to: f.model.version, gate: null });
     const dir = await candidate('beauty-gate-better', (m) => (m.metrics.test['HR@10'] = 0.5));
     const res = await server.gql(ROLLOUT, { d: dir });
     expect(res.errors).toBeUndefined();
