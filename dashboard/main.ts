@@ -233,6 +233,10 @@ async function showShopper(userId: string): Promise<void> {
 interface ModelSummary {
   version: string;
   protocol: string;
+  /** Where the figures come from: the serving model's model.json, or a metrics.json. */
+  source?: string;
+  /** The rollout gate's verdict on them (src/serving/gate.ts). */
+  gate?: string;
   rows: {
     method: string;
     'HR@10': number;
@@ -295,7 +299,12 @@ async function showModel(userId: string): Promise<void> {
     const m = (await (await fetch(`/dashboard/model.json${query}`)).json()) as ModelSummary;
     out.replaceChildren(
       el('h2', {}, `Model ${m.version}`),
-      el('p', { class: 'muted' }, `Offline, test split: ${m.protocol}`),
+      el(
+        'p',
+        { class: 'muted' },
+        `Offline, test split: ${m.protocol}` + (m.source ? ` (from ${m.source})` : ''),
+      ),
+      ...(m.gate ? [el('p', { class: 'gate' }, m.gate)] : []),
       table(
         ['method', 'HR@10', 'NDCG@10', 'HR@20', 'NDCG@20'],
         m.rows.map((r) => [

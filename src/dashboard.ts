@@ -1,12 +1,15 @@
 // The dashboard (dashboard/): its TypeScript bundled by esbuild once when the gateway starts
 // (no build step, no CDN), served at /dashboard with its page, stylesheet and a summary of the
-// shipped model's offline metrics (/dashboard/model.json, from models/metrics.json, and its
-// next-category forecasters' from model.json `metrics.category`).
+// serving model's own offline metrics and the rollout gate's verdict (/dashboard/model.json, from
+// its model.json; models/metrics.json beside it for a model.json without baselines), and its
+// next-category forecasters' (model.json `metrics.category`).
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import type { FastifyInstance } from 'fastify';
+import type { ModelManifest } from './inference/manifest.js';
+import { judgeModel } from './serving/gate.js';
 
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DIR = path.join(ROOT, 'dashboard');
@@ -17,28 +20,74 @@ interface MetricsEntry {
   baselines: Record<string, { test: Record<string, number> }>;
 }
 
+const row = (method: string, t: Record<string, number>) => ({
+  method,
+  'HR@10': t['HR@10'],
+  'NDCG@10': t['NDCG@10'],
+  'HR@20': t['HR@20'],
+  'NDCG@20': t['NDCG@20'],
+});
+
+/**
+ * The serving model's own test figures and its baselines', from its model.json (what the
+ * rollout gate judges), with the gate's verdict; a model.json without baselines (a model made
+ * before the gate) falls back to one protocol of the metrics.json beside its directory.
+ */
+async function modelSummary(
+  manifest: ModelManifest,
+  metricsFile: string,
+  key: string,
+  version: string,
+) {
+  const gate = judgeModel(manifest);
+  const verdict = `rollout gate: ${gate.detail}`;
+  if (gate.outcome !== 'NO_METRICS') {
+    const metrics = manifest.metrics as {
+      test: Record<string, number>;
+      protocol?: string;
+      baselines: Record<string, { test?: Record<string, number> }>;
+    };
+    const split = (manifest.data as { split?: { protocol?: unknown } } | undefined)?.split;
+    return {
+      version,
+      source: 'model.json',
+      protocol:
+        metrics.protocol ??
+        (typeof split?.protocol === 'string' ? split.protocol : 'its own test targets'),
+      gate: verdict,
+      rows: [
+        row('model', metrics.test),
+        ...Object.entries(metrics.baselines).flatMap(([name, b]) =>
+          b.test ? [row(name, b.test)] : [],
+        ),
+      ],
+    };
+  }
+  return { ...(await metricsFileSummary(metricsFile, key, version)), gate: verdict };
+}
+
 /** The model's and the baselines' test figures of one protocol of models/metrics.json. */
-async function modelSummary(metricsFile: string, key: string, version: string) {
+async function metricsFileSummary(metricsFile: string, key: string, version: string) {
   let raw: string;
   try {
     raw = await readFile(metricsFile, 'utf8');
   } catch (err) {
     // A model rolled out from a directory of its own (src/serving/) may have no metrics beside it.
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    return { version, protocol: `no offline metrics: ${metricsFile} is missing`, rows: [] };
+    return {
+      version,
+      source: 'none',
+      protocol: `no offline metrics: neither model.json nor ${metricsFile} has them`,
+      rows: [],
+    };
   }
   const all = JSON.parse(raw) as Record<string, MetricsEntry>;
   const m = all[key];
-  if (!m) return { version, protocol: `no "${key}" entry in ${metricsFile}`, rows: [] };
-  const row = (method: string, t: Record<string, number>) => ({
-    method,
-    'HR@10': t['HR@10'],
-    'NDCG@10': t['NDCG@10'],
-    'HR@20': t['HR@20'],
-    'NDCG@20': t['NDCG@20'],
-  });
+  if (!m)
+    return { version, source: 'none', protocol: `no "${key}" entry in ${metricsFile}`, rows: [] };
   return {
     version: m.model.version ?? version,
+    source: metricsFile,
     protocol: m.protocol,
     rows: [
       row('model', m.model.test),
@@ -118,13 +167,9 @@ async function loadAssets(): Promise<{ js: string; html: string; css: string }> 
  */
 export async function registerDashboard(
   app: FastifyInstance,
-  model: (dataset?: string) => {
-    dataset: string;
-    version: string;
-    metricsFile: string;
-    /** model.json `metrics.category`, when the model has it. */
-    category?: unknown;
-  } | null,
+  model: (
+    dataset?: string,
+  ) => { manifest: ModelManifest; version: string; metricsFile: string } | null,
 ): Promise<void> {
   const { js, html, css } = await (assets ??= loadAssets());
   const none = {
@@ -147,9 +192,12 @@ export async function registerDashboard(
     if (!m) return none;
     let found = cached.get(m.version);
     if (!found) {
-      const key = `${m.dataset}-history-excluded`;
-      const category = categorySummary(m.category);
-      found = modelSummary(m.metricsFile, key, m.version).then((s) => ({ ...s, category }));
+      const key = `${m.manifest.dataset}-history-excluded`;
+      const category = categorySummary(m.manifest.metrics?.category);
+      found = modelSummary(m.manifest, m.metricsFile, key, m.version).then((s) => ({
+        ...s,
+        category,
+      }));
       // Versions served in this process: a handful (one per dataset, rollouts).
       cached.set(m.version, found);
     }

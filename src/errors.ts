@@ -36,6 +36,10 @@ export const ErrorCode = {
   ROUTE_NOT_FOUND: 'ROUTE_NOT_FOUND',
   // Model rollout (src/serving/)
   MODEL_VALIDATION_FAILED: 'MODEL_VALIDATION_FAILED',
+  /** The rollout gate (src/serving/gate.ts): the model loses to a baseline on its test targets. */
+  MODEL_BELOW_BASELINE: 'MODEL_BELOW_BASELINE',
+  /** The rollout gate: model.json has no test figures of the model and its baselines. */
+  MODEL_NOT_EVALUATED: 'MODEL_NOT_EVALUATED',
   ROLLOUT_CONFLICT: 'ROLLOUT_CONFLICT',
 } as const;
 

@@ -60,4 +60,16 @@ export function oneDataset(): OneDataset {
   };
 }
 
+/**
+ * An id a query looks up (`item(id:)`, `user(id:)`, …): the same rule as for the ids the API
+ * stores, so that `sku-77` is answered with what to write instead of a null that looks like
+ * an unknown item. Returns the id.
+ */
+export function lookupId(field: string, id: string, datasets?: OneDataset): string {
+  checkLength(field, id);
+  if (datasets) datasets.check(field, id);
+  else datasetOfStoredId(field, id);
+  return id;
+}
+
 const shown = (id: string) => (id.length > 60 ? `${id.slice(0, 60)}…` : id);

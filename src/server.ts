@@ -293,10 +293,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     const serving = name === undefined ? undefined : registry?.modelsOf(name)?.current;
     if (!serving) return null;
     return {
-      dataset: serving.engine.model.manifest.dataset,
+      manifest: serving.engine.model.manifest,
       version: serving.engine.model.version,
       metricsFile: path.join(path.dirname(serving.directory), 'metrics.json'),
-      category: serving.engine.model.manifest.metrics?.category,
     };
   });
   if (registry) {

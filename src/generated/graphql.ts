@@ -574,6 +574,21 @@ export type ForecastTiming = {
   retrievalMs: Scalars['Float']['output'];
 };
 
+/** One metric of the rollout gate: the model against the baseline that scored best on it. */
+export type GateComparison = {
+  __typename?: 'GateComparison';
+  /** That baseline's value. */
+  baseline: Scalars['Float']['output'];
+  /** The baseline best on this metric (a key of model.json `metrics.baselines`). */
+  bestBaseline: Scalars['String']['output'];
+  /** model − baseline; the model beats it when > 0. */
+  lead: Scalars['Float']['output'];
+  /** `NDCG@10` or `HR@10`. */
+  metric: Scalars['String']['output'];
+  /** The model's value on its test targets. */
+  model: Scalars['Float']['output'];
+};
+
 /** One bucket of an interest timeline. */
 export type InterestBucket = {
   __typename?: 'InterestBucket';
@@ -861,6 +876,13 @@ export type ItemTrend = {
   recentShare: Scalars['Float']['output'];
 };
 
+/** How a model was admitted to serve. */
+export type ModelAdmission =
+  /** By `rolloutModel` (gated). */
+  | 'ROLLOUT'
+  /** At start-up from MODEL_DIRS (judged, not gated: docs/rollout.md). */
+  | 'START_UP';
+
 /** One validation check of a candidate model. */
 export type ModelCheck = {
   __typename?: 'ModelCheck';
@@ -875,6 +897,36 @@ export type ModelCheck = {
   /** Whether it passed. */
   passed: Scalars['Boolean']['output'];
 };
+
+/**
+ * The rollout gate's verdict on a model: its own test figures (model.json `metrics.test`) against
+ * its baselines' (`metrics.baselines[name].test`), docs/rollout.md.
+ */
+export type ModelGate = {
+  __typename?: 'ModelGate';
+  /** How the version was last admitted. */
+  admittedBy: ModelAdmission;
+  /** Each compared metric (NDCG@10, HR@10) against the baseline best on it; empty for NO_METRICS. */
+  comparisons: Array<GateComparison>;
+  /** What was compared and found, e.g. `beats the best baseline on its own test targets (127): NDCG@10 0.1320 against 0.0895 …`. */
+  detail: Scalars['String']['output'];
+  /** When the verdict was recorded. */
+  judgedAt: Scalars['DateTime']['output'];
+  outcome: ModelGateOutcome;
+  /** The reason given to serve it although it did not pass; null when it passed or was not overridden. */
+  overrideReason?: Maybe<Scalars['String']['output']>;
+  /** Whether it beats the best baseline on every compared metric. */
+  passed: Scalars['Boolean']['output'];
+};
+
+/** What the rollout gate found. */
+export type ModelGateOutcome =
+  /** The model beats the best baseline on NDCG@10 and HR@10 of its test targets. */
+  | 'BEATS_BASELINES'
+  /** A baseline scores at least as well on NDCG@10 or HR@10. */
+  | 'BELOW_BASELINE'
+  /** model.json has no test figures of the model and its baselines to compare. */
+  | 'NO_METRICS';
 
 /** One switch of a dataset's serving model. */
 export type ModelRollout = {
@@ -895,6 +947,11 @@ export type ModelRollout = {
   embeddingsWritten: Scalars['Int']['output'];
   /** Version served before the switch (`popularity-baseline` when the dataset had no model). */
   from: Scalars['String']['output'];
+  /**
+   * The rollout gate's verdict on the model switched to (with the override's reason when it did
+   * not pass); null for a rollback.
+   */
+  gate?: Maybe<ModelGate>;
   /** Rollout or rollback. */
   kind: ModelRolloutKind;
   /**
@@ -985,6 +1042,9 @@ export type Mutation = {
   rollbackModel: ModelRollout;
   /**
    * Loads the model directory `directory` (resolved against the gateway's working directory),
+   * passes it through the rollout gate (`ModelRollout.gate`: its model.json must show that it
+   * beats the best baseline on its own test targets, NDCG@10 and HR@10 of `metrics.test` against
+   * each `metrics.baselines[name].test`, unless `override` gives a reason to serve it anyway),
    * validates it (`ModelRollout.checks`: manifest, version, dimension, dataset, each ONNX graph's
    * contract and export parity, loading, vocabulary) and, when every check passes, makes it serve
    * the dataset of its model.json (a dataset without a model gets its first one): the dataset's
@@ -992,7 +1052,10 @@ export type Mutation = {
    * that model goes on serving, then forecasts switch to the new model at once (no request
    * waits; requests in flight finish on the old model). The model it replaces stays loaded, its
    * embeddings in place, for `rollbackModel`. Needs the `admin` scope. Errors: BAD_USER_INPUT
-   * (`directory` is not a directory with a model.json), MODEL_VALIDATION_FAILED
+   * (`directory` is not a directory with a model.json; `override.reason` empty),
+   * MODEL_BELOW_BASELINE (a baseline scores at least as well on NDCG@10 or HR@10: the message names
+   * it and the margin, `extensions.gate` holds the verdict), MODEL_NOT_EVALUATED (model.json has no
+   * test figures of the model and its baselines), MODEL_VALIDATION_FAILED
    * (`extensions.checks` lists every check; the serving model is untouched), ROLLOUT_CONFLICT (a
    * rollout or rollback is in progress), UNAVAILABLE (the gateway runs several processes,
    * GATEWAY_WORKERS > 1: restart it with MODEL_DIRS instead; or it was started without a model;
@@ -1058,6 +1121,7 @@ export type MutationRollbackModelArgs = {
 /** Writes: behaviour ingestion and catalogue changes. */
 export type MutationRolloutModelArgs = {
   directory: Scalars['String']['input'];
+  override?: InputMaybe<RolloutOverride>;
 };
 
 
@@ -1415,6 +1479,15 @@ export type RecordedEvent = {
   event: Event;
 };
 
+/** Why a model is rolled out although the rollout gate refuses it. */
+export type RolloutOverride = {
+  /**
+   * Why this model should serve anyway (at most 1,000 characters), e.g. `first model of a new shop:
+   * the baselines need its history too`.
+   */
+  reason: Scalars['String']['input'];
+};
+
 /** A recommended item with its rank and score. */
 export type ScoredItem = {
   __typename?: 'ScoredItem';
@@ -1454,6 +1527,12 @@ export type ServedModel = {
    * `embedding_b` (a rollout writes the one the serving model does not read).
    */
   embeddingColumn: Scalars['String']['output'];
+  /**
+   * The rollout gate's verdict on this version, as model_versions records it from its latest
+   * admission (a rollout, or the start-up, which is not gated but judged all the same); null for
+   * a version recorded before the gate existed.
+   */
+  gate?: Maybe<ModelGate>;
   /** When this process loaded it. */
   loadedAt: Scalars['DateTime']['output'];
   /** ONNX Runtime execution provider its sessions run on: `cuda` or `cpu`. */
@@ -1858,6 +1937,7 @@ export type ResolversTypes = {
   ForecastReasonKind: ForecastReasonKind;
   ForecastStrategy: ForecastStrategy;
   ForecastTiming: ResolverTypeWrapper<ForecastTiming>;
+  GateComparison: ResolverTypeWrapper<GateComparison>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   InterestBucket: ResolverTypeWrapper<TimelineBucketShares>;
@@ -1871,7 +1951,10 @@ export type ResolversTypes = {
   ItemInput: ItemInput;
   ItemTrend: ResolverTypeWrapper<Trend>;
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
+  ModelAdmission: ModelAdmission;
   ModelCheck: ResolverTypeWrapper<ModelCheck>;
+  ModelGate: ResolverTypeWrapper<ModelGate>;
+  ModelGateOutcome: ModelGateOutcome;
   ModelRollout: ResolverTypeWrapper<ModelRollout>;
   ModelRolloutKind: ModelRolloutKind;
   ModelStatus: ResolverTypeWrapper<ModelStatus>;
@@ -1885,6 +1968,7 @@ export type ResolversTypes = {
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RecordEventsPayload: ResolverTypeWrapper<Omit<RecordEventsPayload, 'results'> & { results: Array<ResolversTypes['RecordedEvent']> }>;
   RecordedEvent: ResolverTypeWrapper<Omit<RecordedEvent, 'event'> & { event: ResolversTypes['Event'] }>;
+  RolloutOverride: RolloutOverride;
   ScoredItem: ResolverTypeWrapper<ForecastItem>;
   ServedModel: ResolverTypeWrapper<ServedModel>;
   Session: ResolverTypeWrapper<SessionRow>;
@@ -1935,6 +2019,7 @@ export type ResolversParentTypes = {
   ForecastOutcome: OutcomeRow;
   ForecastReason: ForecastReasonModel;
   ForecastTiming: ForecastTiming;
+  GateComparison: GateComparison;
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
   InterestBucket: TimelineBucketShares;
@@ -1949,6 +2034,7 @@ export type ResolversParentTypes = {
   ItemTrend: Trend;
   JSON: Scalars['JSON']['output'];
   ModelCheck: ModelCheck;
+  ModelGate: ModelGate;
   ModelRollout: ModelRollout;
   ModelStatus: ModelStatus;
   Mutation: Record<PropertyKey, never>;
@@ -1959,6 +2045,7 @@ export type ResolversParentTypes = {
   Query: Record<PropertyKey, never>;
   RecordEventsPayload: Omit<RecordEventsPayload, 'results'> & { results: Array<ResolversParentTypes['RecordedEvent']> };
   RecordedEvent: Omit<RecordedEvent, 'event'> & { event: ResolversParentTypes['Event'] };
+  RolloutOverride: RolloutOverride;
   ScoredItem: ForecastItem;
   ServedModel: ServedModel;
   Session: SessionRow;
@@ -2110,6 +2197,14 @@ export type ForecastTimingResolvers<ContextType = Context, ParentType extends Re
   retrievalMs?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
 };
 
+export type GateComparisonResolvers<ContextType = Context, ParentType extends ResolversParentTypes['GateComparison'] = ResolversParentTypes['GateComparison']> = {
+  baseline?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  bestBaseline?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  lead?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  metric?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  model?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+};
+
 export type InterestBucketResolvers<ContextType = Context, ParentType extends ResolversParentTypes['InterestBucket'] = ResolversParentTypes['InterestBucket']> = {
   categories?: Resolver<Array<ResolversTypes['CategoryShare']>, ParentType, ContextType, RequireFields<InterestBucketCategoriesArgs, 'first'>>;
   categorisedEvents?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -2202,12 +2297,23 @@ export type ModelCheckResolvers<ContextType = Context, ParentType extends Resolv
   passed?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 };
 
+export type ModelGateResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ModelGate'] = ResolversParentTypes['ModelGate']> = {
+  admittedBy?: Resolver<ResolversTypes['ModelAdmission'], ParentType, ContextType>;
+  comparisons?: Resolver<Array<ResolversTypes['GateComparison']>, ParentType, ContextType>;
+  detail?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  judgedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  outcome?: Resolver<ResolversTypes['ModelGateOutcome'], ParentType, ContextType>;
+  overrideReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  passed?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+};
+
 export type ModelRolloutResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ModelRollout'] = ResolversParentTypes['ModelRollout']> = {
   checks?: Resolver<Array<ResolversTypes['ModelCheck']>, ParentType, ContextType>;
   dataset?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   directory?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   embeddingsWritten?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   from?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  gate?: Resolver<Maybe<ResolversTypes['ModelGate']>, ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['ModelRolloutKind'], ParentType, ContextType>;
   pauseMs?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   switchedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
@@ -2303,6 +2409,7 @@ export type ServedModelResolvers<ContextType = Context, ParentType extends Resol
   dim?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   directory?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   embeddingColumn?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  gate?: Resolver<Maybe<ResolversTypes['ModelGate']>, ParentType, ContextType>;
   loadedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   provider?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -2405,6 +2512,7 @@ export type Resolvers<ContextType = Context> = {
   ForecastOutcome?: ForecastOutcomeResolvers<ContextType>;
   ForecastReason?: ForecastReasonResolvers<ContextType>;
   ForecastTiming?: ForecastTimingResolvers<ContextType>;
+  GateComparison?: GateComparisonResolvers<ContextType>;
   InterestBucket?: InterestBucketResolvers<ContextType>;
   InterestDrift?: InterestDriftResolvers<ContextType>;
   InterestForecast?: InterestForecastResolvers<ContextType>;
@@ -2415,6 +2523,7 @@ export type Resolvers<ContextType = Context> = {
   ItemTrend?: ItemTrendResolvers<ContextType>;
   JSON?: GraphQLScalarType;
   ModelCheck?: ModelCheckResolvers<ContextType>;
+  ModelGate?: ModelGateResolvers<ContextType>;
   ModelRollout?: ModelRolloutResolvers<ContextType>;
   ModelStatus?: ModelStatusResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;

@@ -19,7 +19,7 @@ import {
 } from '../catalog/items.js';
 import type { Context } from '../context.js';
 import { badUserInput } from '../errors.js';
-import { checkLength, oneDataset } from '../input-rules.js';
+import { checkLength, lookupId, oneDataset } from '../input-rules.js';
 import { idKey, pageRequest, toConnection, type CursorList } from './paging.js';
 
 /** Longest text the item listing searches titles and descriptions for. */
@@ -38,7 +38,14 @@ function itemFilter(f: Record<string, unknown> | null | undefined): ItemFilter {
   checkLength('filter.text', f.text as string | null | undefined, MAX_FILTER_TEXT_LENGTH);
   checkLength('filter.brand', f.brand as string | null | undefined, MAX_BRAND_LENGTH);
   checkLength('filter.dataset', f.dataset as string | null | undefined);
-  checkLength('filter.categoryId', f.categoryId as string | null | undefined);
+  const categoryId = f.categoryId as string | null | undefined;
+  if (categoryId != null) lookupId('filter.categoryId', categoryId);
+  // one dataset per call: a category of another dataset than filter.dataset holds no item of it
+  if (categoryId != null && f.dataset != null) {
+    const datasets = oneDataset();
+    datasets.check('filter.dataset', `${f.dataset as string}:-`);
+    datasets.check('filter.categoryId', categoryId);
+  }
   for (const [k, v] of Object.entries(f))
     if (v !== null && v !== undefined) Object.assign(out, { [k]: v });
   for (const k of ['minPrice', 'maxPrice'] as const) {
@@ -81,10 +88,12 @@ function checkBatchSize(field: string, n: number, max: number): void {
 
 export const catalogResolvers: Resolvers = {
   Query: {
-    item: (_, { id }, { loaders }) => loaders.item.load(id),
+    item: (_, { id }, { loaders }) => loaders.item.load(lookupId('id', id)),
     itemsByIds: (_, { ids }, { loaders, config }) => {
       if (ids.length > config.maxPageSize)
         throw badUserInput('ids', `at most ${config.maxPageSize} ids per call`);
+      const datasets = oneDataset();
+      ids.forEach((id, k) => lookupId(`ids[${k}]`, id, datasets));
       return loaders.item
         .loadMany(ids)
         .then((rows) => rows.map((r) => (r instanceof Error ? null : r)));
@@ -95,7 +104,7 @@ export const catalogResolvers: Resolvers = {
       for (const row of page.rows) loaders.item.prime(row.id, row);
       return toConnection(page, ITEMS);
     },
-    category: (_, { id }, { loaders }) => loaders.category.load(id),
+    category: (_, { id }, { loaders }) => loaders.category.load(lookupId('id', id)),
     categories: async (_, args, { db, config }) => {
       checkLength('dataset', args.dataset);
       const filter = {

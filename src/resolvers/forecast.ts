@@ -28,6 +28,7 @@ import type { PageViewRecord } from '../intent/features.js';
 import { ErrorCode } from '../errors.js';
 import { badUserInput, codedError } from '../errors.js';
 import { found } from './input-checks.js';
+import { lookupId, oneDataset, type OneDataset } from '../input-rules.js';
 import { toPageView } from './events.js';
 
 export const MAX_FORECAST_ITEMS = 100;
@@ -96,6 +97,7 @@ function toRequest(
   args: ForecastArgs,
   ctx: Context,
   info?: GraphQLResolveInfo,
+  ids?: OneDataset,
 ): ForecastRequest {
   const first = args.first ?? 10;
   if (!Number.isInteger(first) || first < 1 || first > MAX_FORECAST_ITEMS) {
@@ -109,6 +111,13 @@ function toRequest(
   if (minPrice !== null && maxPrice !== null && maxPrice < minPrice) {
     throw badUserInput('filter.maxPrice', `must be ≥ filter.minPrice (${minPrice})`);
   }
+  // The ids a forecast names are of one dataset: its subject's (Query.interestForecast checks
+  // the subject's first) and those of its context and filter.
+  const datasets = ids ?? oneDataset();
+  if (args.context?.itemId != null) lookupId('context.itemId', args.context.itemId, datasets);
+  if (args.context?.categoryId != null)
+    lookupId('context.categoryId', args.context.categoryId, datasets);
+  (f.categoryIds ?? []).forEach((c, k) => lookupId(`filter.categoryIds[${k}]`, c, datasets));
   const context =
     args.context && (args.context.itemId != null || args.context.categoryId != null)
       ? { itemId: args.context.itemId ?? null, categoryId: args.context.categoryId ?? null }
@@ -197,8 +206,9 @@ export function forecastOf(
   args: ForecastArgs,
   ctx: Context,
   info?: GraphQLResolveInfo,
+  ids?: OneDataset,
 ): Promise<Forecast> {
-  return load(ctx, toRequest(subject, args, ctx, info));
+  return load(ctx, toRequest(subject, args, ctx, info, ids));
 }
 
 export const forecastResolvers: Resolvers = {
@@ -217,9 +227,12 @@ export const forecastResolvers: Resolvers = {
           `give exactly one of userId, sessionId or recentEvents (got ${given.length})`,
         );
       }
+      const ids = oneDataset();
       let subject: ForecastSubject;
-      if (args.userId != null) subject = { kind: 'user', userId: args.userId };
-      else if (args.sessionId != null) subject = { kind: 'session', sessionId: args.sessionId };
+      if (args.userId != null)
+        subject = { kind: 'user', userId: lookupId('userId', args.userId, ids) };
+      else if (args.sessionId != null)
+        subject = { kind: 'session', sessionId: lookupId('sessionId', args.sessionId, ids) };
       else {
         const events = args.recentEvents ?? [];
         if (events.length > MAX_ANONYMOUS_EVENTS) {
@@ -235,15 +248,15 @@ export const forecastResolvers: Resolvers = {
         });
         subject = {
           kind: 'anonymous',
-          events: events.map((e) => ({
-            itemId: e.itemId ?? null,
+          events: events.map((e, i) => ({
+            itemId: e.itemId == null ? null : lookupId(`recentEvents[${i}].itemId`, e.itemId, ids),
             type: e.type,
             occurredAt: e.occurredAt ?? null,
           })),
           pages,
         };
       }
-      return forecastOf(subject, args, ctx, info);
+      return forecastOf(subject, args, ctx, info, ids);
     },
   },
   User: {

@@ -2,7 +2,15 @@
 // registry (one model per dataset, src/serving/registry.ts) and rollout controller
 // (src/serving/).
 import type { Context } from '../context.js';
-import type { DatasetModels, Resolvers, ServedModel } from '../generated/graphql.js';
+import type {
+  DatasetModels,
+  ModelGate,
+  ModelRollout,
+  Resolvers,
+  ServedModel,
+} from '../generated/graphql.js';
+import { gatesOf, type GateRecordRow } from '../db/model-versions.js';
+import type { GateVerdict } from '../serving/gate.js';
 import { slotColumns } from '../db/embedding-slots.js';
 import { type ModelRollouts, type RolloutRecord } from '../serving/rollouts.js';
 import type { DatasetModels as ServedDataset, ServingModel } from '../serving/leases.js';
@@ -20,6 +28,36 @@ function served(s: ServingModel | null | undefined): ServedModel | null {
     directory: s.directory,
     provider: model.provider,
     loadedAt: s.loadedAt,
+  };
+}
+
+/** A recorded or fresh gate verdict as the schema's ModelGate. */
+function modelGate(g: GateRecordRow): ModelGate {
+  const v = g.gate as GateVerdict;
+  return {
+    passed: v.passed,
+    outcome: v.outcome,
+    detail: v.detail,
+    comparisons: v.comparisons,
+    admittedBy: g.admittedBy,
+    overrideReason: g.overrideReason,
+    judgedAt: g.at,
+  };
+}
+
+/** A switch as the schema's ModelRollout: its gate verdict as recorded at the switch. */
+function rollout(r: RolloutRecord): ModelRollout {
+  const { gate, ...rest } = r;
+  return {
+    ...rest,
+    gate: gate
+      ? modelGate({
+          gate: gate.verdict,
+          admittedBy: 'ROLLOUT',
+          overrideReason: gate.overrideReason,
+          at: r.switchedAt,
+        })
+      : null,
   };
 }
 
@@ -64,12 +102,21 @@ export const rolloutResolvers: Resolvers = {
           return s ? [datasetModels(d, s)] : [];
         }),
         rolloutInProgress: serving?.rollouts?.inProgress?.directory ?? null,
-        rollouts: [...(serving?.rollouts?.history ?? [])],
+        rollouts: (serving?.rollouts?.history ?? []).map(rollout),
       };
     },
   },
+  ServedModel: {
+    // model_versions' record (the served models are a handful: one query per field is fine)
+    gate: async ({ version }, _, { db }) => {
+      const g = (await gatesOf(db, [version])).get(version);
+      return g ? modelGate(g) : null;
+    },
+  },
   Mutation: {
-    rolloutModel: (_, { directory }, ctx) => switchModel(ctx, (r) => r.rollout(directory)),
-    rollbackModel: (_, { dataset }, ctx) => switchModel(ctx, (r) => r.rollback(dataset)),
+    rolloutModel: (_, { directory, override }, ctx) =>
+      switchModel(ctx, (r) => r.rollout(directory, override)).then(rollout),
+    rollbackModel: (_, { dataset }, ctx) =>
+      switchModel(ctx, (r) => r.rollback(dataset)).then(rollout),
   },
 };

@@ -4,7 +4,7 @@ import { SESSION_KEYSET, type SessionRow } from '../db/sessions.js';
 import { listUsers, upsertUser, USER_KEYSET, type UserRow } from '../db/users.js';
 import type { Resolvers } from '../generated/graphql.js';
 import { badUserInput } from '../errors.js';
-import { checkLength, datasetOfStoredId } from '../input-rules.js';
+import { checkLength, datasetOfStoredId, lookupId } from '../input-rules.js';
 import { eventKey, idKey, pageRequest, toConnection, type CursorList } from './paging.js';
 
 const USERS: CursorList<UserRow> = { name: 'Query.users', keyset: USER_KEYSET, keyOf: idKey };
@@ -58,7 +58,7 @@ function checkProfile(profile: unknown): Record<string, unknown> {
 
 export const shopperResolvers: Resolvers = {
   Query: {
-    user: (_, { id }, { loaders }) => loaders.user.load(id),
+    user: (_, { id }, { loaders }) => loaders.user.load(lookupId('id', id)),
     users: async (_, args, { db, config, loaders }) => {
       checkLength('dataset', args.dataset);
       const filter = args.dataset != null ? { dataset: args.dataset } : {};
@@ -66,7 +66,7 @@ export const shopperResolvers: Resolvers = {
       for (const row of page.rows) loaders.user.prime(row.id, row);
       return toConnection(page, USERS);
     },
-    session: (_, { id }, { loaders }) => loaders.session.load(id),
+    session: (_, { id }, { loaders }) => loaders.session.load(lookupId('id', id)),
   },
   Mutation: {
     upsertUser: (_, { input }, { db }) => {

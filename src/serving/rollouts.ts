@@ -1,5 +1,6 @@
 // Run-time model rollout and rollback, per dataset, for one gateway process (docs/rollout.md):
-// a candidate directory is admitted (admit.ts, every check of validate.ts); its item embeddings are written into the
+// a candidate must pass the rollout gate (gate.ts: it beats its best baseline) unless the caller
+// overrides it with a reason, and is admitted (admit.ts, every check of validate.ts); its item embeddings are written into the
 // embedding slot its dataset's serving model does not read, while that model goes on serving;
 // then the dataset's models (leases.ts) switch to it in memory. The model it replaced stays
 // loaded, its embeddings in place, for a rollback.
@@ -14,7 +15,19 @@ import { vacuumItems, writeStaleEmbeddings, recordModel } from './embeddings.js'
 import { DrainTimeoutError, type DatasetModels, type ServingModel } from './leases.js';
 import { admitModel, type ModelFactory } from './admit.js';
 import type { ModelCheck } from './validate.js';
-import { markEmbedded } from '../db/model-versions.js';
+import { markEmbedded, recordGate } from '../db/model-versions.js';
+import { readManifest, type ModelManifest } from '../inference/manifest.js';
+import { judgeModel, type GateVerdict } from './gate.js';
+
+/** What the rollout gate said of a rolled-out model, and the reason it was overridden. */
+export interface GateRecord {
+  verdict: GateVerdict;
+  /** The caller's reason when the model serves although it did not pass; else null. */
+  overrideReason: string | null;
+}
+
+/** Longest override reason kept (it is logged and stored). */
+export const MAX_OVERRIDE_REASON = 1000;
 
 export type RolloutKind = 'ROLLOUT' | 'ROLLBACK';
 
@@ -28,6 +41,8 @@ export interface RolloutRecord {
   directory: string;
   /** The candidate's checks (all passed); empty for a rollback. */
   checks: ModelCheck[];
+  /** The rollout gate's verdict (and an override's reason); null for a rollback. */
+  gate: GateRecord | null;
   /** How long new requests were held: the in-memory switch alone. */
   pauseMs: number;
   /** Writing (and vacuuming) the new model's embeddings, while the old model served. */
@@ -89,11 +104,13 @@ export class ModelRollouts {
   }
 
   /**
-   * Validates the model in `directory` and, when every check passes, makes it serve its
-   * dataset (the dataset's first model when none served it).
+   * Validates the model in `directory` and, when it passes the rollout gate (or `override`
+   * gives a reason to serve it anyway) and every check, makes it serve its dataset (the
+   * dataset's first model when none served it).
    */
-  async rollout(directory: string): Promise<RolloutRecord> {
+  async rollout(directory: string, override?: { reason: string } | null): Promise<RolloutRecord> {
     this.refuseInCluster();
+    const reason = override ? overrideReason(override.reason) : null;
     const dir = path.resolve(this.options.cwd ?? process.cwd(), directory);
     return this.exclusive(dir, async () => {
       if (!isModelDirectory(dir)) {
@@ -103,6 +120,7 @@ export class ModelRollouts {
           { field: 'directory' },
         );
       }
+      const gate = await gateModel(dir, reason);
       const { admitted, checks } = await admitModel(dir, {
         db: this.options.db,
         factory: this.options,
@@ -118,7 +136,7 @@ export class ModelRollouts {
         );
       }
       try {
-        return await this.switchTo('ROLLOUT', admitted, checks);
+        return await this.switchTo('ROLLOUT', admitted, checks, gate);
       } catch (err) {
         await admitted.engine.close();
         await admitted.engine.model.release();
@@ -161,7 +179,7 @@ export class ModelRollouts {
           `no previous model to roll back to: this process has served only ${models.current.engine.model.version} for ${name} since it started`,
         );
       }
-      return this.switchTo('ROLLBACK', previous, []);
+      return this.switchTo('ROLLBACK', previous, [], null);
     });
   }
 
@@ -200,6 +218,7 @@ export class ModelRollouts {
     kind: RolloutKind,
     next: ServingModel,
     checks: ModelCheck[],
+    gate: GateRecord | null,
   ): Promise<RolloutRecord> {
     const { db } = this.options;
     const model = next.engine.model;
@@ -215,6 +234,12 @@ export class ModelRollouts {
     const reader = models?.previous;
     if (models && reader && reader !== next) await this.drained(models, reader, true);
     await recordModel(db, model);
+    if (gate)
+      await recordGate(db, model.version, {
+        gate: gate.verdict,
+        admittedBy: 'ROLLOUT',
+        overrideReason: gate.overrideReason,
+      });
     const written = await write(this.options.writeChunk ?? (db.kind === 'pglite' ? 10 : 500));
     // Rewritten rows leave dead entries in both HNSW indexes (an UPDATE re-inserts the row).
     const vacuum = this.options.vacuum ?? (db.kind === 'pglite' ? 'at-start-up' : 'before-switch');
@@ -235,6 +260,7 @@ export class ModelRollouts {
       to: model.version,
       directory: next.directory,
       checks,
+      gate,
       pauseMs,
       writeMs,
       embeddingsWritten: written.total + caughtUp.total,
@@ -297,6 +323,55 @@ export class ModelRollouts {
       );
     }
   }
+}
+
+/** The override's reason, trimmed; BAD_USER_INPUT when it says nothing or too much. */
+function overrideReason(reason: string): string {
+  const r = reason.trim();
+  if (r === '')
+    throw new CodedError(
+      ErrorCode.BAD_USER_INPUT,
+      'override.reason: say why this model should serve although it does not beat its baselines',
+      { field: 'override.reason' },
+    );
+  if (r.length > MAX_OVERRIDE_REASON)
+    throw new CodedError(
+      ErrorCode.BAD_USER_INPUT,
+      `override.reason: at most ${MAX_OVERRIDE_REASON} characters, got ${r.length}`,
+      { field: 'override.reason' },
+    );
+  return r;
+}
+
+/**
+ * The rollout gate on the model in `dir`: its verdict when it passes or `reason` overrides a
+ * refusal (logged), else MODEL_BELOW_BASELINE / MODEL_NOT_EVALUATED with the verdict as
+ * `extensions.gate`. An unreadable model.json is left to validation (the manifest check).
+ */
+async function gateModel(dir: string, reason: string | null): Promise<GateRecord | null> {
+  let manifest: ModelManifest;
+  try {
+    manifest = await readManifest(dir);
+  } catch {
+    return null;
+  }
+  const verdict = judgeModel(manifest);
+  if (verdict.passed) return { verdict, overrideReason: null };
+  if (reason === null) {
+    throw new CodedError(
+      verdict.outcome === 'NO_METRICS'
+        ? ErrorCode.MODEL_NOT_EVALUATED
+        : ErrorCode.MODEL_BELOW_BASELINE,
+      `the model in ${dir} ${verdict.detail.replace(/^model\.json/, 'has a model.json that')}; the serving model is unchanged ` +
+        '(to serve it anyway, pass override: { reason: "…" } to rolloutModel: the reason is logged and recorded)',
+      { gate: verdict },
+    );
+  }
+  log.warn(
+    { version: manifest.version, dataset: manifest.dataset, directory: dir, gate: verdict, reason },
+    `model ${manifest.version} rolled out over the rollout gate's refusal (${verdict.outcome}): ${reason}`,
+  );
+  return { verdict, overrideReason: reason };
 }
 
 function isModelDirectory(dir: string): boolean {

@@ -15,6 +15,8 @@ import { IntentModel } from '../intent/model.js';
 import { log } from '../log.js';
 import { admitModel, type ModelFactory } from './admit.js';
 import { syncItemEmbeddings } from './embeddings.js';
+import { judgeModel } from './gate.js';
+import { recordGate } from '../db/model-versions.js';
 import type { ServingModel } from './leases.js';
 import { ModelRegistry } from './registry.js';
 import { ModelRollouts } from './rollouts.js';
@@ -111,6 +113,20 @@ async function admitAll(
           (model.providerNote ? ` (${model.providerNote})` : ''),
       );
       const synced = await syncItemEmbeddings(db, model, { slot });
+      // Start-up is not gated: MODEL_DIRS is the operator's choice, and a model directory made
+      // before the gate existed may not carry the figures (docs/rollout.md, "The rollout gate").
+      // Its verdict is recorded and shown all the same (modelStatus), and a refusal is logged.
+      const verdict = judgeModel(model.manifest);
+      await recordGate(db, model.version, {
+        gate: verdict,
+        admittedBy: 'START_UP',
+        overrideReason: null,
+      });
+      if (!verdict.passed)
+        log.warn(
+          { version: model.version, gate: verdict },
+          `model ${model.version} serves from MODEL_DIRS although rolloutModel would refuse it: it ${verdict.detail}`,
+        );
       if (synced.total > 0) {
         log.info(
           `${model.manifest.dataset} item embeddings written (${slot === 'a' ? 'embedding' : 'embedding_b'}): ` +

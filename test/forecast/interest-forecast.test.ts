@@ -572,7 +572,7 @@ describe.each(backends)('interestForecast on $name', (backend) => {
         /no user with id/,
       ],
       [
-        'query { interestForecast(sessionId: "nope") { id } }',
+        'query { interestForecast(sessionId: "beauty:nope") { id } }',
         {},
         'NOT_FOUND',
         /no session with id/,

@@ -4,6 +4,8 @@
 // catalogue of category ids (DIGINETICA's product-categories). Bad rows are reported as
 // file:line and skipped, sessions are cut at 30 minutes of inactivity, a re-run stores nothing,
 // and what was imported is what the API then answers.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/client.js';
@@ -146,6 +148,61 @@ describe.each(backends)("a shop's own exports on $name", (backend) => {
       eventIds: 'line',
     });
     expect(again.counts.events).toEqual({ read: 8, inserted: 0 });
+  });
+
+  it('imports an orders export without a type column: --type, --null NA, day + offset_ms', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'foresight-orders-'));
+    const file = path.join(dir, 'orders.csv');
+    await writeFile(
+      file,
+      [
+        'sessionId;userId;timeframe;eventdate;ordernumber;itemId',
+        '150;18278;17100868;2016-05-06;16421;25911',
+        '150;18278;17100868;2016-05-06;16421;25911', // a second unit of the same line
+        '151;NA;6454547;2016-05-06;16290;175874',
+        '152;NA;soon;2016-05-06;16291;175874',
+        '153;7;100;2016-05-07T10:00:00Z;16292;1',
+        '',
+      ].join('\n'),
+    );
+    const rejected: string[] = [];
+    try {
+      const r = await importShopEvents(db, [file], {
+        dataset: 'orders',
+        types: TYPES,
+        type: 'PURCHASE',
+        eventIds: 'line',
+        columns: new Map([
+          ['time', 'eventdate'],
+          ['offset_ms', 'timeframe'],
+        ]),
+        rows: { nulls: new Set(['NA']) },
+        onReject: (m) => rejected.push(m),
+      });
+      expect(rejected).toEqual([
+        `${file}:5: offset_ms: "soon" is not whole milliseconds ≥ 0`,
+        `${file}:6: offset_ms: needs a day in the time column (YYYY-MM-DD)`,
+      ]);
+      expect(r.counts.events).toEqual({ read: 3, inserted: 3 });
+      const { rows } = await db.query<{ user_id: string | null; type: string; off: string }>(
+        `SELECT user_id, type, session_offset_ms::text AS off FROM events
+         WHERE dataset = 'orders' ORDER BY id`,
+      );
+      expect(rows).toEqual([
+        { user_id: 'orders:18278', type: 'PURCHASE', off: '17100868' },
+        { user_id: 'orders:18278', type: 'PURCHASE', off: '17100868' },
+        { user_id: null, type: 'PURCHASE', off: '6454547' },
+      ]);
+      expect(await count(`users WHERE id = 'orders:NA'`)).toBe(0);
+      // without --type, the missing column is named with both ways out
+      await expect(
+        importShopEvents(db, [file], { dataset: 'orders', types: TYPES }),
+      ).rejects.toThrow(
+        'no column for type (usual names: type, event_type, behavior_type, behaviour_type, action; or --columns type=<column>), or --type TYPE for every row',
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('cuts sessions at the gap it is given', async () => {

@@ -120,4 +120,79 @@ describe.each(backends)('ids and datasets on $name', (backend) => {
     const named = await server.gql(UPSERT_USER, { u: { id: 'myshop:visitor-42', profile: {} } });
     expect(named.data.upsertUser).toEqual({ id: 'myshop:visitor-42', dataset: 'myshop' });
   });
+
+  it('refuses a lookup without a dataset prefix, or mixing datasets, in every query', async () => {
+    const cases: [string, Record<string, unknown>, string][] = [
+      ['query($id: ID!) { item(id: $id) { id } }', { id: 'sku-1' }, 'id'],
+      ['query($id: ID!) { category(id: $id) { id } }', { id: 'c1' }, 'id'],
+      ['query($id: ID!) { user(id: $id) { id } }', { id: 'u1' }, 'id'],
+      ['query($id: ID!) { session(id: $id) { id } }', { id: 's1' }, 'id'],
+      [
+        'query($ids: [ID!]!) { itemsByIds(ids: $ids) { id } }',
+        { ids: ['myshop:sku-1', 'sku-1'] },
+        'ids[1]',
+      ],
+      [
+        'query($c: ID) { items(filter: { categoryId: $c }) { edges { node { id } } } }',
+        { c: 'c1' },
+        'filter.categoryId',
+      ],
+      ['query($u: ID) { interestForecast(userId: $u) { id } }', { u: 'u1' }, 'userId'],
+      ['query($s: ID) { interestForecast(sessionId: $s) { id } }', { s: 's1' }, 'sessionId'],
+      [
+        'query($e: [AnonymousEventInput!]) { interestForecast(recentEvents: $e) { id } }',
+        { e: [{ type: 'VIEW', itemId: 'sku-1' }] },
+        'recentEvents[0].itemId',
+      ],
+      [
+        'query($u: ID, $c: [ID!]) { interestForecast(userId: $u, filter: { categoryIds: $c }) { id } }',
+        { u: 'myshop:u1', c: ['c1'] },
+        'filter.categoryIds[0]',
+      ],
+    ];
+    for (const [query, variables, field] of cases) {
+      const res = await server.gql(query, variables);
+      expect(res.errors?.[0]?.extensions, `${query} ${field}`).toMatchObject({
+        code: 'BAD_USER_INPUT',
+        field,
+      });
+      expect(res.errors?.[0]?.message).toMatch(
+        new RegExp(
+          `^${field.replace(/[[\].]/g, '\\$&')}: ".*" has no dataset prefix: ids are <dataset>:<id>`,
+        ),
+      );
+    }
+    const mixed: [string, Record<string, unknown>, string][] = [
+      [
+        'query($ids: [ID!]!) { itemsByIds(ids: $ids) { id } }',
+        { ids: ['myshop:sku-1', 'other:sku-1'] },
+        'ids[1]',
+      ],
+      [
+        'query($e: [AnonymousEventInput!]) { interestForecast(recentEvents: $e) { id } }',
+        {
+          e: [
+            { type: 'VIEW', itemId: 'myshop:sku-1' },
+            { type: 'VIEW', itemId: 'other:sku-1' },
+          ],
+        },
+        'recentEvents[1].itemId',
+      ],
+      [
+        'query($u: ID, $c: ID) { interestForecast(userId: $u, context: { itemId: $c }) { id } }',
+        { u: 'myshop:u1', c: 'other:sku-1' },
+        'context.itemId',
+      ],
+    ];
+    for (const [query, variables, field] of mixed) {
+      const res = await server.gql(query, variables);
+      expect(res.errors?.[0]?.extensions, field).toMatchObject({ code: 'BAD_USER_INPUT', field });
+      expect(res.errors?.[0]?.message).toContain('one call writes one dataset');
+    }
+    // one dataset throughout is a lookup as before
+    const ok = await server.gql('query($ids: [ID!]!) { itemsByIds(ids: $ids) { id } }', {
+      ids: ['myshop:sku-1', 'myshop:nope'],
+    });
+    expect(ok.data.itemsByIds).toEqual([{ id: 'myshop:sku-1' }, null]);
+  });
 });

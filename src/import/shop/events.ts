@@ -35,6 +35,8 @@ export interface ShopEventsOptions {
   dataset: string;
   /** The shop's words for event types (mapping.ts parseTypes). */
   types: ReadonlyMap<string, EventType>;
+  /** The type of every row of a file without a type column (an orders export: PURCHASE). */
+  type?: EventType;
   /** `--columns`: field (as `user_id`) → column name. */
   columns?: ReadonlyMap<string, string>;
   timeFormat?: TimeFormat;
@@ -66,13 +68,15 @@ export async function importShopEvents(
   const mapped = {
     layout: EVENT_LAYOUT,
     check: (columns: Map<EventField, string>) =>
-      !columns.has('type')
-        ? missingColumn(EVENT_LAYOUT, 'type')
-        : !columns.has('itemId')
-          ? missingColumn(EVENT_LAYOUT, 'itemId')
-          : !columns.has('userId') && !columns.has('sessionId')
-            ? missingColumn(EVENT_LAYOUT, 'userId')
-            : null,
+      !columns.has('type') && !opts.type
+        ? `${missingColumn(EVENT_LAYOUT, 'type')}, or --type TYPE for every row`
+        : columns.has('offsetMs') && !columns.has('sessionId')
+          ? 'offset_ms needs a session_id column: it counts from the start of the session'
+          : !columns.has('itemId')
+            ? missingColumn(EVENT_LAYOUT, 'itemId')
+            : !columns.has('userId') && !columns.has('sessionId')
+              ? missingColumn(EVENT_LAYOUT, 'userId')
+              : null,
     columns: opts.columns,
     rows: opts.rows,
     progress: opts.progress,
@@ -124,9 +128,9 @@ async function importRow(
       return fail(`${optionName(f)}: at most ${MAX_ID_LENGTH} characters with the dataset prefix`);
     ids[f] = id;
   }
-  const word = get('type');
-  if (word === undefined) return fail('type: empty');
-  const type = opts.types.get(word.toLowerCase());
+  const word = columns.has('type') ? get('type') : undefined;
+  if (word === undefined && (columns.has('type') || !opts.type)) return fail('type: empty');
+  const type = word === undefined ? opts.type : opts.types.get(word.toLowerCase());
   if (type === undefined) return fail(`type: "${word}" is not mapped (add --types ${word}=VIEW|…)`);
   if (!ids.userId && !ids.sessionId) return fail('user_id: empty, and no session_id either');
   const query = get('query') ?? null;
@@ -142,6 +146,17 @@ async function importRow(
     const t = readTime(raw, opts.timeFormat ?? 'auto', opts.assumeUtc ?? false);
     if ('problem' in t) return fail(`time: ${t.problem}`);
     ({ at, day } = t);
+  }
+  // The milliseconds since the session started, next to a day: the time of day is not known,
+  // the order and gaps within the session are (DIGINETICA's `timeframe`).
+  let offsetMs: number | null = null;
+  const offset = get('offsetMs');
+  if (offset !== undefined) {
+    if (day === null) return fail('offset_ms: needs a day in the time column (YYYY-MM-DD)');
+    if (!ids.sessionId) return fail('offset_ms: needs a session_id');
+    if (!/^\d{1,15}$/.test(offset))
+      return fail(`offset_ms: "${offset}" is not whole milliseconds ≥ 0`);
+    offsetMs = Number(offset);
   }
 
   const userId = ids.userId ?? null;
@@ -162,6 +177,8 @@ async function importRow(
     type,
     at?.toISOString() ?? day,
     query,
+    // only when given, so that the ids of rows without an offset stay as they were
+    ...(offsetMs === null ? [] : [offsetMs]),
   ];
   const hash = (x: unknown) => createHash('sha256').update(JSON.stringify(x)).digest('hex');
   await w.event({
@@ -178,7 +195,7 @@ async function importRow(
     query,
     occurredAt: at,
     occurredOn: day,
-    sessionOffsetMs: null,
+    sessionOffsetMs: offsetMs,
     seq: 0,
   });
 }

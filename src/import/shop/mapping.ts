@@ -22,6 +22,7 @@ export const EVENT_LAYOUT = {
   categoryId: ['category_id', 'category'],
   type: ['type', 'event_type', 'behavior_type', 'behaviour_type', 'action'],
   time: ['timestamp', 'time', 'occurred_at', 'event_time', 'datetime', 'date'],
+  offsetMs: ['offset_ms', 'session_offset_ms'],
   query: ['query', 'search', 'search_query'],
 } as const satisfies Layout<string>;
 export type EventField = keyof typeof EVENT_LAYOUT;

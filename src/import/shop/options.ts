@@ -14,6 +14,7 @@ import {
 } from './mapping.js';
 import type { RowsFormat } from './rows.js';
 import type { Db } from '../../db/client.js';
+import { EVENT_TYPES, type EventType } from '../../db/events.js';
 import type { ImportReport } from '../report.js';
 import type { ProgressSink } from '../progress.js';
 
@@ -28,6 +29,8 @@ export const SHOP_OPTIONS = {
   delimiter: { type: 'string' },
   input: { type: 'string' },
   types: { type: 'string' },
+  type: { type: 'string' },
+  null: { type: 'string' },
   'time-format': { type: 'string' },
   'assume-utc': { type: 'boolean' },
   'session-gap': { type: 'string' },
@@ -37,11 +40,12 @@ export const SHOP_OPTIONS = {
 } as const;
 
 export const SHOP_USAGE = `  events:     CSV or JSON Lines, one event per row: --dataset NAME [--columns field=column,…]
-              [--types word=TYPE,…] [--time-format auto|epoch-s|epoch-ms|iso|day] [--assume-utc]
+              [--types word=TYPE,…] [--type TYPE (files without a type column)] [--time-format auto|epoch-s|epoch-ms|iso|day] [--assume-utc]
               [--session-gap MINUTES (${DEFAULT_SESSION_GAP_MINUTES})] [--event-ids content|line]
   catalogue:  CSV or JSON Lines, one item per row: --dataset NAME [--columns field=column,…]
               [--category path|id] [--list-separator |]
   both:       [--input csv|jsonl] [--delimiter X] [--header col,col,… (the file has no header row)]
+              [--null NA,… (cell texts that mean empty)]
               (docs/import.md)`;
 
 export type ShopValues = Partial<Record<keyof typeof SHOP_OPTIONS, string | boolean>>;
@@ -81,7 +85,12 @@ export function shopImport(
   const header = str('header')
     ?.split(',')
     .map((c) => c.trim());
+  const nulls = str('null')
+    ?.split(',')
+    .map((w) => w.trim())
+    .filter((w) => w !== '');
   const rows = {
+    ...(nulls?.length && { nulls: new Set(nulls) }),
     ...(input && { format: input as RowsFormat }),
     ...(delimiter && { delimiter }),
     ...(header && { header }),
@@ -116,6 +125,9 @@ export function shopImport(
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
+  const fixed = str('type')?.toUpperCase();
+  if (fixed !== undefined && !(EVENT_TYPES as readonly string[]).includes(fixed))
+    throw new ConfigError(`--type must be one of ${EVENT_TYPES.join(', ')}`);
   const eventIds = str('event-ids') ?? 'content';
   if (eventIds !== 'content' && eventIds !== 'line')
     throw new ConfigError(
@@ -125,6 +137,7 @@ export function shopImport(
     eventIds,
     ...base,
     types,
+    ...(fixed && { type: fixed as EventType }),
     timeFormat: timeFormat as TimeFormat,
     assumeUtc: values['assume-utc'] === true,
     sessionGapMinutes: gap,

@@ -17,6 +17,8 @@ export interface RowsOptions {
   delimiter?: string;
   /** CSV: the file has no header row and these are its column names. */
   header?: string[];
+  /** Cell texts that mean an empty cell (`NA`, `NULL`; compared trimmed, case as given). */
+  nulls?: ReadonlySet<string>;
 }
 
 /** A CSV record may span this many lines at most (an unclosed quote would swallow the file). */
@@ -116,7 +118,8 @@ export async function forEachRow(
       for (const [k, v] of Object.entries(parsed)) {
         const value = jsonText(v);
         if (value instanceof Error) return onBad(lineNo, `"${k}": ${value.message}`);
-        if (value !== undefined) row.set(columnName(k), value);
+        if (value !== undefined && !(typeof value === 'string' && opts.nulls?.has(value.trim())))
+          row.set(columnName(k), value);
       }
       return onRow(row, lineNo);
     }
@@ -144,7 +147,11 @@ export async function forEachRow(
     if (fields.length !== columns.length)
       return onBad(record.line, `${fields.length} fields where the header has ${columns.length}`);
     const row = new Map<string, RowValue>();
-    columns.forEach((c, k) => row.set(c, fields[k] as string));
+    const nulls = opts.nulls;
+    columns.forEach((c, k) => {
+      const v = fields[k] as string;
+      row.set(c, nulls?.has(v.trim()) ? '' : v);
+    });
     await onRow(row, record.line);
   });
   if (pending) onBad((pending as { line: number }).line, 'a quote opened here is never closed');
