@@ -500,7 +500,8 @@ def main_cutoff(args, argv, t0, ds, train_seqs, valid, test, ev_info):
                 **scorer2.checkpoint(), "holdout": [], "holdoutUsers": [], "history": info["history"],
                 "testRanks": test_ranks.tolist(),
                 # the evaluated fit, so its numbers can be recomputed and compared on the same targets
-                "evaluated": {"encoder": enc.state_dict(), **scorer.checkpoint(), "items": ds.item_raw}},
+                "evaluated": {"args": vars(fit_args), "encoder": enc.state_dict(), **scorer.checkpoint(),
+                              "items": ds.item_raw}},
                os.path.join(args.out, "checkpoint.pt"))
     write_events_card(args.out)
     if args.metrics:
