@@ -395,6 +395,9 @@ def choose_cutoffs(raw, valid_fraction, test_fraction, valid_from=None, test_fro
 
     t_test = test_from if test_from is not None else quantile(1 - test_fraction)
     t_valid = valid_from if valid_from is not None else quantile(1 - test_fraction - valid_fraction)
+    if valid_from is None and t_valid >= t_test:
+        # few distinct times (or many events on one): the newest time before T_test
+        t_valid = max((t for t in times if t < t_test), default=t_valid)
     if not t_valid < t_test:
         raise SystemExit(f"the validation cut-off {iso(t_valid)} must come before the test cut-off {iso(t_test)} "
                          "(too many events share one time: give --valid-from / --test-from)")

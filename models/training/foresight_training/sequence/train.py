@@ -23,7 +23,7 @@ from ..paths import ROOT
 from . import train_flags
 from .baselines import BASELINES
 from .content import train_content
-from .data import load, load_events, refuse_small, split
+from .data import load, load_events, refuse_small, repeat_share, split
 from .encoder import Encoder
 from .encoder_training import train_encoder
 from .export import export
@@ -166,7 +166,11 @@ def main(argv=None):
 
     # the scorer's terms, fitted after the encoder and chosen on validation only (scorer_training.py)
     fitting = Fitting(enc, train_seqs, valid, args)
-    scorer = fit_scorer(fitting, info["terms"])
+    policy = None
+    if ev_info is not None:  # the events format: seen items allowed or not, decided from the data
+        scorer, policy = decide_repeat_policy(fitting, enc, valid, info["terms"], args, repeat_share(train_seqs))
+    else:
+        scorer = fit_scorer(fitting, info["terms"])
     if fitting.valid_ndcg is not None:
         info["best_valid_ndcg10"] = fitting.valid_ndcg
     if args.exclude_history or fitting.remeasure:
@@ -217,6 +221,7 @@ def main(argv=None):
                      "seconds": info["trainSeconds"], "threads": args.threads,
                      **({"encoderCommand": args.encoder_command} if args.encoder_from else {})},
         "metrics": metrics,
+        **({"repeatPolicy": policy} if policy else {}),
     }, parity_seqs=parity_sequences(test, train_seqs, ev_info is not None), exclude_history=args.exclude_history,
        observed=ev_info["observed"] if ev_info is not None else None)
     torch.save({"args": vars(args), "encoder": enc.state_dict(), "content": tower.state_dict(),
