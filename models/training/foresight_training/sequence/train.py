@@ -459,8 +459,13 @@ def main_cutoff(args, argv, t0, ds, train_seqs, valid, test, ev_info):
     refit = {"trainedOn": f"every event up to {ev_info['full']['lastEvent']} (the shipped files)",
              "events": ev_info["full"]["events"], "items": full_ds.num_items, "epochs": info2["epochs_run"],
              "seconds": round(time.time() - t1, 1), "scorer": scorer_choices(scorer2), "observed": full_observed}
+    refit["bestEpochReached"] = info2["epochs_run"] >= refit_args.stop_after
     print(f"refit on {refit['events']} events, {refit['items']} items: {refit['epochs']} epochs in "
           f"{refit['seconds']:.0f}s", flush=True)
+    if not refit["bestEpochReached"]:
+        print(f"warning: the time budget stopped the refit after {info2['epochs_run']} of the {refit_args.stop_after} "
+              "epochs validation chose: the shipped model is trained less than the evaluated one (give a larger "
+              "--time-budget)", flush=True)
 
     hp = {k: getattr(args, k) for k in ("dim", "max_len", "blocks", "heads", "block", "dropout", "lr", "batch", "epochs",
                                         "patience", "eval_every", "negatives", "markov", "label_smoothing",
