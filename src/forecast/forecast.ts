@@ -28,6 +28,18 @@ export interface ForecastFilter extends CandidateFilter {
   excludeSeen: boolean;
 }
 
+/**
+ * Whether a forecast may recommend items its subject has already seen, and who decided it: the
+ * request (`filter.excludeSeen`), the serving model (its model.json `scorer.excludeHistory`, with
+ * the repeat share its training measured in `repeatPolicy`), or, without a model for the
+ * dataset, the default (allowed).
+ */
+export interface RepeatPolicy {
+  seenItems: 'EXCLUDED' | 'ALLOWED';
+  source: 'MODEL' | 'REQUEST' | 'DEFAULT';
+  repeatShare: number | null;
+}
+
 export interface ForecastRequest {
   subject: ForecastSubject;
   first: number;
@@ -43,6 +55,8 @@ export interface ForecastRequest {
    * `purchaseProbability`); false skips its statement and model call. Default true.
    */
   intent?: boolean;
+  /** What `filter.excludeSeen` says and where it came from (stated in the answer). */
+  repeatPolicy?: RepeatPolicy;
 }
 
 export interface ForecastItem {
@@ -63,6 +77,8 @@ export interface CategoryShare {
 
 export interface Forecast {
   id: string;
+  /** The request's repeat policy (the resolver adds it; absent on forecasts read back). */
+  repeatPolicy?: RepeatPolicy;
   modelVersion: string;
   mode: ForecastMode;
   /** Which path served it: the model, or which fallback (forecast/coldstart.ts). */

@@ -435,9 +435,10 @@ export type ForecastFilter = {
   excludePurchased?: InputMaybe<Scalars['Boolean']['input']>;
   /**
    * Leave out items the subject already viewed or interacted with in the forecast's events. Default:
-   * the loaded model's `scorer.excludeHistory` (true for the bundled Beauty model, whose data has no
-   * repeated shopper-item pair and whose offline numbers rank only items not yet interacted with;
-   * models/README.md), false otherwise.
+   * the serving model's decision (model.json `scorer.excludeHistory`: training decides it from the
+   * share of next events that repeat an earlier item, and validation; true for the bundled Beauty
+   * model, whose data has no repeated shopper-item pair; models/README.md), false when no model
+   * serves the dataset. The answer states which applied (`InterestForecast.repeatPolicy`).
    */
   excludeSeen?: InputMaybe<Scalars['Boolean']['input']>;
   /** Leave out items marked out of stock (default true). */
@@ -708,6 +709,8 @@ export type InterestForecast = {
    * for a user forecast (it spans visits) and for a session or visitor without page views.
    */
   purchaseProbability?: Maybe<Scalars['Float']['output']>;
+  /** Whether it may hold items the subject has already seen, and who decided (filter.excludeSeen). */
+  repeatPolicy: RepeatPolicy;
   /** Which path served it: the model, or which cold-start fallback (the first that served an item). */
   strategy: ForecastStrategy;
   /** The strategy in words, e.g. the segment or category ranked; null for SEQUENCE_MODEL. */
@@ -1479,6 +1482,30 @@ export type RecordedEvent = {
   event: Event;
 };
 
+/** Whether a forecast may recommend items its subject has already seen. */
+export type RepeatPolicy = {
+  __typename?: 'RepeatPolicy';
+  /**
+   * Share of next events that repeated an item already in the shopper's history, as the serving
+   * model's training measured it (model.json `repeatPolicy.repeatShare`); null when its model.json
+   * records none (models trained before it was measured) or no model serves the dataset.
+   */
+  repeatShare?: Maybe<Scalars['Float']['output']>;
+  /** EXCLUDED: items in the subject's events are left out; ALLOWED: they are ranked like any other. */
+  seenItems: SeenItemsPolicy;
+  /** Who decided: the request's `filter.excludeSeen`, the serving model, or the default. */
+  source: RepeatPolicySource;
+};
+
+/** Who decided a forecast's repeat policy. */
+export type RepeatPolicySource =
+  /** No model serves the subject's dataset: seen items are allowed. */
+  | 'DEFAULT'
+  /** The serving model's recorded decision (model.json `scorer.excludeHistory`). */
+  | 'MODEL'
+  /** The request's `filter.excludeSeen`. */
+  | 'REQUEST';
+
 /** Why a model is rolled out although the rollout gate refuses it. */
 export type RolloutOverride = {
   /**
@@ -1512,6 +1539,13 @@ export type ScoredItem = {
   /** Model score (higher is more likely; not a probability), or interaction count for the baseline. */
   score: Scalars['Float']['output'];
 };
+
+/** Whether already-seen items may be recommended. */
+export type SeenItemsPolicy =
+  /** Items the subject already viewed or interacted with are ranked like any other. */
+  | 'ALLOWED'
+  /** Items the subject already viewed or interacted with are left out. */
+  | 'EXCLUDED';
 
 /** A model loaded in this gateway process. */
 export type ServedModel = {
@@ -1968,8 +2002,11 @@ export type ResolversTypes = {
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RecordEventsPayload: ResolverTypeWrapper<Omit<RecordEventsPayload, 'results'> & { results: Array<ResolversTypes['RecordedEvent']> }>;
   RecordedEvent: ResolverTypeWrapper<Omit<RecordedEvent, 'event'> & { event: ResolversTypes['Event'] }>;
+  RepeatPolicy: ResolverTypeWrapper<RepeatPolicy>;
+  RepeatPolicySource: RepeatPolicySource;
   RolloutOverride: RolloutOverride;
   ScoredItem: ResolverTypeWrapper<ForecastItem>;
+  SeenItemsPolicy: SeenItemsPolicy;
   ServedModel: ResolverTypeWrapper<ServedModel>;
   Session: ResolverTypeWrapper<SessionRow>;
   SessionConnection: ResolverTypeWrapper<Omit<SessionConnection, 'edges'> & { edges: Array<ResolversTypes['SessionEdge']> }>;
@@ -2045,6 +2082,7 @@ export type ResolversParentTypes = {
   Query: Record<PropertyKey, never>;
   RecordEventsPayload: Omit<RecordEventsPayload, 'results'> & { results: Array<ResolversParentTypes['RecordedEvent']> };
   RecordedEvent: Omit<RecordedEvent, 'event'> & { event: ResolversParentTypes['Event'] };
+  RepeatPolicy: RepeatPolicy;
   RolloutOverride: RolloutOverride;
   ScoredItem: ForecastItem;
   ServedModel: ServedModel;
@@ -2239,6 +2277,7 @@ export type InterestForecastResolvers<ContextType = Context, ParentType extends 
   policy?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   purchaseIntent?: Resolver<ResolversTypes['PurchaseIntent'], ParentType, ContextType>;
   purchaseProbability?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  repeatPolicy?: Resolver<ResolversTypes['RepeatPolicy'], ParentType, ContextType>;
   strategy?: Resolver<ResolversTypes['ForecastStrategy'], ParentType, ContextType>;
   strategyDetail?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   timing?: Resolver<ResolversTypes['ForecastTiming'], ParentType, ContextType>;
@@ -2395,6 +2434,12 @@ export type RecordedEventResolvers<ContextType = Context, ParentType extends Res
   event?: Resolver<ResolversTypes['Event'], ParentType, ContextType>;
 };
 
+export type RepeatPolicyResolvers<ContextType = Context, ParentType extends ResolversParentTypes['RepeatPolicy'] = ResolversParentTypes['RepeatPolicy']> = {
+  repeatShare?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  seenItems?: Resolver<ResolversTypes['SeenItemsPolicy'], ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['RepeatPolicySource'], ParentType, ContextType>;
+};
+
 export type ScoredItemResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ScoredItem'] = ResolversParentTypes['ScoredItem']> = {
   explored?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   item?: Resolver<ResolversTypes['Item'], ParentType, ContextType>;
@@ -2533,6 +2578,7 @@ export type Resolvers<ContextType = Context> = {
   Query?: QueryResolvers<ContextType>;
   RecordEventsPayload?: RecordEventsPayloadResolvers<ContextType>;
   RecordedEvent?: RecordedEventResolvers<ContextType>;
+  RepeatPolicy?: RepeatPolicyResolvers<ContextType>;
   ScoredItem?: ScoredItemResolvers<ContextType>;
   ServedModel?: ServedModelResolvers<ContextType>;
   Session?: SessionResolvers<ContextType>;

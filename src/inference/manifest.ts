@@ -111,6 +111,21 @@ export const manifestSchema = z.object({
     })
     .optional(),
   scorer: scorerSchema.optional(),
+  /**
+   * Whether already-seen items may be recommended, as training decided it from the data (the
+   * repeat share among the training part's next events, and validation); `scorer.excludeHistory`
+   * is true exactly when `seenItems` is EXCLUDED. Forecasts state it (`InterestForecast.repeatPolicy`).
+   */
+  repeatPolicy: z
+    .object({
+      seenItems: z.enum(['EXCLUDED', 'ALLOWED']),
+      repeatShare: z.number().min(0).max(1),
+      targets: z.number().int().nonnegative(),
+      repeats: z.number().int().nonnegative(),
+      'validNDCG@10': z.object({ EXCLUDED: z.number(), ALLOWED: z.number() }).optional(),
+      decidedBy: z.string(),
+    })
+    .optional(),
   /** Where the training data came from, and its split (free-form; the model card reads it). */
   data: z.looseObject({}).optional(),
   /** The command, hyper-parameters and time of training (free-form). */

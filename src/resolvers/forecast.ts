@@ -7,6 +7,7 @@ import {
   subjectDataset,
   type Forecast,
   type ForecastRequest,
+  type RepeatPolicy,
   type ForecastSubject,
 } from '../forecast/forecast.js';
 import {
@@ -122,6 +123,10 @@ function toRequest(
     args.context && (args.context.itemId != null || args.context.categoryId != null)
       ? { itemId: args.context.itemId ?? null, categoryId: args.context.categoryId ?? null }
       : null;
+  const repeatPolicy = repeatPolicyOf(
+    f.excludeSeen ?? null,
+    ctx.serving?.lease.seenItemsDefault(subjectDataset(subject, context)) ?? null,
+  );
   return {
     subject,
     first,
@@ -135,13 +140,27 @@ function toRequest(
       maxPrice,
       inStockOnly: f.inStockOnly ?? true,
       excludePurchased: f.excludePurchased ?? true,
-      excludeSeen:
-        f.excludeSeen ??
-        ctx.serving?.lease.excludeSeenDefault(subjectDataset(subject, context)) ??
-        false,
+      excludeSeen: repeatPolicy.seenItems === 'EXCLUDED',
     },
+    repeatPolicy,
     // Purchase intent costs a statement and a model call: only when the query asks for it.
     intent: info === undefined || selectsAny(info, INTENT_FIELDS),
+  };
+}
+
+/**
+ * The forecast's repeat policy: the request's `filter.excludeSeen` when given, else the serving
+ * model's default (with the repeat share its training measured), else allowed.
+ */
+function repeatPolicyOf(
+  requested: boolean | null,
+  model: { exclude: boolean; repeatShare: number | null } | null,
+): RepeatPolicy {
+  const exclude = requested ?? model?.exclude ?? false;
+  return {
+    seenItems: exclude ? 'EXCLUDED' : 'ALLOWED',
+    source: requested !== null ? 'REQUEST' : model ? 'MODEL' : 'DEFAULT',
+    repeatShare: model?.repeatShare ?? null,
   };
 }
 
@@ -194,7 +213,8 @@ async function load(ctx: Context, request: ForecastRequest) {
     throw codedError(ErrorCode.UNAVAILABLE, 'forecasts are unavailable: no model is loaded');
   }
   // Refusals (unknown subject, a full queue) are CodedErrors: answered as they are.
-  return ctx.serving.forecasts.load(request);
+  const forecast = await ctx.serving.forecasts.load(request);
+  return { ...forecast, repeatPolicy: request.repeatPolicy };
 }
 
 /**

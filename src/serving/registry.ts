@@ -120,10 +120,21 @@ export class RegistryLease {
     for (const [dataset, mine] of byDataset) await this.leases.get(dataset)?.embedItems(q, mine);
   }
 
-  /** `ForecastFilter.excludeSeen` by default for a subject of `dataset`: its model's choice. */
-  excludeSeenDefault(dataset: string | null): boolean {
+  /**
+   * The repeat policy of `dataset`'s model: whether it leaves seen items out by default and the
+   * repeat share its training measured (null when its model.json records none); null when no
+   * model serves the dataset.
+   */
+  seenItemsDefault(
+    dataset: string | null,
+  ): { exclude: boolean; repeatShare: number | null } | null {
     const lease = dataset === null ? this.first() : this.leases.get(dataset);
-    return lease?.engine.model.manifest.scorer?.excludeHistory ?? false;
+    if (!lease) return null;
+    const manifest = lease.engine.model.manifest;
+    return {
+      exclude: manifest.scorer?.excludeHistory ?? false,
+      repeatShare: manifest.repeatPolicy?.repeatShare ?? null,
+    };
   }
 
   release(): void {

@@ -166,7 +166,7 @@ describe('train.py --from-db', () => {
     }
   });
 
-  it('refuses a dataset too small to train on, naming its counts', { timeout: 60_000 }, async () => {
+  it('refuses a dataset too small to train on, naming its counts', { timeout: 240_000 }, async () => {
     const tiny = await dir();
     const db = await openPglite(tiny);
     try {
@@ -191,8 +191,14 @@ describe('train.py --from-db', () => {
     }
     const run = train(tiny, ['--from-db', '--dataset', 'tiny', '--out', path.join(tiny, 'never')]);
     expect(run.status).not.toBe(0);
+    // events with times: the cut-off protocol, whose validation and test parts are counted first
     expect(run.stderr).toMatch(
-      /dataset tiny has too few events to train: 3 events in 1 sequences; the training part has 2 transitions \(next-event pairs\) on 2 items, with 0 validation and 0 test sequences to evaluate \(time split\)\. Training needs at least 100 transitions, 10 items/,
+      /too few targets to choose a model or to judge it: valid: 0 evaluated of 1 targets \(1 on items unseen before the validation cut-off, 0 without a known earlier event\); test: 0 evaluated of 1 targets \(1 on items unseen before the validation cut-off, 0 without a known earlier event\)\. Each of validation and test needs at least 200 \(--min-targets\)/,
+    );
+    const loo = train(tiny, ['--from-db', '--dataset', 'tiny', '--split', 'loo', '--out', path.join(tiny, 'never')]);
+    expect(loo.status).not.toBe(0);
+    expect(loo.stderr).toMatch(
+      /dataset tiny has too few events to train: 3 events in 1 sequences; the training part has 0 transitions \(next-event pairs\) on 2 items, with 1 validation and 1 test sequences to evaluate \(loo split\)\. Training needs at least 100 transitions, 10 items/,
     );
     expect(run.stdout).not.toMatch(/epoch/);
     expect(fs.existsSync(path.join(tiny, 'never'))).toBe(false);

@@ -148,7 +148,8 @@ describe.each(backends)('queries and connections on $name', (backend) => {
   });
 
   it('returns null for unknown ids and real rows for known ones', async () => {
-    const res = await server.gql(`{ item(id: "beauty:999999") { id } user(id: "beauty:nobody") { id }
+    const res =
+      await server.gql(`{ item(id: "beauty:999999") { id } user(id: "beauty:nobody") { id }
       session(id: "beauty:nope") { id } event(id: "123456789") { id } category(id: "beauty:a1") { id name parent { id } }
       itemsByIds(ids: ["beauty:nope", "beauty:${lines[0]!.split(' ')[1]}"]) { id } }`);
     expect(res.errors).toBeUndefined();

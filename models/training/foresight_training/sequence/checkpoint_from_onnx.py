@@ -14,7 +14,7 @@ import onnx
 import torch
 from onnx import numpy_helper
 
-from ..contract import CONTENT, ENCODER, SCORER
+from ..contract import CONTENT, ENCODER, ENCODER_EVENT_TYPES, SCORER
 from .content import ContentTower
 from .encoder import Encoder
 from .scorer import Scorer
@@ -81,6 +81,11 @@ def main(argv=None):
     meta = json.load(open(os.path.join(d, "model.json")))
     hp = meta["training"]["hyperParameters"]
     sd = encoder_state(os.path.join(d, meta["files"]["encoder"]))
+    # a model exported before an event type was added (WISHLIST) has fewer type rows; the added
+    # rows are never read by it (the gateway feeds a type it did not observe as <unknown>)
+    rows = sd["event_emb.weight"]
+    if rows.shape[0] < len(ENCODER_EVENT_TYPES):
+        sd["event_emb.weight"] = torch.cat([rows, torch.zeros(len(ENCODER_EVENT_TYPES) - rows.shape[0], rows.shape[1])])
     enc = Encoder(meta["numItems"], meta["numAttributes"], sd["item_attrs"].numpy(), hp["dim"], hp["max_len"],
                   hp["blocks"], hp["heads"], hp["dropout"], hp.get("block", "sasrec"))
     enc.load_state_dict(sd, strict=True)

@@ -97,8 +97,13 @@ def train_encoder(enc, train_seqs, valid_pairs, args, log=print):
             if args.max_steps and step >= args.max_steps:
                 break
         msg = f"epoch {epoch} loss {total / max(n, 1):.4f} {time.time() - t0:.0f}s"
-        done = bool(args.max_steps and step >= args.max_steps)
-        if epoch % args.eval_every == 0 or done or epoch == args.epochs:
+        # stop_after: the refit of the cut-off protocol trains the evaluated fit's best epoch count on
+        # the same schedule, without validation (its state after that epoch is the one kept)
+        stop_after = getattr(args, "stop_after", 0)
+        done = bool(args.max_steps and step >= args.max_steps) or bool(stop_after and epoch >= stop_after)
+        if stop_after or not valid_pairs:
+            best_epoch, best_terms = epoch, [t.snapshot() for t in joint]
+        elif epoch % args.eval_every == 0 or done or epoch == args.epochs:
             m = summarize(rank_targets(enc, valid_pairs, Scorer(joint)))
             history.append({"epoch": epoch, **m})
             msg += f" | valid {fmt(m, (10, 20))}"
@@ -111,8 +116,9 @@ def train_encoder(enc, train_seqs, valid_pairs, args, log=print):
         log(msg, flush=True)
         if done or bad >= args.patience:
             break
-        if args.time_budget and time.time() - t0 > args.time_budget * 60:
-            log(f"time budget of {args.time_budget} min reached", flush=True)
+        budget = getattr(args, "encoder_budget", args.time_budget)
+        if budget and time.time() - t0 > budget * 60:
+            log(f"time budget of {budget:g} min for encoder training reached", flush=True)
             break
     if best_state is not None:
         enc.load_state_dict(best_state)

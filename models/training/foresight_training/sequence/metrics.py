@@ -54,3 +54,30 @@ def paired_lead(ranks_a, ranks_b, k=10, resamples=1000, seed=20261202):
     means = d[rng.integers(0, len(d), size=(resamples, len(d)))].mean(axis=1)
     return {"lead": float(d.mean()), "low": float(np.quantile(means, 0.025)),
             "high": float(np.quantile(means, 0.975))}
+
+
+def intervals(ranks, ks=KS, resamples=1000, seed=20261207):
+    """95 % percentile bootstrap intervals of HR@k and NDCG@k (targets resampled with replacement,
+    fixed seed): {"HR@10": [low, high], ...}; empty without targets."""
+    r = np.asarray(ranks, dtype=np.float64)
+    if len(r) == 0:
+        return {}
+    idx = np.random.default_rng(seed).integers(0, len(r), size=(resamples, len(r)))
+    out = {}
+    for k in ks:
+        hit = (r < k).astype(np.float64)
+        gain = hit / np.log2(r + 2)
+        for name, v in ((f"HR@{k}", hit), (f"NDCG@{k}", gain)):
+            means = v[idx].mean(axis=1)
+            out[name] = [float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))]
+    return out
+
+
+def judged(ranks, repeat):
+    """What the cut-off protocol reports of one method on one part: {"all", "novel", "repeat"}, each
+    a summary with its 95 % bootstrap intervals ("intervals95"); repeat[k]: target k repeats an item
+    of its input."""
+    r = np.asarray(ranks, dtype=np.float64)
+    mask = np.asarray(repeat, dtype=bool)
+    return {name: {**summarize(x), "intervals95": intervals(x)}
+            for name, x in (("all", r), ("novel", r[~mask]), ("repeat", r[mask]))}

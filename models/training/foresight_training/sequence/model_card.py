@@ -119,6 +119,20 @@ def split_lines(d):
     def span(x):
         return f", last events {x['lastEventFrom'][:10]} … {x['lastEventTo'][:10]}" if "lastEventFrom" in x else ""
 
+    if s["kind"] == "cutoff":
+        out = [f"- **Cut-offs in time** ({s['cutoffsFrom']}): validation from {s['cutoffs']['valid']}, test from "
+               f"{s['cutoffs']['test']}. Every event after a cut-off with an earlier event in its sequence is a "
+               "target, predicted from all of that sequence's earlier events; the evaluated fit trains on the "
+               f"{s['train']['events']} events before the validation cut-off ({s['train']['items']} items), the "
+               "shipped files are its refit on every event (model.json training.fits). Targets on items unseen "
+               "before the validation cut-off, or without a known earlier event, are not evaluated:"]
+        for name in ("valid", "test"):
+            x = s[name]
+            out.append(f"  - {name}: {x['targets']} targets in {x['sequences']} sequences; **{x['evaluated']} "
+                       f"evaluated** ({x['novelTargets']} novel, {x['repeatTargets']} repeat), "
+                       f"{x['skippedUnknownTarget']} skipped for an unknown target, {x['skippedNoKnownInput']} for "
+                       "no known input item.")
+        return out
     if s["kind"] != "time":
         return [f"- Leave-one-out per sequence: {s['valid']['evaluated']} validation and {s['test']['evaluated']} "
                 "test sequences (the second-to-last and the last event predicted from the events before them)."]

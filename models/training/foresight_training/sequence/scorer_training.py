@@ -76,3 +76,28 @@ def fit_scorer(fitting, encoder_terms):
         else:
             terms[kind.name] = term
     return Scorer(terms.values())
+
+
+def refit_scorer(fitting, encoder_terms, chosen):
+    """The scorer of the refit on every event: each term's refit (Term.refit) with the choices of the
+    evaluated fit's scorer `chosen` kept, in TERMS order."""
+    terms = {t.name: t for t in encoder_terms}
+    for kind in TERMS:
+        term = kind.refit(fitting, dict(terms), chosen.terms[kind.name] if kind.name in chosen.terms else None)
+        if term is None:
+            terms.pop(kind.name, None)
+        else:
+            terms[kind.name] = term
+    return Scorer(terms.values())
+
+
+def fit_scorer_reusing(fitting, encoder_terms, reuse):
+    """fit_scorer with the terms in `reuse` {name: term} taken as they are instead of fitted again."""
+    terms = {t.name: t for t in encoder_terms}
+    for kind in TERMS:
+        term = reuse[kind.name] if kind.name in reuse else kind.fit(fitting, dict(terms))
+        if term is None:
+            terms.pop(kind.name, None)
+        else:
+            terms[kind.name] = term
+    return Scorer(terms.values())

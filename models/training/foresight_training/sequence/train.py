@@ -7,6 +7,7 @@ a sequences file + attributes file (Amazon, S3-Rec format; leave-one-out), from 
       --attributes data/amazon/Beauty_item2attributes.json --out models/beauty
   /usr/bin/python3 models/training/train.py --from-db --dataset myshop --out models/myshop
 """
+import copy
 import json
 import os
 import shutil
@@ -22,14 +23,14 @@ from ..paths import ROOT
 from . import train_flags
 from .baselines import BASELINES
 from .content import train_content
-from .data import load, load_events, split
+from .data import load, load_events, refuse_small, repeat_share, split
 from .encoder import Encoder
 from .encoder_training import train_encoder
 from .export import export
-from .metrics import fmt, paired_lead, summarize
+from .metrics import fmt, judged, paired_lead, summarize
 from .model_card import write_events_card
 from .ranking import rank_targets
-from .scorer_training import Fitting, fit_scorer
+from .scorer_training import Fitting, fit_scorer, fit_scorer_reusing, refit_scorer
 from .terms import TERMS
 
 # the least a dataset needs before training is attempted (events format)
@@ -42,7 +43,9 @@ BASELINE_MAX_ITEMS = 30_000
 def encoder_from(enc, path, train_seqs, args):
     """The encoder-training result stored in a checkpoint.pt (see --encoder-from)."""
     ck = torch.load(path)
-    defaults = vars(train_flags.parser().parse_args(["--out", ""]))
+    ns = train_flags.parser().parse_args(["--out", "", "--data", path])
+    train_flags.apply_defaults(ns)
+    defaults = vars(ns)
     ck["args"] = {**defaults, **ck["args"]}  # options added since the checkpoint was written
     for k in ("dim", "max_len", "blocks", "heads", "block", "holdout_items", "holdout_users", "seed",
               "max_users") + tuple(f for kind in TERMS for f in kind.encoder_flags):
@@ -103,11 +106,13 @@ def load_events_data(args):
         events, attributes = export_from_db(args.dataset, tmp) if args.from_db else (args.events, args.attributes)
         ds, train, valid, test, info = load_events(events, attributes, args.dataset, args.split, args.valid_fraction,
                                                    args.test_fraction, not args.no_event_features,
-                                                   args.max_users or None)
+                                                   args.max_users or None, args.valid_from, args.test_from)
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
     kind = info["split"]
+    if kind == "cutoff":
+        refuse_small(info, args.min_targets)
     transitions = sum(len(s) - 1 for s in train if len(s) >= 2)
     if transitions < MIN_TRANSITIONS or ds.num_items < MIN_ITEMS or not valid or not test:
         raise SystemExit(
@@ -143,6 +148,8 @@ def main(argv=None):
               + (f", held-out users: {len(held_users)}" if held_users else ""), flush=True)
     else:
         ds, train_seqs, valid, test, ev_info = load_events_data(args)
+        if ev_info["split"] == "cutoff":
+            return main_cutoff(args, argv, t0, ds, train_seqs, valid, test, ev_info)
         print(f"{ds.name}: {ev_info['sequences']} sequences, {ev_info['events']} events; {ev_info['split']} split: "
               f"{len(train_seqs)} training sequences ({sum(map(len, train_seqs))} events) on {ds.num_items} items, "
               f"{ds.num_attrs} attributes; {len(valid)} validation and {len(test)} test sequences evaluated; "
@@ -159,7 +166,11 @@ def main(argv=None):
 
     # the scorer's terms, fitted after the encoder and chosen on validation only (scorer_training.py)
     fitting = Fitting(enc, train_seqs, valid, args)
-    scorer = fit_scorer(fitting, info["terms"])
+    policy = None
+    if ev_info is not None:  # the events format: seen items allowed or not, decided from the data
+        scorer, policy = decide_repeat_policy(fitting, enc, valid, info["terms"], args, repeat_share(train_seqs))
+    else:
+        scorer = fit_scorer(fitting, info["terms"])
     if fitting.valid_ndcg is not None:
         info["best_valid_ndcg10"] = fitting.valid_ndcg
     if args.exclude_history or fitting.remeasure:
@@ -210,6 +221,7 @@ def main(argv=None):
                      "seconds": info["trainSeconds"], "threads": args.threads,
                      **({"encoderCommand": args.encoder_command} if args.encoder_from else {})},
         "metrics": metrics,
+        **({"repeatPolicy": policy} if policy else {}),
     }, parity_seqs=parity_sequences(test, train_seqs, ev_info is not None), exclude_history=args.exclude_history,
        observed=ev_info["observed"] if ev_info is not None else None)
     torch.save({"args": vars(args), "encoder": enc.state_dict(), "content": tower.state_dict(),
@@ -300,8 +312,9 @@ def record_metrics(path, key, meta, out, command):
     events-format model: model (valid, test, encoder only) and baselines on the same split."""
     m, d = meta["metrics"], meta["data"]
     split_info = d["split"]
-    protocol = ("split by time: the newest sequences (by last event time) held out, their last item predicted "
-                "from the events before it" if split_info["kind"] == "time" else "leave-one-out")
+    protocol = {"time": "split by time: the newest sequences (by last event time) held out, their last item "
+                        "predicted from the events before it",
+                "cutoff": m.get("protocol", "cutoff")}.get(split_info["kind"], "leave-one-out")
     entry = {"dataset": meta["dataset"], "sequences": d["sequences"], "items": meta["numItems"],
              "protocol": protocol + ", full ranking over all items, ties count half", "split": split_info,
              "observed": meta["observed"],
@@ -318,3 +331,203 @@ def record_metrics(path, key, meta, out, command):
     with open(path, "w") as f:
         json.dump(allm, f, indent=2)
     print(f"recorded {key} in {path}", flush=True)
+
+
+# --- The cut-off protocol (events with times; data.py load_cutoff) --------------------------------
+
+# below this repeat share among the training part's next events, a tie on validation goes to
+# leaving seen items out (EXCLUDED); at or above it, to allowing them
+REPEAT_SHARE_TIE = 0.05
+
+
+def decide_repeat_policy(fitting, enc, valid, encoder_terms, args, share):
+    """(scorer, policy): whether already-seen items may be recommended. With --exclude-history or
+    --no-exclude-history given, that; otherwise both scorers are fitted (the co-occurrence term is
+    chosen under each protocol, the other terms once) and the one with the better validation NDCG@10
+    wins, each measured as it would be served (seen items ranked, or left out). A repeat target can
+    never be hit with seen items left out, so the training part's repeat share says what exclusion
+    can cost at most; a tie goes to EXCLUDED below REPEAT_SHARE_TIE, to ALLOWED otherwise."""
+    base = {"repeatShare": round(share["share"], 6), "targets": share["targets"], "repeats": share["repeats"]}
+    if not args.decide_repeats:
+        scorer = fit_scorer(fitting, encoder_terms)
+        seen = "EXCLUDED" if args.exclude_history else "ALLOWED"
+        return scorer, {"seenItems": seen, **base, "decidedBy": "flag (--exclude-history / --no-exclude-history)"}
+    args.exclude_history = False
+    allowed = fit_scorer(fitting, encoder_terms)
+    v_allowed = summarize(rank_targets(enc, valid, allowed))["NDCG@10"]
+    args.exclude_history = True
+    reuse = {k: t for k, t in allowed.terms.items() if k != "cooccurrence"}
+    excluded = fit_scorer_reusing(fitting, encoder_terms, reuse)
+    v_excluded = summarize(rank_targets(enc, valid, excluded, exclude_history=True))["NDCG@10"]
+    if round(v_excluded, 6) == round(v_allowed, 6):
+        exclude = share["share"] < REPEAT_SHARE_TIE
+    else:
+        exclude = v_excluded > v_allowed
+    args.exclude_history = exclude
+    print(f"repeat policy: {share['repeats']} of {share['targets']} training next events repeat an earlier item "
+          f"({share['share']:.1%}); valid NDCG@10 {v_excluded:.4f} with seen items left out, {v_allowed:.4f} with "
+          f"them ranked: {'EXCLUDED' if exclude else 'ALLOWED'}", flush=True)
+    return (excluded if exclude else allowed), {
+        "seenItems": "EXCLUDED" if exclude else "ALLOWED", **base,
+        "validNDCG@10": {"EXCLUDED": v_excluded, "ALLOWED": v_allowed},
+        "decidedBy": "validation NDCG@10 of the two policies (tie: EXCLUDED below a repeat share of "
+                     f"{REPEAT_SHARE_TIE:g}, else ALLOWED)"}
+
+
+def cutoff_metrics(enc, fit, valid, test, num_items, scorer, ex, repeat):
+    """model.json metrics of the evaluated fit: valid/test summaries (the keys the rollout gate reads),
+    the encoder alone, the baselines on the same targets, and beside them "judged": every method's
+    summary with 95 % bootstrap intervals, on all, novel and repeat targets."""
+    served = {"valid": rank_targets(enc, valid, scorer, exclude_history=ex),
+              "test": rank_targets(enc, test, scorer, exclude_history=ex)}
+    out = {"valid": summarize(served["valid"]), "test": summarize(served["test"]),
+           "encoderOnly": {p: summarize(rank_targets(enc, pairs, exclude_history=ex))
+                           for p, pairs in (("valid", valid), ("test", test))},
+           "judged": {"model": {p: judged(served[p], repeat[p]) for p in ("valid", "test")}}}
+    print(f"valid: {fmt(out['valid'], (10, 20))}\ntest:  {fmt(out['test'], (10, 20))}", flush=True)
+    if num_items > BASELINE_MAX_ITEMS:
+        print(f"baselines skipped: {num_items} items (their dense tables need {BASELINE_MAX_ITEMS} or fewer)")
+        out["baselines"] = None
+        return out, served["test"]
+    out["baselines"], out["testLeadNDCG@10"] = {}, {}
+    for name, fn in BASELINES.items():
+        ranks = {"valid": fn(fit, valid, num_items, ex), "test": fn(fit, test, num_items, ex)}
+        out["baselines"][name] = {p: summarize(ranks[p]) for p in ("valid", "test")}
+        out["judged"][name] = {p: judged(ranks[p], repeat[p]) for p in ("valid", "test")}
+        out["testLeadNDCG@10"][name] = paired_lead(served["test"], ranks["test"])
+        print(f"{name}: test {fmt(out['baselines'][name]['test'], (10, 20))}", flush=True)
+    return out, served["test"]
+
+
+def print_judged(judged_all):
+    for name, parts in judged_all.items():
+        for part in ("novel", "repeat"):
+            m = parts["test"][part]
+            iv = m.get("intervals95", {}).get("NDCG@10", [0, 0])
+            print(f"{name}, test {part} targets ({m['users']}): HR@10 {m['HR@10']:.4f} NDCG@10 {m['NDCG@10']:.4f} "
+                  f"[{iv[0]:.4f}, {iv[1]:.4f}]", flush=True)
+
+
+def main_cutoff(args, argv, t0, ds, train_seqs, valid, test, ev_info):
+    """The cut-off protocol end to end: the evaluated fit (trained on the events before T_valid, its
+    settings chosen on validation, judged on test), then the refit on every event with those settings
+    and the best epoch count, which is what the model directory ships. model.json records both."""
+    full_ds, full_seqs, full_observed = ev_info.pop("fullData")
+    repeat = ev_info.pop("repeat")
+    v, te = ev_info["valid"], ev_info["test"]
+    print(f"{ds.name}: {ev_info['sequences']} sequences, {ev_info['events']} events; cut-offs valid "
+          f"{ev_info['cutoffs']['valid']}, test {ev_info['cutoffs']['test']}; evaluated fit on "
+          f"{ev_info['train']['events']} events ({ds.num_items} items); targets evaluated: valid {v['evaluated']} "
+          f"({v['repeatTargets']} repeat), test {te['evaluated']} ({te['repeatTargets']} repeat)", flush=True)
+    budget = args.time_budget
+    fit_args = copy.copy(args)
+    fit_args.encoder_budget = budget * 0.5 if budget else 0
+
+    # 1. the evaluated fit
+    enc = Encoder(ds.num_items, ds.num_attrs, ds.item_attrs, args.dim, args.max_len, args.blocks, args.heads,
+                  args.dropout, args.block)
+    info = train_encoder(enc, train_seqs, valid, fit_args)
+    enc.eval()
+    print(f"best epoch {info['best_epoch']} valid NDCG@10 {info['best_valid_ndcg10']:.4f}", flush=True)
+    fitting = Fitting(enc, train_seqs, valid, fit_args)
+    scorer, policy = decide_repeat_policy(fitting, enc, valid, info["terms"], fit_args, ev_info["trainRepeatShare"])
+    ex = policy["seenItems"] == "EXCLUDED"
+    metrics, test_ranks = cutoff_metrics(enc, train_seqs, valid, test, ds.num_items, scorer, ex, repeat)
+    metrics["validNDCG@10"] = metrics["valid"]["NDCG@10"]
+    print_judged(metrics["judged"])
+    evaluated_seconds = time.time() - t0
+    evaluated = {"trainedOn": f"every event before the validation cut-off {ev_info['cutoffs']['valid']}",
+                 "events": ev_info["train"]["events"], "items": ds.num_items, "bestEpoch": info["best_epoch"],
+                 "epochsRun": info["epochs_run"], "seconds": round(evaluated_seconds, 1),
+                 "scorer": scorer_choices(scorer), "observed": ev_info["observed"]}
+
+    # 2. the refit on every event, with the evaluated fit's choices
+    refit_args = copy.copy(fit_args)
+    refit_args.exclude_history = ex
+    refit_args.stop_after = max(1, info["best_epoch"])
+    left = budget - evaluated_seconds / 60 if budget else 0
+    refit_args.encoder_budget = max(left * 0.8, 1.0) if budget else 0
+    t1 = time.time()
+    enc2 = Encoder(full_ds.num_items, full_ds.num_attrs, full_ds.item_attrs, args.dim, args.max_len, args.blocks,
+                   args.heads, args.dropout, args.block)
+    info2 = train_encoder(enc2, full_seqs, [], refit_args)
+    enc2.eval()
+    fitting2 = Fitting(enc2, full_seqs, [], refit_args)
+    scorer2 = refit_scorer(fitting2, info2["terms"], scorer)
+    tower = train_content(enc2, (fitting2.positions.user_states, fitting2.positions.targets),
+                          list(range(1, full_ds.num_items + 1)), refit_args)
+    refit = {"trainedOn": f"every event up to {ev_info['full']['lastEvent']} (the shipped files)",
+             "events": ev_info["full"]["events"], "items": full_ds.num_items, "epochs": info2["epochs_run"],
+             "seconds": round(time.time() - t1, 1), "scorer": scorer_choices(scorer2), "observed": full_observed}
+    refit["bestEpochReached"] = info2["epochs_run"] >= refit_args.stop_after
+    print(f"refit on {refit['events']} events, {refit['items']} items: {refit['epochs']} epochs in "
+          f"{refit['seconds']:.0f}s", flush=True)
+    if not refit["bestEpochReached"]:
+        print(f"warning: the time budget stopped the refit after {info2['epochs_run']} of the {refit_args.stop_after} "
+              "epochs validation chose: the shipped model is trained less than the evaluated one (give a larger "
+              "--time-budget)", flush=True)
+
+    hp = {k: getattr(args, k) for k in ("dim", "max_len", "blocks", "heads", "block", "dropout", "lr", "batch", "epochs",
+                                        "patience", "eval_every", "negatives", "markov", "label_smoothing",
+                                        "markov_refine", "weight_decay", "cat_weight", "content_epochs", "max_users",
+                                        "max_steps", "seed", "time_budget", "min_targets")}
+    for kind in TERMS:
+        hp.update(kind.hyper_parameters(args))
+    hp.update({"exclude_history": ex, "split": "cutoff", "event_features": not args.no_event_features,
+               "valid_fraction": args.valid_fraction, "test_fraction": args.test_fraction, "recipe": args.recipe})
+    split_info = {"kind": "cutoff", "cutoffs": ev_info["cutoffs"],
+                  "cutoffsFrom": "flags" if args.valid_from is not None or args.test_from is not None else
+                  f"event-time quantiles {1 - args.valid_fraction - args.test_fraction:g} and {1 - args.test_fraction:g}",
+                  "train": ev_info["train"], "valid": ev_info["valid"], "test": ev_info["test"],
+                  "minTargets": args.min_targets}
+    data = {"format": "events", "dataset": ds.name, "source": "database" if args.from_db else os.path.basename(args.events),
+            "attributes": "database (item_categories)" if args.from_db else os.path.basename(args.attributes),
+            "sequences": ev_info["sequences"], "events": ev_info["events"], "eventTypes": ev_info["eventTypes"],
+            "eventsWithTime": ev_info["eventsWithTime"], "split": split_info,
+            "trainedOn": refit["trainedOn"] + "; metrics are the evaluated fit's (training.fits.evaluated)",
+            "heldOutItems": 0}
+    metrics["protocol"] = ("cutoff: global time cut-offs; every event after T_valid (T_test) with an earlier event "
+                           "in its sequence is a validation (test) target, predicted from all of that sequence's "
+                           "earlier events by the fit on the events before T_valid; full ranking over all items"
+                           + (" except the input's own" if ex else "") + ", ties count half; intervals: 95 % "
+                           "percentile bootstrap over targets (1,000 resamples)")
+    metrics["targets"] = {p: {k: ev_info[p][k] for k in ("evaluated", "novelTargets", "repeatTargets")}
+                          for p in ("valid", "test")}
+    command = "npm run train -- " + " ".join(sys.argv[1:] if argv is None else argv)
+    seconds = round(time.time() - t0, 1)
+    meta = export(args.out, full_ds, enc2, scorer2, tower, {
+        "data": data,
+        "training": {"command": command, "hyperParameters": hp, "bestEpoch": info["best_epoch"],
+                     "epochsRun": info["epochs_run"], "seconds": seconds, "threads": args.threads,
+                     "timeBudgetMinutes": budget, "fits": {"evaluated": evaluated, "refit": refit}},
+        "metrics": metrics,
+        "repeatPolicy": policy,
+    }, parity_seqs=parity_sequences([(s[:-1], s[-1]) for s in full_seqs if len(s) >= 2], full_seqs, True),
+       exclude_history=ex, observed=full_observed)
+    torch.save({"args": vars(args), "encoder": enc2.state_dict(), "content": tower.state_dict(),
+                "training": {"bestEpoch": info["best_epoch"], "epochsRun": info2["epochs_run"],
+                             "seconds": seconds, "validNDCG@10": metrics["validNDCG@10"]},
+                **scorer2.checkpoint(), "holdout": [], "holdoutUsers": [], "history": info["history"],
+                "testRanks": test_ranks.tolist(),
+                # the evaluated fit, so its numbers can be recomputed and compared on the same targets
+                "evaluated": {"args": vars(fit_args), "encoder": enc.state_dict(), **scorer.checkpoint(),
+                              "items": ds.item_raw}},
+               os.path.join(args.out, "checkpoint.pt"))
+    write_events_card(args.out)
+    if args.metrics:
+        record_metrics(args.metrics, args.metrics_key or f"{ds.name}-cutoff", meta, args.out, command)
+    print(f"wrote {args.out} ({meta['version']}) in {time.time() - t0:.0f}s", flush=True)
+
+
+def scorer_choices(scorer):
+    """What validation chose of a scorer's terms (model.json training.fits.*.scorer)."""
+    out = {"categoryWeight": scorer.terms["category"].w if "category" in scorer.terms else 0.0}
+    if "markov" in scorer.terms:
+        m = scorer.terms["markov"]
+        out["markov"] = [float(x) for x in m.beta.detach()]
+        out["markovRefined"] = m.refine is not None
+    if "cooccurrence" in scorer.terms:
+        c = scorer.terms["cooccurrence"]
+        out["cooccurrence"] = {"weight": c.w, "window": c.window, **({"sequential": c.table.sequential}
+                                                                     if c.table.sequential else {})}
+    return out

@@ -38,6 +38,10 @@ class CategoryTerm(Term):
                 best_w, best_v = w, v
         return cls(best_w)
 
+    @classmethod
+    def refit(cls, fitting, terms, chosen):
+        return cls(chosen.w if chosen is not None else 0.0)
+
     def forward(self, x):
         B, N, A = x.attrs.shape
         p = torch.gather(x.category_probs, 1, x.attrs.reshape(B, N * A)).reshape(B, N, A)

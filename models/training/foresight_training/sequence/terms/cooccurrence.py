@@ -2,6 +2,7 @@
 x = sum over k < window of decay^k * S[h_k, candidate] that the gateway computes from
 cooccurrence.bin (models/README.md `scorer.cooccurrence`; the table and the choice of weight, window
 and alpha on validation are in cooccurrence_table.py)."""
+import argparse
 import os
 
 import torch
@@ -34,12 +35,12 @@ class CooccurrenceTerm(Term):
 
     @classmethod
     def add_flags(cls, p):
-        p.add_argument("--cooccurrence", action="store_true",
+        p.add_argument("--cooccurrence", action=argparse.BooleanOptionalAction, default=None,
                        help="add the item co-occurrence term to the scorer (weight and window chosen on validation; "
                             "needs --markov-refine --markov-items K > 1)")
         p.add_argument("--cooccurrence-neighbors", type=int, default=50, metavar="M",
                        help="most similar items kept per item for the co-occurrence term")
-        p.add_argument("--cooccurrence-sequential", type=int, default=0, metavar="G",
+        p.add_argument("--cooccurrence-sequential", type=int, default=None, metavar="G",
                        help="add sequential rules to the co-occurrence table: alpha * log(1 + how often j came 2 .. G "
                             "positions after i), alpha chosen on validation with the weight and window (0 = off)")
 
@@ -90,6 +91,15 @@ class CooccurrenceTerm(Term):
         # train.py then records the validation NDCG@10 of the final scorer
         fitting.remeasure = True
         return cls(weight, window, DECAY, table)
+
+    @classmethod
+    def refit(cls, fitting, terms, chosen):
+        """The chosen weight, window and alpha over a table of fitting's sequences."""
+        if chosen is None:
+            return None
+        seq = chosen.table.sequential or {"maxGap": 0, "alpha": 0.0}
+        table = Cooccurrence(fitting.train_seqs, fitting.num_items, chosen.table.neighbors, seq["maxGap"], seq["alpha"])
+        return cls(chosen.w, chosen.window, chosen.decay, table)
 
     def forward(self, x, candidate_cooccurrence):
         return self.weight * candidate_cooccurrence

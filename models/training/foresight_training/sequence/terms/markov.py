@@ -2,6 +2,7 @@
 transition counts of the newest item (or, with --markov-refine, the learned reshaping
 markov_refine.MarkovRefine, over the K newest items with --markov-items K), and transitions.bin
 (models/README.md). The betas are learned with the encoder, the refine after it."""
+import argparse
 import os
 
 import torch
@@ -52,12 +53,12 @@ class MarkovTerm(Term):
 
     @classmethod
     def add_flags(cls, p):
-        p.add_argument("--markov", action="store_true",
+        p.add_argument("--markov", action=argparse.BooleanOptionalAction, default=None,
                        help="learn the scorer's first-order Markov term (transition counts) jointly")
-        p.add_argument("--markov-refine", action="store_true",
+        p.add_argument("--markov-refine", action=argparse.BooleanOptionalAction, default=None,
                        help="after the encoder, fit per-user gates and a small MLP of (count, out, inner product) "
                             "that reshape the Markov term (markov_refine.MarkovRefine; same scorer inputs)")
-        p.add_argument("--markov-items", type=int, default=1, metavar="K",
+        p.add_argument("--markov-items", type=int, default=None, metavar="K",
                        help="with --markov-refine: the refined term sums the transitions of the K newest items "
                             "(scorer inputs [B, K, N] and [B, K], model.json scorer.markovItems; 1 = newest item "
                             "only)")
@@ -116,6 +117,12 @@ class MarkovTerm(Term):
                     flush=True)
         fitting.valid_ndcg = v
         return term
+
+    @classmethod
+    def refit(cls, fitting, terms, chosen):
+        """The betas as the refit's encoder training learned them, refined at its training positions
+        when the evaluated fit's term was."""
+        return cls.fit(fitting, terms)
 
     def forward(self, x, candidate_transitions, out_transitions):
         c = candidate_transitions

@@ -63,6 +63,13 @@ class Term(nn.Module):
         term is not in the scorer."""
         return None
 
+    @classmethod
+    def refit(cls, fitting, terms, chosen):
+        """The term for the refit on every event (the cut-off protocol's shipped model): the choices
+        validation made for `chosen` (this term as the evaluated fit's scorer holds it, or None) kept,
+        its tables and learned parts rebuilt from fitting's sequences (fitting.valid is empty)."""
+        return None
+
     # --- scoring
 
     def forward(self, x, *inputs):
