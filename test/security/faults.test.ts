@@ -193,8 +193,8 @@ describe.skipIf(!postgres)('PostgreSQL faults', () => {
           return {
             clientEventId,
             type: i % 5 === 4 ? 'CART' : 'VIEW',
-            userId: `fault:u${w}-${i % 3}`,
-            sessionId: `fault:s${w}-${b}-${i % 3}`,
+            userId: `beauty:fault-u${w}-${i % 3}`,
+            sessionId: `beauty:fault-s${w}-${b}-${i % 3}`,
             itemId: itemIds[(w * 7 + b * 3 + i) % itemIds.length]!,
           };
         });
@@ -236,7 +236,8 @@ describe.skipIf(!postgres)('PostgreSQL faults', () => {
     })();
 
     const settled = await Promise.allSettled([
-      Promise.all(Array.from({ length: WRITERS }, (_, w) => writer(w))),
+      // writers that all stop early (every batch refused) still let the outage run and end
+      Promise.all(Array.from({ length: WRITERS }, (_, w) => writer(w))).finally(halfway),
       outage,
     ]);
     writing = false;
