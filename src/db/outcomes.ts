@@ -14,6 +14,16 @@ export interface OutcomeRow {
 }
 
 /**
+ * The feedback of the forecast `alias` (a row with its `id`): how many of its items were
+ * clicked (any feedback), carted, purchased — each counted once. For a LATERAL join.
+ */
+export const feedbackOf = (alias: string) => `
+  SELECT count(DISTINCT e.item_id) AS clicks,
+         count(DISTINCT e.item_id) FILTER (WHERE e.type = 'CART') AS carts,
+         count(DISTINCT e.item_id) FILTER (WHERE e.type = 'PURCHASE') AS purchases
+  FROM events e WHERE e.forecast_id = ${alias}.id`;
+
+/**
  * Outcomes of the forecasts served in [since, until) (either bound null = open): the stored
  * forecasts, plus the days rolled up by retention (db/retention.ts) that lie wholly inside the
  * range (a rolled-up day is counted whole or not at all).
@@ -35,12 +45,7 @@ export async function forecastOutcomes(
               coalesce(sum(fb.carts), 0) AS carts,
               coalesce(sum(fb.purchases), 0) AS purchases
        FROM forecasts f
-       CROSS JOIN LATERAL (
-         SELECT count(DISTINCT e.item_id) AS clicks,
-                count(DISTINCT e.item_id) FILTER (WHERE e.type = 'CART') AS carts,
-                count(DISTINCT e.item_id) FILTER (WHERE e.type = 'PURCHASE') AS purchases
-         FROM events e WHERE e.forecast_id = f.id
-       ) fb
+       CROSS JOIN LATERAL (${feedbackOf('f')}) fb
        WHERE ($1::timestamptz IS NULL OR f.created_at >= $1)
          AND ($2::timestamptz IS NULL OR f.created_at < $2)
        GROUP BY 1, 2

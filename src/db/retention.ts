@@ -6,6 +6,7 @@
 // several batches sums up. Events are never deleted: their forecast_id then names a forecast
 // that is gone, and new feedback naming it is refused (db/events.ts checkFeedback).
 import type { Db } from './client.js';
+import { feedbackOf } from './outcomes.js';
 
 export interface PruneResult {
   /** Forecast rows rolled up and deleted. */
@@ -30,12 +31,7 @@ WITH batch AS (
          sum(g.impressions), coalesce(sum(fb.clicks), 0), coalesce(sum(fb.carts), 0),
          coalesce(sum(fb.purchases), 0)
   FROM gone g
-  CROSS JOIN LATERAL (
-    SELECT count(DISTINCT e.item_id) AS clicks,
-           count(DISTINCT e.item_id) FILTER (WHERE e.type = 'CART') AS carts,
-           count(DISTINCT e.item_id) FILTER (WHERE e.type = 'PURCHASE') AS purchases
-    FROM events e WHERE e.forecast_id = g.id
-  ) fb
+  CROSS JOIN LATERAL (${feedbackOf('g')}) fb
   GROUP BY 1, 2, 3
   ON CONFLICT (day, model_version, policy) DO UPDATE SET
     forecasts = d.forecasts + excluded.forecasts,

@@ -3,7 +3,7 @@
 // concurrent pruners (a cluster's processes) count each forecast once, and feedback naming a
 // pruned forecast is refused without writing anything.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { forecastOutcomes } from '../../src/db/outcomes.js';
+import { forecastOutcomes, type OutcomeRow } from '../../src/db/outcomes.js';
 import { forecastStorage, pruneForecasts } from '../../src/db/retention.js';
 import { startForecastRetention } from '../../src/forecast/retention.js';
 import { silentLogger } from '../../src/log.js';
@@ -16,15 +16,7 @@ const OUTCOMES = `query($since: DateTime, $until: DateTime) {
   forecastOutcomes(since: $since, until: $until) {
     modelVersion policy forecasts impressions clicks carts purchases } }`;
 
-interface Outcome {
-  modelVersion: string;
-  policy: string;
-  forecasts: number;
-  impressions: number;
-  clicks: number;
-  carts: number;
-  purchases: number;
-}
+type Outcome = OutcomeRow;
 
 describe.each(backends)('forecast retention on $name', (backend) => {
   let f: ForecastFixture;
