@@ -3,17 +3,15 @@
 // whose model.json has no such figures (MODEL_NOT_EVALUATED); with an override reason it serves,
 // and the reason is recorded in model_versions and shown by modelStatus; the dashboard shows the
 // serving model's own figures from its model.json.
-import { mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Model } from '../../src/inference/model.js';
 import { judgeModel } from '../../src/serving/gate.js';
 import { ModelRegistry } from '../../src/serving/registry.js';
-import { ModelRollouts } from '../../src/serving/rollouts.js';
 import { backends } from '../helpers/backends.js';
-import { MODEL_DIR, openForecastFixture, type ForecastFixture } from '../helpers/forecast.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { candidateModel, openRolloutFixture, type RolloutFixture } from '../helpers/rollout.js';
+import { MODEL_DIR, type ForecastFixture } from '../helpers/forecast.js';
+import type { TestServer } from '../helpers/server.js';
 
 type Json = Record<string, any>;
 
@@ -23,25 +21,14 @@ const ROLLOUT = `mutation($d: String!, $o: RolloutOverride) {
   rolloutModel(directory: $d, override: $o) { to ${GATE} } }`;
 const STATUS = `{ modelStatus { serving { version ${GATE} } rollouts { to ${GATE} } } }`;
 
-const temps: string[] = [];
-
 /** models/beauty linked file by file, with its model.json's version set and `metrics` edited. */
-async function candidate(version: string, metrics: (m: Json) => void): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'foresight-gate-'));
-  temps.push(dir);
-  const source = path.resolve(MODEL_DIR);
-  for (const f of await readdir(source)) {
-    if (f !== 'model.json') {
-      await symlink(path.join(source, f), path.join(dir, f));
-      continue;
-    }
-    const json = JSON.parse(await readFile(path.join(source, f), 'utf8')) as Json;
-    json.version = version;
-    metrics(json);
-    await writeFile(path.join(dir, f), JSON.stringify(json));
-  }
-  return dir;
-}
+const candidate = (version: string, metrics: (m: Json) => void) =>
+  candidateModel({
+    manifest: (m) => {
+      m.version = version;
+      metrics(m);
+    },
+  });
 
 /** The shipped figures with the model's test NDCG@10 below the transition baseline's. */
 const worse = (m: Json) => {
@@ -82,6 +69,7 @@ describe('the rollout gate', () => {
 });
 
 describe.each(backends)('the rollout gate on $name', (backend) => {
+  let fixture: RolloutFixture;
   let f: ForecastFixture;
   let registry: ModelRegistry;
   let server: TestServer;
@@ -100,29 +88,12 @@ describe.each(backends)('the rollout gate on $name', (backend) => {
     ).rows[0];
 
   beforeAll(async () => {
-    f = await openForecastFixture(backend, { users: 40 });
-    registry = new ModelRegistry([
-      { engine: f.engine, directory: path.resolve(MODEL_DIR), loadedAt: new Date() },
-    ]);
-    const rollouts = new ModelRollouts({
-      db: f.db,
-      registry,
-      load: (dir) => Model.load(dir, 'cpu'),
-      createEngine: f.createEngine,
-      workers: 1,
-    });
-    server = await startServer(f.db, {}, { registry, rollouts });
+    fixture = await openRolloutFixture(backend, 40);
+    ({ f, registry, server } = fixture);
   }, 180_000);
 
   afterAll(async () => {
-    await server?.close();
-    for (const s of registry?.loaded() ?? []) {
-      if (s.engine === f.engine) continue;
-      await s.engine.close();
-      await s.engine.model.release();
-    }
-    await f?.close();
-    await Promise.all(temps.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+    await fixture?.close();
   });
 
   it('refuses a model worse than its best baseline, naming it and the margin', async () => {

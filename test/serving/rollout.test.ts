@@ -2,23 +2,17 @@
 // at once, its item embeddings written beforehand into the other embedding slot while the old
 // model serves; a rollback restores the previous model (re-embedding only what changed), and a
 // candidate that fails a check (parity, ONNX files, dimension) never serves.
-import { mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/client.js';
 import type { ForecastEngine } from '../../src/forecast/engine.js';
 import { ModelRegistry } from '../../src/serving/registry.js';
-import { Model } from '../../src/inference/model.js';
 import { ModelRollouts } from '../../src/serving/rollouts.js';
 import { backends } from '../helpers/backends.js';
-import {
-  MODEL_DIR,
-  openForecastFixture,
-  userForecastRequest,
-  type ForecastFixture,
-} from '../helpers/forecast.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { candidateModel, openRolloutFixture, type RolloutFixture } from '../helpers/rollout.js';
+import { MODEL_DIR, userForecastRequest, type ForecastFixture } from '../helpers/forecast.js';
+import type { TestServer } from '../helpers/server.js';
 
 const FORECASTS = `{ users(first: 6, dataset: "beauty") { edges { node { id
   interestForecast(first: 10) { modelVersion items { item { id } score } } } } } }`;
@@ -52,36 +46,11 @@ const CHECKS = [
 ];
 
 type Json = Record<string, any>;
-const temps: string[] = [];
-
-/**
- * A candidate model directory: models/beauty linked file by file, with model.json (and
- * parity.json) edited, and `files` replaced (null: removed).
- */
-async function candidate(edit: {
-  manifest?: (m: Json) => void;
-  parity?: (p: Json) => void;
-  files?: Record<string, Buffer | null>;
-}): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'foresight-rollout-'));
-  temps.push(dir);
-  const source = path.resolve(MODEL_DIR);
-  for (const f of await readdir(source)) {
-    const replaced = edit.files?.[f];
-    if (replaced === null) continue;
-    if (replaced) await writeFile(path.join(dir, f), replaced);
-    else if (f === 'model.json' || (f === 'parity.json' && edit.parity)) {
-      const json = JSON.parse(await readFile(path.join(source, f), 'utf8')) as Json;
-      (f === 'model.json' ? edit.manifest : edit.parity)?.(json);
-      await writeFile(path.join(dir, f), JSON.stringify(json));
-    } else await symlink(path.join(source, f), path.join(dir, f));
-  }
-  return dir;
-}
-
+const candidate = candidateModel;
 const withVersion = (version: string) => candidate({ manifest: (m) => (m.version = version) });
 
 describe.each(backends)('model rollout on $name', (backend) => {
+  let fixture: RolloutFixture;
   let f: ForecastFixture;
   let registry: ModelRegistry;
   let server: TestServer;
@@ -114,30 +83,13 @@ describe.each(backends)('model rollout on $name', (backend) => {
       .map((c) => c.name);
 
   beforeAll(async () => {
-    f = await openForecastFixture(backend, { users: 60 });
+    fixture = await openRolloutFixture(backend, 60);
+    ({ f, registry, server } = fixture);
     original = f.model.version;
-    registry = new ModelRegistry([
-      { engine: f.engine, directory: path.resolve(MODEL_DIR), loadedAt: new Date() },
-    ]);
-    const rollouts = new ModelRollouts({
-      db: f.db,
-      registry,
-      load: (dir) => Model.load(dir, 'cpu'),
-      createEngine: f.createEngine,
-      workers: 1,
-    });
-    server = await startServer(f.db, {}, { registry, rollouts });
   }, 180_000);
 
   afterAll(async () => {
-    await server?.close();
-    for (const s of registry?.loaded() ?? []) {
-      if (s.engine === f.engine) continue;
-      await s.engine.close();
-      await s.engine.model.release();
-    }
-    await f?.close();
-    await Promise.all(temps.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+    await fixture?.close();
   });
 
   it('rolls out a new version into the other slot (all checks passed) and rolls back to identical forecasts', async () => {
