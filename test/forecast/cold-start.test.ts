@@ -191,6 +191,7 @@ describe.each(backends)('cold-start shoppers on $name', (backend) => {
       const res = await f.server.gql(FORECAST, { u: 'beauty:newbie', first: 5, context });
       expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
       expect(res.errors?.[0]?.message).toMatch(new RegExp(`^${field.replace('.', '\\.')}:`));
+      expect(res.errors?.[0]?.extensions?.field).toBe(field);
     }
     await newUser('beauty:keep', { country: 'DE' });
     const before = await f.db.query('SELECT count(*)::int AS n FROM users');
