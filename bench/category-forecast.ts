@@ -1,6 +1,7 @@
 // The next-category forecast measured through the API (issue 31's protocol): 2,000 random Beauty
 // shoppers, each forecast anonymously from their sequence minus its last item (`recentEvents`);
-// a hit is the last item's most specific category (its rarest attribute) among the served top k.
+// a hit is the last item's most specific category (the forecaster's own: for Beauty the deepest
+// category of the item's path) among the served top k.
 // The rules are computed from the same histories with the forecaster's own tables
 // (src/inference/category/rules.ts), ties broken by popularity as offline.
 //
@@ -111,7 +112,7 @@ async function main(): Promise<void> {
     at: new Date().toISOString(),
     model: modelDir,
     users: n,
-    level: "the target's most specific category (its rarest attribute)",
+    level: "the target's most specific category as the forecaster's itemCategories give it",
     categoryStrategy: [...strategies],
     top1: Object.fromEntries(Object.entries(hits).map(([k, v]) => [k, v[0] / n])),
     top5: Object.fromEntries(Object.entries(hits).map(([k, v]) => [k, v[1] / n])),

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from foresight_training.category.data import Target, most_specific
+from foresight_training.category.data import Target, Tasks, attribute_roles, deepest_category, level_map, most_specific, tree_depth
 from foresight_training.category.metrics import log_losses, paired_bootstrap, reliability, topk_hits
 from foresight_training.category.pool import FEATURES, RULE_FEATURES, distribution, feature_tensor, fit, transition_matrix
 from foresight_training.category.rules import DECAY, MARKOV_PRIOR, RuleTables, rule_distributions, session_start
@@ -20,6 +20,32 @@ TRAIN = [[("a", 1, None), ("b", 2, None), ("c", 2, None)],
 def test_the_most_specific_attribute_is_the_rarest_ties_by_lower_id():
     attrs = {1: [10, 20], 2: [10, 30], 3: [10, 20, 40], 4: [50, 60]}
     assert most_specific(attrs) == {1: 20, 2: 30, 3: 40, 4: 50}
+
+
+# the hand-made lists of test/import/amazon.test.ts: the Python port must read them as the
+# gateway's importer does (brands 8 and 9; 1 › 2 › 3, 4 › 7, 5 › 6)
+LISTS = [[9, 1, 2, 3], [1, 2, 3], [9, 4, 2], [4, 7], [1, 2], [5, 6], [8, 4]]
+
+
+def test_brands_and_parents_are_the_importers():
+    brands, parents = attribute_roles(LISTS)
+    assert brands == {8, 9}
+    assert parents == {1: None, 2: 1, 3: 2, 4: None, 5: None, 6: 5, 7: 4}
+
+
+def test_an_items_category_is_the_last_of_its_list_that_is_no_brand():
+    brands, _ = attribute_roles(LISTS)
+    assert deepest_category({10: [9, 1, 2, 3], 11: [8, 4], 12: [9]}, brands) == {10: 3, 11: 4}
+
+
+def test_level_maps_send_each_category_to_its_ancestor_at_that_depth():
+    # indices 1..4: 1 a root, 2 under 1, 3 under 2, 4 a root
+    tasks = Tasks("t", [None, "a", "b", "c", "d"], {}, train=[], parents={1: 0, 2: 1, 3: 2, 4: 0})
+    assert tree_depth(tasks) == 3
+    assert level_map(tasks, 1).tolist() == [0, 1, 1, 1, 4]
+    assert level_map(tasks, 2).tolist() == [0, 1, 2, 2, 4]
+    assert level_map(tasks, 3).tolist() == [0, 1, 2, 3, 4]
+    assert level_map(Tasks("t", [None, "a"], {}, train=[]), 1) is None
 
 
 def test_popularity_counts_training_events_with_half_a_pseudo_count():
@@ -121,3 +147,27 @@ def test_a_rule_ties_are_broken_by_popularity_in_the_measured_ranking():
     s = Scored()
     s.add(d, d + 1e-6 * t.popularity, np.array([2]))
     assert s.summary()["top1"] == 1.0
+
+
+def test_the_boosted_mix_keeps_the_commonest_move_first_without_losing_log_loss():
+    from foresight_training.category.run import BOOSTS, evaluate_rules, fit_mix
+    rng = np.random.default_rng(3)
+    # shoppers go back to the last event's category 60 % of the time, else anywhere
+    def sequence(n):
+        cats = [int(rng.integers(1, 6))]
+        while len(cats) < n:
+            cats.append(cats[-1] if rng.random() < 0.6 else int(rng.integers(1, 6)))
+        return cats
+    train = [[(f"i{c}", c, None) for c in sequence(6)] for _ in range(300)]
+    targets = [Target(c[:-1], [f"i{x}" for x in c[:-1]], [None] * 4, c[-1], k) for k, c in enumerate(sequence(5) for _ in range(800))]
+    tables = RuleTables(5, train)
+    ctx = {"tables": tables, "markov": transition_matrix(tables), "catnet": None, "vocab": None}
+    eps = {"last": 0.1}
+    w, b = fit_mix(ctx, targets, RULE_FEATURES, "last", eps)
+    assert b in BOOSTS
+    F = feature_tensor(tables, ctx["markov"], targets, None, RULE_FEATURES)
+    y = np.array([t.target for t in targets])
+    p = distribution(F, w).numpy()
+    rule = evaluate_rules(ctx, targets, eps)["last"]
+    assert topk_hits(p, y, 1).mean() >= rule.get("hit1").mean()
+    assert log_losses(p, y).mean() <= rule.get("ll").mean()

@@ -4,8 +4,9 @@ run.py, and head.py for the item model's own category head)."""
 NAMES = {"modelMix": "catnet + rules (MODEL_MIX)", "rulesMix": "rules mix (RULES_MIX)", "catnet": "catnet alone",
          "last": "rule: last event's category", "recency": "rule: recency-weighted frequency",
          "session": "rule: session frequency", "popularity": "rule: global popularity",
-         "transitions": "rule: category transitions (label Markov)"}
-ORDER = ("modelMix", "rulesMix", "catnet", "last", "recency", "session", "transitions", "popularity")
+         "transitions": "rule: category transitions (label Markov)",
+         "segment": "rule: segment popularity (measured, not served)"}
+ORDER = ("modelMix", "rulesMix", "catnet", "last", "recency", "session", "transitions", "popularity", "segment")
 
 
 def _iv(x):
@@ -15,7 +16,10 @@ def _iv(x):
 def category_section(meta):
     """The section of a model's card: its model.json `metrics.category`."""
     m = (meta.get("metrics") or {}).get("category")
-    return category_report(m, "Next-category forecast (`interestForecast.categories`)") if m else ""
+    title = "Next-category forecast (`interestForecast.categories`)"
+    if m and "skipped" in m:
+        return f"## {title}\n\nNo forecaster shipped: {m['skipped']}. Forecasts use the item model's category head.\n"
+    return category_report(m, title) if m else ""
 
 
 def category_file_section(path, title):
@@ -37,10 +41,10 @@ def category_report(m, title):
            "|---|---|---|---|---|---|---|"]
     for k in ORDER:
         v, t = m["valid"].get(k), m["test"].get(k)
-        if v and t:
+        if t:
             bold = "**" if k == shipped else ""
-            out.append(f"| {bold}{NAMES[k]}{bold} | {v['top1']:.3f} | {v['top5']:.3f} | {v['logLoss']:.3f} | "
-                       f"{t['top1']:.3f} | {t['top5']:.3f} | {t['logLoss']:.3f} |")
+            vs = f"{v['top1']:.3f} | {v['top5']:.3f} | {v['logLoss']:.3f}" if v else " | "
+            out.append(f"| {bold}{NAMES[k]}{bold} | {vs} | {t['top1']:.3f} | {t['top5']:.3f} | {t['logLoss']:.3f} |")
     head = m.get("sequenceModelHead")
     if head:
         h = head["head"]
@@ -73,10 +77,28 @@ def category_report(m, title):
         out.append("")
     if m["weights"]:
         w = ", ".join(f"{f} {x:+.3f}" for f, x in zip(m["features"], m["weights"]))
-        out.append(f"Conditional-logit weights (fitted on the validation targets): {w}.")
+        b = m.get("boost")
+        out.append(f"Conditional-logit weights (fitted on the validation targets): {w}."
+                   + (f" They include a boost of {b['chosen'][shipped]:g} on `{b['of']}` ({b['note']})." if b else ""))
     else:
         share = m["ruleSettings"]["logLossPopularityShare"].get(m["rule"], 0.0)
         out.append(f"The rule is served with {share:g} of popularity mixed in (chosen on validation log loss), "
                    "so that every category keeps some probability.")
     out.append(f"\nSegment popularity: {m['segmentPopularity']}.")
+    out += tree_levels(m.get("treeLevels"))
     return "\n".join(out) + "\n"
+
+
+def tree_levels(t):
+    """The served forecast at each depth of the category tree, against the rules at that depth."""
+    if not t:
+        return []
+    out = ["", f"At each level of the category tree ({t['note']}; lead: 95 % paired bootstrap over sequences):", "",
+           "| depth | categories | served top-1 | served top-5 | best rule (on validation) | rule top-1 | rule top-5 "
+           "| lead top-1 | lead top-5 | lead log loss |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for lv in t["levels"]:
+        s, r, x = lv["served"], lv["rules"][lv["bestRuleOnValidation"]], lv["leadOverBestRule"]
+        out.append(f"| {lv['depth']} | {lv['categories']} | {s['top1']:.3f} | {s['top5']:.3f} | "
+                   f"{lv['bestRuleOnValidation']} | {r['top1']:.3f} | {r['top5']:.3f} | {_iv(x['top1'])} | "
+                   f"{_iv(x['top5'])} | {_iv(x['logLoss'])} |")
+    return out

@@ -18,16 +18,18 @@ import numpy as np
 import torch
 
 from . import catnet as catnet_mod
-from .data import load
+from .data import Target, level_map, load, tree_depth
 from .metrics import log_losses, paired_bootstrap, reliability_table, topk_hits
 from .pool import FEATURES, RULE_FEATURES, distribution, feature_tensor, fit, rule_dists, transition_matrix
 from .rules import DECAY, MARKOV_PRIOR, RULES, SESSION_EVENTS, SESSION_GAP_SECONDS, RuleTables
 
 CHUNK = 1000
 EPSILONS = (0.001, 0.01, 0.03, 0.1, 0.3)
-LEVEL = {"diginetica": "the target item's category (DIGINETICA items have one)",
-         "beauty": "the target item's most specific attribute (its rarest)",
-         "sports": "the target item's most specific attribute (its rarest)"}
+# extra weight on the best rule's own feature, chosen on validation for top-1 (then top-5): the
+# log-loss fit alone spreads mass away from the commonest move (DIGINETICA: back to the last
+# event's category) and loses top-1 to the rule it pools
+BOOSTS = (0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 8.0)
+TEMPERATURES = tuple(np.round(np.geomspace(0.05, 1.5, 40), 4))
 
 
 class Scored:
@@ -80,10 +82,106 @@ def evaluate(ctx, targets, weights, eps, extra=None):
     return out
 
 
-def fit_mix(ctx, targets, feats):
+def segment_popularity(tasks, tables):
+    """Where the data has a tree (Beauty): the 'segment popularity' rule. A shopper's segment is
+    the root category most of their history's events fall under (ties: the newest); the rule is
+    the categories' share of the training events of the shoppers in that segment (with one
+    pseudo-count of global popularity). The data has no shopper attributes, so this behavioural
+    segment is the one there is. Measured, not served. None without a tree."""
+    roots = level_map(tasks, 1)
+    if roots is None:
+        return None
+
+    def segment(cats):
+        counts = {}
+        for k, c in enumerate(cats):
+            counts[roots[c]] = (counts.get(roots[c], (0, 0))[0] + 1, k)
+        return max(counts, key=counts.get)
+
+    C = tables.C
+    counts = {}
+    for seq in tasks.train:
+        row = counts.setdefault(segment([c for _, c, _ in seq]), np.zeros(C))
+        np.add.at(row, [c for _, c, _ in seq], 1.0)
+    dist = {g: (row + tables.popularity) / (row.sum() + 1) for g, row in counts.items()}
+    return lambda chunk: np.stack([dist.get(segment(t.cats), tables.popularity) for t in chunk])
+
+
+def level_report(tasks, ctx, spec, fit_targets, eps):
+    """Where the data has a tree: the served forecast summed up the tree to each level, against
+    every rule computed at that level itself (its statistics, its best rule on the fit targets)."""
+    from .serving import shipped_distribution
+    depth = tree_depth(tasks)
+    if not depth:
+        return None
+    test = tasks.test
+    P = np.concatenate([shipped_distribution(spec, ctx["tables"], ctx, test[s:s + CHUNK]) for s in range(0, len(test), CHUNK)])
+    clusters = np.array([t.sequence for t in test])
+    out = []
+    for d in range(1, depth + 1):
+        m = level_map(tasks, d)
+        M = np.zeros((len(m), len(m)))
+        M[np.arange(len(m)), m] = 1.0
+        Pd = P @ M
+        remap = lambda ts: [Target([m[c] for c in t.cats], t.items, t.times, int(m[t.target]), t.sequence) for t in ts]
+        tables_d = RuleTables(tasks.num_categories, [[(i, m[c], tm) for i, c, tm in seq] for seq in tasks.train])
+        ctx_d = {"tables": tables_d, "markov": transition_matrix(tables_d), "catnet": None, "vocab": None}
+        fit_d, test_d = remap(fit_targets), remap(test)
+        eps_d = choose_eps(ctx_d, fit_d)
+        rules_fit = {k: v.summary() for k, v in evaluate_rules(ctx_d, fit_d, eps_d).items()}
+        best = max(RULES, key=lambda r: (rules_fit[r]["top1"], rules_fit[r]["top5"]))
+        scored = evaluate_rules(ctx_d, test_d, eps_d)
+        served = Scored()
+        served.add(Pd, Pd, np.array([t.target for t in test_d]))
+        lead = {k: paired_bootstrap(served.get(h), scored[best].get(h), clusters)
+                for k, h in (("top1", "hit1"), ("top5", "hit5"), ("logLoss", "ll"))}
+        out.append({"depth": d, "categories": int(len(set(m[1:].tolist()))), "served": served.summary(),
+                    "rules": {r: scored[r].summary() for r in RULES}, "bestRuleOnValidation": best,
+                    "leadOverBestRule": lead})
+    return {"note": "the served distribution summed up the tree to each depth (1: the roots; a category shallower "
+                    "than the depth counts as itself), against the rules computed at that depth; test targets",
+            "levels": out}
+
+
+def evaluate_rules(ctx, targets, eps):
+    """The rules alone on `targets` (no catnet): {rule: Scored}."""
+    out = {}
+    for s in range(0, len(targets), CHUNK):
+        chunk = targets[s:s + CHUNK]
+        y = np.array([t.target for t in chunk])
+        F = feature_tensor(ctx["tables"], ctx["markov"], chunk, np.zeros((len(chunk), ctx["tables"].C), np.float32), FEATURES)
+        pop = ctx["tables"].popularity
+        for r, d in rule_dists(F).items():
+            d, e = d.double().numpy(), eps.get(r, 0.0)
+            out.setdefault(r, Scored()).add((1 - e) * d + e * pop, d + 1e-6 * pop, y)
+    return out
+
+
+def fit_mix(ctx, targets, feats, boosted, eps):
+    """The mix's weights fitted on `targets` (log loss); then a boost of the `boosted` rule's
+    feature and one temperature. Of the boosts whose log loss, at the temperature fitted for
+    it, stays no worse than the boosted rule's own on the same targets (no boost always counts):
+    those whose top-1 is at least the rule's, the best top-5 (ties: top-1, then the smaller
+    boost); when none, the best top-1 (ties: top-5, then the smaller boost)."""
     F = feature_tensor(ctx["tables"], ctx["markov"], targets, catnet_mod.predict(ctx["catnet"], ctx["vocab"], targets), feats) \
         if "catnet" in feats else feature_tensor(ctx["tables"], ctx["markov"], targets, None, feats)
-    return fit(F, [t.target for t in targets])
+    y = np.array([t.target for t in targets])
+    w = fit(F, y)
+    rule = evaluate_rules(ctx, targets, eps)[boosted]
+    rule_ll, rule_top1 = rule.get("ll").mean(), rule.get("hit1").mean()
+    unit = torch.eye(len(feats))[feats.index(boosted)]
+    options = []
+    for b in BOOSTS:
+        wb = w + b * unit
+        # scaling every weight alike keeps the boosted ranking and gives back its calibration
+        lls = {t: log_losses(distribution(F, t * wb).numpy(), y).mean() for t in TEMPERATURES}
+        tau = min(lls, key=lls.get)
+        p = distribution(F, wb).numpy()
+        options.append((b, tau * wb, lls[tau], topk_hits(p, y, 1).mean(), topk_hits(p, y, 5).mean()))
+    allowed = [o for o in options if o[0] == 0 or o[2] <= rule_ll]
+    level = [o for o in allowed if o[3] >= rule_top1]
+    b, wt, *_ = max(level, key=lambda o: (o[4], o[3], -o[0])) if level else max(allowed, key=lambda o: (o[3], o[4], -o[0]))
+    return (wt if b else w), b
 
 
 def choose_eps(ctx, targets):
@@ -99,6 +197,22 @@ def choose_eps(ctx, targets):
     return eps
 
 
+def lead_segment(test, shipped, clusters):
+    return {m: paired_bootstrap(test[shipped].get(k), test["segment"].get(k), clusters)
+            for m, k in (("top1", "hit1"), ("top5", "hit5"), ("logLoss", "ll"))}
+
+
+def segment_note(test_summary, lead):
+    if lead is None:
+        return "not measured: the data has no shopper attributes and no category tree to segment shoppers by"
+    s = test_summary["segment"]
+    return (f"the shopper's segment is the root category most of the history falls under (the data has no shopper "
+            f"attributes); the segment's category popularity reaches test top-1 {s['top1']:.3f}, top-5 {s['top5']:.3f}, "
+            f"log loss {s['logLoss']:.3f}; served − segment: top-1 {lead['top1']['mean']:+.3f} "
+            f"[{lead['top1']['low']:+.3f}, {lead['top1']['high']:+.3f}], top-5 {lead['top5']['mean']:+.3f} "
+            f"[{lead['top5']['low']:+.3f}, {lead['top5']['high']:+.3f}]")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--dataset", required=True, choices=("beauty", "sports", "diginetica"))
@@ -112,30 +226,42 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    os.makedirs(args.out, exist_ok=True)
     t0 = time.time()
-    tasks = load(args.dataset)
+    command = (f"cd models/training && nice /usr/bin/python3 -m foresight_training.category.run --dataset {args.dataset}"
+               f" --epochs {args.epochs} --catnet-sequences {args.catnet_sequences} --fit-targets {args.fit_targets}"
+               f" --out {args.out}" + (f" --model-dir {args.model_dir}" if args.model_dir else ""))
+    build(load(args.dataset), args, command, t0)
+
+
+def build(tasks, args, command, t0=None, log=print):
+    """Measures every forecaster on `tasks` and writes the one to serve (see the module comment).
+    `args`: out, model_dir (or None), fit_targets, epochs, dim, catnet_sequences, seed. Where
+    `tasks.refit` holds every sequence (the cut-off protocol), the served rule statistics are
+    counted on all of them; the measured ones on the training part. Returns the metrics."""
+    t0 = time.time() if t0 is None else t0
+    os.makedirs(args.out, exist_ok=True)
     tables = RuleTables(tasks.num_categories, tasks.train)
     rng = np.random.default_rng(args.seed)
     fit_idx = np.sort(rng.choice(len(tasks.valid), min(len(tasks.valid), args.fit_targets), replace=False))
     fit_targets = [tasks.valid[k] for k in fit_idx]
     model, vocab, history = catnet_mod.train(tasks, fit_targets, dim=args.dim, epochs=args.epochs, seed=args.seed,
-                                                max_sequences=args.catnet_sequences)
+                                             max_sequences=args.catnet_sequences, log=log)
     ctx = {"tables": tables, "markov": transition_matrix(tables), "catnet": model, "vocab": vocab}
     eps = choose_eps(ctx, fit_targets)
 
-    # validation: the mixes cross-fitted on two halves of the fit targets, the rest as they are
+    # validation: the rules as they are; the mixes cross-fitted on two halves of the fit targets
+    rules_valid = {k: v.summary() for k, v in evaluate(ctx, fit_targets, {}, eps).items()}
+    best_rule = max(RULES, key=lambda r: (rules_valid[r]["top1"], rules_valid[r]["top5"]))
     half = len(fit_targets) // 2
     folds = (fit_targets[:half], fit_targets[half:])
-    valid = {}
+    valid, fold_boosts = {}, []
     for a, b in ((0, 1), (1, 0)):
-        w = {"modelMix": (FEATURES, fit_mix(ctx, folds[a], FEATURES)),
-             "rulesMix": (RULE_FEATURES, fit_mix(ctx, folds[a], RULE_FEATURES))}
-        for name, sc in evaluate(ctx, folds[b], w, eps).items():
+        (wm, bm), (wr, br) = fit_mix(ctx, folds[a], FEATURES, best_rule, eps), fit_mix(ctx, folds[a], RULE_FEATURES, best_rule, eps)
+        fold_boosts.append({"modelMix": bm, "rulesMix": br})
+        for name, sc in evaluate(ctx, folds[b], {"modelMix": (FEATURES, wm), "rulesMix": (RULE_FEATURES, wr)}, eps).items():
             for k, v in sc.parts.items():
                 valid.setdefault(name, Scored()).parts[k].extend(v)
     valid_summary = {k: v.summary() for k, v in valid.items()}
-    best_rule = max(RULES, key=lambda r: (valid_summary[r]["top1"], valid_summary[r]["top5"]))
 
     # folds were scored second half first (a=0 scores folds[1])
     valid_clusters = np.array([t.sequence for t in folds[1] + folds[0]])
@@ -144,15 +270,18 @@ def main(argv=None):
                   for name in ("modelMix", "rulesMix")}
 
     def beats(name):
-        """A mix replaces the best rule only when validation says it is better: top-1 ahead with
-        the bootstrap interval above zero, top-5 and log loss no worse."""
-        m, r = valid_summary[name], valid_summary[best_rule]
-        return valid_lead[name]["top1"]["low"] > 0 and m["top5"] >= r["top5"] and m["logLoss"] <= r["logLoss"]
+        """A mix replaces the best rule only when validation says it is better: ahead on top-1
+        with the bootstrap interval above zero, or level on top-1 (a mean lead of at least 0) and
+        ahead on top-5 with the interval above zero; top-5 and log loss never worse."""
+        m, r, lead = valid_summary[name], valid_summary[best_rule], valid_lead[name]
+        ahead = lead["top1"]["low"] > 0 or (lead["top1"]["mean"] >= 0 and lead["top5"]["low"] > 0)
+        return ahead and m["top5"] >= r["top5"] and m["logLoss"] <= r["logLoss"]
 
     shipped = "modelMix" if beats("modelMix") else "rulesMix" if beats("rulesMix") else best_rule
-    weights = {"modelMix": (FEATURES, fit_mix(ctx, fit_targets, FEATURES)),
-               "rulesMix": (RULE_FEATURES, fit_mix(ctx, fit_targets, RULE_FEATURES))}
-    test = evaluate(ctx, tasks.test, weights, eps)
+    (wm, bm), (wr, br) = fit_mix(ctx, fit_targets, FEATURES, best_rule, eps), fit_mix(ctx, fit_targets, RULE_FEATURES, best_rule, eps)
+    weights = {"modelMix": (FEATURES, wm), "rulesMix": (RULE_FEATURES, wr)}
+    segment = segment_popularity(tasks, tables)
+    test = evaluate(ctx, tasks.test, weights, eps, extra={"segment": segment} if segment else None)
     clusters = np.array([t.sequence for t in tasks.test])
     test_summary = {k: v.summary(reliability=k in ("modelMix", "rulesMix", "catnet", best_rule, shipped)) for k, v in test.items()}
     lead = {}
@@ -164,17 +293,23 @@ def main(argv=None):
     kind = {"modelMix": "MODEL_MIX", "rulesMix": "RULES_MIX"}.get(shipped, "RULE")
     feats, w = weights.get(shipped, (None, None))
     metrics = {
-        "level": LEVEL[args.dataset],
+        "level": tasks.level,
         "split": tasks.split,
         "categories": tasks.num_categories,
         "forecaster": kind, "rule": shipped if kind == "RULE" else None,
         "bestRuleOnValidation": best_rule,
         "features": list(feats) if feats else None,
         "weights": [round(float(x), 6) for x in w] if w is not None else None,
+        "boost": {"of": best_rule, "grid": list(BOOSTS), "chosen": {"modelMix": bm, "rulesMix": br},
+                  "validationFolds": fold_boosts,
+                  "note": "added to the weight of the best rule's feature, chosen on the fit targets among the boosts "
+                          "whose log loss (all weights scaled by one factor fitted for it) is no worse than that rule's: "
+                          "the best top-5 of those level with the rule on top-1, else the best top-1"},
         "valid": {"note": f"{len(fit_targets)} validation targets; the mixes cross-fitted on two halves", **valid_summary},
         "validLeadOverBestRule": valid_lead,
-        "decision": "a mix is served when on validation its top-1 lead over the best rule has a 95 % interval above zero "
-                    "and its top-5 and log loss are no worse; else the best rule",
+        "decision": "a mix is served when on validation its top-1 lead over the best rule has a 95 % interval above zero, "
+                    "or its top-1 is level (mean lead >= 0) and its top-5 lead has an interval above zero, and in both "
+                    "cases its top-5 and log loss are no worse; else the best rule",
         "test": test_summary,
         "testLeadOverRules": {"of": shipped, "intervals": "95 % paired bootstrap over sequences (1000 draws)", **lead},
         "testLeadModelMixOverBestRule": lead_model,
@@ -183,18 +318,27 @@ def main(argv=None):
                          "logLossPopularityShare": eps},
         "catnet": {"dim": args.dim, "history": history, "items": len(vocab), "epochs": args.epochs,
                "trainingSequences": args.catnet_sequences or len(tasks.train)},
-        "segmentPopularity": "not measured: the data has no shopper attributes (segments)",
+        "segmentPopularity": segment_note(test_summary, lead_segment(test, shipped, clusters) if segment else None),
         "seconds": round(time.time() - t0, 1),
-        "command": f"cd models/training && nice /usr/bin/python3 -m foresight_training.category.run --dataset {args.dataset}"
-                   f" --epochs {args.epochs} --catnet-sequences {args.catnet_sequences} --fit-targets {args.fit_targets}"
-                   f" --out {args.out}"
-                   + (f" --model-dir {args.model_dir}" if args.model_dir else ""),
+        "command": command,
     }
+    if tasks.refit is not None:
+        metrics["servedStatistics"] = (f"the served popularity and transitions are counted on every sequence "
+                                       f"({sum(map(len, tasks.refit))} events); the measured ones on the training part; "
+                                       "catnet and the weights are the measured ones")
+    from .serving import forecaster_spec
+    levels = level_report(tasks, ctx, forecaster_spec(tasks, tables, ctx, kind, shipped, feats, w, eps), fit_targets, eps)
+    if levels:
+        metrics["treeLevels"] = levels
     with open(os.path.join(args.out, "metrics.json"), "w") as f:
         json.dump(metrics, f, indent=1)
+    if tasks.refit is not None:
+        tables = RuleTables(tasks.num_categories, tasks.refit)
+        ctx = {**ctx, "tables": tables, "markov": transition_matrix(tables)}
     write_forecaster(args, tasks, tables, ctx, kind, shipped, feats, w, eps, metrics)
-    print(json.dumps({k: {m: round(v[m], 4) for m in ("top1", "top5", "logLoss")} for k, v in test_summary.items()}, indent=0))
-    print("shipped", shipped, "best rule", best_rule, "lead", json.dumps(lead[best_rule]))
+    log(json.dumps({k: {m: round(v[m], 4) for m in ("top1", "top5", "logLoss")} for k, v in test_summary.items()}, indent=0))
+    log("shipped", shipped, "best rule", best_rule, "lead", json.dumps(lead[best_rule]))
+    return metrics
 
 
 def write_forecaster(args, tasks, tables, ctx, kind, shipped, feats, w, eps, metrics):

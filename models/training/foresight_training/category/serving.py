@@ -53,7 +53,8 @@ FIXTURE_SEQUENCES = 120
 
 def parity_cases(tasks, tables, ctx, spec, count=8):
     """Test inputs of several lengths and their served distribution."""
-    pool = tasks.test if tasks.split["kind"] == "time" else [t for t in tasks.test if t.sequence < FIXTURE_SEQUENCES]
+    amazon = tasks.split["kind"] != "time" and tasks.dataset in ("beauty", "sports")
+    pool = [t for t in tasks.test if t.sequence < FIXTURE_SEQUENCES] if amazon else tasks.test
     by_len = sorted(pool, key=lambda t: (len(t.cats), t.sequence))
     picks = [by_len[int(q * (len(by_len) - 1))] for q in np.linspace(0, 1, count)]
     probs = shipped_distribution(spec, tables, ctx, picks)
