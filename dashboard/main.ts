@@ -250,6 +250,15 @@ interface ModelSummary {
     rule: string | null;
     level: string;
     rows: { method: string; top1: number; top5: number; logLoss: number }[];
+    /** Where the data has a category tree: the served forecast at each depth. */
+    levels: {
+      depth: number;
+      categories: number;
+      served: { top1: number; top5: number };
+      rule: string;
+      ruleTop1: number | null;
+      ruleTop5: number | null;
+    }[];
   } | null;
 }
 
@@ -328,6 +337,37 @@ async function showModel(userId: string): Promise<void> {
               ['forecaster', 'top-1', 'top-5', 'log loss'],
               m.category.rows.map((r) => [r.method, num(r.top1), num(r.top5), num(r.logLoss)]),
               'category-metrics',
+            ),
+          ]
+        : []),
+      ...(m.category && m.category.levels.length > 0
+        ? [
+            el(
+              'p',
+              { class: 'muted' },
+              'At each depth of the category tree (1 = the top level): the served forecast summed ' +
+                'up the tree, against the best rule computed at that depth',
+            ),
+            table(
+              [
+                'depth',
+                'categories',
+                'served top-1',
+                'served top-5',
+                'best rule',
+                'top-1',
+                'top-5',
+              ],
+              m.category.levels.map((l) => [
+                String(l.depth),
+                String(l.categories),
+                num(l.served.top1),
+                num(l.served.top5),
+                l.rule,
+                num(l.ruleTop1),
+                num(l.ruleTop5),
+              ]),
+              'category-levels',
             ),
           ]
         : []),

@@ -103,6 +103,15 @@ interface CategoryMetrics {
   rule: string | null;
   test: Record<string, { top1: number; top5: number; logLoss: number }>;
   sequenceModelHead?: { targets: number; head: { top1: number; top5: number; logLoss: number } };
+  treeLevels?: {
+    levels: {
+      depth: number;
+      categories: number;
+      served: { top1: number; top5: number };
+      bestRuleOnValidation: string;
+      rules: Record<string, { top1: number; top5: number }>;
+    }[];
+  };
 }
 
 const CATEGORY_METHODS: Record<string, string> = {
@@ -113,6 +122,7 @@ const CATEGORY_METHODS: Record<string, string> = {
   session: 'rule: session frequency',
   transitions: 'rule: category transitions',
   popularity: 'rule: global popularity',
+  segment: 'rule: segment popularity (measured, not served)',
 };
 
 /**
@@ -136,7 +146,20 @@ export function categorySummary(metrics: unknown) {
     return t ? [row(name, t)] : [];
   });
   if (m.sequenceModelHead) rows.push(row("item model's category head", m.sequenceModelHead.head));
-  return { forecaster: m.forecaster, rule: m.rule, level: m.level, rows };
+  // where the data has a tree: the served forecast summed up to each depth, against the best
+  // rule computed at that depth
+  const levels = (m.treeLevels?.levels ?? []).map((l) => {
+    const rule = l.rules[l.bestRuleOnValidation];
+    return {
+      depth: l.depth,
+      categories: l.categories,
+      served: l.served,
+      rule: l.bestRuleOnValidation,
+      ruleTop1: rule?.top1 ?? null,
+      ruleTop5: rule?.top5 ?? null,
+    };
+  });
+  return { forecaster: m.forecaster, rule: m.rule, level: m.level, rows, levels };
 }
 
 /** The page, stylesheet and bundled script, built once per process (every server shares them). */
