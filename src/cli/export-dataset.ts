@@ -2,7 +2,12 @@
 // configured database in the training pipeline's events format (src/training/export-dataset.ts);
 // `npm run train -- --from-db` runs it (models/training/…/train_flags.py EXPORTER).
 import { loadConfig } from '../config.js';
-import { ATTRIBUTES_FILE, EVENTS_FILE, exportDataset } from '../training/export-dataset.js';
+import {
+  ATTRIBUTES_FILE,
+  CATEGORIES_FILE,
+  EVENTS_FILE,
+  exportDataset,
+} from '../training/export-dataset.js';
 import {
   configuredDbName,
   runCommand,
@@ -13,7 +18,7 @@ import {
 
 const USAGE = `usage: npx tsx src/cli/export-dataset.ts --dataset <name> --out <directory>
 Reads the dataset from the configured database (DATABASE_URL, else the embedded PGlite in
-DATA_DIR) and writes ${EVENTS_FILE} and ${ATTRIBUTES_FILE} into the directory.`;
+DATA_DIR) and writes ${EVENTS_FILE}, ${ATTRIBUTES_FILE} and ${CATEGORIES_FILE} into the directory.`;
 
 const OPTIONS = {
   dataset: { type: 'string' },
@@ -35,7 +40,7 @@ async function main({ values }: CommandLine<typeof OPTIONS>) {
           `${r.sequences.session} sessions without a user), ${r.items.total} items ` +
           `(${r.items.withCategories} with categories, ${r.categories} categories), events with a time: ` +
           `${r.eventsWithTime.occurredAt} recorded, ${r.eventsWithTime.derived} from day + session offset\n` +
-          `wrote ${r.files.events} and ${r.files.attributes}`,
+          `wrote ${r.files.events}, ${r.files.attributes} and ${r.files.categories}`,
       );
     },
     { migrate: false },

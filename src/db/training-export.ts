@@ -1,6 +1,6 @@
 // A dataset as the training export reads it (src/training/export-dataset.ts): its histories'
-// events on items in keyset pages, the datasets that have events, and the categories of the
-// items its events name.
+// events on items in keyset pages, the datasets that have events, the categories of the items
+// its events name, and the category tree above them.
 import type { Queryable } from './client.js';
 
 export interface HistoryEventRow {
@@ -82,6 +82,20 @@ export async function categoriesOfEventItems(
      WHERE EXISTS (SELECT 1 FROM events e WHERE e.item_id = ic.item_id AND e.dataset = $1)
      GROUP BY ic.item_id
      ORDER BY ic.item_id`,
+    [dataset],
+  );
+  return rows;
+}
+
+/**
+ * The tree of `dataset`'s categories: each category with its parent (null for a root), by id.
+ */
+export async function categoryTree(
+  q: Queryable,
+  dataset: string,
+): Promise<{ id: string; parentId: string | null }[]> {
+  const { rows } = await q.query<{ id: string; parentId: string | null }>(
+    `SELECT id, parent_id AS "parentId" FROM categories WHERE dataset = $1 ORDER BY id`,
     [dataset],
   );
   return rows;

@@ -1,7 +1,8 @@
 // Exports one dataset's behaviour and catalogue from the database into the training pipeline's
 // events format (models/training/foresight_training/sequence/data.py, docs/training.md):
-// `events.jsonl` (one sequence per line, oldest event first) and `attributes.json` (item id → its
-// category ids). Its command line is src/cli/export-dataset.ts, which `npm run train -- --from-db`
+// `events.jsonl` (one sequence per line, oldest event first), `attributes.json` (item id → its
+// category ids) and `categories.json` (category id → its parent id, null for a root: the tree the
+// next-category forecaster is judged on at every level). Its command line is src/cli/export-dataset.ts, which `npm run train -- --from-db`
 // runs before it trains on what it wrote.
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
@@ -10,6 +11,7 @@ import path from 'node:path';
 import type { Db } from '../db/index.js';
 import {
   categoriesOfEventItems,
+  categoryTree,
   datasetEventCounts,
   historyEventPages,
 } from '../db/training-export.js';
@@ -17,6 +19,7 @@ import { CodedError, ErrorCode } from '../errors.js';
 
 export const EVENTS_FILE = 'events.jsonl';
 export const ATTRIBUTES_FILE = 'attributes.json';
+export const CATEGORIES_FILE = 'categories.json';
 
 /** Rows read per statement: the histories are paged, never held in memory all at once. */
 const PAGE_SIZE = 20_000;
@@ -37,7 +40,7 @@ export interface ExportReport {
   /** Items the events name, and how many of them have at least one category. */
   items: { total: number; withCategories: number };
   categories: number;
-  files: { events: string; attributes: string };
+  files: { events: string; attributes: string; categories: string };
 }
 
 /**
@@ -72,6 +75,7 @@ export async function exportDataset(
   const files = {
     events: path.join(outDir, EVENTS_FILE),
     attributes: path.join(outDir, ATTRIBUTES_FILE),
+    categories: path.join(outDir, CATEGORIES_FILE),
   };
   const report: ExportReport = {
     dataset,
@@ -134,6 +138,9 @@ export async function exportDataset(
     r.categories.forEach((c) => categories.add(c));
   }
   await writeFile(files.attributes, JSON.stringify(attributes));
+  const tree: Record<string, string | null> = {};
+  for (const c of await categoryTree(db, dataset)) tree[c.id] = c.parentId;
+  await writeFile(files.categories, JSON.stringify(tree));
   report.items = { total: items.size, withCategories: rows.length };
   report.categories = categories.size;
   return report;

@@ -27,6 +27,10 @@ async function readExport(dir: string) {
       string,
       string[]
     >,
+    tree: JSON.parse(await readFile(path.join(dir, 'categories.json'), 'utf8')) as Record<
+      string,
+      string | null
+    >,
   };
 }
 
@@ -49,7 +53,11 @@ describe.each(backends)('exportDataset on $name', (backend) => {
     ({ db, dispose } = await backend.open());
     await db.query(
       `INSERT INTO categories (id, dataset, name) VALUES
-         ('shop:shoes', 'shop', 'Shoes'), ('shop:bags', 'shop', 'Bags'), ('other:x', 'other', 'X')`,
+         ('shop:fashion', 'shop', 'Fashion'), ('shop:bags', 'shop', 'Bags'), ('other:x', 'other', 'X')`,
+    );
+    await db.query(
+      `INSERT INTO categories (id, dataset, name, parent_id)
+       VALUES ('shop:shoes', 'shop', 'Shoes', 'shop:fashion')`,
     );
     await db.query(
       `INSERT INTO items (id, dataset) VALUES
@@ -87,7 +95,7 @@ describe.each(backends)('exportDataset on $name', (backend) => {
   it('writes one sequence per user and per anonymous session, oldest first, events on items only', async () => {
     const dir = await tempDir();
     const report = await exportDataset(db, 'shop', dir);
-    const { sequences, attributes } = await readExport(dir);
+    const { sequences, attributes, tree } = await readExport(dir);
     const t = (iso: string) => Date.parse(iso) / 1000;
     expect(sequences).toEqual([
       {
@@ -112,6 +120,8 @@ describe.each(backends)('exportDataset on $name', (backend) => {
     ]);
     // categories in position order; items without one are absent; other datasets' items too
     expect(attributes).toEqual({ 'shop:1': ['shop:bags', 'shop:shoes'], 'shop:2': ['shop:bags'] });
+    // the dataset's whole category tree (a category no item names too), other datasets' not
+    expect(tree).toEqual({ 'shop:bags': null, 'shop:fashion': null, 'shop:shoes': 'shop:fashion' });
     expect(report).toMatchObject({
       dataset: 'shop',
       sequences: { user: 2, session: 1 },

@@ -19,11 +19,12 @@ import time
 import numpy as np
 import torch
 
+from ..category.own_data import forecaster_for_events, read_tree
 from ..paths import ROOT
 from . import train_flags
 from .baselines import BASELINES
 from .content import train_content
-from .data import load, load_events, refuse_small, repeat_share, split
+from .data import load, load_events, read_events, refuse_small, repeat_share, split
 from .encoder import Encoder
 from .encoder_training import train_encoder
 from .export import export
@@ -95,18 +96,22 @@ def export_from_db(dataset, into):
     if done.returncode != 0:
         raise SystemExit(f"--from-db: exporting dataset {dataset} failed (exit {done.returncode}; "
                          "the exporter's message is above)")
-    return os.path.join(into, "events.jsonl"), os.path.join(into, "attributes.json")
+    return tuple(os.path.join(into, f) for f in ("events.jsonl", "attributes.json", "categories.json"))
 
 
 def load_events_data(args):
-    """The events format (--events / --from-db): Dataset, train, valid, test and the split's info;
+    """The events format (--events / --from-db): Dataset, train, valid, test, the split's info and
+    what the next-category forecaster reads (raw events, item → categories, category tree);
     refuses a dataset too small to train on, naming its counts."""
     tmp = tempfile.mkdtemp(prefix="foresight-export-") if args.from_db else None
     try:
-        events, attributes = export_from_db(args.dataset, tmp) if args.from_db else (args.events, args.attributes)
+        events, attributes, tree = export_from_db(args.dataset, tmp) if args.from_db else (
+            args.events, args.attributes, args.categories)
         ds, train, valid, test, info = load_events(events, attributes, args.dataset, args.split, args.valid_fraction,
                                                    args.test_fraction, not args.no_event_features,
                                                    args.max_users or None, args.valid_from, args.test_from)
+        with open(attributes) as f:
+            source = (read_events(events, args.max_users or None), json.load(f), read_tree(tree))
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -121,7 +126,7 @@ def load_events_data(args):
             f"items, with {len(valid)} validation and {len(test)} test sequences to evaluate ({kind} split). "
             f"Training needs at least {MIN_TRANSITIONS} transitions, {MIN_ITEMS} items and one validation and one "
             "test sequence.")
-    return ds, train, valid, test, info
+    return ds, train, valid, test, info, source
 
 
 def main(argv=None):
@@ -147,9 +152,9 @@ def main(argv=None):
               f"{sum(map(len, ds.seqs))} events; held-out items: {len(holdout)}"
               + (f", held-out users: {len(held_users)}" if held_users else ""), flush=True)
     else:
-        ds, train_seqs, valid, test, ev_info = load_events_data(args)
+        ds, train_seqs, valid, test, ev_info, category_source = load_events_data(args)
         if ev_info["split"] == "cutoff":
-            return main_cutoff(args, argv, t0, ds, train_seqs, valid, test, ev_info)
+            return main_cutoff(args, argv, t0, ds, train_seqs, valid, test, ev_info, category_source)
         print(f"{ds.name}: {ev_info['sequences']} sequences, {ev_info['events']} events; {ev_info['split']} split: "
               f"{len(train_seqs)} training sequences ({sum(map(len, train_seqs))} events) on {ds.num_items} items, "
               f"{ds.num_attrs} attributes; {len(valid)} validation and {len(test)} test sequences evaluated; "
@@ -236,6 +241,7 @@ def main(argv=None):
     if holdout or held_users:
         write_heldout(os.path.join(args.out, "heldout.json"), ds, holdout, held_users)
     if ev_info is not None:
+        forecaster_for_events(args, category_source, {"kind": "loo"})
         write_events_card(args.out)
         if args.metrics:
             key = args.metrics_key or f"{ds.name}-{ev_info['split']}" + ("-no-event-features"
@@ -408,7 +414,7 @@ def print_judged(judged_all):
                   f"[{iv[0]:.4f}, {iv[1]:.4f}]", flush=True)
 
 
-def main_cutoff(args, argv, t0, ds, train_seqs, valid, test, ev_info):
+def main_cutoff(args, argv, t0, ds, train_seqs, valid, test, ev_info, category_source):
     """The cut-off protocol end to end: the evaluated fit (trained on the events before T_valid, its
     settings chosen on validation, judged on test), then the refit on every event with those settings
     and the best epoch count, which is what the model directory ships. model.json records both."""
@@ -513,6 +519,7 @@ def main_cutoff(args, argv, t0, ds, train_seqs, valid, test, ev_info):
                 "evaluated": {"args": vars(fit_args), "encoder": enc.state_dict(), **scorer.checkpoint(),
                               "items": ds.item_raw}},
                os.path.join(args.out, "checkpoint.pt"))
+    forecaster_for_events(args, category_source, {"kind": "cutoff", **ev_info["cutoffs"]})
     write_events_card(args.out)
     if args.metrics:
         record_metrics(args.metrics, args.metrics_key or f"{ds.name}-cutoff", meta, args.out, command)

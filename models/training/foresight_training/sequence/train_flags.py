@@ -46,6 +46,9 @@ def parser(description=None):
                         f"{EXPORTER}, then train on it as on --events")
     p.add_argument("--dataset", help="with --events / --from-db: the gateway's dataset name (model.json dataset)")
     p.add_argument("--attributes", help="item -> attribute ids JSON (with --data / --events)")
+    p.add_argument("--categories", metavar="FILE",
+                   help="with --events: the category tree, JSON {category id: parent id or null} (--from-db reads "
+                        "the database's); the next-category forecaster is then also judged at every level")
     p.add_argument("--out", required=True, help="model directory to write")
     p.add_argument("--split", choices=["auto", "cutoff", "loo", "time"], default="auto",
                    help="cutoff: global cut-offs in time, every event after T_valid (T_test) with an earlier event "
@@ -164,8 +167,11 @@ def check_args(p, args):
         p.error("give exactly one of --data (sequences file), --events (events file) or --from-db"
                 + (f", not {' and '.join(sources)}" if sources else ""))
     events = not args.data
-    if args.from_db and args.attributes:
-        p.error("--from-db reads the items' categories from the database: drop --attributes")
+    if args.from_db and (args.attributes or args.categories):
+        p.error("--from-db reads the items' categories and their tree from the database: drop "
+                + ("--attributes" if args.attributes else "--categories"))
+    if args.data and args.categories:
+        p.error("--categories is for --events (a sequences file's attributes have no tree)")
     if not args.from_db and not args.attributes:
         p.error(f"{sources[0]} needs --attributes")
     if events and not args.dataset:
@@ -216,7 +222,7 @@ def check_args(p, args):
     if args.from_db and shutil.which("npx") is None:
         p.error(f"--from-db runs {EXPORTER} with npx, which is not on PATH")
     for flag, path in (("--data", args.data), ("--events", args.events), ("--attributes", args.attributes),
-                       ("--encoder-from", args.encoder_from)):
+                       ("--categories", args.categories), ("--encoder-from", args.encoder_from)):
         if path and not os.path.isfile(path):
             p.error(f"{flag}: no such file: {path}")
     if os.path.exists(args.out) and not os.path.isdir(args.out):
