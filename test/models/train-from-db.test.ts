@@ -115,6 +115,12 @@ describe('train.py --from-db', () => {
     expect(meta.dataset).toBe('shop');
     expect(meta.data).toMatchObject({ format: 'events', source: 'database', split: { kind: 'loo' } });
     expect(meta.observed).toEqual({ eventTypes: ['VIEW'], timeGaps: true });
+    // 300 events leave too few next-category targets to choose a forecaster: none is shipped,
+    // and model.json says why (forecasts keep the item model's head)
+    const category = (meta as unknown as { metrics: { category: { skipped?: string } } }).metrics
+      .category;
+    expect(category.skipped).toMatch(/validation and \d+ test next-category targets .*too few/);
+    expect(fs.existsSync(path.join(out, 'category.json'))).toBe(false);
     const vocab = readJson<{ items: string[]; attributes: string[] }>(path.join(out, 'vocab.json'));
     expect(vocab.items.every((id) => id.startsWith('shop:'))).toBe(true);
     expect(vocab.attributes.every((id) => /^shop:c\d+$/.test(id))).toBe(true);
@@ -208,8 +214,13 @@ describe('train.py --from-db', () => {
     const out = path.join(dataDir, 'never');
     const flags = train(dataDir, ['--from-db', '--dataset', 'shop', '--attributes', 'x.json', '--out', out]);
     expect(flags.status).not.toBe(0);
-    expect(flags.stderr).toMatch(/--from-db reads the items' categories from the database: drop --attributes/);
+    expect(flags.stderr).toMatch(
+      /--from-db reads the items' categories and their tree from the database: drop --attributes/,
+    );
     expect(flags.stdout).not.toMatch(/exporting/);
+    const tree = train(dataDir, ['--from-db', '--dataset', 'shop', '--categories', 'c.json', '--out', out]);
+    expect(tree.status).not.toBe(0);
+    expect(tree.stderr).toMatch(/from the database: drop --categories/);
     const missing = train(dataDir, ['--from-db', '--dataset', 'nope', '--out', out]);
     expect(missing.status).not.toBe(0);
     expect(missing.stderr).toMatch(/dataset "nope" has no events on items to train on; datasets with events: shop/);
