@@ -18,6 +18,7 @@ const counters = (pid: number, sizes: Record<number, number>): InferenceCounters
   return {
     forecast: { batches, items, rejected: 1, batchSizes: sizes, runMsTotal: 2, queueDepth: 3 },
     modelCalls: { encoder: { calls: batches, items, ms: 4 } },
+    stages: { resolve: { calls: batches, items, ms: 5 } },
     encoderRuns: batches,
     workers: 1,
     pids: [pid],
@@ -36,6 +37,7 @@ describe('cluster counters and configuration', () => {
       queueDepth: 6,
     });
     expect(sum.modelCalls).toEqual({ encoder: { calls: 6, items: 22, ms: 8 } });
+    expect(sum.stages).toEqual({ resolve: { calls: 6, items: 22, ms: 10 } });
     expect(sum.encoderRuns).toBe(6);
     expect(sum.workers).toBe(2);
     expect(sum.pids).toEqual([11, 12]);

@@ -29,6 +29,22 @@ import { score } from './stages/score.js';
 import { serveFallbacks, serveScored } from './stages/serve.js';
 import { bindTerms, type ScoringTerms } from './terms/index.js';
 
+/** The timed stages of a batch, in order (docs/forecasts.md). */
+export const STAGES = [
+  'resolve',
+  'encode',
+  'retrieve',
+  'score',
+  'serve',
+  'fallbacks',
+  'assemble',
+  'categories',
+  'names',
+  'intent',
+  'record',
+] as const;
+export type StageName = (typeof STAGES)[number];
+
 interface Queued {
   request: ForecastRequest;
   enqueuedAt: number;
@@ -58,6 +74,14 @@ export class ForecastEngine {
     encoder: { calls: 0, items: 0, ms: 0 },
     scorer: { calls: 0, items: 0, ms: 0 },
   };
+  /**
+   * Wall time of each stage of the batches (calls = batches that ran it, items = their
+   * forecasts): where a forecast's time goes, in /metrics and bench/stages.ts. The model path's
+   * stages and the fallbacks run side by side, as do names and purchase intent.
+   */
+  readonly stageTimes: Record<StageName, ModelCallStats> = Object.fromEntries(
+    STAGES.map((s) => [s, { calls: 0, items: 0, ms: 0 }]),
+  ) as Record<StageName, ModelCallStats>;
   readonly popularity: PopularityRanking;
   /** Where the model's item vectors are (db/embedding-slots.ts). */
   readonly embeddingSlot: EmbeddingSlot;
@@ -111,8 +135,22 @@ export class ForecastEngine {
       }
     }
     const served = jobs.filter((j) => j.subject !== null);
-    await insertForecasts(this.db, served.map(toRecord));
+    await this.timed('record', served.length, () => insertForecasts(this.db, served.map(toRecord)));
     return jobs.map((j) => j.error ?? (j.forecast as Forecast));
+  }
+
+  /** Runs one stage of a batch of `items` forecasts, adding its wall time to stageTimes. */
+  private async timed<T>(stage: StageName, items: number, run: () => Promise<T> | T): Promise<T> {
+    if (items === 0) return run();
+    const t0 = performance.now();
+    try {
+      return await run();
+    } finally {
+      const s = this.stageTimes[stage];
+      s.calls += 1;
+      s.items += items;
+      s.ms += performance.now() - t0;
+    }
   }
 
   /** The batch's forecasts, every read on `reads` (the primary, or a caught-up replica). */
@@ -123,22 +161,25 @@ export class ForecastEngine {
   ): Promise<ForecastJob[]> {
     const jobs = batch.map((q) => newJob(q.request, q.enqueuedAt));
     const stages = reads === this.db ? this.stages : { ...this.stages, db: reads };
-    await resolve(reads, this.model, jobs);
+    await this.timed('resolve', jobs.length, () => resolve(reads, this.model, jobs));
     const served = jobs.filter((j) => j.subject !== null);
     for (const job of served) job.path = this.servedByModel(job) ? 'model' : 'fallback';
+    const fallbacks = served.filter((j) => j.path === 'fallback');
     const [inferenceMs] = await Promise.all([
       this.modelPath(
         stages,
         served.filter((j) => j.path === 'model'),
       ),
-      serveFallbacks(
-        stages,
-        served.filter((j) => j.path === 'fallback'),
-      ),
+      this.timed('fallbacks', fallbacks.length, () => serveFallbacks(stages, fallbacks)),
     ]);
-    assemble(stages, served, inferenceMs, batch.length);
-    await forecastCategories(stages, served);
-    await Promise.all([nameReasons(reads, served), this.addPurchaseIntent(reads, served)]);
+    await this.timed('assemble', served.length, () =>
+      assemble(stages, served, inferenceMs, batch.length),
+    );
+    await this.timed('categories', served.length, () => forecastCategories(stages, served));
+    await Promise.all([
+      this.timed('names', served.length, () => nameReasons(reads, served)),
+      this.timed('intent', served.length, () => this.addPurchaseIntent(reads, served)),
+    ]);
     for (const job of served) (job.forecast as Forecast).timing.queueMs = started - job.enqueuedAt;
     return jobs;
   }
@@ -146,10 +187,11 @@ export class ForecastEngine {
   /** encode → retrieve → score → serve; the model calls' milliseconds. */
   private async modelPath(stages: StageContext, jobs: readonly ForecastJob[]): Promise<number> {
     if (jobs.length === 0) return 0;
-    const encodeMs = await encode(stages, jobs);
-    const groups = await retrieve(stages, jobs);
-    const scoreMs = await score(stages, jobs);
-    await serveScored(stages, groups);
+    const n = jobs.length;
+    const encodeMs = await this.timed('encode', n, () => encode(stages, jobs));
+    const groups = await this.timed('retrieve', n, () => retrieve(stages, jobs));
+    const scoreMs = await this.timed('score', n, () => score(stages, jobs));
+    await this.timed('serve', n, () => serveScored(stages, groups));
     return encodeMs + scoreMs;
   }
 

@@ -19,6 +19,8 @@ export interface InferenceCounters {
   /** Summed over the serving engines (one per dataset). */
   forecast: BatcherStats;
   modelCalls: Record<string, ModelCallStats>;
+  /** Wall time per stage of the forecast batches (ForecastEngine.stageTimes), summed. */
+  stages: Record<string, ModelCallStats>;
   encoderRuns: number;
   /** Per serving model; absent in counters from before MODEL_DIRS. */
   models?: ModelCounters[];
@@ -35,6 +37,7 @@ export function engineCounters(...engines: ForecastEngine[]): InferenceCounters 
   const each = engines.map((engine): InferenceCounters => ({
     forecast: engine.batcher.stats,
     modelCalls: engine.modelCalls,
+    stages: engine.stageTimes,
     encoderRuns: engine.model.encoderRuns,
     models: [
       {
@@ -64,6 +67,7 @@ const addCalls = (into: Record<string, ModelCallStats>, from: Record<string, Mod
 export function sumCounters(list: readonly InferenceCounters[]): InferenceCounters {
   const forecast = emptyBatcherStats();
   const modelCalls: Record<string, ModelCallStats> = {};
+  const stages: Record<string, ModelCallStats> = {};
   const models = new Map<string, ModelCounters>();
   let encoderRuns = 0;
   let reads: ReadCounters | undefined;
@@ -80,6 +84,7 @@ export function sumCounters(list: readonly InferenceCounters[]): InferenceCounte
       forecast.batchSizes[k] = (forecast.batchSizes[k] ?? 0) + n;
     }
     addCalls(modelCalls, c.modelCalls);
+    addCalls(stages, c.stages);
     for (const m of c.models ?? []) {
       const key = JSON.stringify([m.dataset, m.modelVersion]);
       const sum = models.get(key) ?? { ...m, forecasts: 0, modelCalls: {} };
@@ -95,6 +100,7 @@ export function sumCounters(list: readonly InferenceCounters[]): InferenceCounte
   return {
     forecast,
     modelCalls,
+    stages,
     encoderRuns,
     models: [...models.values()],
     ...(reads && { reads }),

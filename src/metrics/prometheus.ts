@@ -152,6 +152,19 @@ export async function renderMetrics(
     'Time spent in ONNX Runtime calls.',
     calls.map(([m, s]) => [{ model: m }, Number((s.ms / 1000).toFixed(6))]),
   );
+  const stages = Object.entries(counters.stages ?? {}).filter(([, s]) => s.calls > 0);
+  add(
+    'counter',
+    'foresight_forecast_stage_seconds_total',
+    'Wall time of each stage of the forecast batches (the model path and the fallbacks run side by side, as do names and intent).',
+    stages.map(([stage, s]) => [{ stage }, Number((s.ms / 1000).toFixed(6))]),
+  );
+  add(
+    'counter',
+    'foresight_forecast_stage_forecasts_total',
+    'Forecasts that went through each stage.',
+    stages.map(([stage, s]) => [{ stage }, s.items]),
+  );
   const perModel = counters.models ?? [];
   add(
     'counter',

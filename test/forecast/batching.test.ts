@@ -36,6 +36,7 @@ describe.each(backends)('forecast batching on $name', (backend) => {
     const enc0 = { ...f.engine.modelCalls.encoder };
     const runs0 = f.model.encoderRuns;
     const sc0 = { ...f.engine.modelCalls.scorer };
+    const stages0 = structuredClone(f.engine.stageTimes);
     const res = await f.server.gql<ManyData>(MANY, { n: 50 });
     expect(res.errors).toBeUndefined();
     const edges = res.data!.users.edges;
@@ -51,6 +52,13 @@ describe.each(backends)('forecast batching on $name', (backend) => {
     expect(f.model.encoderRuns - runs0).toBeGreaterThanOrEqual(1);
     expect(f.model.encoderRuns - runs0).toBeLessThanOrEqual(3);
     expect(f.engine.modelCalls.scorer.calls - sc0.calls).toBe(1);
+    // every stage of the model path ran once for the 50, and took some time; no fallback ran
+    for (const stage of ['resolve', 'encode', 'retrieve', 'score', 'serve', 'record'] as const) {
+      expect(f.engine.stageTimes[stage].calls - stages0[stage].calls, stage).toBe(1);
+      expect(f.engine.stageTimes[stage].items - stages0[stage].items, stage).toBe(50);
+      expect(f.engine.stageTimes[stage].ms, stage).toBeGreaterThan(stages0[stage].ms);
+    }
+    expect(f.engine.stageTimes.fallbacks.calls).toBe(stages0.fallbacks.calls);
     // …and /debug/inference and /metrics (one process here) report the same counters
     const origin = new URL(f.server.url).origin;
     const debug = (await (await fetch(`${origin}/debug/inference`)).json()) as {
@@ -66,6 +74,10 @@ describe.each(backends)('forecast batching on $name', (backend) => {
     expect(metrics).toContain(
       `foresight_onnx_calls_total{model="encoder"} ${f.engine.modelCalls.encoder.calls}`,
     );
+    expect(metrics).toContain(
+      `foresight_forecast_stage_forecasts_total{stage="encode"} ${f.engine.stageTimes.encode.items}`,
+    );
+    expect(metrics).toMatch(/^foresight_forecast_stage_seconds_total\{stage="retrieve"\} \d/m);
   });
 
   it('issues the same number of SQL statements for 10 and for 50 forecasts', async () => {
