@@ -68,8 +68,15 @@ export async function startServer(
 }
 
 interface Counters {
-  forecast: { batches: number; items: number; batchSizes: Record<string, number> };
+  forecast: {
+    batches: number;
+    items: number;
+    batchSizes: Record<string, number>;
+    runMsTotal: number;
+  };
   modelCalls: Record<string, { calls: number; items: number; ms: number }>;
+  /** Wall time per stage of the batches (src/forecast/engine.ts STAGES). */
+  stages?: Record<string, { calls: number; items: number; ms: number }>;
 }
 
 export async function inferenceStats(url: string): Promise<Counters> {
@@ -84,6 +91,10 @@ export interface InferenceDelta {
   encoderCalls: number;
   encoderMs: number;
   scorerMs: number;
+  /** Wall ms of a whole batch, mean. */
+  batchMs: number;
+  /** Per stage: batches that ran it, its mean wall ms per such batch, and per forecast. */
+  stages: Record<string, { batches: number; msPerBatch: number; msPerForecast: number }>;
 }
 
 export function diffStats(before: Counters, after: Counters): InferenceDelta {
@@ -93,13 +104,31 @@ export function diffStats(before: Counters, after: Counters): InferenceDelta {
     if (d > 0) sizes[k] = d;
   }
   const calls = (name: string, c: Counters) => c.modelCalls[name] ?? { calls: 0, items: 0, ms: 0 };
+  const batches = after.forecast.batches - before.forecast.batches;
+  const forecasts = after.forecast.items - before.forecast.items;
+  const stages: InferenceDelta['stages'] = {};
+  for (const [name, a] of Object.entries(after.stages ?? {})) {
+    const b = before.stages?.[name] ?? { calls: 0, items: 0, ms: 0 };
+    const n = a.calls - b.calls;
+    if (n <= 0) continue;
+    const ms = a.ms - b.ms;
+    stages[name] = {
+      batches: n,
+      msPerBatch: Number((ms / n).toFixed(3)),
+      msPerForecast: Number((ms / Math.max(1, forecasts)).toFixed(4)),
+    };
+  }
   return {
-    batches: after.forecast.batches - before.forecast.batches,
-    forecasts: after.forecast.items - before.forecast.items,
+    batches,
+    forecasts,
     batchSizes: sizes,
     encoderCalls: calls('encoder', after).calls - calls('encoder', before).calls,
     encoderMs: calls('encoder', after).ms - calls('encoder', before).ms,
     scorerMs: calls('scorer', after).ms - calls('scorer', before).ms,
+    batchMs: Number(
+      ((after.forecast.runMsTotal - before.forecast.runMsTotal) / Math.max(1, batches)).toFixed(3),
+    ),
+    stages,
   };
 }
 

@@ -29,6 +29,8 @@ const { values: opts } = parseArgs({
     'node-flags': { type: 'string', default: '' },
     /** Statements and commits per request (needs pg_stat_statements in the bench database). */
     'pg-stats': { type: 'boolean', default: false },
+    /** The wall time of each stage of the batches (/debug/inference `stages`). */
+    stages: { type: 'boolean', default: false },
   },
 });
 const databaseUrl = opts['database-url'] as string;
@@ -190,6 +192,8 @@ async function main(): Promise<void> {
           ),
         };
         const meanBatch = inf.batches > 0 ? inf.forecasts / inf.batches : null;
+        // where a batch's wall time goes, stage by stage (the engine's own clocks)
+        const stages = opts.stages ? { batchMs: inf.batchMs, stages: inf.stages } : null;
         const run = {
           round,
           variant: v.name,
@@ -201,6 +205,7 @@ async function main(): Promise<void> {
           errors: r.errors + r.non2xx,
           cpuMsPerReq,
           ...(sql && { sqlPerRequest: sql }),
+          ...(stages && { stageWall: stages }),
         };
         runs.push(run);
         console.log(JSON.stringify(run));
