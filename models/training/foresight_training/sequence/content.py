@@ -10,9 +10,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .data import TEXT_HASH_BUCKETS
 from .encoder import NEG, Linear, masked_mean, matmul_t
 
-TEXT_HASH_BUCKETS = 4096
 PRICE_BANDS_UPPER = [5, 10, 20, 50, 100, 200, 500]
 COLD_SHARE = 0.25
 
@@ -38,15 +38,19 @@ class ContentTower(nn.Module):
         return self.skip(h) + self.mlp(h)
 
 
-def content_inputs(item_attrs, ids):
-    """Content-tower inputs for model items: their attributes; no text, price unknown (Amazon)."""
+def content_inputs(item_attrs, ids, item_text=None):
+    """Content-tower inputs for model items: their attributes, their title tokens where the data
+    has titles (`item_text`, Dataset.item_text as a tensor), price unknown (Amazon)."""
     attrs = item_attrs[ids]
-    return attrs, torch.zeros(len(ids), 1, dtype=torch.long), torch.zeros(len(ids), dtype=torch.long)
+    text = item_text[ids] if item_text is not None else torch.zeros(len(ids), 1, dtype=torch.long)
+    return attrs, text, torch.zeros(len(ids), dtype=torch.long)
 
 
-def train_content(enc, user_state_pairs, trainable_items, args, log=print):
+def train_content(enc, user_state_pairs, trainable_items, args, log=print, item_text=None):
     """user_state_pairs: (user states [P, d], target item ids [P]) from training sequences;
-    trainable_items: item indices whose learned vectors the tower may see (held-out items excluded)."""
+    trainable_items: item indices whose learned vectors the tower may see (held-out items excluded);
+    item_text: the items' title tokens (Dataset.item_text) or None."""
+    text = torch.as_tensor(item_text) if item_text is not None else None
     torch.manual_seed(args.seed)
     tower = ContentTower(enc.num_attrs, enc.dim)
     with torch.no_grad():
@@ -70,16 +74,16 @@ def train_content(enc, user_state_pairs, trainable_items, args, log=print):
             cold = torch.from_numpy(rng.random(V.shape[0]) < COLD_SHARE)
             cold[0] = False
             cold_ids = cold.nonzero().squeeze(1)
-            cv = tower(*content_inputs(enc.item_attrs, cold_ids))
+            cv = tower(*content_inputs(enc.item_attrs, cold_ids, text))
             logits = matmul_t(u, V).masked_fill(cold.unsqueeze(0), 0.0)
             logits = logits.index_put((torch.arange(len(u)).unsqueeze(1), cold_ids.unsqueeze(0)),
                                       matmul_t(u, cv))
             logits[:, 0] = NEG
             ce = F.cross_entropy(logits, t)
-            c = tower(*content_inputs(enc.item_attrs, t))
+            c = tower(*content_inputs(enc.item_attrs, t, text))
             mse = (c - V[t]).pow(2).sum(1).mean() / scale
             it = items[torch.from_numpy(rng.integers(0, len(items), 512))]
-            mse_items = (tower(*content_inputs(enc.item_attrs, it)) - V[it]).pow(2).sum(1).mean() / scale
+            mse_items = (tower(*content_inputs(enc.item_attrs, it, text)) - V[it]).pow(2).sum(1).mean() / scale
             loss = ce + 0.1 * (mse + mse_items)
             opt.zero_grad()
             loss.backward()

@@ -15,7 +15,10 @@ import numpy as np
 import torch
 
 from ..contract import ENCODER_EVENT_TYPES, EVENT_TYPES
+from ..text import amazon_titles, token_table
 from .encoder import TIME_GAP_BUCKETS_SECONDS
+
+TEXT_HASH_BUCKETS = 4096  # content.onnx's text buckets (model.json textHashBuckets)
 
 
 @dataclass
@@ -29,6 +32,9 @@ class Dataset:
     # ids are the gateway's own (events format): vocab.json holds them as they are, instead of
     # `<name>:<raw>` and `<name>:a<raw>` (sequences format)
     verbatim: bool = False
+    # int64 [num_items + 1, T]: each item's title tokens (foresight_training/text.py), where the
+    # source has titles (Beauty's <Name>_item_text.tsv); None without
+    item_text: np.ndarray = None
 
     @property
     def num_items(self):
@@ -64,7 +70,9 @@ def load(seq_path, attr_path, max_users=None):
     item_raw = sorted({i for s in raw_seqs for i in s}, key=_sort_key)
     item_index, attr_raw, item_attrs = _vocabulary(item_raw, raw_attrs)
     seqs = [[item_index[i] for i in s] for s in raw_seqs]
-    return Dataset(dataset_name(seq_path), users, seqs, item_raw, attr_raw, item_attrs)
+    titles = amazon_titles(seq_path)
+    item_text = token_table([titles.get(r) for r in item_raw], TEXT_HASH_BUCKETS) if titles else None
+    return Dataset(dataset_name(seq_path), users, seqs, item_raw, attr_raw, item_attrs, item_text=item_text)
 
 
 def _vocabulary(item_raw, raw_attrs):

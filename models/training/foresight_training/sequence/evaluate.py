@@ -51,7 +51,7 @@ def load_model(model_dir):
     return enc, tower, ck
 
 
-def cold_start(enc, tower, test, holdout, scorer):
+def cold_start(enc, tower, test, holdout, scorer, item_text=None):
     """Held-out items never appeared in training: drop them from the inputs (the gateway does the
     same for unknown items) and give them content-tower embeddings; rank over all items by the
     scorer without its co-occurrence term, as coldStart has always been measured (so recorded
@@ -61,7 +61,7 @@ def cold_start(enc, tower, test, holdout, scorer):
     with torch.no_grad():
         V = enc.item_vectors().clone()
         ids = torch.tensor(holdout)
-        V[ids] = tower(*content_inputs(enc.item_attrs, ids))
+        V[ids] = tower(*content_inputs(enc.item_attrs, ids, item_text))
     pairs = [([i for i in s if i not in cold], t) for s, t in test]
     pairs = [p for p in pairs if p[0]]
     cold_pairs = [p for p in pairs if p[1] in cold]
@@ -165,7 +165,9 @@ def main(argv=None):
             m["training"] = {k: v for k, v in meta["training"].items() if k != "hyperParameters"}
         print(f"model valid: {fmt(m['valid'])}\nmodel test:  {fmt(m['test'])}", flush=True)
         if ck.get("holdout"):
-            m["coldStart"] = cold_start(enc, tower, test, ck["holdout"], scorer)
+            text = None if (ck.get("args") or {}).get("no_item_text") or ds.item_text is None else \
+                torch.as_tensor(ds.item_text)
+            m["coldStart"] = cold_start(enc, tower, test, ck["holdout"], scorer, text)
             print("cold start:", json.dumps(m["coldStart"], indent=1), flush=True)
         result["model"] = m
         result["modelCommand"] = command

@@ -92,8 +92,10 @@ def export(out, ds, enc, scorer, tower, info, parity_seqs, exclude_history=False
     # --- content tower: model items' attributes, plus a row with text tokens and a price band
     items = torch.tensor([1, 2, 3, ds.num_items])
     c_attrs = enc.item_attrs[items]
-    c_text = torch.zeros(len(items), 4, dtype=torch.long)
-    c_text[-1] = torch.tensor([17, 4096, 250, 0])
+    titles = ds.item_text[[1, 2, 3]] if ds.item_text is not None else np.zeros((3, 0), np.int64)
+    c_text = torch.zeros(len(items), max(4, titles.shape[1]), dtype=torch.long)
+    c_text[:3, :titles.shape[1]] = torch.as_tensor(titles)  # the first items' own titles, where the data has them
+    c_text[-1, :4] = torch.tensor([17, 4096, 250, 0])
     c_price = torch.tensor([0, 0, 0, 3])
     _onnx(tower, (c_attrs, c_text, c_price), os.path.join(out, "content.onnx"), CONTENT.inputs, CONTENT.outputs,
           dict(CONTENT.dynamic_axes))

@@ -183,7 +183,8 @@ def main(argv=None):
                                                            exclude_history=args.exclude_history))["NDCG@10"]
     cold = set(holdout)
     warm_items = [i for i in range(1, ds.num_items + 1) if i not in cold]
-    tower = train_content(enc, (fitting.positions.user_states, fitting.positions.targets), warm_items, args)
+    tower = train_content(enc, (fitting.positions.user_states, fitting.positions.targets), warm_items, args,
+                          item_text=None if args.no_item_text else ds.item_text)
 
     test_ranks = rank_targets(enc, test, scorer, exclude_history=args.exclude_history)
     test_m = summarize(test_ranks)
@@ -205,6 +206,8 @@ def main(argv=None):
         hp.update(kind.hyper_parameters(args))
     if args.exclude_history:
         hp["exclude_history"] = True
+    if ds.item_text is not None:  # (absent where the data has no titles, so model.json is as before)
+        hp["content_text"] = "none (--no-item-text)" if args.no_item_text else "titles"
     data = {}
     if held_users:  # (absent without --holdout-users, so model.json is as before)
         hp["holdout_users"] = args.holdout_users
@@ -461,7 +464,8 @@ def main_cutoff(args, argv, t0, ds, train_seqs, valid, test, ev_info, category_s
     fitting2 = Fitting(enc2, full_seqs, [], refit_args)
     scorer2 = refit_scorer(fitting2, info2["terms"], scorer)
     tower = train_content(enc2, (fitting2.positions.user_states, fitting2.positions.targets),
-                          list(range(1, full_ds.num_items + 1)), refit_args)
+                          list(range(1, full_ds.num_items + 1)), refit_args,
+                          item_text=None if args.no_item_text else full_ds.item_text)
     refit = {"trainedOn": f"every event up to {ev_info['full']['lastEvent']} (the shipped files)",
              "events": ev_info["full"]["events"], "items": full_ds.num_items, "epochs": info2["epochs_run"],
              "seconds": round(time.time() - t1, 1), "scorer": scorer_choices(scorer2), "observed": full_observed}

@@ -102,6 +102,9 @@ def parser(description=None):
     p.add_argument("--weight-decay", type=float, default=0.0, help="AdamW's decoupled weight decay (0 = Adam)")
     p.add_argument("--cat-weight", type=float, default=0.1, help="weight of the next-attribute loss")
     p.add_argument("--content-epochs", type=int, default=None)
+    p.add_argument("--no-item-text", action="store_true",
+                   help="train the content tower without the items' titles (an ablation; by default a sequences "
+                        "file's <Name>_item_text.tsv beside it is read where it exists)")
     p.add_argument("--holdout-items", type=float, default=0.0,
                    help="fraction of items removed from training entirely (cold-start evaluation)")
     p.add_argument("--holdout-users", type=float, default=0.0, metavar="FRACTION",
