@@ -188,16 +188,20 @@ def load_amazon(dataset, data_dir=SHARED_DATA, max_users=None):
     if tree:
         tasks.parents = {index[a]: index[p] if p is not None else 0 for a, p in parents.items()}
     with open(os.path.join(data_dir, "amazon", f"{name}.txt")) as f:
-        for u, line in enumerate(f):
-            if max_users and u >= max_users:
-                break
-            items = [f"{dataset}:{i}" for i in line.split()[1:]]
-            seq = [(i, item_category[i], None) for i in items if i in item_category]
-            if len(seq) < 3:
-                continue
-            tasks.train.append(seq[:-2])
-            tasks.valid.append(_target(seq[:-2], seq[-2], u))
-            tasks.test.append(_target(seq[:-1], seq[-1], u))
+        lines = [line.split()[1:] for u, line in enumerate(f) if not max_users or u < max_users]
+    return _leave_one_out(tasks, ([f"{dataset}:{i}" for i in items] for items in lines))
+
+
+def _leave_one_out(tasks, sequences):
+    """Each sequence of item ids (its events on items without a category left out) with at least
+    three events: its last two held out, the second-last for validation, the last for test."""
+    for k, items in enumerate(sequences):
+        seq = [(i, tasks.item_category[i], None) for i in items if i in tasks.item_category]
+        if len(seq) < 3:
+            continue
+        tasks.train.append(seq[:-2])
+        tasks.valid.append(_target(seq[:-2], seq[-2], k))
+        tasks.test.append(_target(seq[:-1], seq[-1], k))
     tasks.split = {"kind": "leave-one-out", "sequences": len(tasks.train)}
     return tasks
 
@@ -324,14 +328,7 @@ def load_events_tasks(dataset, raw, attrs, parents, split):
                        "testFrom": datetime.fromtimestamp(split["test"] / 1000, timezone.utc).isoformat(),
                        "sequences": len(raw), "trainEvents": sum(len(s) for s in tasks.train)}
     else:
-        for k, (_, events) in enumerate(raw):
-            seq = [(i, tasks.item_category[i], None) for i, _, _ in events if i in tasks.item_category]
-            if len(seq) < 3:
-                continue
-            tasks.train.append(seq[:-2])
-            tasks.valid.append(_target(seq[:-2], seq[-2], k))
-            tasks.test.append(_target(seq[:-1], seq[-1], k))
-        tasks.split = {"kind": "leave-one-out", "sequences": len(tasks.train)}
+        _leave_one_out(tasks, ([i for i, _, _ in events] for _, events in raw))
     return tasks
 
 
