@@ -291,7 +291,7 @@ def events_metrics(enc, fit, valid, test, num_items, scorer, ex, served_test):
 
 
 def events_hyper_parameters(args, ev_info):
-    hp = {"split": ev_info["split"], "event_features": not args.no_event_features}
+    hp = {"split": ev_info["split"], "event_features": not args.no_event_features, "recipe": args.recipe}
     if ev_info["split"] == "time":
         hp["valid_fraction"], hp["test_fraction"] = args.valid_fraction, args.test_fraction
     return hp
