@@ -248,6 +248,21 @@ describe.skipIf(!hasTorch).each(backends)('docs/your-shop.md on $name', (backend
       expect(forecast.items).toHaveLength(10);
       for (const i of forecast.items) expect(i.item.id).toMatch(/^shop:\d+$/);
       expect(forecast.items[0].item.categories[0].name).toMatch(/^category \d+$/);
+      // the next categories come from the forecaster training chose for the shop on validation
+      const chosen = manifest.metrics.category;
+      expect(chosen.forecaster, JSON.stringify(chosen).slice(0, 300)).toMatch(
+        /^(MODEL_MIX|RULES_MIX|RULE)$/,
+      );
+      expect(forecast.categoryStrategy).toBe(chosen.forecaster);
+      expect(forecast.categories).toHaveLength(3);
+      for (const c of forecast.categories) expect(c.category.name).toMatch(/^category \d+$/);
+      const shipped = chosen.test[chosen.rule ?? (chosen.forecaster === 'MODEL_MIX' ? 'modelMix' : 'rulesMix')];
+      const last = chosen.test.last;
+      costs.push([
+        '7. category forecaster; test top-1 / top-5 (last event rule)',
+        `${chosen.forecaster}${chosen.rule ? ` ${chosen.rule}` : ''}; ${shipped.top1.toFixed(3)} / ` +
+          `${shipped.top5.toFixed(3)} (${last.top1.toFixed(3)} / ${last.top5.toFixed(3)})`,
+      ]);
       // The dashboard's model view: the serving model's own figures
       const summary = (await (
         await fetch(gw!.server.url.replace(/graphql$/, 'dashboard/model.json?dataset=shop'))
