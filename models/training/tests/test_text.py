@@ -67,3 +67,19 @@ if __name__ == "__main__":
         json.dump(cases(), f, ensure_ascii=False, indent=1)
         f.write("\n")
     print("wrote", FIXTURE)
+
+
+def test_a_sequences_file_with_titles_beside_it_gives_the_content_tower_their_tokens():
+    import torch
+    from foresight_training.sequence.content import content_inputs
+    from foresight_training.sequence.data import load
+    ds = load(BEAUTY, BEAUTY.replace(".txt", "_item2attributes.json"), max_users=50)
+    titles = amazon_titles(BEAUTY)
+    k = 1 + ds.item_raw.index("1") if "1" in ds.item_raw else 1
+    raw = ds.item_raw[k - 1]
+    row = [t for t in ds.item_text[k].tolist() if t]
+    assert row == hash_tokens(titles[raw], BUCKETS)
+    _, text, _ = content_inputs(torch.as_tensor(ds.item_attrs), torch.tensor([k]), torch.as_tensor(ds.item_text))
+    assert [t for t in text[0].tolist() if t] == row
+    # without titles beside it (another name), no text: the tower reads attributes only
+    assert content_inputs(torch.as_tensor(ds.item_attrs), torch.tensor([k]))[1].tolist() == [[0]]
