@@ -1,18 +1,20 @@
 // Cold-start products measured through the API: a model trained with items held out of every
-// training sequence (`npm run train -- … --holdout-items 0.05`, which writes heldout.json) is
+// training sequence (`npm run train -- … --holdout-items 0.1`, which writes heldout.json) is
 // served by the real gateway; the held-out products are upserted through `upsertItem` with
-// their attributes (so the content tower embeds them, as for a product added today), and each
+// their attributes and title (data/amazon/Beauty_item_text.tsv; `--without-titles`: attributes
+// only), so the content tower embeds them, as for a product added today, and each
 // Beauty shopper's last item is forecast from the items before it (anonymous `recentEvents`,
 // first 20). HR@20 / NDCG@20 of shoppers whose target is a held-out item (cold) against those
 // whose target the model was trained on (warm).
 //
-//   npx tsx bench/cold-items.ts --model /tmp/exp/beauty-holdout [--warm 3000]
+//   npx tsx bench/cold-items.ts --model /tmp/exp/beauty-holdout [--warm 3000] [--without-titles]
 //
 // Uses the PostgreSQL database `foresight_coldstart` on 127.0.0.1 (recreated each run);
 // writes bench/results/cold-items-<date>.json.
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { readNames } from '../src/import/amazon-names.js';
 import { gql, importFiles, recreateDatabase, startServer } from './load.js';
 
 const { values: opts } = parseArgs({
@@ -23,6 +25,7 @@ const { values: opts } = parseArgs({
       default: 'postgres://postgres@127.0.0.1:5432/foresight_coldstart',
     },
     warm: { type: 'string', default: '3000' },
+    'without-titles': { type: 'boolean', default: false },
     concurrency: { type: 'string', default: '8' },
   },
 });
@@ -47,6 +50,9 @@ async function main(): Promise<void> {
   const attrs = JSON.parse(
     await readFile('data/amazon/Beauty_item2attributes.json', 'utf8'),
   ) as Record<string, number[]>;
+  const titles = opts['without-titles']
+    ? new Map<number, string>()
+    : await readNames('data/amazon/Beauty_item_text.tsv', 'title');
 
   await recreateDatabase(databaseUrl);
   importFiles(databaseUrl, 'amazon', [
@@ -59,13 +65,18 @@ async function main(): Promise<void> {
     // would: the model lists them in its vocabulary but, reading heldout.json, knows them not.
     let content = 0;
     for (const id of heldOut) {
-      const categoryIds = (attrs[id.slice('beauty:'.length)] ?? []).map((a) => `beauty:a${a}`);
+      const raw = id.slice('beauty:'.length);
+      const categoryIds = (attrs[raw] ?? []).map((a) => `beauty:a${a}`);
+      const title = titles.get(Number(raw));
       const r = await gql<{ upsertItem: { embeddingSource: string } }>(server.url, UPSERT, {
-        input: { id, categoryIds },
+        input: { id, categoryIds, ...(title && { title }) },
       });
       if (r.upsertItem.embeddingSource === 'CONTENT') content++;
     }
-    log(`upserted ${heldOut.size} held-out items, ${content} embedded by the content tower`);
+    log(
+      `upserted ${heldOut.size} held-out items (${titles.size > 0 ? 'with' : 'without'} titles), ` +
+        `${content} embedded by the content tower`,
+    );
 
     // Leave-one-out test rows: the last item is the target, the items before it the input.
     const rows = lines.map((l) => {
@@ -118,6 +129,7 @@ async function main(): Promise<void> {
       at: new Date().toISOString(),
       model: modelDir,
       heldOutItems: heldOut.size,
+      upsertedWithTitles: titles.size > 0,
       embeddedByContentTower: content,
       cold: coldM,
       warm: warmM,
@@ -125,7 +137,7 @@ async function main(): Promise<void> {
     };
     console.log(JSON.stringify(result, null, 2));
     await writeFile(
-      `bench/results/cold-items-${result.at.slice(0, 10)}.json`,
+      `bench/results/cold-items-${result.at.slice(0, 10)}${titles.size > 0 ? '' : '-without-titles'}.json`,
       JSON.stringify(result, null, 2) + '\n',
     );
   } finally {
