@@ -101,3 +101,18 @@ def test_too_few_targets_keep_the_head_and_say_why(tmp_path):
 def _iso(ms):
     import datetime
     return datetime.datetime.fromtimestamp(ms / 1000, datetime.timezone.utc).isoformat()
+
+
+def test_too_many_categories_for_the_dense_tables_are_refused_by_name(tmp_path):
+    from foresight_training.category import own_data
+    raw, _ = shop(10)
+    attrs = {f"s:{i}": [f"s:c{i}"] for i in range(20)}
+    out = model_dir(tmp_path)
+    limit, own_data.MAX_CATEGORIES = own_data.MAX_CATEGORIES, 19
+    try:
+        args = argparse.Namespace(dataset="s", out=out, seed=0)
+        assert forecaster_for_events(args, (raw, attrs, {}), {"kind": "loo"}, log=lambda *a, **k: None) is None
+    finally:
+        own_data.MAX_CATEGORIES = limit
+    skipped = json.load(open(os.path.join(out, "model.json")))["metrics"]["category"]["skipped"]
+    assert "20 categories, more than the 19" in skipped

@@ -21,6 +21,9 @@ FIT_TARGETS = 4000
 # below this many validation targets (or without a test target) no forecaster is chosen: the
 # rules cannot be told apart, nor the mixes fitted (forecasts keep the item model's head)
 MIN_TARGETS = 50
+# the pooled features hold a dense categories × categories transition table (run.py, pool.py):
+# above this many categories it would not fit in memory, and no forecaster is built
+MAX_CATEGORIES = 5000
 
 
 def read_tree(path):
@@ -52,6 +55,9 @@ def forecaster_for_events(args, source, split, log=print):
     reason = None
     if tasks.num_categories < 2:
         reason = f"the items of dataset {args.dataset} have {tasks.num_categories} categories: nothing to forecast"
+    elif tasks.num_categories > MAX_CATEGORIES:
+        reason = (f"the items of dataset {args.dataset} have {tasks.num_categories} categories, more than the "
+                  f"{MAX_CATEGORIES} the forecaster's dense tables hold")
     elif len(tasks.valid) < MIN_TARGETS or not tasks.test:
         reason = (f"{len(tasks.valid)} validation and {len(tasks.test)} test next-category targets (events on items "
                   "with a category after an earlier one): too few to choose or judge a forecaster")
