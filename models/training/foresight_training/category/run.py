@@ -58,20 +58,23 @@ class Scored:
 
 
 def evaluate(ctx, targets, weights, eps, extra=None):
-    """Every forecaster on `targets`; `weights` {mix name: (features, w)}; `extra` {name: fn(chunk)→probs}."""
+    """Every forecaster on `targets`; `weights` {mix name: (features, w)}; `extra` {name: fn(chunk)→probs}.
+    Without catnet in `ctx` (None), the rules, mixes and extras only."""
     out = {}
     rule_idx = [FEATURES.index(f) for f in RULE_FEATURES]
     for s in range(0, len(targets), CHUNK):
         chunk = targets[s:s + CHUNK]
         y = np.array([t.target for t in chunk])
-        cn = catnet_mod.predict(ctx["catnet"], ctx["vocab"], chunk)
-        F = feature_tensor(ctx["tables"], ctx["markov"], chunk, cn, FEATURES)
+        cn = catnet_mod.predict(ctx["catnet"], ctx["vocab"], chunk) if ctx["catnet"] is not None else None
+        F = feature_tensor(ctx["tables"], ctx["markov"], chunk,
+                           np.zeros((len(chunk), ctx["tables"].C), np.float32) if cn is None else cn, FEATURES)
         # float64: the popularity tie-break (1e-6 × popularity) is below float32's resolution
         pop = ctx["tables"].popularity
         for r, d in rule_dists(F).items():
             d, e = d.double().numpy(), eps.get(r, 0.0)
             out.setdefault(r, Scored()).add((1 - e) * d + e * pop, d + 1e-6 * pop, y)
-        out.setdefault("catnet", Scored()).add(cn, cn, y)
+        if cn is not None:
+            out.setdefault("catnet", Scored()).add(cn, cn, y)
         for name, (feats, w) in weights.items():
             Fx = F if feats == FEATURES else F[..., rule_idx]
             p = distribution(Fx, w)
@@ -133,8 +136,7 @@ def level_report(tasks, ctx, spec, fit_targets, eps):
         scored = evaluate_rules(ctx_d, test_d, eps_d)
         served = Scored()
         served.add(Pd, Pd, np.array([t.target for t in test_d]))
-        lead = {k: paired_bootstrap(served.get(h), scored[best].get(h), clusters)
-                for k, h in (("top1", "hit1"), ("top5", "hit5"), ("logLoss", "ll"))}
+        lead = leads(served, scored[best], clusters)
         out.append({"depth": d, "categories": int(len(set(m[1:].tolist()))), "served": served.summary(),
                     "rules": {r: scored[r].summary() for r in RULES}, "bestRuleOnValidation": best,
                     "leadOverBestRule": lead})
@@ -144,17 +146,16 @@ def level_report(tasks, ctx, spec, fit_targets, eps):
 
 
 def evaluate_rules(ctx, targets, eps):
-    """The rules alone on `targets` (no catnet): {rule: Scored}."""
-    out = {}
-    for s in range(0, len(targets), CHUNK):
-        chunk = targets[s:s + CHUNK]
-        y = np.array([t.target for t in chunk])
-        F = feature_tensor(ctx["tables"], ctx["markov"], chunk, np.zeros((len(chunk), ctx["tables"].C), np.float32), FEATURES)
-        pop = ctx["tables"].popularity
-        for r, d in rule_dists(F).items():
-            d, e = d.double().numpy(), eps.get(r, 0.0)
-            out.setdefault(r, Scored()).add((1 - e) * d + e * pop, d + 1e-6 * pop, y)
-    return out
+    """The rules alone on `targets` (catnet not run): {rule: Scored}."""
+    return evaluate({**ctx, "catnet": None}, targets, {}, eps)
+
+
+METRICS = (("top1", "hit1"), ("top5", "hit5"), ("logLoss", "ll"))
+
+
+def leads(a, b, clusters):
+    """Scored `a` − Scored `b` on each metric: mean and 95 % interval over the `clusters`."""
+    return {m: paired_bootstrap(a.get(k), b.get(k), clusters) for m, k in METRICS}
 
 
 def fit_mix(ctx, targets, feats, boosted, eps):
@@ -198,8 +199,7 @@ def choose_eps(ctx, targets):
 
 
 def lead_segment(test, shipped, clusters):
-    return {m: paired_bootstrap(test[shipped].get(k), test["segment"].get(k), clusters)
-            for m, k in (("top1", "hit1"), ("top5", "hit5"), ("logLoss", "ll"))}
+    return leads(test[shipped], test["segment"], clusters)
 
 
 def segment_note(test_summary, lead):
@@ -250,7 +250,7 @@ def build(tasks, args, command, t0=None, log=print):
     eps = choose_eps(ctx, fit_targets)
 
     # validation: the rules as they are; the mixes cross-fitted on two halves of the fit targets
-    rules_valid = {k: v.summary() for k, v in evaluate(ctx, fit_targets, {}, eps).items()}
+    rules_valid = {k: v.summary() for k, v in evaluate_rules(ctx, fit_targets, eps).items()}
     best_rule = max(RULES, key=lambda r: (rules_valid[r]["top1"], rules_valid[r]["top5"]))
     half = len(fit_targets) // 2
     folds = (fit_targets[:half], fit_targets[half:])
@@ -265,9 +265,7 @@ def build(tasks, args, command, t0=None, log=print):
 
     # folds were scored second half first (a=0 scores folds[1])
     valid_clusters = np.array([t.sequence for t in folds[1] + folds[0]])
-    valid_lead = {name: {m: paired_bootstrap(valid[name].get(k), valid[best_rule].get(k), valid_clusters)
-                         for m, k in (("top1", "hit1"), ("top5", "hit5"), ("logLoss", "ll"))}
-                  for name in ("modelMix", "rulesMix")}
+    valid_lead = {name: leads(valid[name], valid[best_rule], valid_clusters) for name in ("modelMix", "rulesMix")}
 
     def beats(name):
         """A mix replaces the best rule only when validation says it is better: ahead on top-1
@@ -284,12 +282,8 @@ def build(tasks, args, command, t0=None, log=print):
     test = evaluate(ctx, tasks.test, weights, eps, extra={"segment": segment} if segment else None)
     clusters = np.array([t.sequence for t in tasks.test])
     test_summary = {k: v.summary(reliability=k in ("modelMix", "rulesMix", "catnet", best_rule, shipped)) for k, v in test.items()}
-    lead = {}
-    for r in RULES:
-        lead[r] = {m: paired_bootstrap(test[shipped].get(k), test[r].get(k), clusters)
-                   for m, k in (("top1", "hit1"), ("top5", "hit5"), ("logLoss", "ll"))}
-    lead_model = {m: paired_bootstrap(test["modelMix"].get(k), test[best_rule].get(k), clusters)
-                  for m, k in (("top1", "hit1"), ("top5", "hit5"), ("logLoss", "ll"))}
+    lead = {r: leads(test[shipped], test[r], clusters) for r in RULES}
+    lead_model = leads(test["modelMix"], test[best_rule], clusters)
     kind = {"modelMix": "MODEL_MIX", "rulesMix": "RULES_MIX"}.get(shipped, "RULE")
     feats, w = weights.get(shipped, (None, None))
     metrics = {
