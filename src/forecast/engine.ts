@@ -22,7 +22,13 @@ import { assemble, toRecord } from './stages/assemble.js';
 import { nameReasons } from './stages/name.js';
 import { forecastCategories } from './stages/categories.js';
 import { encode } from './stages/encode.js';
-import { newJob, type ForecastJob, type StageContext, type ResolvedSubject } from './stages/job.js';
+import {
+  newJob,
+  timed,
+  type ForecastJob,
+  type StageContext,
+  type ResolvedSubject,
+} from './stages/job.js';
 import { resolve } from './stages/resolve.js';
 import { retrieve } from './stages/retrieve.js';
 import { score } from './stages/score.js';
@@ -76,8 +82,8 @@ export class ForecastEngine {
   };
   /**
    * Wall time of each stage of the batches (calls = batches that ran it, items = their
-   * forecasts): where a forecast's time goes, in /metrics and bench/stages.ts. The model path's
-   * stages and the fallbacks run side by side, as do names and purchase intent.
+   * forecasts): where a forecast's time goes, in /metrics and `bench/quick.ts --stages`. The
+   * model path's stages and the fallbacks run side by side, as do names and purchase intent.
    */
   readonly stageTimes: Record<StageName, ModelCallStats> = Object.fromEntries(
     STAGES.map((s) => [s, { calls: 0, items: 0, ms: 0 }]),
@@ -139,18 +145,10 @@ export class ForecastEngine {
     return jobs.map((j) => j.error ?? (j.forecast as Forecast));
   }
 
-  /** Runs one stage of a batch of `items` forecasts, adding its wall time to stageTimes. */
+  /** Runs one stage of a batch of `items` forecasts, counting it in stageTimes (none: not run). */
   private async timed<T>(stage: StageName, items: number, run: () => Promise<T> | T): Promise<T> {
     if (items === 0) return run();
-    const t0 = performance.now();
-    try {
-      return await run();
-    } finally {
-      const s = this.stageTimes[stage];
-      s.calls += 1;
-      s.items += items;
-      s.ms += performance.now() - t0;
-    }
+    return (await timed(this.stageTimes[stage], items, async () => run())).value;
   }
 
   /** The batch's forecasts, every read on `reads` (the primary, or a caught-up replica). */
