@@ -15,8 +15,13 @@ afterAll(() => outs.forEach((out) => fs.rmSync(out, { recursive: true, force: tr
 describe('train.py smoke run', () => {
   it.each([
     ['', [], undefined],
-    // the refined Markov term over the 3 newest items: scorer inputs [B, K, N] and [B, K]
-    [' (--markov-refine --markov-items 3)', ['--markov', '--markov-refine', '--markov-items', '3'], 3],
+    // the refined Markov term over the 3 newest items: scorer inputs [B, K, N] and [B, K]; and a
+    // content tower trained without the titles beside the sequences file
+    [
+      ' (--markov-refine --markov-items 3 --no-item-text)',
+      ['--markov', '--markov-refine', '--markov-items', '3', '--no-item-text'],
+      3,
+    ],
     // plus the co-occurrence term with sequential rules, chosen with history excluded: scorer input
     // candidate_cooccurrence [B, N]
     [
@@ -57,6 +62,12 @@ describe('train.py smoke run', () => {
     expect(meta.dataset).toBe('beauty');
     expect(meta.dim).toBe(16);
     expect(meta.scorer.markovItems).toBe(markovItems);
+    // Beauty's titles (data/amazon/Beauty_item_text.tsv) feed the content tower unless told not to
+    const hp = (meta as unknown as { training: { hyperParameters: { content_text?: string } } })
+      .training.hyperParameters;
+    expect(hp.content_text).toBe(
+      (extra as readonly string[]).includes('--no-item-text') ? 'none (--no-item-text)' : 'titles',
+    );
     if ((extra as readonly string[]).includes('--cooccurrence')) {
       // the weight is chosen on validation and may be 0 on 300 users; the file exists only when > 0
       const c = meta.scorer.cooccurrence;
