@@ -116,3 +116,22 @@ def test_too_many_categories_for_the_dense_tables_are_refused_by_name(tmp_path):
         own_data.MAX_CATEGORIES = limit
     skipped = json.load(open(os.path.join(out, "model.json")))["metrics"]["category"]["skipped"]
     assert "20 categories, more than the 19" in skipped
+
+
+def test_a_malformed_category_tree_file_is_refused_naming_the_file_and_its_shape(tmp_path):
+    import pytest
+    from foresight_training.category.own_data import read_tree
+    bad = tmp_path / "categories.json"
+    bad.write_text(json.dumps({"s:shoes": 7}))
+    with pytest.raises(SystemExit, match=r'categories\.json: expected \{"<category id>": "<parent id>" or null'):
+        read_tree(str(bad))
+    bad.write_text(json.dumps(["s:shoes"]))
+    with pytest.raises(SystemExit, match="expected"):
+        read_tree(str(bad))
+    bad.write_text("{not json")
+    with pytest.raises(SystemExit, match=r"categories\.json: not JSON"):
+        read_tree(str(bad))
+    good = tmp_path / "tree.json"
+    good.write_text(json.dumps({"s:shoes": "s:fashion", "s:fashion": None}))
+    assert read_tree(str(good)) == {"s:shoes": "s:fashion", "s:fashion": None}
+    assert read_tree(None) == {}

@@ -31,7 +31,10 @@ def read_tree(path):
     if not path:
         return {}
     with open(path) as f:
-        tree = json.load(f)
+        try:
+            tree = json.load(f)
+        except ValueError as err:
+            raise SystemExit(f"{path}: not JSON ({err})")
     if not isinstance(tree, dict) or not all(isinstance(k, str) and (v is None or isinstance(v, str))
                                              for k, v in tree.items()):
         raise SystemExit(f'{path}: expected {{"<category id>": "<parent id>" or null, ...}}')
