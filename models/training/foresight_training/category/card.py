@@ -86,6 +86,7 @@ def category_report(m, title):
                    "so that every category keeps some probability.")
     out.append(f"\nSegment popularity: {m['segmentPopularity']}.")
     out += tree_levels(m.get("treeLevels"))
+    out += item_ranking(m.get("itemRanking"))
     return "\n".join(out) + "\n"
 
 
@@ -101,4 +102,26 @@ def tree_levels(t):
         out.append(f"| {lv['depth']} | {lv['categories']} | {s['top1']:.3f} | {s['top5']:.3f} | "
                    f"{lv['bestRuleOnValidation']} | {r['top1']:.3f} | {r['top5']:.3f} | {_iv(x['top1'])} | "
                    f"{_iv(x['top5'])} | {_iv(x['logLoss'])} |")
+    return out
+
+
+def item_ranking(r):
+    """Whether the item ranking would gain from the forecaster (item_term.py; measured, not served)."""
+    if not r:
+        return []
+    out = ["", f"Items ranked with the forecaster ({r['note']}; reproduce: `{r['command']}`):", "",
+           "| w | valid HR@10 | valid NDCG@10 | test HR@10 | test NDCG@10 | test HR@20 | test NDCG@20 |",
+           "|---|---|---|---|---|---|---|"]
+    for row in r["grid"]:
+        v, t = row["valid"], row["test"]
+        bold = "**" if row["weight"] == r["chosenOnValidation"] else ""
+        out.append(f"| {bold}{row['weight']:g}{bold} | {v['HR@10']:.4f} | {v['NDCG@10']:.4f} | {t['HR@10']:.4f} | "
+                   f"{t['NDCG@10']:.4f} | {t['HR@20']:.4f} | {t['NDCG@20']:.4f} |")
+    base = next(row["test"] for row in r["grid"] if row["weight"] == 0)
+    chosen = r["testWithChosen"]
+    out += ["", f"Validation chooses w = {r['chosenOnValidation']:g}; on test that moves NDCG@10 by "
+            f"{chosen['NDCG@10'] - base['NDCG@10']:+.4f} and HR@10 by {chosen['HR@10'] - base['HR@10']:+.4f}"
+            + ("; the scorer's Markov and co-occurrence terms carry the category signal already, and the gateway's "
+               "scorer does not read the forecaster." if chosen["NDCG@10"] - base["NDCG@10"] < 0.001 else
+               ": a gain the gateway does not take, as its scorer does not read the forecaster.")]
     return out
