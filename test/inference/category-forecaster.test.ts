@@ -2,7 +2,10 @@
 // computation: every case of category-parity.json, the whole distribution.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CategoryForecaster } from '../../src/inference/category/forecaster.js';
+import {
+  CategoryForecaster,
+  type CategoryEvent,
+} from '../../src/inference/category/forecaster.js';
 
 interface ParityCase {
   events: { itemId: string; occurredAt: string | null }[];
@@ -62,5 +65,27 @@ describe.each(['models/beauty', 'models/diginetica'])('the category forecaster o
     expect(await forecaster.distribution(padded)).toEqual(await forecaster.distribution(events));
     expect(await forecaster.distribution([{ itemId: 'nowhere:1', occurredAt: null }])).toBeNull();
     expect(await forecaster.distribution([])).toBeNull();
+  });
+
+  it('gives a batch of histories, lengths shared and not, what it gives each alone', async () => {
+    const histories = parity.cases.map((c) =>
+      c.events.map((e) => ({
+        itemId: e.itemId,
+        occurredAt: e.occurredAt === null ? null : new Date(e.occurredAt),
+      })),
+    );
+    // every history twice (runs shared by equal lengths), a prefix, and one with no known item
+    const batch = [
+      ...histories,
+      [{ itemId: 'nowhere:1', occurredAt: null }],
+      ...histories.slice().reverse(),
+      (histories[histories.length - 1] as CategoryEvent[]).slice(0, 2),
+    ];
+    const together = await forecaster.distributions(batch);
+    expect(together).toHaveLength(batch.length);
+    for (const [k, events] of batch.entries()) {
+      expect(together[k]).toEqual(await forecaster.distribution(events));
+    }
+    expect(together[histories.length]).toBeNull();
   });
 });

@@ -64,21 +64,43 @@ export class CategoryForecaster {
    * category in the forecaster's table; null when no event has one.
    */
   async distribution(events: readonly CategoryEvent[]): Promise<Float64Array | null> {
+    return (await this.distributions([events]))[0] as Float64Array | null;
+  }
+
+  /**
+   * `distribution` of each history, with one catnet run per distinct history length (catnet.onnx
+   * takes no padding, so histories of one length share a run; a batch of forecasts needs a few
+   * runs instead of one each).
+   */
+  async distributions(
+    histories: readonly (readonly CategoryEvent[])[],
+  ): Promise<(Float64Array | null)[]> {
     const table = this.spec.itemCategories;
-    const known = events
-      .filter((e) => e.itemId !== null && Object.hasOwn(table, e.itemId))
-      .slice(-this.spec.rules.maxEvents);
-    if (known.length === 0) return null;
-    const cats = known.map((e) => table[e.itemId as string] as number);
-    const times = known.map((e) => (e.occurredAt ? e.occurredAt.getTime() / 1000 : null));
-    const rules = ruleDistributions(this.spec, this.popularity, cats, times);
+    const inputs = histories.map((events) => {
+      const known = events
+        .filter((e) => e.itemId !== null && Object.hasOwn(table, e.itemId))
+        .slice(-this.spec.rules.maxEvents);
+      if (known.length === 0) return null;
+      const cats = known.map((e) => table[e.itemId as string] as number);
+      const times = known.map((e) => (e.occurredAt ? e.occurredAt.getTime() / 1000 : null));
+      return { known, cats, rules: ruleDistributions(this.spec, this.popularity, cats, times) };
+    });
     if (this.spec.forecaster === 'RULE') {
-      const d = rules[this.spec.rule as RuleName];
       const e = this.spec.ruleShare ?? 0;
-      return d.map((p, c) => (c === 0 ? 0 : (1 - e) * p + e * (this.popularity[c] as number)));
+      return inputs.map((input) =>
+        input
+          ? input.rules[this.spec.rule as RuleName].map((p, c) =>
+              c === 0 ? 0 : (1 - e) * p + e * (this.popularity[c] as number),
+            )
+          : null,
+      );
     }
-    const catnet = this.catnet ? await this.runCatnet(known, cats) : null;
-    return pooledDistribution(this.spec, rules, catnet);
+    const catnet = this.catnet
+      ? await this.runCatnet(inputs.map((input) => input && { known: input.known, cats: input.cats }))
+      : null;
+    return inputs.map((input, k) =>
+      input ? pooledDistribution(this.spec, input.rules, catnet?.[k] ?? null) : null,
+    );
   }
 
   /** The `first` most likely categories, ties by index. */
@@ -91,22 +113,41 @@ export class CategoryForecaster {
     }));
   }
 
+  /** catnet's distribution after each history (null rows: none), one run per history length. */
   private async runCatnet(
-    known: readonly CategoryEvent[],
-    cats: readonly number[],
-  ): Promise<Float32Array> {
-    const n = known.length;
-    const items = BigInt64Array.from(known, (e) => BigInt(this.catnetItems.get(e.itemId!) ?? 1));
-    const categories = BigInt64Array.from(cats, (c) => BigInt(c));
-    const out = await (this.catnet as ort.InferenceSession).run({
-      item_ids: new ort.Tensor('int64', items, [1, n]),
-      category_ids: new ort.Tensor('int64', categories, [1, n]),
+    rows: readonly ({ known: readonly CategoryEvent[]; cats: readonly number[] } | null)[],
+  ): Promise<(Float32Array | null)[]> {
+    const byLength = new Map<number, number[]>();
+    rows.forEach((row, k) => {
+      if (!row) return;
+      const group = byLength.get(row.cats.length);
+      if (group) group.push(k);
+      else byLength.set(row.cats.length, [k]);
     });
-    const probs = out.category_probs;
-    if (!probs || !(probs.data instanceof Float32Array)) {
-      throw new Error('catnet output category_probs missing or not float32');
+    const out: (Float32Array | null)[] = rows.map(() => null);
+    const C = this.popularity.length;
+    for (const [n, group] of byLength) {
+      const items = new BigInt64Array(group.length * n);
+      const categories = new BigInt64Array(group.length * n);
+      group.forEach((k, g) => {
+        const row = rows[k] as { known: readonly CategoryEvent[]; cats: readonly number[] };
+        row.known.forEach((e, j) => {
+          items[g * n + j] = BigInt(this.catnetItems.get(e.itemId as string) ?? 1);
+          categories[g * n + j] = BigInt(row.cats[j] as number);
+        });
+      });
+      const result = await (this.catnet as ort.InferenceSession).run({
+        item_ids: new ort.Tensor('int64', items, [group.length, n]),
+        category_ids: new ort.Tensor('int64', categories, [group.length, n]),
+      });
+      const probs = result.category_probs;
+      if (!probs || !(probs.data instanceof Float32Array) || probs.data.length !== group.length * C) {
+        throw new Error(`catnet output category_probs missing, not float32 or not [${group.length}, ${C}]`);
+      }
+      const data = probs.data;
+      group.forEach((k, g) => (out[k] = data.subarray(g * C, (g + 1) * C)));
     }
-    return probs.data;
+    return out;
   }
 
   async release(): Promise<void> {
