@@ -2,10 +2,7 @@
 // computation: every case of category-parity.json, the whole distribution.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CategoryForecaster,
-  type CategoryEvent,
-} from '../../src/inference/category/forecaster.js';
+import { CategoryForecaster, type CategoryEvent } from '../../src/inference/category/forecaster.js';
 
 interface ParityCase {
   events: { itemId: string; occurredAt: string | null }[];

@@ -96,7 +96,9 @@ export class CategoryForecaster {
       );
     }
     const catnet = this.catnet
-      ? await this.runCatnet(inputs.map((input) => input && { known: input.known, cats: input.cats }))
+      ? await this.runCatnet(
+          inputs.map((input) => input && { known: input.known, cats: input.cats }),
+        )
       : null;
     return inputs.map((input, k) =>
       input ? pooledDistribution(this.spec, input.rules, catnet?.[k] ?? null) : null,
@@ -141,8 +143,14 @@ export class CategoryForecaster {
         category_ids: new ort.Tensor('int64', categories, [group.length, n]),
       });
       const probs = result.category_probs;
-      if (!probs || !(probs.data instanceof Float32Array) || probs.data.length !== group.length * C) {
-        throw new Error(`catnet output category_probs missing, not float32 or not [${group.length}, ${C}]`);
+      if (
+        !probs ||
+        !(probs.data instanceof Float32Array) ||
+        probs.data.length !== group.length * C
+      ) {
+        throw new Error(
+          `catnet output category_probs missing, not float32 or not [${group.length}, ${C}]`,
+        );
       }
       const data = probs.data;
       group.forEach((k, g) => (out[k] = data.subarray(g * C, (g + 1) * C)));
