@@ -252,7 +252,7 @@ export function includedItems(
   return items;
 }
 
-function fromModel(c: KnownItem, similarity: number): RetrievedItem {
+export function fromModel(c: KnownItem, similarity: number): RetrievedItem {
   return {
     id: c.id,
     embedding: c.embedding,
