@@ -4,6 +4,12 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { RetentionConfig } from './forecast/retention.js';
 
+/**
+ * The largest catalogue retrieved by an exact scan by default (RETRIEVAL_EXACT_MAX_ITEMS): about
+ * where the scan and the index statement cost the same (bench/retrieval-scale.ts).
+ */
+export const DEFAULT_EXACT_MAX_ITEMS = 200_000;
+
 const intFrom = (def: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(def);
 
@@ -93,6 +99,8 @@ const schema = z.object({
   INFERENCE_WORKER: z.enum(['true', 'false']).default('false'),
   RETRIEVAL_CANDIDATES: intFrom(50, 1, 5000),
   RETRIEVAL_EF_SEARCH: intFrom(64, 1, 1000),
+  // the largest catalogue scanned exactly in the gateway (src/retrieval/exact.ts)
+  RETRIEVAL_EXACT_MAX_ITEMS: intFrom(DEFAULT_EXACT_MAX_ITEMS, 0, 10_000_000),
   RETRIEVAL_SUCCESSORS: intFrom(100, 0, 1000),
   // Unset or empty = every stored neighbour (at most the model's scorer.cooccurrence.neighbors).
   RETRIEVAL_COOCCURRENCE_NEIGHBORS: z.preprocess(
@@ -171,6 +179,11 @@ export interface Config {
     cooccurrenceNeighbors: number | null;
     /** Statements (pooled connections) a batch's candidate query is split over. */
     parallel: number;
+    /**
+     * The largest catalogue (items with a vector in the model's slot) retrieved by an exact scan
+     * in the gateway instead of the HNSW index (src/retrieval/exact.ts); 0 = always the index.
+     */
+    exactMaxItems: number;
   };
   forecastMode: 'model' | 'popularity';
   /** Schema introspection on /graphql (explicit: Apollo's default depends on NODE_ENV). */
@@ -306,6 +319,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
       successors: e.RETRIEVAL_SUCCESSORS,
       cooccurrenceNeighbors: e.RETRIEVAL_COOCCURRENCE_NEIGHBORS ?? null,
       parallel: e.RETRIEVAL_PARALLEL ?? (e.GATEWAY_WORKERS > 1 ? 1 : 2),
+      exactMaxItems: e.RETRIEVAL_EXACT_MAX_ITEMS,
     },
     forecastMode: e.FORECAST_MODE,
     introspection: e.GRAPHQL_INTROSPECTION === 'true',

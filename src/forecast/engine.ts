@@ -31,6 +31,8 @@ import {
 } from './stages/job.js';
 import { resolve } from './stages/resolve.js';
 import { retrieve } from './stages/retrieve.js';
+import { DEFAULT_EXACT_MAX_ITEMS } from '../config.js';
+import { ExactRetrieval } from '../retrieval/exact.js';
 import { score } from './stages/score.js';
 import { serveFallbacks, serveScored } from './stages/serve.js';
 import { bindTerms, type ScoringTerms } from './terms/index.js';
@@ -76,9 +78,10 @@ export interface EngineOptions {
  */
 export class ForecastEngine {
   readonly batcher: ForecastBatcher<Queued, Forecast | Error>;
-  readonly modelCalls: { encoder: ModelCallStats; scorer: ModelCallStats } = {
+  readonly modelCalls: StageContext['modelCalls'] = {
     encoder: { calls: 0, items: 0, ms: 0 },
     scorer: { calls: 0, items: 0, ms: 0 },
+    exactTop: { calls: 0, items: 0, ms: 0 },
   };
   /**
    * Wall time of each stage of the batches (calls = batches that ran it, items = their
@@ -94,6 +97,8 @@ export class ForecastEngine {
   /** The scorer's terms (src/forecast/terms/), bound to the model. */
   readonly terms: ScoringTerms;
   private readonly stages: StageContext;
+  /** Exact retrieval in the gateway for small catalogues (retrieval/exact.ts); null = off. */
+  readonly exact: ExactRetrieval | null;
 
   constructor(
     private readonly db: Db,
@@ -104,6 +109,8 @@ export class ForecastEngine {
     this.popularity = new PopularityRanking(db);
     this.embeddingSlot = options.embeddingSlot ?? 'a';
     this.terms = bindTerms(model);
+    const exactMax = options.retrieval.exactMaxItems ?? DEFAULT_EXACT_MAX_ITEMS;
+    this.exact = exactMax > 0 ? new ExactRetrieval(exactMax, model, model.manifest.dim) : null;
     this.stages = {
       db,
       model,
@@ -111,6 +118,7 @@ export class ForecastEngine {
       popularity: this.popularity,
       embeddingSlot: this.embeddingSlot,
       retrieval: options.retrieval,
+      exact: this.exact && { retrieval: this.exact, db },
       modelCalls: this.modelCalls,
     };
   }
@@ -234,8 +242,9 @@ export class ForecastEngine {
   }
 
   /** Refuses new forecasts and resolves once those accepted are answered (shutdown, retirement). */
-  close(): Promise<void> {
-    return this.batcher.close();
+  async close(): Promise<void> {
+    await this.batcher.close();
+    await this.exact?.release();
   }
 }
 

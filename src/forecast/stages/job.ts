@@ -6,6 +6,7 @@ import type { PolicyCandidate } from '../../exploration/diversity.js';
 import type { SubjectEventRow } from '../../db/forecasts.js';
 import type { EncoderOutput, SequenceEvent, SequenceModel } from '../../inference/model.js';
 import type { RetrievedItem } from '../../retrieval/candidates.js';
+import type { ExactRetrieval } from '../../retrieval/exact.js';
 import type { EmbeddingSlot } from '../../db/embedding-slots.js';
 import { GREEDY, rankingLength } from '../../exploration/policy.js';
 import type { ServedRanking } from '../coldstart.js';
@@ -88,8 +89,20 @@ export interface StageContext {
    * `cooccurrenceNeighbors`: stored co-occurrence neighbours per recent item (null or absent =
    * all).
    */
-  retrieval: LiftLimits & { candidates: number; efSearch: number; parallel?: number };
-  modelCalls: { encoder: ModelCallStats; scorer: ModelCallStats };
+  retrieval: LiftLimits & {
+    candidates: number;
+    efSearch: number;
+    parallel?: number;
+    /** retrieval/exact.ts: the largest catalogue scanned exactly (0 = never; absent = default). */
+    exactMaxItems?: number;
+  };
+  /**
+   * Exact retrieval in the gateway (retrieval/exact.ts) and the primary it checks the catalogue
+   * on; null = the index always.
+   */
+  exact: { retrieval: ExactRetrieval; db: Db } | null;
+  /** exactTop: the exact retrieval's ONNX calls (retrieval/exact.ts), one per retrieval group. */
+  modelCalls: { encoder: ModelCallStats; scorer: ModelCallStats; exactTop: ModelCallStats };
 }
 
 /** How many ranked items the request's serving policy chooses its slate from. */

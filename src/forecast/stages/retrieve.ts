@@ -16,6 +16,7 @@ import { reachable } from '../terms/reachable.js';
 import {
   rankedCount,
   exclusions,
+  timed,
   type ForecastJob,
   type StageContext,
   type ResolvedSubject,
@@ -58,7 +59,9 @@ export async function retrieve(
 }
 
 /**
- * One statement per `retrieval.parallel` share of the group (one statement runs its HNSW scans
+ * Where the catalogue is small enough (`retrieval.exactMaxItems`), an exact scan in the gateway
+ * (retrieval/exact.ts: the same lists as the index with `exact: true`); else one statement per
+ * `retrieval.parallel` share of the group (one statement runs its HNSW scans
  * one after another on one PostgreSQL backend, the longest stage of a batch; split, several
  * cores share it). The lifted items join the neighbours unchecked (with `terms.prunes`, only
  * those the neighbours leave reachable: terms/reachable.ts); once scored, serve checks the
@@ -72,13 +75,24 @@ async function retrieveGroup(ctx: StageContext, group: RetrievalGroup): Promise<
     exclude: exclusions(job),
     include: ctx.terms.lifts(job.recent as RecentItems, ctx.retrieval),
   }));
-  const lists = (
-    await Promise.all(
-      chunks(queries, ctx.retrieval.parallel ?? 1).map((part) =>
-        nearestNeighbours(ctx.db, part, filter, options),
-      ),
-    )
-  ).flat();
+  const exact = ctx.exact;
+  const mirror = exact
+    ? await exact.retrieval.current(exact.db, options.dataset, options.slot ?? 'a')
+    : null;
+  const lists =
+    exact && mirror
+      ? (
+          await timed(ctx.modelCalls.exactTop, queries.length, () =>
+            exact.retrieval.search(mirror, queries, filter, options.limit),
+          )
+        ).value
+      : (
+          await Promise.all(
+            chunks(queries, ctx.retrieval.parallel ?? 1).map((part) =>
+              nearestNeighbours(ctx.db, part, filter, options),
+            ),
+          )
+        ).flat();
   if (ctx.terms.prunes) {
     queries.forEach((q, k) => {
       const job = members[k] as ForecastJob;
