@@ -16,9 +16,10 @@
 // Per size: rows/s of the load (multi-row INSERT of vector literals), HNSW build seconds (the
 // migrations' index, default pgvector parameters), the statement's wall ms per batch (p50, p99;
 // RETRIEVAL_CANDIDATES and RETRIEVAL_EF_SEARCH defaults), recall@10 and @N of its lists against
-// the exact top, the exact scan's ms per batch in this process (a plain JavaScript kernel, one
-// pass over the matrix per batch), its matrix's bytes, and the exponent b of time ≈ a · size^b
-// fitted over the sizes. Writes bench/results/retrieval-scale-<date>.json.
+// the exact top, the exact scan's ms per batch in this process two ways (a plain JavaScript
+// kernel, one pass over the matrix per batch; the gateway's own, src/inference/exact-top.ts:
+// ONNX Runtime's Gemm + TopK on one thread), its matrix's bytes, and the exponent b of
+// time ≈ a · size^b fitted over the sizes. Writes bench/results/retrieval-scale-<date>.json.
 import { writeFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -28,6 +29,7 @@ import { migrate } from '../src/db/migrate.js';
 import { subjectHistories } from '../src/db/forecasts.js';
 import { nearestNeighbourRows, retrievalSettings, toVectorLiteral } from '../src/db/retrieval.js';
 import { Model } from '../src/inference/model.js';
+import { ExactTop } from '../src/inference/exact-top.js';
 import { ort } from '../src/inference/onnx.js';
 import { mulberry32 } from '../src/random.js';
 import { median, prepareBeautyUsers, recreateDatabase } from './load.js';
@@ -101,62 +103,6 @@ function exactTop(matrix: Float32Array, d: number, queries: Float32Array[], k: n
   return tops.map((t) => Array.from(t.idx));
 }
 
-// A two-node ONNX graph, written here as protobuf (no ONNX tooling in Node): Gemm(queries
-// [B, d], items [N, d], transB) → scores [B, N] → TopK(k) → indices; ONNX Runtime's CPU
-// kernels (MLAS) run the product.
-const varint = (n: number): number[] => {
-  const out: number[] = [];
-  while (n > 127) {
-    out.push((n & 127) | 128);
-    n = Math.floor(n / 128);
-  }
-  out.push(n);
-  return out;
-};
-const field = (no: number, body: number[] | string): number[] => {
-  const bytes = typeof body === 'string' ? [...Buffer.from(body)] : body;
-  return [...varint((no << 3) | 2), ...varint(bytes.length), ...bytes];
-};
-const intField = (no: number, v: number): number[] => [...varint(no << 3), ...varint(v)];
-const tensorInput = (name: string, elem: number, dims: (string | number)[]): number[] =>
-  field(1, name).concat(
-    field(
-      2,
-      field(
-        1,
-        intField(1, elem).concat(
-          field(
-            2,
-            dims.flatMap((d) => field(1, typeof d === 'number' ? intField(1, d) : field(2, d))),
-          ),
-        ),
-      ),
-    ),
-  );
-
-function gemmTopKModel(dim: number): Uint8Array {
-  const FLOAT = 1;
-  const INT64 = 7;
-  const gemm = field(1, 'queries')
-    .concat(field(1, 'items'), field(2, 'scores'), field(4, 'Gemm'))
-    .concat(field(5, field(1, 'transB').concat(intField(3, 1), intField(20, 2))));
-  const topk = field(1, 'scores').concat(
-    field(1, 'k'),
-    field(2, 'values'),
-    field(2, 'indices'),
-    field(4, 'TopK'),
-  );
-  const graph = field(1, gemm).concat(
-    field(1, topk),
-    field(2, 'exact_top'),
-    field(11, tensorInput('queries', FLOAT, ['B', dim])),
-    field(11, tensorInput('items', FLOAT, ['N', dim])),
-    field(11, tensorInput('k', INT64, [1])),
-    field(12, tensorInput('indices', INT64, ['B', 'K'])),
-  );
-  return Uint8Array.from(intField(1, 8).concat(field(8, intField(2, 17)), field(7, graph)));
-}
-
 /** Beauty's learned item vectors (row 0 of the file is the padding). */
 function beautyVectors(dim: number): Float32Array {
   const raw = readFileSync(path.join(MODEL_DIR, 'item_embeddings.f32'));
@@ -212,11 +158,8 @@ async function main(): Promise<void> {
     states.slice(b * batchSize, (b + 1) * batchSize),
   );
   const base = beautyVectors(dim);
-  // one intra-op thread: the gateway's ONNX sessions share the process with the event loop
-  const session = await ort.InferenceSession.create(gemmTopKModel(dim), {
-    intraOpNumThreads: 1,
-    interOpNumThreads: 1,
-  });
+  // the gateway's exact scan (src/retrieval/exact.ts), one ONNX Runtime thread
+  const onnxTop = await ExactTop.open(dim);
   const limit = Math.max(defaults.candidates, 10);
   const rows: Record<string, unknown>[] = [];
   for (const n of sizes) {
@@ -258,6 +201,7 @@ async function main(): Promise<void> {
       const onnxMs: number[] = [];
       let mismatches = 0;
       const itemsTensor = new ort.Tensor('float32', matrix, [n, dim]);
+      const noBias = new ort.Tensor('float32', new Float32Array(n), [1, n]);
       let hit10 = 0;
       let hitN = 0;
       let total10 = 0;
@@ -286,12 +230,7 @@ async function main(): Promise<void> {
         s = performance.now();
         const flat = new Float32Array(qs.length * dim);
         qs.forEach((u, q) => flat.set(u, q * dim));
-        const res = await session.run({
-          queries: new ort.Tensor('float32', flat, [qs.length, dim]),
-          items: itemsTensor,
-          k: new ort.Tensor('int64', BigInt64Array.from([BigInt(limit)]), [1]),
-        });
-        const onnxIdx = res.indices?.data as BigInt64Array;
+        const onnxIdx = (await onnxTop.top(flat, itemsTensor, noBias, limit)).indices;
         const ox = performance.now() - s;
         // the two exact scans agree (ties aside)
         exact.forEach((idx, q) => {
@@ -365,6 +304,7 @@ async function main(): Promise<void> {
       exactOnnxP50: fit(p50('exactOnnxMsPerBatch')),
     },
   };
+  await onnxTop.release();
   const out =
     opts.out ?? `bench/results/retrieval-scale-${new Date().toISOString().slice(0, 10)}.json`;
   writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
