@@ -152,6 +152,43 @@ describe.each(backends)('exact retrieval on $name', (backend) => {
     expect(exact.loads).toBe(loads + 3);
   });
 
+  it('counts one generation per committed writing transaction, concurrent writers included', async () => {
+    const generation = async () =>
+      Number(
+        (await db.query<{ g: string }>('SELECT generation::text AS g FROM catalogue_generation'))
+          .rows[0]!.g,
+      );
+    const g0 = await generation();
+    // 12 transactions at once (on PostgreSQL over several pooled connections), each writing
+    // two items and a category link: none waits on another for long, none deadlocks
+    await Promise.all(
+      Array.from({ length: 12 }, (_, k) =>
+        db.transaction(async (tx) => {
+          await tx.query(`INSERT INTO items (id, dataset) VALUES ($1, 'beauty'), ($2, 'beauty')`, [
+            `beauty:gen-${k}-a`,
+            `beauty:gen-${k}-b`,
+          ]);
+          await tx.query(`INSERT INTO item_categories (item_id, category_id) VALUES ($1, $2)`, [
+            `beauty:gen-${k}-a`,
+            'beauty:a1',
+          ]);
+        }),
+      ),
+    );
+    expect(await generation()).toBe(g0 + 12);
+    // a rolled-back transaction leaves it as it was; a statement that writes nothing too
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.query(`DELETE FROM items WHERE id LIKE 'beauty:gen-%'`);
+        throw new Error('roll back');
+      }),
+    ).rejects.toThrow('roll back');
+    await db.query(`UPDATE items SET price = 1 WHERE id = 'beauty:no-such-item'`);
+    expect(await generation()).toBe(g0 + 12);
+    await db.query(`DELETE FROM items WHERE id LIKE 'beauty:gen-%'`);
+    expect(await generation()).toBe(g0 + 13);
+  });
+
   it('leaves a catalogue above its limit to the index', async () => {
     const small = new ExactRetrieval(5, model, model.manifest.dim);
     expect(await small.current(db, 'beauty', 'a')).toBeNull();
