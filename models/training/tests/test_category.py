@@ -171,3 +171,20 @@ def test_the_boosted_mix_keeps_the_commonest_move_first_without_losing_log_loss(
     rule = evaluate_rules(ctx, targets, eps)["last"]
     assert topk_hits(p, y, 1).mean() >= rule.get("hit1").mean()
     assert log_losses(p, y).mean() <= rule.get("ll").mean()
+
+
+def test_the_item_ranking_table_marks_the_chosen_weight_and_says_whether_it_gains():
+    from foresight_training.category.card import item_ranking
+
+    def row(w, ndcg):
+        m = {"HR@10": 0.09, "NDCG@10": ndcg, "HR@20": 0.12, "NDCG@20": 0.065}
+        return {"weight": w, "valid": m, "test": m}
+
+    r = {"note": "n", "command": "c", "grid": [row(0.0, 0.0576), row(0.05, 0.0577)], "chosenOnValidation": 0.05,
+         "testWithChosen": {"HR@10": 0.09, "NDCG@10": 0.0577}}
+    text = "\n".join(item_ranking(r))
+    assert "| **0.05** |" in text and "| 0 |" in text
+    assert "+0.0001" in text and "carry the category signal already" in text
+    r["testWithChosen"] = {"HR@10": 0.1, "NDCG@10": 0.0600}
+    assert "a gain the gateway does not take" in "\n".join(item_ranking(r))
+    assert item_ranking(None) == []
