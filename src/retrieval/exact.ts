@@ -72,13 +72,19 @@ export class ExactRetrieval {
     );
     const generation = rows[0]?.generation ?? '0';
     let m = this.mirror;
-    if (!m || m.generation !== generation || m.dataset !== dataset || m.slot !== slot) {
+    while (!m || m.generation !== generation || m.dataset !== dataset || m.slot !== slot) {
       // concurrent batches that find the mirror stale share one load
       this.loading ??= this.load(db, generation, dataset, slot).finally(() => {
         this.loading = null;
       });
       m = await this.loading;
       this.mirror = m;
+      // a load begun for a later generation will do; one begun for an earlier one (another
+      // batch's, started before this batch read the generation) may miss what this batch must
+      // see: load again
+      if (m.dataset === dataset && m.slot === slot && BigInt(m.generation) > BigInt(generation)) {
+        break;
+      }
     }
     return m.tooLarge ? null : m;
   }

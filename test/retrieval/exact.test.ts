@@ -2,7 +2,7 @@
 // `exact: true` for every filter and exclusion, a mirror that follows every committed change of
 // the catalogue (and none that is not committed), and the index for catalogues above the limit.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Db } from '../../src/db/client.js';
+import type { Db, Queryable } from '../../src/db/client.js';
 import {
   retrievalSettings,
   toVectorLiteral,
@@ -187,6 +187,48 @@ describe.each(backends)('exact retrieval on $name', (backend) => {
     expect(await generation()).toBe(g0 + 12);
     await db.query(`DELETE FROM items WHERE id LIKE 'beauty:gen-%'`);
     expect(await generation()).toBe(g0 + 13);
+  });
+
+  it('does not hand a batch a load begun before its own reading of the generation', async () => {
+    const mirror = new ExactRetrieval(100_000, model, model.manifest.dim);
+    await mirror.current(db, 'beauty', 'a');
+    // batch A finds a change and loads; its rows are read before a later commit, and its
+    // answer held back until batch B has seen that commit and asked too
+    await db.query(`INSERT INTO items (id, dataset) VALUES ('beauty:exact-bump', 'beauty')`);
+    const loads = mirror.loads;
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let holding = true;
+    const slow: Queryable = {
+      ...db,
+      query: (async (sql: string, params?: unknown[]) => {
+        // the rows are read now, before the commit below; the answer is held back
+        const result = await db.query(sql, params);
+        if (holding && /LEFT JOIN/.test(sql)) {
+          holding = false;
+          await held;
+        }
+        return result;
+      }) as Queryable['query'],
+    };
+    const a = mirror.current(slow, 'beauty', 'a');
+    await new Promise((r) => setTimeout(r, 50));
+    await db.query(
+      `INSERT INTO items (id, dataset, embedding, embedding_source)
+       VALUES ('beauty:exact-late', 'beauty', $1::vector, 'content')`,
+      [toVectorLiteral(Float32Array.from(queries[2]!.userState, (x) => 10 * x))],
+    );
+    const b = mirror.current(slow, 'beauty', 'a');
+    // B has read the later generation and waits on A's load
+    await new Promise((r) => setTimeout(r, 50));
+    release();
+    await a;
+    const seen = await mirror.search((await b)!, queries, open, LIMIT);
+    expect(seen[2]![0]!.id).toBe('beauty:exact-late');
+    // A's load, then B's own
+    expect(mirror.loads).toBe(loads + 2);
+    await db.query(`DELETE FROM items WHERE id IN ('beauty:exact-late', 'beauty:exact-bump')`);
+    await mirror.release();
   });
 
   it('leaves a catalogue above its limit to the index', async () => {
