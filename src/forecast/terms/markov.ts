@@ -71,6 +71,22 @@ export class MarkovTerm implements ScoringTerm {
     return false;
   }
 
+  /** The items `touches` says yes to: every stored successor of the newest items it reads. */
+  touchedItems(recent: RecentItems): Set<number> {
+    const { indptr, cols, counts } = this.table;
+    const out = new Set<number>();
+    const K = Math.min(this.recentItems, recent.items.length);
+    for (let k = 0; k < K; k++) {
+      const h = recent.items[k] as number;
+      if (!(h > 0)) continue;
+      const end = indptr[h + 1] as number;
+      for (let p = indptr[h] as number; p < end; p++) {
+        if ((counts[p] as number) > 0) out.add(cols[p] as number);
+      }
+    }
+    return out;
+  }
+
   /**
    * `C[h_k, candidate]` and `out(h_k)` for the K newest known items h_k, as `[B, K, N]` and
    * `[B, K]`, or `[B, N]` and `[B]` for the newest alone (models without `markovItems`). Zeros

@@ -46,8 +46,13 @@ export function reachable(
   const floor = bounds.sort((a, b) => b - a)[first - 1] as number;
   const margin = 1e-3 * Math.max(1, Math.abs(floor));
   const la = addends(Int32Array.from(lifted));
+  const sets = touching.map((t) => t.touchedItems?.(recent) ?? null);
   const touched = (j: number) => {
-    for (const t of touching) if (!t.touches || t.touches(recent, j)) return true;
+    for (let i = 0; i < touching.length; i++) {
+      const t = touching[i] as (typeof touching)[number];
+      const set = sets[i];
+      if (set ? set.has(j) : !t.touches || t.touches(recent, j)) return true;
+    }
     return false;
   };
   return lifted.filter((j, n) => {

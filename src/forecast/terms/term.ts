@@ -52,6 +52,12 @@ export interface ScoringTerm {
    */
   touches?(recent: RecentItems, j: number): boolean;
   /**
+   * `touches` of every item at once, for a term that can list them: the items it adds to for
+   * this subject (pruning asks about a forecast's every lifted item; one set per forecast is
+   * cheaper than a search per item).
+   */
+  touchedItems?(recent: RecentItems): ReadonlySet<number>;
+  /**
    * The scorer inputs the term adds for a batch: `recent[b]` of row b; `candidates` the model
    * indices of every row's candidates, `[B, width]` row-major, 0 for unknown items and padding.
    */

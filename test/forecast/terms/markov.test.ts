@@ -39,6 +39,37 @@ describe('transitions.bin', () => {
     'transitions.bin',
   );
 
+  it('lists the items it touches as touches says them, item by item', () => {
+    // a zero count stored in a row touches nothing
+    const zero = new MarkovTerm(
+      CsrTable.parse(
+        csr([
+          [],
+          [
+            [2, 0],
+            [3, 1],
+          ],
+          [[1, 4]],
+          [[1, 2]],
+        ]),
+        3,
+        'z',
+        'transition table',
+      ),
+      [1, 1],
+      2,
+    );
+    for (const t of [term, zero]) {
+      for (const items of [[1], [3], [1, 3], [2, 0], [0], []]) {
+        const recent = { events: items.map((_, k) => k), items };
+        const listed = t.touchedItems(recent);
+        for (const j of [1, 2, 3])
+          expect(listed.has(j), `${items} ${j}`).toBe(t.touches(recent, j));
+      }
+    }
+    expect([...zero.touchedItems({ events: [0, 1], items: [1, 2] })].sort()).toEqual([1, 3]);
+  });
+
   it('reads counts, totals and successors in file order', () => {
     expect(term.count(1, 2)).toBe(3);
     expect(term.count(1, 3)).toBe(1);
