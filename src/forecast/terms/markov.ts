@@ -53,25 +53,7 @@ export class MarkovTerm implements ScoringTerm {
     return this.table.columnsOf(recent.items.slice(0, this.recentItems), successors);
   }
 
-  /** Whether `j` ever followed one of the newest items the term reads (per lifted item: hot). */
-  touches(recent: RecentItems, j: number): boolean {
-    const { indptr, cols, counts } = this.table;
-    const K = Math.min(this.recentItems, recent.items.length);
-    for (let k = 0; k < K; k++) {
-      const h = recent.items[k] as number;
-      if (!(h > 0)) continue;
-      const end = indptr[h + 1] as number;
-      for (let p = indptr[h] as number; p < end; p++) {
-        if (cols[p] === j) {
-          if ((counts[p] as number) > 0) return true;
-          break;
-        }
-      }
-    }
-    return false;
-  }
-
-  /** The items `touches` says yes to: every stored successor of the newest items it reads. */
+  /** Every item that ever followed one of the newest items the term reads (a stored count > 0). */
   touchedItems(recent: RecentItems): Set<number> {
     const { indptr, cols, counts } = this.table;
     const out = new Set<number>();

@@ -46,15 +46,9 @@ export function reachable(
   const floor = bounds.sort((a, b) => b - a)[first - 1] as number;
   const margin = 1e-3 * Math.max(1, Math.abs(floor));
   const la = addends(Int32Array.from(lifted));
+  // null: a term that does not list its items, which may touch any
   const sets = touching.map((t) => t.touchedItems?.(recent) ?? null);
-  const touched = (j: number) => {
-    for (let i = 0; i < touching.length; i++) {
-      const t = touching[i] as (typeof touching)[number];
-      const set = sets[i];
-      if (set ? set.has(j) : !t.touches || t.touches(recent, j)) return true;
-    }
-    return false;
-  };
+  const touched = (j: number) => sets.some((set) => set === null || set.has(j));
   return lifted.filter((j, n) => {
     if (touched(j)) return true;
     const dot = innerProduct((model.itemAt(j) as KnownItem).embedding, userState);

@@ -47,14 +47,9 @@ export interface ScoringTerm {
    */
   readonly addend?: (recent: RecentItems, candidates: Int32Array) => Float64Array;
   /**
-   * For a term without `addend`: whether it adds anything to item `j` (a model index). A term
-   * with neither may add to any item: pruning keeps every lifted item then.
-   */
-  touches?(recent: RecentItems, j: number): boolean;
-  /**
-   * `touches` of every item at once, for a term that can list them: the items it adds to for
-   * this subject (pruning asks about a forecast's every lifted item; one set per forecast is
-   * cheaper than a search per item).
+   * For a term without `addend`: the items (model indices) it adds anything to for this subject,
+   * one set per forecast (pruning asks about each of its lifted items). A term with neither may
+   * add to any item: pruning keeps every lifted item then.
    */
   touchedItems?(recent: RecentItems): ReadonlySet<number>;
   /**
