@@ -269,7 +269,8 @@ export function innerProduct(a: Float32Array, b: Float32Array): number {
   return s;
 }
 
-function missing(id: string): never {
+/** The error of a row the database marks as the loaded model's that the model does not know. */
+export function missing(id: string): never {
   throw new Error(
     `item ${id} is marked as embedded by the loaded model but the model does not know it`,
   );

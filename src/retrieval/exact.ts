@@ -17,7 +17,13 @@ import { parseVectorLiteral, type CandidateFilter } from '../db/retrieval.js';
 import { ExactTop } from '../inference/exact-top.js';
 import type { KnownItem } from '../inference/model.js';
 import { ort } from '../inference/onnx.js';
-import { fromModel, itemFilter, type KnownCatalogue, type RetrievedItem } from './candidates.js';
+import {
+  fromModel,
+  itemFilter,
+  missing,
+  type KnownCatalogue,
+  type RetrievedItem,
+} from './candidates.js';
 
 /** One dataset's rows of one embedding slot, as of one catalogue generation. */
 interface Mirror {
@@ -133,12 +139,7 @@ export class ExactRetrieval {
     const dim = this.dim;
     const vectors = new Float32Array(rows.length * dim);
     rows.forEach((r, k) => {
-      const mem = r.known ? this.known.knownItem(r.id) : undefined;
-      if (r.known && !mem) {
-        throw new Error(
-          `item ${r.id} is marked as embedded by the loaded model but the model does not know it`,
-        );
-      }
+      const mem = r.known ? (this.known.knownItem(r.id) ?? missing(r.id)) : undefined;
       const v = mem ? mem.embedding : parseVectorLiteral(r.embedding as string);
       vectors.set(v, k * dim);
       base.ids.push(r.id);
