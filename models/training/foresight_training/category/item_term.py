@@ -30,6 +30,7 @@ from . import catnet as catnet_mod
 from .data import AMAZON, SHARED_DATA, Target, load
 from .pool import transition_matrix
 from .rules import RuleTables
+from .run import draw_fit_targets
 from .serving import shipped_distribution
 
 WEIGHTS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.8)
@@ -39,7 +40,8 @@ BATCH = 1024
 
 def forecaster(dataset, model_dir, log):
     """The shipped forecaster rebuilt in Python (its rule tables and catnet), checked against the
-    model directory's category-parity.json; returns (tasks, spec, tables, ctx)."""
+    model directory's category-parity.json; returns (tasks, spec, tables, ctx, the largest
+    difference from it)."""
     tasks = load(dataset)
     spec = json.load(open(os.path.join(model_dir, "category.json")))
     meta = json.load(open(os.path.join(model_dir, "model.json")))["metrics"]["category"]
@@ -47,14 +49,11 @@ def forecaster(dataset, model_dir, log):
     ctx = {"tables": tables, "markov": transition_matrix(tables), "catnet": None, "vocab": None}
     if spec["forecaster"] == "MODEL_MIX":
         args = dict(a.split(" ", 1) for a in meta["command"].split(" --")[1:])
-        rng = np.random.default_rng(0)
-        k = min(len(tasks.valid), int(args["fit-targets"]))
-        fit_targets = [tasks.valid[i] for i in np.sort(rng.choice(len(tasks.valid), k, replace=False))]
+        fit_targets = draw_fit_targets(tasks, int(args["fit-targets"]), 0)
         model, vocab, _ = catnet_mod.train(tasks, fit_targets, dim=meta["catnet"]["dim"], epochs=int(args["epochs"]),
                                            seed=0, max_sequences=int(args["catnet-sequences"]), log=lambda *a, **kw: None)
         ctx.update(catnet=model, vocab=vocab)
     parity = json.load(open(os.path.join(model_dir, "category-parity.json")))
-    index = {c: k for k, c in enumerate(tasks.categories) if c}
     worst = 0.0
     for case in parity["cases"]:
         items = [e["itemId"] for e in case["events"]]
@@ -65,7 +64,7 @@ def forecaster(dataset, model_dir, log):
         raise SystemExit(f"the rebuilt forecaster does not reproduce {model_dir}/category-parity.json "
                          f"(max |difference| {worst:.2e}): nothing measured")
     log(f"forecaster rebuilt: max |difference| from category-parity.json {worst:.1e}")
-    return tasks, spec, tables, ctx, worst, index
+    return tasks, spec, tables, ctx, worst
 
 
 def main(argv=None):
@@ -85,7 +84,7 @@ def main(argv=None):
     ds = load_sequences(os.path.join(data, f"{name}.txt"), os.path.join(data, f"{name}_item2attributes.json"))
     train, valid, test = split(ds.seqs)
     scorer = Scorer.from_checkpoint(ck, train, ds.num_items, enc.dim)
-    tasks, spec, tables, ctx, parity, _ = forecaster(args.dataset, args.model_dir, print)
+    tasks, spec, tables, ctx, parity = forecaster(args.dataset, args.model_dir, print)
     served = lambda k: f"{args.dataset}:{ds.item_raw[k - 1]}"  # noqa: E731
     item_cat = torch.tensor([0] + [tasks.item_category.get(served(k), 0) for k in range(1, ds.num_items + 1)])
     V = enc.item_vectors()

@@ -233,6 +233,13 @@ def main(argv=None):
     build(load(args.dataset), args, command, t0)
 
 
+def draw_fit_targets(tasks, n, seed):
+    """The validation targets the mixes and catnet's early stopping are fitted on: at most `n`,
+    drawn without replacement (seeded), in validation order."""
+    rng = np.random.default_rng(seed)
+    return [tasks.valid[k] for k in np.sort(rng.choice(len(tasks.valid), min(len(tasks.valid), n), replace=False))]
+
+
 def build(tasks, args, command, t0=None, log=print):
     """Measures every forecaster on `tasks` and writes the one to serve (see the module comment).
     `args`: out, model_dir (or None), fit_targets, epochs, dim, catnet_sequences, seed. Where
@@ -241,9 +248,7 @@ def build(tasks, args, command, t0=None, log=print):
     t0 = time.time() if t0 is None else t0
     os.makedirs(args.out, exist_ok=True)
     tables = RuleTables(tasks.num_categories, tasks.train)
-    rng = np.random.default_rng(args.seed)
-    fit_idx = np.sort(rng.choice(len(tasks.valid), min(len(tasks.valid), args.fit_targets), replace=False))
-    fit_targets = [tasks.valid[k] for k in fit_idx]
+    fit_targets = draw_fit_targets(tasks, args.fit_targets, args.seed)
     model, vocab, history = catnet_mod.train(tasks, fit_targets, dim=args.dim, epochs=args.epochs, seed=args.seed,
                                              max_sequences=args.catnet_sequences, log=log)
     ctx = {"tables": tables, "markov": transition_matrix(tables), "catnet": model, "vocab": vocab}
