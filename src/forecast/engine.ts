@@ -18,6 +18,7 @@ import type { EmbeddingSlot } from '../db/embedding-slots.js';
 import { ForecastBatcher, type BatcherOptions } from './batcher.js';
 import type { Forecast, ForecastRequest, ModelCallStats } from './forecast.js';
 import { PopularityRanking } from './popularity.js';
+import { bindColdItems } from './cold-items.js';
 import { assemble, toRecord } from './stages/assemble.js';
 import { nameReasons } from './stages/name.js';
 import { forecastCategories } from './stages/categories.js';
@@ -119,6 +120,7 @@ export class ForecastEngine {
       embeddingSlot: this.embeddingSlot,
       retrieval: options.retrieval,
       exact: this.exact && { retrieval: this.exact, db },
+      cold: bindColdItems(model),
       modelCalls: this.modelCalls,
     };
   }

@@ -7,6 +7,18 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 
+/** The cold-item features scorer.coldItems may weigh (src/forecast/cold-items.ts). */
+export const COLD_FEATURES = [
+  'innerProduct',
+  'bias',
+  'neighbourTerms5',
+  'neighbourTerms20',
+  'recentSimilarity',
+  'recentSimilarityMax3',
+  'sharedAttributes',
+  'sharedAttributesMax3',
+] as const;
+
 /** Input and output names of one ONNX graph, as export wrote them. */
 const graphIo = z.object({ inputs: z.array(z.string()), outputs: z.array(z.string()) });
 
@@ -54,6 +66,27 @@ const scorerSchema = z.object({
     .optional(),
   /** Selected and evaluated ranking only items the subject has not interacted with. */
   excludeHistory: z.boolean().optional(),
+  /**
+   * How items the model never trained on (content-tower vectors) are scored: a linear function
+   * of `features` (src/forecast/cold-items.ts; fitted on held-out items by
+   * foresight_training/sequence/cold_items.py) plus `boost`. Absent: by the scorer alone.
+   */
+  coldItems: z
+    .object({
+      features: z.array(z.enum(COLD_FEATURES)).min(1),
+      weights: z.array(z.number()),
+      boost: z.number(),
+      /** Neighbour counts of neighbourTerms5 / neighbourTerms20. */
+      neighbours: z.tuple([z.number().int().positive(), z.number().int().positive()]),
+      /** Softmax temperature of the neighbours' cosines. */
+      temperature: z.number().positive(),
+      /** How many of the newest input items the similarity features read. */
+      recentItems: z.number().int().positive(),
+    })
+    .refine((c) => c.weights.length === c.features.length, {
+      message: 'coldItems.weights needs one weight per feature',
+    })
+    .optional(),
 });
 
 /**
@@ -74,12 +107,24 @@ const filesSchema = z.object({
   cooccurrence: z.string().optional(),
   /** The next-category forecaster (category.json, src/inference/category/). */
   category: z.string().optional(),
+  /**
+   * Every model item's content-tower vector (float32, [numItems + 1, dim], row 0 and held-out
+   * items zero): the neighbours and similarities of scorer.coldItems.
+   */
+  contentVectors: z.string().optional(),
 });
 
 /** The `files` keys that name item tables: all but the graphs, vocabulary and fixtures. */
 export type TableFile = Exclude<
   keyof z.infer<typeof filesSchema>,
-  'encoder' | 'scorer' | 'content' | 'itemEmbeddings' | 'vocab' | 'parity' | 'category'
+  | 'encoder'
+  | 'scorer'
+  | 'content'
+  | 'itemEmbeddings'
+  | 'vocab'
+  | 'parity'
+  | 'category'
+  | 'contentVectors'
 >;
 
 export const manifestSchema = z.object({
@@ -194,3 +239,5 @@ export const MANIFEST_JSON_SCHEMA = path.resolve(
 export function printedManifestJsonSchema(): string {
   return JSON.stringify(manifestJsonSchema(), null, 2) + '\n';
 }
+
+export type ColdItemsManifest = NonNullable<ScorerManifest['coldItems']>;

@@ -116,7 +116,28 @@ export interface SequenceModel {
   embedContent(inputs: readonly ContentInput[]): Promise<Float32Array[]>;
   /** The shipped next-category forecaster (`files.category`); absent: the encoder's head. */
   readonly categoryForecaster?: CategoryForecaster | null;
+  /**
+   * Every model item's content-tower vector (`files.contentVectors`, `[numItems + 1, dim]`
+   * row-major): what scorer.coldItems reads (src/forecast/cold-items.ts); absent without it.
+   */
+  readonly contentVectors?: Float32Array | null;
   release(): Promise<void>;
+}
+
+/** Copies into an aligned buffer: Buffer slices from the pool may not be 4-byte aligned. */
+function alignedFloats(raw: Buffer): Float32Array {
+  const out = new Float32Array(raw.byteLength / 4);
+  new Uint8Array(out.buffer).set(raw);
+  return out;
+}
+
+/** A float32 file of exactly `bytes` bytes. */
+async function readFloats(file: string, bytes: number): Promise<Float32Array> {
+  const raw = await readFile(file);
+  if (raw.byteLength !== bytes) {
+    throw new Error(`${path.basename(file)} has ${raw.byteLength} bytes, expected ${bytes}`);
+  }
+  return alignedFloats(raw);
 }
 
 export class Model implements SequenceModel {
@@ -130,6 +151,7 @@ export class Model implements SequenceModel {
   encoderRuns = 0;
   private readonly tables = new Map<TableFile, CsrTable>();
   categoryForecaster: CategoryForecaster | null = null;
+  contentVectors: Float32Array | null = null;
 
   private constructor(
     readonly manifest: ModelManifest,
@@ -196,10 +218,11 @@ export class Model implements SequenceModel {
     if (raw.byteLength !== expected) {
       throw new Error(`${f.itemEmbeddings} has ${raw.byteLength} bytes, expected ${expected}`);
     }
-    // Copy into an aligned buffer: Buffer slices from the pool may not be 4-byte aligned.
-    const itemEmbeddings = new Float32Array(raw.byteLength / 4);
-    new Uint8Array(itemEmbeddings.buffer).set(raw);
+    const itemEmbeddings = alignedFloats(raw);
     const heldOut = await readHeldOutItems(path.join(dir, 'heldout.json'));
+    const contentVectors = f.contentVectors
+      ? await readFloats(path.join(dir, f.contentVectors), expected)
+      : null;
     const thread = worker ? new OnnxThread() : null;
     const open = (file: string, preference: 'auto' | 'cuda' | 'cpu') =>
       thread
@@ -228,6 +251,7 @@ export class Model implements SequenceModel {
         heldOut,
       );
       model.categoryForecaster = category;
+      model.contentVectors = contentVectors;
       return model;
     } catch (err) {
       await Promise.all(opened.map((x) => x.release()));

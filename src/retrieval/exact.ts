@@ -15,6 +15,7 @@ import type { Queryable } from '../db/client.js';
 import { slotColumns, type EmbeddingSlot } from '../db/embedding-slots.js';
 import { parseVectorLiteral, type CandidateFilter } from '../db/retrieval.js';
 import { ExactTop } from '../inference/exact-top.js';
+import type { ColdRow } from '../forecast/cold-items.js';
 import type { KnownItem } from '../inference/model.js';
 import { ort } from '../inference/onnx.js';
 import {
@@ -26,7 +27,7 @@ import {
 } from './candidates.js';
 
 /** One dataset's rows of one embedding slot, as of one catalogue generation. */
-interface Mirror {
+export interface Mirror {
   generation: string;
   dataset: string;
   slot: EmbeddingSlot;
@@ -42,6 +43,10 @@ interface Mirror {
   vectors: Float32Array;
   /** bias [1, N] of all zeros: no filter. */
   open: ort.Tensor | null;
+  /** The rows of items the model does not know (content-tower vectors): forecast/cold-items.ts. */
+  cold: ColdRow[];
+  /** The mirror row of each of `cold`. */
+  coldAt: number[];
 }
 
 interface MirrorRow {
@@ -116,6 +121,8 @@ export class ExactRetrieval {
       matrix: null,
       vectors: new Float32Array(0),
       open: null,
+      cold: [],
+      coldAt: [],
     };
     const count = await db.query<{ n: string }>(
       `SELECT count(*)::text AS n FROM items i WHERE i.dataset = $1 AND i.${col.embedding} IS NOT NULL`,
@@ -147,6 +154,14 @@ export class ExactRetrieval {
       base.categoryIds.push(r.category_ids ?? []);
       base.price.push(r.price === null ? null : Number(r.price));
       base.inStock.push(r.in_stock);
+      if (!mem && this.known.knownItem(r.id) === undefined) {
+        base.cold.push({
+          id: r.id,
+          embedding: vectors.subarray(k * dim, (k + 1) * dim),
+          categoryIds: r.category_ids ?? [],
+        });
+        base.coldAt.push(k);
+      }
     });
     const n = rows.length;
     return {
@@ -218,6 +233,20 @@ export class ExactRetrieval {
       }
       return list;
     });
+  }
+
+  /** Which of the mirror's cold rows pass `filter` (1) or not (0). */
+  coldPassing(m: Mirror, filter: CandidateFilter): Uint8Array {
+    const passes = itemFilter(filter);
+    return Uint8Array.from(m.coldAt, (r) =>
+      passes({
+        price: m.price[r] as number | null,
+        inStock: m.inStock[r] as boolean,
+        categoryIds: m.categoryIds[r] as readonly string[],
+      })
+        ? 1
+        : 0,
+    );
   }
 
   async release(): Promise<void> {

@@ -6,7 +6,7 @@
 // Markov term (weights [1, 0]: + log(1 + c), c = how often the item followed the newest one),
 // bound from a transitions table as the shipped model's is. Every call is recorded.
 import { CsrTable } from '../../src/inference/csr.js';
-import type { ModelManifest } from '../../src/inference/manifest.js';
+import type { ColdItemsManifest, ModelManifest } from '../../src/inference/manifest.js';
 import type {
   ContentInput,
   EncoderOutput,
@@ -27,6 +27,7 @@ export class FakeModel implements SequenceModel {
   readonly calls: { encode: string[][][]; score: string[][][] } = { encode: [], score: [] };
   private readonly items: KnownItem[];
   private readonly transitions: CsrTable | undefined;
+  readonly contentVectors: Float32Array | null;
 
   /**
    * `attributes[k - 1]`: the category ids of item k; `transitions`: [from, to, count] model
@@ -37,7 +38,10 @@ export class FakeModel implements SequenceModel {
     private readonly attributes: readonly (readonly string[])[],
     transitions: readonly [number, number, number][] = [],
     readonly version = `${dataset}-fake-1`,
+    /** scorer.coldItems and the content vectors it reads ([n + 1, FAKE_DIM]). */
+    cold?: { spec: ColdItemsManifest; contentVectors: Float32Array },
   ) {
+    this.contentVectors = cold?.contentVectors ?? null;
     const n = attributes.length;
     if (n >= FAKE_DIM) throw new Error(`a fake model has at most ${FAKE_DIM - 1} items`);
     this.transitions = transitions.length ? transitionTable(n, transitions) : undefined;
@@ -66,10 +70,12 @@ export class FakeModel implements SequenceModel {
         itemEmbeddings: 'item_embeddings.f32',
         vocab: 'vocab.json',
         ...(this.transitions && { transitions: 'transitions.bin' }),
+        ...(cold && { contentVectors: 'content_vectors.f32' }),
       },
       scorer: {
         categoryWeight: 0,
         ...(this.transitions && { markov: [1, 0] as [number, number] }),
+        ...(cold && { coldItems: cold.spec }),
       },
     };
   }

@@ -9,6 +9,7 @@ import type { RetrievedItem } from '../../retrieval/candidates.js';
 import type { ExactRetrieval } from '../../retrieval/exact.js';
 import type { EmbeddingSlot } from '../../db/embedding-slots.js';
 import { GREEDY, rankingLength } from '../../exploration/policy.js';
+import type { ColdItemScorer, ColdPool } from '../cold-items.js';
 import type { ServedRanking } from '../coldstart.js';
 import type { Forecast, ForecastRequest, ModelCallStats } from '../forecast.js';
 import type { PopularityRanking } from '../popularity.js';
@@ -47,6 +48,11 @@ export interface ForecastJob {
   candidates: RetrievedItem[];
   /** score (model path): the scorer's score of each candidate. */
   scores: Float32Array | null;
+  /**
+   * retrieve (model path, exact retrieval of a model with scorer.coldItems): the catalogue's
+   * cold items and which pass the request's filter; score ranks them (forecast/cold-items.ts).
+   */
+  cold: { pool: ColdPool; passing: Uint8Array } | null;
   /** serve: the servable items, best first, at most `rankedCount`. */
   ranked: RankedItem[];
   /** serve: why `ranked[k]` is there (asked only for the items shown, and only to explain). */
@@ -69,6 +75,7 @@ export function newJob(request: ForecastRequest, enqueuedAt: number): ForecastJo
     recent: null,
     candidates: [],
     scores: null,
+    cold: null,
     ranked: [],
     reasons: null,
     fallback: null,
@@ -101,6 +108,8 @@ export interface StageContext {
    * on; null = the index always.
    */
   exact: { retrieval: ExactRetrieval; db: Db } | null;
+  /** Scores for items the model never trained on (forecast/cold-items.ts); null = the scorer's. */
+  cold: ColdItemScorer | null;
   /** exactTop: the exact retrieval's ONNX calls (retrieval/exact.ts), one per retrieval group. */
   modelCalls: { encoder: ModelCallStats; scorer: ModelCallStats; exactTop: ModelCallStats };
 }

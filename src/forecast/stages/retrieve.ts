@@ -93,16 +93,23 @@ async function retrieveGroup(ctx: StageContext, group: RetrievalGroup): Promise<
             ),
           )
         ).flat();
+  // a model that scores cold items ranks every one of the catalogue's (score.ts)
+  const cold =
+    ctx.cold && exact && mirror && mirror.cold.length > 0
+      ? { pool: ctx.cold.pool(mirror.cold), passing: exact.retrieval.coldPassing(mirror, filter) }
+      : null;
   if (ctx.terms.prunes) {
     queries.forEach((q, k) => {
       const job = members[k] as ForecastJob;
+      const neighbours = lists[k] as RetrievedItem[];
       q.include = reachable(
         ctx.model,
         ctx.terms,
         job.recent as RecentItems,
         q.userState,
         q.include ?? [],
-        lists[k] as RetrievedItem[],
+        // cold items are scored apart, not by their inner product: no bound for the others
+        cold ? neighbours.filter((c) => c.modelIndex !== undefined) : neighbours,
         group.ranked,
       );
     });
@@ -111,6 +118,7 @@ async function retrieveGroup(ctx: StageContext, group: RetrievalGroup): Promise<
   const ms = performance.now() - t;
   members.forEach((job, k) => {
     job.candidates = lists[k] ?? [];
+    job.cold = cold;
     job.retrievalMs = ms;
   });
 }

@@ -1,30 +1,137 @@
 // score: one scorer call for the whole batch: every forecast's candidates, with the inputs its
-// terms add (src/forecast/terms/).
+// terms add (src/forecast/terms/). A model with scorer.coldItems then scores the catalogue's cold
+// items itself (forecast/cold-items.ts): the scorer call also scores, unserved, the items whose
+// term addends their features inherit, and the best cold items join the candidates.
 import type { EncoderOutput } from '../../inference/model.js';
+import { innerProduct, type RetrievedItem } from '../../retrieval/candidates.js';
 import type { RecentItems } from '../terms/index.js';
-import { timed, type ForecastJob, type StageContext } from './job.js';
+import {
+  exclusions,
+  rankedCount,
+  timed,
+  type ForecastJob,
+  type ResolvedSubject,
+  type StageContext,
+} from './job.js';
+
+/** The model items a forecast's cold scores read the addends of, and those not candidates. */
+interface Inherited {
+  needed: number[];
+  hidden: number[];
+}
 
 /** Returns the call's milliseconds (every forecast of the batch reports them). */
 export async function score(ctx: StageContext, jobs: readonly ForecastJob[]): Promise<number> {
   const recent = jobs.map((j) => j.recent as RecentItems);
+  const inherited = jobs.map((job) => inheritedItems(ctx, job));
   const { value, ms } = await timed(ctx.modelCalls.scorer, jobs.length, () =>
     ctx.model.score(
-      jobs.map((job) => {
+      jobs.map((job, b) => {
         const out = job.encoded as EncoderOutput;
         return {
           userState: out.userState,
           categoryProbs: out.categoryProbs,
-          candidates: job.candidates.map((c) => ({
-            itemId: c.id,
-            embedding: c.embedding,
-            attributeIds: c.categoryIds,
-            index: c.modelIndex,
-          })),
+          candidates: job.candidates
+            .map((c) => ({
+              itemId: c.id,
+              embedding: c.embedding,
+              attributeIds: c.categoryIds,
+              index: c.modelIndex,
+            }))
+            .concat(
+              (inherited[b]?.hidden ?? []).map((j) => {
+                const item = ctx.model.itemAt(j);
+                if (!item) throw new Error(`cold items: no model item at index ${j}`);
+                return {
+                  itemId: item.id,
+                  embedding: item.embedding,
+                  attributeIds: item.attributeIds,
+                  index: j,
+                };
+              }),
+            ),
         };
       }),
       (candidates, width) => ctx.terms.feeds(recent, candidates, width),
     ),
   );
-  jobs.forEach((job, i) => (job.scores = value[i] ?? null));
+  jobs.forEach((job, i) => {
+    const scores = value[i] ?? null;
+    const inh = inherited[i];
+    job.scores = scores && inh ? scoreCold(ctx, job, scores, inh) : scores;
+  });
   return ms;
+}
+
+/** null when the forecast has no cold items to score. */
+function inheritedItems(ctx: StageContext, job: ForecastJob): Inherited | null {
+  if (!ctx.cold || !job.cold) return null;
+  // every item a term can add to for this forecast: the rest add 0
+  const touched = ctx.terms.lifts(job.recent as RecentItems, {
+    successors: Number.MAX_SAFE_INTEGER,
+    cooccurrenceNeighbors: null,
+  });
+  const needed = ctx.cold.needed(job.cold.pool, touched);
+  const present = new Set<number>();
+  for (const c of job.candidates) if (c.modelIndex !== undefined) present.add(c.modelIndex);
+  return { needed, hidden: needed.filter((j) => !present.has(j)) };
+}
+
+/**
+ * The forecast's candidates become its warm candidates plus its best cold items (at most as many
+ * as it ranks, filters and exclusions applied); returns their scores.
+ */
+function scoreCold(
+  ctx: StageContext,
+  job: ForecastJob,
+  scores: Float32Array,
+  { needed, hidden }: Inherited,
+): Float32Array {
+  const cold = ctx.cold;
+  const state = job.cold;
+  if (!cold || !state) return scores;
+  const { pool, passing } = state;
+  const userState = (job.encoded as EncoderOutput).userState;
+  const n = job.candidates.length;
+  const at = new Map<number, number>();
+  job.candidates.forEach((c, k) => {
+    if (c.modelIndex !== undefined) at.set(c.modelIndex, k);
+  });
+  hidden.forEach((j, k) => at.set(j, n + k));
+  const addends = new Map<number, number>();
+  for (const j of needed) {
+    const k = at.get(j);
+    const item = ctx.model.itemAt(j);
+    if (k === undefined || !item) continue;
+    addends.set(j, (scores[k] as number) - innerProduct(item.embedding, userState));
+  }
+  const events = (job.subject as ResolvedSubject).events;
+  const recent = ctx.terms.recent(events, cold.spec.recentItems).items;
+  const coldScores = cold.scores(pool, userState, recent, addends);
+  const excluded = new Set(exclusions(job));
+  const best: number[] = [];
+  for (let r = 0; r < pool.rows.length; r++) {
+    if (passing[r] && !excluded.has((pool.rows[r] as { id: string }).id)) best.push(r);
+  }
+  best.sort((a, b) => (coldScores[b] as number) - (coldScores[a] as number));
+  best.length = Math.min(best.length, rankedCount(job.request));
+  const candidates: RetrievedItem[] = [];
+  const out: number[] = [];
+  job.candidates.forEach((c, k) => {
+    if (c.modelIndex === undefined && pool.index.has(c.id)) return; // rescored below
+    candidates.push(c);
+    out.push(scores[k] as number);
+  });
+  for (const r of best) {
+    const row = pool.rows[r] as (typeof pool.rows)[number];
+    candidates.push({
+      id: row.id,
+      embedding: row.embedding,
+      categoryIds: row.categoryIds,
+      similarity: innerProduct(row.embedding, userState),
+    });
+    out.push(coldScores[r] as number);
+  }
+  job.candidates = candidates;
+  return Float32Array.from(out);
 }

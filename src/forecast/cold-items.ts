@@ -1,0 +1,332 @@
+// Scores for cold items: products the serving model never trained on, stored with content-tower
+// vectors (an `upsertItem` of a new product, or a model's held-out items). Under the scorer alone
+// such an item ranks by its inner product against items that also carry the Markov and
+// co-occurrence terms, and never surfaces (bench/README.md, "Cold-start products"). A model whose
+// manifest has `scorer.coldItems` scores them instead by a linear function of features the
+// gateway computes here, fitted on held-out items
+// (models/training/foresight_training/sequence/cold_items.py, whose `cold_features` this mirrors;
+// parity: test/forecast/cold-items.test.ts):
+//
+//   innerProduct          <u, c>, c the item's stored (content-tower) vector
+//   bias                  1
+//   neighbourTerms5/20    the scoring terms' addends (scorer score − inner product) of the item's
+//                         5 / 20 nearest model items by content-vector cosine, softmax(cos / T)-
+//                         weighted: a new product inherits the transitions into those it resembles
+//   recentSimilarity      cosine of c with the newest input item's content vector
+//   recentSimilarityMax3  the largest such cosine over the 3 newest input items
+//   sharedAttributes      attributes it shares with the newest input item
+//   sharedAttributesMax3  the most it shares with one of the 3 newest input items
+//
+// plus `boost`. Every cold item of the catalogue is scored for every forecast (the exact
+// retrieval's mirror lists them), so a new product reached only through its neighbours'
+// transitions still ranks; without the mirror (a catalogue above RETRIEVAL_EXACT_MAX_ITEMS) cold
+// items rank by scorer.onnx alone, as without scorer.coldItems.
+import type { ColdItemsManifest, ModelManifest } from '../inference/manifest.js';
+
+/** A catalogue item the model does not know: its id, stored vector and attributes. */
+export interface ColdRow {
+  id: string;
+  embedding: Float32Array;
+  categoryIds: readonly string[];
+}
+
+/** The cold rows of one catalogue load, with what their features need precomputed. */
+export interface ColdPool {
+  rows: readonly ColdRow[];
+  /** Item id → its row. */
+  index: Map<string, number>;
+  /** Row r's neighbours: model indices [r * k20 + n], the first k5 are the 5 nearest. */
+  neighbours: Int32Array;
+  /** softmax(cos / T) weights of the k5 nearest and of the k20 nearest, per row. */
+  weights5: Float64Array;
+  weights20: Float64Array;
+  /** Row r's vector, unit length. */
+  unit: Float32Array;
+  /** Row r's attributes as model attribute indices. */
+  attributes: Int32Array[];
+  /** Model index → the rows that have it among their neighbours. */
+  reverse: Map<number, number[]>;
+}
+
+/** What the cold scorer reads of the model. */
+export interface ColdModel {
+  readonly manifest: { dim: number; numItems: number };
+  attributeIndexOf(attributeId: string): number | undefined;
+  itemAt(index: number): { attributeIds: readonly string[] } | undefined;
+}
+
+interface Cached {
+  vector: Float32Array;
+  neighbours: Int32Array;
+  cosines: Float64Array;
+}
+
+export class ColdItemScorer {
+  private readonly k5: number;
+  private readonly k20: number;
+  /** Unit content vectors of the model's items (zero rows: never neighbours). */
+  private readonly unitContent: Float32Array;
+  private readonly hasContent: Uint8Array;
+  private readonly weights: Record<string, number>;
+  private readonly pools = new WeakMap<readonly ColdRow[], ColdPool>();
+  /** Neighbours by item id, kept while the item's vector stays the same. */
+  private readonly cache = new Map<string, Cached>();
+
+  constructor(
+    readonly spec: ColdItemsManifest,
+    contentVectors: Float32Array,
+    private readonly model: ColdModel,
+  ) {
+    const { dim, numItems } = model.manifest;
+    if (contentVectors.length !== (numItems + 1) * dim) {
+      throw new Error(
+        `content vectors: ${contentVectors.length} floats, expected (numItems + 1) * dim = ${(numItems + 1) * dim}`,
+      );
+    }
+    [this.k5, this.k20] = spec.neighbours;
+    if (this.k5 > this.k20) throw new Error('coldItems.neighbours: the first count is the smaller');
+    this.unitContent = new Float32Array(contentVectors.length);
+    this.hasContent = new Uint8Array(numItems + 1);
+    for (let j = 1; j <= numItems; j++) {
+      const v = contentVectors.subarray(j * dim, (j + 1) * dim);
+      const norm = Math.hypot(...v);
+      if (norm === 0) continue;
+      this.hasContent[j] = 1;
+      for (let d = 0; d < dim; d++) this.unitContent[j * dim + d] = (v[d] as number) / norm;
+    }
+    this.weights = Object.fromEntries(spec.features.map((f, k) => [f, spec.weights[k] as number]));
+  }
+
+  /** The pool of `rows` (built once per rows array: one catalogue load). */
+  pool(rows: readonly ColdRow[]): ColdPool {
+    let pool = this.pools.get(rows);
+    if (!pool) {
+      pool = this.build(rows);
+      this.pools.set(rows, pool);
+    }
+    return pool;
+  }
+
+  private build(rows: readonly ColdRow[]): ColdPool {
+    const { dim } = this.model.manifest;
+    const k20 = this.k20;
+    const neighbours = new Int32Array(rows.length * k20);
+    const weights5 = new Float64Array(rows.length * this.k5);
+    const weights20 = new Float64Array(rows.length * k20);
+    const unit = new Float32Array(rows.length * dim);
+    const attributes: Int32Array[] = [];
+    const reverse = new Map<number, number[]>();
+    const seen = new Set<string>();
+    rows.forEach((row, r) => {
+      seen.add(row.id);
+      const u = unitVector(row.embedding);
+      unit.set(u, r * dim);
+      const nb = this.nearest(row.id, row.embedding, u);
+      neighbours.set(nb.neighbours, r * k20);
+      softmaxInto(nb.cosines.subarray(0, this.k5), this.spec.temperature, weights5, r * this.k5);
+      softmaxInto(nb.cosines, this.spec.temperature, weights20, r * k20);
+      for (const j of nb.neighbours) {
+        const list = reverse.get(j);
+        if (list) {
+          if (list[list.length - 1] !== r) list.push(r);
+        } else reverse.set(j, [r]);
+      }
+      attributes.push(
+        Int32Array.from(
+          new Set(
+            row.categoryIds.flatMap((id) => {
+              const k = this.model.attributeIndexOf(id);
+              return k === undefined ? [] : [k];
+            }),
+          ),
+        ),
+      );
+    });
+    for (const id of this.cache.keys()) if (!seen.has(id)) this.cache.delete(id);
+    const index = new Map(rows.map((row, r) => [row.id, r]));
+    return { rows, index, neighbours, weights5, weights20, unit, attributes, reverse };
+  }
+
+  /** The k20 model items nearest to `vector` by content cosine (cached per id and vector). */
+  private nearest(id: string, vector: Float32Array, u: Float32Array): Cached {
+    const hit = this.cache.get(id);
+    if (hit && sameVector(hit.vector, vector)) return hit;
+    const { dim, numItems } = this.model.manifest;
+    const k = this.k20;
+    const idx = new Int32Array(k);
+    const cos = new Float64Array(k).fill(-Infinity);
+    for (let j = 1; j <= numItems; j++) {
+      if (!this.hasContent[j]) continue;
+      let s = 0;
+      const o = j * dim;
+      for (let d = 0; d < dim; d++) s += (u[d] as number) * (this.unitContent[o + d] as number);
+      if (s <= (cos[k - 1] as number)) continue;
+      let p = k - 1;
+      while (p > 0 && (cos[p - 1] as number) < s) {
+        cos[p] = cos[p - 1] as number;
+        idx[p] = idx[p - 1] as number;
+        p--;
+      }
+      cos[p] = s;
+      idx[p] = j;
+    }
+    const entry = { vector: Float32Array.from(vector), neighbours: idx, cosines: cos };
+    this.cache.set(id, entry);
+    return entry;
+  }
+
+  /**
+   * The model items whose term addends the features of `pool` need for a forecast whose terms
+   * touch `touched` (every other item's addend is 0).
+   */
+  needed(pool: ColdPool, touched: Iterable<number>): number[] {
+    const out: number[] = [];
+    for (const j of touched) if (pool.reverse.has(j)) out.push(j);
+    return out;
+  }
+
+  /**
+   * Every pool row's score for one forecast: `userState`, the newest input items (model
+   * indices, newest first) and the term addend of each `needed` item (absent: 0).
+   */
+  scores(
+    pool: ColdPool,
+    userState: Float32Array,
+    recent: readonly number[],
+    addends: ReadonlyMap<number, number>,
+  ): Float64Array {
+    const { dim } = this.model.manifest;
+    const w = this.weights;
+    const n = pool.rows.length;
+    const out = new Float64Array(n).fill(this.spec.boost + (w.bias ?? 0));
+    const wDot = w.innerProduct ?? 0;
+    if (wDot !== 0) {
+      pool.rows.forEach((row, r) => {
+        let s = 0;
+        for (let d = 0; d < dim; d++) s += (row.embedding[d] as number) * (userState[d] as number);
+        out[r] = (out[r] as number) + wDot * s;
+      });
+    }
+    this.addNeighbourTerms(pool, addends, out);
+    this.addRecent(pool, recent.slice(0, this.spec.recentItems), out);
+    return out;
+  }
+
+  private addNeighbourTerms(
+    pool: ColdPool,
+    addends: ReadonlyMap<number, number>,
+    out: Float64Array,
+  ): void {
+    const w5 = this.weights.neighbourTerms5 ?? 0;
+    const w20 = this.weights.neighbourTerms20 ?? 0;
+    const rows = new Set<number>();
+    for (const j of addends.keys()) for (const r of pool.reverse.get(j) ?? []) rows.add(r);
+    for (const r of rows) {
+      let t5 = 0;
+      let t20 = 0;
+      for (let n = 0; n < this.k20; n++) {
+        const a = addends.get(pool.neighbours[r * this.k20 + n] as number) ?? 0;
+        if (a === 0) continue;
+        t20 += (pool.weights20[r * this.k20 + n] as number) * a;
+        if (n < this.k5) t5 += (pool.weights5[r * this.k5 + n] as number) * a;
+      }
+      out[r] = (out[r] as number) + w5 * t5 + w20 * t20;
+    }
+  }
+
+  private attributeIndices(index: number): number[] {
+    return (this.model.itemAt(index)?.attributeIds ?? []).flatMap((id) => {
+      const k = this.model.attributeIndexOf(id);
+      return k === undefined ? [] : [k];
+    });
+  }
+
+  private addRecent(pool: ColdPool, recent: readonly number[], out: Float64Array): void {
+    const { dim } = this.model.manifest;
+    const ws = this.weights.recentSimilarity ?? 0;
+    const ws3 = this.weights.recentSimilarityMax3 ?? 0;
+    const wa = this.weights.sharedAttributes ?? 0;
+    const wa3 = this.weights.sharedAttributesMax3 ?? 0;
+    const recentAttrs = recent.map((h) => new Set(this.attributeIndices(h)));
+    for (let r = 0; r < pool.rows.length; r++) {
+      let first = 0;
+      let best = -Infinity;
+      let sharedFirst = 0;
+      let sharedBest = 0;
+      recent.forEach((h, k) => {
+        // an input item without a content vector: cosine 0 (training's zero row)
+        let s = 0;
+        if (this.hasContent[h]) {
+          for (let d = 0; d < dim; d++) {
+            s += (pool.unit[r * dim + d] as number) * (this.unitContent[h * dim + d] as number);
+          }
+        }
+        if (k === 0) first = s;
+        if (s > best) best = s;
+        let shared = 0;
+        for (const a of pool.attributes[r] as Int32Array) if (recentAttrs[k]?.has(a)) shared++;
+        if (k === 0) sharedFirst = shared;
+        if (shared > sharedBest) sharedBest = shared;
+      });
+      // fewer input items than the features read: the missing ones count as cosine 0 and no
+      // shared attributes (training's zero padding)
+      if (recent.length < this.spec.recentItems) best = Math.max(best, 0);
+      if (recent.length === 0) best = 0;
+      out[r] = (out[r] as number) + ws * first + ws3 * best + wa * sharedFirst + wa3 * sharedBest;
+    }
+  }
+}
+
+function unitVector(v: Float32Array): Float32Array {
+  const norm = Math.hypot(...v);
+  return norm === 0 ? new Float32Array(v.length) : v.map((x) => x / norm);
+}
+
+function sameVector(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** softmax(xs / t) written into out[at ..]. */
+function softmaxInto(xs: Float64Array, t: number, out: Float64Array, at: number): void {
+  let max = -Infinity;
+  for (const x of xs) if (x > max) max = x;
+  let sum = 0;
+  for (let i = 0; i < xs.length; i++) {
+    const e = Number.isFinite(xs[i] as number) ? Math.exp(((xs[i] as number) - max) / t) : 0;
+    out[at + i] = e;
+    sum += e;
+  }
+  for (let i = 0; i < xs.length; i++) out[at + i] = sum > 0 ? (out[at + i] as number) / sum : 0;
+}
+
+const bound = new WeakMap<object, ColdItemScorer | null>();
+
+/**
+ * The cold-item scorer of `model` (scorer.coldItems), bound once per model; null when its
+ * manifest has none. Throws when the model's files do not fit it.
+ */
+export function bindColdItems(
+  model: ColdModel & {
+    readonly manifest: ModelManifest;
+    readonly contentVectors?: Float32Array | null;
+  },
+): ColdItemScorer | null {
+  if (bound.has(model)) return bound.get(model) ?? null;
+  const spec = model.manifest.scorer?.coldItems;
+  let scorer: ColdItemScorer | null = null;
+  if (spec) {
+    if (!model.contentVectors) {
+      throw new Error('model.json scorer.coldItems needs files.contentVectors');
+    }
+    if ((model.manifest.scorer?.categoryWeight ?? 0) !== 0) {
+      // the neighbours inherit the addends of the lifting terms; a category term adds to every
+      // item and would be inherited too
+      throw new Error('model.json scorer.coldItems cannot be served with categoryWeight != 0');
+    }
+    scorer = new ColdItemScorer(spec, model.contentVectors, model);
+  }
+  bound.set(model, scorer);
+  return scorer;
+}
