@@ -40,13 +40,23 @@ export interface ColdPool {
   /** softmax(cos / T) weights of the k5 nearest and of the k20 nearest, per row. */
   weights5: Float64Array;
   weights20: Float64Array;
+  /** Row r's vector, as stored, at [r * dim ..] (one array: the inner products' loop). */
+  vectors: Float32Array;
   /** Row r's vector, unit length. */
   unit: Float32Array;
   /** Row r's attributes as model attribute indices. */
   attributes: Int32Array[];
   /** Model index → the rows that have it among their neighbours. */
   reverse: Map<number, number[]>;
+  /**
+   * Per input item (model index): every row's content cosine with it and how many attributes it
+   * shares with it (filled as forecasts read them, at most RECENT_CACHE items).
+   */
+  byRecent: Map<number, { cos: Float32Array; shared: Uint8Array }>;
 }
+
+/** The most input items whose similarities to the cold rows a pool keeps (~6 KB each at 1,210 rows). */
+const RECENT_CACHE = 4096;
 
 /** What the cold scorer reads of the model. */
 export interface ColdModel {
@@ -69,6 +79,8 @@ export class ColdItemScorer {
   private readonly hasContent: Uint8Array;
   private readonly weights: Record<string, number>;
   private readonly pools = new WeakMap<readonly ColdRow[], ColdPool>();
+  /** Scratch: the addends of one forecast by model index (0 elsewhere). */
+  private readonly dense: Float64Array;
   /** Neighbours by item id, kept while the item's vector stays the same. */
   private readonly cache = new Map<string, Cached>();
 
@@ -85,6 +97,7 @@ export class ColdItemScorer {
     }
     [this.k5, this.k20] = spec.neighbours;
     if (this.k5 > this.k20) throw new Error('coldItems.neighbours: the first count is the smaller');
+    this.dense = new Float64Array(numItems + 1);
     this.unitContent = new Float32Array(contentVectors.length);
     this.hasContent = new Uint8Array(numItems + 1);
     for (let j = 1; j <= numItems; j++) {
@@ -114,6 +127,7 @@ export class ColdItemScorer {
     const weights5 = new Float64Array(rows.length * this.k5);
     const weights20 = new Float64Array(rows.length * k20);
     const unit = new Float32Array(rows.length * dim);
+    const vectors = new Float32Array(rows.length * dim);
     const attributes: Int32Array[] = [];
     const reverse = new Map<number, number[]>();
     const seen = new Set<string>();
@@ -121,6 +135,7 @@ export class ColdItemScorer {
       seen.add(row.id);
       const u = unitVector(row.embedding);
       unit.set(u, r * dim);
+      vectors.set(row.embedding, r * dim);
       const nb = this.nearest(row.id, row.embedding, u);
       neighbours.set(nb.neighbours, r * k20);
       softmaxInto(nb.cosines.subarray(0, this.k5), this.spec.temperature, weights5, r * this.k5);
@@ -144,7 +159,18 @@ export class ColdItemScorer {
     });
     for (const id of this.cache.keys()) if (!seen.has(id)) this.cache.delete(id);
     const index = new Map(rows.map((row, r) => [row.id, r]));
-    return { rows, index, neighbours, weights5, weights20, unit, attributes, reverse };
+    return {
+      rows,
+      index,
+      neighbours,
+      weights5,
+      weights20,
+      vectors,
+      unit,
+      attributes,
+      reverse,
+      byRecent: new Map(),
+    };
   }
 
   /** The k20 model items nearest to `vector` by content cosine (cached per id and vector). */
@@ -201,11 +227,13 @@ export class ColdItemScorer {
     const out = new Float64Array(n).fill(this.spec.boost + (w.bias ?? 0));
     const wDot = w.innerProduct ?? 0;
     if (wDot !== 0) {
-      pool.rows.forEach((row, r) => {
+      const v = pool.vectors;
+      for (let r = 0; r < n; r++) {
         let s = 0;
-        for (let d = 0; d < dim; d++) s += (row.embedding[d] as number) * (userState[d] as number);
+        const p = r * dim;
+        for (let d = 0; d < dim; d++) s += (v[p + d] as number) * (userState[d] as number);
         out[r] = (out[r] as number) + wDot * s;
-      });
+      }
     }
     this.addNeighbourTerms(pool, addends, out);
     this.addRecent(pool, recent.slice(0, this.spec.recentItems), out);
@@ -219,19 +247,31 @@ export class ColdItemScorer {
   ): void {
     const w5 = this.weights.neighbourTerms5 ?? 0;
     const w20 = this.weights.neighbourTerms20 ?? 0;
-    const rows = new Set<number>();
-    for (const j of addends.keys()) for (const r of pool.reverse.get(j) ?? []) rows.add(r);
-    for (const r of rows) {
+    if ((w5 === 0 && w20 === 0) || addends.size === 0) return;
+    const dense = this.dense;
+    const reached: number[] = [];
+    const mark = new Uint8Array(pool.rows.length);
+    for (const [j, a] of addends) {
+      dense[j] = a;
+      for (const r of pool.reverse.get(j) ?? []) {
+        if (mark[r]) continue;
+        mark[r] = 1;
+        reached.push(r);
+      }
+    }
+    const { k5, k20 } = this;
+    for (const r of reached) {
       let t5 = 0;
       let t20 = 0;
-      for (let n = 0; n < this.k20; n++) {
-        const a = addends.get(pool.neighbours[r * this.k20 + n] as number) ?? 0;
+      for (let n = 0; n < k20; n++) {
+        const a = dense[pool.neighbours[r * k20 + n] as number] as number;
         if (a === 0) continue;
-        t20 += (pool.weights20[r * this.k20 + n] as number) * a;
-        if (n < this.k5) t5 += (pool.weights5[r * this.k5 + n] as number) * a;
+        t20 += (pool.weights20[r * k20 + n] as number) * a;
+        if (n < k5) t5 += (pool.weights5[r * k5 + n] as number) * a;
       }
       out[r] = (out[r] as number) + w5 * t5 + w20 * t20;
     }
+    for (const j of addends.keys()) dense[j] = 0;
   }
 
   private attributeIndices(index: number): number[] {
@@ -241,38 +281,69 @@ export class ColdItemScorer {
     });
   }
 
-  private addRecent(pool: ColdPool, recent: readonly number[], out: Float64Array): void {
+  /** Every row's cosine with input item h's content vector (0 without one), and shared attributes. */
+  private similarities(pool: ColdPool, h: number): { cos: Float32Array; shared: Uint8Array } {
+    const hit = pool.byRecent.get(h);
+    if (hit) return hit;
     const { dim } = this.model.manifest;
+    const n = pool.rows.length;
+    const cos = new Float32Array(n);
+    const shared = new Uint8Array(n);
+    if (this.hasContent[h]) {
+      const o = h * dim;
+      for (let r = 0; r < n; r++) {
+        let s = 0;
+        const p = r * dim;
+        for (let d = 0; d < dim; d++) {
+          s += (pool.unit[p + d] as number) * (this.unitContent[o + d] as number);
+        }
+        cos[r] = s;
+      }
+    }
+    const mine = new Set(this.attributeIndices(h));
+    if (mine.size > 0) {
+      for (let r = 0; r < n; r++) {
+        let k = 0;
+        for (const a of pool.attributes[r] as Int32Array) if (mine.has(a)) k++;
+        shared[r] = Math.min(k, 255);
+      }
+    }
+    if (pool.byRecent.size >= RECENT_CACHE) pool.byRecent.clear();
+    const entry = { cos, shared };
+    pool.byRecent.set(h, entry);
+    return entry;
+  }
+
+  private addRecent(pool: ColdPool, recent: readonly number[], out: Float64Array): void {
     const ws = this.weights.recentSimilarity ?? 0;
     const ws3 = this.weights.recentSimilarityMax3 ?? 0;
     const wa = this.weights.sharedAttributes ?? 0;
     const wa3 = this.weights.sharedAttributesMax3 ?? 0;
-    const recentAttrs = recent.map((h) => new Set(this.attributeIndices(h)));
-    for (let r = 0; r < pool.rows.length; r++) {
-      let first = 0;
-      let best = -Infinity;
-      let sharedFirst = 0;
+    const n = pool.rows.length;
+    if (recent.length === 0) return; // every feature 0
+    const sims = recent.map((h) => this.similarities(pool, h));
+    // a missing input item (fewer than recentItems) counts as cosine 0 and nothing shared, as
+    // training's zero padding: the maxima start at 0 then
+    const floor = recent.length < this.spec.recentItems ? 0 : -Infinity;
+    const cos = sims.map((s) => s.cos);
+    const shared = sims.map((s) => s.shared);
+    const first = sims[0] as { cos: Float32Array; shared: Uint8Array };
+    const m = sims.length;
+    for (let r = 0; r < n; r++) {
+      let best = floor;
       let sharedBest = 0;
-      recent.forEach((h, k) => {
-        // an input item without a content vector: cosine 0 (training's zero row)
-        let s = 0;
-        if (this.hasContent[h]) {
-          for (let d = 0; d < dim; d++) {
-            s += (pool.unit[r * dim + d] as number) * (this.unitContent[h * dim + d] as number);
-          }
-        }
-        if (k === 0) first = s;
-        if (s > best) best = s;
-        let shared = 0;
-        for (const a of pool.attributes[r] as Int32Array) if (recentAttrs[k]?.has(a)) shared++;
-        if (k === 0) sharedFirst = shared;
-        if (shared > sharedBest) sharedBest = shared;
-      });
-      // fewer input items than the features read: the missing ones count as cosine 0 and no
-      // shared attributes (training's zero padding)
-      if (recent.length < this.spec.recentItems) best = Math.max(best, 0);
-      if (recent.length === 0) best = 0;
-      out[r] = (out[r] as number) + ws * first + ws3 * best + wa * sharedFirst + wa3 * sharedBest;
+      for (let k = 0; k < m; k++) {
+        const c = (cos[k] as Float32Array)[r] as number;
+        if (c > best) best = c;
+        const a = (shared[k] as Uint8Array)[r] as number;
+        if (a > sharedBest) sharedBest = a;
+      }
+      out[r] =
+        (out[r] as number) +
+        ws * (first.cos[r] as number) +
+        ws3 * best +
+        wa * (first.shared[r] as number) +
+        wa3 * sharedBest;
     }
   }
 }

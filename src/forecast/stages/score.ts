@@ -14,10 +14,15 @@ import {
   type StageContext,
 } from './job.js';
 
-/** The model items a forecast's cold scores read the addends of, and those not candidates. */
+/**
+ * The model items whose term addends a forecast's cold scores read: those the scorer computes
+ * (candidates, and `hidden` ones only a term without an exact addend touches: scored, not
+ * served), and the rest's, computed here from the terms' exact addends.
+ */
 interface Inherited {
   needed: number[];
   hidden: number[];
+  computed: Map<number, number>;
 }
 
 /** Returns the call's milliseconds (every forecast of the batch reports them). */
@@ -66,15 +71,32 @@ export async function score(ctx: StageContext, jobs: readonly ForecastJob[]): Pr
 /** null when the forecast has no cold items to score. */
 function inheritedItems(ctx: StageContext, job: ForecastJob): Inherited | null {
   if (!ctx.cold || !job.cold) return null;
+  const recent = job.recent as RecentItems;
   // every item a term can add to for this forecast: the rest add 0
-  const touched = ctx.terms.lifts(job.recent as RecentItems, {
+  const touched = ctx.terms.lifts(recent, {
     successors: Number.MAX_SAFE_INTEGER,
     cooccurrenceNeighbors: null,
   });
   const needed = ctx.cold.needed(job.cold.pool, touched);
   const present = new Set<number>();
   for (const c of job.candidates) if (c.modelIndex !== undefined) present.add(c.modelIndex);
-  return { needed, hidden: needed.filter((j) => !present.has(j)) };
+  const missing = needed.filter((j) => !present.has(j));
+  // a term without an exact addend: only the scorer knows what it adds to the items it touches
+  const sets = ctx.terms.list.flatMap((t) => (t.addend ? [] : [t.touchedItems?.(recent) ?? null]));
+  const scorerOnly = (j: number) => sets.some((set) => set === null || set.has(j));
+  const hidden = missing.filter(scorerOnly);
+  const rest = Int32Array.from(missing.filter((j) => !scorerOnly(j)));
+  const computed = new Map<number, number>();
+  if (rest.length > 0) {
+    const sum = new Float64Array(rest.length);
+    for (const t of ctx.terms.list) {
+      if (!t.addend) continue;
+      const a = t.addend(recent, rest);
+      for (let n = 0; n < rest.length; n++) sum[n] = (sum[n] as number) + (a[n] as number);
+    }
+    rest.forEach((j, n) => computed.set(j, sum[n] as number));
+  }
+  return { needed, hidden, computed };
 }
 
 /**
@@ -85,7 +107,7 @@ function scoreCold(
   ctx: StageContext,
   job: ForecastJob,
   scores: Float32Array,
-  { needed, hidden }: Inherited,
+  { needed, hidden, computed }: Inherited,
 ): Float32Array {
   const cold = ctx.cold;
   const state = job.cold;
@@ -98,8 +120,9 @@ function scoreCold(
     if (c.modelIndex !== undefined) at.set(c.modelIndex, k);
   });
   hidden.forEach((j, k) => at.set(j, n + k));
-  const addends = new Map<number, number>();
+  const addends = new Map<number, number>(computed);
   for (const j of needed) {
+    if (computed.has(j)) continue;
     const k = at.get(j);
     const item = ctx.model.itemAt(j);
     if (k === undefined || !item) continue;
@@ -109,12 +132,11 @@ function scoreCold(
   const recent = ctx.terms.recent(events, cold.spec.recentItems).items;
   const coldScores = cold.scores(pool, userState, recent, addends);
   const excluded = new Set(exclusions(job));
-  const best: number[] = [];
-  for (let r = 0; r < pool.rows.length; r++) {
-    if (passing[r] && !excluded.has((pool.rows[r] as { id: string }).id)) best.push(r);
-  }
-  best.sort((a, b) => (coldScores[b] as number) - (coldScores[a] as number));
-  best.length = Math.min(best.length, rankedCount(job.request));
+  const best = topRows(
+    coldScores,
+    (r) => passing[r] === 1 && !excluded.has((pool.rows[r] as { id: string }).id),
+    rankedCount(job.request),
+  );
   const candidates: RetrievedItem[] = [];
   const out: number[] = [];
   job.candidates.forEach((c, k) => {
@@ -134,4 +156,22 @@ function scoreCold(
   }
   job.candidates = candidates;
   return Float32Array.from(out);
+}
+
+/** The (at most) k rows r with `keep(r)` of the highest scores, best first (ties: lower r). */
+function topRows(scores: Float64Array, keep: (r: number) => boolean, k: number): number[] {
+  const top: number[] = [];
+  if (k <= 0) return top;
+  for (let r = 0; r < scores.length; r++) {
+    const s = scores[r] as number;
+    if (top.length === k && s <= (scores[top[k - 1] as number] as number)) continue;
+    if (!keep(r)) continue;
+    let p = top.length < k ? top.length : k - 1;
+    while (p > 0 && (scores[top[p - 1] as number] as number) < s) {
+      if (p < k) top[p] = top[p - 1] as number;
+      p--;
+    }
+    top[p] = r;
+  }
+  return top;
 }
