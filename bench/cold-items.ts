@@ -8,6 +8,7 @@
 // whose target the model was trained on (warm).
 //
 //   npx tsx bench/cold-items.ts --model /tmp/exp/beauty-holdout [--warm 3000] [--without-titles]
+//       [--label NAME]
 //
 // Uses the PostgreSQL database `foresight_coldstart` on 127.0.0.1 (recreated each run);
 // writes bench/results/cold-items-<date>.json.
@@ -27,6 +28,8 @@ const { values: opts } = parseArgs({
     warm: { type: 'string', default: '3000' },
     'without-titles': { type: 'boolean', default: false },
     concurrency: { type: 'string', default: '8' },
+    /** Appended to the results file's name. */
+    label: { type: 'string' },
   },
 });
 if (!opts.model) {
@@ -130,6 +133,10 @@ async function main(): Promise<void> {
       model: modelDir,
       heldOutItems: heldOut.size,
       upsertedWithTitles: titles.size > 0,
+      // how the model scores items it never trained on (models/README.md, scorer.coldItems)
+      coldItems:
+        JSON.parse(await readFile(path.join(modelDir, 'model.json'), 'utf8')).scorer?.coldItems ??
+        'none: scorer.onnx alone',
       embeddedByContentTower: content,
       cold: coldM,
       warm: warmM,
@@ -137,7 +144,8 @@ async function main(): Promise<void> {
     };
     console.log(JSON.stringify(result, null, 2));
     await writeFile(
-      `bench/results/cold-items-${result.at.slice(0, 10)}${titles.size > 0 ? '' : '-without-titles'}.json`,
+      `bench/results/cold-items-${result.at.slice(0, 10)}${titles.size > 0 ? '' : '-without-titles'}` +
+        `${opts.label ? `-${opts.label}` : ''}.json`,
       JSON.stringify(result, null, 2) + '\n',
     );
   } finally {
