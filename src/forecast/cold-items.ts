@@ -391,11 +391,6 @@ export function bindColdItems(
     if (!model.contentVectors) {
       throw new Error('model.json scorer.coldItems needs files.contentVectors');
     }
-    if ((model.manifest.scorer?.categoryWeight ?? 0) !== 0) {
-      // the neighbours inherit the addends of the lifting terms; a category term adds to every
-      // item and would be inherited too
-      throw new Error('model.json scorer.coldItems cannot be served with categoryWeight != 0');
-    }
     scorer = new ColdItemScorer(spec, model.contentVectors, model);
   }
   bound.set(model, scorer);

@@ -7,6 +7,9 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type Fixture, maxAbsDiff, readJson, readModelMeta, runOnnx } from './contract.js';
 import { PYTHON } from '../helpers/python.js';
+import { bindColdItems } from '../../src/forecast/cold-items.js';
+import { withTerms } from '../../src/forecast/terms/index.js';
+import { Model } from '../../src/inference/model.js';
 
 const outs: string[] = [];
 
@@ -108,7 +111,7 @@ describe('train.py smoke run', () => {
     expect(run.stdout).not.toMatch(/epoch/);
   });
 
-  it('holds users out of training (--holdout-users) and evaluate.py ranks their first 1 and 2 items', { timeout: 120_000 }, () => {
+  it('holds users out of training (--holdout-users) and evaluate.py ranks their first 1 and 2 items', { timeout: 240_000 }, async () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'foresight-smoke-'));
     outs.push(out);
     const data = ['--data', 'data/amazon/Beauty.txt', '--attributes', 'data/amazon/Beauty_item2attributes.json'];
@@ -184,6 +187,30 @@ describe('train.py smoke run', () => {
         expect(m['HR@20']).toBeLessThanOrEqual(1);
         expect(m['NDCG@10']).toBeLessThanOrEqual(m['HR@10']!);
       }
+    }
+
+    // cold_items.py fits scorer.coldItems on the held-out items, and the gateway serves it
+    const fit = spawnSync(
+      PYTHON,
+      ['-m', 'foresight_training.sequence.cold_items', '--model', out, '--data', '../../data/amazon/Beauty.txt',
+        '--attributes', '../../data/amazon/Beauty_item2attributes.json', '--warm', '200'],
+      { encoding: 'utf8', timeout: 110_000, cwd: 'models/training' },
+    );
+    expect(fit.status, fit.stderr + fit.stdout).toBe(0);
+    const fitted = readModelMeta(out) as ReturnType<typeof readModelMeta> & {
+      scorer: { coldItems: { features: string[]; weights: number[] } };
+      files: Record<string, string>;
+      metrics: { coldItems: { heldOutItems: number } };
+    };
+    expect(fitted.scorer.coldItems.weights).toHaveLength(fitted.scorer.coldItems.features.length);
+    expect(fitted.metrics.coldItems.heldOutItems).toBe(heldout.items.length);
+    expect(fs.statSync(path.join(out, fitted.files.contentVectors!)).size).toBe((meta.numItems + 1) * 16 * 4);
+    const model = await withTerms(Model.load(out, 'cpu'));
+    try {
+      const cold = bindColdItems(model);
+      expect(cold?.spec.boost).toBe(fitted.scorer.coldItems.boost);
+    } finally {
+      await model.release();
     }
   });
 });

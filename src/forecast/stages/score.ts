@@ -82,7 +82,10 @@ function inheritedItems(ctx: StageContext, job: ForecastJob): Inherited | null {
   for (const c of job.candidates) if (c.modelIndex !== undefined) present.add(c.modelIndex);
   const missing = needed.filter((j) => !present.has(j));
   // a term without an exact addend: only the scorer knows what it adds to the items it touches
-  const sets = ctx.terms.list.flatMap((t) => (t.addend ? [] : [t.touchedItems?.(recent) ?? null]));
+  // (terms that read no recent items, the category term, are not inherited: see scoreCold)
+  const sets = ctx.terms.list.flatMap((t) =>
+    t.addend || t.recentItems === 0 ? [] : [t.touchedItems?.(recent) ?? null],
+  );
   const scorerOnly = (j: number) => sets.some((set) => set === null || set.has(j));
   const hidden = missing.filter(scorerOnly);
   const rest = Int32Array.from(missing.filter((j) => !scorerOnly(j)));
@@ -121,12 +124,18 @@ function scoreCold(
   });
   hidden.forEach((j, k) => at.set(j, n + k));
   const addends = new Map<number, number>(computed);
+  const categoryProbs = (job.encoded as EncoderOutput).categoryProbs;
+  const categoryWeight = ctx.model.manifest.scorer?.categoryWeight ?? 0;
   for (const j of needed) {
     if (computed.has(j)) continue;
     const k = at.get(j);
     const item = ctx.model.itemAt(j);
     if (k === undefined || !item) continue;
-    addends.set(j, (scores[k] as number) - innerProduct(item.embedding, userState));
+    // what the terms that read recent items add: the score less the inner product and the
+    // category term (the neighbour's categories, not the cold item's)
+    const category =
+      categoryWeight === 0 ? 0 : categoryWeight * categoryLogp(ctx, categoryProbs, item);
+    addends.set(j, (scores[k] as number) - innerProduct(item.embedding, userState) - category);
   }
   const events = (job.subject as ResolvedSubject).events;
   const recent = ctx.terms.recent(events, cold.spec.recentItems).items;
@@ -174,4 +183,24 @@ function topRows(scores: Float64Array, keep: (r: number) => boolean, k: number):
     top[p] = r;
   }
   return top;
+}
+
+/**
+ * log(mean next-category probability of the item's attributes + 1e-6): scorer.onnx's category
+ * term without its weight (models/README.md, `scorer.categoryWeight`).
+ */
+function categoryLogp(
+  ctx: StageContext,
+  probs: Float32Array,
+  item: { attributeIds: readonly string[] },
+): number {
+  let sum = 0;
+  let n = 0;
+  for (const id of item.attributeIds) {
+    const k = ctx.model.attributeIndexOf(id);
+    if (k === undefined) continue;
+    sum += probs[k] as number;
+    n++;
+  }
+  return Math.log(sum / Math.max(n, 1) + 1e-6);
 }

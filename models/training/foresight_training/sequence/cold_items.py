@@ -41,6 +41,7 @@ from .evaluate import load_model
 from .metrics import exclude_inputs, ranks_from_scores, summarize
 from .ranking import all_items, encode_pairs, history_items
 from .scorer import Scorer
+from .terms.category import item_category_logp
 
 FEATURES = ("innerProduct", "bias", "neighbourTerms5", "neighbourTerms20", "recentSimilarity",
             "recentSimilarityMax3", "sharedAttributes", "sharedAttributesMax3")
@@ -48,6 +49,18 @@ NEIGHBOURS = (5, 20)
 TEMPERATURE = 0.1
 RECENT = 3
 BOOSTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0)
+
+
+def lifting_terms(scorer, S, x, item_attrs):
+    """What the scorer adds to every item beyond the inner product and the category term: the
+    addends of the terms that read the shopper's recent items (Markov, co-occurrence), the part a
+    cold item inherits from its neighbours (the category term scores the neighbours' categories,
+    not the cold item's: it is left out)."""
+    term = S - x.dot
+    cat = scorer.terms["category"] if "category" in scorer.terms else None
+    if cat is not None and cat.w:
+        term = term - cat.w * item_category_logp(x.category_probs, item_attrs)
+    return term
 
 
 def content_matrix(enc, tower, num_items, item_text, exclude=()):
@@ -111,9 +124,6 @@ class Setting:
         train, _, _ = split([s for u, s in enumerate(ds.seqs) if u not in held])
         fit = [[i for i in s if i not in cold] for s in train]
         self.scorer = Scorer.from_checkpoint(ck, fit, ds.num_items, enc.dim)
-        if "category" in self.scorer.terms:
-            # the neighbours inherit the lifting terms' addends; a category term adds to every item
-            raise SystemExit("scorer.coldItems is fitted for scorers without a category term (weight 0)")
         text = torch.as_tensor(ds.item_text) if ds.item_text is not None and \
             not (ck.get("args") or {}).get("no_item_text") else None
         self.cold_ids = torch.tensor(self.cold)
@@ -144,7 +154,7 @@ class Setting:
         U, P = encode_pairs(self.enc, pairs)
         x = all_items(U, P, self.V, self.enc.item_attrs, pairs, self.scorer.history)
         S = self.scorer.score_all(x)
-        term = S - x.dot
+        term = lifting_terms(self.scorer, S, x, self.enc.item_attrs)
         feats = cold_features(x.dot[:, self.cold_ids], term, history_items(pairs, RECENT), self.cold_vectors,
                               self.cold_onehot, self.content, self.attrs_onehot, self.nbrs)
         S = exclude_inputs(S, pairs)
@@ -309,7 +319,7 @@ def parity_fixture(st, record, rows=6):
     with torch.no_grad():
         U, P = encode_pairs(st.enc, pairs)
         x = all_items(U, P, st.V, st.enc.item_attrs, pairs, st.scorer.history)
-        term = st.scorer.score_all(x) - x.dot
+        term = lifting_terms(st.scorer, st.scorer.score_all(x), x, st.enc.item_attrs)
     hist = history_items(pairs, RECENT)
     cols = [st.cold.index(t) for _, t in pairs]
     universe = sorted({int(j) for c in cols for j in st.nbrs[NEIGHBOURS[1]][0][c]}
