@@ -3,20 +3,27 @@
 // test/fixtures/cold-parity.json), and a model with scorer.coldItems ranks the catalogue's cold
 // items by them, filters and exclusions applied (the fake model of engine.test.ts, scores known
 // by construction).
-import { readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/client.js';
 import { retrievalSettings } from '../../src/db/retrieval.js';
 import { ColdItemScorer } from '../../src/forecast/cold-items.js';
 import { ForecastEngine } from '../../src/forecast/engine.js';
-import type { Forecast, ForecastFilter, ForecastRequest } from '../../src/forecast/forecast.js';
-import { importAmazon } from '../../src/import/amazon.js';
+import type { Forecast } from '../../src/forecast/forecast.js';
 import { COLD_FEATURES, type ColdItemsManifest } from '../../src/inference/manifest.js';
 import { syncItemEmbeddings } from '../../src/serving/embeddings.js';
 import { backends } from '../helpers/backends.js';
 import { FAKE_DIM, FakeModel } from '../helpers/fake-model.js';
-import { tempDir } from '../helpers/fixtures.js';
+import {
+  A1,
+  A2,
+  MODEL_CATEGORIES,
+  NO_FILTER,
+  TRANSITIONS,
+  ids,
+  importToyShop,
+  request,
+} from '../helpers/toy-shop.js';
 
 interface Parity {
   tolerance: number;
@@ -93,37 +100,7 @@ describe('cold-item features', () => {
   });
 });
 
-/** Four shoppers of a seven-item shop; item 7 is stored but unknown to the model. */
-const SEQUENCES = ['1 1 2', '2 3', '3 2 5', '4 7'];
-const CATEGORIES: Record<string, number[]> = {
-  1: [1],
-  2: [1],
-  3: [2],
-  4: [2],
-  5: [1],
-  6: [2],
-  7: [2],
-};
-const A1 = 'toy:a1';
-const A2 = 'toy:a2';
-const NO_FILTER: ForecastFilter = {
-  excludePurchased: false,
-  excludeSeen: true,
-  inStockOnly: false,
-  minPrice: null,
-  maxPrice: null,
-  categoryIds: null,
-};
-const request = (userId: string, over: Partial<ForecastRequest> = {}): ForecastRequest => ({
-  subject: { kind: 'user', userId },
-  first: 3,
-  filter: NO_FILTER,
-  explain: false,
-  mode: 'MODEL',
-  context: null,
-  ...over,
-});
-const ids = (f: Forecast | Error) => (f as Forecast).items.map((i) => i.itemId);
+const EXCLUDE_SEEN = { ...NO_FILTER, excludeSeen: true };
 
 /**
  * Content vectors: item k on axis k, but item 6 on axis 0 (the new product's direction: its
@@ -156,18 +133,8 @@ describe.each(backends)('cold items in the engine on $name', (backend) => {
 
   beforeAll(async () => {
     ({ db, dispose } = await backend.open(retrievalSettings(100)));
-    const dir = await tempDir();
-    const sequences = path.join(dir, 'Toy.txt');
-    const attributes = path.join(dir, 'Toy_item2attributes.json');
-    writeFileSync(sequences, SEQUENCES.join('\n') + '\n');
-    writeFileSync(attributes, JSON.stringify(CATEGORIES));
-    await importAmazon(db, { sequences: [sequences], attributes: [attributes] });
-    const cats = [[A1], [A1], [A2], [A2], [A1], [A2]];
-    const transitions: [number, number, number][] = [
-      [3, 1, 3],
-      [3, 6, 1],
-    ];
-    const model = new FakeModel('toy', cats, transitions, 'toy-fake-1', {
+    await importToyShop(db);
+    const model = new FakeModel('toy', MODEL_CATEGORIES, TRANSITIONS, 'toy-fake-1', {
       spec: SPEC,
       contentVectors: contentVectors(6),
     });
@@ -177,7 +144,7 @@ describe.each(backends)('cold items in the engine on $name', (backend) => {
       retrieval: { candidates: 100, efSearch: 100, successors: 100 },
     };
     engine = new ForecastEngine(db, model, options);
-    plain = new ForecastEngine(db, new FakeModel('toy', cats, transitions), options);
+    plain = new ForecastEngine(db, new FakeModel('toy', MODEL_CATEGORIES, TRANSITIONS), options);
   }, 60_000);
 
   afterAll(async () => {
@@ -206,11 +173,11 @@ describe.each(backends)('cold items in the engine on $name', (backend) => {
 
   it('applies the filter and the exclusions to cold items', async () => {
     const [other] = await engine.forecast([
-      request('toy:2', { filter: { ...NO_FILTER, categoryIds: [A1] } }),
+      request('toy:2', { filter: { ...EXCLUDE_SEEN, categoryIds: [A1] } }),
     ]);
     expect(ids(other!)).not.toContain('toy:7');
     const [inCategory] = await engine.forecast([
-      request('toy:2', { filter: { ...NO_FILTER, categoryIds: [A2] } }),
+      request('toy:2', { filter: { ...EXCLUDE_SEEN, categoryIds: [A2] } }),
     ]);
     expect(ids(inCategory!)[0]).toBe('toy:7');
     // toy:4 had item 7

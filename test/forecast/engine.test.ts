@@ -3,54 +3,25 @@
 // construction: one encoder and one scorer call per batch, retrieval with the filters in the
 // index, exclusions, a scoring term (Markov) lifting items past the nearest neighbours, the
 // fallbacks for shoppers the model cannot read, explanations, and the impression log.
-import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/client.js';
 import { ForecastEngine } from '../../src/forecast/engine.js';
-import type { Forecast, ForecastFilter, ForecastRequest } from '../../src/forecast/forecast.js';
-import { importAmazon } from '../../src/import/amazon.js';
+import type { Forecast } from '../../src/forecast/forecast.js';
 import { MIN_REASON_WEIGHT } from '../../src/forecast/reasons.js';
 import { syncItemEmbeddings } from '../../src/serving/embeddings.js';
 import { backends } from '../helpers/backends.js';
 import { FakeModel } from '../helpers/fake-model.js';
-import { tempDir } from '../helpers/fixtures.js';
+import {
+  A1,
+  A2,
+  MODEL_CATEGORIES,
+  NO_FILTER,
+  TRANSITIONS,
+  ids,
+  importToyShop,
+  request,
+} from '../helpers/toy-shop.js';
 import { retrievalSettings } from '../../src/db/retrieval.js';
-
-/** Four shoppers of a seven-item shop; item 7 is stored but unknown to the model. */
-const SEQUENCES = ['1 1 2', '2 3', '3 2 5', '4 7'];
-const CATEGORIES: Record<string, number[]> = {
-  1: [1],
-  2: [1],
-  3: [2],
-  4: [2],
-  5: [1],
-  6: [2],
-  7: [2],
-};
-const A1 = 'toy:a1';
-const A2 = 'toy:a2';
-
-const NO_FILTER: ForecastFilter = {
-  excludePurchased: false,
-  excludeSeen: false,
-  inStockOnly: false,
-  minPrice: null,
-  maxPrice: null,
-  categoryIds: null,
-};
-
-const request = (userId: string, over: Partial<ForecastRequest> = {}): ForecastRequest => ({
-  subject: { kind: 'user', userId },
-  first: 3,
-  filter: { ...NO_FILTER, excludeSeen: true },
-  explain: false,
-  mode: 'MODEL',
-  context: null,
-  ...over,
-});
-
-const ids = (f: Forecast | Error) => (f as Forecast).items.map((i) => i.itemId);
 
 describe.each(backends)('forecast engine stages with a fake model on $name', (backend) => {
   let db: Db;
@@ -60,21 +31,9 @@ describe.each(backends)('forecast engine stages with a fake model on $name', (ba
 
   beforeAll(async () => {
     ({ db, dispose } = await backend.open(retrievalSettings(100)));
-    const dir = await tempDir();
-    const sequences = path.join(dir, 'Toy.txt');
-    const attributes = path.join(dir, 'Toy_item2attributes.json');
-    await writeFile(sequences, SEQUENCES.join('\n') + '\n');
-    await writeFile(attributes, JSON.stringify(CATEGORIES));
-    await importAmazon(db, { sequences: [sequences], attributes: [attributes] });
+    await importToyShop(db);
     // Item 1 followed item 3 three times in "training", item 6 once: the Markov term.
-    model = new FakeModel(
-      'toy',
-      [[A1], [A1], [A2], [A2], [A1], [A2]],
-      [
-        [3, 1, 3],
-        [3, 6, 1],
-      ],
-    );
+    model = new FakeModel('toy', MODEL_CATEGORIES, TRANSITIONS);
     await syncItemEmbeddings(db, model);
     engine = new ForecastEngine(db, model, {
       batching: { maxBatch: 64, maxDelayMs: 1, maxQueue: 100 },
