@@ -4,6 +4,7 @@
 //
 //   git worktree add --detach /tmp/before <commit> && ln -s "$PWD/node_modules" /tmp/before/
 //   npx tsx bench/engine-ab.ts --before /tmp/before [--batches 300] [--batch 32]
+//       [--model-before DIR] [--model-after DIR]
 //
 // Both engines read the bench database (bench/load.ts: foresight_bench, Beauty imported once)
 // with their own copy of the shipped model. Reported per engine: wall and process CPU
@@ -21,6 +22,9 @@ const { values: opts } = parseArgs({
     before: { type: 'string' },
     batches: { type: 'string', default: '300' },
     batch: { type: 'string', default: '32' },
+    /** Model directories (default: each checkout's models/beauty), e.g. one model with and one without a feature. */
+    'model-before': { type: 'string' },
+    'model-after': { type: 'string' },
   },
 });
 if (!opts.before) throw new Error('--before CHECKOUT is required');
@@ -33,6 +37,7 @@ interface Engine {
 /** A checkout's engine over its own database connection and model, as the gateway builds it. */
 async function openEngine(
   checkout: string,
+  modelDir: string = path.join(checkout, 'models/beauty'),
 ): Promise<{ engine: Engine; close: () => Promise<void> }> {
   const load = (m: string) => import(path.resolve(checkout, m));
   const { loadConfig } = await load('src/config.ts');
@@ -48,7 +53,7 @@ async function openEngine(
     databaseUrl: config.databaseUrl,
     settings: retrievalSettings(config.retrieval.efSearch),
   });
-  const model = await Model.load(path.join(checkout, 'models/beauty'), 'cpu');
+  const model = await Model.load(modelDir, 'cpu');
   const options = { retrieval: config.retrieval };
   // The engine options were renamed (inference → batching); give both names.
   const engine: Engine = new ForecastEngine(db, model, {
@@ -86,8 +91,8 @@ async function main() {
   const users = await prepareBeautyUsers(opts['database-url'] as string);
   const size = Number(opts.batch);
   const engines = {
-    before: await openEngine(opts.before as string),
-    after: await openEngine('.'),
+    before: await openEngine(opts.before as string, opts['model-before']),
+    after: await openEngine('.', opts['model-after']),
   };
   const times: Record<string, { wall: number[]; cpu: number[] }> = {
     before: { wall: [], cpu: [] },

@@ -60,7 +60,7 @@ const RECENT_CACHE = 4096;
 
 /** What the cold scorer reads of the model. */
 export interface ColdModel {
-  readonly manifest: { dim: number; numItems: number };
+  readonly manifest: { dim: number; numItems: number; numAttributes: number };
   attributeIndexOf(attributeId: string): number | undefined;
   itemAt(index: number): { attributeIds: readonly string[] } | undefined;
 }
@@ -79,6 +79,8 @@ export class ColdItemScorer {
   private readonly hasContent: Uint8Array;
   private readonly weights: Record<string, number>;
   private readonly pools = new WeakMap<readonly ColdRow[], ColdPool>();
+  /** Scratch: 1 at the attribute indices of one input item (0 elsewhere). */
+  private readonly mark: Uint8Array;
   /** Scratch: the addends of one forecast by model index (0 elsewhere). */
   private readonly dense: Float64Array;
   /** Neighbours by item id, kept while the item's vector stays the same. */
@@ -98,6 +100,7 @@ export class ColdItemScorer {
     [this.k5, this.k20] = spec.neighbours;
     if (this.k5 > this.k20) throw new Error('coldItems.neighbours: the first count is the smaller');
     this.dense = new Float64Array(numItems + 1);
+    this.mark = new Uint8Array(model.manifest.numAttributes + 1);
     this.unitContent = new Float32Array(contentVectors.length);
     this.hasContent = new Uint8Array(numItems + 1);
     for (let j = 1; j <= numItems; j++) {
@@ -220,13 +223,17 @@ export class ColdItemScorer {
     userState: Float32Array,
     recent: readonly number[],
     addends: ReadonlyMap<number, number>,
+    /** `<userState, row>` of every row where the batch computed them (ONNX Runtime). */
+    dots?: Float32Array,
   ): Float64Array {
     const { dim } = this.model.manifest;
     const w = this.weights;
     const n = pool.rows.length;
     const out = new Float64Array(n).fill(this.spec.boost + (w.bias ?? 0));
     const wDot = w.innerProduct ?? 0;
-    if (wDot !== 0) {
+    if (wDot !== 0 && dots) {
+      for (let r = 0; r < n; r++) out[r] = (out[r] as number) + wDot * (dots[r] as number);
+    } else if (wDot !== 0) {
       const v = pool.vectors;
       for (let r = 0; r < n; r++) {
         let s = 0;
@@ -281,6 +288,53 @@ export class ColdItemScorer {
     });
   }
 
+  /** The input items among `recents` (newest first, per forecast) whose similarities are not cached. */
+  uncached(pool: ColdPool, recents: readonly (readonly number[])[]): number[] {
+    const out = new Set<number>();
+    for (const recent of recents) {
+      for (const h of recent.slice(0, this.spec.recentItems)) {
+        if (this.hasContent[h] && !pool.byRecent.has(h)) out.add(h);
+      }
+    }
+    return [...out];
+  }
+
+  /** The unit content vectors of model items `hs`, [hs.length · dim]. */
+  unitRows(hs: readonly number[]): Float32Array {
+    const { dim } = this.model.manifest;
+    const out = new Float32Array(hs.length * dim);
+    hs.forEach((h, k) => out.set(this.unitContent.subarray(h * dim, (h + 1) * dim), k * dim));
+    return out;
+  }
+
+  /** Caches the similarities of input items `hs` from their cosines with every row, [hs.length · N]. */
+  cacheSimilarities(pool: ColdPool, hs: readonly number[], cos: Float32Array): void {
+    const n = pool.rows.length;
+    hs.forEach((h, k) => {
+      if (pool.byRecent.size >= RECENT_CACHE) pool.byRecent.clear();
+      pool.byRecent.set(h, {
+        cos: cos.slice(k * n, (k + 1) * n),
+        shared: this.sharedAttributes(pool, h),
+      });
+    });
+  }
+
+  private sharedAttributes(pool: ColdPool, h: number): Uint8Array {
+    const n = pool.rows.length;
+    const shared = new Uint8Array(n);
+    const mine = this.attributeIndices(h);
+    if (mine.length === 0) return shared;
+    const mark = this.mark;
+    for (const a of mine) mark[a] = 1;
+    for (let r = 0; r < n; r++) {
+      let k = 0;
+      for (const a of pool.attributes[r] as Int32Array) k += mark[a] as number;
+      shared[r] = Math.min(k, 255);
+    }
+    for (const a of mine) mark[a] = 0;
+    return shared;
+  }
+
   /** Every row's cosine with input item h's content vector (0 without one), and shared attributes. */
   private similarities(pool: ColdPool, h: number): { cos: Float32Array; shared: Uint8Array } {
     const hit = pool.byRecent.get(h);
@@ -288,7 +342,6 @@ export class ColdItemScorer {
     const { dim } = this.model.manifest;
     const n = pool.rows.length;
     const cos = new Float32Array(n);
-    const shared = new Uint8Array(n);
     if (this.hasContent[h]) {
       const o = h * dim;
       for (let r = 0; r < n; r++) {
@@ -300,14 +353,7 @@ export class ColdItemScorer {
         cos[r] = s;
       }
     }
-    const mine = new Set(this.attributeIndices(h));
-    if (mine.size > 0) {
-      for (let r = 0; r < n; r++) {
-        let k = 0;
-        for (const a of pool.attributes[r] as Int32Array) if (mine.has(a)) k++;
-        shared[r] = Math.min(k, 255);
-      }
-    }
+    const shared = this.sharedAttributes(pool, h);
     if (pool.byRecent.size >= RECENT_CACHE) pool.byRecent.clear();
     const entry = { cos, shared };
     pool.byRecent.set(h, entry);

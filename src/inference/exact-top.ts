@@ -71,6 +71,57 @@ export function exactTopModel(dim: number): Uint8Array {
   return Uint8Array.from(intField(1, 8).concat(field(8, intField(2, 17)), field(7, graph)));
 }
 
+/**
+ * The ONNX model (opset 17) of all inner products: `queries` [B, dim] · `items` [N, dim]ᵀ →
+ * `scores` [B, N] (one Gemm).
+ */
+export function innerProductsModel(dim: number): Uint8Array {
+  const FLOAT = 1;
+  const ATTRIBUTE_INT = 2;
+  const gemm = field(1, 'queries')
+    .concat(field(1, 'items'), field(2, 'scores'), field(4, 'Gemm'))
+    .concat(field(5, field(1, 'transB').concat(intField(3, 1), intField(20, ATTRIBUTE_INT))));
+  const graph = field(1, gemm).concat(
+    field(2, 'inner_products'),
+    field(11, tensorInfo('queries', FLOAT, ['B', dim])),
+    field(11, tensorInfo('items', FLOAT, ['N', dim])),
+    field(12, tensorInfo('scores', FLOAT, ['B', 'N'])),
+  );
+  return Uint8Array.from(intField(1, 8).concat(field(8, intField(2, 17)), field(7, graph)));
+}
+
+/** One ONNX Runtime session of innerProductsModel, on one CPU thread. */
+export class InnerProducts {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly dim: number,
+  ) {}
+
+  static async open(dim: number): Promise<InnerProducts> {
+    const session = await ort.InferenceSession.create(innerProductsModel(dim), {
+      executionProviders: ['cpu'],
+      intraOpNumThreads: 1,
+      interOpNumThreads: 1,
+    });
+    return new InnerProducts(session, dim);
+  }
+
+  /** `queries` [B · dim] against `items` [N, dim]: [B · N], row-major. */
+  async run(queries: Float32Array, items: ort.Tensor): Promise<Float32Array> {
+    const out = await this.session.run({
+      queries: new ort.Tensor('float32', queries, [queries.length / this.dim, this.dim]),
+      items,
+    });
+    const scores = out.scores?.data;
+    if (!(scores instanceof Float32Array)) throw new Error('inner products: output scores missing');
+    return scores;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
 /** The k best items of each query: row indices into the matrix and their scores, best first. */
 export interface TopRows {
   indices: BigInt64Array;

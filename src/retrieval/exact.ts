@@ -14,7 +14,7 @@
 import type { Queryable } from '../db/client.js';
 import { slotColumns, type EmbeddingSlot } from '../db/embedding-slots.js';
 import { parseVectorLiteral, type CandidateFilter } from '../db/retrieval.js';
-import { ExactTop } from '../inference/exact-top.js';
+import { ExactTop, InnerProducts } from '../inference/exact-top.js';
 import type { ColdRow } from '../forecast/cold-items.js';
 import type { KnownItem } from '../inference/model.js';
 import { ort } from '../inference/onnx.js';
@@ -62,6 +62,9 @@ export class ExactRetrieval {
   private mirror: Mirror | null = null;
   private loading: Promise<Mirror> | null = null;
   private top: Promise<ExactTop> | null = null;
+  private products: Promise<InnerProducts> | null = null;
+  /** Item matrices as tensors, by their arrays (a pool's, forecast/cold-items.ts). */
+  private readonly tensors = new WeakMap<Float32Array, ort.Tensor>();
   /** Loads of the mirror (a catalogue change each, after the first): /debug and tests read it. */
   loads = 0;
 
@@ -249,7 +252,25 @@ export class ExactRetrieval {
     );
   }
 
+  /**
+   * Every inner product of `queries` [B · dim] with the rows of `items` [N · dim] (one ONNX
+   * Runtime Gemm): [B · N], row-major. The cold-item scores' batch (forecast/cold-items.ts).
+   */
+  async innerProducts(queries: Float32Array, items: Float32Array): Promise<Float32Array> {
+    const dim = this.dim;
+    let matrix = this.tensors.get(items);
+    if (!matrix) {
+      matrix = new ort.Tensor('float32', items, [items.length / dim, dim]);
+      this.tensors.set(items, matrix);
+    }
+    this.products ??= InnerProducts.open(dim);
+    return (await this.products).run(queries, matrix);
+  }
+
   async release(): Promise<void> {
+    const products = this.products;
+    this.products = null;
+    if (products) await (await products).release();
     const top = this.top;
     this.top = null;
     this.mirror = null;

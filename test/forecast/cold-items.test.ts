@@ -51,7 +51,14 @@ describe('cold-item features', () => {
   const content = new Float32Array((numItems + 1) * dim);
   parity.content.forEach((v, k) => content.set(v, (k + 1) * dim));
   const model = {
-    manifest: { dim, numItems },
+    manifest: {
+      dim,
+      numItems,
+      numAttributes: Math.max(
+        ...parity.itemAttributes.flat(),
+        ...parity.rows.flatMap((r) => r.attributes),
+      ),
+    },
     attributeIndexOf: (id: string) => Number(id),
     itemAt: (k: number) => ({ attributeIds: (parity.itemAttributes[k - 1] ?? []).map(String) }),
   };

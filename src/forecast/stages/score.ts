@@ -4,6 +4,7 @@
 // term addends their features inherit, and the best cold items join the candidates.
 import type { EncoderOutput } from '../../inference/model.js';
 import { innerProduct, type RetrievedItem } from '../../retrieval/candidates.js';
+import type { ColdPool } from '../cold-items.js';
 import type { RecentItems } from '../terms/index.js';
 import {
   exclusions,
@@ -60,12 +61,63 @@ export async function score(ctx: StageContext, jobs: readonly ForecastJob[]): Pr
       (candidates, width) => ctx.terms.feeds(recent, candidates, width),
     ),
   );
+  const batch = await coldBatch(ctx, jobs);
   jobs.forEach((job, i) => {
     const scores = value[i] ?? null;
     const inh = inherited[i];
-    job.scores = scores && inh ? scoreCold(ctx, job, scores, inh) : scores;
+    job.scores = scores && inh ? scoreCold(ctx, job, scores, inh, batch.get(job)) : scores;
   });
   return ms;
+}
+
+/** What the batch computed for a forecast's cold scores: its newest inputs, and its inner products. */
+interface ColdBatch {
+  recent: number[];
+  dots: Float32Array;
+}
+
+/**
+ * The cold scores' matrix work for the whole batch, per pool in one ONNX Runtime Gemm each: every
+ * forecast's inner products with every cold row, and the cosines of input items not yet cached.
+ */
+async function coldBatch(
+  ctx: StageContext,
+  jobs: readonly ForecastJob[],
+): Promise<Map<ForecastJob, ColdBatch>> {
+  const out = new Map<ForecastJob, ColdBatch>();
+  const cold = ctx.cold;
+  const exact = ctx.exact;
+  if (!cold || !exact) return out;
+  const byPool = new Map<ColdPool, ForecastJob[]>();
+  for (const job of jobs) {
+    if (!job.cold) continue;
+    const list = byPool.get(job.cold.pool);
+    if (list) list.push(job);
+    else byPool.set(job.cold.pool, [job]);
+  }
+  const dim = ctx.model.manifest.dim;
+  for (const [pool, members] of byPool) {
+    const recents = members.map(
+      (job) =>
+        ctx.terms.recent((job.subject as ResolvedSubject).events, cold.spec.recentItems).items,
+    );
+    const states = new Float32Array(members.length * dim);
+    members.forEach((job, b) => states.set((job.encoded as EncoderOutput).userState, b * dim));
+    const dots = await exact.retrieval.innerProducts(states, pool.vectors);
+    const hs = cold.uncached(pool, recents);
+    if (hs.length > 0) {
+      cold.cacheSimilarities(
+        pool,
+        hs,
+        await exact.retrieval.innerProducts(cold.unitRows(hs), pool.unit),
+      );
+    }
+    const n = pool.rows.length;
+    members.forEach((job, b) =>
+      out.set(job, { recent: recents[b] as number[], dots: dots.subarray(b * n, (b + 1) * n) }),
+    );
+  }
+  return out;
 }
 
 /** null when the forecast has no cold items to score. */
@@ -111,6 +163,7 @@ function scoreCold(
   job: ForecastJob,
   scores: Float32Array,
   { needed, hidden, computed }: Inherited,
+  batch: ColdBatch | undefined,
 ): Float32Array {
   const cold = ctx.cold;
   const state = job.cold;
@@ -137,9 +190,10 @@ function scoreCold(
       categoryWeight === 0 ? 0 : categoryWeight * categoryLogp(ctx, categoryProbs, item);
     addends.set(j, (scores[k] as number) - innerProduct(item.embedding, userState) - category);
   }
-  const events = (job.subject as ResolvedSubject).events;
-  const recent = ctx.terms.recent(events, cold.spec.recentItems).items;
-  const coldScores = cold.scores(pool, userState, recent, addends);
+  const recent =
+    batch?.recent ??
+    ctx.terms.recent((job.subject as ResolvedSubject).events, cold.spec.recentItems).items;
+  const coldScores = cold.scores(pool, userState, recent, addends, batch?.dots);
   const excluded = new Set(exclusions(job));
   const best = topRows(
     coldScores,
