@@ -83,6 +83,7 @@ export class ForecastEngine {
     encoder: { calls: 0, items: 0, ms: 0 },
     scorer: { calls: 0, items: 0, ms: 0 },
     exactTop: { calls: 0, items: 0, ms: 0 },
+    coldItems: { calls: 0, items: 0, ms: 0 },
   };
   /**
    * Wall time of each stage of the batches (calls = batches that ran it, items = their

@@ -163,12 +163,19 @@ describe.each(backends)('cold items in the engine on $name', (backend) => {
   it('lifts a new product by the transitions into the product it resembles', async () => {
     // toy:2's newest item is 3: the Markov term adds log 4 to item 1 and log 2 to item 6, the
     // new product's nearest neighbour: it inherits 10 · log 2 on top of its inner product 0.05
+    const calls = engine.modelCalls.coldItems.calls;
     const [f] = await engine.forecast([request('toy:2')]);
     expect(ids(f!)).toEqual(['toy:7', 'toy:1', 'toy:6']);
+    // the batch's inner products with the cold rows, then the cosines of its input items (3 and
+    // 2, not seen before); the next batch finds those cached
+    expect(engine.modelCalls.coldItems.calls - calls).toBe(2);
+    await engine.forecast([request('toy:2')]);
+    expect(engine.modelCalls.coldItems.calls - calls).toBe(3);
     expect((f as Forecast).items[0]!.score).toBeCloseTo(0.05 + 10 * Math.log(2), 5);
     // without scorer.coldItems it ranks by its inner product alone: last
     const [before] = await plain.forecast([request('toy:2', { first: 7 })]);
     expect(ids(before!).at(-1)).toBe('toy:7');
+    expect(plain.modelCalls.coldItems.calls).toBe(0);
   });
 
   it('scores it by its inner product where no neighbour is lifted', async () => {

@@ -110,8 +110,17 @@ export interface StageContext {
   exact: { retrieval: ExactRetrieval; db: Db } | null;
   /** Scores for items the model never trained on (forecast/cold-items.ts); null = the scorer's. */
   cold: ColdItemScorer | null;
-  /** exactTop: the exact retrieval's ONNX calls (retrieval/exact.ts), one per retrieval group. */
-  modelCalls: { encoder: ModelCallStats; scorer: ModelCallStats; exactTop: ModelCallStats };
+  /**
+   * exactTop: the exact retrieval's ONNX calls (retrieval/exact.ts), one per retrieval group;
+   * coldItems: the cold-item scores' inner products (forecast/cold-items.ts), one or two per
+   * batch with cold items (items: forecasts).
+   */
+  modelCalls: {
+    encoder: ModelCallStats;
+    scorer: ModelCallStats;
+    exactTop: ModelCallStats;
+    coldItems: ModelCallStats;
+  };
 }
 
 /** How many ranked items the request's serving policy chooses its slate from. */

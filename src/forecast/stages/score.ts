@@ -103,15 +103,16 @@ async function coldBatch(
     );
     const states = new Float32Array(members.length * dim);
     members.forEach((job, b) => states.set((job.encoded as EncoderOutput).userState, b * dim));
-    const dots = await exact.retrieval.innerProducts(states, pool.vectors);
+    const products = async (queries: Float32Array, items: Float32Array) =>
+      (
+        await timed(ctx.modelCalls.coldItems, members.length, () =>
+          exact.retrieval.innerProducts(queries, items),
+        )
+      ).value;
+    const dots = await products(states, pool.vectors);
     const hs = cold.uncached(pool, recents);
-    if (hs.length > 0) {
-      cold.cacheSimilarities(
-        pool,
-        hs,
-        await exact.retrieval.innerProducts(cold.unitRows(hs), pool.unit),
-      );
-    }
+    if (hs.length > 0)
+      cold.cacheSimilarities(pool, hs, await products(cold.unitRows(hs), pool.unit));
     const n = pool.rows.length;
     members.forEach((job, b) =>
       out.set(job, { recent: recents[b] as number[], dots: dots.subarray(b * n, (b + 1) * n) }),
