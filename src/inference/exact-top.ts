@@ -90,35 +90,42 @@ export function innerProductsModel(dim: number): Uint8Array {
   return Uint8Array.from(intField(1, 8).concat(field(8, intField(2, 17)), field(7, graph)));
 }
 
-/** One ONNX Runtime session of innerProductsModel, on one CPU thread. */
-export class InnerProducts {
-  private constructor(
-    private readonly session: ort.InferenceSession,
+/** One ONNX Runtime session of a graph written here, on one CPU thread; queries [B, dim]. */
+abstract class GraphSession {
+  protected constructor(
+    protected readonly session: ort.InferenceSession,
     readonly dim: number,
   ) {}
 
-  static async open(dim: number): Promise<InnerProducts> {
-    const session = await ort.InferenceSession.create(innerProductsModel(dim), {
+  protected static create(graph: Uint8Array): Promise<ort.InferenceSession> {
+    return ort.InferenceSession.create(graph, {
       executionProviders: ['cpu'],
       intraOpNumThreads: 1,
       interOpNumThreads: 1,
     });
-    return new InnerProducts(session, dim);
   }
 
-  /** `queries` [B · dim] against `items` [N, dim]: [B · N], row-major. */
-  async run(queries: Float32Array, items: ort.Tensor): Promise<Float32Array> {
-    const out = await this.session.run({
-      queries: new ort.Tensor('float32', queries, [queries.length / this.dim, this.dim]),
-      items,
-    });
-    const scores = out.scores?.data;
-    if (!(scores instanceof Float32Array)) throw new Error('inner products: output scores missing');
-    return scores;
+  protected queries(queries: Float32Array): ort.Tensor {
+    return new ort.Tensor('float32', queries, [queries.length / this.dim, this.dim]);
   }
 
   async release(): Promise<void> {
     await this.session.release();
+  }
+}
+
+/** innerProductsModel's session. */
+export class InnerProducts extends GraphSession {
+  static async open(dim: number): Promise<InnerProducts> {
+    return new InnerProducts(await GraphSession.create(innerProductsModel(dim)), dim);
+  }
+
+  /** `queries` [B · dim] against `items` [N, dim]: [B · N], row-major. */
+  async run(queries: Float32Array, items: ort.Tensor): Promise<Float32Array> {
+    const out = await this.session.run({ queries: this.queries(queries), items });
+    const scores = out.scores?.data;
+    if (!(scores instanceof Float32Array)) throw new Error('inner products: output scores missing');
+    return scores;
   }
 }
 
@@ -130,20 +137,10 @@ export interface TopRows {
   k: number;
 }
 
-/** One ONNX Runtime session of exactTopModel, on one CPU thread. */
-export class ExactTop {
-  private constructor(
-    private readonly session: ort.InferenceSession,
-    readonly dim: number,
-  ) {}
-
+/** exactTopModel's session. */
+export class ExactTop extends GraphSession {
   static async open(dim: number): Promise<ExactTop> {
-    const session = await ort.InferenceSession.create(exactTopModel(dim), {
-      executionProviders: ['cpu'],
-      intraOpNumThreads: 1,
-      interOpNumThreads: 1,
-    });
-    return new ExactTop(session, dim);
+    return new ExactTop(await GraphSession.create(exactTopModel(dim)), dim);
   }
 
   /** `queries` [B · dim] against `items` [N, dim] with `bias` [1, N]; k ≤ N. */
@@ -154,7 +151,7 @@ export class ExactTop {
     k: number,
   ): Promise<TopRows> {
     const out = await this.session.run({
-      queries: new ort.Tensor('float32', queries, [queries.length / this.dim, this.dim]),
+      queries: this.queries(queries),
       items,
       bias,
       k: new ort.Tensor('int64', BigInt64Array.from([BigInt(k)]), [1]),
@@ -165,9 +162,5 @@ export class ExactTop {
       throw new Error('exact top-k: outputs indices (int64) and values (float32) missing');
     }
     return { indices, values, k };
-  }
-
-  async release(): Promise<void> {
-    await this.session.release();
   }
 }
