@@ -21,6 +21,7 @@
 // retrieval's mirror lists them), so a new product reached only through its neighbours'
 // transitions still ranks; without the mirror (a catalogue above RETRIEVAL_EXACT_MAX_ITEMS) cold
 // items rank by scorer.onnx alone, as without scorer.coldItems.
+import type { TopRows } from '../inference/exact-top.js';
 import type { ColdItemsManifest, ModelManifest } from '../inference/manifest.js';
 
 /** A catalogue item the model does not know: its id, stored vector and attributes. */
@@ -52,8 +53,42 @@ export interface ColdPool {
    * Per input item (model index): every row's content cosine with it and how many attributes it
    * shares with it (filled as forecasts read them, at most RECENT_CACHE items).
    */
-  byRecent: Map<number, { cos: Float32Array; shared: Uint8Array }>;
+  byRecent: Map<number, Similarities>;
 }
+
+/** Every pool row's content cosine with one input item, and the attributes it shares with it. */
+export interface Similarities {
+  cos: Float32Array;
+  shared: Uint8Array;
+}
+
+/** One forecast's inputs to its cold scores, computed for its batch (`ColdItemScorer.prepare`). */
+export interface ColdInputs {
+  /** The similarities of its newest input items (newest first, at most recentItems). */
+  similarities: Similarities[];
+  /** `<userState, row>` of every pool row. */
+  dots: Float32Array;
+}
+
+/**
+ * Every inner product of `queries` [B · dim] with the rows of `items` [N · dim]: [B · N],
+ * row-major (one ONNX Runtime Gemm: ExactRetrieval.innerProducts).
+ */
+export type InnerProductsOf = (queries: Float32Array, items: Float32Array) => Promise<Float32Array>;
+
+/**
+ * The k rows of `items` [N · dim] with the largest inner product plus `bias` [N] for each of
+ * `queries` [B · dim], best first (one Gemm + TopK: ExactRetrieval.topRows).
+ */
+export type TopRowsOf = (
+  queries: Float32Array,
+  items: Float32Array,
+  bias: Float32Array,
+  k: number,
+) => Promise<TopRows>;
+
+/** Rows per neighbour-search call: the Gemm's scores are SEARCH_CHUNK × catalogue floats. */
+const SEARCH_CHUNK = 256;
 
 /** The most input items whose similarities to the cold rows a pool keeps (~6 KB each at 1,210 rows). */
 const RECENT_CACHE = 4096;
@@ -76,9 +111,10 @@ export class ColdItemScorer {
   private readonly k20: number;
   /** Unit content vectors of the model's items (zero rows: never neighbours). */
   private readonly unitContent: Float32Array;
-  private readonly hasContent: Uint8Array;
   private readonly weights: Record<string, number>;
-  private readonly pools = new WeakMap<readonly ColdRow[], ColdPool>();
+  /** 0 for the model items with a content vector, −∞ for the rest (never neighbours). */
+  private readonly contentBias: Float32Array;
+  private readonly pools = new WeakMap<readonly ColdRow[], Promise<ColdPool>>();
   /** Scratch: 1 at the attribute indices of one input item (0 elsewhere). */
   private readonly mark: Uint8Array;
   /** Scratch: the addends of one forecast by model index (0 elsewhere). */
@@ -102,30 +138,35 @@ export class ColdItemScorer {
     this.dense = new Float64Array(numItems + 1);
     this.mark = new Uint8Array(model.manifest.numAttributes + 1);
     this.unitContent = new Float32Array(contentVectors.length);
-    this.hasContent = new Uint8Array(numItems + 1);
+    this.contentBias = new Float32Array(numItems + 1).fill(-Infinity);
     for (let j = 1; j <= numItems; j++) {
       const v = contentVectors.subarray(j * dim, (j + 1) * dim);
       const norm = Math.hypot(...v);
       if (norm === 0) continue;
-      this.hasContent[j] = 1;
+      this.contentBias[j] = 0;
       for (let d = 0; d < dim; d++) this.unitContent[j * dim + d] = (v[d] as number) / norm;
     }
     this.weights = Object.fromEntries(spec.features.map((f, k) => [f, spec.weights[k] as number]));
   }
 
-  /** The pool of `rows` (built once per rows array: one catalogue load). */
-  pool(rows: readonly ColdRow[]): ColdPool {
+  /**
+   * The pool of `rows`, built once per rows array (one catalogue load); `top` finds the
+   * neighbours of rows not seen before (ExactRetrieval.topRows).
+   */
+  pool(rows: readonly ColdRow[], top: TopRowsOf): Promise<ColdPool> {
     let pool = this.pools.get(rows);
     if (!pool) {
-      pool = this.build(rows);
+      pool = this.build(rows, top);
       this.pools.set(rows, pool);
+      pool.catch(() => this.pools.delete(rows));
     }
     return pool;
   }
 
-  private build(rows: readonly ColdRow[]): ColdPool {
+  private async build(rows: readonly ColdRow[], top: TopRowsOf): Promise<ColdPool> {
     const { dim } = this.model.manifest;
     const k20 = this.k20;
+    await this.searchNeighbours(rows, top);
     const neighbours = new Int32Array(rows.length * k20);
     const weights5 = new Float64Array(rows.length * this.k5);
     const weights20 = new Float64Array(rows.length * k20);
@@ -136,14 +177,14 @@ export class ColdItemScorer {
     const seen = new Set<string>();
     rows.forEach((row, r) => {
       seen.add(row.id);
-      const u = unitVector(row.embedding);
-      unit.set(u, r * dim);
+      unit.set(unitVector(row.embedding), r * dim);
       vectors.set(row.embedding, r * dim);
-      const nb = this.nearest(row.id, row.embedding, u);
+      const nb = this.cache.get(row.id) as Cached;
       neighbours.set(nb.neighbours, r * k20);
       softmaxInto(nb.cosines.subarray(0, this.k5), this.spec.temperature, weights5, r * this.k5);
       softmaxInto(nb.cosines, this.spec.temperature, weights20, r * k20);
       for (const j of nb.neighbours) {
+        if (j === 0) continue; // fewer model items with content than neighbours
         const list = reverse.get(j);
         if (list) {
           if (list[list.length - 1] !== r) list.push(r);
@@ -176,32 +217,34 @@ export class ColdItemScorer {
     };
   }
 
-  /** The k20 model items nearest to `vector` by content cosine (cached per id and vector). */
-  private nearest(id: string, vector: Float32Array, u: Float32Array): Cached {
-    const hit = this.cache.get(id);
-    if (hit && sameVector(hit.vector, vector)) return hit;
-    const { dim, numItems } = this.model.manifest;
+  /**
+   * The k20 model items nearest by content cosine to each row whose neighbours are not cached
+   * (per id, while its vector stays the same), cached: one Gemm + TopK per SEARCH_CHUNK rows.
+   */
+  private async searchNeighbours(rows: readonly ColdRow[], top: TopRowsOf): Promise<void> {
+    const { dim } = this.model.manifest;
     const k = this.k20;
-    const idx = new Int32Array(k);
-    const cos = new Float64Array(k).fill(-Infinity);
-    for (let j = 1; j <= numItems; j++) {
-      if (!this.hasContent[j]) continue;
-      let s = 0;
-      const o = j * dim;
-      for (let d = 0; d < dim; d++) s += (u[d] as number) * (this.unitContent[o + d] as number);
-      if (s <= (cos[k - 1] as number)) continue;
-      let p = k - 1;
-      while (p > 0 && (cos[p - 1] as number) < s) {
-        cos[p] = cos[p - 1] as number;
-        idx[p] = idx[p - 1] as number;
-        p--;
-      }
-      cos[p] = s;
-      idx[p] = j;
+    const fresh = rows.filter((row) => {
+      const hit = this.cache.get(row.id);
+      return !hit || !sameVector(hit.vector, row.embedding);
+    });
+    for (let at = 0; at < fresh.length; at += SEARCH_CHUNK) {
+      const part = fresh.slice(at, at + SEARCH_CHUNK);
+      const queries = new Float32Array(part.length * dim);
+      part.forEach((row, q) => queries.set(unitVector(row.embedding), q * dim));
+      const found = await top(queries, this.unitContent, this.contentBias, k);
+      part.forEach((row, q) => {
+        const neighbours = new Int32Array(k);
+        const cosines = new Float64Array(k).fill(-Infinity);
+        for (let n = 0; n < k; n++) {
+          const c = found.values[q * found.k + n] as number;
+          if (c === -Infinity) break; // no more model items with content
+          neighbours[n] = Number(found.indices[q * found.k + n]);
+          cosines[n] = c;
+        }
+        this.cache.set(row.id, { vector: Float32Array.from(row.embedding), neighbours, cosines });
+      });
     }
-    const entry = { vector: Float32Array.from(vector), neighbours: idx, cosines: cos };
-    this.cache.set(id, entry);
-    return entry;
   }
 
   /**
@@ -215,35 +258,63 @@ export class ColdItemScorer {
   }
 
   /**
-   * Every pool row's score for one forecast: `userState`, the newest input items (model
-   * indices, newest first) and the term addend of each `needed` item (absent: 0).
+   * The batch's matrix work for the forecasts of one pool, on ONNX Runtime (`products`): every
+   * forecast's inner products with every row, and the content cosines of the input items whose
+   * similarities the pool has not cached (cached for later batches). `states`: the forecasts'
+   * user states [B · dim]; `recents`: their input items (model indices, newest first).
    */
-  scores(
+  async prepare(
     pool: ColdPool,
-    userState: Float32Array,
-    recent: readonly number[],
-    addends: ReadonlyMap<number, number>,
-    /** `<userState, row>` of every row where the batch computed them (ONNX Runtime). */
-    dots?: Float32Array,
-  ): Float64Array {
-    const { dim } = this.model.manifest;
+    states: Float32Array,
+    recents: readonly (readonly number[])[],
+    products: InnerProductsOf,
+  ): Promise<ColdInputs[]> {
+    const n = pool.rows.length;
+    const newest = recents.map((recent) => recent.slice(0, this.spec.recentItems));
+    // the entries this batch reads, held here: a concurrent batch may clear the cache while this
+    // one waits for ONNX Runtime
+    const entries = new Map<number, Similarities>();
+    const missing: number[] = [];
+    for (const h of newest.flat()) {
+      if (entries.has(h) || missing.includes(h)) continue;
+      const hit = pool.byRecent.get(h);
+      if (hit) entries.set(h, hit);
+      else missing.push(h);
+    }
+    if (pool.byRecent.size + missing.length > RECENT_CACHE) pool.byRecent.clear();
+    const dots = await products(states, pool.vectors);
+    if (missing.length > 0) {
+      // an input item without a content vector has a zero unit row: cosine 0 with every row
+      const cos = await products(this.unitRows(missing), pool.unit);
+      missing.forEach((h, k) => {
+        const entry = {
+          cos: cos.slice(k * n, (k + 1) * n),
+          shared: this.sharedAttributes(pool, h),
+        };
+        entries.set(h, entry);
+        pool.byRecent.set(h, entry);
+      });
+    }
+    return newest.map((recent, b) => ({
+      similarities: recent.map((h) => entries.get(h) as Similarities),
+      dots: dots.subarray(b * n, (b + 1) * n),
+    }));
+  }
+
+  /**
+   * Every pool row's score for one forecast: what `prepare` computed for it, and the term addend
+   * of each `needed` item (absent: 0).
+   */
+  scores(pool: ColdPool, inputs: ColdInputs, addends: ReadonlyMap<number, number>): Float64Array {
     const w = this.weights;
     const n = pool.rows.length;
     const out = new Float64Array(n).fill(this.spec.boost + (w.bias ?? 0));
     const wDot = w.innerProduct ?? 0;
-    if (wDot !== 0 && dots) {
-      for (let r = 0; r < n; r++) out[r] = (out[r] as number) + wDot * (dots[r] as number);
-    } else if (wDot !== 0) {
-      const v = pool.vectors;
-      for (let r = 0; r < n; r++) {
-        let s = 0;
-        const p = r * dim;
-        for (let d = 0; d < dim; d++) s += (v[p + d] as number) * (userState[d] as number);
-        out[r] = (out[r] as number) + wDot * s;
-      }
+    if (wDot !== 0) {
+      for (let r = 0; r < n; r++) out[r] = (out[r] as number) + wDot * (inputs.dots[r] as number);
     }
     this.addNeighbourTerms(pool, addends, out);
-    this.addRecent(pool, recent.slice(0, this.spec.recentItems), out);
+    this.addRecent(pool, inputs.similarities, out);
     return out;
   }
 
@@ -288,35 +359,12 @@ export class ColdItemScorer {
     });
   }
 
-  /** The input items among `recents` (newest first, per forecast) whose similarities are not cached. */
-  uncached(pool: ColdPool, recents: readonly (readonly number[])[]): number[] {
-    const out = new Set<number>();
-    for (const recent of recents) {
-      for (const h of recent.slice(0, this.spec.recentItems)) {
-        if (this.hasContent[h] && !pool.byRecent.has(h)) out.add(h);
-      }
-    }
-    return [...out];
-  }
-
   /** The unit content vectors of model items `hs`, [hs.length · dim]. */
-  unitRows(hs: readonly number[]): Float32Array {
+  private unitRows(hs: readonly number[]): Float32Array {
     const { dim } = this.model.manifest;
     const out = new Float32Array(hs.length * dim);
     hs.forEach((h, k) => out.set(this.unitContent.subarray(h * dim, (h + 1) * dim), k * dim));
     return out;
-  }
-
-  /** Caches the similarities of input items `hs` from their cosines with every row, [hs.length · N]. */
-  cacheSimilarities(pool: ColdPool, hs: readonly number[], cos: Float32Array): void {
-    const n = pool.rows.length;
-    hs.forEach((h, k) => {
-      if (pool.byRecent.size >= RECENT_CACHE) pool.byRecent.clear();
-      pool.byRecent.set(h, {
-        cos: cos.slice(k * n, (k + 1) * n),
-        shared: this.sharedAttributes(pool, h),
-      });
-    });
   }
 
   private sharedAttributes(pool: ColdPool, h: number): Uint8Array {
@@ -335,45 +383,19 @@ export class ColdItemScorer {
     return shared;
   }
 
-  /** Every row's cosine with input item h's content vector (0 without one), and shared attributes. */
-  private similarities(pool: ColdPool, h: number): { cos: Float32Array; shared: Uint8Array } {
-    const hit = pool.byRecent.get(h);
-    if (hit) return hit;
-    const { dim } = this.model.manifest;
-    const n = pool.rows.length;
-    const cos = new Float32Array(n);
-    if (this.hasContent[h]) {
-      const o = h * dim;
-      for (let r = 0; r < n; r++) {
-        let s = 0;
-        const p = r * dim;
-        for (let d = 0; d < dim; d++) {
-          s += (pool.unit[p + d] as number) * (this.unitContent[o + d] as number);
-        }
-        cos[r] = s;
-      }
-    }
-    const shared = this.sharedAttributes(pool, h);
-    if (pool.byRecent.size >= RECENT_CACHE) pool.byRecent.clear();
-    const entry = { cos, shared };
-    pool.byRecent.set(h, entry);
-    return entry;
-  }
-
-  private addRecent(pool: ColdPool, recent: readonly number[], out: Float64Array): void {
+  private addRecent(pool: ColdPool, sims: readonly Similarities[], out: Float64Array): void {
     const ws = this.weights.recentSimilarity ?? 0;
     const ws3 = this.weights.recentSimilarityMax3 ?? 0;
     const wa = this.weights.sharedAttributes ?? 0;
     const wa3 = this.weights.sharedAttributesMax3 ?? 0;
     const n = pool.rows.length;
-    if (recent.length === 0) return; // every feature 0
-    const sims = recent.map((h) => this.similarities(pool, h));
+    const first = sims[0];
+    if (!first) return; // every feature 0
     // a missing input item (fewer than recentItems) counts as cosine 0 and nothing shared, as
     // training's zero padding: the maxima start at 0 then
-    const floor = recent.length < this.spec.recentItems ? 0 : -Infinity;
+    const floor = sims.length < this.spec.recentItems ? 0 : -Infinity;
     const cos = sims.map((s) => s.cos);
     const shared = sims.map((s) => s.shared);
-    const first = sims[0] as { cos: Float32Array; shared: Uint8Array };
     const m = sims.length;
     for (let r = 0; r < n; r++) {
       let best = floor;

@@ -14,7 +14,7 @@
 import type { Queryable } from '../db/client.js';
 import { slotColumns, type EmbeddingSlot } from '../db/embedding-slots.js';
 import { parseVectorLiteral, type CandidateFilter } from '../db/retrieval.js';
-import { ExactTop, InnerProducts } from '../inference/exact-top.js';
+import { ExactTop, InnerProducts, type TopRows } from '../inference/exact-top.js';
 import type { ColdRow } from '../forecast/cold-items.js';
 import type { KnownItem } from '../inference/model.js';
 import { ort } from '../inference/onnx.js';
@@ -63,7 +63,7 @@ export class ExactRetrieval {
   private loading: Promise<Mirror> | null = null;
   private top: Promise<ExactTop> | null = null;
   private products: Promise<InnerProducts> | null = null;
-  /** Item matrices as tensors, by their arrays (a pool's, forecast/cold-items.ts). */
+  /** Matrices as tensors, by their arrays (a cold pool's, forecast/cold-items.ts). */
   private readonly tensors = new WeakMap<Float32Array, ort.Tensor>();
   /** Loads of the mirror (a catalogue change each, after the first): /debug and tests read it. */
   loads = 0;
@@ -257,14 +257,33 @@ export class ExactRetrieval {
    * Runtime Gemm): [B · N], row-major. The cold-item scores' batch (forecast/cold-items.ts).
    */
   async innerProducts(queries: Float32Array, items: Float32Array): Promise<Float32Array> {
-    const dim = this.dim;
-    let matrix = this.tensors.get(items);
-    if (!matrix) {
-      matrix = new ort.Tensor('float32', items, [items.length / dim, dim]);
-      this.tensors.set(items, matrix);
+    this.products ??= InnerProducts.open(this.dim);
+    return (await this.products).run(queries, this.tensor(items, items.length / this.dim));
+  }
+
+  /**
+   * The k rows of `items` [N · dim] with the largest inner product plus `bias` [N] for each of
+   * `queries` [B · dim] (Gemm + TopK): the cold items' neighbour search (forecast/cold-items.ts).
+   */
+  async topRows(
+    queries: Float32Array,
+    items: Float32Array,
+    bias: Float32Array,
+    k: number,
+  ): Promise<TopRows> {
+    this.top ??= ExactTop.open(this.dim);
+    const n = bias.length;
+    return (await this.top).top(queries, this.tensor(items, n), this.tensor(bias, 1), k);
+  }
+
+  /** `values` as a tensor of `rows` rows (cached by the array: a pool's or a model's matrix). */
+  private tensor(values: Float32Array, rows: number): ort.Tensor {
+    let t = this.tensors.get(values);
+    if (!t) {
+      t = new ort.Tensor('float32', values, [rows, values.length / rows]);
+      this.tensors.set(values, t);
     }
-    this.products ??= InnerProducts.open(dim);
-    return (await this.products).run(queries, matrix);
+    return t;
   }
 
   async release(): Promise<void> {

@@ -10,7 +10,9 @@ import { retrievalSettings } from '../../src/db/retrieval.js';
 import { ColdItemScorer } from '../../src/forecast/cold-items.js';
 import { ForecastEngine } from '../../src/forecast/engine.js';
 import type { Forecast } from '../../src/forecast/forecast.js';
+import { ExactTop, InnerProducts } from '../../src/inference/exact-top.js';
 import { COLD_FEATURES, type ColdItemsManifest } from '../../src/inference/manifest.js';
+import { ort } from '../../src/inference/onnx.js';
 import { syncItemEmbeddings } from '../../src/serving/embeddings.js';
 import { backends } from '../helpers/backends.js';
 import { FAKE_DIM, FakeModel } from '../helpers/fake-model.js';
@@ -77,27 +79,78 @@ describe('cold-item features', () => {
       model,
     );
 
-  it('are the features training computed, for every fixture row', () => {
+  // the served arithmetic: neighbours, inner products and cosines on ONNX Runtime's Gemm
+  let session: InnerProducts;
+  let search: ExactTop;
+  beforeAll(async () => {
+    session = await InnerProducts.open(dim);
+    search = await ExactTop.open(dim);
+  });
+  afterAll(async () => {
+    await session.release();
+    await search.release();
+  });
+  const matrix = (items: Float32Array) =>
+    new ort.Tensor('float32', items, [items.length / dim, dim]);
+  const products = (queries: Float32Array, items: Float32Array) =>
+    session.run(queries, matrix(items));
+  const top = (queries: Float32Array, items: Float32Array, bias: Float32Array, k: number) =>
+    search.top(queries, matrix(items), new ort.Tensor('float32', bias, [1, bias.length]), k);
+
+  it('are the features training computed, for every fixture row', async () => {
     expect(parity.features).toEqual([...COLD_FEATURES]);
     expect(parity.rows.length).toBeGreaterThan(0);
-    COLD_FEATURES.forEach((name, f) => {
+    for (const [f, name] of COLD_FEATURES.entries()) {
       const scorer = single(f);
-      parity.rows.forEach((row, r) => {
-        const pool = scorer.pool([
-          {
-            id: `row-${r}`,
-            embedding: Float32Array.from(row.embedding),
-            categoryIds: row.attributes.map(String),
-          },
-        ]);
+      for (const [r, row] of parity.rows.entries()) {
+        const pool = await scorer.pool(
+          [
+            {
+              id: `row-${r}`,
+              embedding: Float32Array.from(row.embedding),
+              categoryIds: row.attributes.map(String),
+            },
+          ],
+          top,
+        );
         const addends = new Map(Object.entries(row.addends).map(([j, a]) => [Number(j), a]));
-        const [got] = scorer.scores(pool, Float32Array.from(row.userState), row.recent, addends);
+        const [inputs] = await scorer.prepare(
+          pool,
+          Float32Array.from(row.userState),
+          [row.recent],
+          products,
+        );
+        const [got] = scorer.scores(pool, inputs!, addends);
         expect(
           Math.abs(got! - row.features[f]!),
           `${name} of row ${r}: ${got} vs ${row.features[f]}`,
         ).toBeLessThan(parity.tolerance * Math.max(1, Math.abs(row.features[f]!)));
-      });
-    });
+      }
+    }
+  });
+
+  it("compute an input item's cosines once per pool, and read them back the same", async () => {
+    const scorer = single(COLD_FEATURES.indexOf('recentSimilarityMax3'));
+    const row = parity.rows[0]!;
+    const pool = await scorer.pool(
+      [{ id: 'row', embedding: Float32Array.from(row.embedding), categoryIds: [] }],
+      top,
+    );
+    const calls: number[] = [];
+    const counted = (queries: Float32Array, items: Float32Array) => {
+      calls.push(queries.length / dim);
+      return products(queries, items);
+    };
+    const state = Float32Array.from(row.userState);
+    const twice = new Float32Array(2 * dim);
+    twice.set(state);
+    twice.set(state, dim);
+    const first = await scorer.prepare(pool, twice, [row.recent, row.recent], counted);
+    const again = await scorer.prepare(pool, state, [row.recent], counted);
+    // first batch: the two states, then each distinct input item once; second: the state only
+    expect(calls).toEqual([2, new Set(row.recent.slice(0, parity.recentItems)).size, 1]);
+    const none = new Map<number, number>();
+    expect(scorer.scores(pool, again[0]!, none)).toEqual(scorer.scores(pool, first[1]!, none));
   });
 
   it('refuses content vectors of the wrong size', () => {

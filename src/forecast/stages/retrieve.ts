@@ -96,7 +96,12 @@ async function retrieveGroup(ctx: StageContext, group: RetrievalGroup): Promise<
   // a model that scores cold items ranks every one of the catalogue's (score.ts)
   const cold =
     ctx.cold && exact && mirror && mirror.cold.length > 0
-      ? { pool: ctx.cold.pool(mirror.cold), passing: exact.retrieval.coldPassing(mirror, filter) }
+      ? {
+          pool: await ctx.cold.pool(mirror.cold, (q, items, bias, k) =>
+            exact.retrieval.topRows(q, items, bias, k),
+          ),
+          passing: exact.retrieval.coldPassing(mirror, filter),
+        }
       : null;
   if (ctx.terms.prunes) {
     queries.forEach((q, k) => {

@@ -4,7 +4,7 @@
 // term addends their features inherit, and the best cold items join the candidates.
 import type { EncoderOutput } from '../../inference/model.js';
 import { innerProduct, type RetrievedItem } from '../../retrieval/candidates.js';
-import type { ColdPool } from '../cold-items.js';
+import type { ColdInputs, ColdPool, InnerProductsOf } from '../cold-items.js';
 import type { RecentItems } from '../terms/index.js';
 import {
   exclusions,
@@ -70,21 +70,16 @@ export async function score(ctx: StageContext, jobs: readonly ForecastJob[]): Pr
   return ms;
 }
 
-/** What the batch computed for a forecast's cold scores: its newest inputs, and its inner products. */
-interface ColdBatch {
-  recent: number[];
-  dots: Float32Array;
-}
-
 /**
- * The cold scores' matrix work for the whole batch, per pool in one ONNX Runtime Gemm each: every
- * forecast's inner products with every cold row, and the cosines of input items not yet cached.
+ * The cold scores' matrix work for the whole batch (ColdItemScorer.prepare), per pool in ONNX
+ * Runtime Gemm calls: every forecast's inner products with every cold row, and the cosines of
+ * input items not yet cached.
  */
 async function coldBatch(
   ctx: StageContext,
   jobs: readonly ForecastJob[],
-): Promise<Map<ForecastJob, ColdBatch>> {
-  const out = new Map<ForecastJob, ColdBatch>();
+): Promise<Map<ForecastJob, ColdInputs>> {
+  const out = new Map<ForecastJob, ColdInputs>();
   const cold = ctx.cold;
   const exact = ctx.exact;
   if (!cold || !exact) return out;
@@ -103,20 +98,14 @@ async function coldBatch(
     );
     const states = new Float32Array(members.length * dim);
     members.forEach((job, b) => states.set((job.encoded as EncoderOutput).userState, b * dim));
-    const products = async (queries: Float32Array, items: Float32Array) =>
+    const products: InnerProductsOf = async (queries, items) =>
       (
         await timed(ctx.modelCalls.coldItems, members.length, () =>
           exact.retrieval.innerProducts(queries, items),
         )
       ).value;
-    const dots = await products(states, pool.vectors);
-    const hs = cold.uncached(pool, recents);
-    if (hs.length > 0)
-      cold.cacheSimilarities(pool, hs, await products(cold.unitRows(hs), pool.unit));
-    const n = pool.rows.length;
-    members.forEach((job, b) =>
-      out.set(job, { recent: recents[b] as number[], dots: dots.subarray(b * n, (b + 1) * n) }),
-    );
+    const inputs = await cold.prepare(pool, states, recents, products);
+    members.forEach((job, b) => out.set(job, inputs[b] as ColdInputs));
   }
   return out;
 }
@@ -164,7 +153,7 @@ function scoreCold(
   job: ForecastJob,
   scores: Float32Array,
   { needed, hidden, computed }: Inherited,
-  batch: ColdBatch | undefined,
+  batch: ColdInputs | undefined,
 ): Float32Array {
   const cold = ctx.cold;
   const state = job.cold;
@@ -191,10 +180,8 @@ function scoreCold(
       categoryWeight === 0 ? 0 : categoryWeight * categoryLogp(ctx, categoryProbs, item);
     addends.set(j, (scores[k] as number) - innerProduct(item.embedding, userState) - category);
   }
-  const recent =
-    batch?.recent ??
-    ctx.terms.recent((job.subject as ResolvedSubject).events, cold.spec.recentItems).items;
-  const coldScores = cold.scores(pool, userState, recent, addends, batch?.dots);
+  if (!batch) throw new Error('cold items: the batch did not prepare this forecast');
+  const coldScores = cold.scores(pool, batch, addends);
   const excluded = new Set(exclusions(job));
   const best = topRows(
     coldScores,
