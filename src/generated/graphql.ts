@@ -679,7 +679,11 @@ export type InterestForecast = {
   categories: Array<CategoryProbability>;
   /** Which forecaster produced `categories` (the model's, a mix of rules, or a single rule). */
   categoryStrategy: CategoryStrategy;
-  /** The category forecaster in words: for RULE the rule (e.g. the last event's category); else null. */
+  /**
+   * The category forecaster in words: for RULE the rule (e.g. the last event's category); for a
+   * mix anchored on a rule (its top category first, the mix's order for the rest: training
+   * anchors a mix that led the rule on top-5 but not on top-1), that rule; else null.
+   */
   categoryStrategyDetail?: Maybe<Scalars['String']['output']>;
   /** ONNX Runtime execution provider that ran the model: `cuda` or `cpu` (`none` for the baseline). */
   executionProvider: Scalars['String']['output'];

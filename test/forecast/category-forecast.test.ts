@@ -31,6 +31,7 @@ interface Parity {
 interface Spec {
   categories: string[];
   itemCategories: Record<string, number>;
+  anchor?: string | null;
 }
 
 const read = <T>(file: string) => JSON.parse(readFileSync(file, 'utf8')) as T;
@@ -73,6 +74,7 @@ async function checkCases(
     expect(f.strategy).toBe(modelPath ? 'SEQUENCE_MODEL' : 'CATALOGUE');
     expect(f.categoryStrategy).toBe(parity.forecaster);
     if (parity.forecaster === 'RULE') expect(f.categoryStrategyDetail).toMatch(/\w/);
+    else if (spec.anchor) expect(f.categoryStrategyDetail).toMatch(/ first, then the mix$/);
     else expect(f.categoryStrategyDetail).toBeNull();
     const want = new Map(c.probabilities.map((p, k) => [spec.categories[k] as string, p]));
     const served = f.categories.map((x) => x.probability);

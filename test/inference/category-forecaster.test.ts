@@ -52,6 +52,22 @@ describe.each(['models/beauty', 'models/diginetica'])('the category forecaster o
     }
   });
 
+  it("puts an anchored mix's rule choice first: the last event's category (DIGINETICA)", async () => {
+    if (!forecaster.spec.anchor) return; // Beauty's mix led the rule on top-1: not anchored
+    expect(forecaster.spec.anchor).toBe('last');
+    const table = forecaster.spec.itemCategories;
+    for (const c of parity.cases) {
+      const known = c.events.filter((e) => Object.hasOwn(table, e.itemId));
+      const last =
+        forecaster.spec.categories[(table[known[known.length - 1]!.itemId] as number) - 1];
+      expect(c.top[0]!.categoryId).toBe(last);
+      const p = (await forecaster.distribution(
+        c.events.map((e) => ({ itemId: e.itemId, occurredAt: null })),
+      )) as Float64Array;
+      expect(forecaster.top(p, 1)[0]!.categoryId).toBe(last);
+    }
+  });
+
   it('reads only events on items it has a category for, and none gives no distribution', async () => {
     const c = parity.cases[parity.cases.length - 1] as ParityCase;
     const events = c.events.map((e) => ({

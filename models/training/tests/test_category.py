@@ -188,3 +188,25 @@ def test_the_item_ranking_table_marks_the_chosen_weight_and_says_whether_it_gain
     r["testWithChosen"] = {"HR@10": 0.1, "NDCG@10": 0.0600}
     assert "a gain the gateway does not take" in "\n".join(item_ranking(r))
     assert item_ranking(None) == []
+
+
+def test_an_anchored_mix_ranks_the_rules_choice_first_and_keeps_the_rest_in_order():
+    from foresight_training.category.pool import anchored
+    pop = np.array([0.0, 0.1, 0.2, 0.3, 0.4])
+    p = np.array([[0.0, 0.5, 0.3, 0.15, 0.05],   # the rule's choice (3) ranked third
+                  [0.0, 0.1, 0.2, 0.6, 0.1],     # already the strict top: unchanged
+                  [0.0, 0.4, 0.2, 0.4, 0.0]])    # tied with another: moved above it
+    rule = np.zeros((3, 5))
+    rule[:, 3] = 1.0
+    a = anchored(p, rule, pop)
+    assert np.allclose(a.sum(1), 1.0) and (a[:, 0] == 0).all()
+    assert (a.argmax(1) == 3).all()
+    assert np.array_equal(a[1], p[1])
+    for r in (0, 2):
+        rest = [c for c in range(1, 5) if c != 3]
+        assert list(np.argsort(-a[r, rest], kind="stable")) == list(np.argsort(-p[r, rest], kind="stable"))
+        # the smallest move: the anchored category just above the top of the others
+        assert a[r, 3] - max(a[r, rest]) < 1e-5
+    # the rule's ties go to the more popular category, as the rule is scored
+    tie = np.array([[0.0, 0.0, 0.5, 0.5, 0.0]])
+    assert anchored(np.array([[0.0, 0.7, 0.1, 0.1, 0.1]]), tie, pop).argmax(1)[0] == 3

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { openSession, ort } from '../onnx.js';
 import { categorySpecSchema, type CategorySpec } from './spec.js';
-import { pooledDistribution, ruleDistributions, type RuleName } from './rules.js';
+import { anchored, pooledDistribution, ruleDistributions, type RuleName } from './rules.js';
 
 /** An event as the forecaster reads it. */
 export interface CategoryEvent {
@@ -54,9 +54,10 @@ export class CategoryForecaster {
     return this.spec.forecaster;
   }
 
-  /** The forecaster in words (the rule for RULE, null for the mixes). */
+  /** The forecaster in words (the rule for RULE and an anchored mix's rule; null for a mix). */
   get detail(): string | null {
-    return this.spec.rule ? RULE_WORDS[this.spec.rule] : null;
+    if (this.spec.rule) return RULE_WORDS[this.spec.rule];
+    return this.spec.anchor ? `${RULE_WORDS[this.spec.anchor]} first, then the mix` : null;
   }
 
   /**
@@ -100,9 +101,12 @@ export class CategoryForecaster {
           inputs.map((input) => input && { known: input.known, cats: input.cats }),
         )
       : null;
-    return inputs.map((input, k) =>
-      input ? pooledDistribution(this.spec, input.rules, catnet?.[k] ?? null) : null,
-    );
+    const anchor = this.spec.anchor;
+    return inputs.map((input, k) => {
+      if (!input) return null;
+      const p = pooledDistribution(this.spec, input.rules, catnet?.[k] ?? null);
+      return anchor ? anchored(p, input.rules[anchor], this.popularity) : p;
+    });
   }
 
   /** The `first` most likely categories, ties by index. */

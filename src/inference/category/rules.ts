@@ -143,3 +143,33 @@ function feature(
       return Math.log1p(r.counts[c] as number);
   }
 }
+
+/**
+ * `p` with the rule's top category first (the rule's own ranking: `rule` plus 1e-6 × popularity),
+ * every other category's order kept: p where that category is already the strict top, else
+ * (1 − α) p + α e_c with α = δ / (1 + δ) + 1e-6, δ its gap to the top (pool.py `anchored`).
+ */
+export function anchored(
+  p: Float64Array,
+  rule: Float64Array,
+  popularity: Float64Array,
+): Float64Array {
+  const C = p.length;
+  let c = 1;
+  let best = -Infinity;
+  for (let k = 1; k < C; k++) {
+    const s = (rule[k] as number) + 1e-6 * (popularity[k] as number);
+    if (s > best) {
+      best = s;
+      c = k;
+    }
+  }
+  let top = -Infinity;
+  for (let k = 1; k < C; k++) if (k !== c && (p[k] as number) > top) top = p[k] as number;
+  const delta = top - (p[c] as number);
+  if (!(delta >= 0)) return p;
+  const alpha = delta / (1 + delta) + 1e-6;
+  const out = p.map((x) => (1 - alpha) * x);
+  out[c] = (out[c] as number) + alpha;
+  return out;
+}

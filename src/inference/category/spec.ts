@@ -41,6 +41,11 @@ export const categorySpecSchema = z
     weights: z.array(z.number()).nullable(),
     /** catnet.onnx and its item vocabulary (index k + 2; 1 = unknown, 0 = padding). */
     catnet: z.object({ file: z.string(), items: z.array(z.string()) }).nullable(),
+    /**
+     * A mix anchored on this rule: the rule's top category first, the mix's order for the rest
+     * (absent or null: the mix as it is).
+     */
+    anchor: z.enum(['last', 'recency', 'session', 'popularity', 'transitions']).nullish(),
   })
   .refine((s) => s.popularity.length === s.categories.length + 1, {
     message: 'popularity needs one entry per category plus the padding',
@@ -53,6 +58,9 @@ export const categorySpecSchema = z
   })
   .refine((s) => (s.forecaster === 'MODEL_MIX') === (s.catnet !== null), {
     message: 'MODEL_MIX and only it ships catnet',
+  })
+  .refine((s) => s.forecaster !== 'RULE' || !s.anchor, {
+    message: 'only a mix is anchored on a rule',
   });
 
 export type CategorySpec = z.infer<typeof categorySpecSchema>;

@@ -2,11 +2,12 @@
 run.py, and head.py for the item model's own category head)."""
 
 NAMES = {"modelMix": "catnet + rules (MODEL_MIX)", "rulesMix": "rules mix (RULES_MIX)", "catnet": "catnet alone",
+         "modelMixAnchored": "MODEL_MIX anchored on the best rule", "rulesMixAnchored": "RULES_MIX anchored on the best rule",
          "last": "rule: last event's category", "recency": "rule: recency-weighted frequency",
          "session": "rule: session frequency", "popularity": "rule: global popularity",
          "transitions": "rule: category transitions (label Markov)",
          "segment": "rule: segment popularity (measured, not served)"}
-ORDER = ("modelMix", "rulesMix", "catnet", "last", "recency", "session", "transitions", "popularity", "segment")
+ORDER = ("modelMix", "modelMixAnchored", "rulesMix", "rulesMixAnchored", "catnet", "last", "recency", "session", "transitions", "popularity", "segment")
 
 
 def _iv(x):
@@ -31,9 +32,13 @@ def category_file_section(path, title):
 
 def category_report(m, title):
     shipped = m["rule"] if m["forecaster"] == "RULE" else {"MODEL_MIX": "modelMix", "RULES_MIX": "rulesMix"}[m["forecaster"]]
+    if m.get("anchor"):
+        shipped += "Anchored"
     out = [f"## {title}", "",
            f"Level: {m['level']} ({m['categories']} categories). {'Served' if m.get('shipped', True) else 'Chosen'} forecaster: **{m['forecaster']}**"
            + (f" (rule `{m['rule']}`)" if m["rule"] else "")
+           + (f", anchored on `{m['anchor']}` (that rule's top category first, the mix's order for the rest)"
+              if m.get("anchor") else "")
            + f"; best rule on validation: `{m['bestRuleOnValidation']}`. Split: {m['split']['kind']}"
            + (f" (targets after {m['split']['validFrom']} / {m['split']['testFrom']})" if m['split']['kind'] == 'time' else "")
            + f". {m['valid']['note']}. Reproduce: `{m['command']}`.", "",
@@ -79,7 +84,8 @@ def category_report(m, title):
         w = ", ".join(f"{f} {x:+.3f}" for f, x in zip(m["features"], m["weights"]))
         b = m.get("boost")
         out.append(f"Conditional-logit weights (fitted on the validation targets): {w}."
-                   + (f" They include a boost of {b['chosen'][shipped]:g} on `{b['of']}` ({b['note']})." if b else ""))
+                   + (f" They include a boost of {b['chosen'][shipped.removesuffix('Anchored')]:g} on `{b['of']}` "
+                      f"({b['note']})." if b else ""))
     else:
         share = m["ruleSettings"]["logLossPopularityShare"].get(m["rule"], 0.0)
         out.append(f"The rule is served with {share:g} of popularity mixed in (chosen on validation log loss), "

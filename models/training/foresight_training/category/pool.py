@@ -93,3 +93,24 @@ def rule_dists(F):
     for d in out.values():
         d[:, 0] = 0.0
     return out
+
+
+def anchored(p, rule, popularity):
+    """The mix `p` [n, C] with the rule's top category first (the rule's own ranking: `rule` [n, C]
+    plus 1e-6 × popularity, as the rule is scored), every other category's order kept: p where that
+    category is already the strict top, else (1 − α) p + α e_c with α = δ / (1 + δ) + 1e-6, δ the
+    gap to the top (the smallest such move). Its top-1 is the rule's by construction; its top-5
+    the rule's choice and the mix's best four others. Column 0, the padding, stays 0."""
+    p = np.array(p, np.float64)
+    s = np.asarray(rule, np.float64) + 1e-6 * np.asarray(popularity, np.float64)
+    s[:, 0] = -np.inf
+    rows = np.arange(len(p))
+    c = s.argmax(1)
+    others = p.copy()
+    others[rows, c] = -np.inf
+    others[:, 0] = -np.inf
+    delta = others.max(1) - p[rows, c]
+    alpha = np.where(delta >= 0, delta / (1 + delta) + 1e-6, 0.0)
+    p *= (1 - alpha)[:, None]
+    p[rows, c] += alpha
+    return p

@@ -20,7 +20,7 @@ import torch
 from . import catnet as catnet_mod
 from .data import Target, level_map, load, tree_depth
 from .metrics import log_losses, paired_bootstrap, reliability_table, topk_hits
-from .pool import FEATURES, RULE_FEATURES, distribution, feature_tensor, fit, rule_dists, transition_matrix
+from .pool import FEATURES, RULE_FEATURES, anchored, distribution, feature_tensor, fit, rule_dists, transition_matrix
 from .rules import DECAY, MARKOV_PRIOR, RULES, SESSION_EVENTS, SESSION_GAP_SECONDS, RuleTables
 
 CHUNK = 1000
@@ -30,6 +30,8 @@ EPSILONS = (0.001, 0.01, 0.03, 0.1, 0.3)
 # event's category) and loses top-1 to the rule it pools
 BOOSTS = (0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 8.0)
 TEMPERATURES = tuple(np.round(np.geomspace(0.05, 1.5, 40), 4))
+# model.json metrics.category entries other steps write (head.py, item_term.py): kept on a re-run
+KEPT = ("sequenceModelHead", "itemRanking")
 
 
 class Scored:
@@ -57,9 +59,10 @@ class Scored:
         return out
 
 
-def evaluate(ctx, targets, weights, eps, extra=None):
+def evaluate(ctx, targets, weights, eps, extra=None, anchor=None):
     """Every forecaster on `targets`; `weights` {mix name: (features, w)}; `extra` {name: fn(chunk)→probs}.
-    Without catnet in `ctx` (None), the rules, mixes and extras only."""
+    Without catnet in `ctx` (None), the rules, mixes and extras only. With `anchor` (a rule), each
+    mix also anchored on it ("<mix>Anchored": pool.anchored)."""
     out = {}
     rule_idx = [FEATURES.index(f) for f in RULE_FEATURES]
     for s in range(0, len(targets), CHUNK):
@@ -70,7 +73,8 @@ def evaluate(ctx, targets, weights, eps, extra=None):
                            np.zeros((len(chunk), ctx["tables"].C), np.float32) if cn is None else cn, FEATURES)
         # float64: the popularity tie-break (1e-6 × popularity) is below float32's resolution
         pop = ctx["tables"].popularity
-        for r, d in rule_dists(F).items():
+        dists = rule_dists(F)
+        for r, d in dists.items():
             d, e = d.double().numpy(), eps.get(r, 0.0)
             out.setdefault(r, Scored()).add((1 - e) * d + e * pop, d + 1e-6 * pop, y)
         if cn is not None:
@@ -79,6 +83,9 @@ def evaluate(ctx, targets, weights, eps, extra=None):
             Fx = F if feats == FEATURES else F[..., rule_idx]
             p = distribution(Fx, w)
             out.setdefault(name, Scored()).add(p, p, y)
+            if anchor is not None:
+                pa = anchored(p.numpy(), dists[anchor].double().numpy(), pop)
+                out.setdefault(name + "Anchored", Scored()).add(pa, pa, y)
         for name, fn in (extra or {}).items():
             p = fn(chunk)
             out.setdefault(name, Scored()).add(p, p, y)
@@ -263,39 +270,48 @@ def build(tasks, args, command, t0=None, log=print):
     for a, b in ((0, 1), (1, 0)):
         (wm, bm), (wr, br) = fit_mix(ctx, folds[a], FEATURES, best_rule, eps), fit_mix(ctx, folds[a], RULE_FEATURES, best_rule, eps)
         fold_boosts.append({"modelMix": bm, "rulesMix": br})
-        for name, sc in evaluate(ctx, folds[b], {"modelMix": (FEATURES, wm), "rulesMix": (RULE_FEATURES, wr)}, eps).items():
+        for name, sc in evaluate(ctx, folds[b], {"modelMix": (FEATURES, wm), "rulesMix": (RULE_FEATURES, wr)}, eps,
+                                 anchor=best_rule).items():
             for k, v in sc.parts.items():
                 valid.setdefault(name, Scored()).parts[k].extend(v)
     valid_summary = {k: v.summary() for k, v in valid.items()}
 
     # folds were scored second half first (a=0 scores folds[1])
     valid_clusters = np.array([t.sequence for t in folds[1] + folds[0]])
-    valid_lead = {name: leads(valid[name], valid[best_rule], valid_clusters) for name in ("modelMix", "rulesMix")}
+    mixes = ("modelMix", "rulesMix", "modelMixAnchored", "rulesMixAnchored")
+    valid_lead = {name: leads(valid[name], valid[best_rule], valid_clusters) for name in mixes}
 
-    def beats(name):
-        """A mix replaces the best rule only when validation says it is better: ahead on top-1
-        with the bootstrap interval above zero, or level on top-1 (a mean lead of at least 0) and
-        ahead on top-5 with the interval above zero; top-5 and log loss never worse."""
-        m, r, lead = valid_summary[name], valid_summary[best_rule], valid_lead[name]
-        ahead = lead["top1"]["low"] > 0 or (lead["top1"]["mean"] >= 0 and lead["top5"]["low"] > 0)
-        return ahead and m["top5"] >= r["top5"] and m["logLoss"] <= r["logLoss"]
+    def served(name):
+        """What of a mix replaces the best rule, when validation says it is better: the mix, when
+        ahead on top-1 with the bootstrap interval above zero; else the mix anchored on the rule
+        (its top-1 the rule's by construction, on any data), when that is ahead on top-5 with the
+        interval above zero; in both cases top-5 and log loss no worse than the rule's. None: neither."""
+        r = valid_summary[best_rule]
+        for variant, lead_on in ((name, "top1"), (name + "Anchored", "top5")):
+            m = valid_summary[variant]
+            if valid_lead[variant][lead_on]["low"] > 0 and m["top5"] >= r["top5"] and m["logLoss"] <= r["logLoss"]:
+                return variant
+        return None
 
-    shipped = "modelMix" if beats("modelMix") else "rulesMix" if beats("rulesMix") else best_rule
+    shipped = served("modelMix") or served("rulesMix") or best_rule
+    anchor = best_rule if shipped.endswith("Anchored") else None
     (wm, bm), (wr, br) = fit_mix(ctx, fit_targets, FEATURES, best_rule, eps), fit_mix(ctx, fit_targets, RULE_FEATURES, best_rule, eps)
     weights = {"modelMix": (FEATURES, wm), "rulesMix": (RULE_FEATURES, wr)}
     segment = segment_popularity(tasks, tables)
-    test = evaluate(ctx, tasks.test, weights, eps, extra={"segment": segment} if segment else None)
+    test = evaluate(ctx, tasks.test, weights, eps, extra={"segment": segment} if segment else None, anchor=best_rule)
     clusters = np.array([t.sequence for t in tasks.test])
     test_summary = {k: v.summary(reliability=k in ("modelMix", "rulesMix", "catnet", best_rule, shipped)) for k, v in test.items()}
     lead = {r: leads(test[shipped], test[r], clusters) for r in RULES}
     lead_model = leads(test["modelMix"], test[best_rule], clusters)
-    kind = {"modelMix": "MODEL_MIX", "rulesMix": "RULES_MIX"}.get(shipped, "RULE")
-    feats, w = weights.get(shipped, (None, None))
+    base = shipped.removesuffix("Anchored")
+    kind = {"modelMix": "MODEL_MIX", "rulesMix": "RULES_MIX"}.get(base, "RULE")
+    feats, w = weights.get(base, (None, None))
     metrics = {
         "level": tasks.level,
         "split": tasks.split,
         "categories": tasks.num_categories,
         "forecaster": kind, "rule": shipped if kind == "RULE" else None,
+        "anchor": anchor,
         "bestRuleOnValidation": best_rule,
         "features": list(feats) if feats else None,
         "weights": [round(float(x), 6) for x in w] if w is not None else None,
@@ -306,9 +322,10 @@ def build(tasks, args, command, t0=None, log=print):
                           "the best top-5 of those level with the rule on top-1, else the best top-1"},
         "valid": {"note": f"{len(fit_targets)} validation targets; the mixes cross-fitted on two halves", **valid_summary},
         "validLeadOverBestRule": valid_lead,
-        "decision": "a mix is served when on validation its top-1 lead over the best rule has a 95 % interval above zero, "
-                    "or its top-1 is level (mean lead >= 0) and its top-5 lead has an interval above zero, and in both "
-                    "cases its top-5 and log loss are no worse; else the best rule",
+        "decision": "a mix is served when on validation its top-1 lead over the best rule has a 95 % interval above zero; "
+                    "else the mix anchored on the best rule (the rule's top category first, the mix's order for the rest: "
+                    "top-1 the rule's by construction) when its top-5 lead has an interval above zero; in both cases "
+                    "with top-5 and log loss no worse than the rule's; else the best rule",
         "test": test_summary,
         "testLeadOverRules": {"of": shipped, "intervals": "95 % paired bootstrap over sequences (1000 draws)", **lead},
         "testLeadModelMixOverBestRule": lead_model,
@@ -326,7 +343,7 @@ def build(tasks, args, command, t0=None, log=print):
                                        f"({sum(map(len, tasks.refit))} events); the measured ones on the training part; "
                                        "catnet and the weights are the measured ones")
     from .serving import forecaster_spec
-    levels = level_report(tasks, ctx, forecaster_spec(tasks, tables, ctx, kind, shipped, feats, w, eps), fit_targets, eps)
+    levels = level_report(tasks, ctx, forecaster_spec(tasks, tables, ctx, kind, shipped, feats, w, eps, anchor), fit_targets, eps)
     if levels:
         metrics["treeLevels"] = levels
     with open(os.path.join(args.out, "metrics.json"), "w") as f:
@@ -334,15 +351,15 @@ def build(tasks, args, command, t0=None, log=print):
     if tasks.refit is not None:
         tables = RuleTables(tasks.num_categories, tasks.refit)
         ctx = {**ctx, "tables": tables, "markov": transition_matrix(tables)}
-    write_forecaster(args, tasks, tables, ctx, kind, shipped, feats, w, eps, metrics)
+    write_forecaster(args, tasks, tables, ctx, kind, shipped, feats, w, eps, anchor, metrics)
     log(json.dumps({k: {m: round(v[m], 4) for m in ("top1", "top5", "logLoss")} for k, v in test_summary.items()}, indent=0))
     log("shipped", shipped, "best rule", best_rule, "lead", json.dumps(lead[best_rule]))
     return metrics
 
 
-def write_forecaster(args, tasks, tables, ctx, kind, shipped, feats, w, eps, metrics):
+def write_forecaster(args, tasks, tables, ctx, kind, shipped, feats, w, eps, anchor, metrics):
     from .serving import forecaster_spec, parity_cases
-    spec = forecaster_spec(tasks, tables, ctx, kind, shipped, feats, w, eps)
+    spec = forecaster_spec(tasks, tables, ctx, kind, shipped, feats, w, eps, anchor)
     files = ["category.json", "category-parity.json"]
     if kind == "MODEL_MIX":
         catnet_mod.export(ctx["catnet"], os.path.join(args.out, "catnet.onnx"))
@@ -361,8 +378,10 @@ def write_forecaster(args, tasks, tables, ctx, kind, shipped, feats, w, eps, met
         with open(path) as f:
             manifest = json.load(f)
         manifest.setdefault("files", {})["category"] = "category.json"
+        # what head.py and item_term.py measured (the item model's head, the item ranking) stays
+        kept = {k: v for k, v in manifest.get("metrics", {}).get("category", {}).items() if k in KEPT}
         manifest.setdefault("metrics", {})["category"] = {k: v for k, v in metrics.items() if k != "catnet"} | {
-            "catnet": {k: v for k, v in metrics["catnet"].items() if k != "history"}}
+            "catnet": {k: v for k, v in metrics["catnet"].items() if k != "history"}} | kept
         with open(path, "w") as f:
             json.dump(manifest, f, indent=2)
             f.write("\n")

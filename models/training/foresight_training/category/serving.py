@@ -7,11 +7,11 @@ import torch
 
 from . import catnet as catnet_mod
 from .catnet import MAX_EVENTS
-from .pool import FEATURES, FLOOR, distribution, feature_tensor, rule_dists
+from .pool import FEATURES, FLOOR, anchored, distribution, feature_tensor, rule_dists
 from .rules import DECAY, MARKOV_PRIOR, SESSION_EVENTS, SESSION_GAP_SECONDS
 
 
-def forecaster_spec(tasks, tables, ctx, kind, shipped, feats, w, eps):
+def forecaster_spec(tasks, tables, ctx, kind, shipped, feats, w, eps, anchor=None):
     items = sorted(ctx["vocab"], key=ctx["vocab"].get)
     return {
         "dataset": tasks.dataset,
@@ -27,6 +27,7 @@ def forecaster_spec(tasks, tables, ctx, kind, shipped, feats, w, eps):
         "features": list(feats) if feats else None,
         "weights": [float(x) for x in w] if w is not None else None,
         "catnet": {"file": "catnet.onnx", "items": items} if kind == "MODEL_MIX" else None,
+        "anchor": anchor,
     }
 
 
@@ -39,7 +40,11 @@ def shipped_distribution(spec, tables, ctx, targets):
         return (1 - e) * d + e * tables.popularity
     cn = catnet_mod.predict(ctx["catnet"], ctx["vocab"], targets) if "catnet" in spec["features"] else None
     F = feature_tensor(tables, ctx["markov"], targets, cn, tuple(spec["features"]))
-    return distribution(F, torch.tensor(spec["weights"])).numpy()
+    p = distribution(F, torch.tensor(spec["weights"])).numpy()
+    if not spec.get("anchor"):
+        return p
+    R = feature_tensor(tables, ctx["markov"], targets, np.zeros((len(targets), tables.C), np.float32), FEATURES)
+    return anchored(p, rule_dists(R)[spec["anchor"]].double().numpy(), tables.popularity)
 
 
 def _iso(t):
