@@ -212,5 +212,42 @@ describe('train.py smoke run', () => {
     } finally {
       await model.release();
     }
+
+    // --weights-from measures a fit on another model's held-out items (here its own, so the
+    // transferred weights are the model's); --attach gives them to a model without coldItems
+    const report = path.join(out, 'transfer.json');
+    const coldItems = ['-m', 'foresight_training.sequence.cold_items', '--data', '../../data/amazon/Beauty.txt',
+      '--attributes', '../../data/amazon/Beauty_item2attributes.json', '--weights-from', path.join(out, 'model.json')];
+    const measured = spawnSync(PYTHON, [...coldItems, '--model', out, '--warm', '200', '--report', report],
+      { encoding: 'utf8', timeout: 110_000, cwd: 'models/training' });
+    expect(measured.status, measured.stderr + measured.stdout).toBe(0);
+    const transfer = readJson<Record<string, { weights?: number[]; test: Record<string, unknown> }>>(report);
+    expect(Object.keys(transfer)).toEqual(expect.arrayContaining(['transferred', 'ownFit', 'scorerAlone']));
+    expect(transfer.transferred!.weights).toEqual(fitted.scorer.coldItems.weights);
+    const bare = path.join(out, 'bare');
+    fs.mkdirSync(bare);
+    for (const f of fs.readdirSync(out)) {
+      if (f !== 'bare' && f !== fitted.files.contentVectors) fs.copyFileSync(path.join(out, f), path.join(bare, f));
+    }
+    const meta2 = readJson<Record<string, Record<string, unknown>>>(path.join(bare, 'model.json'));
+    delete meta2.scorer!.coldItems;
+    delete meta2.files!.contentVectors;
+    fs.writeFileSync(path.join(bare, 'model.json'), JSON.stringify(meta2));
+    const attached = spawnSync(PYTHON, [...coldItems, '--model', bare, '--attach', '--transfer', report],
+      { encoding: 'utf8', timeout: 110_000, cwd: 'models/training' });
+    expect(attached.status, attached.stderr + attached.stdout).toBe(0);
+    const given = readModelMeta(bare) as typeof fitted & { metrics: { coldItems: { weightsFrom: string } } };
+    expect(given.scorer.coldItems).toEqual(fitted.scorer.coldItems);
+    expect(given.metrics.coldItems.weightsFrom).toBe(meta.version);
+    // the model's content vectors, held-out rows included this time (it has nothing held out)
+    const vectors = (dir: string) => new Float32Array(fs.readFileSync(path.join(dir, 'content_vectors.f32')).buffer.slice(0));
+    const [own, all] = [vectors(out), vectors(bare)];
+    const zero = (v: Float32Array, k: number) => v.subarray(k * 16, (k + 1) * 16).every((x) => x === 0);
+    expect(all.length).toBe(own.length);
+    for (let k = 1; k <= meta.numItems; k++) {
+      if (!zero(own, k)) expect(Array.from(all.subarray(k * 16, (k + 1) * 16))).toEqual(Array.from(own.subarray(k * 16, (k + 1) * 16)));
+    }
+    const indexOf = new Map(readJson<{ items: string[] }>(path.join(out, 'vocab.json')).items.map((id, k) => [id, k + 1]));
+    expect(heldout.items.every((id) => zero(own, indexOf.get(id)!) && !zero(all, indexOf.get(id)!))).toBe(true);
   });
 });

@@ -239,14 +239,31 @@ def main(argv=None):
     p.add_argument("--warm", type=int, default=3000, help="warm pairs sampled per split")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--weights-from", metavar="MODEL_JSON",
+                   help="the scorer.coldItems of another model (trained by the same recipe with "
+                        "--holdout-items): with a held-out-items --model, measure them against its own fit "
+                        "(--report; the model is not written); with --attach, give them to --model")
+    p.add_argument("--attach", action="store_true",
+                   help="write --weights-from's coldItems and this model's content vectors into --model "
+                        "(a model trained on every item, which has nothing to fit on)")
+    p.add_argument("--report", help="with --weights-from: where to write the transfer measurement (JSON)")
+    p.add_argument("--transfer", help="with --attach: a --report to record in metrics.coldItems")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     t0 = time.time()
     enc, tower, ck = load_model(args.model)
+    if args.attach:
+        if not args.weights_from:
+            raise SystemExit("--attach needs --weights-from")
+        attach(args, enc, tower, ck)
+        return
     if not ck.get("holdout"):
         raise SystemExit(f"{args.model}: no held-out items (train with --holdout-items): nothing to fit cold scores on")
     ds = load(args.data, args.attributes, (ck.get("args") or {}).get("max_users") or None)
     st = Setting(enc, tower, ck, ds, args.warm, args.seed)
+    if args.weights_from:
+        transfer(args, st)
+        return
     ablation = {}
     chosen = None
     for name, used in (("scorer alone (inner product, no counts)", None),
@@ -260,15 +277,7 @@ def main(argv=None):
         else:
             mask = torch.tensor([1.0 if f in used else 0.0 for f in FEATURES])
             weights, loss = st.fit(mask)
-        rows = []
-        for boost in (BOOSTS if used is not None else (0.0,)):
-            row = {"boost": boost}
-            for sp in ("valid", "test"):
-                r = st.ranks(sp, weights, boost)
-                row[sp] = {g: summarize(x) for g, x in r.items()}
-                for metric in ("NDCG@10", "HR@20"):
-                    row[sp][f"overall {metric}"] = overall(row[sp], st.share[sp], metric)
-            rows.append(row)
+        rows = [evaluate(st, weights, boost) for boost in (BOOSTS if used is not None else (0.0,))]
         best = choose_boost(st, weights, rows) if used is not None else rows[0]
         ablation[name] = {"weights": [round(float(w), 6) for w in weights], "validCrossEntropy": loss,
                           "boostChosen": best["boost"], "rows": rows}
@@ -292,6 +301,86 @@ def main(argv=None):
     }
     write(args.model, st, record)
     print(f"wrote {args.model}: scorer.coldItems, content_vectors.f32, cold-parity.json", flush=True)
+
+
+def weights_of(path):
+    meta = json.load(open(path))
+    spec = (meta.get("scorer") or {}).get("coldItems")
+    if not spec:
+        raise SystemExit(f"{path}: no scorer.coldItems")
+    if spec["features"] != list(FEATURES) or spec["neighbours"] != list(NEIGHBOURS) \
+            or spec["temperature"] != TEMPERATURE or spec["recentItems"] != RECENT:
+        raise SystemExit(f"{path}: scorer.coldItems has other features or settings than this fit's")
+    return meta, spec
+
+
+def evaluate(st, weights, boost):
+    """HR/NDCG of cold and warm targets, and over all, on validation and test."""
+    out = {"boost": boost}
+    for sp in ("valid", "test"):
+        out[sp] = {g: summarize(x) for g, x in st.ranks(sp, torch.as_tensor(weights), boost).items()}
+        for metric in ("NDCG@10", "HR@20"):
+            out[sp][f"overall {metric}"] = overall(out[sp], st.share[sp], metric)
+        warm = out[sp]["warm"]["HR@20"]
+        out[sp]["cold / warm HR@20"] = out[sp]["cold"]["HR@20"] / warm if warm > 0 else None
+    return out
+
+
+def transfer(args, st):
+    """Another model's weights and boost on this model's held-out items, against this model's own
+    fit (weights and boost chosen as main() chooses them): does a fit carry over to a model it was
+    not made on (the bundled model, trained on every item, can only get its weights that way)?"""
+    meta, spec = weights_of(args.weights_from)
+    theirs = evaluate(st, spec["weights"], spec["boost"])
+    weights, _ = st.fit(torch.ones(len(FEATURES)))
+    own = choose_boost(st, weights, [evaluate(st, weights, boost) for boost in BOOSTS])
+    alone = evaluate(st, [1.0] + [0.0] * (len(FEATURES) - 1), 0.0)
+    report = {
+        "model": f"{args.model} ({json.load(open(os.path.join(args.model, 'model.json')))['version']})",
+        "weightsFrom": f"{args.weights_from} ({meta['version']})",
+        "transferred": {"weights": spec["weights"], **theirs},
+        "ownFit": {"weights": [round(float(w), 6) for w in weights], **own},
+        "scorerAlone": alone,
+        "command": "cd models/training && /usr/bin/python3 -m foresight_training.sequence.cold_items "
+                   + " ".join(sys.argv[1:]),
+    }
+    for name in ("scorerAlone", "transferred", "ownFit"):
+        t = report[name]["test"]
+        print(f"{name}: test cold HR@20 {t['cold']['HR@20']:.4f} warm HR@20 {t['warm']['HR@20']:.4f} "
+              f"cold/warm {t['cold / warm HR@20'] or 0:.2f} overall NDCG@10 {t['overall NDCG@10']:.4f}", flush=True)
+    if args.report:
+        with open(args.report, "w") as f:
+            json.dump(report, f, indent=1)
+
+
+def attach(args, enc, tower, ck):
+    """Gives a model trained on every item (nothing to fit cold scores on) the coldItems of a
+    sibling trained by the same recipe with --holdout-items, with its own content vectors."""
+    meta_from, spec = weights_of(args.weights_from)
+    ds = load(args.data, args.attributes, (ck.get("args") or {}).get("max_users") or None)
+    text = torch.as_tensor(ds.item_text) if ds.item_text is not None and \
+        not (ck.get("args") or {}).get("no_item_text") else None
+    content = content_matrix(enc, tower, ds.num_items, text)
+    content.numpy().astype("<f4").tofile(os.path.join(args.model, "content_vectors.f32"))
+    path = os.path.join(args.model, "model.json")
+    meta = json.load(open(path))
+    meta["files"]["contentVectors"] = "content_vectors.f32"
+    meta.setdefault("scorer", {})["coldItems"] = spec
+    fit = {"weightsFrom": meta_from["version"],
+           "weightsFromTraining": (meta_from.get("training") or {}).get("command"),
+           "weightsFromFit": {k: v for k, v in (meta_from.get("metrics") or {}).get("coldItems", {}).items()
+                              if k not in ("ablation",)},
+           "command": "cd models/training && /usr/bin/python3 -m foresight_training.sequence.cold_items "
+                      + " ".join(sys.argv[1:])}
+    if args.transfer:
+        r = json.load(open(args.transfer))
+        fit["transfer"] = {k: r[k] for k in ("model", "weightsFrom", "command")} | {
+            name: {"boost": r[name]["boost"], "test": r[name]["test"]}
+            for name in ("scorerAlone", "transferred", "ownFit")}
+    meta.setdefault("metrics", {})["coldItems"] = fit
+    with open(path, "w") as f:
+        json.dump(meta, f, indent=2)
+    print(f"wrote {args.model}: scorer.coldItems from {meta_from['version']}, content_vectors.f32", flush=True)
 
 
 def write(model_dir, st, record):
