@@ -1,10 +1,12 @@
 // interestForecast over HTTP with the shipped ONNX model and pgvector retrieval: shapes and
 // invariants, filters, explanations tied to the user's real events, errors, baseline mode.
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Forecast, ForecastRequest } from '../../src/forecast/forecast.js';
 import { GREEDY, slotPropensity, type ServingPolicy } from '../../src/exploration/policy.js';
 import { evaluatePolicies } from '../../src/evaluation/policy-reports.js';
 import { backends } from '../helpers/backends.js';
+import { BEAUTY_TEXT } from '../helpers/fixtures.js';
 import {
   openForecastFixture,
   userForecastRequest,
@@ -595,6 +597,31 @@ describe.each(backends)('interestForecast on $name', (backend) => {
       expect(res.errors?.[0]?.extensions?.code, query).toBe(code);
       expect(res.errors?.[0]?.message, query).toMatch(message);
     }
+  });
+
+  it('ranks a new product where the known product it resembles ranks (scorer.coldItems)', async () => {
+    const before = await forecast({ u: userOf(5), first: 5 });
+    const known = before.items[0]!.item;
+    // (this database was imported without titles: the product's is in the data's text file)
+    const title = readFileSync(BEAUTY_TEXT, 'utf8')
+      .split('\n')
+      .map((line) => line.split('\t'))
+      .find(([raw]) => `beauty:${raw}` === known.id)?.[2];
+    expect(title).toMatch(/\w/);
+    // a product the model never trained on, with the known one's title and categories: the
+    // content tower places it beside it, and coldItems lets it inherit its transitions
+    const twin = `${known.id}-new`;
+    const res = await f.server.gql<{ upsertItem: { embeddingSource: string } }>(
+      `mutation($i: ItemInput!) { upsertItem(input: $i) { id embeddingSource } }`,
+      { i: { id: twin, title, categoryIds: known.categories.map((c) => c.id) } },
+    );
+    expect(res.errors).toBeUndefined();
+    expect(res.data!.upsertItem.embeddingSource).toBe('CONTENT');
+    // (scorer.onnx alone leaves it out of the first 100; an attributes-only content tower put
+    // it 49th)
+    const after = (await forecast({ u: userOf(5), first: 20 })).items.map((i) => i.item.id);
+    expect(after).toContain(twin);
+    expect(after).toContain(known.id);
   });
 
   // Last: it deletes categories from the shared database.
