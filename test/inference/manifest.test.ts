@@ -54,6 +54,7 @@ describe('the model manifest schema', () => {
     expect(Object.keys(recorded.files)).not.toContain('parity');
     expect(Object.keys(recorded.scorer!).sort()).toEqual([
       'categoryWeight',
+      'coldItems',
       'cooccurrence',
       'excludeHistory',
       'markov',
