@@ -256,11 +256,15 @@ describe.skipIf(!hasTorch).each(backends)('docs/your-shop.md on $name', (backend
       expect(forecast.categoryStrategy).toBe(chosen.forecaster);
       expect(forecast.categories).toHaveLength(3);
       for (const c of forecast.categories) expect(c.category.name).toMatch(/^category \d+$/);
-      const shipped = chosen.test[chosen.rule ?? (chosen.forecaster === 'MODEL_MIX' ? 'modelMix' : 'rulesMix')];
+      const mix = chosen.forecaster === 'MODEL_MIX' ? 'modelMix' : 'rulesMix';
+      const shipped = chosen.test[chosen.rule ?? (chosen.anchor ? `${mix}Anchored` : mix)];
       const last = chosen.test.last;
+      // a mix anchored on a rule ranks that rule's choice first: the same top-1, exactly
+      if (chosen.anchor) expect(shipped.top1).toBe(chosen.test[chosen.anchor].top1);
       costs.push([
         '7. category forecaster; test top-1 / top-5 (last event rule)',
-        `${chosen.forecaster}${chosen.rule ? ` ${chosen.rule}` : ''}; ${shipped.top1.toFixed(3)} / ` +
+        `${chosen.forecaster}${chosen.rule ? ` ${chosen.rule}` : ''}` +
+          `${chosen.anchor ? ` anchored on ${chosen.anchor}` : ''}; ${shipped.top1.toFixed(3)} / ` +
           `${shipped.top5.toFixed(3)} (${last.top1.toFixed(3)} / ${last.top5.toFixed(3)})`,
       ]);
       // The dashboard's model view: the serving model's own figures
